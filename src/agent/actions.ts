@@ -1,0 +1,535 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { isValidDn, parseDn } from '../dn.js';
+
+/**
+ * The runner's allowlist: the only things a runner will do. Every action has typed, validated parameters and a
+ * typed result; the agent never evaluates text it receives. The runbook engine refers to these names.
+ */
+
+export type ExecutorKind = 'sandbox' | 'ldap' | 'powershell';
+
+// ---------------------------------------------------------------- parameter building blocks
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Any free-text parameter: no control characters (newlines, NUL, escape sequences), bounded length. */
+export const safeText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters (newline, tab, NUL…)');
+
+/**
+ * An identifier that ends up in rule names, folder names and derived GUIDs: letters, digits, '.', '_' and '-'
+ * only, so quotes, `$(…)`, backticks, ';' and LDAP filter metacharacters cannot appear at all.
+ */
+export const identifier = (max = 64) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-", starting with a letter or digit')
+    .max(max);
+
+/**
+ * A distinguished name, parsed as RFC 4514 (src/dn.ts). DNs reach LDAP only as a search base or a modify target
+ * (never inside a filter) and PowerShell only as JSON data, so a valid DN is inert wherever it goes.
+ */
+export const distinguishedName = safeText(2048).refine(isValidDn, 'must be a valid distinguished name (RFC 4514)');
+
+/** An OU DN: the first RDN must be OU= (counts and rules are scoped to organizational units). */
+export const ouDn = distinguishedName.refine((dn) => {
+  try {
+    return parseDn(dn)[0].type === 'ou';
+  } catch {
+    return false;
+  }
+}, 'must be the DN of an organizational unit (OU=…)');
+
+export const objectClassSchema = z.enum(['user', 'group', 'contact']);
+const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date');
+const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
+
+// ---------------------------------------------------------------- result shapes
+
+export const schedulerSchema = z.object({
+  SyncCycleEnabled: z.boolean(),
+  StagingModeEnabled: z.boolean(),
+  SyncCycleInProgress: z.boolean(),
+  SchedulerSuspended: z.boolean(),
+  MaintenanceEnabled: z.boolean(),
+  NextSyncCycleStartTimeInUTC: isoDate.nullable(),
+  NextSyncCyclePolicyType: z.enum(['Delta', 'Initial', 'Unspecified']),
+  CurrentlyEffectiveSyncCycleInterval: z.string(),
+  /** When SyncCycleEnabled went false, if the executor can know (the sandbox can; Connect does not record it). */
+  SyncCycleDisabledAtUTC: isoDate.nullable().optional(),
+});
+
+export const runProfileResultSchema = z.object({
+  ConnectorName: z.string(),
+  ConnectorId: z.string(),
+  RunProfileName: z.string(),
+  Result: z.string(),
+  StartDate: isoDate.nullable(),
+  EndDate: isoDate.nullable(),
+  IsRunComplete: z.boolean(),
+});
+
+const scopeConditionSchema = z.object({ Attribute: z.string(), ComparisonValue: z.string(), ComparisonOperator: z.string() });
+export const syncRuleSchema = z.object({
+  Identifier: guid,
+  Name: z.string(),
+  Direction: z.enum(['Inbound', 'Outbound']),
+  Precedence: z.number().int(),
+  Connector: z.string(),
+  LinkType: z.string(),
+  SourceObjectType: z.string(),
+  TargetObjectType: z.string(),
+  Disabled: z.boolean(),
+  IsStandardRule: z.boolean(),
+  ScopeFilter: z.array(z.object({ ScopeConditionList: z.array(scopeConditionSchema) })),
+  AttributeFlowMappings: z.array(
+    z.object({ Source: z.array(z.string()), Destination: z.string(), FlowType: z.string(), ValueMergeType: z.string().optional() }),
+  ),
+});
+
+const createdRuleSchema = z.object({
+  identifier: guid,
+  name: z.string(),
+  direction: z.enum(['Inbound', 'Outbound']),
+  objectType: z.string(),
+  precedence: z.number().int().min(0).max(99),
+  connector: z.string(),
+  alreadyPresent: z.boolean(),
+});
+
+const identitySchema = z.object({
+  dn: z.string(),
+  objectClass: objectClassSchema,
+  objectGUID: guid,
+  consistencyGuid: guid.nullable(),
+  userPrincipalName: z.string().nullable(),
+  mail: z.string().nullable(),
+  proxyAddresses: z.array(z.string()),
+  displayName: z.string().nullable(),
+});
+export type IdentityRecord = z.infer<typeof identitySchema>;
+
+// ---------------------------------------------------------------- the catalog
+
+export interface ActionDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  /** Changes something on the server or in AD: a lost lease is never re-run silently. */
+  mutation: boolean;
+  /** Executors that can carry it out; any other executor refuses with the reason. */
+  executors: readonly ExecutorKind[];
+  params: P;
+  result: R;
+}
+
+const ADSYNC: readonly ExecutorKind[] = ['sandbox', 'powershell'];
+const AD: readonly ExecutorKind[] = ['sandbox', 'ldap', 'powershell'];
+
+function define<P extends z.ZodType, R extends z.ZodType>(d: ActionDefinition<P, R>): ActionDefinition<P, R> {
+  return d;
+}
+
+export const catalog = {
+  'get-scheduler': define({
+    name: 'get-scheduler',
+    description: 'Get-ADSyncScheduler: whether the sync cycle is enabled, staging mode, a cycle in progress, the next cycle.',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: schedulerSchema,
+  }),
+  'get-connector-run-status': define({
+    name: 'get-connector-run-status',
+    description: 'Get-ADSyncConnectorRunStatus plus SyncCycleInProgress: is the sync engine busy, and with which connector.',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: z.object({
+      busy: z.boolean(),
+      running: z.array(z.object({ RunState: z.string(), ConnectorName: z.string() })),
+    }),
+  }),
+  'get-run-profile-results': define({
+    name: 'get-run-profile-results',
+    description: 'Get-ADSyncRunProfileResult: the latest run profile results per connector (Full Import, Full Sync, Export…).',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({ limit: z.number().int().min(1).max(200).default(20) }).strict(),
+    result: z.object({ results: z.array(runProfileResultSchema) }),
+  }),
+  'get-sync-rules': define({
+    name: 'get-sync-rules',
+    description: 'Get-ADSyncRule: the synchronization rules (custom only by default).',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({ customOnly: z.boolean().default(true) }).strict(),
+    result: z.object({ rules: z.array(syncRuleSchema) }),
+  }),
+  'get-company-features': define({
+    name: 'get-company-features',
+    description: 'Get-ADSyncAADCompanyFeature: tenant sync features, including GroupWritebackV2.',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: z.object({
+      GroupWritebackV2: z.boolean(),
+      PasswordHashSync: z.boolean(),
+      UnifiedGroupWriteback: z.boolean(),
+      UserWriteback: z.boolean(),
+      DeviceWriteback: z.boolean(),
+    }),
+  }),
+  'get-export-deletion-threshold': define({
+    name: 'get-export-deletion-threshold',
+    description: 'Get-ADSyncExportDeletionThreshold: accidental-delete protection (default 500 objects).',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: z.object({ DeletionPrevention: z.number().int(), ThresholdPercentage: z.number(), ThresholdCount: z.number().int() }),
+  }),
+  'get-connector-scope': define({
+    name: 'get-connector-scope',
+    description: "The AD connector's OU filtering (included containers): Connect and Cloud Sync must never both scope an OU.",
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: z.object({
+      connectorName: z.string(),
+      connectorId: z.string(),
+      includedContainers: z.array(z.string()),
+      excludedContainers: z.array(z.string()),
+    }),
+  }),
+  'set-scheduler': define({
+    name: 'set-scheduler',
+    description: 'Set-ADSyncScheduler -SyncCycleEnabled; refuses while a sync cycle runs unless waitForIdle.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ enabled: z.boolean(), waitForIdle: z.boolean().default(false) }).strict(),
+    result: z.object({ previousSyncCycleEnabled: z.boolean(), waitedForIdle: z.boolean(), scheduler: schedulerSchema }),
+  }),
+  'start-sync-cycle': define({
+    name: 'start-sync-cycle',
+    description: 'Start-ADSyncSyncCycle -PolicyType Delta|Initial and wait for it to end; returns the run results.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ policyType: z.enum(['Delta', 'Initial']) }).strict(),
+    result: z.object({
+      result: z.string(),
+      policyType: z.enum(['Delta', 'Initial']),
+      startedAt: isoDate,
+      endedAt: isoDate,
+      runs: z.array(runProfileResultSchema),
+    }),
+  }),
+  'create-noflow-rules': define({
+    name: 'create-noflow-rules',
+    description:
+      'Creates the cloudNoFlow (inbound, AD connector, dn ENDSWITH the OU) / JoinNoFlow (outbound, Entra connector) rule pair ' +
+      'per object type; precedences in 0-99, unique; identifiers derived from migration + batch, so re-running is idempotent.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z
+      .object({
+        migrationId: identifier(),
+        batch: z.number().int().min(0).max(9999),
+        ou: ouDn,
+        objectTypes: z.array(objectClassSchema).min(1).max(3).refine((a) => new Set(a).size === a.length, 'object types must be unique'),
+        precedence: z.number().int().min(0).max(99).optional(),
+      })
+      .strict(),
+    result: z.object({ ou: z.string(), rules: z.array(createdRuleSchema), created: z.number().int(), alreadyPresent: z.number().int() }),
+  }),
+  'remove-noflow-rules': define({
+    name: 'remove-noflow-rules',
+    description: 'Rollback: removes the no-flow rules created for this migration batch (by their derived identifiers).',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ migrationId: identifier(), batch: z.number().int().min(0).max(9999) }).strict(),
+    result: z.object({ removed: z.array(guid), notPresent: z.array(guid) }),
+  }),
+  'create-group-writeback-noflow-rules': define({
+    name: 'create-group-writeback-noflow-rules',
+    description:
+      "Seed 004's pair (Microsoft's script): inbound on the Entra connector, cloudMastered EQUAL true + mail ISNULL → cloudNoFlow; " +
+      'outbound JoinNoFlow on the AD connector scoped on cloudNoFlow EQUAL true.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ migrationId: identifier(), precedence: z.number().int().min(0).max(98).optional() }).strict(),
+    result: z.object({ rules: z.array(createdRuleSchema), created: z.number().int(), alreadyPresent: z.number().int() }),
+  }),
+  'disable-group-writeback-v2': define({
+    name: 'disable-group-writeback-v2',
+    description: 'Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false. IRREVERSIBLE: there is no way to turn it back on.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ confirm: z.literal(true) }).strict(),
+    result: z.object({ wasEnabled: z.boolean(), GroupWritebackV2: z.literal(false) }),
+  }),
+  'export-server-config': define({
+    name: 'export-server-config',
+    description: 'Get-ADSyncServerConfiguration to a new timestamped folder; returns its files and SHA-256 hashes.',
+    // Writes a new folder only; running it twice is harmless, so a lost lease may be retried.
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({ label: identifier(40) }).strict(),
+    result: z.object({
+      folder: z.string(),
+      takenAt: isoDate,
+      files: z.array(z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int() })),
+    }),
+  }),
+  'ad-count': define({
+    name: 'ad-count',
+    description: 'Counts users, groups and contacts under an OU (paged LDAP search, objectCategory filters).',
+    mutation: false,
+    executors: AD,
+    params: z.object({ ou: ouDn }).strict(),
+    result: z.object({ ou: z.string(), users: z.number().int(), groups: z.number().int(), contacts: z.number().int() }),
+  }),
+  'ad-domain-summary': define({
+    name: 'ad-domain-summary',
+    description:
+      'Counts the whole domain (users, groups, contacts) and its largest groups by member count: the assessment against Cloud Sync limits (150,000 objects per domain, 50,000 members per group) and the DirSync upgrade path (< 50,000 objects: in-place).',
+    mutation: false,
+    executors: AD,
+    params: z.object({}).strict(),
+    result: z.object({
+      domain: z.string(),
+      users: z.number().int(),
+      groups: z.number().int(),
+      contacts: z.number().int(),
+      total: z.number().int(),
+      largestGroups: z.array(z.object({ dn: z.string(), members: z.number().int() })).max(10),
+      groupsWithoutConsistencyGuid: z.number().int(),
+    }),
+  }),
+  'ad-export-identities': define({
+    name: 'ad-export-identities',
+    description: 'Per-object identity data under an OU for reconciliation: objectGUID, ms-DS-ConsistencyGuid, UPN, mail, proxyAddresses, displayName, DN.',
+    mutation: false,
+    executors: AD,
+    params: z
+      .object({ ou: ouDn, classes: z.array(objectClassSchema).min(1).max(3).default(['user', 'group', 'contact']) })
+      .strict(),
+    result: z.object({ ou: z.string(), count: z.number().int(), objects: z.array(identitySchema) }),
+  }),
+  'ad-check-schema': define({
+    name: 'ad-check-schema',
+    description: 'Checks the AD schema: msDS-ExternalDirectoryObjectId present, objectVersion (87 = Windows Server 2016).',
+    mutation: false,
+    executors: AD,
+    params: z.object({}).strict(),
+    result: z.object({ hasExternalDirectoryObjectId: z.boolean(), objectVersion: z.number().int(), windowsServer2016OrLater: z.boolean() }),
+  }),
+  'ad-copy-admin-description': define({
+    name: 'ad-copy-admin-description',
+    description:
+      'For written-back groups under an OU: copy adminDescription into msDS-ExternalDirectoryObjectId (dry run reports, apply writes; idempotent; never overwrites a different value).',
+    mutation: true,
+    executors: AD,
+    params: z.object({ ou: ouDn, dryRun: z.boolean() }).strict(),
+    result: z.object({
+      changes: z.array(z.object({ dn: z.string(), from: z.string().nullable(), to: z.string() })),
+      conflicts: z.array(z.object({ dn: z.string(), adminDescription: z.string(), externalDirectoryObjectId: z.string() })),
+      applied: z.boolean(),
+    }),
+  }),
+} as const;
+
+export type ActionName = keyof typeof catalog;
+export type ActionParams<A extends ActionName> = z.output<(typeof catalog)[A]['params']>;
+export type ActionResult<A extends ActionName> = z.output<(typeof catalog)[A]['result']>;
+
+export const actionNames = Object.keys(catalog) as ActionName[];
+
+export function isActionName(name: unknown): name is ActionName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(catalog, name);
+}
+
+export function getAction(name: string): ActionDefinition {
+  if (!isActionName(name)) throw new ActionError('unknown-action', `"${String(name).slice(0, 80)}" is not an allowlisted action`);
+  return catalog[name] as unknown as ActionDefinition;
+}
+
+export type ActionErrorCode =
+  | 'unknown-action'
+  | 'invalid-params'
+  | 'invalid-result'
+  | 'unsupported'
+  | 'refused'
+  | 'conflict'
+  | 'not-found'
+  | 'failed';
+
+export class ActionError extends Error {
+  constructor(
+    readonly code: ActionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ActionError';
+  }
+}
+
+function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
+}
+
+/** Validates parameters against the allowlist; throws ActionError('invalid-params') with every reason. */
+export function parseParams<A extends ActionName>(name: A, params: unknown): ActionParams<A>;
+export function parseParams(name: string, params: unknown): unknown;
+export function parseParams(name: string, params: unknown): unknown {
+  const def = getAction(name);
+  const r = def.params.safeParse(params ?? {});
+  if (!r.success) throw new ActionError('invalid-params', `${name}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+export function parseResult(name: string, result: unknown): unknown {
+  const def = getAction(name);
+  const r = def.result.safeParse(result);
+  if (!r.success) throw new ActionError('invalid-result', `${name} result: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+/** Human-readable parameter list for `cutover-runner actions`. */
+export function describeParams(name: ActionName): Record<string, unknown> {
+  const schema = z.toJSONSchema(catalog[name].params, { io: 'input', unrepresentable: 'any' }) as any;
+  return schema.properties ?? {};
+}
+
+// ---------------------------------------------------------------- deterministic rule identifiers
+
+/** Namespace for cutover's rule identifiers (a fixed random UUID). */
+export const RULE_NAMESPACE = '6c1f0f4e-5d0a-4b8e-9a44-0d6e3b1f2a7c';
+
+/** RFC 4122 version-5 UUID (SHA-1, namespace + name): the same migration/batch/type always names the same rule. */
+export function uuidV5(name: string, namespace = RULE_NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export type NoFlowDirection = 'inbound' | 'outbound';
+
+export function noFlowRuleId(migrationId: string, batch: number, objectType: string, direction: NoFlowDirection): string {
+  return uuidV5(`cutover/noflow/${migrationId}/${batch}/${objectType}/${direction}`);
+}
+
+export function groupWritebackRuleId(migrationId: string, direction: NoFlowDirection): string {
+  return uuidV5(`cutover/gwb-noflow/${migrationId}/${direction}`);
+}
+
+/** The planned rule pair for one object type: what every ADSync executor creates, so their results agree. */
+export interface PlannedRule {
+  identifier: string;
+  name: string;
+  direction: 'Inbound' | 'Outbound';
+  objectType: 'user' | 'group' | 'contact';
+  sourceObjectType: string;
+  targetObjectType: string;
+  /** 'ad' or 'entra': which connector the rule is on. */
+  connector: 'ad' | 'entra';
+  linkType: 'Join' | 'JoinNoFlow';
+  scope: Array<{ attribute: string; value: string; operator: string }>;
+  flowsCloudNoFlow: boolean;
+}
+
+/** Connect's types: In from AD user→person, contact→person, group→group; out to AAD the reverse. */
+const NOFLOW_TYPES: Record<'user' | 'group' | 'contact', { mv: string }> = {
+  user: { mv: 'person' },
+  group: { mv: 'group' },
+  contact: { mv: 'person' },
+};
+
+export function planNoFlowRules(p: { migrationId: string; batch: number; ou: string; objectTypes: Array<'user' | 'group' | 'contact'> }): PlannedRule[] {
+  const out: PlannedRule[] = [];
+  for (const t of p.objectTypes) {
+    const label = t[0].toUpperCase() + t.slice(1);
+    out.push({
+      identifier: noFlowRuleId(p.migrationId, p.batch, t, 'inbound'),
+      name: `In from AD - ${label} cloudNoFlow (cutover ${p.migrationId} batch ${p.batch})`,
+      direction: 'Inbound',
+      objectType: t,
+      sourceObjectType: t,
+      targetObjectType: NOFLOW_TYPES[t].mv,
+      connector: 'ad',
+      linkType: 'Join',
+      scope: [{ attribute: 'dn', value: p.ou, operator: 'ENDSWITH' }],
+      flowsCloudNoFlow: true,
+    });
+    out.push({
+      identifier: noFlowRuleId(p.migrationId, p.batch, t, 'outbound'),
+      name: `Out to AAD - ${label} JoinNoFlow (cutover ${p.migrationId} batch ${p.batch})`,
+      direction: 'Outbound',
+      objectType: t,
+      sourceObjectType: NOFLOW_TYPES[t].mv,
+      targetObjectType: t,
+      connector: 'entra',
+      linkType: 'JoinNoFlow',
+      scope: [{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }],
+      flowsCloudNoFlow: false,
+    });
+  }
+  return out;
+}
+
+export function planGroupWritebackRules(migrationId: string): PlannedRule[] {
+  return [
+    {
+      identifier: groupWritebackRuleId(migrationId, 'inbound'),
+      name: 'In from AAD - Group SOAinAAD coexistence with Cloud Sync',
+      direction: 'Inbound',
+      objectType: 'group',
+      sourceObjectType: 'group',
+      targetObjectType: 'group',
+      connector: 'entra',
+      linkType: 'Join',
+      scope: [
+        { attribute: 'cloudMastered', value: 'true', operator: 'EQUAL' },
+        { attribute: 'mail', value: '', operator: 'ISNULL' },
+      ],
+      flowsCloudNoFlow: true,
+    },
+    {
+      identifier: groupWritebackRuleId(migrationId, 'outbound'),
+      name: 'Out to AD - Group SOAinAAD coexistence with Cloud Sync',
+      direction: 'Outbound',
+      objectType: 'group',
+      sourceObjectType: 'group',
+      targetObjectType: 'group',
+      connector: 'ad',
+      linkType: 'JoinNoFlow',
+      scope: [{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }],
+      flowsCloudNoFlow: false,
+    },
+  ];
+}
+
+/**
+ * Chooses precedences for n new rules: the requested start (all n consecutive values must be free), or else the
+ * lowest free consecutive block at or above 20 (below that is where admins usually keep their own rules).
+ */
+export function allocatePrecedences(used: Set<number>, n: number, requested?: number): number[] {
+  const block = (start: number) => Array.from({ length: n }, (_, i) => start + i);
+  const free = (start: number) => start >= 0 && start + n - 1 <= 99 && block(start).every((p) => !used.has(p));
+  if (requested !== undefined) {
+    if (!free(requested)) {
+      const taken = block(requested).filter((p) => used.has(p) || p > 99);
+      throw new ActionError('conflict', `precedence ${requested}..${requested + n - 1} is not free (taken or out of 0-99: ${taken.join(', ')})`);
+    }
+    return block(requested);
+  }
+  for (const start of [...Array(100).keys()].map((i) => (i + 20) % 100)) if (free(start)) return block(start);
+  throw new ActionError('conflict', `no ${n} consecutive free precedences in 0-99`);
+}

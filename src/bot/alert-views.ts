@@ -1,0 +1,42 @@
+import type { AlertRecord } from '../monitor/alerts.js';
+import { renderCard, splitLongFacts, type Card } from './cards.js';
+
+const SEVERITY = {
+  critical: { label: 'CRITICAL', style: 'attention', color: 'Attention' },
+  warning: { label: 'WARNING', style: 'warning', color: 'Warning' },
+  info: { label: 'INFO', style: 'emphasis', color: 'Default' },
+} as const;
+
+export function alertCard(a: AlertRecord, opts: { notice?: string; now: Date }): Card {
+  const sev = SEVERITY[a.severity];
+  const stateLabel =
+    a.state === 'resolved'
+      ? `✅ Resolved at ${a.resolvedAt?.toISOString()}`
+      : a.state === 'acknowledged'
+        ? `👀 Acknowledged by ${a.ackedBy}`
+        : a.state === 'snoozed'
+          ? `💤 Snoozed by ${a.ackedBy} until ${a.snoozedUntil?.toISOString()}`
+          : `🔔 Open since ${a.openedAt.toISOString()}`;
+  const facts = [...a.facts, { title: 'Alert id', value: a.id }, { title: 'Last seen', value: a.lastSeenAt.toISOString() }];
+  return renderCard('alert', {
+    id: a.id,
+    version: a.version,
+    migrationName: a.migrationName,
+    severityLabel: sev.label,
+    style: a.state === 'resolved' ? 'good' : sev.style,
+    color: sev.color,
+    title: a.title,
+    stateLabel,
+    summary: a.summary,
+    remedy: a.remedy ?? null,
+    facts: splitLongFacts(facts).short,
+    longFacts: splitLongFacts(facts).long,
+    objectsTitle: a.objects?.title ?? '',
+    objects: (a.objects?.lines ?? []).slice(0, 20).map((line) => ({ line })),
+    sections: (a.objects?.sections ?? []).map((s) => ({ title: s.title, lines: s.lines.slice(0, 20).map((line) => ({ line })) })),
+    reportUrl: a.reportUrl ?? null,
+    reportTitle: a.objects?.report ? `Full report (CSV, ${a.objects.report.rows} row${a.objects.report.rows === 1 ? '' : 's'})` : 'Full report (CSV)',
+    notice: opts.notice ?? null,
+    buttons: a.state !== 'resolved',
+  });
+}

@@ -1,0 +1,674 @@
+import {
+  CardFactory,
+  MessageFactory,
+  TeamsActivityHandler,
+  TeamsInfo,
+  TurnContext,
+  type AdaptiveCardInvokeResponse,
+  type AdaptiveCardInvokeValue,
+  type InvokeResponse,
+} from 'botbuilder';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { EngineError, type Migration, type RunbookEngine, type Verb } from '../runbooks/engine.js';
+import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
+import { defaultPolicy } from '../runbooks/policy.js';
+import { validateNewMigration } from '../runbooks/new-migration.js';
+import type { ChangeWindow } from '../runbooks/windows.js';
+import type { AlertRecord } from '../monitor/alerts.js';
+import { noticeCard, renderCard, type Card } from './cards.js';
+import { COMMANDS, CommandError, parseCommand, type Command } from './commands.js';
+import { batchFacts, overviewCard, stateLabel, stepCard, stepLines, type ReportLinker } from './views.js';
+import { policyChangeCard } from './views.js';
+import type { PolicyChanges } from '../runbooks/policy-changes.js';
+import type { PeopleDirectory } from './people.js';
+import type { Notifier } from './notifier.js';
+import { alertCard } from './alert-views.js';
+
+export interface JobView {
+  migration: string;
+  id: string;
+  templateId: string;
+  code: string;
+  quarantined: boolean;
+  facts: { title: string; value: string }[];
+}
+
+export interface BotDeps {
+  engine: RunbookEngine;
+  /** Approved changes of a migration's approval policy (`policy` command); without it the command says so. */
+  policyChanges?: PolicyChanges;
+  people: PeopleDirectory;
+  notifier: Notifier;
+  /** Download links on cards (the assessment report); none: no download buttons. */
+  links?: ReportLinker;
+  insight: {
+    statusFacts(m: Migration): Promise<{ title: string; value: string }[]>;
+    jobs(m: Migration): Promise<JobView[]>;
+  };
+  alerts: {
+    list(opts: { conversationId?: string; openOnly: boolean }): Promise<AlertRecord[]>;
+    get(id: string): Promise<AlertRecord | null>;
+    act(id: string, verb: 'ack' | 'snooze', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }>;
+  };
+  runners: {
+    add(name: string, tenantId: string): Promise<{ token: string }>;
+    /** Revokes the runner only when it is bound to this tenant. */
+    revoke(name: string, tenantId: string): Promise<boolean>;
+    list(tenantId: string): Promise<{ name: string; tenantId: string; lastSeenAt: Date | null; version: string | null; executor: string | null; health: string }[]>;
+  };
+  tenantId: string;
+  approvalHours: { expiry: number; reminder: number; escalation: number };
+  clock: Clock;
+  log: Logger;
+}
+
+const STEP_VERBS: Record<string, Verb> = {
+  'step.request': 'request',
+  'step.approve': 'approve',
+  'step.reject': 'reject',
+  'step.retry': 'retry',
+  'step.mark-done': 'mark-done',
+};
+
+const stepData = z.object({
+  m: z.string().min(1).max(80),
+  s: z.coerce.number().int().min(1).max(10_000),
+  v: z.coerce.number().int().min(0),
+  a: z.coerce.number().int().min(0).optional(),
+  comment: z.string().max(500).optional(),
+  confirm: z.string().max(200).optional(),
+});
+
+const formData = z.object({
+  kind: z.string().max(60).optional(),
+  name: z.string().max(200).optional(),
+  domain: z.string().max(253).optional(),
+  ou: z.string().max(2048).optional(),
+  owners: z.string().max(4000).optional(),
+  ownerChoices: z.string().max(4000).optional(),
+  ownersGroup: z.string().max(100).optional(),
+  approvals: z.union([z.string().max(10), z.number()]).optional(),
+});
+
+const policyData = z.object({
+  m: z.string().min(1).max(80),
+  p: z.coerce.number().int().min(1).max(1_000_000),
+  v: z.coerce.number().int().min(0),
+  comment: z.string().max(500).optional(),
+});
+
+const alertData = z.object({ alert: z.string().min(1).max(200), v: z.coerce.number().int().min(0).optional(), hours: z.coerce.number().int().optional() });
+
+/** The Bot Framework surface of cutover: commands and card clicks in, cards out. */
+export class CutoverBot extends TeamsActivityHandler {
+  constructor(private readonly d: BotDeps) {
+    super();
+    this.onMessage(async (ctx, next) => {
+      await this.#remember(ctx);
+      await this.#handleMessage(ctx);
+      await next();
+    });
+    this.onConversationUpdate(async (ctx, next) => {
+      await this.#remember(ctx);
+      await next();
+    });
+  }
+
+  /** Every turn logs one line carrying its correlation ids (activity id, tenant, conversation). */
+  async run(ctx: TurnContext): Promise<void> {
+    const a = ctx.activity;
+    const log = this.d.log.child({ activityId: a?.id, tenantId: a ? this.#tenant(ctx) : undefined, conversationId: a?.conversation?.id });
+    const started = Date.now();
+    try {
+      await super.run(ctx);
+      log.info({ type: a?.type, name: a?.name, verb: (a?.value as any)?.action?.verb, ms: Date.now() - started }, 'turn');
+    } catch (err) {
+      log.error({ err, type: a?.type, ms: Date.now() - started }, 'turn failed');
+      throw err;
+    }
+  }
+
+  /**
+   * Caches where to speak and who is who. A failure here (e.g. the database restarting) must not fail the turn: the
+   * click or command itself then succeeds or says why it could not.
+   */
+  async #remember(ctx: TurnContext): Promise<void> {
+    const a = ctx.activity;
+    try {
+      await this.d.notifier.rememberConversation(TurnContext.getConversationReference(a) as any);
+      if (a.from?.aadObjectId && a.from.name) await this.d.people.remember(a.from.aadObjectId, a.from.name, a.from.id);
+    } catch (err) {
+      this.d.log.warn({ err }, 'could not store the conversation reference or the sender name');
+    }
+  }
+
+  /** The Entra tenant a turn comes from: what a channel may see and act on is that tenant's (MSP deployments). */
+  #tenant(ctx: TurnContext): string {
+    return ctx.activity.conversation?.tenantId ?? (ctx.activity.channelData as any)?.tenant?.id ?? this.d.tenantId;
+  }
+
+  /** A migration another tenant's channel names is treated as nonexistent: its name is not confirmed. */
+  #visible(ctx: TurnContext, m: Migration | null): Migration | null {
+    return m && m.tenantId === this.#tenant(ctx) ? m : null;
+  }
+
+  #actor(ctx: TurnContext): { oid: string; name: string } {
+    return { oid: (ctx.activity.from?.aadObjectId ?? '').toLowerCase(), name: ctx.activity.from?.name ?? 'someone' };
+  }
+
+  async #reply(ctx: TurnContext, card: Card): Promise<string | undefined> {
+    const r = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
+    return r?.id;
+  }
+
+  async #handleMessage(ctx: TurnContext): Promise<void> {
+    const text = typeof ctx.activity.text === 'string' ? TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text : '';
+    let cmd: Command;
+    try {
+      cmd = parseCommand(text ?? '');
+    } catch (e) {
+      if (e instanceof CommandError) {
+        await this.#reply(ctx, noticeCard("That command isn't quite right", e.message, { hint: 'Say help for the list of commands.', color: 'Attention' }));
+        return;
+      }
+      throw e;
+    }
+    const conversationId = ctx.activity.conversation.id;
+    switch (cmd.name) {
+      case 'help':
+        await this.#reply(ctx, this.#helpCard(cmd.unknown ? `I don't know "${cmd.unknown}". Here is what I can do:` : undefined));
+        return;
+      case 'new-migration-form':
+        await this.#reply(ctx, await this.#formCard(ctx, {}));
+        return;
+      case 'new-migration': {
+        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows });
+        if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
+        return;
+      }
+      case 'status':
+        await this.#reply(ctx, await this.#statusCard(conversationId, cmd.migration, this.#tenant(ctx)));
+        return;
+      case 'jobs':
+        await this.#reply(ctx, await this.#jobsCard(conversationId, cmd.migration, this.#tenant(ctx)));
+        return;
+      case 'alerts':
+        await this.#reply(ctx, await this.#alertsCard(conversationId, this.#tenant(ctx)));
+        return;
+      case 'pending':
+        await this.#reply(ctx, await this.#pendingCard(ctx));
+        return;
+      case 'runners':
+        await this.#reply(ctx, await this.#runnersCard(this.#tenant(ctx)));
+        return;
+      case 'runner-add':
+      case 'runner-revoke':
+        await this.#runnerAdmin(ctx, cmd.name, cmd.runner);
+        return;
+      case 'audit':
+        await this.#reply(ctx, await this.#auditCard(conversationId, cmd.migration, this.#tenant(ctx)));
+        return;
+      case 'runbook':
+        await this.#reply(ctx, this.#runbookCard(cmd.kind));
+        return;
+      case 'batch-add':
+      case 'rollback': {
+        const m = this.#visible(ctx, await this.#findHere(cmd.migration, conversationId));
+        if (!m) {
+          await this.#reply(ctx, noticeCard('No such migration', `There is no migration "${cmd.migration}" in this conversation.`, { color: 'Attention' }));
+          return;
+        }
+        try {
+          if (cmd.name === 'batch-add') {
+            const { batch } = await this.d.engine.addBatch(m.id, cmd.ou, this.#actor(ctx));
+            await this.#reply(ctx, noticeCard(`Batch ${batch} added to ${m.name}`, `${cmd.ou}: its steps are posted below and follow batch ${batch - 1}.`, { color: 'Good' }));
+          } else {
+            const { steps } = await this.d.engine.startRollback(m.id, cmd.batch, this.#actor(ctx));
+            await this.#reply(ctx, noticeCard(`Rollback of batch ${cmd.batch} started`, `${steps.length} rollback steps are posted below; the batch's remaining steps are skipped. Each change needs approval.`, { color: 'Warning' }));
+          }
+        } catch (e) {
+          if (e instanceof EngineError) await this.#reply(ctx, noticeCard('Nothing was changed', e.message, { color: 'Attention' }));
+          else throw e;
+        }
+        return;
+      }
+      case 'policy': {
+        const m = this.#visible(ctx, await this.#findHere(cmd.migration, conversationId));
+        if (!m) {
+          await this.#reply(ctx, noticeCard('No such migration', `There is no migration "${cmd.migration}" in this conversation.`, { color: 'Attention' }));
+          return;
+        }
+        if (!this.d.policyChanges) {
+          await this.#reply(ctx, noticeCard('Nothing was changed', 'Policy changes are not available in this deployment.', { color: 'Attention' }));
+          return;
+        }
+        try {
+          const change = await this.d.policyChanges.request(m.id, cmd.edit, this.#actor(ctx));
+          const id = await this.#reply(ctx, await policyChangeCard(this.d.engine, this.d.policyChanges, this.d.people, m, change, { now: this.d.clock.now() }));
+          if (id) await this.d.policyChanges.setActivity(m.id, change.id, id);
+        } catch (e) {
+          if (e instanceof EngineError) await this.#reply(ctx, noticeCard('Nothing was changed', e.message, { color: 'Attention' }));
+          else throw e;
+        }
+        return;
+      }
+      case 'connect-scope-remove': {
+        const { isValidDn } = await import('../dn.js');
+        if (!isValidDn(cmd.ou)) {
+          await this.#reply(ctx, noticeCard('Nothing was changed', `"${cmd.ou.slice(0, 200)}" is not a valid distinguished name.`, { color: 'Attention' }));
+          return;
+        }
+        const blocker = await this.d.engine.connectScopeRemovalBlocker(cmd.ou, this.#tenant(ctx));
+        await this.#reply(
+          ctx,
+          blocker
+            ? noticeCard('Refused: keep the OU in Connect Sync scope', blocker, { color: 'Attention' })
+            : noticeCard('No migration holds this OU', `No active migration is moving ${cmd.ou}. Connect Sync's OU filtering is changed in the Connect wizard (Customize synchronization options → Domain and OU filtering); objects leaving scope are deleted from Entra ID at the next cycle.`, { color: 'Warning' }),
+        );
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ card clicks
+
+  /**
+   * Invokes cutover does not handle, or card actions without an Action.Execute, are the caller's mistake: 400 with a
+   * reason. (botbuilder answers 501 to unknown invoke names, and fails with a TypeError — a 501 and an error log —
+   * on an adaptiveCard/action whose value has no action.)
+   */
+  protected async onInvokeActivity(ctx: TurnContext): Promise<InvokeResponse> {
+    const name = typeof ctx.activity.name === 'string' ? ctx.activity.name : '';
+    const action = (ctx.activity.value as any)?.action;
+    if (name === 'adaptiveCard/action' && (!action || typeof action !== 'object' || action.type !== 'Action.Execute')) {
+      const type = action && typeof action === 'object' && typeof action.type === 'string' ? action.type.slice(0, 40) : 'none';
+      return invokeError(400, 'NotSupported', `Only Action.Execute card actions are handled (this one is: ${type}).`);
+    }
+    const response = await super.onInvokeActivity(ctx);
+    if (response?.status === 501) return invokeError(400, 'NotSupported', `cutover does not handle "${name.slice(0, 60)}" invokes.`);
+    return response;
+  }
+
+  protected async onAdaptiveCardInvoke(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    await this.#remember(ctx);
+    const verb = String(value?.action?.verb ?? '');
+    const data = (value?.action?.data ?? {}) as Record<string, unknown>;
+    try {
+      const card = await this.#handleInvoke(ctx, verb, data);
+      return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+    } catch (e) {
+      if (e instanceof EngineError) return cardResponse(noticeCard('Nothing was changed', e.message, { color: 'Attention' }));
+      // A dependency failed mid-click (e.g. Graph answering 5xx while the plan is computed): say so on the card
+      // instead of leaving the person with Teams' generic "something went wrong".
+      this.d.log.error({ err: e, verb, activityId: ctx.activity.id }, 'card action failed');
+      const reason = String((e as any)?.message ?? e).slice(0, 300);
+      return cardResponse(noticeCard('That did not go through', `cutover could not finish this click: ${reason}`, { hint: 'Refresh the card to see the current state, then try again. The details are in the service log.', color: 'Attention' }));
+    }
+  }
+
+  async #handleInvoke(ctx: TurnContext, verb: string, data: Record<string, unknown>): Promise<Card> {
+    const actor = this.#actor(ctx);
+    const now = this.d.clock.now();
+    // Own keys only: `"constructor" in STEP_VERBS` is true (Object.prototype), and would reach the engine as a verb.
+    if (Object.hasOwn(STEP_VERBS, verb) || verb === 'card.refresh') {
+      const p = stepData.safeParse(data);
+      if (!p.success) return noticeCard('Nothing was changed', 'This card\'s data is not valid (it may have been altered). Ask for "status" to get current cards.', { color: 'Attention' });
+      const m = await this.d.engine.getMigration(p.data.m);
+      if (m && m.tenantId !== this.#tenant(ctx)) return noticeCard('Nothing was changed', 'This migration belongs to another Entra tenant; it cannot be seen or changed from here.', { color: 'Attention' });
+      if (!m) return noticeCard('Nothing was changed', `Migration ${p.data.m} does not exist.`, { color: 'Attention' });
+      // The whole list: the card shows the migration's progress too, and the step is one of its rows.
+      const steps = await this.d.engine.getSteps(m.id);
+      const step = steps.find((s) => s.seq === p.data.s);
+      if (!step) return noticeCard('Nothing was changed', `Step ${p.data.s} does not exist in ${m.name}.`, { color: 'Attention' });
+      if (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id)) {
+        return noticeCard('Nothing was changed', 'This migration belongs to another conversation.', { color: 'Attention' });
+      }
+      if (verb === 'card.refresh') return stepCard(this.d.engine, this.d.people, m, step, { now, viewerOid: actor.oid, links: this.d.links, steps });
+      const result = await this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm });
+      const current = result.step ?? (await this.d.engine.getStep(m.id, p.data.s))!;
+      if (ctx.activity.replyToId && !current.activityId) await this.d.engine.setStepActivity(m.id, current.seq, ctx.activity.replyToId);
+      // Nothing changed: the list read before the click is still the migration's progress.
+      return stepCard(this.d.engine, this.d.people, m, current, { now: this.d.clock.now(), notice: result.notice, viewerOid: actor.oid, links: this.d.links, steps: result.changed ? undefined : steps.map((s) => (s.seq === current.seq ? current : s)) });
+    }
+    if ((verb === 'policy.approve' || verb === 'policy.reject' || verb === 'policy.refresh') && this.d.policyChanges) {
+      const p = policyData.safeParse(data);
+      if (!p.success) return noticeCard('Nothing was changed', "This card's data is not valid (it may have been altered).", { color: 'Attention' });
+      const m = await this.d.engine.getMigration(p.data.m);
+      if (!m || m.tenantId !== this.#tenant(ctx) || (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id))) {
+        return noticeCard('Nothing was changed', 'That migration does not exist here.', { color: 'Attention' });
+      }
+      let notice: string | undefined;
+      if (verb !== 'policy.refresh') {
+        const r = await this.d.policyChanges.decide({ migrationId: m.id, changeId: p.data.p, version: p.data.v, verb: verb === 'policy.approve' ? 'approve' : 'reject', actor, comment: p.data.comment?.trim() || undefined });
+        notice = r.notice;
+        if (r.applied) await this.#refreshOverview(m.id);
+      }
+      const change = await this.d.policyChanges.get(m.id, p.data.p);
+      if (!change) return noticeCard('Nothing was changed', `Policy change ${p.data.p} does not exist.`, { color: 'Attention' });
+      if (ctx.activity.replyToId && !change.activityId) await this.d.policyChanges.setActivity(m.id, change.id, ctx.activity.replyToId);
+      return policyChangeCard(this.d.engine, this.d.policyChanges, this.d.people, (await this.d.engine.getMigration(m.id))!, change, { now: this.d.clock.now(), notice, viewerOid: actor.oid });
+    }
+    if (verb === 'migration.refresh') {
+      const m = typeof data.m === 'string' ? await this.d.engine.getMigration(data.m) : null;
+      if (m && (m.tenantId !== this.#tenant(ctx) || (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id)))) {
+        return noticeCard('Nothing was changed', 'This migration belongs to another conversation or Entra tenant.', { color: 'Attention' });
+      }
+      if (!m) return noticeCard('Nothing was changed', 'That migration does not exist.', { color: 'Attention' });
+      return overviewCard(this.d.engine, m, this.d.people);
+    }
+    if (verb === 'form.new-migration') return this.#formCard(ctx, {});
+    if (verb === 'chat.status') return this.#statusCard(ctx.activity.conversation.id, undefined, this.#tenant(ctx));
+    if (verb === 'migration.create') {
+      const p = formData.safeParse(data);
+      if (!p.success) return this.#formCard(ctx, {}, 'The form data is not valid. Please fill it in again.');
+      const f = p.data;
+      const owners = [...(f.ownerChoices ?? '').split(','), ...(f.owners ?? '').split(',')].map((s) => s.trim()).filter(Boolean);
+      const out = await this.#createMigration(ctx, {
+        name: f.name ?? '',
+        kind: f.kind || 'connect-to-cloud-sync',
+        domain: f.domain ?? '',
+        ous: (f.ou ?? '').split(';').map((s) => s.trim()).filter(Boolean),
+        owners,
+        ownersGroup: f.ownersGroup?.trim() || undefined,
+        approvals: f.approvals === undefined || f.approvals === '' ? undefined : Number(f.approvals),
+      });
+      if (!out.ok) return this.#formCard(ctx, f as Record<string, string>, out.error);
+      return noticeCard(`Migration "${out.migration.name}" created`, `Its overview and one card per step are posted in this thread. Migration id: ${out.migration.id}.`, { color: 'Good' });
+    }
+    if (verb === 'alert.ack' || verb === 'alert.snooze' || verb === 'alert.refresh') {
+      const p = alertData.safeParse(data);
+      if (!p.success) return noticeCard('Nothing was changed', "This card's data is not valid.", { color: 'Attention' });
+      const target = await this.d.alerts.get(p.data.alert);
+      if (target && (target.tenantId !== this.#tenant(ctx) || (target.conversationId && ctx.activity.conversation?.id && !sameConversation(target.conversationId, ctx.activity.conversation.id)))) {
+        return noticeCard('Nothing was changed', 'This alert belongs to another conversation or Entra tenant.', { color: 'Attention' });
+      }
+      let notice: string | undefined;
+      if (verb !== 'alert.refresh') {
+        if (verb === 'alert.snooze' && p.data.hours !== 1 && p.data.hours !== 24) return noticeCard('Nothing was changed', 'Snooze for 1 or 24 hours.', { color: 'Attention' });
+        const r = await this.d.alerts.act(p.data.alert, verb === 'alert.ack' ? 'ack' : 'snooze', actor, p.data.v ?? -1, p.data.hours);
+        notice = r.notice;
+      }
+      const alert = await this.d.alerts.get(p.data.alert);
+      if (!alert) return noticeCard('Nothing was changed', 'That alert does not exist.', { color: 'Attention' });
+      return alertCard(alert, { notice, now: this.d.clock.now() });
+    }
+    return noticeCard('Nothing was changed', `This button ("${verb.slice(0, 60)}") is not one cutover knows.`, { color: 'Attention' });
+  }
+
+  /** After a policy change: the migration's overview card shows the new policy (best effort). */
+  async #refreshOverview(migrationId: string): Promise<void> {
+    const m = await this.d.engine.getMigration(migrationId);
+    if (!m?.conversationId || !m.overviewActivityId) return;
+    try {
+      await this.d.notifier.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, m, this.d.people));
+    } catch (err) {
+      this.d.log.warn({ err, migrationId }, 'could not update the overview card');
+    }
+  }
+
+  // ------------------------------------------------------------------ migrations
+
+  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[] }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
+    const actor = this.#actor(ctx);
+    if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
+    // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
+    if (!Object.hasOwn(RUNBOOKS, input.kind)) return { ok: false, error: `Unknown runbook "${input.kind.slice(0, 60)}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
+    const v = validateNewMigration(input);
+    if (!v.ok) return v;
+    try {
+      const m = await this.d.engine.createMigration({
+        name: v.value.name,
+        kind: v.value.kind,
+        domain: v.value.domain,
+        tenantId: this.#tenant(ctx),
+        ous: v.value.ous,
+        policy: { ...defaultPolicy(v.value.owners, v.value.approvals, this.d.approvalHours), ...(v.value.ownersGroup ? { ownersGroup: v.value.ownersGroup } : {}), ...(input.windows?.length ? { changeWindows: input.windows } : {}) },
+        requester: actor,
+        conversationId: ctx.activity.conversation.id,
+        soakDays: v.value.soakDays,
+      });
+      await this.#learnNames(ctx);
+      await this.d.notifier.postMigration(ctx, m.id);
+      return { ok: true, migration: m };
+    } catch (e) {
+      if (e instanceof EngineError) return { ok: false, error: e.message };
+      throw e;
+    }
+  }
+
+  /** Display names of the team's members, so cards show owners by name (authorization stays on object ids). */
+  async #learnNames(ctx: TurnContext): Promise<{ name: string; oid: string }[]> {
+    try {
+      const page = await TeamsInfo.getPagedMembers(ctx, 50);
+      const members = page.members.filter((m) => m.aadObjectId).map((m) => ({ name: m.name, oid: m.aadObjectId!.toLowerCase(), id: m.id }));
+      for (const m of members) await this.d.people.remember(m.oid, m.name, m.id);
+      return members.map(({ name, oid }) => ({ name, oid }));
+    } catch {
+      return []; // not in a team, or the roster is unavailable: object ids can still be typed
+    }
+  }
+
+  async #formCard(ctx: TurnContext, values: Record<string, string>, error?: string): Promise<Card> {
+    const members = await this.#learnNames(ctx);
+    return renderCard('new-migration-form', {
+      error: error ?? null,
+      kinds: Object.values(RUNBOOKS).map((r) => ({ title: r.title, value: r.kind })),
+      members,
+      values: { kind: values.kind ?? 'connect-to-cloud-sync', name: values.name ?? '', domain: values.domain ?? '', ou: values.ou ?? '', owners: values.owners ?? '', ownerChoices: values.ownerChoices ?? '', ownersGroup: values.ownersGroup ?? '', approvals: values.approvals ?? '1' },
+    });
+  }
+
+  /**
+   * The migrations of this conversation's channel. In a Teams channel each post is its own conversation
+   * (`19:…@thread.tacv2;messageid=<post>`), so `status` said in a new post must still find the migration started in
+   * another post of the same channel.
+   */
+  async #migrationsHere(conversationId: string): Promise<Migration[]> {
+    return (await this.d.engine.listMigrations()).filter((m) => !!m.conversationId && sameConversation(m.conversationId, conversationId));
+  }
+
+  /** A migration of this channel by id or name (case-insensitive), the newest when names repeat. */
+  async #findHere(ref: string, conversationId: string): Promise<Migration | null> {
+    const name = ref.toLowerCase();
+    return (await this.#migrationsHere(conversationId)).filter((m) => m.id === ref || m.name.toLowerCase() === name).at(-1) ?? null;
+  }
+
+  async #resolve(conversationId: string, tenantId: string, ref?: string): Promise<Migration[]> {
+    if (ref) {
+      const m = await this.#findHere(ref, conversationId);
+      return m && m.tenantId === tenantId ? [m] : [];
+    }
+    return (await this.#migrationsHere(conversationId)).filter((m) => m.tenantId === tenantId);
+  }
+
+  async #statusCard(conversationId: string, ref: string | undefined, tenantId: string): Promise<Card> {
+    const ms = await this.#resolve(conversationId, tenantId, ref);
+    if (ref && !ms.length) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`, { hint: 'Say status to list them all.' });
+    const migrations = [];
+    for (const m of ms) {
+      const steps = await this.d.engine.getSteps(m.id);
+      const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+      const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+      const facts = [
+        { title: 'Kind', value: runbookOf(m.kind).title },
+        { title: 'Current step', value: current ? `${current.seq}. ${this.d.engine.plannedStep(m, current).def.title} — ${stateLabel(current.state)}` : 'none (completed)' },
+        ...(await this.d.insight.statusFacts(m).catch((e) => [{ title: 'Counts', value: `unavailable: ${e?.message ?? e}` }])),
+      ];
+      // `status <migration>`: its batches and every step; `status`: the batches of each.
+      migrations.push({ id: m.id, name: m.name, progress: `${done} of ${steps.length} steps done (${m.state})`, facts, batches: batchFacts(this.d.engine, m, steps), steps: ref ? stepLines(this.d.engine, m, steps) : [] });
+    }
+    return renderCard('status', { migrations });
+  }
+
+  async #jobsCard(conversationId: string, ref: string | undefined, tenantId: string): Promise<Card> {
+    const ms = await this.#resolve(conversationId, tenantId, ref);
+    const jobs: (JobView & { style: string })[] = [];
+    const errors: string[] = [];
+    for (const m of ms) {
+      try {
+        for (const j of await this.d.insight.jobs(m)) jobs.push({ ...j, style: j.quarantined ? 'attention' : 'default' });
+      } catch (e: any) {
+        errors.push(`${m.name}: ${e?.message ?? e}`);
+      }
+    }
+    return renderCard('jobs', { jobs, emptyText: errors.length ? `Could not read jobs: ${errors.join('; ')}` : ms.length ? 'No Cloud Sync job is configured yet for these migrations.' : 'No migrations here yet.' });
+  }
+
+  async #alertsCard(conversationId: string, tenantId: string): Promise<Card> {
+    const alerts = (await this.d.alerts.list({ openOnly: true })).filter((a) => a.tenantId === tenantId && !!a.conversationId && sameConversation(a.conversationId, conversationId));
+    const now = this.d.clock.now();
+    return renderCard('list', {
+      title: `Open alerts (${alerts.length})`,
+      emptyText: 'No open alerts.',
+      items: alerts.map((a) => ({
+        heading: `${a.severity === 'critical' ? '🔴' : '🟠'} ${a.title}`,
+        facts: [
+          { title: 'Migration', value: a.migrationName },
+          { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${a.snoozedUntil.toISOString()}` : '') },
+          { title: 'Age', value: ageOf(a.openedAt, now) },
+          { title: 'Alert id', value: a.id },
+          ...(a.ackedBy ? [{ title: 'Acknowledged by', value: a.ackedBy }] : []),
+        ],
+      })),
+    });
+  }
+
+  async #pendingCard(ctx: TurnContext): Promise<Card> {
+    const actor = this.#actor(ctx);
+    // An owner in several customers' tenants sees, in each tenant, only that tenant's requests.
+    const tenantId = this.#tenant(ctx);
+    const items = actor.oid ? (await this.d.engine.pendingFor(actor.oid)).filter((i) => i.migration.tenantId === tenantId) : [];
+    const changes = actor.oid && this.d.policyChanges ? (await this.d.policyChanges.pendingFor(actor.oid)).filter((i) => i.migration.tenantId === tenantId) : [];
+    const now = this.d.clock.now();
+    const rows = [
+      ...items.map((i) => ({
+        at: i.step.requestedAt!.getTime(),
+        heading: `${i.migration.name} · step ${i.step.seq}: ${i.def.title}`,
+        facts: [
+          { title: 'Asked by', value: i.step.requestedBy?.name ?? '—' },
+          { title: 'Waiting for', value: ageOf(i.step.requestedAt!, now) },
+          { title: 'Migration id', value: i.migration.id },
+        ],
+      })),
+      ...changes.map((i) => ({
+        at: i.change.requestedAt.getTime(),
+        heading: `${i.migration.name} · approval policy change ${i.change.id}`,
+        facts: [
+          { title: 'Asked by', value: i.change.requestedBy.name },
+          { title: 'Waiting for', value: ageOf(i.change.requestedAt, now) },
+          { title: 'Migration id', value: i.migration.id },
+        ],
+      })),
+    ].sort((a, b) => a.at - b.at);
+    return renderCard('list', {
+      title: 'Waiting for you',
+      emptyText: 'Nothing is waiting for your approval.',
+      items: rows.map(({ heading, facts }) => ({ heading, facts })),
+    });
+  }
+
+  async #runnersCard(tenantId: string): Promise<Card> {
+    const rs = await this.d.runners.list(tenantId);
+    return renderCard('list', {
+      title: 'Runners',
+      emptyText: 'No runners registered. A change owner says `runner add <name>`.',
+      items: rs.map((r) => ({
+        heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' ? '🔴' : '⚪'} ${r.name}`,
+        facts: [
+          { title: 'Health', value: r.health },
+          { title: 'Last seen', value: r.lastSeenAt ? r.lastSeenAt.toISOString() : 'never' },
+          { title: 'Version', value: r.version ?? '—' },
+          { title: 'Executor', value: r.executor ?? '—' },
+          { title: 'Tenant', value: r.tenantId },
+        ],
+      })),
+    });
+  }
+
+  async #runnerAdmin(ctx: TurnContext, op: 'runner-add' | 'runner-revoke', name: string): Promise<void> {
+    const actor = this.#actor(ctx);
+    const ms = (await this.#migrationsHere(ctx.activity.conversation.id)).filter((m) => m.tenantId === this.#tenant(ctx));
+    let owner = false;
+    for (const m of ms) if (!owner) owner = await this.d.engine.isOwnerNow(m, actor.oid);
+    if (!owner) {
+      await this.#reply(ctx, noticeCard('Not allowed', 'Only a change owner of a migration in this conversation can add or revoke runners.', { color: 'Attention' }));
+      return;
+    }
+    const tenantId = ms[0].tenantId;
+    if (op === 'runner-add') {
+      try {
+        const { token } = await this.d.runners.add(name, tenantId);
+        // Shown once, only to the person who asked, in a 1:1 reply where possible.
+        await this.#reply(ctx, noticeCard(`Runner "${name}" registered`, `Its token is shown this once; cutover keeps only a hash:\n\n${token}`, { hint: 'Save it to a file on the Connect server and run: cutover-runner --server <url> --token-file <file> --executor powershell', color: 'Good' }));
+      } catch (e: any) {
+        await this.#reply(ctx, noticeCard('Runner not registered', e?.message ?? String(e), { color: 'Attention' }));
+      }
+      return;
+    }
+    const ok = await this.d.runners.revoke(name, tenantId);
+    await this.#reply(ctx, ok ? noticeCard(`Runner "${name}" revoked`, 'Its token no longer works; a job it held will be marked lost when its lease expires.', { color: 'Good' }) : noticeCard('No such runner', `There is no runner "${name}".`, { color: 'Attention' }));
+  }
+
+  async #auditCard(conversationId: string, ref: string, tenantId: string): Promise<Card> {
+    const found = await this.#findHere(ref, conversationId);
+    const m = found && found.tenantId === tenantId ? found : null;
+    if (!m) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`);
+    const rows = await this.d.engine.auditTrail(m.id, 15);
+    return renderCard('list', {
+      title: `Audit · ${m.name} (latest ${rows.length})`,
+      emptyText: 'No entries.',
+      items: rows.map((r) => ({
+        heading: `${r.at.toISOString()} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,
+        facts: [
+          { title: 'Who', value: r.actorName ? `${r.actorName} (${r.actorOid})` : 'cutover' },
+          { title: 'Hash', value: r.hash.slice(0, 16) },
+        ],
+      })),
+    });
+  }
+
+  #runbookCard(kind: string): Card {
+    const rb = Object.hasOwn(RUNBOOKS, kind) ? RUNBOOKS[kind] : undefined;
+    if (!rb) return noticeCard('No such runbook', `Known runbooks: ${Object.keys(RUNBOOKS).join(', ')}.`);
+    const steps = planSteps(rb, 1);
+    return renderCard('list', {
+      title: `Runbook · ${rb.title}`,
+      emptyText: '',
+      items: steps.map((s) => ({
+        heading: `${s.seq}. ${s.def.title}${s.batch ? ' (per OU batch)' : ''}`,
+        facts: [
+          { title: 'Why', value: s.def.purpose },
+          { title: 'Approval', value: s.def.approval },
+          { title: 'Source', value: s.def.source },
+          ...(s.def.warning ? [{ title: 'Warning', value: s.def.warning }] : []),
+        ],
+      })),
+    });
+  }
+
+  #helpCard(notice?: string): Card {
+    return renderCard('help', { notice: notice ?? null, commands: COMMANDS });
+  }
+}
+
+function invokeError(status: number, code: string, message: string): InvokeResponse {
+  return { status, body: { statusCode: status, type: 'application/vnd.microsoft.error', value: { code, message } } };
+}
+
+function cardResponse(card: Card): AdaptiveCardInvokeResponse {
+  return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+}
+
+/** Teams thread ids carry ;messageid=…: a migration started in a thread belongs to the whole channel. */
+export function sameConversation(a: string, b: string): boolean {
+  return a.split(';')[0] === b.split(';')[0];
+}
+
+function ageOf(d: Date, now: Date): string {
+  const min = Math.max(0, Math.round((now.getTime() - d.getTime()) / 60_000));
+  if (min < 60) return `${min} min`;
+  if (min < 48 * 60) return `${Math.round(min / 60)} h`;
+  return `${Math.round(min / 1440)} days`;
+}

@@ -1,0 +1,195 @@
+import { CardFactory, MessageFactory, TurnContext, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import PQueue from 'p-queue';
+import pRetry, { AbortError } from 'p-retry';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { EngineEvent, RunbookEngine } from '../runbooks/engine.js';
+import type { Sql } from '../store/db.js';
+import type { AlertEvent, AlertService } from '../monitor/alerts.js';
+import type { Card } from './cards.js';
+import { overviewCard, stepCard, type People, type ReportLinker } from './views.js';
+import { alertCard } from './alert-views.js';
+
+/** Statuses Teams documents as retryable for bot sends; anything else is final. */
+const RETRYABLE = new Set([412, 429, 502, 503, 504]);
+
+/**
+ * Every message cutover sends or updates goes through here: one queue per conversation within
+ * Teams' per-thread limits (7 sends / s), 429 and 5xx retried with backoff, cards updated in place.
+ */
+export class Notifier {
+  #queues = new Map<string, PQueue>();
+  #refs = new Map<string, Partial<ConversationReference>>();
+  /** Per conversation, what was last written to the store (serviceUrl, channel, conversation, bot). */
+  #written = new Map<string, string>();
+
+  constructor(
+    private readonly d: {
+      adapter: CloudAdapter;
+      appId: string;
+      db: Sql;
+      engine: RunbookEngine;
+      alerts?: AlertService;
+      people: People;
+      /** Download links on cards (the assessment report). */
+      links?: ReportLinker;
+      clock: Clock;
+      log: Logger;
+      retryBaseMs?: number;
+      /** Shared cards read-only with per-owner refresh (Teams); off for clients without user-specific views. */
+      userSpecificViews?: boolean;
+    },
+  ) {}
+
+  attach(): void {
+    this.d.engine.on((e) => void this.#onEngineEvent(e));
+    this.d.alerts?.on((e) => void this.#onAlertEvent(e));
+  }
+
+  async rememberConversation(ref: Partial<ConversationReference>): Promise<void> {
+    const id = ref.conversation?.id;
+    if (!id) return;
+    const stored = { ...ref, activityId: undefined };
+    this.#refs.set(id, stored);
+    // Every turn brings the reference (with its sender): it is written when what a proactive send needs changed, not
+    // on every click.
+    const needed = JSON.stringify([ref.serviceUrl, ref.channelId, ref.conversation, ref.bot]);
+    if (this.#written.get(id) === needed) return;
+    await this.d.db.query(
+      `INSERT INTO conversations (id, reference, updated_at) VALUES ($1,$2,$3)
+       ON CONFLICT (id) DO UPDATE SET reference = EXCLUDED.reference, updated_at = EXCLUDED.updated_at`,
+      [id, JSON.stringify(stored), this.d.clock.now().toISOString()],
+    );
+    this.#written.set(id, needed);
+  }
+
+  async #ref(conversationId: string): Promise<Partial<ConversationReference> | null> {
+    const hit = this.#refs.get(conversationId);
+    if (hit) return hit;
+    const r = (await this.d.db.query('SELECT reference FROM conversations WHERE id = $1', [conversationId])).rows[0];
+    if (r) this.#refs.set(conversationId, r.reference);
+    return r?.reference ?? null;
+  }
+
+  #queue(conversationId: string): PQueue {
+    let q = this.#queues.get(conversationId);
+    if (!q) {
+      q = new PQueue({ concurrency: 1, intervalCap: 7, interval: 1000 });
+      this.#queues.set(conversationId, q);
+    }
+    return q;
+  }
+
+  /** Sends into the conversation (proactively), retrying what Teams says is retryable. */
+  async #withConversation<T>(conversationId: string, fn: (ctx: TurnContext) => Promise<T>): Promise<T> {
+    const ref = await this.#ref(conversationId);
+    if (!ref) throw new Error(`no stored conversation reference for ${conversationId}`);
+    return this.#queue(conversationId).add(() =>
+      pRetry(
+        async () => {
+          let out!: T;
+          try {
+            await this.d.adapter.continueConversationAsync(this.d.appId, ref as ConversationReference, async (ctx) => {
+              out = await fn(ctx);
+            });
+          } catch (err: any) {
+            const status = err?.statusCode ?? err?.status;
+            if (!RETRYABLE.has(status)) throw new AbortError(err);
+            throw err;
+          }
+          return out;
+        },
+        { retries: 5, minTimeout: this.d.retryBaseMs ?? 500, factor: 2, maxTimeout: 30_000 },
+      ),
+    ) as Promise<T>;
+  }
+
+  async post(conversationId: string, card: Card): Promise<string | undefined> {
+    return this.#withConversation(conversationId, async (ctx) => (await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id);
+  }
+
+  async update(conversationId: string, activityId: string, card: Card): Promise<void> {
+    await this.#withConversation(conversationId, async (ctx) => {
+      await ctx.updateActivity({ type: 'message', id: activityId, attachments: [CardFactory.adaptiveCard(card)] });
+    });
+  }
+
+  /** Within the turn that created a migration: its overview, then one card per step, in the same thread. */
+  async postMigration(ctx: TurnContext, migrationId: string): Promise<void> {
+    const m = (await this.d.engine.getMigration(migrationId))!;
+    const now = this.d.clock.now();
+    const overview = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(await overviewCard(this.d.engine, m, this.d.people))));
+    if (overview?.id) await this.d.engine.setOverviewActivity(m.id, overview.id);
+    for (const s of await this.d.engine.getSteps(m.id)) {
+      const r = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(await stepCard(this.d.engine, this.d.people, m, s, { now, userSpecific: this.d.userSpecificViews, links: this.d.links }))));
+      if (r?.id) await this.d.engine.setStepActivity(m.id, s.seq, r.id);
+    }
+  }
+
+  /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
+  async #onEngineEvent(e: EngineEvent): Promise<void> {
+    try {
+      const m = await this.d.engine.getMigration(e.migrationId);
+      if (!m?.conversationId) return;
+      if (e.type === 'step-changed') {
+        const step = await this.d.engine.getStep(m.id, e.seq);
+        if (!step) return;
+        const card = await stepCard(this.d.engine, this.d.people, m, step, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
+        if (step.activityId) await this.update(m.conversationId, step.activityId, card);
+        else {
+          const id = await this.post(m.conversationId, card);
+          if (id) await this.d.engine.setStepActivity(m.id, step.seq, id);
+        }
+        if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
+      } else if (e.type === 'approval-reminder') {
+        const step = (await this.d.engine.getStep(m.id, e.seq))!;
+        const def = this.d.engine.plannedStep(m, step).def;
+        // Listed owners and the owners group's members (read through Graph, cached); the listed ones if Graph is down.
+        const view = await this.d.engine.ownerView(m);
+        const graphNames = new Map((view.group?.members ?? []).map((x) => [x.id, x.displayName ?? undefined]));
+        const owners = [...view.owners].filter((o) => !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
+        await this.#mentionOwners(m.conversationId, owners, `${e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`, graphNames);
+      }
+    } catch (err) {
+      this.d.log.warn({ err, event: e }, 'could not update the card in Teams');
+    }
+  }
+
+  async #mentionOwners(conversationId: string, oids: string[], text: string, graphNames: Map<string, string | undefined> = new Map()): Promise<void> {
+    await this.#withConversation(conversationId, async (ctx) => {
+      const entities: any[] = [];
+      const names: string[] = [];
+      for (const oid of oids) {
+        const name = (await this.d.people.nameOf(oid)) ?? graphNames.get(oid) ?? oid;
+        names.push(`<at>${escapeXml(name)}</at>`);
+        entities.push({ type: 'mention', text: `<at>${escapeXml(name)}</at>`, mentioned: { id: oid, name } });
+      }
+      await ctx.sendActivity({ type: 'message', text: `${names.join(' ')} ${escapeXml(text)}`, entities });
+    });
+  }
+
+  /** Alerts: one card per alert, updated in place; a new card only for a new incident. */
+  async #onAlertEvent(e: AlertEvent): Promise<void> {
+    const alerts = this.d.alerts!;
+    const a = await alerts.get(e.alertId);
+    if (!a?.conversationId) return;
+    try {
+      const card = alertCard(a, { now: this.d.clock.now() });
+      if (a.activityId) {
+        await this.update(a.conversationId, a.activityId, card);
+        if (e.type === 'resolved') await this.#withConversation(a.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrationName}).`)));
+      } else {
+        const id = await this.post(a.conversationId, card);
+        if (id) await alerts.setActivity(a.id, id);
+      }
+    } catch (err) {
+      // The channel may be gone (bot removed): the alert stays open in the store and `alerts` still lists it.
+      this.d.log.warn({ err, alert: a.id }, 'could not post the alert to Teams');
+      await alerts.recordDeliveryFailure(a.id, String((err as any)?.message ?? err));
+    }
+  }
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+}

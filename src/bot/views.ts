@@ -1,0 +1,290 @@
+import type { Migration, RunbookEngine, StepPlan, StepRow } from '../runbooks/engine.js';
+import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js';
+import type { ApprovalPolicy } from '../runbooks/policy.js';
+import { runbookOf } from '../runbooks/catalog.js';
+import { findingFact, findingsOf, isAssessment } from '../runbooks/assessment.js';
+import { evaluate, isOwner, requiredQuorum } from '../runbooks/policy.js';
+import type { StepState } from '../runbooks/types.js';
+import { describeWindows } from '../runbooks/windows.js';
+import { renderCard, splitLongFacts, type Card } from './cards.js';
+
+/** Turns engine state into card data. Pure reads: rendering never changes anything. */
+
+export interface People {
+  nameOf(oid: string): Promise<string | undefined>;
+  /** The person's Teams id (29:…), known once they have written in a conversation with the bot. */
+  teamsIdOf?(oid: string): Promise<string | undefined>;
+}
+
+/** Signed, expiring links to downloadable reports (the composition root builds them; see src/reports/links.ts). */
+export interface ReportLinker {
+  url(kind: 'assessments', id: string, now: Date, format?: 'csv' | 'json'): string;
+}
+
+/** Teams refreshes a user-specific view for at most 60 users. */
+const MAX_REFRESH_USERS = 60;
+
+const STATE: Record<StepState, { label: string; icon: string; color: string; style: string }> = {
+  pending: { label: 'Not started', icon: '○', color: 'Default', style: 'default' },
+  awaiting_approval: { label: 'Waiting for approval', icon: '⏳', color: 'Warning', style: 'warning' },
+  approved: { label: 'Approved — starting', icon: '✔', color: 'Good', style: 'good' },
+  running: { label: 'Running', icon: '▶', color: 'Accent', style: 'accent' },
+  succeeded: { label: 'Done', icon: '✅', color: 'Good', style: 'good' },
+  failed: { label: 'Failed', icon: '❌', color: 'Attention', style: 'attention' },
+  rejected: { label: 'Rejected', icon: '⛔', color: 'Attention', style: 'attention' },
+  skipped: { label: 'Skipped', icon: '⤼', color: 'Default', style: 'default' },
+  lost: { label: 'Lost — a human must check', icon: '❓', color: 'Attention', style: 'attention' },
+};
+
+export function stateLabel(s: StepState): string {
+  return STATE[s].label;
+}
+
+const fmtTime = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
+
+/** Flattens an action result into facts a person can read: scalars as they are, lists by size. */
+export function factsOf(obj: unknown, prefix = '', out: { title: string; value: string }[] = [], depth = 0): { title: string; value: string }[] {
+  if (obj === null || obj === undefined) return out;
+  if (typeof obj !== 'object') {
+    out.push({ title: prefix || 'value', value: truncate(String(obj)) });
+    return out;
+  }
+  if (Array.isArray(obj)) {
+    if (obj.every((x) => x === null || typeof x !== 'object')) out.push({ title: prefix, value: truncate(obj.join(', ') || '(none)') });
+    else if (depth < 2 && obj.length <= 4) obj.forEach((x, i) => factsOf(x, `${prefix}[${i + 1}]`, out, depth + 1));
+    else out.push({ title: prefix, value: `${obj.length} items` });
+    return out;
+  }
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (k === 'transcript' || k === 'progress' || v === undefined) continue;
+    const title = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && depth >= 2) out.push({ title, value: Array.isArray(v) ? `${v.length} items` : truncate(JSON.stringify(v)) });
+    else factsOf(v, title, out, depth + 1);
+  }
+  return out.slice(0, 30);
+}
+
+function truncate(s: string, n = 300): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function planLines(plan: StepPlan | null): { line: string }[] {
+  if (!plan) return [];
+  const lines: string[] = [];
+  for (const r of plan.runner ?? []) {
+    lines.push(`runner ${r.action}${r.mutation ? ' (changes the server)' : ' (read)'} ${JSON.stringify(r.params)}`);
+    if (r.script) lines.push(`  script: ${r.script}`);
+  }
+  for (const g of plan.graph ?? []) lines.push(`${g.method} ${g.path}${g.body !== undefined ? ` ${truncate(JSON.stringify(g.body), 600)}` : ''}`);
+  for (const c of plan.manual ?? []) lines.push(`☐ ${c}`);
+  return lines.map((line) => ({ line }));
+}
+
+/**
+ * A step card. With `userSpecific` (Teams, Universal Actions), the shared card is read-only and names the
+ * owners in refresh.userIds: each owner's client asks for its own view (card.refresh) with Approve / Reject.
+ * Without it (the Playground does not support refresh), the shared card carries the buttons for everyone and
+ * the server refuses non-owners with the reason.
+ */
+export async function stepCard(engine: RunbookEngine, people: People, m: Migration, step: StepRow, opts: { notice?: string; now: Date; viewerOid?: string; userSpecific?: boolean; links?: ReportLinker; steps?: StepRow[] }): Promise<Card> {
+  const planned = engine.plannedStep(m, step);
+  const def = planned.def;
+  const steps = opts.steps ?? (await engine.getSteps(m.id));
+  const approvals = step.attempt ? await engine.getApprovals(m.id, step.seq, step.attempt) : [];
+  const ownerView = await engine.ownerView(m);
+  const graphNames = new Map((ownerView.group?.members ?? []).map((x) => [x.id, x.displayName]));
+  const nameOf = async (oid: string) => (await people.nameOf(oid)) ?? graphNames.get(oid.toLowerCase()) ?? oid;
+  const needed = requiredQuorum(m.policy, def.approval);
+  const facts: { title: string; value: string }[] = [];
+  if (planned.batch) facts.push({ title: 'OU', value: m.ous[planned.batch - 1] });
+  facts.push({ title: 'Approval', value: def.approval === 'none' ? 'Not needed (no production change)' : `${needed} change owner${needed > 1 ? 's' : ''}${def.approval === 'sensitive' ? ' — sensitive, typed confirmation' : ''}${m.policy.fourEyes ? ', not the requester' : ''}` });
+  if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name} at ${fmtTime(step.requestedAt)}` });
+  const approvedBy = approvals.filter((a) => a.decision === 'approve' && a.planHash === step.planHash);
+  const rejectedBy = approvals.filter((a) => a.decision === 'reject');
+  if (approvedBy.length) facts.push({ title: 'Approved by', value: (await Promise.all(approvedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))} (${fmtTime(a.at)})`))).join(', ') });
+  if (rejectedBy.length) facts.push({ title: 'Rejected by', value: (await Promise.all(rejectedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))}${a.comment ? `: "${a.comment}"` : ''}`))).join(', ') });
+  let approverNote: string | null = null;
+  if (step.state === 'awaiting_approval' && step.requestedAt && step.planHash) {
+    const v = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval }, approvals, opts.now, ownerView.owners);
+    if (v.status === 'pending') {
+      facts.push({ title: 'Still needed', value: `${v.needed - v.approvedBy.length} more approval${v.needed - v.approvedBy.length > 1 ? 's' : ''}` });
+      facts.push({ title: 'Expires', value: fmtTime(v.expiresAt) });
+    }
+    const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
+    const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
+    approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
+  }
+  if (step.state === 'approved' && step.runAfter) facts.push({ title: 'Waits for the change window', value: `runs at ${fmtTime(step.runAfter)} (${describeWindows(m.policy.changeWindows ?? [])})` });
+  if (step.jobId && step.state === 'running') facts.push({ title: 'Runner job', value: `${step.jobId}${(step.evidence as any)?.progress ? ` (${(step.evidence as any).progress})` : ''}` });
+  if (step.attempt > 1) facts.push({ title: 'Attempt', value: String(step.attempt) });
+  facts.push({ title: 'Source', value: def.source });
+
+  const evidenceObj = step.state === 'succeeded' || step.state === 'failed' || step.state === 'lost' ? evidenceFacts(step) : [];
+  const baseOfUserSpecific = !!opts.userSpecific && !opts.viewerOid;
+  const viewerIsOwner = opts.viewerOid ? isOwner(m.policy, opts.viewerOid, ownerView.owners) : !baseOfUserSpecific;
+  let refreshUserIds: string[] | null = null;
+  if (baseOfUserSpecific && step.state === 'awaiting_approval' && people.teamsIdOf) {
+    const ids = await Promise.all([...ownerView.owners].map((o) => people.teamsIdOf!(o)));
+    refreshUserIds = ids.filter((x): x is string => !!x).slice(0, MAX_REFRESH_USERS);
+  }
+  const buttons = {
+    request: step.state === 'pending' || step.state === 'rejected',
+    approve: step.state === 'awaiting_approval' && viewerIsOwner,
+    confirm: step.state === 'awaiting_approval' && def.approval === 'sensitive' && viewerIsOwner,
+    retry: step.state === 'failed' || step.state === 'lost',
+    markDone: step.state === 'lost',
+  };
+  const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+  // The assessment's findings can be downloaded in full (CSV) once it has run.
+  const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(engine, m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
+  return renderCard('step', {
+    migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
+    step: { seq: step.seq, title: def.title, purpose: def.purpose, warning: def.warning ?? null, version: step.version, attempt: step.attempt },
+    batchLabel: planned.batch ? ` · batch ${planned.batch}` : '',
+    stateLabel: STATE[step.state].label,
+    stateIcon: STATE[step.state].icon,
+    stateColor: STATE[step.state].color,
+    stateStyle: STATE[step.state].style,
+    facts: splitLongFacts(facts).short,
+    longFacts: splitLongFacts(facts).long,
+    // evidence titles are long (`scheduler.SyncCycleEnabled`), so its value column is narrow: ids and DNs go below
+    evidence: splitLongFacts(evidenceObj, 30).short,
+    evidenceLong: splitLongFacts(evidenceObj, 30).long,
+    error: step.error ?? null,
+    notice: opts.notice ?? null,
+    plan: planLines(step.plan),
+    effect: step.plan?.effect ?? null,
+    planHash: step.planHash ? step.planHash.slice(0, 16) : null,
+    buttons,
+    requestTitle: def.action.kind === 'manual' ? 'Confirm done' : def.approval === 'none' ? 'Run' : 'Request approval',
+    approverNote,
+    refreshUserIds,
+    report,
+  });
+}
+
+function evidenceFacts(step: StepRow): { title: string; value: string }[] {
+  const ev = step.evidence as any;
+  if (!ev) return [];
+  // The assessment: one fact per finding, as the downloadable report has one row per finding.
+  const findings = findingsOf(step);
+  if (findings) return findings.map(findingFact);
+  if (Array.isArray(ev.results)) {
+    const facts: { title: string; value: string }[] = [];
+    const plan = step.plan?.runner ?? [];
+    ev.results.forEach((r: unknown, i: number) => factsOf(r, plan.length > 1 ? plan[i]?.action ?? `result ${i + 1}` : '', facts));
+    for (const [k, v] of Object.entries(ev)) if (!['results', 'transcript', 'progress'].includes(k)) factsOf(v, k, facts);
+    return facts.slice(0, 30);
+  }
+  return factsOf(ev);
+}
+
+export async function overviewCard(engine: RunbookEngine, m: Migration, people: People): Promise<Card> {
+  const steps = await engine.getSteps(m.id);
+  const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+  const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+  const owners = await Promise.all(m.policy.owners.map(async (o) => (await people.nameOf(o)) ?? o));
+  const view = m.policy.ownersGroup ? await engine.ownerView(m) : null;
+  const groupFact = !m.policy.ownersGroup
+    ? []
+    : view?.group
+      ? [{ title: 'Owners group', value: `${view.group.name ?? m.policy.ownersGroup} (${view.group.members.length} member${view.group.members.length === 1 ? '' : 's'}: ${truncate(view.group.members.map((x) => x.displayName ?? x.id).join(', ') || 'none', 200)})` }]
+      : [{ title: 'Owners group', value: `${m.policy.ownersGroup} (${view?.groupError ?? 'not readable now'})` }];
+  return renderCard('migration-overview', {
+    id: m.id,
+    name: m.name,
+    kindTitle: runbookOf(m.kind).title,
+    progress: m.state === 'completed' ? `Completed: ${done} of ${steps.length} steps done.` : `${done} of ${steps.length} steps done${current ? ` · now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})` : ''}`,
+    facts: [
+      { title: 'Migration id', value: m.id },
+      { title: 'Domain', value: m.domain },
+      { title: 'OU batches', value: m.ous.map((o, i) => `${i + 1}. ${o}`).join('; ') },
+      { title: 'Change owners', value: owners.join(', ') || (m.policy.ownersGroup ? 'the owners group' : '—') },
+      ...groupFact,
+      { title: 'Approvals', value: `${m.policy.quorum} owner${m.policy.quorum > 1 ? 's' : ''} per step${m.policy.fourEyes ? '; a requester never approves their own step' : ''}; requests expire after ${Math.round(m.policy.expiryMs / 3_600_000)} h` },
+      { title: 'Change windows', value: m.policy.changeWindows?.length ? describeWindows(m.policy.changeWindows) : 'any time' },
+      { title: 'Started by', value: `${m.createdBy.name} at ${fmtTime(m.createdAt)}` },
+    ],
+    steps: stepLines(engine, m, steps),
+  });
+}
+
+/** Every step of a migration, one line each, in order: as the overview and `status <migration>` list them. */
+export function stepLines(engine: RunbookEngine, m: Migration, steps: StepRow[]): { icon: string; seq: number; title: string; batchLabel: string; stateLabel: string }[] {
+  return steps.map((s) => {
+    const p = engine.plannedStep(m, s);
+    return { icon: STATE[s.state].icon, seq: s.seq, title: p.def.title, batchLabel: p.batch ? ` (batch ${p.batch})` : '', stateLabel: STATE[s.state].label };
+  });
+}
+
+/** One fact per OU batch: its OU, its steps done, where it is (or that it was rolled back). */
+export function batchFacts(engine: RunbookEngine, m: Migration, steps: StepRow[]): { title: string; value: string }[] {
+  if (!steps.some((s) => s.batch)) return [];
+  return m.ous.map((ou, i) => {
+    const mine = steps.filter((s) => s.batch === i + 1);
+    const done = mine.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+    const current = mine.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+    const rollback = mine.some((s) => s.key.startsWith('rollback-'));
+    const where = current ? `${rollback ? 'rolling back · ' : ''}now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})` : rollback ? 'rolled back to Connect Sync' : mine.length ? 'done' : 'no steps';
+    return { title: `Batch ${i + 1}`, value: `${ou} · ${done} of ${mine.length} steps done · ${where}` };
+  });
+}
+
+/** One policy, in words, field by field (for old → new). */
+async function describePolicy(engine: RunbookEngine, people: People, m: Migration, p: ApprovalPolicy): Promise<Record<string, string>> {
+  const names = await Promise.all(p.owners.map(async (o) => (await people.nameOf(o)) ?? o));
+  let group = '—';
+  if (p.ownersGroup) {
+    const g = await engine.ownersGroup({ tenantId: m.tenantId, policy: p }).catch(() => null);
+    group = g ? `${g.name ?? p.ownersGroup} (${g.members.length} member${g.members.length === 1 ? '' : 's'})` : p.ownersGroup;
+  }
+  return {
+    'Approvals per step': `${p.quorum} (sensitive steps: at least ${Math.max(2, p.quorum)})`,
+    'Change owners': names.join(', ') || '—',
+    'Owners group': group,
+    'Change windows': p.changeWindows?.length ? describeWindows(p.changeWindows) : 'any time',
+    'Requests expire after': `${Math.round(p.expiryMs / 3_600_000)} h`,
+  };
+}
+
+const POLICY_STATE: Record<PolicyChange['state'], { label: string; color: string; style: string }> = {
+  awaiting_approval: { label: 'Waiting for approval', color: 'Warning', style: 'warning' },
+  applied: { label: 'Approved — the new policy applies', color: 'Good', style: 'good' },
+  rejected: { label: 'Rejected — the policy is unchanged', color: 'Attention', style: 'attention' },
+  expired: { label: 'Expired — the policy is unchanged', color: 'Attention', style: 'attention' },
+};
+
+/** A policy-change card: old → new, who asked, who decided, what is still needed. */
+export async function policyChangeCard(engine: RunbookEngine, changes: PolicyChanges, people: People, m: Migration, c: PolicyChange, opts: { notice?: string; now: Date; viewerOid?: string }): Promise<Card> {
+  const before = await describePolicy(engine, people, m, c.oldPolicy);
+  const after = await describePolicy(engine, people, m, c.newPolicy);
+  const rows = Object.keys(after).map((k) => ({ title: k, value: before[k] === after[k] ? `${after[k]} (unchanged)` : `${before[k]} → ${after[k]}` }));
+  const { verdict, records } = await changes.verdict(c);
+  const facts: { title: string; value: string }[] = [
+    { title: 'Asked by', value: `${c.requestedBy.name} at ${fmtTime(c.requestedAt)}` },
+    { title: 'Approval', value: `${c.oldPolicy.quorum} current change owner${c.oldPolicy.quorum > 1 ? 's' : ''}, not the requester` },
+  ];
+  const approved = records.filter((r) => r.decision === 'approve');
+  const rejected = records.filter((r) => r.decision === 'reject');
+  if (approved.length) facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid} (${fmtTime(r.at)})`).join(', ') });
+  if (rejected.length) facts.push({ title: 'Rejected by', value: rejected.map((r) => `${r.approverName ?? r.approverOid}${r.comment ? `: "${r.comment}"` : ''}`).join(', ') });
+  if (c.state === 'awaiting_approval' && verdict.status === 'pending') {
+    facts.push({ title: 'Still needed', value: `${verdict.needed - verdict.approvedBy.length} more approval${verdict.needed - verdict.approvedBy.length > 1 ? 's' : ''}` });
+    facts.push({ title: 'Expires', value: fmtTime(verdict.expiresAt) });
+  }
+  if (c.decidedAt) facts.push({ title: 'Decided', value: fmtTime(c.decidedAt) });
+  const s = POLICY_STATE[c.state];
+  return renderCard('policy-change', {
+    migrationId: m.id,
+    migrationName: m.name,
+    changeId: c.id,
+    version: c.version,
+    stateLabel: `${s.label} · change ${c.id}`,
+    stateColor: s.color,
+    stateStyle: s.style,
+    notice: opts.notice ?? null,
+    changes: rows,
+    facts,
+    buttons: { decide: c.state === 'awaiting_approval' },
+  });
+}

@@ -1,0 +1,1107 @@
+import { randomBytes } from 'node:crypto';
+import pRetry from 'p-retry';
+import type { Clock } from '../clock.js';
+import type { Db, Sql } from '../store/db.js';
+import type { Logger } from '../log.js';
+import { appendAudit, canonicalJson, readAudit, sha256, verifyAuditChain, type AuditRow, type ChainVerdict } from './audit.js';
+import { definitionOf, planBatch, planRollback, planSteps, runbookOf } from './catalog.js';
+import { directOwners, evaluate, isOwner, mayDecide, ownerSet, requiredQuorum, type ApprovalPolicy, type ApprovalRecord, type OwnerSet } from './policy.js';
+import { OwnersGroupNotFound, OwnersGroupUnavailable, type OwnersGroup, type OwnersGroupResolver } from './owners.js';
+import type { Facts, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
+import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
+import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
+import { noTracer, type Tracer } from '../telemetry/tracer.js';
+
+/** What the engine needs from the outside world; the composition root provides it. */
+export interface EnginePorts {
+  runner: {
+    /** Queue a runner job for the migration's tenant; its result comes back through onRunnerJobSettled. */
+    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string }): Promise<{ jobId: string }>;
+    /** A read through the runner, awaited (guards, verification). */
+    read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number }): Promise<any>;
+    /** Validated parameters, the script an admin can inspect, and whether the action changes anything. */
+    describe(action: string, params: Record<string, unknown>): { action: string; params: Record<string, unknown>; mutation: boolean; script?: string };
+  };
+  graph: {
+    describe(op: GraphOperation, ctx: MigrationContext): Promise<PlannedGraphRequest[]>;
+    run(op: GraphOperation, ctx: MigrationContext, facts: { onPremCount?: number }): Promise<{ ok: boolean; evidence: Record<string, unknown>; error?: string }>;
+  };
+  /** Open critical alerts of a migration (the next batch waits until they are dealt with). */
+  openCriticalAlerts?(migrationId: string): Promise<{ title: string }[]>;
+}
+
+export interface PlannedGraphRequest {
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+export interface StepPlan {
+  runner?: { action: string; params: Record<string, unknown>; mutation: boolean; script?: string }[];
+  graph?: PlannedGraphRequest[];
+  manual?: string[];
+  effect?: string;
+}
+
+export interface Migration {
+  id: string;
+  name: string;
+  kind: string;
+  tenantId: string;
+  domain: string;
+  policy: ApprovalPolicy;
+  ous: string[];
+  /** Days Connect Sync stays disabled before decommissioning: at least 7, configurable upward only. */
+  soakDays: number;
+  state: 'active' | 'completed' | 'cancelled';
+  createdBy: Person;
+  createdAt: Date;
+  conversationId: string | null;
+  overviewActivityId: string | null;
+}
+
+export interface StepRow {
+  migrationId: string;
+  seq: number;
+  ord: number;
+  key: string;
+  batch: number | null;
+  state: StepState;
+  attempt: number;
+  requestedBy: Person | null;
+  requestedAt: Date | null;
+  planHash: string | null;
+  plan: StepPlan | null;
+  jobId: string | null;
+  evidence: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+  activityId: string | null;
+  updatedAt: Date;
+  version: number;
+  remindedAt: Date | null;
+  escalatedAt: Date | null;
+  /** An approved step outside its change window runs at this time. */
+  runAfter: Date | null;
+  /** The process running this step (Graph and manual actions): `<scope>#<boot id>`, with its lease for one attempt. */
+  ownerId: string | null;
+  leaseUntil: Date | null;
+  leaseAttempt: number | null;
+}
+
+/**
+ * Who this engine is, for the owner lease of running steps. `scope` names what only one live process can be at a
+ * time (a PGlite data directory, or host + listen address + port): an owner with the same scope and another boot id
+ * is a previous incarnation of this process, so dead. The default scope suits one process per store.
+ */
+export interface EngineOwnerOptions {
+  scope?: string;
+  /** How long a running step stays owned without a renewal (default 60 s). */
+  leaseMs?: number;
+  /** How often the owner renews its leases while actions run (default a third of the lease). */
+  renewMs?: number;
+}
+
+export type EngineEvent =
+  | { type: 'migration-created'; migrationId: string }
+  | { type: 'step-changed'; migrationId: string; seq: number }
+  | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean };
+
+export type Verb = 'request' | 'approve' | 'reject' | 'retry' | 'mark-done';
+export const VERBS: Verb[] = ['request', 'approve', 'reject', 'retry', 'mark-done'];
+
+export interface ActInput {
+  verb: Verb;
+  migrationId: string;
+  seq: number;
+  /** The step version the card showed: a click on an older card changes nothing. */
+  version: number;
+  /** The approval request the card showed (approve/reject): another owner's approval in between still counts, a new request does not. */
+  attempt?: number;
+  actor: Person;
+  comment?: string;
+  confirmText?: string;
+}
+
+export interface ActResult {
+  changed: boolean;
+  /** A plain sentence for the person who clicked, when nothing changed or something needs saying. */
+  notice?: string;
+  /** The step as the click left it, when the engine already has it (a stale click: no need to read it again). */
+  step?: StepRow;
+}
+
+const STALE_NOTICE = 'This card was out of date, so nothing was done. Here is the current state.';
+
+export class EngineError extends Error {
+  constructor(
+    public code: 'not-found' | 'invalid' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DONE: StepState[] = ['succeeded', 'skipped'];
+
+/**
+ * The runbook engine: the step state machine, its guards and approvals. Every transition is one
+ * transaction with its audit row; actions run after the commit and report back into the machine.
+ */
+export class RunbookEngine {
+  #listeners: ((e: EngineEvent) => void)[] = [];
+  #inflight = new Set<Promise<unknown>>();
+  readonly #scope: string;
+  /** This process's owner id for the steps it runs. */
+  readonly instanceId: string;
+  readonly #leaseMs: number;
+  readonly #renewMs: number;
+  /** Graph and manual actions this process runs now: their leases are renewed until they end. */
+  #owned = new Map<string, { migrationId: string; seq: number; attempt: number }>();
+  #renewTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; log: Logger; ports: EnginePorts; owner?: EngineOwnerOptions; tracer?: Tracer; ownersGroups?: OwnersGroupResolver },
+  ) {
+    this.#scope = deps.owner?.scope ?? 'local';
+    this.instanceId = `${this.#scope}#${randomBytes(6).toString('hex')}`;
+    this.#leaseMs = deps.owner?.leaseMs ?? 60_000;
+    this.#renewMs = deps.owner?.renewMs ?? Math.max(1_000, Math.floor(this.#leaseMs / 3));
+  }
+
+  // ---------------------------------------------------------------- change owners (listed, and through a group)
+
+  /** The migration's owners group, resolved (cache or Graph). Throws OwnersGroupUnavailable / OwnersGroupNotFound. */
+  async ownersGroup(m: Pick<Migration, 'tenantId' | 'policy'>): Promise<OwnersGroup | null> {
+    const id = m.policy.ownersGroup;
+    if (!id) return null;
+    if (!this.deps.ownersGroups) throw new OwnersGroupUnavailable(id, 'no Graph connection is configured for owner groups');
+    return this.deps.ownersGroups.resolve(m.tenantId, id);
+  }
+
+  /**
+   * Everyone who owns the migration's changes now. The group is read only when one of `needed` is not a listed owner
+   * (a listed owner's decision never waits on Graph). Throws OwnersGroupUnavailable when it must be read and cannot.
+   */
+  async ownersFor(m: Pick<Migration, 'tenantId' | 'policy'>, needed?: (string | undefined | null)[]): Promise<OwnerSet> {
+    const direct = directOwners(m.policy);
+    if (!m.policy.ownersGroup) return direct;
+    if (needed && needed.every((o) => !o || direct.has(o.toLowerCase()))) return direct;
+    try {
+      const g = await this.ownersGroup(m);
+      return ownerSet(m.policy, g?.members.map((x) => x.id) ?? []);
+    } catch (e) {
+      // A group deleted since the policy named it has no members: the listed owners still decide.
+      if (e instanceof OwnersGroupNotFound) return direct;
+      throw e;
+    }
+  }
+
+  /** Is this person a change owner of the migration now? False when the group cannot be read (fail closed). */
+  async isOwnerNow(m: Pick<Migration, 'tenantId' | 'policy'>, oid: string | undefined): Promise<boolean> {
+    if (!oid) return false;
+    try {
+      return isOwner(m.policy, oid, await this.ownersFor(m, [oid]));
+    } catch (e) {
+      if (e instanceof OwnersGroupUnavailable) return false;
+      throw e;
+    }
+  }
+
+  /** Owners for cards and mentions; never throws: when the group cannot be read, the listed owners and the reason. */
+  async ownerView(m: Pick<Migration, 'tenantId' | 'policy'>): Promise<{ owners: OwnerSet; direct: string[]; group: OwnersGroup | null; groupError: string | null }> {
+    const direct = m.policy.owners.map((o) => o.toLowerCase());
+    if (!m.policy.ownersGroup) return { owners: new Set(direct), direct, group: null, groupError: null };
+    try {
+      const group = await this.ownersGroup(m);
+      return { owners: ownerSet(m.policy, group?.members.map((x) => x.id) ?? []), direct, group, groupError: null };
+    } catch (e) {
+      if (e instanceof OwnersGroupUnavailable || e instanceof OwnersGroupNotFound) return { owners: new Set(direct), direct, group: null, groupError: e.message };
+      throw e;
+    }
+  }
+
+  on(listener: (e: EngineEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #emit(e: EngineEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.deps.log.error({ err }, 'engine listener failed');
+      }
+    }
+  }
+
+  /** Resolves when no action started by the engine is still running (tests, graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
+  }
+
+  #track<T>(p: Promise<T>): void {
+    const tracked = p
+      .catch((err) => this.deps.log.error({ err }, 'engine background task failed'))
+      .finally(() => this.#inflight.delete(tracked));
+    this.#inflight.add(tracked);
+  }
+
+  // ---------------------------------------------------------------- migrations
+
+  async createMigration(input: {
+    name: string;
+    kind: string;
+    domain: string;
+    tenantId: string;
+    ous: string[];
+    policy: ApprovalPolicy;
+    requester: Person;
+    conversationId: string | null;
+    soakDays?: number;
+  }): Promise<Migration> {
+    const rb = runbookOf(input.kind);
+    const now = this.deps.clock.now();
+    const id = `${slug(input.name)}-${randomBytes(2).toString('hex')}`;
+    const steps = planSteps(rb, rb.ous === 'batches' ? input.ous.length : 0);
+    const soakDays = Math.max(7, input.soakDays ?? 7);
+    const group = await this.#checkOwnersGroup({ tenantId: input.tenantId, policy: input.policy }, 'was created');
+    await this.deps.db.transaction(async (tx) => {
+      const clash = await tx.query('SELECT id FROM migrations WHERE conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [input.conversationId, input.name]);
+      if (clash.rows.length) throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
+      await tx.query(
+        `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
+      );
+      for (const s of steps) {
+        await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, s.seq, s.ord, s.key, s.batch, 'pending', now.toISOString()]);
+      }
+      await appendAudit(tx, {
+        migrationId: id,
+        at: now,
+        actor: input.requester,
+        action: 'migration-created',
+        details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
+      });
+    });
+    this.#emit({ type: 'migration-created', migrationId: id });
+    return (await this.getMigration(id))!;
+  }
+
+  /**
+   * A policy naming an owners group: the group must exist and be readable now, and quorum must be reachable by the
+   * listed owners plus its members. Otherwise nothing changes (EngineError with the reason).
+   */
+  async #checkOwnersGroup(m: Pick<Migration, 'tenantId' | 'policy'>, what: string): Promise<OwnersGroup | null> {
+    if (!m.policy.ownersGroup) return null;
+    let group: OwnersGroup | null;
+    try {
+      group = await this.ownersGroup(m);
+    } catch (e) {
+      if (e instanceof OwnersGroupNotFound) throw new EngineError('invalid', `${e.message} Nothing ${what}.`);
+      if (e instanceof OwnersGroupUnavailable) throw new EngineError('invalid', `${e.message} Nothing ${what}; try again when Graph answers.`);
+      throw e;
+    }
+    const everyone = ownerSet(m.policy, group?.members.map((x) => x.id) ?? []);
+    if (m.policy.quorum > everyone.size) throw new EngineError('invalid', `${m.policy.quorum} approvals are required but the listed owners and the group "${group?.name ?? m.policy.ownersGroup}" make ${everyone.size} change owner(s). Nothing ${what}.`);
+    return group;
+  }
+
+  async getMigration(id: string): Promise<Migration | null> {
+    const r = (await this.deps.db.query('SELECT * FROM migrations WHERE id = $1', [id])).rows[0];
+    return r ? toMigration(r) : null;
+  }
+
+  /** A migration by id or by name, within a conversation when one is given. */
+  async findMigration(ref: string, conversationId?: string | null): Promise<Migration | null> {
+    const rows = (
+      await this.deps.db.query(
+        'SELECT * FROM migrations WHERE (id = $1 OR lower(name) = lower($1)) AND ($2::text IS NULL OR conversation_id = $2) ORDER BY created_at DESC',
+        [ref, conversationId ?? null],
+      )
+    ).rows;
+    return rows[0] ? toMigration(rows[0]) : null;
+  }
+
+  async listMigrations(opts: { conversationId?: string | null; state?: string } = {}): Promise<Migration[]> {
+    const rows = (
+      await this.deps.db.query(
+        'SELECT * FROM migrations WHERE ($1::text IS NULL OR conversation_id = $1) AND ($2::text IS NULL OR state = $2) ORDER BY created_at ASC',
+        [opts.conversationId ?? null, opts.state ?? null],
+      )
+    ).rows;
+    return rows.map(toMigration);
+  }
+
+  async setOverviewActivity(migrationId: string, activityId: string): Promise<void> {
+    await this.deps.db.query('UPDATE migrations SET overview_activity_id = $2 WHERE id = $1', [migrationId, activityId]);
+  }
+
+  async setStepActivity(migrationId: string, seq: number, activityId: string): Promise<void> {
+    await this.deps.db.query('UPDATE steps SET activity_id = $3 WHERE migration_id = $1 AND seq = $2', [migrationId, seq, activityId]);
+  }
+
+  async getSteps(migrationId: string): Promise<StepRow[]> {
+    return (await this.deps.db.query('SELECT * FROM steps WHERE migration_id = $1 ORDER BY ord, seq', [migrationId])).rows.map(toStep);
+  }
+
+  async getStep(migrationId: string, seq: number): Promise<StepRow | null> {
+    const r = (await this.deps.db.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [migrationId, seq])).rows[0];
+    return r ? toStep(r) : null;
+  }
+
+  async getApprovals(migrationId: string, seq: number, attempt: number): Promise<ApprovalRecord[]> {
+    return (
+      await this.deps.db.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 ORDER BY at', [migrationId, seq, attempt])
+    ).rows.map((r: any) => ({ approverOid: r.approver_oid, approverName: r.approver_name, decision: r.decision, at: new Date(r.at), planHash: r.plan_hash, comment: r.comment }));
+  }
+
+  /** A stored step with its definition (the row is the truth: batches and rollbacks are added later). */
+  plannedStep(m: Migration, row: { seq: number; key: string; batch: number | null; ord?: number }): PlannedStep {
+    return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key) };
+  }
+
+  context(m: Migration, batch: number | null): MigrationContext {
+    const single = runbookOf(m.kind).ous === 'one';
+    return { migrationId: m.id, name: m.name, domain: m.domain, tenantId: m.tenantId, batch, ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null, allOus: m.ous };
+  }
+
+  /** What earlier steps proved, by step key (the latest batch's evidence wins). */
+  async facts(migrationId: string): Promise<Facts> {
+    const out: Facts = {};
+    for (const s of await this.getSteps(migrationId)) if (s.state === 'succeeded' && s.evidence) out[s.key] = s.evidence;
+    return out;
+  }
+
+  /** What a step will do, exactly as it will be run: approvers approve this (by hash). */
+  async planFor(m: Migration, step: PlannedStep): Promise<StepPlan> {
+    const ctx = this.context(m, step.batch);
+    const def = step.def;
+    const facts = await this.#facts(m, step);
+    const effect = def.effect?.(ctx, facts);
+    switch (def.action.kind) {
+      case 'manual':
+        return { manual: def.action.checklist, effect };
+      case 'runner':
+        return { runner: def.action.sequence.map((a) => this.deps.ports.runner.describe(a.action, a.params(ctx))), effect };
+      case 'graph':
+        return { graph: await this.deps.ports.graph.describe(def.action.operation, ctx), effect };
+    }
+  }
+
+  /** Facts earlier steps established, used to state a step's effect (e.g. the OU's user count). */
+  async #facts(m: Migration, step: PlannedStep): Promise<{ ouUserCount?: number }> {
+    if (!step.batch) return {};
+    const rows = await this.getSteps(m.id);
+    const count = rows.find((r) => r.key === 'count-ou-users' && r.batch === step.batch && r.state === 'succeeded');
+    const users = (count?.evidence as any)?.results?.[0]?.users;
+    return typeof users === 'number' ? { ouUserCount: users } : {};
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /** One click on a step card. Never throws for a user's mistake: the notice says what happened. */
+  async act(input: ActInput): Promise<ActResult> {
+    const m = await this.getMigration(input.migrationId);
+    if (!m) throw new EngineError('not-found', 'That migration does not exist (any more).');
+    const before = await this.getStep(m.id, input.seq);
+    if (!before) throw new EngineError('not-found', `Step ${input.seq} does not exist in ${m.name}.`);
+    const planned = this.plannedStep(m, before);
+    // A decision from a card whose request has ended (decided, expired, or a later attempt) stays stale whatever
+    // happens next: attempts only grow, and an attempt waits for approval once. Answer it without the owner lookup
+    // and the transaction (under load most clicks are on old cards). The transaction re-checks everything else.
+    if ((input.verb === 'approve' || input.verb === 'reject') && (before.attempt > (input.attempt ?? before.attempt) || (before.attempt === input.attempt && before.state !== 'awaiting_approval'))) {
+      return { changed: false, notice: STALE_NOTICE, step: before };
+    }
+
+    // Precondition checks that talk to other systems run before the transaction (never hold it across I/O).
+    let plan: StepPlan | null = null;
+    if ((input.verb === 'request' || input.verb === 'retry') && input.version === before.version) {
+      const gate = await this.#sequenceGate(m, planned);
+      if (gate) return { changed: false, notice: gate };
+      const guard = await this.#checkGuards(m, planned);
+      if (guard) return { changed: false, notice: guard };
+      try {
+        plan = await this.planFor(m, planned);
+      } catch (err: any) {
+        // The plan shows facts read now (e.g. the OU's identities, from the runner): without them nothing is asked.
+        this.deps.log.warn({ migrationId: m.id, step: before.seq, err: err?.message ?? String(err) }, 'could not prepare the plan of a step');
+        return { changed: false, notice: `The plan for this step could not be prepared: ${err?.message ?? err}. Nothing was changed; try again.` };
+      }
+    }
+    // Who owns the migration now (its owners group read through Graph, cached briefly) is settled before the
+    // transaction too. Graph unreachable: only the listed owners can decide (fail closed), and nothing changes.
+    let owners: OwnerSet = directOwners(m.policy);
+    if (input.verb === 'approve' || input.verb === 'reject' || input.verb === 'mark-done') {
+      const decided = input.verb === 'mark-done' ? [] : (await this.getApprovals(m.id, before.seq, before.attempt)).map((r) => r.approverOid);
+      try {
+        owners = await this.ownersFor(m, [input.actor.oid, ...decided]);
+      } catch (e) {
+        if (!(e instanceof OwnersGroupUnavailable)) throw e;
+        this.deps.log.warn({ migrationId: m.id, group: e.groupId, reason: e.reason }, 'owners group unreadable: only listed owners can decide');
+        if (!isOwner(m.policy, input.actor.oid)) {
+          return { changed: false, notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed. Try again in a few minutes.` };
+        }
+      }
+    }
+
+    const now = this.deps.clock.now();
+    let launch = false;
+    const result = await this.deps.db.transaction(async (tx): Promise<ActResult> => {
+      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
+      const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [m.id, input.seq])).rows[0]);
+      const def = planned.def;
+      const stale = { changed: false, notice: STALE_NOTICE };
+
+      switch (input.verb) {
+        case 'request':
+        case 'retry': {
+          if (input.version !== step.version || !plan) return stale;
+          const allowed: StepState[] = input.verb === 'request' ? ['pending', 'rejected'] : ['failed', 'lost'];
+          if (!allowed.includes(step.state)) return stale;
+          const planHash = sha256(canonicalJson(plan));
+          const attempt = step.attempt + 1;
+          if (def.approval === 'none') {
+            await this.#update(tx, step, { state: 'running', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null }, now);
+            await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'retry' ? 'step-retried' : 'step-run', stepSeq: step.seq, details: { key: step.key, attempt, plan } });
+            launch = true;
+            return { changed: true };
+          }
+          await this.#update(tx, step, { state: 'awaiting_approval', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null, remindedAt: null, escalatedAt: null }, now);
+          await appendAudit(tx, {
+            migrationId: m.id,
+            at: now,
+            actor: input.actor,
+            action: input.verb === 'retry' ? 'retry-requested' : 'approval-requested',
+            stepSeq: step.seq,
+            details: { key: step.key, attempt, planHash, plan, quorum: requiredQuorum(m.policy, def.approval) },
+          });
+          return { changed: true };
+        }
+        case 'approve':
+        case 'reject': {
+          if (step.state !== 'awaiting_approval' || input.attempt !== step.attempt) return stale;
+          if (def.approval === 'sensitive' && input.verb === 'approve' && (input.confirmText ?? '').trim() !== m.name) {
+            return { changed: false, notice: `This step cannot be undone. Type the migration's name (${m.name}) in the confirmation box to approve it.` };
+          }
+          const records = await this.#approvalsTx(tx, m.id, step.seq, step.attempt);
+          const req = { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: def.approval };
+          const may = mayDecide(m.policy, req, records, input.actor, now, input.verb, owners);
+          if (!may.ok) return { changed: false, notice: may.reason };
+          await tx.query(
+            'INSERT INTO approvals (migration_id, seq, attempt, approver_oid, approver_name, decision, comment, plan_hash, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)',
+            [m.id, step.seq, step.attempt, input.actor.oid.toLowerCase(), input.actor.name, input.verb, input.comment ?? null, step.planHash, now.toISOString()],
+          );
+          const all = [...records, { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: step.planHash! }];
+          const verdict = evaluate(m.policy, req, all, now, owners);
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'approve' ? 'approved' : 'rejected', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt, planHash: step.planHash, comment: input.comment ?? null, verdict: verdict.status } });
+          if (verdict.status === 'rejected') {
+            await this.#update(tx, step, { state: 'rejected' }, now);
+          } else if (verdict.status === 'approved') {
+            await this.#update(tx, step, { state: 'approved' }, now);
+            launch = true;
+          } else {
+            await this.#update(tx, step, {}, now); // version bump: every viewer's card shows the new approval
+          }
+          return { changed: true };
+        }
+        case 'mark-done': {
+          if (input.version !== step.version) return stale;
+          if (step.state !== 'lost' && !(step.state === 'failed' && def.action.kind === 'manual')) return stale;
+          if (!isOwner(m.policy, input.actor.oid, owners)) return { changed: false, notice: 'Only a change owner can mark a step done after checking it by hand.' };
+          await this.#update(tx, step, { state: 'succeeded', evidence: { ...(step.evidence ?? {}), markedDoneBy: input.actor.name, markedDoneAt: now.toISOString(), note: 'Checked by hand after the runner went silent.' } }, now);
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'marked-done', stepSeq: step.seq, details: { key: step.key, from: step.state } });
+          await this.#completeIfDone(tx, m.id, now);
+          return { changed: true };
+        }
+      }
+    });
+    if (result.changed) this.#emit({ type: 'step-changed', migrationId: m.id, seq: input.seq });
+    if (launch) this.#track(this.#startAction(m.id, input.seq));
+    return result;
+  }
+
+  async #approvalsTx(tx: Sql, migrationId: string, seq: number, attempt: number): Promise<ApprovalRecord[]> {
+    return (await tx.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3', [migrationId, seq, attempt])).rows.map((r: any) => ({
+      approverOid: r.approver_oid,
+      approverName: r.approver_name,
+      decision: r.decision,
+      at: new Date(r.at),
+      planHash: r.plan_hash,
+    }));
+  }
+
+  async #sequenceGate(m: Migration, planned: PlannedStep): Promise<string | null> {
+    const steps = await this.getSteps(m.id);
+    const blocker = steps.find((s) => s.ord < planned.ord && !DONE.includes(s.state));
+    if (!blocker) return null;
+    const def = this.plannedStep(m, blocker).def;
+    return `Step ${steps.indexOf(blocker) + 1} (${def.title}) must be done first.`;
+  }
+
+  async #checkGuards(m: Migration, planned: PlannedStep): Promise<string | null> {
+    const ctx = this.context(m, planned.batch);
+    for (const g of planned.def.guards ?? []) {
+      try {
+        if (g === 'ou-in-connect-scope' && ctx.ou) {
+          const scope = await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {});
+          const { isUnder } = await import('../dn.js');
+          const inScope = (scope.includedContainers as string[] | undefined)?.some((c) => isUnder(ctx.ou!, c));
+          if (!inScope) return `${ctx.ou} is not in Connect Sync's scope. Keep the OU in Connect Sync scope during migration (seed 001): add it back in the Connect wizard first.`;
+        }
+        if (g === 'previous-batch-clear' && (ctx.batch ?? 1) > 1) {
+          const open = (await this.deps.ports.openCriticalAlerts?.(m.id)) ?? [];
+          if (open.length) return `Batch ${ctx.batch} cannot start while the migration has open critical alerts: ${open.map((a) => a.title).join('; ')}. Resolve them first.`;
+          const prev = (await this.getSteps(m.id)).filter((s) => s.batch !== null && s.batch < ctx.batch! && !DONE.includes(s.state));
+          if (prev.length) return `Batch ${ctx.batch} cannot start before batch ${prev[0].batch} is done.`;
+        }
+        if (g === 'soak-elapsed') {
+          const disabled = (await this.getSteps(m.id)).find((s) => s.key === 'disable-connect-sync' && s.state === 'succeeded');
+          if (!disabled) return 'Connect Sync has not been disabled yet: the soak starts when it is.';
+          const ends = new Date(disabled.updatedAt.getTime() + m.soakDays * 86_400_000);
+          if (this.deps.clock.now() < ends) return `The soak lasts ${m.soakDays} days after Connect Sync was disabled (${disabled.updatedAt.toISOString()}): it ends ${ends.toISOString()}. Keep the server disabled, not uninstalled, until then.`;
+        }
+        if (g === 'no-sync-cycle-running') {
+          const s = await this.deps.ports.runner.read(m.tenantId, 'get-scheduler', {});
+          if (s.SyncCycleInProgress) return 'A Connect Sync cycle is running now; wait for it to end and ask again.';
+        }
+      } catch (err: any) {
+        return `The check "${g}" could not be made: ${err?.message ?? err}. Nothing was changed.`;
+      }
+    }
+    return null;
+  }
+
+  async #update(tx: Sql, step: StepRow, patch: Partial<StepRow>, now: Date): Promise<void> {
+    const n = { ...step, ...patch };
+    await tx.query(
+      `UPDATE steps SET state=$3, attempt=$4, requested_by=$5, requested_at=$6, plan_hash=$7, plan=$8, job_id=$9, evidence=$10, error=$11,
+        reminded_at=$12, escalated_at=$13, updated_at=$14, run_after=$15, version = version + 1 WHERE migration_id=$1 AND seq=$2`,
+      [
+        step.migrationId,
+        step.seq,
+        n.state,
+        n.attempt,
+        n.requestedBy ? JSON.stringify(n.requestedBy) : null,
+        n.requestedAt ? n.requestedAt.toISOString() : null,
+        n.planHash,
+        n.plan ? JSON.stringify(n.plan) : null,
+        n.jobId,
+        n.evidence ? JSON.stringify(n.evidence) : null,
+        n.error ? JSON.stringify(n.error) : null,
+        n.remindedAt ? n.remindedAt.toISOString() : null,
+        n.escalatedAt ? n.escalatedAt.toISOString() : null,
+        now.toISOString(),
+        n.runAfter ? n.runAfter.toISOString() : null,
+      ],
+    );
+  }
+
+  /** Moves a step and records it, in one transaction, if it is still in the expected state. */
+  async #transition(migrationId: string, seq: number, expect: StepState[], patch: Partial<StepRow>, audit: { action: string; details: Record<string, unknown> }, guard?: (s: StepRow) => boolean): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const ok = await this.deps.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [migrationId]);
+      const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [migrationId, seq])).rows[0]);
+      if (!expect.includes(step.state) || (guard && !guard(step))) return false;
+      await this.#update(tx, step, patch, now);
+      await appendAudit(tx, { migrationId, at: now, actor: null, action: audit.action, stepSeq: seq, details: { key: step.key, attempt: step.attempt, ...audit.details } });
+      await this.#completeIfDone(tx, migrationId, now);
+      return true;
+    });
+    if (ok) this.#emit({ type: 'step-changed', migrationId, seq });
+    return ok;
+  }
+
+  // ---------------------------------------------------------------- running actions
+
+  /** Approved → running: re-checks the plan (what runs is exactly what was approved), then starts the action. */
+  async #startAction(migrationId: string, seq: number): Promise<void> {
+    const { m, step } = await this.#persist(async () => ({ m: (await this.getMigration(migrationId))!, step: (await this.getStep(migrationId, seq))! }));
+    const planned = this.plannedStep(m, step);
+    if (step.state === 'approved') {
+      try {
+        if (!(await this.#checkApprovedAndStart(m, step, planned))) return;
+      } catch (err: any) {
+        // Nothing ran (the re-check itself failed): say so on the card rather than leave "Approved — starting".
+        await this.#persist(() => this.#transition(
+          migrationId,
+          seq,
+          ['approved'],
+          { state: 'failed', runAfter: null, error: { code: err?.code ?? err?.name ?? 'Error', message: `Could not start: ${String(err?.message ?? err)} The action did not run; Retry asks for approval again.` } },
+          { action: 'step-failed', details: { reason: 'start-failed', error: String(err?.message ?? err) } },
+          (s) => s.attempt === step.attempt,
+        ));
+        return;
+      }
+    }
+    await this.#runStarted(m, planned, migrationId, seq);
+  }
+
+  /**
+   * A store read or write that must not be dropped by a short database outage (a restart, a failover): without it a
+   * step would stay "approved" or "running" with nothing behind it until the next restart. Retried with backoff for
+   * about a minute; after that the error is logged and recover() settles the step at the next start.
+   */
+  #persist<T>(fn: () => Promise<T>): Promise<T> {
+    return pRetry(fn, { retries: 8, minTimeout: 250, maxTimeout: 15_000, onFailedAttempt: ({ error, attemptNumber }) => this.deps.log.warn({ err: error, attempt: attemptNumber }, 'store unavailable while starting or settling a step; retrying') });
+  }
+
+  /** The approved phase of a start: true once the step is running; false if it waits, is re-asked or was refused. */
+  async #checkApprovedAndStart(m: Migration, step: StepRow, planned: PlannedStep): Promise<boolean> {
+    const { id: migrationId } = m;
+    const { seq } = step;
+    const plan = await this.planFor(m, planned);
+    const hash = sha256(canonicalJson(plan));
+    if (hash !== step.planHash) {
+      // Something changed between approval and run: the approval is void, ask again.
+      await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: this.deps.clock.now() }, { action: 'approval-voided', details: { reason: 'what will run changed after approval', oldPlanHash: step.planHash, newPlanHash: hash } });
+      return false;
+    }
+    const records = await this.getApprovals(migrationId, seq, step.attempt);
+    // Owners through the group are checked again now; an unreadable group throws, and the step fails without running.
+    const owners = await this.ownersFor(m, records.map((r) => r.approverOid));
+    const verdict = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: planned.def.approval }, records, this.deps.clock.now(), owners);
+    if (verdict.status !== 'approved') {
+      await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, requestedAt: this.deps.clock.now(), runAfter: null }, { action: 'approval-voided', details: { reason: 'approvals older than the expiry window are void' } });
+      return false;
+    }
+    const windows = m.policy.changeWindows ?? [];
+    const now = this.deps.clock.now();
+    if (planned.def.production && !inAnyWindow(windows, now)) {
+      // Wait for the next window, unless the approvals would be void by then: then refuse.
+      const voidAt = Math.min(...records.filter((r) => r.decision === 'approve').map((r) => r.at.getTime() + m.policy.expiryMs));
+      const next = nextWindowStart(windows, now, Math.max(0, voidAt - now.getTime()));
+      if (!next) {
+        await this.#transition(migrationId, seq, ['approved'], { state: 'rejected', runAfter: null, error: { code: 'OutsideChangeWindow', message: `No change window (${describeWindows(windows)}) opens before this approval expires at ${new Date(voidAt).toISOString()}; request it again nearer the window.` } }, { action: 'refused-outside-window', details: { windows } });
+        return false;
+      }
+      if (step.runAfter?.getTime() !== next.getTime()) {
+        await this.#transition(migrationId, seq, ['approved'], { runAfter: next }, { action: 'waiting-for-window', details: { runAfter: next.toISOString(), windows } });
+      }
+      return false;
+    }
+    return this.#transition(migrationId, seq, ['approved'], { state: 'running' }, { action: 'step-started', details: {} }, (s) => s.attempt === step.attempt);
+  }
+
+  async #runStarted(m: Migration, planned: PlannedStep, migrationId: string, seq: number): Promise<void> {
+    // Exactly one process runs it: the one taking the owner lease for this attempt (renewed while a Graph action runs).
+    const running = await this.#persist(() => this.#claim(migrationId, seq));
+    if (!running) return; // not running (any more), or another cutover instance runs it
+    const ctx = this.context(m, planned.batch);
+    const action = planned.def.action;
+    // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
+    const release = action.kind === 'runner' ? () => {} : this.#hold(migrationId, seq, running.attempt);
+    const attrs = { 'cutover.migration.id': migrationId, 'cutover.tenant.id': m.tenantId, 'cutover.step.key': running.key, 'cutover.step.seq': seq, 'cutover.step.batch': running.batch ?? undefined, 'cutover.step.attempt': running.attempt, 'cutover.step.action': action.kind === 'graph' ? `graph:${action.operation}` : action.kind };
+    await (this.deps.tracer ?? noTracer).inSpan('runbook.step.run', attrs, async (span) => {
+      try {
+        if (action.kind === 'manual') {
+          await this.#finish(migrationId, seq, running.attempt, { ok: true, evidence: { confirmedBy: running.requestedBy?.name, confirmedAt: running.requestedAt?.toISOString(), checklist: action.checklist } });
+        } else if (action.kind === 'runner') {
+          await this.#enqueueNext(m, running, 0);
+        } else {
+          const facts = action.operation === 'verify-ou-counts' ? await this.#freshOnPremCount(m, ctx) : {};
+          const out = await this.deps.ports.graph.run(action.operation, ctx, facts);
+          await this.#finish(migrationId, seq, running.attempt, { ok: out.ok, evidence: out.evidence, error: out.ok ? undefined : { code: 'VerificationFailed', message: out.error ?? 'failed' } });
+        }
+      } catch (err: any) {
+        const out = { ok: false, error: { code: err?.code ?? err?.name ?? 'Error', message: String(err?.message ?? err) } };
+        // The store may be what failed, and then it cannot record the failure either until it is back.
+        span.fail(err);
+        await this.#persist(() => this.#finish(migrationId, seq, running.attempt, out));
+      } finally {
+        release();
+      }
+      const after = this.deps.tracer ? await this.getStep(migrationId, seq).catch(() => null) : null;
+      if (after) span.set({ 'cutover.step.state': after.state });
+      if (after?.state === 'failed') span.fail({ code: after.error?.code });
+    });
+  }
+
+  async #freshOnPremCount(m: Migration, ctx: MigrationContext): Promise<{ onPremCount?: number }> {
+    const r = await this.deps.ports.runner.read(m.tenantId, 'ad-count', { ou: ctx.ou });
+    return { onPremCount: r.users };
+  }
+
+  async #enqueueNext(m: Migration, step: StepRow, index: number): Promise<void> {
+    const plan = step.plan?.runner ?? [];
+    const item = plan[index];
+    const { jobId } = await this.deps.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId });
+    const now = this.deps.clock.now();
+    // The job is queued: from here the step must point at it, so its result lands (never "failed" with a job running).
+    await this.#persist(() => this.deps.db.transaction(async (tx) => {
+      await tx.query('UPDATE steps SET job_id = $3, evidence = $4, updated_at = $5, version = version + 1 WHERE migration_id = $1 AND seq = $2', [
+        m.id,
+        step.seq,
+        jobId,
+        JSON.stringify({ ...(step.evidence ?? {}), progress: `${index + 1}/${plan.length}`, results: (step.evidence as any)?.results ?? [] }),
+        now.toISOString(),
+      ]);
+      await appendAudit(tx, { migrationId: m.id, at: now, actor: null, action: 'runner-job-queued', stepSeq: step.seq, details: { jobId, action: item.action, params: item.params } });
+    }));
+    this.#emit({ type: 'step-changed', migrationId: m.id, seq: step.seq });
+  }
+
+  /** The runner hub reports a job's end (result, failure, or a lease that expired: lost). */
+  async onRunnerJobSettled(job: { id: string; migrationId: string; stepSeq: number; attempt: number; state: 'succeeded' | 'failed' | 'lost'; result?: unknown; error?: { code: string; message: string } | null; transcript?: string | null }): Promise<void> {
+    const step = await this.getStep(job.migrationId, job.stepSeq);
+    if (!step || step.state !== 'running' || step.jobId !== job.id || step.attempt !== job.attempt) return; // replay or stale: nothing changes
+    const m = (await this.getMigration(job.migrationId))!;
+    if (job.state === 'lost') {
+      await this.#transition(m.id, step.seq, ['running'], { state: 'lost', error: { code: 'RunnerLost', message: 'The runner stopped reporting while it held this job. Check on the Connect server what happened, then choose Retry or Mark done.' } }, { action: 'step-lost', details: { jobId: job.id } }, (s) => s.jobId === job.id);
+      return;
+    }
+    const results = [...(((step.evidence as any)?.results as unknown[]) ?? []), job.result ?? null];
+    const transcript = [((step.evidence as any)?.transcript as string) ?? '', job.transcript ?? ''].filter(Boolean).join('\n');
+    if (job.state === 'failed') {
+      await this.#finish(m.id, step.seq, step.attempt, { ok: false, evidence: { ...(step.evidence ?? {}), results, transcript }, error: job.error ?? { code: 'RunnerActionFailed', message: 'The runner reported a failure.' } }, job.id);
+      return;
+    }
+    const next = results.length;
+    if (next < (step.plan?.runner?.length ?? 0)) {
+      const advanced = await this.deps.db.transaction(async (tx) => {
+        const r = await tx.query('UPDATE steps SET evidence = $4, version = version + 1 WHERE migration_id = $1 AND seq = $2 AND job_id = $3 AND state = $5 RETURNING seq', [m.id, step.seq, job.id, JSON.stringify({ ...(step.evidence ?? {}), results, transcript }), 'running']);
+        return r.rows.length > 0;
+      });
+      if (advanced) await this.#enqueueNext(m, { ...step, evidence: { ...(step.evidence ?? {}), results, transcript } }, next);
+      return;
+    }
+    const def = this.plannedStep(m, step).def;
+    const unmet = def.expect?.(results as any[], this.context(m, step.batch)) ?? null;
+    await this.#finish(
+      m.id,
+      step.seq,
+      step.attempt,
+      { ok: !unmet, evidence: { ...(step.evidence ?? {}), results, transcript, progress: undefined }, error: unmet ? { code: 'NotYetTrue', message: unmet } : undefined },
+      job.id,
+    );
+  }
+
+  async #finish(migrationId: string, seq: number, attempt: number, out: { ok: boolean; evidence?: Record<string, unknown>; error?: { code: string; message: string } }, jobId?: string): Promise<void> {
+    await this.#transition(
+      migrationId,
+      seq,
+      ['running'],
+      { state: out.ok ? 'succeeded' : 'failed', evidence: out.evidence ?? null, error: out.ok ? null : out.error ?? { code: 'Failed', message: 'failed' } },
+      { action: out.ok ? 'step-succeeded' : 'step-failed', details: { evidence: out.evidence ?? null, error: out.error ?? null, jobId: jobId ?? null } },
+      (s) => s.attempt === attempt && (!jobId || s.jobId === jobId),
+    );
+    if (out.ok) await this.#skipInapplicable(migrationId);
+  }
+
+  /** Steps that do not apply given what earlier steps found (e.g. the other DirSync upgrade path) are skipped, with the reason. */
+  async #skipInapplicable(migrationId: string): Promise<void> {
+    const m = (await this.getMigration(migrationId))!;
+    const facts = await this.facts(migrationId);
+    for (const s of await this.getSteps(migrationId)) {
+      if (DONE.includes(s.state)) continue;
+      const planned = this.plannedStep(m, s);
+      const reason = s.state === 'pending' ? planned.def.skipIf?.(facts, this.context(m, s.batch)) ?? null : null;
+      if (!reason) return;
+      await this.#transition(m.id, s.seq, ['pending'], { state: 'skipped', evidence: { skipped: reason } }, { action: 'step-skipped', details: { reason } });
+    }
+  }
+
+  // ---------------------------------------------------------------- batches, rollback, scope
+
+  /** Adds an OU batch to a running migration: its steps go after the last batch's. */
+  async addBatch(migrationId: string, ou: string, actor: Person): Promise<{ batch: number }> {
+    const m = await this.getMigration(migrationId);
+    if (!m) throw new EngineError('not-found', 'That migration does not exist.');
+    const rb = runbookOf(m.kind);
+    if (rb.ous !== 'batches') throw new EngineError('invalid', `A ${rb.title} migration has no OU batches.`);
+    if (m.state !== 'active') throw new EngineError('invalid', `${m.name} is ${m.state}.`);
+    try {
+      if (parseDn(ou)[0].type !== 'ou') throw new EngineError('invalid', `${ou} is not an OU.`);
+    } catch (e) {
+      if (e instanceof DnError) throw new EngineError('invalid', `"${ou}" is not a valid distinguished name: ${e.message}.`);
+      throw e;
+    }
+    if (domainOfDn(ou) !== m.domain) throw new EngineError('invalid', `${ou} is not in the domain ${m.domain}.`);
+    if (m.ous.some((o) => normalizeDn(o) === normalizeDn(ou))) throw new EngineError('invalid', `${ou} is already batch ${m.ous.findIndex((o) => normalizeDn(o) === normalizeDn(ou)) + 1}.`);
+    const steps = await this.getSteps(m.id);
+    if (steps.some((s) => s.key === 'disable-connect-sync' && s.state !== 'pending')) throw new EngineError('invalid', 'Connect Sync is being disabled: no batch can be added now.');
+    const batch = m.ous.length + 1;
+    const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
+    const rows = planBatch(rb, batch, nextSeq);
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
+      await tx.query(`UPDATE migrations SET params = jsonb_set(params, '{ous}', $2::jsonb), version = version + 1 WHERE id = $1`, [m.id, JSON.stringify([...m.ous, ou.trim()])]);
+      for (const r of rows) await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [m.id, r.seq, r.ord, r.key, r.batch, 'pending', now.toISOString()]);
+      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'batch-added', details: { batch, ou, steps: rows.map((r) => r.key) } });
+    });
+    for (const r of rows) this.#emit({ type: 'step-changed', migrationId: m.id, seq: r.seq });
+    return { batch };
+  }
+
+  /**
+   * Rolls a batch back from any state: its remaining steps are skipped and the runbook's rollback steps
+   * (approved and audited like any change) are added after them.
+   */
+  async startRollback(migrationId: string, batch: number, actor: Person): Promise<{ steps: number[] }> {
+    const m = await this.getMigration(migrationId);
+    if (!m) throw new EngineError('not-found', 'That migration does not exist.');
+    const rb = runbookOf(m.kind);
+    if (!rb.rollbackSteps?.length) throw new EngineError('invalid', `A ${rb.title} migration has no rollback runbook.`);
+    if (!Number.isInteger(batch) || batch < 1 || batch > m.ous.length) throw new EngineError('invalid', `${m.name} has no batch ${batch}.`);
+    if (!(await this.isOwnerNow(m, actor.oid))) throw new EngineError('invalid', m.policy.ownersGroup && !isOwner(m.policy, actor.oid) ? 'Only a change owner can start a rollback (listed, or a member of the owners group; the group could not be confirmed for you now).' : 'Only a change owner can start a rollback.');
+    const steps = await this.getSteps(m.id);
+    if (steps.some((s) => s.batch === batch && s.key.startsWith('rollback-'))) throw new EngineError('conflict', `Batch ${batch} already has its rollback steps.`);
+    const busy = steps.find((s) => s.batch === batch && (s.state === 'running' || s.state === 'approved'));
+    if (busy) throw new EngineError('conflict', `A step of batch ${batch} is running (${this.plannedStep(m, busy).def.title}); roll back when it has ended.`);
+    const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
+    const rows = planRollback(rb, batch, nextSeq);
+    const now = this.deps.clock.now();
+    const cancelled = steps.filter((s) => s.batch === batch && !DONE.includes(s.state));
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
+      for (const s of cancelled) {
+        await tx.query(`UPDATE steps SET state = 'skipped', evidence = $3, version = version + 1, updated_at = $4 WHERE migration_id = $1 AND seq = $2`, [m.id, s.seq, JSON.stringify({ skipped: `batch ${batch} is being rolled back` }), now.toISOString()]);
+      }
+      for (const r of rows) await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [m.id, r.seq, r.ord, r.key, r.batch, 'pending', now.toISOString()]);
+      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'rollback-started', details: { batch, ou: m.ous[batch - 1], skipped: cancelled.map((s) => s.key), steps: rows.map((r) => r.key) } });
+    });
+    for (const s of cancelled) this.#emit({ type: 'step-changed', migrationId: m.id, seq: s.seq });
+    for (const r of rows) this.#emit({ type: 'step-changed', migrationId: m.id, seq: r.seq });
+    return { steps: rows.map((r) => r.seq) };
+  }
+
+  /**
+   * Taking an OU out of Connect Sync's scope during coexistence exports deletes (seed 001): refused with the
+   * reason while any active migration is moving that OU and has not decommissioned Connect.
+   */
+  async connectScopeRemovalBlocker(ou: string, tenantId?: string): Promise<string | null> {
+    for (const m of await this.listMigrations({ state: 'active' })) {
+      if (tenantId && m.tenantId !== tenantId) continue; // another customer's forest, even if its domain name is the same
+      if (runbookOf(m.kind).ous !== 'batches') continue;
+      const hit = m.ous.find((o) => isUnder(o, ou) || isUnder(ou, o));
+      if (!hit) continue;
+      const steps = await this.getSteps(m.id);
+      if (steps.some((s) => s.key === 'decommission' && s.state === 'succeeded')) continue;
+      return `${ou} is being migrated by "${m.name}" (batch ${m.ous.indexOf(hit) + 1}: ${hit}). During the pilot or coexistence phase, don't remove OUs from Connect Sync scope: removing objects from scope before final cutover can drop references in the Entra connector space and export reference deletes (such as group membership removals) to Entra ID (seed 001). Keep it in scope until the migration is complete.`;
+    }
+    return null;
+  }
+
+  /** The migration is completed in the same transaction as its last step, so nobody sees one without the other. */
+  async #completeIfDone(tx: Sql, migrationId: string, now: Date): Promise<void> {
+    const left = (await tx.query("SELECT count(*)::int AS n FROM steps WHERE migration_id = $1 AND state NOT IN ('succeeded', 'skipped')", [migrationId])).rows[0].n;
+    if (Number(left) > 0) return;
+    const r = await tx.query("UPDATE migrations SET state = 'completed', version = version + 1 WHERE id = $1 AND state = 'active' RETURNING id", [migrationId]);
+    if (r.rows.length) await appendAudit(tx, { migrationId, at: now, actor: null, action: 'migration-completed', details: {} });
+  }
+
+  /**
+   * At start: an action whose owner died (a restart of this process, or another instance of a scale-out whose lease
+   * expired) is in an unknown state. Mutations become lost (a human decides; never re-run silently); reads fail and
+   * may be retried. A step another live process is running (its lease is current) is left alone.
+   * Steps approved but not started are started now.
+   */
+  async recover(): Promise<void> {
+    const rows = (await this.deps.db.query("SELECT s.*, m.kind FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state IN ('running','approved') AND m.state = 'active'")).rows;
+    for (const r of rows) {
+      const step = toStep(r);
+      if (step.state !== 'approved') continue;
+      this.#track(this.#startAction(step.migrationId, step.seq));
+    }
+    await this.settleOrphanedSteps();
+  }
+
+  /**
+   * Running steps whose owner is gone: its lease expired (it stopped renewing: crashed, killed, partitioned), or it
+   * was an earlier boot of this very process. Runner steps with a job are the runner hub's (job leases).
+   * Called by recover() at start and by the monitor's approvals sweep. Returns how many steps were settled.
+   */
+  async settleOrphanedSteps(): Promise<number> {
+    const now = this.deps.clock.now();
+    const rows = (await this.deps.db.query("SELECT s.* FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'running' AND m.state = 'active'")).rows.map(toStep);
+    let settled = 0;
+    for (const step of rows) {
+      if (!this.#orphaned(step, now)) continue;
+      const m = (await this.getMigration(step.migrationId))!;
+      const def = this.plannedStep(m, step).def;
+      if (def.action.kind === 'runner' && step.jobId) continue; // the runner hub owns it: result or lease expiry
+      const reason = step.ownerId && step.leaseAttempt === step.attempt && scopeOf(step.ownerId) !== this.#scope ? 'owner-lease-expired' : 'restart';
+      const details = { reason, owner: step.ownerId, leaseUntil: step.leaseUntil?.toISOString() ?? null };
+      const still = (s: StepRow) => s.attempt === step.attempt && this.#orphaned(s, now);
+      const mutation = def.action.kind === 'graph' ? def.production : (step.plan?.runner ?? []).some((a) => a.mutation);
+      const ok = mutation
+        ? await this.#transition(m.id, step.seq, ['running'], { state: 'lost', error: { code: 'InterruptedByRestart', message: 'cutover restarted, or the cutover instance running this action stopped, while it was running; check its effect, then choose Retry or Mark done.' } }, { action: 'step-lost', details }, still)
+        : await this.#transition(m.id, step.seq, ['running'], { state: 'failed', error: { code: 'InterruptedByRestart', message: 'cutover restarted, or the cutover instance running it stopped, during this read; Retry runs it again.' } }, { action: 'step-failed', details }, still);
+      if (ok) {
+        settled++;
+        this.deps.log.warn({ migrationId: m.id, seq: step.seq, attempt: step.attempt, ...details }, 'a running step lost its owner');
+      }
+    }
+    return settled;
+  }
+
+  /** True when nobody alive runs this step: see settleOrphanedSteps. */
+  #orphaned(s: StepRow, now: Date): boolean {
+    if (s.state !== 'running') return false;
+    const leased = !!s.ownerId && s.leaseAttempt === s.attempt;
+    if (leased) {
+      if (s.ownerId === this.instanceId) return false; // this process runs it
+      if (scopeOf(s.ownerId!) === this.#scope) return true; // an earlier boot of this process
+      return !s.leaseUntil || s.leaseUntil.getTime() <= now.getTime();
+    }
+    // Not claimed yet for this attempt (just moved to running, or a row from before leases): the same grace from its last change.
+    return s.updatedAt.getTime() + this.#leaseMs <= now.getTime();
+  }
+
+  /**
+   * Takes a running step's owner lease for its current attempt and returns the step; null when it is not running or
+   * another process holds the lease for this attempt (that process runs the action).
+   */
+  async #claim(migrationId: string, seq: number): Promise<StepRow | null> {
+    const until = new Date(this.deps.clock.now().getTime() + this.#leaseMs).toISOString();
+    const r = await this.deps.db.query(
+      `UPDATE steps SET owner_id = $3, lease_until = $4, lease_attempt = attempt
+        WHERE migration_id = $1 AND seq = $2 AND state = 'running'
+          AND (owner_id IS NULL OR lease_attempt IS DISTINCT FROM attempt OR owner_id = $3) RETURNING *`,
+      [migrationId, seq, this.instanceId, until],
+    );
+    return r.rows[0] ? toStep(r.rows[0]) : null;
+  }
+
+  #hold(migrationId: string, seq: number, attempt: number): () => void {
+    const key = `${migrationId}/${seq}`;
+    this.#owned.set(key, { migrationId, seq, attempt });
+    if (!this.#renewTimer) {
+      this.#renewTimer = setInterval(() => void this.renewLeases().catch((err) => this.deps.log.warn({ err }, 'could not renew the leases of running steps; retrying')), this.#renewMs);
+      this.#renewTimer.unref();
+    }
+    return () => {
+      if (this.#owned.get(key)?.attempt === attempt) this.#owned.delete(key);
+      if (!this.#owned.size && this.#renewTimer) {
+        clearInterval(this.#renewTimer);
+        this.#renewTimer = null;
+      }
+    };
+  }
+
+  /** Extends the leases of the actions this process is running (on a timer; tests call it with their clock). */
+  async renewLeases(): Promise<number> {
+    const until = new Date(this.deps.clock.now().getTime() + this.#leaseMs).toISOString();
+    let n = 0;
+    for (const o of [...this.#owned.values()]) {
+      const r = await this.deps.db.query("UPDATE steps SET lease_until = $4 WHERE migration_id = $1 AND seq = $2 AND owner_id = $3 AND lease_attempt = $5 AND state = 'running' RETURNING seq", [o.migrationId, o.seq, this.instanceId, until, o.attempt]);
+      n += r.rows.length;
+    }
+    return n;
+  }
+
+  /** Expiry, reminders and escalation of pending approval requests; approved steps whose window opened start. Called by the monitor's schedule. */
+  async sweepApprovals(): Promise<{ expired: number; reminded: number; escalated: number; started: number }> {
+    const now = this.deps.clock.now();
+    const due = (await this.deps.db.query("SELECT s.migration_id, s.seq FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'approved' AND s.run_after IS NOT NULL AND s.run_after <= $1 AND m.state = 'active'", [now.toISOString()])).rows;
+    for (const d of due) await this.#startAction(d.migration_id, d.seq);
+    const rows = (await this.deps.db.query("SELECT s.* FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'awaiting_approval' AND m.state = 'active'")).rows.map(toStep);
+    const out = { expired: 0, reminded: 0, escalated: 0, started: due.length };
+    for (const s of rows) {
+      const m = (await this.getMigration(s.migrationId))!;
+      const age = now.getTime() - s.requestedAt!.getTime();
+      if (age >= m.policy.expiryMs) {
+        if (await this.#transition(m.id, s.seq, ['awaiting_approval'], { state: 'pending', error: { code: 'ApprovalExpired', message: `The approval request expired at ${new Date(s.requestedAt!.getTime() + m.policy.expiryMs).toISOString()} without a decision; request it again.` } }, { action: 'approval-expired', details: {} }, (x) => x.attempt === s.attempt)) out.expired++;
+        continue;
+      }
+      const escalate = !s.escalatedAt && age >= m.policy.reminderMs + m.policy.escalationMs;
+      const remind = !s.remindedAt && age >= m.policy.reminderMs;
+      if (escalate || remind) {
+        const patch: Partial<StepRow> = escalate ? { escalatedAt: now, remindedAt: s.remindedAt ?? now } : { remindedAt: now };
+        const ok = await this.#transition(m.id, s.seq, ['awaiting_approval'], patch, { action: escalate ? 'approval-escalated' : 'approval-reminded', details: {} }, (x) => x.attempt === s.attempt);
+        if (ok) {
+          escalate ? out.escalated++ : out.reminded++;
+          this.#emit({ type: 'approval-reminder', migrationId: m.id, seq: s.seq, escalate });
+        }
+      }
+    }
+    return out;
+  }
+
+  async auditTrail(migrationId: string, limit?: number): Promise<AuditRow[]> {
+    return readAudit(this.deps.db, migrationId, limit);
+  }
+
+  async verifyAudit(migrationId: string): Promise<ChainVerdict> {
+    return verifyAuditChain(this.deps.db, migrationId);
+  }
+
+  /** Steps waiting for this person's decision, oldest first, across migrations. */
+  async pendingFor(oid: string): Promise<{ migration: Migration; step: StepRow; def: StepDefinition }[]> {
+    const rows = (await this.deps.db.query("SELECT s.* FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'awaiting_approval' AND m.state = 'active' ORDER BY s.requested_at ASC")).rows.map(toStep);
+    const out: { migration: Migration; step: StepRow; def: StepDefinition }[] = [];
+    for (const s of rows) {
+      const m = (await this.getMigration(s.migrationId))!;
+      if (!(await this.isOwnerNow(m, oid))) continue;
+      if (m.policy.fourEyes && s.requestedBy?.oid.toLowerCase() === oid.toLowerCase()) continue;
+      const decided = (await this.getApprovals(m.id, s.seq, s.attempt)).some((a) => a.approverOid.toLowerCase() === oid.toLowerCase());
+      if (!decided) out.push({ migration: m, step: s, def: this.plannedStep(m, s).def });
+    }
+    return out;
+  }
+}
+
+function slug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 24) || 'migration'
+  );
+}
+
+function toMigration(r: any): Migration {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    tenantId: r.tenant_id,
+    domain: r.domain,
+    policy: r.policy,
+    ous: r.params.ous,
+    soakDays: Math.max(7, Number(r.params.soakDays ?? 7)),
+    state: r.state,
+    createdBy: r.created_by,
+    createdAt: new Date(r.created_at),
+    conversationId: r.conversation_id,
+    overviewActivityId: r.overview_activity_id,
+  };
+}
+
+function toStep(r: any): StepRow {
+  return {
+    migrationId: r.migration_id,
+    seq: r.seq,
+    ord: Number(r.ord ?? r.seq),
+    key: r.key,
+    batch: r.batch,
+    state: r.state,
+    attempt: r.attempt,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at ? new Date(r.requested_at) : null,
+    planHash: r.plan_hash,
+    plan: r.plan,
+    jobId: r.job_id,
+    evidence: r.evidence,
+    error: r.error,
+    activityId: r.activity_id,
+    updatedAt: new Date(r.updated_at),
+    version: r.version,
+    remindedAt: r.reminded_at ? new Date(r.reminded_at) : null,
+    escalatedAt: r.escalated_at ? new Date(r.escalated_at) : null,
+    runAfter: r.run_after ? new Date(r.run_after) : null,
+    ownerId: r.owner_id ?? null,
+    leaseUntil: r.lease_until ? new Date(r.lease_until) : null,
+    leaseAttempt: r.lease_attempt ?? null,
+  };
+}
+
+/** The scope part of an owner id (`<scope>#<boot id>`). */
+function scopeOf(ownerId: string): string {
+  const i = ownerId.lastIndexOf('#');
+  return i < 0 ? ownerId : ownerId.slice(0, i);
+}

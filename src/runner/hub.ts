@@ -1,0 +1,577 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Request, Response, Server } from 'restify';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Db, Sql } from '../store/db.js';
+import { noTracer, type TraceSpan, type Tracer } from '../telemetry/tracer.js';
+import { ActionError, getAction, parseParams, parseResult } from '../agent/actions.js';
+
+export type JobState = 'queued' | 'leased' | 'succeeded' | 'failed' | 'lost';
+export type RunnerHealth = 'Healthy' | 'Unknown' | 'Down' | 'Revoked';
+
+export interface RunnerJob {
+  id: string;
+  migrationId: string;
+  stepSeq: number;
+  attempt: number;
+  action: string;
+  params: unknown;
+  mutation: boolean;
+  tenantId: string;
+  runnerName: string | null;
+  pool: string | null;
+  state: JobState;
+  leasedBy: string | null;
+  leaseUntil: Date | null;
+  leaseCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+  settledAt: Date | null;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  transcript: string | null;
+}
+
+export interface RunnerInfo {
+  name: string;
+  tenantId: string;
+  pool: string | null;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+  revokedAt: Date | null;
+  version: string | null;
+  executor: string | null;
+  health: RunnerHealth;
+}
+
+export interface EnqueueInput {
+  migrationId: string;
+  stepSeq: number;
+  attempt: number;
+  action: string;
+  params: unknown;
+  tenantId: string;
+  runnerName?: string;
+  pool?: string;
+  mutation: boolean;
+}
+
+export interface RunnerHubOptions {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** Called once per job when it reaches succeeded, failed or lost (after the change is committed). */
+  onJobSettled: (job: RunnerJob) => Promise<void>;
+  /** Lease length; the agent heartbeats every third of it. Default 90 s. */
+  leaseMs?: number;
+  /** How long a poll waits for a job before answering 204. Default 25 s (under common proxy idle timeouts). */
+  pollWaitMs?: number;
+  /** How often a waiting poll re-checks the database, for jobs enqueued by another server process. Default 2 s. */
+  recheckMs?: number;
+  /** Traces (optional): one span per runner job, from queued to settled (job id, action, state). */
+  tracer?: Tracer;
+}
+
+/** Health thresholds as Rundeck uses them: Unknown after 60 s without contact, Down after 120 s. */
+export const UNKNOWN_AFTER_MS = 60_000;
+export const DOWN_AFTER_MS = 120_000;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TOKEN = /^cutover_([0-9a-f-]{36})_([A-Za-z0-9_-]{43})$/;
+
+export class RunnerError extends Error {
+  constructor(
+    readonly code: 'invalid' | 'exists' | 'not-found' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunnerError';
+  }
+}
+
+const pollBody = z
+  .object({ version: z.string().max(64).optional(), executor: z.string().max(32).optional() })
+  .passthrough()
+  .default({});
+const resultBody = z.object({
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.string().max(100), message: z.string().max(8000) }).optional(),
+  transcript: z.string().max(2_000_000).default(''),
+});
+
+type AuthedRunner = { name: string; id: string; tenantId: string; pool: string | null };
+
+/**
+ * The control-plane side of the runner protocol: runner registration (hashed tokens), the job queue with leases,
+ * long-poll / heartbeat / result endpoints. Runners dial out to these; nothing dials in.
+ */
+export class RunnerHub {
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #onJobSettled: (job: RunnerJob) => Promise<void>;
+  readonly leaseMs: number;
+  readonly pollWaitMs: number;
+  readonly #recheckMs: number;
+  /** In-process wakeups for waiting polls; other processes' jobs are found by the periodic re-check. */
+  readonly #notifier = new EventEmitter().setMaxListeners(0);
+  readonly #tracer: Tracer;
+  /** Open spans of jobs queued by this process (a job settled by another process ends here when the map is trimmed). */
+  readonly #jobSpans = new Map<string, TraceSpan>();
+
+  constructor(opts: RunnerHubOptions) {
+    this.#tracer = opts.tracer ?? noTracer;
+    this.#db = opts.db;
+    this.#clock = opts.clock;
+    this.#log = opts.log;
+    this.#onJobSettled = opts.onJobSettled;
+    this.leaseMs = opts.leaseMs ?? 90_000;
+    this.pollWaitMs = opts.pollWaitMs ?? 25_000;
+    this.#recheckMs = opts.recheckMs ?? 2_000;
+  }
+
+  // ---------------------------------------------------------------- runners
+
+  /** Registers a runner and returns its token. The token is shown once; only its SHA-256 is stored. */
+  async createRunner(input: { name: string; tenantId: string; pool?: string }): Promise<{ runner: RunnerInfo; token: string }> {
+    if (!NAME.test(input.name)) throw new RunnerError('invalid', 'runner names are 1-64 letters, digits, ".", "_" or "-"');
+    if (input.pool !== undefined && !NAME.test(input.pool)) throw new RunnerError('invalid', 'pool names are 1-64 letters, digits, ".", "_" or "-"');
+    const id = randomUUID();
+    const token = `cutover_${id}_${randomBytes(32).toString('base64url')}`;
+    const now = this.#clock.now();
+    const rows = await this.#db.transaction(async (tx) => {
+      const existing = await tx.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM runners WHERE name = $1 FOR UPDATE', [input.name]);
+      if (existing.rows.length && !existing.rows[0].revoked_at) throw new RunnerError('exists', `a runner named ${input.name} already exists; revoke it first`);
+      await tx.query('DELETE FROM runners WHERE name = $1', [input.name]);
+      return (
+        await tx.query(
+          `INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+          [input.name, id, input.tenantId, input.pool ?? null, sha256(token), now],
+        )
+      ).rows;
+    });
+    this.#log.info({ runner: input.name, tenantId: input.tenantId }, 'runner registered');
+    return { runner: this.#runnerInfo(rows[0], now), token };
+  }
+
+  async revokeRunner(name: string): Promise<boolean> {
+    const r = await this.#db.query('UPDATE runners SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING name', [name, this.#clock.now()]);
+    if (r.rows.length) this.#log.info({ runner: name }, 'runner revoked');
+    return r.rows.length > 0;
+  }
+
+  async listRunners(filter: { tenantId?: string } = {}): Promise<RunnerInfo[]> {
+    const r = await this.#db.query(
+      'SELECT * FROM runners WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY name',
+      [filter.tenantId ?? null],
+    );
+    const now = this.#clock.now();
+    return r.rows.map((row) => this.#runnerInfo(row, now));
+  }
+
+  #runnerInfo(row: any, now: Date): RunnerInfo {
+    const lastSeen: Date | null = row.last_seen_at ? new Date(row.last_seen_at) : null;
+    let health: RunnerHealth;
+    if (row.revoked_at) health = 'Revoked';
+    else if (!lastSeen) health = 'Unknown';
+    else {
+      const silent = now.getTime() - lastSeen.getTime();
+      health = silent > DOWN_AFTER_MS ? 'Down' : silent > UNKNOWN_AFTER_MS ? 'Unknown' : 'Healthy';
+    }
+    return {
+      name: row.name,
+      tenantId: row.tenant_id,
+      pool: row.pool,
+      createdAt: new Date(row.created_at),
+      lastSeenAt: lastSeen,
+      revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
+      version: row.version,
+      executor: row.executor,
+      health,
+    };
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  /**
+   * Queues an action for a runner (by name) or a pool. Parameters are validated against the allowlist here, so a
+   * bad job never reaches a runner. Enqueueing the same (migration, step, attempt) again returns the first job.
+   */
+  async enqueue(input: EnqueueInput): Promise<RunnerJob> {
+    const def = getAction(input.action);
+    const params = parseParams(input.action, input.params);
+    // The catalog decides what is a mutation; a caller may only make a read stricter, never the reverse.
+    const mutation = def.mutation || input.mutation;
+    const now = this.#clock.now();
+    const inserted = await this.#db.query(
+      `INSERT INTO runner_jobs (id, migration_id, step_seq, attempt, action, params, mutation, tenant_id, runner_name, pool, state, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11, $11)
+       ON CONFLICT (migration_id, step_seq, attempt) DO NOTHING RETURNING *`,
+      [randomUUID(), input.migrationId, input.stepSeq, input.attempt, input.action, JSON.stringify(params), mutation, input.tenantId, input.runnerName ?? null, input.pool ?? null, now],
+    );
+    let row = inserted.rows[0];
+    if (!row) {
+      row = (await this.#db.query('SELECT * FROM runner_jobs WHERE migration_id = $1 AND step_seq = $2 AND attempt = $3', [input.migrationId, input.stepSeq, input.attempt])).rows[0];
+      if (row.action !== input.action) throw new RunnerError('conflict', `step ${input.stepSeq} attempt ${input.attempt} already has a ${row.action} job`);
+    } else {
+      this.#log.info({ jobId: row.id, action: input.action, migrationId: input.migrationId, step: input.stepSeq }, 'runner job queued');
+      if (this.#tracer !== noTracer) {
+        this.#jobSpans.set(row.id, this.#tracer.start('runner.job', { 'cutover.job.id': row.id, 'cutover.job.action': input.action, 'cutover.job.mutation': mutation, 'cutover.migration.id': input.migrationId, 'cutover.step.seq': input.stepSeq, 'cutover.step.attempt': input.attempt, 'cutover.tenant.id': input.tenantId }, { kind: 'producer' }));
+        for (const [id, span] of this.#jobSpans) {
+          if (this.#jobSpans.size <= 1000) break;
+          span.set({ 'cutover.job.state': 'unknown' });
+          span.end();
+          this.#jobSpans.delete(id);
+        }
+      }
+      this.#notifier.emit('job');
+    }
+    return toJob(row);
+  }
+
+  async getJob(id: string): Promise<RunnerJob | undefined> {
+    const r = await this.#db.query('SELECT * FROM runner_jobs WHERE id = $1', [id]);
+    return r.rows[0] ? toJob(r.rows[0]) : undefined;
+  }
+
+  async listJobs(filter: { migrationId?: string; state?: JobState } = {}): Promise<RunnerJob[]> {
+    const r = await this.#db.query(
+      `SELECT * FROM runner_jobs WHERE ($1::text IS NULL OR migration_id = $1) AND ($2::text IS NULL OR state = $2) ORDER BY created_at, id`,
+      [filter.migrationId ?? null, filter.state ?? null],
+    );
+    return r.rows.map(toJob);
+  }
+
+  /**
+   * Withdraws a read nobody waits for any more, if no runner has taken it yet: a runner that falls behind must not
+   * then spend its time on answers no one will read. Mutations are never withdrawn here. True when withdrawn.
+   */
+  async withdrawQueuedRead(id: string, reason: string): Promise<boolean> {
+    const now = this.#clock.now();
+    const r = await this.#db.query(
+      `UPDATE runner_jobs SET state = 'failed', error = $2::jsonb, settled_at = $3, updated_at = $3 WHERE id = $1 AND state = 'queued' AND NOT mutation RETURNING id`,
+      [id, JSON.stringify({ code: 'withdrawn', message: reason }), now],
+    );
+    return r.rows.length > 0;
+  }
+
+  /**
+   * Leases past their end without a result: a mutation becomes 'lost' (a human decides; never re-run silently);
+   * a read is queued again once, then lost.
+   */
+  async sweepExpiredLeases(): Promise<{ lost: RunnerJob[]; requeued: RunnerJob[] }> {
+    const now = this.#clock.now();
+    const { lost, requeued } = await this.#db.transaction(async (tx) => {
+      const expired = (await tx.query(`SELECT * FROM runner_jobs WHERE state = 'leased' AND lease_until < $1 ORDER BY id FOR UPDATE SKIP LOCKED`, [now])).rows;
+      const lost: RunnerJob[] = [];
+      const requeued: RunnerJob[] = [];
+      for (const row of expired) {
+        if (row.mutation || row.lease_count >= 2) {
+          const error = {
+            code: 'lease-expired',
+            message: `runner ${row.leased_by} went silent while running ${row.action}; check on the server whether it took effect, then Retry or Mark done`,
+          };
+          const r = await tx.query(
+            `UPDATE runner_jobs SET state = 'lost', error = $2::jsonb, settled_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`,
+            [row.id, JSON.stringify(error), now],
+          );
+          lost.push(toJob(r.rows[0]));
+        } else {
+          const r = await tx.query(
+            `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, lease_until = NULL, updated_at = $2 WHERE id = $1 RETURNING *`,
+            [row.id, now],
+          );
+          requeued.push(toJob(r.rows[0]));
+        }
+      }
+      return { lost, requeued };
+    });
+    for (const job of lost) {
+      this.#log.warn({ jobId: job.id, action: job.action, runner: job.leasedBy }, 'runner job lost (lease expired)');
+      await this.#settled(job);
+    }
+    if (requeued.length) this.#notifier.emit('job');
+    return { lost, requeued };
+  }
+
+  /** Runs sweepExpiredLeases every intervalMs until the returned function is called. */
+  startSweeper(intervalMs = 5_000): () => void {
+    const t = setInterval(() => {
+      this.sweepExpiredLeases().catch((err) => this.#log.error({ err }, 'lease sweep failed'));
+    }, intervalMs);
+    t.unref();
+    return () => clearInterval(t);
+  }
+
+  async #settled(job: RunnerJob): Promise<void> {
+    const span = this.#jobSpans.get(job.id);
+    if (span) {
+      this.#jobSpans.delete(job.id);
+      span.set({ 'cutover.job.state': job.state, 'cutover.job.runner': job.runnerName ?? undefined });
+      if (job.state !== 'succeeded') span.fail({ code: job.error?.code ?? (job.state === 'lost' ? 'RunnerLost' : 'RunnerActionFailed') });
+      span.end();
+    }
+    try {
+      await this.#onJobSettled(job);
+    } catch (err) {
+      this.#log.error({ err, jobId: job.id }, 'onJobSettled failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- protocol
+
+  /** Leases the oldest job this runner may take; exactly one lease even with competing runners and processes. */
+  async #lease(runner: AuthedRunner): Promise<RunnerJob | null> {
+    const now = this.#clock.now();
+    const until = new Date(now.getTime() + this.leaseMs);
+    return this.#db.transaction(async (tx) => {
+      const r = await tx.query(
+        `UPDATE runner_jobs SET state = 'leased', leased_by = $1, lease_until = $2, lease_count = lease_count + 1, updated_at = $3
+         WHERE id = (
+           SELECT id FROM runner_jobs
+           WHERE state = 'queued' AND tenant_id = $4
+             AND (runner_name = $1 OR (runner_name IS NULL AND (pool IS NULL OR pool = $5)))
+           ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+         ) AND state = 'queued'
+           -- a long poll authenticated before its runner was revoked must not take a job after it
+           AND EXISTS (SELECT 1 FROM runners WHERE name = $1 AND revoked_at IS NULL)
+         RETURNING *`,
+        [runner.name, until, now, runner.tenantId, runner.pool],
+      );
+      return r.rows[0] ? toJob(r.rows[0]) : null;
+    });
+  }
+
+  async #authenticate(req: Request): Promise<AuthedRunner | null> {
+    const header = req.headers.authorization;
+    if (typeof header !== 'string' || !header.startsWith('Bearer ')) return null;
+    const token = header.slice(7).trim();
+    const m = TOKEN.exec(token);
+    if (!m) return null;
+    const row = (await this.#db.query('SELECT * FROM runners WHERE id = $1', [m[1]])).rows[0];
+    if (!row || row.revoked_at) return null;
+    const want = Buffer.from(row.token_hash, 'hex');
+    const got = Buffer.from(sha256(token), 'hex');
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
+    return { name: row.name, id: row.id, tenantId: row.tenant_id, pool: row.pool };
+  }
+
+  async #touch(runner: AuthedRunner, info: { version?: string; executor?: string } = {}): Promise<void> {
+    await this.#db.query(
+      'UPDATE runners SET last_seen_at = $2, version = COALESCE($3, version), executor = COALESCE($4, executor) WHERE name = $1',
+      [runner.name, this.#clock.now(), info.version ?? null, info.executor ?? null],
+    );
+  }
+
+  registerRoutes(server: Server): void {
+    server.post('/api/runner/v1/poll', this.#handler((req, res, runner) => this.#poll(req, res, runner)));
+    server.post('/api/runner/v1/jobs/:id/heartbeat', this.#handler((req, res, runner) => this.#heartbeat(req, res, runner)));
+    server.post('/api/runner/v1/jobs/:id/result', this.#handler((req, res, runner) => this.#result(req, res, runner)));
+  }
+
+  #handler(fn: (req: Request, res: Response, runner: AuthedRunner) => Promise<void>) {
+    return (req: Request, res: Response, next: (err?: any) => void) => {
+      (async () => {
+        const runner = await this.#authenticate(req);
+        // Wrong, expired or revoked token: 401 and nothing else (no hint which, no body read, no state touched).
+        if (!runner) {
+          res.send(401, { code: 'Unauthorized' });
+          return;
+        }
+        await fn(req, res, runner);
+      })().then(
+        () => next(),
+        (err) => {
+          if (err instanceof BadRequest) {
+            if (!res.headersSent) res.send(400, { code: 'BadRequest', message: err.message });
+          } else {
+            this.#log.error({ err, url: req.url }, 'runner endpoint failed');
+            if (!res.headersSent) res.send(500, { code: 'InternalError' });
+          }
+          next();
+        },
+      );
+    };
+  }
+
+  async #poll(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
+    const body = pollBody.safeParse(await readJson(req));
+    if (!body.success) throw new BadRequest('poll body must be {version?, executor?}');
+    await this.#touch(runner, body.data);
+    let closed = false;
+    res.once('close', () => (closed = true));
+    // The connection may have gone before that listener existed (the runner stopped while its poll was read):
+    // the socket says so then, and 'close' will not come again.
+    const gone = () => closed || !!req.socket?.destroyed;
+    const deadline = Date.now() + this.pollWaitMs;
+    for (;;) {
+      // A runner whose connection dropped must not be handed a job it will never see.
+      if (gone()) return;
+      const job = await this.#lease(runner);
+      if (job && gone()) {
+        // It went while the job was being leased: give the job back for the next runner.
+        await this.#db.query(
+          `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, lease_until = NULL, lease_count = lease_count - 1 WHERE id = $1 AND state = 'leased' AND leased_by = $2`,
+          [job.id, runner.name],
+        );
+        this.#notifier.emit('job');
+        return;
+      }
+      if (job) {
+        this.#log.info({ jobId: job.id, action: job.action, runner: runner.name }, 'runner job leased');
+        res.send(200, { jobId: job.id, action: job.action, params: job.params, leaseUntil: job.leaseUntil!.toISOString(), leaseMs: this.leaseMs });
+        return;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#notifier.off('job', done);
+          res.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(remaining, this.#recheckMs));
+        this.#notifier.once('job', done);
+        res.once('close', done);
+      });
+    }
+    if (!gone()) {
+      res.status(204);
+      res.end();
+    }
+  }
+
+  async #heartbeat(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
+    await this.#touch(runner);
+    const now = this.#clock.now();
+    const until = new Date(now.getTime() + this.leaseMs);
+    const id = String(req.params.id);
+    const r = await this.#db.query(
+      `UPDATE runner_jobs SET lease_until = $3, updated_at = $4 WHERE id = $1 AND state = 'leased' AND leased_by = $2 RETURNING lease_until`,
+      [id, runner.name, until, now],
+    );
+    if (r.rows.length) {
+      res.send(200, { jobId: id, leaseUntil: until.toISOString() });
+      return;
+    }
+    const job = await this.getJob(id);
+    if (!job) res.send(404, { code: 'NotFound' });
+    else res.send(409, { code: 'NotLeasedToYou', state: job.leasedBy === runner.name ? job.state : undefined });
+  }
+
+  async #result(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
+    const parsed = resultBody.safeParse(await readJson(req));
+    if (!parsed.success) throw new BadRequest('result body must be {ok, result?, error?: {code, message}, transcript}');
+    await this.#touch(runner);
+    const body = parsed.data;
+    const id = String(req.params.id);
+    const now = this.#clock.now();
+    const outcome = await this.#db.transaction(async (tx: Sql) => {
+      const row = (await tx.query('SELECT * FROM runner_jobs WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      if (!row) return { status: 404 as const };
+      if (row.leased_by !== runner.name) return { status: 409 as const, job: toJob(row) };
+      if (row.state === 'succeeded' || row.state === 'failed') return { status: 200 as const, job: toJob(row), replay: true };
+      if (row.state === 'lost') {
+        // Too late: a human is already deciding. Keep what the runner said as evidence, change nothing else.
+        if (!row.late_result) await tx.query('UPDATE runner_jobs SET late_result = $2::jsonb WHERE id = $1', [id, JSON.stringify(body)]);
+        return { status: 409 as const, job: toJob(row) };
+      }
+      if (row.state !== 'leased') return { status: 409 as const, job: toJob(row) };
+      let state: JobState = body.ok ? 'succeeded' : 'failed';
+      let result: unknown = null;
+      let error = body.ok ? null : (body.error ?? { code: 'failed', message: 'the runner reported a failure without details' });
+      if (body.ok) {
+        try {
+          result = parseResult(row.action, body.result);
+        } catch (err) {
+          state = 'failed';
+          error = { code: 'invalid-result', message: err instanceof ActionError ? err.message : String(err) };
+        }
+      }
+      const r = await tx.query(
+        `UPDATE runner_jobs SET state = $2, result = $3::jsonb, error = $4::jsonb, transcript = $5, settled_at = $6, updated_at = $6, lease_until = NULL
+         WHERE id = $1 RETURNING *`,
+        [id, state, JSON.stringify(result), JSON.stringify(error), body.transcript, now],
+      );
+      return { status: 200 as const, job: toJob(r.rows[0]), replay: false };
+    });
+    if (outcome.status === 404) {
+      res.send(404, { code: 'NotFound' });
+      return;
+    }
+    if (outcome.status === 409) {
+      res.send(409, { code: 'NotLeasedToYou', ...(outcome.job.leasedBy === runner.name ? { state: outcome.job.state } : {}) });
+      return;
+    }
+    const job = outcome.job;
+    if (!outcome.replay) {
+      this.#log.info({ jobId: job.id, action: job.action, state: job.state, runner: runner.name }, 'runner job settled');
+      await this.#settled(job);
+    }
+    res.send(200, { jobId: job.id, state: job.state, result: job.result, error: job.error, replay: outcome.replay });
+  }
+}
+
+class BadRequest extends Error {}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function toJob(row: any): RunnerJob {
+  return {
+    id: row.id,
+    migrationId: row.migration_id,
+    stepSeq: row.step_seq,
+    attempt: row.attempt,
+    action: row.action,
+    params: row.params,
+    mutation: row.mutation,
+    tenantId: row.tenant_id,
+    runnerName: row.runner_name,
+    pool: row.pool,
+    state: row.state,
+    leasedBy: row.leased_by,
+    leaseUntil: row.lease_until ? new Date(row.lease_until) : null,
+    leaseCount: row.lease_count,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    settledAt: row.settled_at ? new Date(row.settled_at) : null,
+    result: row.result ?? null,
+    error: row.error ?? null,
+    transcript: row.transcript,
+  };
+}
+
+// An identity export of a 150,000-object OU (Cloud Sync's per-domain limit) is ~50 MB of JSON.
+const MAX_BODY = 128 * 1024 * 1024;
+
+/** The JSON body, whether or not the server has a body parser installed (the routes must not depend on it). */
+async function readJson(req: Request): Promise<unknown> {
+  const pre = (req as any).body;
+  if (pre !== undefined) {
+    if (typeof pre === 'string' || Buffer.isBuffer(pre)) return parseJson(pre.toString());
+    return pre;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as unknown as IncomingMessage) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new BadRequest('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.trim() === '' ? undefined : parseJson(text);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('body is not JSON');
+  }
+}

@@ -1,0 +1,188 @@
+import type { AdObject, EntraSyncTarget } from '../contracts.js';
+import { ActiveDirectory } from './active-directory.js';
+import { ConnectSyncServer } from './connect-sync.js';
+import { Prng } from './prng.js';
+
+const FIRST = ['Adele', 'Alex', 'Allan', 'Bianca', 'Brian', 'Carla', 'Chen', 'Dana', 'Diego', 'Elif', 'Emma', 'Farid', 'Grace', 'Hannah', 'Henrik',
+  'Ines', 'Isaiah', 'Jamal', 'Joni', 'Kenji', 'Lara', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Noor', 'Olga', 'Pat', 'Priya',
+  'Rafael', 'Renée', 'Sanjay', 'Sofia', 'Tomás', 'Uma', 'Viktor', 'Wei', 'Yara', 'Zoë'];
+const LAST = ['Adams', 'Bauer', 'Chowdhury', 'Diaz', 'Eriksen', 'Fischer', 'García', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Müller',
+  'Nakamura', 'Okafor', 'Petrov', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka', 'Urban', 'Varga', 'Wilson', 'Xu', 'Yilmaz', 'Zimmerman', "O'Brien"];
+
+export interface ContosoForest {
+  ad: ActiveDirectory;
+  server: ConnectSyncServer;
+  /** The OUs the seeds talk about, by short name (CloudSyncPilot, Sales, Sales/EMEA, PreSales, …). */
+  ous: Record<string, string>;
+  /** The AD connector's identifier (the Entra connector's is the fixed ENTRA_CONNECTOR_ID). */
+  adConnectorId: string;
+}
+
+export interface SeedOptions {
+  /** Where Connect exports; the Graph simulator in `npm start`, a MemorySyncTarget in tests. */
+  target: EntraSyncTarget;
+  seed?: number;
+  /** Fixed, not the wall clock, so the forest is the same whenever it is built. */
+  now?: Date;
+  /** Run Connect's first Initial cycle so Entra already holds what Connect syncs (default true: Connect is the incumbent). */
+  initialSync?: boolean;
+  tenantDomain?: string;
+  /** The forest's DNS name (default contoso.com); fabrikam.com is the second sandbox tenant. UPNs and mail follow it. */
+  domain?: string;
+}
+
+export const CONTOSO_SEED_TIME = new Date('2026-11-01T06:00:00Z');
+
+/**
+ * Builds contoso.com as the seeds describe a typical Connect Sync customer: pilot, sales (with a nested OU and the
+ * PreSales suffix edge case), finance, engineering, groups with members across OUs, groups written back by
+ * GWB v2, contacts, and names that need DN escaping; plus the Connect server that syncs all of it.
+ */
+export function seedContosoForest(opts: SeedOptions): ContosoForest {
+  const rnd = new Prng(opts.seed ?? 20261121);
+  const domain = opts.domain ?? 'contoso.com';
+  const label = domain.split('.')[0];
+  const ad = new ActiveDirectory({ domainFqdn: domain, guidSeed: rnd.int(2 ** 31) });
+  const base = ad.baseDn;
+  const ous: Record<string, string> = {
+    CloudSyncPilot: `OU=CloudSyncPilot,${base}`,
+    Sales: `OU=Sales,${base}`,
+    'Sales/EMEA': `OU=EMEA,OU=Sales,${base}`,
+    PreSales: `OU=PreSales,${base}`,
+    Finance: `OU=Finance,${base}`,
+    Engineering: `OU=Engineering,${base}`,
+    Groups: `OU=Groups,${base}`,
+    GWB: `OU=GWB,${base}`,
+    Contacts: `OU=Contacts,${base}`,
+  };
+  for (const dn of Object.values(ous)) ad.addOu(dn);
+
+  const usedSam = new Set<string>();
+  const users: Record<string, AdObject[]> = {};
+  const addUsers = (ouKey: string, n: number, special: Array<[string, string]> = []) => {
+    users[ouKey] ??= [];
+    for (let i = 0; i < n; i++) {
+      const [first, last] = i < special.length ? special[i] : [rnd.pick(FIRST), rnd.pick(LAST)];
+      let sam = `${first[0]}${last}`.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase().slice(0, 16);
+      for (let k = 2; usedSam.has(sam); k++) sam = `${sam.replace(/\d+$/, '')}${k}`;
+      usedSam.add(sam);
+      // "Last, First" display names are common in AD and need an escaped comma in the DN.
+      const cn = i < special.length || rnd.int(10) === 0 ? `${last}, ${first}` : `${first} ${last}`;
+      const upn = `${sam}@${domain}`;
+      const mailbox = rnd.int(5) !== 0; // most users have a mailbox
+      const u = ad.add({
+        cn: usedCn(ad, ous[ouKey], cn, sam),
+        parentDn: ous[ouKey],
+        objectClass: 'user',
+        displayName: `${first} ${last}`,
+        samAccountName: sam,
+        userPrincipalName: upn,
+        mail: mailbox ? upn : undefined,
+        mailNickname: mailbox ? sam : undefined,
+        proxyAddresses: mailbox ? [`SMTP:${upn}`, `smtp:${sam}@${label}.mail.onmicrosoft.com`] : [],
+      });
+      // Connect with ms-DS-ConsistencyGuid as source anchor writes it back to users on first export.
+      ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
+      users[ouKey].push(ad.get(u.objectGUID)!);
+    }
+  };
+  addUsers('CloudSyncPilot', 40, [['John', 'Smith'], ['Ana', 'de la Cruz']]);
+  addUsers('Sales', 90, [['Mary', 'Jones']]);
+  addUsers('Sales/EMEA', 30);
+  addUsers('PreSales', 30);
+  addUsers('Finance', 80, [['Robert', 'Smith']]);
+  addUsers('Engineering', 100, [['#1', 'Admin']]);
+
+  const contacts: AdObject[] = [];
+  const addContact = (ouKey: string, name: string, mail: string) =>
+    contacts.push(ad.add({ cn: name, parentDn: ous[ouKey], objectClass: 'contact', displayName: name, mail, proxyAddresses: [`SMTP:${mail}`] }));
+  addContact('Contacts', 'Fabrikam Support', 'support@fabrikam.example');
+  addContact('Contacts', 'Northwind Sales', 'sales@northwind.example');
+  addContact('Contacts', 'Tailspin, Accounts', 'accounts@tailspin.example');
+  addContact('CloudSyncPilot', 'Pilot Vendor', 'vendor@litware.example');
+  addContact('CloudSyncPilot', 'Pilot Auditor', 'auditor@woodgrove.example');
+  addContact('Sales', 'Adventure Works Buyer', 'buyer@adventure-works.example');
+
+  const groupSpecs: Array<[string, string[], number]> = [
+    ['All Staff', ['CloudSyncPilot', 'Sales', 'Sales/EMEA', 'PreSales', 'Finance', 'Engineering'], 60],
+    ['Sales Team', ['Sales', 'Sales/EMEA'], 40],
+    ['PreSales Team', ['PreSales'], 20],
+    ['EMEA Sales', ['Sales/EMEA'], 15],
+    ['Finance Approvers', ['Finance'], 8],
+    ['Finance Readers', ['Finance', 'CloudSyncPilot'], 20],
+    ['Engineering', ['Engineering'], 50],
+    ['Engineering Leads', ['Engineering'], 6],
+    ['Pilot Users', ['CloudSyncPilot'], 40],
+    ['VPN Users', ['Engineering', 'Sales', 'CloudSyncPilot'], 30],
+    ['Project Phoenix', ['Engineering', 'Finance', 'CloudSyncPilot', 'PreSales'], 18],
+    ['Helpdesk', ['CloudSyncPilot', 'Engineering'], 7],
+    ['Printer Admins', ['Engineering'], 3],
+    ['Travel Approvers', ['Finance', 'Sales'], 10],
+    ['Board, Observers', ['Finance', 'Sales'], 4],
+  ];
+  for (const [name, from, n] of groupSpecs) {
+    const sam = name.replace(/[^A-Za-z0-9]/g, '');
+    const mailEnabled = rnd.int(3) === 0;
+    const g = ad.add({
+      cn: name,
+      parentDn: ous.Groups,
+      objectClass: 'group',
+      displayName: name,
+      samAccountName: sam,
+      mail: mailEnabled ? `${sam.toLowerCase()}@${domain}` : undefined,
+      proxyAddresses: mailEnabled ? [`SMTP:${sam.toLowerCase()}@${domain}`] : [],
+      groupScope: rnd.int(2) ? 'global' : 'universal',
+      securityEnabled: true,
+    });
+    const pool = from.flatMap((k) => users[k]);
+    const chosen = new Set<string>();
+    while (chosen.size < Math.min(n, pool.length)) chosen.add(rnd.pick(pool).dn);
+    for (const dn of chosen) ad.addMember(g.objectGUID, dn);
+  }
+  // Nested membership and a contact member, as real groups have.
+  const allStaff = ad.getByDn(`CN=All Staff,${ous.Groups}`)!;
+  ad.addMember(allStaff.objectGUID, `CN=Engineering Leads,${ous.Groups}`);
+  ad.addMember(ad.getByDn(`CN=Sales Team,${ous.Groups}`)!.objectGUID, contacts[5].dn);
+
+  // Cloud-created groups written back by Connect GWB v2: CN=Group_<objectId>, adminDescription=Group_<objectId>.
+  const writeBack = (displayName: string, mail?: string) => {
+    const cloudId = rnd.guid();
+    const g = ad.add({
+      cn: `Group_${cloudId}`,
+      parentDn: ous.GWB,
+      objectClass: 'group',
+      displayName,
+      samAccountName: `Group_${cloudId.slice(0, 8)}`,
+      adminDescription: `Group_${cloudId}`,
+      mail,
+      mailNickname: mail?.split('@')[0],
+      proxyAddresses: mail ? [`SMTP:${mail}`] : [],
+      groupScope: 'universal',
+      securityEnabled: !mail,
+    });
+    const pool = [...users.CloudSyncPilot, ...users.Engineering];
+    for (let i = 0; i < 5; i++) ad.addMember(g.objectGUID, rnd.pick(pool).dn);
+  };
+  for (const name of ['Cloud Admins', 'SaaS App Owners', 'Intune Pilot', 'Conditional Access Exclusions', 'Teams Rooms', 'Licensing E5']) writeBack(name);
+  writeBack('Marketing Team', `marketing@${domain}`);
+  writeBack('Product Launch', `launch@${domain}`);
+
+  const now = opts.now ?? CONTOSO_SEED_TIME;
+  const adConnectorId = rnd.guid();
+  const server = new ConnectSyncServer({
+    ad,
+    target: opts.target,
+    adConnectorId,
+    tenantDomain: opts.tenantDomain ?? `${label}.onmicrosoft.com`,
+    includedContainers: [ous.CloudSyncPilot, ous.Sales, ous.PreSales, ous.Finance, ous.Engineering, ous.Groups, ous.GWB, ous.Contacts],
+    now,
+  });
+  if (opts.initialSync ?? true) server.runSyncCycle('Initial', now);
+  return { ad, server, ous, adConnectorId };
+}
+
+/** Two people can share a display name; AD needs the CN unique within its container. */
+function usedCn(ad: ActiveDirectory, parent: string, cn: string, sam: string): string {
+  const probe = (c: string) => !!ad.getByDn(`CN=${c.replace(/[\\,+"<>;=]/g, (x) => `\\${x}`)},${parent}`);
+  return probe(cn) ? `${cn} (${sam})` : cn;
+}

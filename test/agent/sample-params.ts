@@ -1,0 +1,22 @@
+/** One valid parameter set per action: the golden PowerShell stdin and the injection tests start from these. */
+export const SAMPLE_PARAMS: Record<string, unknown> = {
+  'get-scheduler': {},
+  'get-connector-run-status': {},
+  'get-run-profile-results': {},
+  'get-sync-rules': {},
+  'get-company-features': {},
+  'get-export-deletion-threshold': {},
+  'get-connector-scope': {},
+  'set-scheduler': { enabled: false },
+  'start-sync-cycle': { policyType: 'Initial' },
+  'create-noflow-rules': { migrationId: 'mig-2026-001', batch: 1, ou: 'OU=CloudSyncPilot,DC=contoso,DC=com', objectTypes: ['user', 'group', 'contact'] },
+  'remove-noflow-rules': { migrationId: 'mig-2026-001', batch: 1 },
+  'create-group-writeback-noflow-rules': { migrationId: 'mig-gwb-001', precedence: 88 },
+  'disable-group-writeback-v2': { confirm: true },
+  'export-server-config': { label: 'before-batch-1' },
+  'ad-domain-summary': {},
+  'ad-count': { ou: 'OU=Smith\\, John Team,OU=Sales,DC=contoso,DC=com' },
+  'ad-export-identities': { ou: 'OU=CloudSyncPilot,DC=contoso,DC=com', classes: ['user'] },
+  'ad-check-schema': {},
+  'ad-copy-admin-description': { ou: 'OU=GWB,DC=contoso,DC=com', dryRun: true },
+};

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, USERS, PILOT_OU, cardText, buttons } from '../helpers/harness.js';
+
+/**
+ * The walking skeleton, end to end over HTTP: a Connect Sync → Cloud Sync pilot batch run from a
+ * channel against the sandbox tenant, with real Bot Framework activities and a recording connector.
+ */
+describe('pilot batch from a Teams channel', () => {
+  let h: Harness;
+  let migrationId = '';
+  const owner = USERS.megan;
+  const requester = USERS.alex;
+
+  beforeAll(async () => {
+    h = await Harness.start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const seq = (key: string) => h.seqOf(migrationId, key);
+  /** Request a step as the requester and, when it needs approval, approve it as the owner. */
+  async function runStep(key: string | number, needsApproval: boolean) {
+    const seq = typeof key === 'number' ? key : await h.seqOf(migrationId, key);
+    const req = await h.click(requester, 'step.request', await h.stepData(migrationId, seq));
+    expect(req.status).toBe(200);
+    if (needsApproval) {
+      expect(cardText(req.card)).toContain('Waiting for approval');
+      const ok = await h.click(owner, 'step.approve', await h.stepData(migrationId, seq));
+      expect(ok.status).toBe(200);
+    }
+    return h.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost']);
+  }
+
+  it('answers help with a card listing the commands', async () => {
+    const r = await h.say(requester, '<at>cutover</at> help');
+    expect(r.status).toBe(200);
+    const card = await h.connector.waitFor(() => h.connector.cards().find((c) => cardText(c.card).includes('new migration')));
+    expect(cardText(card.card)).toContain('status');
+    expect(cardText(card.card)).toContain('jobs');
+  });
+
+  it('answers an unknown command with help', async () => {
+    const before = h.connector.sent.length;
+    await h.say(requester, 'frobnicate the sync');
+    const sent = await h.connector.waitFor(() => h.connector.sent.slice(before).find((s) => cardText(s.activity).includes('frobnicate')));
+    expect(cardText(sent.activity)).toContain("I don't know");
+  });
+
+  it('creates a migration from one line and posts its overview and one card per step', async () => {
+    const before = h.connector.sent.length;
+    await h.say(requester, `new migration "Pilot" domain=contoso.com ou="${PILOT_OU}" owners=${requester.aadObjectId},${owner.aadObjectId}`);
+    const ms = await h.app.engine.listMigrations();
+    expect(ms).toHaveLength(1);
+    migrationId = ms[0].id;
+    const posted = h.connector.sent.slice(before).map((s) => cardText(s.activity));
+    expect(posted[0]).toContain('Pilot');
+    expect(posted[0]).toContain('0 of 18 steps done');
+    const titles = ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler'];
+    for (const t of titles) expect(posted.some((p) => p.includes(t)), t).toBe(true);
+    expect(posted.length).toBe(19);
+    // the seed's warning is on the rules card
+    expect(posted.slice(1).find((p) => p.includes('cloudNoFlow / JoinNoFlow'))).toContain("don't remove OUs");
+  });
+
+  it('refuses a step before the previous one is done, and changes nothing', async () => {
+    const stop = await seq('stop-scheduler');
+    const r = await h.click(requester, 'step.request', await h.stepData(migrationId, stop));
+    expect(cardText(r.card)).toContain('must be done first');
+    expect((await h.app.engine.getStep(migrationId, stop))!.state).toBe('pending');
+  });
+
+  it('assesses the forest first, without changing anything', async () => {
+    const a = await runStep('assessment', false);
+    expect(a.state).toBe('succeeded');
+    expect(a.evidence.objects).toMatch(/of 150,000/);
+    expect(a.evidence.recommendation).toMatch(/partially|fully/);
+    expect(a.evidence.limits.join(' ')).toContain('group writeback v2');
+  });
+
+  it('runs the read-only steps without approval', async () => {
+    expect((await runStep('verify-prerequisites', false)).state).toBe('succeeded');
+    expect((await runStep('backup-connect-config', false)).state).toBe('succeeded');
+    const count = await runStep('count-ou-users', false);
+    expect(count.state).toBe('succeeded');
+    expect((count.evidence as any).results[0].users).toBe(40);
+  });
+
+  it('lets only a change owner other than the requester approve a production change', async () => {
+    const stop = await seq('stop-scheduler');
+    const data = await h.stepData(migrationId, stop);
+    const req = await h.click(requester, 'step.request', data);
+    expect(buttons(req.card), cardText(req.card)).toContain('Approve');
+    expect(cardText(req.card)).toContain('change owners only');
+
+    const self = await h.click(requester, 'step.approve', await h.stepData(migrationId, stop));
+    expect(cardText(self.card)).toContain('four-eyes');
+    // a bystander forging an owner's display name is still refused: authorization is by object id
+    const forged = await h.click({ ...USERS.bystander, name: owner.name }, 'step.approve', await h.stepData(migrationId, stop));
+    expect(cardText(forged.card)).toContain('Only the change owners');
+    expect((await h.app.engine.getStep(migrationId, stop))!.state).toBe('awaiting_approval');
+    expect(await h.app.engine.getApprovals(migrationId, stop, 1)).toHaveLength(0);
+
+    await h.click(owner, 'step.approve', await h.stepData(migrationId, stop));
+    const done = await h.waitForStep(migrationId, stop, ['succeeded', 'failed']);
+    expect(done.state).toBe('succeeded');
+    expect((await h.state()).scheduler.SyncCycleEnabled).toBe(false);
+  });
+
+  it('updates the shared card in place for everyone', async () => {
+    const step = (await h.app.engine.getStep(migrationId, await seq('stop-scheduler')))!;
+    await h.connector.waitFor(() => cardText(h.connector.messages.get(step.activityId!)).includes('Done') || undefined);
+    const text = cardText(h.connector.messages.get(step.activityId!));
+    expect(text).toContain('Approved by');
+    expect(text).toContain(owner.name);
+    expect(text).toContain(requester.name);
+    expect(h.connector.sent.some((s) => s.method === 'PUT' && s.activityId === step.activityId)).toBe(true);
+  });
+
+  it('creates the no-flow rules, verifies the agent, configures Cloud Sync scoped to the OU, provisions one user on demand and enables it', async () => {
+    const rules = await runStep('create-noflow-rules', true);
+    expect(rules.state).toBe('succeeded');
+    const st = await h.state();
+    expect(st.rules.filter((r: any) => r.linkType === 'JoinNoFlow')).toHaveLength(1);
+    expect(st.rules.some((r: any) => r.direction === 'Inbound')).toBe(true);
+    expect((await runStep('verify-provisioning-agent', false)).state).toBe('succeeded');
+    const cfg = await runStep('configure-cloud-sync', true);
+    expect(cfg.state).toBe('succeeded');
+    expect((cfg.evidence as any).scopedContainers).toEqual([PILOT_OU]);
+    expect((cfg.evidence as any).provisioningJobId).toMatch(/^AD2AADProvisioning\.[0-9a-f]{32}\./);
+    expect((cfg.evidence as any).schedule).not.toBe('Active'); // configured, not yet enabled
+    const pod = await runStep('provision-on-demand', true);
+    expect(pod.state, JSON.stringify([pod.error, pod.evidence])).toBe('succeeded');
+    expect((pod.evidence as any).user).toContain(PILOT_OU);
+    const on = await runStep('enable-cloud-sync', true);
+    expect(on.state).toBe('succeeded');
+    expect((on.evidence as any).schedule).toBe('Active');
+  });
+
+  it('fails verification honestly before Cloud Sync has run, and passes after its cycle', async () => {
+    const verify = await seq('verify-ou-users');
+    const early = await runStep(verify, false);
+    // Cloud Sync has not run a cycle yet, but Connect's users are still in Entra: counts can already match.
+    expect(['succeeded', 'failed']).toContain(early.state);
+    h.app.tenant!.tick();
+    if (early.state === 'failed') {
+      await h.click(requester, 'step.retry', await h.stepData(migrationId, verify));
+      expect((await h.waitForStep(migrationId, verify, ['succeeded', 'failed'])).state).toBe('succeeded');
+    }
+    const st = await h.state();
+    const pilot = st.ous.find((o: any) => o.name === 'CloudSyncPilot');
+    expect(pilot.exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });
+  });
+
+  it('starts the scheduler; Connect keeps exporting everything outside the pilot, and nothing was deleted or duplicated', async () => {
+    expect((await runStep('start-scheduler', true)).state).toBe('succeeded');
+    const before = await h.state();
+    h.app.tenant!.forest.server.runSyncCycle('Delta', h.clock.now());
+    h.app.tenant!.tick();
+    const st = await h.state();
+    expect(st.scheduler.SyncCycleEnabled).toBe(true);
+    expect(st.graph.users).toBe(before.graph.users); // no delete, no duplicate
+    for (const ou of st.ous.filter((o: any) => o.name !== 'CloudSyncPilot' && o.adUsers > 0)) expect(ou.exportedBy.connect, ou.name).toBe(ou.adUsers);
+    expect(st.ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy.cloud).toBe(40);
+  });
+
+  it('answers status with progress and on-premises vs Entra counts, and jobs with the job status', async () => {
+    const before = h.connector.sent.length;
+    await h.say(requester, 'status');
+    const status = await h.connector.waitFor(() => h.connector.sent.slice(before).find((s) => s.method === 'POST' && cardText(s.activity).startsWith('Status')));
+    expect(cardText(status.activity)).toContain('12 of 18 steps done');
+    expect(cardText(status.activity)).toContain('on-premises 40 · Entra 40');
+    const b2 = h.connector.sent.length;
+    await h.say(requester, 'jobs');
+    const jobs = await h.connector.waitFor(() => h.connector.sent.slice(b2).find((s) => cardText(s.activity).includes('Cloud Sync jobs')));
+    expect(cardText(jobs.activity)).toMatch(/AD2AADProvisioning\./);
+    expect(cardText(jobs.activity)).toContain('Active');
+  });
+
+  it('keeps a hash-chained audit trail of every transition', async () => {
+    const v = await h.app.engine.verifyAudit(migrationId);
+    expect(v.ok).toBe(true);
+    const rows = await h.app.engine.auditTrail(migrationId);
+    expect(rows.filter((r) => r.action === 'approved').map((r) => r.actorOid)).toEqual(Array(6).fill(owner.aadObjectId));
+  });
+});

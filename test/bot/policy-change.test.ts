@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, USERS, PILOT_OU, cardText, buttons } from '../helpers/harness.js';
+import { requiredQuorum } from '../../src/runbooks/policy.js';
+
+/** `policy <migration> …`: changing the approval policy is itself an approved, audited change (issue #5). */
+describe('changing a migration\'s approval policy', () => {
+  let h: Harness;
+  let migrationId = '';
+
+  beforeAll(async () => {
+    h = await Harness.start();
+    await h.say(USERS.alex, `new migration "Pol" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} approvals=2`);
+    migrationId = (await h.app.engine.findMigration('Pol'))!.id;
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const said = async (who: (typeof USERS)[keyof typeof USERS], text: string) => {
+    const before = h.connector.sent.length;
+    await h.say(who, text);
+    // the reply, not a step card update the notifier sends meanwhile
+    return h.connector.sent.slice(before).map((s) => s.activity).filter((a) => /Approval policy change|Nothing was changed|No such migration|isn't quite right|Waiting for you/.test(cardText(a)));
+  };
+  const change = async (id: number) => (await h.app.db.query('SELECT * FROM policy_changes WHERE migration_id = $1 AND id = $2', [migrationId, id])).rows[0];
+  const data = async (id: number) => ({ m: migrationId, p: id, v: (await change(id)).version });
+  const policy = async () => (await h.app.engine.getMigration(migrationId))!.policy;
+
+  it('refuses bad input with the reason and changes nothing', async () => {
+    expect(cardText((await said(USERS.alex, 'policy Pol approvals=0'))[0])).toContain('approvals= is a whole number from 1 to 10');
+    expect(cardText((await said(USERS.alex, 'policy Pol'))[0])).toContain('Say what to change');
+    expect(cardText((await said(USERS.alex, 'policy Pol ownersGroup=0b0b0b0b-0000-4000-8000-000000000404'))[0])).toContain('There is no Entra group');
+    expect(cardText((await said(USERS.alex, 'policy Pol approvals=2'))[0])).toContain('nothing would change');
+    expect(cardText((await said(USERS.alex, 'policy Nope approvals=1'))[0])).toContain('No such migration');
+    expect((await h.app.db.query('SELECT count(*)::int AS n FROM policy_changes')).rows[0].n).toBe(0);
+    expect((await policy()).quorum).toBe(2);
+  });
+
+  it('posts old → new and stays pending until the current quorum of other owners approves', async () => {
+    const [card] = await said(USERS.alex, 'policy Pol approvals=1 expiry=48h');
+    const text = cardText(card);
+    expect(text).toContain('Waiting for approval');
+    expect(text).toContain('2 (sensitive steps: at least 2) → 1 (sensitive steps: at least 2)');
+    expect(text).toContain('24 h → 48 h');
+    expect(buttons(card)).toEqual(expect.arrayContaining(['Approve', 'Reject']));
+
+    const self = await h.click(USERS.alex, 'policy.approve', await data(1));
+    expect(cardText(self.card)).toContain('four-eyes');
+    const forged = await h.click({ ...USERS.bystander, name: USERS.megan.name }, 'policy.approve', await data(1));
+    expect(cardText(forged.card)).toContain('Only the change owners');
+
+    const one = await h.click(USERS.megan, 'policy.approve', await data(1));
+    expect(cardText(one.card)).toContain('1 more approval');
+    expect((await policy()).quorum).toBe(2);
+    expect((await change(1)).state).toBe('awaiting_approval');
+
+    // `pending` shows it to Lee (an owner who has not decided), not to the requester
+    expect(cardText((await said(USERS.lee, 'pending'))[0])).toContain('approval policy change 1');
+    expect(cardText((await said(USERS.alex, 'pending'))[0])).not.toContain('approval policy change');
+
+    const two = await h.click(USERS.lee, 'policy.approve', await data(1));
+    expect(cardText(two.card)).toContain('the new policy applies');
+    expect(buttons(two.card)).not.toContain('Approve');
+    const p = await policy();
+    expect(p.quorum).toBe(1);
+    expect(p.expiryMs).toBe(48 * 3_600_000);
+    // a lower quorum never lowers the sensitive steps' minimum
+    expect(requiredQuorum(p, 'sensitive')).toBe(2);
+
+    const rows = await h.app.engine.auditTrail(migrationId);
+    const changed = rows.find((r) => r.action === 'policy-changed')!;
+    expect(changed.details).toMatchObject({ changeId: 1, old: { quorum: 2, expiryMs: 24 * 3_600_000 }, new: { quorum: 1, expiryMs: 48 * 3_600_000 } });
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['policy-change-requested', 'policy-change-approved', 'policy-changed']));
+    expect(await h.app.engine.verifyAudit(migrationId)).toEqual({ ok: true, rows: rows.length });
+    // a click on the old card changes nothing more
+    const late = await h.click(USERS.megan, 'policy.approve', { ...(await data(1)), v: 0 });
+    expect(cardText(late.card)).toContain('applied');
+  });
+
+  it('applies the new quorum to the next approval request', async () => {
+    await h.advance(migrationId, (await h.seqOf(migrationId, 'stop-scheduler')) - 1);
+    const stop = await h.seqOf(migrationId, 'stop-scheduler');
+    await h.click(USERS.alex, 'step.request', await h.stepData(migrationId, stop));
+    await h.click(USERS.megan, 'step.approve', await h.stepData(migrationId, stop));
+    expect((await h.waitForStep(migrationId, stop, ['succeeded', 'failed'])).state).toBe('succeeded');
+  });
+
+  it('is rejected by any one Reject, and the policy stays as it is', async () => {
+    await said(USERS.alex, `policy Pol owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`);
+    // only one pending change at a time
+    expect(cardText((await said(USERS.megan, 'policy Pol approvals=2'))[0])).toContain('still waiting for approval');
+    const r = await h.click(USERS.lee, 'policy.reject', { ...(await data(2)), comment: 'Lee stays an owner' });
+    expect(cardText(r.card)).toContain('Rejected');
+    expect(cardText(r.card)).toContain('Lee stays an owner');
+    expect((await policy()).owners).toContain(USERS.lee.aadObjectId);
+    expect((await h.app.engine.auditTrail(migrationId)).at(-1)!.action).toBe('policy-change-rejected');
+  });
+
+  it('expires like a step approval, and then changes nothing', async () => {
+    await said(USERS.alex, 'policy Pol window="Mon-Fri 22:00-06:00 Europe/Paris"');
+    h.clock.advance(48 * 3_600_000 + 1000);
+    const late = await h.click(USERS.megan, 'policy.approve', await data(3));
+    expect(cardText(late.card)).toContain('Expired');
+    expect((await change(3)).state).toBe('expired');
+    expect((await policy()).changeWindows).toBeUndefined();
+    expect((await h.app.engine.auditTrail(migrationId)).some((r) => r.action === 'policy-change-expired')).toBe(true);
+    expect(await h.app.engine.verifyAudit(migrationId)).toMatchObject({ ok: true });
+  });
+});

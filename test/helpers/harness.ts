@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { ManualClock } from '../../src/clock.js';
+import { loadSettings } from '../../src/config.js';
+import { buildApp, type App, type BuildOptions } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { openPglite, type Db } from '../../src/store/db.js';
+import type { StepState } from '../../src/runbooks/types.js';
+import { RecordingConnector } from './connector.js';
+
+export const USERS = {
+  alex: { id: '29:alex', name: 'Alex Wilber', aadObjectId: '00000000-0000-0000-0000-00000000a1e0' },
+  megan: { id: '29:megan', name: 'Megan Bowen', aadObjectId: '00000000-0000-0000-0000-0000000be6a0' },
+  lee: { id: '29:lee', name: 'Lee Gu', aadObjectId: '00000000-0000-0000-0000-0000000011ee' },
+  bystander: { id: '29:pat', name: 'Pat Bystander', aadObjectId: '00000000-0000-0000-0000-0000000ba700' },
+};
+export type TestUser = (typeof USERS)[keyof typeof USERS];
+
+export const CHANNEL = '19:cutover-ops@thread.tacv2';
+export const PILOT_OU = 'OU=CloudSyncPilot,DC=contoso,DC=com';
+
+/** A cutover process on loopback with the sandbox tenant, a recording connector, and a manual clock. */
+export class Harness {
+  constructor(
+    readonly app: App,
+    readonly connector: RecordingConnector,
+    readonly clock: ManualClock,
+    /** Optional: the Entra tenant and channel this harness's activities come from (default: the first sandbox tenant, CHANNEL). */
+    readonly scope: { tenantId?: string; channel?: string } = {},
+  ) {}
+
+  /** The same process, seen from another channel and/or another Entra tenant (multi-tenant tests). */
+  in(scope: { tenantId?: string; channel?: string }): Harness {
+    return new Harness(this.app, this.connector, this.clock, scope);
+  }
+
+  static async start(opts: { env?: Record<string, string>; db?: Db; build?: BuildOptions } = {}): Promise<Harness> {
+    const connector = await new RecordingConnector().start();
+    connector.members = Object.values(USERS);
+    const clock = new ManualClock(new Date());
+    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', ...opts.env });
+    const app = await buildApp(settings, {
+      clock,
+      log: createLogger({ level: 'silent' }),
+      db: opts.db ?? (await openPglite(null)),
+      sandboxTickMs: 0,
+      monitorSchedules: false,
+      notifierRetryBaseMs: 10,
+      ...opts.build,
+    });
+    return new Harness(app, connector, clock);
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop();
+    await this.connector.stop();
+  }
+
+  activity(from: TestUser, extra: Record<string, unknown>): any {
+    return {
+      id: randomUUID(),
+      channelId: 'msteams',
+      serviceUrl: this.connector.url,
+      timestamp: new Date().toISOString(),
+      from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+      recipient: { id: '28:cutover-bot', name: 'cutover' },
+      conversation: { id: this.scope.channel ?? CHANNEL, conversationType: 'channel', tenantId: this.scope.tenantId ?? this.app.tenant?.tenantId, isGroup: true },
+      channelData: { tenant: { id: this.scope.tenantId ?? this.app.tenant?.tenantId }, channel: { id: this.scope.channel ?? CHANNEL } },
+      ...extra,
+    };
+  }
+
+  async post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await r.text();
+    let parsed: any = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* keep text */
+    }
+    return { status: r.status, body: parsed };
+  }
+
+  /** A chat message; resolves once the bot's turn has finished (CloudAdapter answers after the turn). */
+  async say(from: TestUser, text: string): Promise<{ status: number; body: any }> {
+    return this.post(this.activity(from, { type: 'message', text }));
+  }
+
+  /** A card click (Action.Execute → adaptiveCard/action invoke); returns the card the clicker gets back. */
+  async click(from: TestUser, verb: string, data: Record<string, unknown>, replyToId?: string): Promise<{ status: number; card: any; body: any }> {
+    const r = await this.post(this.activity(from, { type: 'invoke', name: 'adaptiveCard/action', replyToId, value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } }));
+    return { status: r.status, card: r.body?.value, body: r.body };
+  }
+
+  async state(): Promise<any> {
+    return (await fetch(`${this.app.url}/sandbox/v1/state`)).json();
+  }
+
+  /** Waits for a step to reach one of these states, driven by the engine's own events (no sleeps). */
+  async waitForStep(migrationId: string, seq: number, states: StepState[], timeoutMs = 60_000): Promise<any> {
+    const engine = this.app.engine;
+    const current = async () => {
+      const s = await engine.getStep(migrationId, seq);
+      return s && states.includes(s.state) ? s : null;
+    };
+    const now = await current();
+    if (now) return now;
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const t = setTimeout(async () => {
+        done = true;
+        const s = await engine.getStep(migrationId, seq);
+        reject(new Error(`step ${seq} did not reach ${states.join('|')} (it is ${s?.state}: ${JSON.stringify(s?.error)})`));
+      }, timeoutMs);
+      engine.on(async (e) => {
+        if (done || e.type !== 'step-changed' || e.migrationId !== migrationId || e.seq !== seq) return;
+        const s = await current();
+        if (s && !done) {
+          done = true;
+          clearTimeout(t);
+          resolve(s);
+        }
+      });
+    });
+  }
+
+  /** Creates a pilot migration (requester alex, owners alex + megan) and returns its id. */
+  async newPilot(name = 'Pilot', extra = ''): Promise<string> {
+    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
+    const m = await this.app.engine.findMigration(name);
+    if (!m) throw new Error(`migration ${name} was not created`);
+    return m.id;
+  }
+
+  /** Clicks a migration through steps from..to (by seq): alex requests, megan (and lee for sensitive steps) approve. */
+  async advance(migrationId: string, to: number, from = 1): Promise<void> {
+    const m = (await this.app.engine.getMigration(migrationId))!;
+    for (let seq = from; seq <= to; seq++) {
+      const row = (await this.app.engine.getStep(migrationId, seq))!;
+      if (row.state === 'succeeded' || row.state === 'skipped') continue;
+      const def = this.app.engine.plannedStep(m, row).def;
+      await this.click(USERS.alex, 'step.request', await this.stepData(migrationId, seq));
+      if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
+      if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
+      const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
+      if (s.state !== 'succeeded' && s.state !== 'skipped') throw new Error(`step ${seq} (${row.key}) ended ${s.state}: ${JSON.stringify(s.error)}`);
+    }
+  }
+
+  async fault(body: unknown): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.app.url}/sandbox/v1/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  }
+
+  async monitorRun(): Promise<any> {
+    return (await fetch(`${this.app.url}/sandbox/v1/monitor/run`, { method: 'POST' })).json();
+  }
+
+  /** A step's seq by its key (and batch), as the runbook names it. */
+  async seqOf(migrationId: string, key: string, batch: number | null = null): Promise<number> {
+    const steps = await this.app.engine.getSteps(migrationId);
+    const s = steps.find((x) => x.key === key && (batch === null || x.batch === batch));
+    if (!s) throw new Error(`no step ${key}${batch ? ` in batch ${batch}` : ''}`);
+    return s.seq;
+  }
+
+  /** Clicks through the steps in order until (and including) the step with this key. */
+  async advanceTo(migrationId: string, key: string, batch: number | null = null): Promise<void> {
+    const target = await this.seqOf(migrationId, key, batch);
+    for (const s of await this.app.engine.getSteps(migrationId)) {
+      if (s.state === 'succeeded' || s.state === 'skipped') {
+        if (s.seq === target) return;
+        continue;
+      }
+      await this.advance(migrationId, s.seq, s.seq);
+      if (s.seq === target) return;
+    }
+  }
+
+  /** The step's current version, as its card carries it. */
+  async stepData(migrationId: string, seq: number): Promise<{ m: string; s: number; v: number; a: number }> {
+    const s = (await this.app.engine.getStep(migrationId, seq))!;
+    return { m: migrationId, s: seq, v: s.version, a: s.attempt };
+  }
+}
+
+/** Finds the text of every TextBlock/Fact in a card, for assertions on what a person sees. */
+export function cardText(card: any): string {
+  const out: string[] = [];
+  const walk = (n: any) => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (typeof n.text === 'string') out.push(n.text);
+    if (typeof n.title === 'string') out.push(n.title);
+    if (typeof n.value === 'string') out.push(n.value);
+    for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return out.join('\n');
+}
+
+export function buttons(card: any): string[] {
+  const out: string[] = [];
+  const walk = (n: any) => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n.type === 'Action.Execute') out.push(n.title);
+    for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return out;
+}
