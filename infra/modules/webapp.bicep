@@ -72,8 +72,9 @@ var siteUrl = empty(publicUrl) ? 'https://${site.properties.defaultHostName}' : 
 var platformSettings = {
   SCM_DO_BUILD_DURING_DEPLOYMENT: 'true' // Oryx runs npm install on zip deploy
   WEBSITES_PORT: '8080'
+  // cutover exports its own spans with @azure/monitor-opentelemetry (src/telemetry/); App Service's codeless agent
+  // (ApplicationInsightsAgent_EXTENSION_VERSION) stays off, or each request would be reported twice.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-  ApplicationInsightsAgent_EXTENSION_VERSION: '~3' // codeless Application Insights for Node on Linux
 }
 
 var serviceSettings = {

@@ -23,7 +23,7 @@ const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
 const MODULES = path.join(INFRA, 'modules');
 
 /** Settings App Service itself reads, not cutover (so not in src/config.ts). */
-const PLATFORM_SETTINGS = new Set(['SCM_DO_BUILD_DURING_DEPLOYMENT', 'WEBSITES_PORT', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'ApplicationInsightsAgent_EXTENSION_VERSION']);
+const PLATFORM_SETTINGS = new Set(['SCM_DO_BUILD_DURING_DEPLOYMENT', 'WEBSITES_PORT', 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
 /** Settings that carry secrets: only ever as Key Vault references. */
 const SECRET_SETTINGS = new Set(['MicrosoftAppPassword', 'GRAPH_CLIENT_SECRET', 'DATABASE_URL', 'CertificatePrivateKey']);
 
@@ -160,6 +160,12 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
     expect(unknown).toEqual([]);
     for (const n of ['MicrosoftAppId', 'MicrosoftAppType', 'MicrosoftAppTenantId', 'MicrosoftAppPassword', 'GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'GRAPH_MANAGED_IDENTITY', 'GRAPH_CLIENT_SECRET', 'DATABASE_URL', 'PUBLIC_URL', 'HOST', 'PORT', 'PLAYGROUND', 'SANDBOX'])
       expect(names, n).toContain(n);
+  });
+
+  it('traces go to Application Insights once: through cutover\'s own exporter, with App Service\'s codeless agent off', () => {
+    const names = settingNames();
+    expect(names).toContain('APPLICATIONINSIGHTS_CONNECTION_STRING');
+    expect(names).not.toContain('ApplicationInsightsAgent_EXTENSION_VERSION'); // on, it would report every request a second time
   });
 
   const MODES = [
