@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadSettings, SettingsError } from '../config.js';
 import { openDb, type Db } from '../store/db.js';
+import { csvCell } from '../reports/csv.js';
 import { readAudit, verifyAuditChain } from './audit.js';
 
 /**
@@ -48,19 +49,12 @@ export async function auditCli(argv: string[], db: Db, out: (s: string) => void)
         ? JSON.stringify(exported, null, 2)
         : [
             'migration_id,id,at,actor_oid,actor_name,action,step_seq,hash,details',
-            ...exported.map((r: any) => [r.migrationId, r.id, r.at, r.actorOid ?? '', r.actorName ?? '', r.action, r.stepSeq ?? '', r.hash, JSON.stringify(r.details)].map(csvCell).join(',')),
+            ...exported.map((r: any) => [r.migrationId, r.id, r.at, r.actorOid, r.actorName, r.action, r.stepSeq, r.hash, JSON.stringify(r.details)].map((v) => csvCell(v == null ? null : String(v))).join(',')),
           ].join('\n');
     if (file) writeFileSync(file, `${text}\n`);
     else out(text);
   }
   return broken ? 1 : 0;
-}
-
-/** RFC 4180 quoting, and a leading quote for cells a spreadsheet would run as a formula. */
-export function csvCell(v: unknown): string {
-  let s = String(v ?? '');
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
