@@ -22,7 +22,10 @@ export class RunnerReadError extends Error {}
 export class RunnerGateway {
   /** Jobs someone awaits here: their waiters, and one re-read of the job row for all of them. */
   #watches = new Map<string, { waiters: Set<(job: RunnerJob) => void>; recheck: ReturnType<typeof setInterval> }>();
-  /** The newest read queued for each question (tenant, action, parameters): an identical read joins it while no runner has taken it. */
+  /**
+   * The newest read queued for each question (tenant, action, parameters): an identical read joins it while no runner
+   * has taken it. Forgotten once its job settles or its waiters give up, so it holds only questions still in flight.
+   */
   #queuedReads = new Map<string, Promise<string>>();
 
   constructor(private readonly hub: RunnerHub, private readonly opts: { readTimeoutMs?: number; recheckMs?: number } = {}) {}
@@ -54,7 +57,7 @@ export class RunnerGateway {
     const deadline = Date.now() + timeoutMs;
     for (let tries = 1; ; tries++) {
       const jobId = await this.#queuedRead(question, tenantId, action, valid);
-      const job = await this.#await(jobId, action, deadline - Date.now(), timeoutMs);
+      const job = await this.#await(jobId, action, deadline - Date.now(), timeoutMs).finally(() => this.#forget(question, jobId));
       if (job.state === 'succeeded') return job.result;
       // Withdrawn by a waiter that gave up just as this one joined: ask again, once.
       if (job.error?.code === 'withdrawn' && tries < 2) continue;
@@ -75,6 +78,17 @@ export class RunnerGateway {
     this.#queuedReads.set(question, enqueued);
     enqueued.catch(() => this.#queuedReads.get(question) === enqueued && this.#queuedReads.delete(question));
     return enqueued;
+  }
+
+  /** A question whose job was answered, failed or given up is no longer queued: drop it, unless a newer job took its place. */
+  async #forget(question: string, jobId: string): Promise<void> {
+    const entry = this.#queuedReads.get(question);
+    if (entry && (await entry.catch(() => undefined)) === jobId && this.#queuedReads.get(question) === entry) this.#queuedReads.delete(question);
+  }
+
+  /** How many questions have a read in the queue that a new identical read would join. */
+  get queuedQuestions(): number {
+    return this.#queuedReads.size;
   }
 
   #await(jobId: string, action: string, remainingMs: number, timeoutMs: number): Promise<RunnerJob> {

@@ -1,17 +1,14 @@
 import { getEventListeners } from 'node:events';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import restify from 'restify';
 import type { AddressInfo } from 'node:net';
-import { ManualClock } from '../../src/clock.js';
-import { createLogger } from '../../src/log.js';
-import { openPglite, type Db } from '../../src/store/db.js';
 import { RunnerHub, type RunnerJob } from '../../src/runner/index.js';
 import { startAgent } from '../../src/agent/client.js';
 import type { Executor } from '../../src/agent/executors/types.js';
 import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
 import { MemorySyncTarget, seedContosoForest } from '../../src/sandbox/onprem/index.js';
+import { runnerStore, silentLog as log } from '../helpers/runner-store.js';
 
-const log = createLogger({ level: 'silent' });
 const LEASE_MS = 90_000;
 
 /** Jobs as onJobSettled reports them, with a way to await the next one (no sleeps). */
@@ -27,26 +24,15 @@ class Settled {
   }
 }
 
-let db: Db;
-let clock: ManualClock;
+const store = runnerStore();
 let hub: RunnerHub;
 let server: restify.Server;
 let base: string;
 let settled: Settled;
 
-// One in-memory database for the file (opening PGlite costs seconds); each test starts from empty tables.
-beforeAll(async () => {
-  db = await openPglite(null);
-});
-afterAll(async () => {
-  await db.close();
-});
-
 beforeEach(async () => {
-  await db.query('TRUNCATE runners, runner_jobs');
-  clock = new ManualClock('2026-11-21T09:00:00Z');
   settled = new Settled();
-  hub = new RunnerHub({ db, clock, log, onJobSettled: settled.push, leaseMs: LEASE_MS, pollWaitMs: 150, recheckMs: 50 });
+  hub = new RunnerHub({ db: store.db, clock: store.clock, log, onJobSettled: settled.push, leaseMs: LEASE_MS, pollWaitMs: 150, recheckMs: 50 });
   server = restify.createServer();
   hub.registerRoutes(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,7 +71,7 @@ describe('runner protocol over HTTP', () => {
 
   it('stores only a hash of the token', async () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
-    const rows = (await db.query('SELECT * FROM runners')).rows;
+    const rows = (await store.db.query('SELECT * FROM runners')).rows;
     expect(JSON.stringify(rows)).not.toContain(token.slice(-43)); // the 256-bit secret part
     expect(rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -96,7 +82,7 @@ describe('runner protocol over HTTP', () => {
     const first = await poll(token);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ jobId: queued.id, action: 'set-scheduler', params: { enabled: false, waitForIdle: false } });
-    expect(first.body.leaseUntil).toBe(new Date(clock.now().getTime() + LEASE_MS).toISOString());
+    expect(first.body.leaseUntil).toBe(new Date(store.clock.now().getTime() + LEASE_MS).toISOString());
     expect((await poll(token)).status).toBe(204);
     expect(await hub.getJob(queued.id)).toMatchObject({ state: 'leased', leasedBy: 'r1', leaseCount: 1 });
   });
@@ -118,12 +104,12 @@ describe('runner protocol over HTTP', () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const queued = await job();
     await poll(token);
-    clock.advance(60_000);
+    store.clock.advance(60_000);
     const hb = await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token);
-    expect(hb).toEqual({ status: 200, body: { jobId: queued.id, leaseUntil: new Date(clock.now().getTime() + LEASE_MS).toISOString() } });
-    clock.advance(60_000); // past the first lease, inside the extended one
+    expect(hb).toEqual({ status: 200, body: { jobId: queued.id, leaseUntil: new Date(store.clock.now().getTime() + LEASE_MS).toISOString() } });
+    store.clock.advance(60_000); // past the first lease, inside the extended one
     expect((await hub.sweepExpiredLeases()).lost).toEqual([]);
-    clock.advance(LEASE_MS);
+    store.clock.advance(LEASE_MS);
     const swept = await hub.sweepExpiredLeases();
     expect(swept.lost.map((j) => j.id)).toEqual([queued.id]);
     expect(settled.jobs).toHaveLength(1);
@@ -141,10 +127,10 @@ describe('runner protocol over HTTP', () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const read = await job({ action: 'get-scheduler', params: {}, mutation: false });
     await poll(token);
-    clock.advance(LEASE_MS + 1);
+    store.clock.advance(LEASE_MS + 1);
     expect((await hub.sweepExpiredLeases()).requeued.map((j) => j.id)).toEqual([read.id]);
     expect((await poll(token)).body.jobId).toBe(read.id);
-    clock.advance(LEASE_MS + 1);
+    store.clock.advance(LEASE_MS + 1);
     expect((await hub.sweepExpiredLeases()).lost.map((j) => j.id)).toEqual([read.id]);
   });
 
@@ -227,9 +213,9 @@ describe('runner protocol over HTTP', () => {
     expect((await hub.listRunners())[0].health).toBe('Unknown'); // never seen yet
     await poll(token);
     expect((await hub.listRunners())[0]).toMatchObject({ health: 'Healthy', version: 'test', executor: 'sandbox' });
-    clock.advance(61_000);
+    store.clock.advance(61_000);
     expect((await hub.listRunners())[0].health).toBe('Unknown');
-    clock.advance(60_000);
+    store.clock.advance(60_000);
     expect((await hub.listRunners())[0].health).toBe('Down');
   });
 
@@ -247,7 +233,7 @@ describe('runner protocol over HTTP', () => {
     let f: ReturnType<typeof seedContosoForest> | undefined;
     const target = new MemorySyncTarget((dn) => f?.ad.getByDn(dn)?.objectGUID);
     f = seedContosoForest({ target });
-    const executor = new SandboxExecutor({ server: f.server, clock });
+    const executor = new SandboxExecutor({ server: f.server, clock: store.clock });
     const { token } = await hub.createRunner({ name: 'sandbox', tenantId: 't1' });
     const stop = new AbortController();
     const delivered: string[] = [];
@@ -344,7 +330,7 @@ describe('runner protocol over HTTP', () => {
     let secondCalls = 0;
     const counting: Executor = { kind: 'sandbox', run: async () => (secondCalls++, {}) };
     const agentB = startAgent({ serverUrl: base, token, executor: counting, log, signal: second.signal });
-    clock.advance(LEASE_MS + 1);
+    store.clock.advance(LEASE_MS + 1);
     const lostNext = settled.next();
     await hub.sweepExpiredLeases();
     expect(await lostNext).toMatchObject({ id: queued.id, state: 'lost' });
