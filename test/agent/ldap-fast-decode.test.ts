@@ -1,3 +1,4 @@
+import { guidFromBytes } from '../../src/agent/executors/ldap.js';
 import { describe, expect, it } from 'vitest';
 import { Attribute, BerReader, BerWriter } from 'ldapts';
 import { installFastAttributeDecoding } from '../../src/agent/executors/ldap-fast-decode.js';
@@ -30,5 +31,13 @@ describe('fast ldapts attribute decoding', () => {
     expect(after).toEqual(before);
     expect(after[2]).toEqual(['AB']);
     expect(Buffer.isBuffer(after[3][0])).toBe(true);
+  });
+});
+
+describe('objectGUID formatting', () => {
+  it("reads AD's byte order: the first three fields little-endian (Microsoft's documented example GUID)", () => {
+    // {6F9619FF-8B86-D011-B42D-00C04FC964FF} is stored as ff 19 96 6f 86 8b 11 d0 b4 2d 00 c0 4f c9 64 ff.
+    expect(guidFromBytes(Buffer.from('ff19966f868b11d0b42d00c04fc964ff', 'hex'))).toBe('6f9619ff-8b86-d011-b42d-00c04fc964ff');
+    expect(() => guidFromBytes(Buffer.alloc(15))).toThrow(/16 bytes, got 15/);
   });
 });
