@@ -141,14 +141,18 @@ export class Notifier {
           if (id) await this.d.engine.setStepActivity(m.id, step.seq, id);
         }
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
-      } else if (e.type === 'approval-reminder') {
+      } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;
         const def = this.d.engine.plannedStep(m, step).def;
         // Listed owners and the owners group's members (read through Graph, cached); the listed ones if Graph is down.
         const view = await this.d.engine.ownerView(m);
         const graphNames = new Map((view.group?.members ?? []).map((x) => [x.id, x.displayName ?? undefined]));
         const owners = [...view.owners].filter((o) => !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
-        await this.#mentionOwners(m.conversationId, owners, `${e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`, graphNames);
+        const text =
+          e.type === 'approval-reasked'
+            ? `The approval policy of ${m.name} changed (policy change ${e.policyChangeId}): step ${e.seq} (${def.title}) still waits for approval: ${e.stillNeeded} more approval${e.stillNeeded === 1 ? '' : 's'} from these owners.`
+            : `${e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`;
+        await this.#mentionOwners(m.conversationId, owners, text, graphNames);
       }
     } catch (err) {
       this.d.log.warn({ err, event: e }, 'could not update the card in Teams');

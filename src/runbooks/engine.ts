@@ -104,7 +104,9 @@ export interface EngineOwnerOptions {
 export type EngineEvent =
   | { type: 'migration-created'; migrationId: string }
   | { type: 'step-changed'; migrationId: string; seq: number }
-  | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean };
+  | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean }
+  /** The approval policy changed while this step waited: asked again of the owners as they are now. */
+  | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number };
 
 export type Verb = 'request' | 'approve' | 'reject' | 'retry' | 'mark-done';
 export const VERBS: Verb[] = ['request', 'approve', 'reject', 'retry', 'mark-done'];
@@ -1016,6 +1018,42 @@ export class RunbookEngine {
           this.#emit({ type: 'approval-reminder', migrationId: m.id, seq: s.seq, escalate });
         }
       }
+    }
+    return out;
+  }
+
+  /**
+   * After an approved change of the approval policy (owners, owners group, quorum, expiry): every step still waiting
+   * for approval is weighed again under the new policy. Approvals already given count while their author is still an
+   * owner. A step they now suffice for is approved and starts (its start re-checks plan, approvals and window like any
+   * other); the others are asked again of the owners as they are now, with reminders counted afresh.
+   */
+  async reweighPendingApprovals(migrationId: string, policyChangeId: number): Promise<{ approved: number[]; reasked: number[] }> {
+    const out = { approved: [] as number[], reasked: [] as number[] };
+    const m = await this.getMigration(migrationId);
+    if (!m || m.state !== 'active') return out;
+    for (const s of (await this.getSteps(m.id)).filter((x) => x.state === 'awaiting_approval')) {
+      const records = await this.getApprovals(m.id, s.seq, s.attempt);
+      let owners = directOwners(m.policy);
+      try {
+        owners = await this.ownersFor(m, records.map((r) => r.approverOid));
+      } catch (e) {
+        if (!(e instanceof OwnersGroupUnavailable)) throw e; // unreadable group: only listed owners count (fail closed)
+      }
+      const req = { requester: s.requestedBy!, requestedAt: s.requestedAt!, planHash: s.planHash!, kind: this.plannedStep(m, s).def.approval };
+      const verdict = evaluate(m.policy, req, records, this.deps.clock.now(), owners);
+      const sameAttempt = (x: StepRow) => x.attempt === s.attempt;
+      if (verdict.status === 'approved') {
+        if (await this.#transition(m.id, s.seq, ['awaiting_approval'], { state: 'approved' }, { action: 'approved-under-new-policy', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } }, sameAttempt)) {
+          out.approved.push(s.seq);
+          this.#track(this.#startAction(m.id, s.seq));
+        }
+      } else if (verdict.status === 'pending') {
+        if (await this.#transition(m.id, s.seq, ['awaiting_approval'], { remindedAt: null, escalatedAt: null }, { action: 'approval-reasked', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } }, sameAttempt)) {
+          out.reasked.push(s.seq);
+          this.#emit({ type: 'approval-reasked', migrationId: m.id, seq: s.seq, policyChangeId, stillNeeded: verdict.needed - verdict.approvedBy.length });
+        }
+      } // expired under the new expiry: the approval sweep settles it
     }
     return out;
   }

@@ -147,6 +147,18 @@ export class PolicyChanges {
 
   /** One Approve / Reject. Never throws for a person's mistake: the notice says what happened and nothing changed. */
   async decide(input: PolicyDecisionInput): Promise<{ changed: boolean; applied: boolean; notice?: string }> {
+    const out = await this.#decide(input);
+    if (!out.applied) return out;
+    // Steps waiting for approval are weighed again under the new policy (after the commit: their cards follow).
+    const { approved, reasked } = await this.d.engine.reweighPendingApprovals(input.migrationId, input.changeId);
+    const said = [
+      approved.length ? `${plural(approved, 'Step')} now ${approved.length > 1 ? 'have' : 'has'} enough approvals and ${approved.length > 1 ? 'start' : 'starts'}.` : '',
+      reasked.length ? `${plural(reasked, 'Step')} still ${reasked.length > 1 ? 'wait' : 'waits'} for approval: asked again of the owners as they are now.` : '',
+    ].filter(Boolean);
+    return said.length ? { ...out, notice: said.join(' ') } : out;
+  }
+
+  async #decide(input: PolicyDecisionInput): Promise<{ changed: boolean; applied: boolean; notice?: string }> {
     const m = await this.d.engine.getMigration(input.migrationId);
     if (!m) throw new EngineError('not-found', 'That migration does not exist.');
     const before = await this.get(m.id, input.changeId);
@@ -252,4 +264,8 @@ function toChange(r: any): PolicyChange {
     activityId: r.activity_id,
     version: Number(r.version),
   };
+}
+
+function plural(seqs: number[], noun: string): string {
+  return seqs.length === 1 ? `${noun} ${seqs[0]}` : `${noun}s ${seqs.slice(0, -1).join(', ')} and ${seqs.at(-1)}`;
 }

@@ -106,4 +106,39 @@ describe('changing a migration\'s approval policy', () => {
     expect((await h.app.engine.auditTrail(migrationId)).some((r) => r.action === 'policy-change-expired')).toBe(true);
     expect(await h.app.engine.verifyAudit(migrationId)).toMatchObject({ ok: true });
   });
+  it('weighs steps still waiting for approval again once a change applies: asked again of the owners as they are now, or started when their approvals now suffice', async () => {
+    const rules = await h.seqOf(migrationId, 'create-noflow-rules');
+    await h.click(USERS.alex, 'step.request', await h.stepData(migrationId, rules));
+    expect((await h.app.engine.getStep(migrationId, rules))!.state).toBe('awaiting_approval');
+    const owners = [USERS.alex, USERS.megan, USERS.lee, USERS.bystander].map((u) => u.aadObjectId).join(',');
+
+    // Pat becomes an owner and two approvals are needed: the waiting step is asked again, Pat included, Alex (its requester) not.
+    await said(USERS.alex, `policy Pol approvals=2 owners=${owners}`);
+    const before = h.connector.sent.length;
+    const applied = await h.click(USERS.megan, 'policy.approve', await data(4));
+    expect(cardText(applied.card)).toContain(`Step ${rules} still waits for approval: asked again of the owners as they are now.`);
+    const reasked = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => String(x.activity?.text ?? '').includes('policy change 4')));
+    expect(reasked.activity.text).toContain(`step ${rules} (`);
+    expect(reasked.activity.text).toContain('2 more approvals from these owners');
+    const mentioned = reasked.activity.entities.map((e: any) => e.mentioned.id);
+    expect(mentioned).toEqual(expect.arrayContaining([USERS.megan.aadObjectId, USERS.lee.aadObjectId, USERS.bystander.aadObjectId]));
+    expect(mentioned).not.toContain(USERS.alex.aadObjectId);
+    const stepCardNow = await h.click(USERS.lee, 'card.refresh', await h.stepData(migrationId, rules));
+    expect(cardText(stepCardNow.card)).toContain('2 more approvals');
+
+    // Pat approves (one of two); then the quorum goes back to 1: that one approval suffices and the step runs.
+    await h.click(USERS.bystander, 'step.approve', await h.stepData(migrationId, rules));
+    expect((await h.app.engine.getStep(migrationId, rules))!.state).toBe('awaiting_approval');
+    await said(USERS.alex, 'policy Pol approvals=1');
+    await h.click(USERS.megan, 'policy.approve', await data(5)); // the current policy asks two owners for this change
+    expect((await h.app.engine.getStep(migrationId, rules))!.state).toBe('awaiting_approval');
+    const lowered = await h.click(USERS.lee, 'policy.approve', await data(5));
+    expect(cardText(lowered.card)).toContain(`Step ${rules} now has enough approvals and starts.`);
+    expect((await h.waitForStep(migrationId, rules, ['succeeded', 'failed'])).state).toBe('succeeded');
+
+    const trail = await h.app.engine.auditTrail(migrationId);
+    expect(trail.filter((r) => r.stepSeq === rules).map((r) => r.action)).toEqual(expect.arrayContaining(['approval-reasked', 'approved', 'approved-under-new-policy', 'step-started']));
+    expect(trail.find((r) => r.action === 'approved-under-new-policy')!.details).toMatchObject({ policyChangeId: 5, approvedBy: [USERS.bystander.aadObjectId.toLowerCase()], needed: 1 });
+    expect(await h.app.engine.verifyAudit(migrationId)).toMatchObject({ ok: true });
+  });
 });
