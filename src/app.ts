@@ -186,7 +186,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     db.kind === 'postgres' && settings.DATABASE_URL
       ? new PgAdvisoryLeader({ connectionString: settings.DATABASE_URL, log: leaseLog, onChange: (held) => (held ? leaseLog.warn({ leader: true }, 'monitor lease taken by this instance') : leaseLog.warn({ leader: false }, 'monitor lease released or lost by this instance')) })
       : new AlwaysLeader();
-  const monitor = new Monitor({ engine, alerts, ports: monitorPorts, clock, log: log.child({ component: 'monitor' }), settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
+  const policyChanges = new PolicyChanges({ db, clock, engine });
+  const monitor = new Monitor({ engine, alerts, policyChanges, ports: monitorPorts, clock, log: log.child({ component: 'monitor' }), settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
 
   // --- downloadable reports behind signed, expiring links (alert reconciliations, assessments)
   const reportLinks = await ReportLinks.open(db, clock);
@@ -196,7 +197,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   // --- the Bot Framework surface
   const adapter = createAdapter(settings);
   const people = new PeopleDirectory(db, clock);
-  const notifier = new Notifier({ adapter, appId: settings.MicrosoftAppId ?? '', db, engine, alerts, people, links, clock, log: log.child({ component: 'notifier' }), retryBaseMs: opts.notifierRetryBaseMs, userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId });
+  const notifier = new Notifier({ adapter, appId: settings.MicrosoftAppId ?? '', db, engine, alerts, policyChanges, people, links, clock, log: log.child({ component: 'notifier' }), retryBaseMs: opts.notifierRetryBaseMs, userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId });
   notifier.attach();
   adapter.onTurnError = async (context, error) => {
     log.error({ err: error, activityId: context.activity?.id }, 'turn failed');
@@ -240,7 +241,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   };
   const bot = new CutoverBot({
     engine,
-    policyChanges: new PolicyChanges({ db, clock, engine }),
+    policyChanges,
     people,
     notifier,
     links,

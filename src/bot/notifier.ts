@@ -7,7 +7,8 @@ import type { EngineEvent, RunbookEngine } from '../runbooks/engine.js';
 import type { Sql } from '../store/db.js';
 import type { AlertEvent, AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
-import { overviewCard, stepCard, type People, type ReportLinker } from './views.js';
+import { overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
+import type { PolicyChangeEvent, PolicyChanges } from '../runbooks/policy-changes.js';
 import { alertCard } from './alert-views.js';
 
 /** Statuses Teams documents as retryable for bot sends; anything else is final. */
@@ -30,6 +31,7 @@ export class Notifier {
       db: Sql;
       engine: RunbookEngine;
       alerts?: AlertService;
+      policyChanges?: PolicyChanges;
       people: People;
       /** Download links on cards (the assessment report). */
       links?: ReportLinker;
@@ -44,6 +46,7 @@ export class Notifier {
   attach(): void {
     this.d.engine.on((e) => void this.#onEngineEvent(e));
     this.d.alerts?.on((e) => void this.#onAlertEvent(e));
+    this.d.policyChanges?.on((e) => void this.#onPolicyChangeEvent(e));
   }
 
   async rememberConversation(ref: Partial<ConversationReference>): Promise<void> {
@@ -170,6 +173,18 @@ export class Notifier {
       }
       await ctx.sendActivity({ type: 'message', text: `${names.join(' ')} ${escapeXml(text)}`, entities });
     });
+  }
+
+  /** A policy change that expired: its card loses the Approve/Reject buttons and says so. */
+  async #onPolicyChangeEvent(e: PolicyChangeEvent): Promise<void> {
+    try {
+      const m = await this.d.engine.getMigration(e.migrationId);
+      const c = await this.d.policyChanges!.get(e.migrationId, e.changeId);
+      if (!m?.conversationId || !c?.activityId) return;
+      await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
+    } catch (err) {
+      this.d.log.warn({ err, event: e }, 'could not update the policy change card in Teams');
+    }
   }
 
   /** Alerts: one card per alert, updated in place; a new card only for a new incident. */

@@ -137,7 +137,7 @@ export class Monitor {
   readonly #stepsCache = new Map<string, { at: number; steps: Promise<StepRow[]> }>();
 
   constructor(
-    private readonly d: { engine: RunbookEngine; alerts: AlertService; ports: MonitorPorts; clock: Clock; log: Logger; settings: MonitorSettings; leader?: Leader },
+    private readonly d: { engine: RunbookEngine; alerts: AlertService; ports: MonitorPorts; clock: Clock; log: Logger; settings: MonitorSettings; leader?: Leader; policyChanges?: { expireDue(): Promise<number> } },
   ) {
     this.#leader = d.leader ?? new AlwaysLeader();
     // Any change the engine reports for a migration (steps, batches, state) drops its cached steps.
@@ -193,8 +193,9 @@ export class Monitor {
         const approvals = await this.d.engine.sweepApprovals();
         // Running Graph/manual steps whose owning instance died (its lease expired) become lost, once.
         const orphaned = (await this.d.engine.settleOrphanedSteps?.()) ?? 0;
+        const policyChangesExpired = (await this.d.policyChanges?.expireDue()) ?? 0;
         await this.d.alerts.wakeSnoozed();
-        return { approvals: { ...approvals, orphaned } };
+        return { approvals: { ...approvals, orphaned, policyChangesExpired } };
       }
     }
   }

@@ -54,8 +54,20 @@ function approvalTerms(c: PolicyChange): { policy: ApprovalPolicy; req: { reques
   return { policy: { ...c.oldPolicy, fourEyes: true }, req: { requester: c.requestedBy, requestedAt: c.requestedAt, planHash: c.planHash, kind: 'change-owners' } };
 }
 
+/** A policy change moved without a click (it expired): its card in the channel is to be brought up to date. */
+export interface PolicyChangeEvent {
+  migrationId: string;
+  changeId: number;
+}
+
 export class PolicyChanges {
+  #listeners: ((e: PolicyChangeEvent) => void)[] = [];
+
   constructor(private readonly d: { db: Db; clock: Clock; engine: RunbookEngine }) {}
+
+  on(listener: (e: PolicyChangeEvent) => void): void {
+    this.#listeners.push(listener);
+  }
 
   /** The policy an edit would make, validated (group readable, quorum reachable). Throws EngineError with the reason. */
   async proposed(m: Migration, edit: PolicyEdit): Promise<ApprovalPolicy> {
@@ -215,7 +227,10 @@ export class PolicyChanges {
     });
   }
 
-  /** Pending changes past the current policy's expiry window become expired (audited). Returns how many. */
+  /**
+   * Pending changes past the current policy's expiry window become expired (audited, and their cards told). Run on the
+   * monitor's approvals schedule, and before any decision or listing, so a late click never counts. Returns how many.
+   */
   async expireDue(migrationId?: string): Promise<number> {
     const rows = (await this.d.db.query("SELECT * FROM policy_changes WHERE state = 'awaiting_approval' AND ($1::text IS NULL OR migration_id = $1)", [migrationId ?? null])).rows.map(toChange);
     const now = this.d.clock.now();
@@ -229,7 +244,10 @@ export class PolicyChanges {
         await appendAudit(tx, { migrationId: c.migrationId, at: now, actor: null, action: 'policy-change-expired', details: { changeId: c.id, expiredAt: new Date(c.requestedAt.getTime() + c.oldPolicy.expiryMs).toISOString() } });
         return true;
       });
-      if (done) n++;
+      if (done) {
+        n++;
+        for (const l of this.#listeners) l({ migrationId: c.migrationId, changeId: c.id });
+      }
     }
     return n;
   }

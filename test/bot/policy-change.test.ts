@@ -96,9 +96,16 @@ describe('changing a migration\'s approval policy', () => {
     expect((await h.app.engine.auditTrail(migrationId)).at(-1)!.action).toBe('policy-change-rejected');
   });
 
-  it('expires like a step approval, and then changes nothing', async () => {
+  it('expires like a step approval: its card says so without a click, and a late click changes nothing', async () => {
     await said(USERS.alex, 'policy Pol window="Mon-Fri 22:00-06:00 Europe/Paris"');
+    const activityId = (await change(3)).activity_id;
+    expect(activityId).toBeTruthy();
     h.clock.advance(48 * 3_600_000 + 1000);
+    const before = h.connector.sent.length;
+    expect(await h.app.monitor.runScheduled('approvals')).toMatchObject({ approvals: { policyChangesExpired: 1 } });
+    const updated = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId));
+    expect(cardText(updated.activity)).toContain('Expired');
+    expect(buttons(updated.activity)).not.toContain('Approve');
     const late = await h.click(USERS.megan, 'policy.approve', await data(3));
     expect(cardText(late.card)).toContain('Expired');
     expect((await change(3)).state).toBe('expired');
