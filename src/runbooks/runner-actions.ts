@@ -80,8 +80,12 @@ export class RunnerGateway {
     return enqueued;
   }
 
-  /** A question whose job was answered, failed or given up is no longer queued: drop it, unless a newer job took its place. */
+  /**
+   * A question whose job was answered, or that its last waiter gave up (withdrawn), is no longer queued: drop it, unless
+   * a newer job took its place. While others still wait on the job (its watch stands), identical reads keep joining it.
+   */
   async #forget(question: string, jobId: string): Promise<void> {
+    if (this.#watches.has(jobId)) return;
     const entry = this.#queuedReads.get(question);
     if (entry && (await entry.catch(() => undefined)) === jobId && this.#queuedReads.get(question) === entry) this.#queuedReads.delete(question);
   }

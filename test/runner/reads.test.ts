@@ -92,6 +92,17 @@ describe('awaited runner reads', () => {
     expect((await again).users).toBe(40);
   });
 
+  it('one waiter giving up leaves the question open to reads that join those still waiting', async () => {
+    const patient = gateway.read('t1', 'ad-count', { ou: OU });
+    await until(async () => (await jobs()).length === 1);
+    await expect(gateway.read('t1', 'ad-count', { ou: OU }, { timeoutMs: 30 })).rejects.toThrow(/no runner answered/);
+    const late = gateway.read('t1', 'ad-count', { ou: OU });
+    await answerNext(40);
+    expect([(await patient).users, (await late).users]).toEqual([40, 40]);
+    expect((await jobs()).map((j) => j.state)).toEqual(['succeeded']); // one job: the impatient one withdrew nothing
+    expect(gateway.queuedQuestions).toBe(0);
+  });
+
   it('a mutation is never run as a read', async () => {
     await expect(gateway.read('t1', 'set-scheduler', { enabled: false })).rejects.toThrow(/only run as an approved step/);
     expect(await jobs()).toEqual([]);
