@@ -71,6 +71,10 @@ export interface BuildOptions {
   monitorSchedules?: boolean;
   hub?: { leaseMs?: number; pollWaitMs?: number; recheckMs?: number };
   notifierRetryBaseMs?: number;
+  /** How long an awaited runner read waits for an answer (default 10 s). */
+  runnerReadTimeoutMs?: number;
+  /** How long a Request/Retry click may wait before it is answered with a "checking" card (default 4 s). */
+  answerClickWithinMs?: number;
   /** A sandbox tenant that outlives this process (restart tests); the app does not stop it. */
   tenant?: SandboxTenant;
 }
@@ -158,7 +162,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     },
     ...opts.hub,
   });
-  runnerGateway = new RunnerGateway(hub);
+  runnerGateway = new RunnerGateway(hub, { readTimeoutMs: opts.runnerReadTimeoutMs });
   // Change owners through an Entra group: its transitive user members, through Graph, cached per (tenant, group).
   const ownersGroups = new OwnersGroupResolver({
     clock,
@@ -254,6 +258,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     },
     tenantId: defaultTenantId,
     approvalHours: { expiry: settings.APPROVAL_EXPIRY_HOURS, reminder: settings.APPROVAL_REMINDER_HOURS, escalation: settings.APPROVAL_ESCALATION_HOURS },
+    answerClickWithinMs: opts.answerClickWithinMs,
     clock,
     log: log.child({ component: 'bot' }),
   });

@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { EngineError, type Migration, type RunbookEngine, type Verb } from '../runbooks/engine.js';
+import { EngineError, type Migration, type RunbookEngine, type StepRow, type Verb } from '../runbooks/engine.js';
 import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
 import { validateNewMigration } from '../runbooks/new-migration.js';
@@ -60,9 +60,17 @@ export interface BotDeps {
   };
   tenantId: string;
   approvalHours: { expiry: number; reminder: number; escalation: number };
+  /**
+   * How long a Request or Retry click may wait on the runner (guard reads, the plan's facts) before the click is answered
+   * with a "checking" card and finished in the background. Default 4 s: Teams shows an error and retries an invoke left
+   * unanswered for 10–15 s.
+   */
+  answerClickWithinMs?: number;
   clock: Clock;
   log: Logger;
 }
+
+const CHECKING_NOTICE = 'Checking with the on-premises runner before this goes further. This card updates itself when the answer is in; nothing has changed yet.';
 
 const STEP_VERBS: Record<string, Verb> = {
   'step.request': 'request',
@@ -308,6 +316,36 @@ export class CutoverBot extends TeamsActivityHandler {
     }
   }
 
+  /** The click's result, or null when it is not ready within the click's time (see BotDeps.answerClickWithinMs). */
+  async #withinClickTime<T>(work: Promise<T>): Promise<T | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.d.answerClickWithinMs ?? 4_000)));
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A click answered with the "checking" card: when the engine is done, a change reaches the card through the
+   * notifier (step-changed); a refusal or an error is written onto the card here, since no event carries it.
+   */
+  #finishInBackground(acting: Promise<{ changed: boolean; notice?: string }>, m: Migration, step: StepRow, activityId: string | null, viewerOid: string): void {
+    const say = async (notice: string) => {
+      if (!activityId || !m.conversationId) return;
+      const now = (await this.d.engine.getStep(m.id, step.seq)) ?? step;
+      await this.d.notifier.update(m.conversationId, activityId, await stepCard(this.d.engine, this.d.people, m, now, { now: this.d.clock.now(), notice, viewerOid, links: this.d.links }));
+    };
+    void acting
+      .then((r) => (!r.changed && r.notice ? say(r.notice) : undefined))
+      .catch(async (err) => {
+        this.d.log.error({ err, migrationId: m.id, step: step.seq }, 'card action failed after the click was answered');
+        await say(`cutover could not finish this click: ${String(err?.message ?? err).slice(0, 300)} Refresh the card to see the current state, then try again.`);
+      })
+      .catch((err) => this.d.log.warn({ err, migrationId: m.id, step: step.seq }, 'could not update the card after a slow click'));
+  }
+
   async #handleInvoke(ctx: TurnContext, verb: string, data: Record<string, unknown>): Promise<Card> {
     const actor = this.#actor(ctx);
     const now = this.d.clock.now();
@@ -326,7 +364,13 @@ export class CutoverBot extends TeamsActivityHandler {
         return noticeCard('Nothing was changed', 'This migration belongs to another conversation.', { color: 'Attention' });
       }
       if (verb === 'card.refresh') return stepCard(this.d.engine, this.d.people, m, step, { now, viewerOid: actor.oid, links: this.d.links, steps });
-      const result = await this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm });
+      const acting = this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm });
+      const result = verb === 'step.request' || verb === 'step.retry' ? await this.#withinClickTime(acting) : await acting;
+      if (!result) {
+        // Still waiting on the runner: answer now, finish in the background, and update this card when done.
+        this.#finishInBackground(acting, m, step, ctx.activity.replyToId ?? step.activityId ?? null, actor.oid);
+        return stepCard(this.d.engine, this.d.people, m, step, { now, notice: CHECKING_NOTICE, viewerOid: actor.oid, links: this.d.links, steps });
+      }
       const current = result.step ?? (await this.d.engine.getStep(m.id, p.data.s))!;
       if (ctx.activity.replyToId && !current.activityId) await this.d.engine.setStepActivity(m.id, current.seq, ctx.activity.replyToId);
       // Nothing changed: the list read before the click is still the migration's progress.
