@@ -350,6 +350,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
           setTimeout(resolve, 30_000).unref();
         });
       }
+      // Clicks answered early ("checking") finish while the runner can still answer them.
+      await Promise.race([bot.idle(), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
       agentAbort.abort();
       // Long polls from runners would hold the close for their full wait: end them now.
       setTimeout(() => (server as any).server?.closeAllConnections?.(), 1_000).unref();

@@ -111,6 +111,9 @@ const alertData = z.object({ alert: z.string().min(1).max(200), v: z.coerce.numb
 
 /** The Bot Framework surface of cutover: commands and card clicks in, cards out. */
 export class CutoverBot extends TeamsActivityHandler {
+  /** Clicks answered with the "checking" card whose work goes on. */
+  readonly #background = new Set<Promise<unknown>>();
+
   constructor(private readonly d: BotDeps) {
     super();
     this.onMessage(async (ctx, next) => {
@@ -337,13 +340,20 @@ export class CutoverBot extends TeamsActivityHandler {
       const now = (await this.d.engine.getStep(m.id, step.seq)) ?? step;
       await this.d.notifier.update(m.conversationId, activityId, await stepCard(this.d.engine, this.d.people, m, now, { now: this.d.clock.now(), notice, viewerOid, links: this.d.links }));
     };
-    void acting
+    const finishing = acting
       .then((r) => (!r.changed && r.notice ? say(r.notice) : undefined))
       .catch(async (err) => {
         this.d.log.error({ err, migrationId: m.id, step: step.seq }, 'card action failed after the click was answered');
         await say(`cutover could not finish this click: ${String(err?.message ?? err).slice(0, 300)} Refresh the card to see the current state, then try again.`);
       })
-      .catch((err) => this.d.log.warn({ err, migrationId: m.id, step: step.seq }, 'could not update the card after a slow click'));
+      .catch((err) => this.d.log.warn({ err, migrationId: m.id, step: step.seq }, 'could not update the card after a slow click'))
+      .finally(() => this.#background.delete(finishing));
+    this.#background.add(finishing);
+  }
+
+  /** Resolves when the clicks answered early have finished (shutdown waits for them, as for turns in flight). */
+  async idle(): Promise<void> {
+    while (this.#background.size) await Promise.allSettled([...this.#background]);
   }
 
   async #handleInvoke(ctx: TurnContext, verb: string, data: Record<string, unknown>): Promise<Card> {
