@@ -334,12 +334,8 @@ export class CutoverBot extends TeamsActivityHandler {
    * A click answered with the "checking" card: when the engine is done, a change reaches the card through the
    * notifier (step-changed); a refusal or an error is written onto the card here, since no event carries it.
    */
-  #finishInBackground(acting: Promise<{ changed: boolean; notice?: string }>, m: Migration, step: StepRow, activityId: string | null, viewerOid: string): void {
-    const say = async (notice: string) => {
-      if (!activityId || !m.conversationId) return;
-      const now = (await this.d.engine.getStep(m.id, step.seq)) ?? step;
-      await this.d.notifier.update(m.conversationId, activityId, await stepCard(this.d.engine, this.d.people, m, now, { now: this.d.clock.now(), notice, viewerOid, links: this.d.links }));
-    };
+  #finishInBackground(acting: Promise<{ changed: boolean; notice?: string }>, m: Migration, step: StepRow): void {
+    const say = (notice: string) => this.d.notifier.showStep(m, step.seq, notice);
     const finishing = acting
       .then((r) => (!r.changed && r.notice ? say(r.notice) : undefined))
       .catch(async (err) => {
@@ -378,7 +374,8 @@ export class CutoverBot extends TeamsActivityHandler {
       const result = verb === 'step.request' || verb === 'step.retry' ? await this.#withinClickTime(acting) : await acting;
       if (!result) {
         // Still waiting on the runner: answer now, finish in the background, and update this card when done.
-        this.#finishInBackground(acting, m, step, ctx.activity.replyToId ?? step.activityId ?? null, actor.oid);
+        if (ctx.activity.replyToId && !step.activityId) await this.d.engine.setStepActivity(m.id, step.seq, ctx.activity.replyToId);
+        this.#finishInBackground(acting, m, step);
         return stepCard(this.d.engine, this.d.people, m, step, { now, notice: CHECKING_NOTICE, viewerOid: actor.oid, links: this.d.links, steps });
       }
       const current = result.step ?? (await this.d.engine.getStep(m.id, p.data.s))!;

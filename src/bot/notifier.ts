@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EngineEvent, RunbookEngine } from '../runbooks/engine.js';
+import type { EngineEvent, Migration, RunbookEngine } from '../runbooks/engine.js';
 import type { Sql } from '../store/db.js';
 import type { AlertEvent, AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
@@ -129,20 +129,25 @@ export class Notifier {
     }
   }
 
+  /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
+  async showStep(m: Migration, seq: number, notice?: string): Promise<void> {
+    const step = await this.d.engine.getStep(m.id, seq);
+    if (!step || !m.conversationId) return;
+    const card = await stepCard(this.d.engine, this.d.people, m, step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links });
+    if (step.activityId) await this.update(m.conversationId, step.activityId, card);
+    else {
+      const id = await this.post(m.conversationId, card);
+      if (id) await this.d.engine.setStepActivity(m.id, step.seq, id);
+    }
+  }
+
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
   async #onEngineEvent(e: EngineEvent): Promise<void> {
     try {
       const m = await this.d.engine.getMigration(e.migrationId);
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
-        const step = await this.d.engine.getStep(m.id, e.seq);
-        if (!step) return;
-        const card = await stepCard(this.d.engine, this.d.people, m, step, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
-        if (step.activityId) await this.update(m.conversationId, step.activityId, card);
-        else {
-          const id = await this.post(m.conversationId, card);
-          if (id) await this.d.engine.setStepActivity(m.id, step.seq, id);
-        }
+        await this.showStep(m, e.seq);
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;
