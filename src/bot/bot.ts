@@ -370,16 +370,16 @@ export class CutoverBot extends TeamsActivityHandler {
         return noticeCard('Nothing was changed', 'This migration belongs to another conversation.', { color: 'Attention' });
       }
       if (verb === 'card.refresh') return stepCard(this.d.engine, this.d.people, m, step, { now, viewerOid: actor.oid, links: this.d.links, steps });
+      // The card clicked is the step's card in the channel, if none is recorded yet (updates go to it).
+      if (ctx.activity.replyToId && !step.activityId) await this.d.engine.setStepActivity(m.id, step.seq, ctx.activity.replyToId);
       const acting = this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm });
       const result = verb === 'step.request' || verb === 'step.retry' ? await this.#withinClickTime(acting) : await acting;
       if (!result) {
         // Still waiting on the runner: answer now, finish in the background, and update this card when done.
-        if (ctx.activity.replyToId && !step.activityId) await this.d.engine.setStepActivity(m.id, step.seq, ctx.activity.replyToId);
         this.#finishInBackground(acting, m, step);
         return stepCard(this.d.engine, this.d.people, m, step, { now, notice: CHECKING_NOTICE, viewerOid: actor.oid, links: this.d.links, steps });
       }
       const current = result.step ?? (await this.d.engine.getStep(m.id, p.data.s))!;
-      if (ctx.activity.replyToId && !current.activityId) await this.d.engine.setStepActivity(m.id, current.seq, ctx.activity.replyToId);
       // Nothing changed: the list read before the click is still the migration's progress.
       return stepCard(this.d.engine, this.d.people, m, current, { now: this.d.clock.now(), notice: result.notice, viewerOid: actor.oid, links: this.d.links, steps: result.changed ? undefined : steps.map((s) => (s.seq === current.seq ? current : s)) });
     }

@@ -7,7 +7,7 @@ import type { EngineEvent, Migration, RunbookEngine } from '../runbooks/engine.j
 import type { Sql } from '../store/db.js';
 import type { AlertEvent, AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
-import { overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
+import { moreApprovals, overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
 import type { PolicyChangeEvent, PolicyChanges } from '../runbooks/policy-changes.js';
 import { alertCard } from './alert-views.js';
 
@@ -158,7 +158,7 @@ export class Notifier {
         const owners = [...view.owners].filter((o) => !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
         const text =
           e.type === 'approval-reasked'
-            ? `The approval policy of ${m.name} changed (policy change ${e.policyChangeId}): step ${e.seq} (${def.title}) still waits for approval: ${e.stillNeeded} more approval${e.stillNeeded === 1 ? '' : 's'} from these owners.`
+            ? `The approval policy of ${m.name} changed (policy change ${e.policyChangeId}): step ${e.seq} (${def.title}) still waits for approval: ${moreApprovals(e.stillNeeded)} from these owners.`
             : `${e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`;
         await this.#mentionOwners(m.conversationId, owners, text, graphNames);
       }

@@ -86,6 +86,11 @@ export function planLines(plan: StepPlan | null): { line: string }[] {
  * Without it (the Playground does not support refresh), the shared card carries the buttons for everyone and
  * the server refuses non-owners with the reason.
  */
+/** "1 more approval", "2 more approvals". */
+export function moreApprovals(n: number): string {
+  return `${n} more approval${n === 1 ? '' : 's'}`;
+}
+
 export async function stepCard(engine: RunbookEngine, people: People, m: Migration, step: StepRow, opts: { notice?: string; now: Date; viewerOid?: string; userSpecific?: boolean; links?: ReportLinker; steps?: StepRow[] }): Promise<Card> {
   const planned = engine.plannedStep(m, step);
   const def = planned.def;
@@ -107,7 +112,7 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   if (step.state === 'awaiting_approval' && step.requestedAt && step.planHash) {
     const v = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval }, approvals, opts.now, ownerView.owners);
     if (v.status === 'pending') {
-      facts.push({ title: 'Still needed', value: `${v.needed - v.approvedBy.length} more approval${v.needed - v.approvedBy.length > 1 ? 's' : ''}` });
+      facts.push({ title: 'Still needed', value: moreApprovals(v.needed - v.approvedBy.length) });
       facts.push({ title: 'Expires', value: fmtTime(v.expiresAt) });
     }
     const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
@@ -269,7 +274,7 @@ export async function policyChangeCard(engine: RunbookEngine, changes: PolicyCha
   if (approved.length) facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid} (${fmtTime(r.at)})`).join(', ') });
   if (rejected.length) facts.push({ title: 'Rejected by', value: rejected.map((r) => `${r.approverName ?? r.approverOid}${r.comment ? `: "${r.comment}"` : ''}`).join(', ') });
   if (c.state === 'awaiting_approval' && verdict.status === 'pending') {
-    facts.push({ title: 'Still needed', value: `${verdict.needed - verdict.approvedBy.length} more approval${verdict.needed - verdict.approvedBy.length > 1 ? 's' : ''}` });
+    facts.push({ title: 'Still needed', value: moreApprovals(verdict.needed - verdict.approvedBy.length) });
     facts.push({ title: 'Expires', value: fmtTime(verdict.expiresAt) });
   }
   if (c.decidedAt) facts.push({ title: 'Decided', value: fmtTime(c.decidedAt) });
