@@ -45,6 +45,12 @@ export interface EntraSyncTarget {
   removeMembershipReferences(objectGUIDs: string[], engine: SyncEngine): void;
   /** The engine that last exported the object, if it exists in Entra. */
   exportedBy(objectGUID: string): SyncEngine | undefined;
+  /**
+   * Password hash sync: this engine wrote the current password hashes of these AD users to Entra at `now`.
+   * Connect's PHS runs while its ADSync service runs, whatever its scheduler says; Cloud Sync's only with the
+   * CredentialData mapping in the job's schema and the AD2AADPasswordHash job running.
+   */
+  syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void;
 }
 
 /** What Cloud Sync's provisioning agent reads from Active Directory. Implemented by the AD model. */

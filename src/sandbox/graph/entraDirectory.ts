@@ -219,6 +219,13 @@ export class EntraDirectory implements EntraSyncTarget {
     return id ? this.objects.get(id)?.engine : undefined;
   }
 
+  /** objectGUID → which engine last wrote the user's password hash, and when (sandbox bookkeeping). */
+  readonly passwordHashes = new Map<string, { engine: SyncEngine; at: string }>();
+
+  syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void {
+    for (const g of objectGUIDs) this.passwordHashes.set(g.toLowerCase(), { engine, at: now.toISOString() });
+  }
+
   /** Users per parent OU and per engine (the sandbox state view). */
   usersByOu(): Record<string, { connect: number; cloud: number; unsynced: number }> {
     const out: Record<string, { connect: number; cloud: number; unsynced: number }> = {};

@@ -251,6 +251,10 @@ export class GraphSimulator implements EntraSyncTarget {
     return this.directory.exportedBy(objectGUID);
   }
 
+  syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void {
+    this.directory.syncPasswordHashes(objectGUIDs, engine, now);
+  }
+
   // ---- sandbox control surface ----
 
   seedAgent(a: { machineName: string; domain: string; status?: 'active' | 'inactive'; externalIp?: string }): SimulatedAgent {

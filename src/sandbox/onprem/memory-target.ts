@@ -51,6 +51,12 @@ export class MemorySyncTarget implements EntraSyncTarget {
     for (const g of this.objects.values()) g.memberGuids = g.memberGuids.filter((m) => !gone.has(m));
   }
 
+  readonly passwordHashes = new Map<string, { engine: SyncEngine; at: string }>(); // objectGUID → last hash write
+
+  syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void {
+    for (const g of objectGUIDs) this.passwordHashes.set(g, { engine, at: now.toISOString() });
+  }
+
   exportedBy(objectGUID: string): SyncEngine | undefined {
     const anchor = this.#anchorByGuid.get(objectGUID);
     return anchor ? this.objects.get(anchor)?.engine : undefined;
