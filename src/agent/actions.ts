@@ -47,6 +47,10 @@ export const ouDn = distinguishedName.refine((dn) => {
 }, 'must be the DN of an organizational unit (OU=…)');
 
 export const objectClassSchema = z.enum(['user', 'group', 'contact']);
+/** The object types Cloud Sync's OU scope takes and the no-flow rules cover (inetOrgPerson maps to MV person, like user). */
+export const NOFLOW_OBJECT_TYPES = ['user', 'inetOrgPerson', 'group', 'contact'] as const;
+export type NoFlowObjectType = (typeof NOFLOW_OBJECT_TYPES)[number];
+export const noFlowObjectTypeSchema = z.enum(NOFLOW_OBJECT_TYPES);
 const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date');
 const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
 
@@ -61,8 +65,6 @@ export const schedulerSchema = z.object({
   NextSyncCycleStartTimeInUTC: isoDate.nullable(),
   NextSyncCyclePolicyType: z.enum(['Delta', 'Initial', 'Unspecified']),
   CurrentlyEffectiveSyncCycleInterval: z.string(),
-  /** When SyncCycleEnabled went false, if the executor can know (the sandbox can; Connect does not record it). */
-  SyncCycleDisabledAtUTC: isoDate.nullable().optional(),
 });
 
 export const runProfileResultSchema = z.object({
@@ -102,6 +104,23 @@ const createdRuleSchema = z.object({
   connector: z.string(),
   alreadyPresent: z.boolean(),
 });
+
+const noFlowRuleResultSchema = createdRuleSchema.extend({ updated: z.boolean() });
+
+const partitionSchema = z.object({
+  name: z.string(),
+  selected: z.boolean(),
+  includedContainers: z.array(z.string()),
+  excludedContainers: z.array(z.string()),
+});
+
+const serviceStateSchema = z.object({
+  /** Get-Service ADSync .Status */
+  status: z.enum(['Running', 'Stopped', 'StartPending', 'StopPending', 'Paused', 'PausePending', 'ContinuePending']),
+  /** Win32_Service StartMode, with 'Auto' spelled as Set-Service spells it */
+  startupType: z.enum(['Automatic', 'Manual', 'Disabled']),
+});
+const perTypeSchema = z.object({ objects: z.number().int(), withCloudNoFlow: z.number().int() });
 
 const identitySchema = z.object({
   dn: z.string(),
@@ -173,7 +192,9 @@ export const catalog = {
   }),
   'get-company-features': define({
     name: 'get-company-features',
-    description: 'Get-ADSyncAADCompanyFeature: tenant sync features, including GroupWritebackV2.',
+    description:
+      'Get-ADSyncAADCompanyFeature (GroupWritebackV2, PasswordHashSync…), Get-ADSyncAADPasswordResetConfiguration ' +
+      '(PasswordWriteback) and whether the out-of-box rule "Out to AD - User Exchange Hybrid" is present and enabled (ExchangeHybrid).',
     mutation: false,
     executors: ADSYNC,
     params: z.object({}).strict(),
@@ -183,11 +204,16 @@ export const catalog = {
       UnifiedGroupWriteback: z.boolean(),
       UserWriteback: z.boolean(),
       DeviceWriteback: z.boolean(),
+      PasswordWriteback: z.boolean(),
+      ExchangeHybrid: z.boolean(),
     }),
   }),
   'get-export-deletion-threshold': define({
     name: 'get-export-deletion-threshold',
-    description: 'Get-ADSyncExportDeletionThreshold: accidental-delete protection (default 500 objects).',
+    description:
+      'Get-ADSyncExportDeletionThreshold: accidental-delete protection (default 500 objects). Its -AADUserName is mandatory ' +
+      'and it signs in to Entra interactively, so a non-interactive runner cannot answer it: it fails with PowerShell\'s ' +
+      'missing-mandatory-parameter error (use Graph onPremisesSynchronization.configuration instead).',
     mutation: false,
     executors: ADSYNC,
     params: z.object({}).strict(),
@@ -195,13 +221,19 @@ export const catalog = {
   }),
   'get-connector-scope': define({
     name: 'get-connector-scope',
-    description: "The AD connector's OU filtering (included containers): Connect and Cloud Sync must never both scope an OU.",
+    description:
+      "The AD connector's scope as Connect stores it: partitions (Selected, ContainerInclusionList, ContainerExclusionList) and " +
+      'group-based filtering (Connector.GroupFilteringGroupDn). In scope = partition selected, under an included container and ' +
+      'not under a more specific excluded one, and (when group filtering is on) a direct member of that group.',
     mutation: false,
     executors: ADSYNC,
     params: z.object({}).strict(),
     result: z.object({
       connectorName: z.string(),
       connectorId: z.string(),
+      partitions: z.array(partitionSchema),
+      groupFilteringGroupDn: z.string().nullable(),
+      /** Flattened across selected partitions (kept for older readers). */
       includedContainers: z.array(z.string()),
       excludedContainers: z.array(z.string()),
     }),
@@ -216,7 +248,9 @@ export const catalog = {
   }),
   'start-sync-cycle': define({
     name: 'start-sync-cycle',
-    description: 'Start-ADSyncSyncCycle -PolicyType Delta|Initial and wait for it to end; returns the run results.',
+    description:
+      'Start-ADSyncSyncCycle -PolicyType Delta|Initial (it only signals the scheduler), waits for the cycle to start and then to ' +
+      'end; fails naming each run and its result unless every run succeeded; returns the runs of that cycle (ISO UTC dates).',
     mutation: true,
     executors: ADSYNC,
     params: z.object({ policyType: z.enum(['Delta', 'Initial']) }).strict(),
@@ -231,28 +265,79 @@ export const catalog = {
   'create-noflow-rules': define({
     name: 'create-noflow-rules',
     description:
-      'Creates the cloudNoFlow (inbound, AD connector, dn ENDSWITH the OU) / JoinNoFlow (outbound, Entra connector) rule pair ' +
-      'per object type; precedences in 0-99, unique; identifiers derived from migration + batch, so re-running is idempotent.',
+      'Creates or updates the migration\'s no-flow rules: per object type ONE inbound rule (AD connector, Join, Constant true → ' +
+      'cloudNoFlow, one scope group "dn ENDSWITH <OU>" per OU, ORed) and ONE outbound rule (Entra connector, JoinNoFlow, ' +
+      'cloudNoFlow EQUAL true). Identifiers derive from migration + type + direction; a longer OU list updates the rules in ' +
+      'place (same identifier and precedence). Each OU DN must be verified in AD (AD module or ADSI). Marks the AD connector ' +
+      'FullSyncRequired: the rules take effect at its next Full Synchronization.',
     mutation: true,
     executors: ADSYNC,
     params: z
       .object({
         migrationId: identifier(),
-        batch: z.number().int().min(0).max(9999),
-        ou: ouDn,
-        objectTypes: z.array(objectClassSchema).min(1).max(3).refine((a) => new Set(a).size === a.length, 'object types must be unique'),
-        precedence: z.number().int().min(0).max(99).optional(),
+        ous: z
+          .array(ouDn)
+          .min(1)
+          .max(50)
+          .refine((a) => new Set(a.map((d) => d.toLowerCase())).size === a.length, 'OUs must be unique'),
+        objectTypes: z.array(noFlowObjectTypeSchema).min(1).max(4).refine((a) => new Set(a).size === a.length, 'object types must be unique'),
       })
       .strict(),
-    result: z.object({ ou: z.string(), rules: z.array(createdRuleSchema), created: z.number().int(), alreadyPresent: z.number().int() }),
+    result: z.object({
+      ous: z.array(z.string()),
+      rules: z.array(noFlowRuleResultSchema),
+      created: z.number().int(),
+      updated: z.number().int(),
+      alreadyPresent: z.number().int(),
+      fullSyncRequired: z.literal(true),
+    }),
   }),
   'remove-noflow-rules': define({
     name: 'remove-noflow-rules',
-    description: 'Rollback: removes the no-flow rules created for this migration batch (by their derived identifiers).',
+    description:
+      "Rollback: removes every no-flow rule of this migration (and any older per-batch rules cutover made for it) and marks the AD " +
+      'connector FullSyncRequired: Connect takes the objects back at its next Full Synchronization.',
     mutation: true,
     executors: ADSYNC,
-    params: z.object({ migrationId: identifier(), batch: z.number().int().min(0).max(9999) }).strict(),
-    result: z.object({ removed: z.array(guid), notPresent: z.array(guid) }),
+    params: z.object({ migrationId: identifier() }).strict(),
+    result: z.object({ removed: z.array(guid), notPresent: z.array(guid), fullSyncRequired: z.literal(true) }),
+  }),
+  'get-noflow-status': define({
+    name: 'get-noflow-status',
+    description:
+      'Proof the no-flow rules took: for every object under the OU that Connect has in its AD connector space, whether its ' +
+      'metaverse object carries cloudNoFlow = true, and whether the Entra connector holds a pending export for it.',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({ ou: ouDn }).strict(),
+    result: z.object({
+      ou: z.string(),
+      objects: z.number().int(),
+      withCloudNoFlow: z.number().int(),
+      missingCloudNoFlow: z.array(z.object({ dn: z.string(), objectClass: z.string() })).max(50),
+      pendingExports: z.array(z.object({ dn: z.string(), operation: z.enum(['add', 'update', 'delete']) })).max(50),
+      pendingExportCount: z.number().int(),
+      byType: z.object({ user: perTypeSchema, inetOrgPerson: perTypeSchema, group: perTypeSchema, contact: perTypeSchema }),
+    }),
+  }),
+  'get-adsync-service': define({
+    name: 'get-adsync-service',
+    description: 'Get-Service ADSync and Win32_Service StartMode: whether the sync service (and with it password hash sync) runs.',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: serviceStateSchema,
+  }),
+  'set-adsync-service': define({
+    name: 'set-adsync-service',
+    description:
+      'Stops the ADSync service and disables it (Stop-Service ADSync; Set-Service ADSync -StartupType Disabled), or sets it back ' +
+      'to Automatic and starts it. Stopped, Connect runs nothing: no sync cycles, no password hash sync, no writeback. ' +
+      'Refuses while a sync cycle runs.',
+    mutation: true,
+    executors: ADSYNC,
+    params: z.object({ running: z.boolean() }).strict(),
+    result: z.object({ previous: serviceStateSchema, current: serviceStateSchema }),
   }),
   'create-group-writeback-noflow-rules': define({
     name: 'create-group-writeback-noflow-rules',
@@ -422,8 +507,27 @@ export function uuidV5(name: string, namespace = RULE_NAMESPACE): string {
 
 export type NoFlowDirection = 'inbound' | 'outbound';
 
-export function noFlowRuleId(migrationId: string, batch: number, objectType: string, direction: NoFlowDirection): string {
+/** One rule per object type and direction per migration, whatever its batch count. */
+export function noFlowRuleId(migrationId: string, objectType: NoFlowObjectType, direction: NoFlowDirection): string {
+  return uuidV5(`cutover/noflow/${migrationId}/${objectType}/${direction}`);
+}
+
+/** The per-batch identifiers earlier cutover versions used (remove-noflow-rules still removes them). */
+export function legacyNoFlowRuleId(migrationId: string, batch: number, objectType: string, direction: NoFlowDirection): string {
   return uuidV5(`cutover/noflow/${migrationId}/${batch}/${objectType}/${direction}`);
+}
+
+/** Every identifier a migration's no-flow rules can have (current scheme). */
+export function noFlowRuleIds(migrationId: string): string[] {
+  return NOFLOW_OBJECT_TYPES.flatMap((t) => (['inbound', 'outbound'] as const).map((d) => noFlowRuleId(migrationId, t, d)));
+}
+
+/**
+ * Rule names of the earlier per-batch scheme end with this text followed by the batch number and ')'; together with
+ * IsStandardRule false that is how remove-noflow-rules recognises them without enumerating every possible batch.
+ */
+export function legacyNoFlowNameMarker(migrationId: string): string {
+  return ` (cutover ${migrationId} batch `;
 }
 
 export function groupWritebackRuleId(migrationId: string, direction: NoFlowDirection): string {
@@ -435,49 +539,56 @@ export interface PlannedRule {
   identifier: string;
   name: string;
   direction: 'Inbound' | 'Outbound';
-  objectType: 'user' | 'group' | 'contact';
+  objectType: NoFlowObjectType;
   sourceObjectType: string;
   targetObjectType: string;
   /** 'ad' or 'entra': which connector the rule is on. */
   connector: 'ad' | 'entra';
   linkType: 'Join' | 'JoinNoFlow';
-  scope: Array<{ attribute: string; value: string; operator: string }>;
+  /** Scope condition groups: ORed; the conditions inside one group are ANDed. */
+  scope: Array<Array<{ attribute: string; value: string; operator: string }>>;
   flowsCloudNoFlow: boolean;
 }
 
-/** Connect's types: In from AD user→person, contact→person, group→group; out to AAD the reverse. */
-const NOFLOW_TYPES: Record<'user' | 'group' | 'contact', { mv: string }> = {
-  user: { mv: 'person' },
-  group: { mv: 'group' },
-  contact: { mv: 'person' },
+/**
+ * Connect's types: In from AD user→person, inetOrgPerson→person, contact→person, group→group; out to AAD person→user
+ * (users and inetOrgPersons), person→contact, group→group (out-of-box rules "In from AD - InetOrgPerson Join",
+ * "Out to AAD - User Join", "Out to AAD - Contact Join", "Out to AAD - Group Join").
+ */
+const NOFLOW_TYPES: Record<NoFlowObjectType, { mv: string; entra: string; label: string }> = {
+  user: { mv: 'person', entra: 'user', label: 'User' },
+  inetOrgPerson: { mv: 'person', entra: 'user', label: 'InetOrgPerson' },
+  group: { mv: 'group', entra: 'group', label: 'Group' },
+  contact: { mv: 'person', entra: 'contact', label: 'Contact' },
 };
 
-export function planNoFlowRules(p: { migrationId: string; batch: number; ou: string; objectTypes: Array<'user' | 'group' | 'contact'> }): PlannedRule[] {
+/** The migration's no-flow rules: per type one inbound rule (one `dn ENDSWITH` group per OU) and one outbound rule. */
+export function planNoFlowRules(p: { migrationId: string; ous: string[]; objectTypes: NoFlowObjectType[] }): PlannedRule[] {
   const out: PlannedRule[] = [];
   for (const t of p.objectTypes) {
-    const label = t[0].toUpperCase() + t.slice(1);
+    const { mv, entra, label } = NOFLOW_TYPES[t];
     out.push({
-      identifier: noFlowRuleId(p.migrationId, p.batch, t, 'inbound'),
-      name: `In from AD - ${label} cloudNoFlow (cutover ${p.migrationId} batch ${p.batch})`,
+      identifier: noFlowRuleId(p.migrationId, t, 'inbound'),
+      name: `In from AD - ${label} cloudNoFlow (cutover ${p.migrationId})`,
       direction: 'Inbound',
       objectType: t,
       sourceObjectType: t,
-      targetObjectType: NOFLOW_TYPES[t].mv,
+      targetObjectType: mv,
       connector: 'ad',
       linkType: 'Join',
-      scope: [{ attribute: 'dn', value: p.ou, operator: 'ENDSWITH' }],
+      scope: p.ous.map((ou) => [{ attribute: 'dn', value: ou, operator: 'ENDSWITH' }]),
       flowsCloudNoFlow: true,
     });
     out.push({
-      identifier: noFlowRuleId(p.migrationId, p.batch, t, 'outbound'),
-      name: `Out to AAD - ${label} JoinNoFlow (cutover ${p.migrationId} batch ${p.batch})`,
+      identifier: noFlowRuleId(p.migrationId, t, 'outbound'),
+      name: `Out to AAD - ${label} JoinNoFlow (cutover ${p.migrationId})`,
       direction: 'Outbound',
       objectType: t,
-      sourceObjectType: NOFLOW_TYPES[t].mv,
-      targetObjectType: t,
+      sourceObjectType: mv,
+      targetObjectType: entra,
       connector: 'entra',
       linkType: 'JoinNoFlow',
-      scope: [{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }],
+      scope: [[{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }]],
       flowsCloudNoFlow: false,
     });
   }
@@ -496,8 +607,10 @@ export function planGroupWritebackRules(migrationId: string): PlannedRule[] {
       connector: 'entra',
       linkType: 'Join',
       scope: [
-        { attribute: 'cloudMastered', value: 'true', operator: 'EQUAL' },
-        { attribute: 'mail', value: '', operator: 'ISNULL' },
+        [
+          { attribute: 'cloudMastered', value: 'true', operator: 'EQUAL' },
+          { attribute: 'mail', value: '', operator: 'ISNULL' },
+        ],
       ],
       flowsCloudNoFlow: true,
     },
@@ -510,7 +623,7 @@ export function planGroupWritebackRules(migrationId: string): PlannedRule[] {
       targetObjectType: 'group',
       connector: 'ad',
       linkType: 'JoinNoFlow',
-      scope: [{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }],
+      scope: [[{ attribute: 'cloudNoFlow', value: 'true', operator: 'EQUAL' }]],
       flowsCloudNoFlow: false,
     },
   ];

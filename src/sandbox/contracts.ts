@@ -4,7 +4,12 @@
  * import each other: src/sandbox/tenant.ts wires them through these interfaces.
  */
 
-export type AdObjectClass = 'user' | 'group' | 'contact';
+/**
+ * AD object classes the sync engines handle. inetOrgPerson is a subclass of user in the AD schema (an LDAP
+ * `(objectClass=user)` filter matches it); Connect maps it to the metaverse `person` type like user
+ * (out-of-box rule "In from AD - InetOrgPerson Join").
+ */
+export type AdObjectClass = 'user' | 'inetOrgPerson' | 'group' | 'contact';
 
 /** An object as Active Directory holds it (the attributes the migration cares about). */
 export interface AdObject {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { isUnder, isValidDn } from '../dn.js';
+import { isValidDn } from '../dn.js';
 import { GraphSimulator } from './graph/index.js';
 import { seedContosoForest, type ContosoForest } from './onprem/index.js';
 
@@ -136,6 +136,8 @@ export class SandboxTenant {
         this.graph.setAgentStatus(this.#agentId, f.status);
         return { agent: `CONNECT01.${this.domain}`, status: f.status };
       case 'connect-scope-remove':
+        // What the wizard's "Domain and OU filtering" does when the OU is unticked under a ticked parent: the OU goes
+        // into ContainerExclusionList (and out of ContainerInclusionList if it was listed there itself).
         this.forest.server.excludeContainer(f.ou);
         return { removedFromConnectScope: f.ou, note: 'Takes effect at the next Connect Sync cycle.' };
       case 'clear':
@@ -149,7 +151,7 @@ export class SandboxTenant {
     const g = this.graph.summary();
     const server = this.forest.server;
     const ous = Object.entries(this.forest.ous).map(([name, dn]) => {
-      const users = this.forest.ad.objectsUnder([dn], ['user']);
+      const users = this.forest.ad.objectsUnder([dn], ['user', 'inetOrgPerson']);
       const exportedBy = { connect: 0, cloud: 0, missing: 0 };
       for (const u of users) exportedBy[this.graph.exportedBy(u.objectGUID) ?? 'missing']++;
       return {
@@ -158,7 +160,8 @@ export class SandboxTenant {
         adUsers: users.length,
         entraUsers: exportedBy.connect + exportedBy.cloud,
         exportedBy,
-        inConnectScope: server.adConnector.IncludedContainers.some((c) => isUnder(dn, c)),
+        // Partition selected, under an included container and not a more specific excluded one, no group filter.
+        inConnectScope: server.ouInScope(dn),
       };
     });
     return {
@@ -167,7 +170,8 @@ export class SandboxTenant {
       graph: { baseUrl: this.graph.baseUrl, users: g.users, groups: g.groups, byEngine: g.byEngine },
       ous,
       scheduler: server.getScheduler(),
-      connectScope: server.adConnector.IncludedContainers,
+      adsyncService: server.adsyncService(),
+      connectScope: { partitions: structuredClone(server.adConnector.Partitions), groupFilteringGroupDn: server.adConnector.GroupFilteringGroupDn },
       rules: server.rules().filter((r) => r.Precedence < 100).map((r) => ({ identifier: r.Identifier, name: r.Name, direction: r.Direction, precedence: r.Precedence, linkType: r.LinkType })),
       jobs: g.jobs,
       agents: g.agents,

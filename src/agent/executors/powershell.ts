@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ActionError, catalog, noFlowRuleId, planGroupWritebackRules, planNoFlowRules, type ActionName } from '../actions.js';
+import { ActionError, catalog, legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules, type ActionName } from '../actions.js';
 import type { ActionContext, Executor } from './types.js';
 
 export const SCRIPTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts');
 
 /** Arguments for the interpreter: no profile, no prompts, the script by path (never -Command, never text). */
 export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-File'];
+
+/** The executor kills a script after this long; every script's own waits must end sooner (start-sync-cycle: 4.5 h). */
+export const POWERSHELL_TIMEOUT_MS = 5 * 60 * 60_000;
 
 export interface PowerShellInvocation {
   executable: string;
@@ -28,10 +31,11 @@ export function stdinPayload(action: ActionName, params: any): Record<string, un
   const payload: Record<string, unknown> = { action, params: withNulls };
   if (action === 'create-noflow-rules') payload.plan = planNoFlowRules(params);
   if (action === 'create-group-writeback-noflow-rules') payload.plan = planGroupWritebackRules(params.migrationId);
-  if (action === 'remove-noflow-rules')
-    payload.identifiers = (['user', 'group', 'contact'] as const).flatMap((t) =>
-      (['inbound', 'outbound'] as const).map((d) => noFlowRuleId(params.migrationId, params.batch, t, d)),
-    );
+  if (action === 'remove-noflow-rules') {
+    payload.identifiers = noFlowRuleIds(params.migrationId);
+    // Rules of the earlier per-batch scheme: name contains this marker followed by digits and ')'.
+    payload.legacyNameMarker = legacyNoFlowNameMarker(params.migrationId);
+  }
   return payload;
 }
 
@@ -47,7 +51,8 @@ export class PowerShellExecutor implements Executor {
   constructor(opts: { executable?: string; timeoutMs?: number } = {}) {
     // ADSync is a Windows PowerShell module: on Windows use powershell.exe (5.1) unless told otherwise.
     this.executable = opts.executable ?? (process.platform === 'win32' ? 'powershell.exe' : 'pwsh');
-    this.#timeoutMs = opts.timeoutMs ?? 5 * 60 * 60_000; // an Initial cycle on a large forest can take hours
+    // An Initial cycle on a large forest can take hours; start-sync-cycle.ps1 gives up well before this (4.5 h in all).
+    this.#timeoutMs = opts.timeoutMs ?? POWERSHELL_TIMEOUT_MS;
   }
 
   invocation(action: ActionName, params: unknown): PowerShellInvocation {

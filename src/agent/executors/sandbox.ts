@@ -1,10 +1,22 @@
 import type { Clock } from '../../clock.js';
 import { AdError } from '../../sandbox/onprem/active-directory.js';
-import { ENTRA_CONNECTOR_ID, type ConnectSyncServer, type RunProfileResult, type SchedulerState, type SyncRule } from '../../sandbox/onprem/connect-sync.js';
+import {
+  AdsyncServiceStoppedError,
+  ENTRA_CONNECTOR_ID,
+  type ConnectSyncServer,
+  type RunProfileResult,
+  type SchedulerState,
+  type SyncCycleReport,
+  type SyncRule,
+} from '../../sandbox/onprem/connect-sync.js';
+import type { AdObject } from '../../sandbox/contracts.js';
 import {
   ActionError,
+  NOFLOW_OBJECT_TYPES,
   allocatePrecedences,
-  noFlowRuleId,
+  catalog,
+  legacyNoFlowNameMarker,
+  noFlowRuleIds,
   planGroupWritebackRules,
   planNoFlowRules,
   type ActionName,
@@ -14,6 +26,23 @@ import {
 } from '../actions.js';
 import type { ActionContext, Executor } from './types.js';
 
+/**
+ * What PowerShell prints when a mandatory parameter is missing under -NonInteractive
+ * (ParameterBinderStrings.MissingMandatoryParameter); Get-ADSyncExportDeletionThreshold's -AADUserName is
+ * "Required: True" (reference-connect-adsync.md).
+ */
+export const EXPORT_DELETION_THRESHOLD_ERROR = 'Cannot process command because of one or more missing mandatory parameters: AADUserName.';
+
+/** How long start-sync-cycle waits for a signalled cycle to begin before it gives up (real time, not the clock). */
+export const CYCLE_START_TIMEOUT_MS = 60_000;
+
+/** Actions that talk to the ADSync service (ADSync cmdlets): they fail while it is stopped. */
+const NEEDS_ADSYNC_SERVICE = new Set<string>(
+  Object.values(catalog)
+    .filter((d) => !d.executors.includes('ldap') && d.name !== 'get-adsync-service' && d.name !== 'set-adsync-service')
+    .map((d) => d.name),
+);
+
 type Handlers = { [A in ActionName]: (p: ActionParams<A>, ctx: ActionContext) => Promise<ActionResult<A>> | ActionResult<A> };
 
 /** Carries out actions against the simulated Connect Sync server and its Active Directory (used by `npm start`). */
@@ -21,18 +50,22 @@ export class SandboxExecutor implements Executor {
   readonly kind = 'sandbox' as const;
   readonly #server: ConnectSyncServer;
   readonly #clock: Clock;
+  readonly #cycleStartTimeoutMs: number;
 
-  constructor(opts: { server: ConnectSyncServer; clock: Clock }) {
+  constructor(opts: { server: ConnectSyncServer; clock: Clock; cycleStartTimeoutMs?: number }) {
     this.#server = opts.server;
     this.#clock = opts.clock;
+    this.#cycleStartTimeoutMs = opts.cycleStartTimeoutMs ?? CYCLE_START_TIMEOUT_MS;
   }
 
   async run(action: ActionName, params: any, ctx: ActionContext): Promise<unknown> {
     const handler = this.#handlers[action] as (p: unknown, c: ActionContext) => unknown;
     try {
+      if (NEEDS_ADSYNC_SERVICE.has(action)) this.#server.requireService();
       return await handler(params, ctx);
     } catch (err) {
       if (err instanceof AdError) throw new ActionError(err.code === 'not-found' ? 'not-found' : 'failed', err.message);
+      if (err instanceof AdsyncServiceStoppedError) throw new ActionError('failed', err.message);
       throw err;
     }
   }
@@ -53,12 +86,32 @@ export class SandboxExecutor implements Executor {
         UnifiedGroupWriteback: f.UnifiedGroupWriteback,
         UserWriteback: f.UserWriteback,
         DeviceWriteback: f.DeviceWriteback,
+        PasswordWriteback: f.PasswordWriteback,
+        ExchangeHybrid: f.ExchangeHybrid,
       };
     },
-    'get-export-deletion-threshold': () => this.#server.exportDeletionThreshold(),
+    // A runner cannot answer -AADUserName (mandatory) nor the interactive Entra sign-in behind it.
+    'get-export-deletion-threshold': () => {
+      throw new ActionError('failed', EXPORT_DELETION_THRESHOLD_ERROR);
+    },
     'get-connector-scope': () => {
       const c = this.#server.adConnector;
-      return { connectorName: c.Name, connectorId: c.Identifier, includedContainers: [...c.IncludedContainers], excludedContainers: [...c.ExcludedContainers] };
+      const selected = c.Partitions.filter((p) => p.selected);
+      return {
+        connectorName: c.Name,
+        connectorId: c.Identifier,
+        partitions: c.Partitions.map((p) => ({ name: p.name, selected: p.selected, includedContainers: [...p.includedContainers], excludedContainers: [...p.excludedContainers] })),
+        groupFilteringGroupDn: c.GroupFilteringGroupDn,
+        includedContainers: selected.flatMap((p) => p.includedContainers),
+        excludedContainers: selected.flatMap((p) => p.excludedContainers),
+      };
+    },
+    'get-adsync-service': () => this.#server.adsyncService(),
+    'set-adsync-service': (p, ctx) => {
+      if (this.#server.busy) throw new ActionError('refused', 'a sync cycle is in progress; stop the service after it ends');
+      const out = this.#server.setAdsyncService(p.running);
+      ctx.note(p.running ? 'Set-Service ADSync -StartupType Automatic; Start-Service ADSync' : 'Stop-Service ADSync; Set-Service ADSync -StartupType Disabled');
+      return out;
     },
     'set-scheduler': async (p, ctx) => {
       let waited = false;
@@ -74,38 +127,108 @@ export class SandboxExecutor implements Executor {
       return { previousSyncCycleEnabled: previous, waitedForIdle: waited, scheduler: schedulerView(after) };
     },
     'start-sync-cycle': async (p, ctx) => {
-      if (this.#server.busy) {
+      const server = this.#server;
+      if (server.busy) {
         ctx.note('a sync cycle is already running; waiting for it to end before starting');
-        await abortable(this.#server.whenIdle(), ctx.signal);
+        await abortable(server.whenIdle(), ctx.signal);
       }
-      const report = this.#server.runSyncCycle(p.policyType, this.#clock.now());
+      // Start-ADSyncSyncCycle only signals the scheduler: wait for the cycle to start, then for it to end.
+      const started = server.whenCycleStarts();
+      let signalled: { Result: string };
+      try {
+        signalled = server.startSyncCycle(p.policyType, () => this.#clock.now());
+      } catch (err) {
+        throw new ActionError('failed', `Start-ADSyncSyncCycle -PolicyType ${p.policyType}: ${(err as Error).message}`);
+      }
+      ctx.note(`Start-ADSyncSyncCycle -PolicyType ${p.policyType}: ${signalled.Result}`);
+      await abortable(withTimeout(started, this.#cycleStartTimeoutMs, `the ${p.policyType} sync cycle did not start within ${this.#cycleStartTimeoutMs / 1000} s`), ctx.signal);
+      await abortable(server.whenIdle(), ctx.signal);
+      const report = server.lastCycle as SyncCycleReport;
+      const runs = report.runs.map(runView);
+      const failed = runs.filter((r) => r.Result !== 'success');
+      if (report.Result !== 'Success' || failed.length)
+        throw new ActionError(
+          'failed',
+          `the ${p.policyType} sync cycle ended ${report.Result === 'Success' ? 'with failed runs' : report.Result}: ` +
+            runs.map((r) => `${r.RunProfileName} on ${r.ConnectorName}: ${r.Result}`).join('; '),
+        );
       ctx.note(
-        `Start-ADSyncSyncCycle -PolicyType ${p.policyType}: ${report.Result}` +
-          (report.exportsSuppressed ? ' (staging mode: exports suppressed)' : `; exported ${JSON.stringify(report.exported)}`),
+        `the ${p.policyType} cycle ended: ` +
+          (report.exportsSuppressed ? 'staging mode: exports suppressed' : `exported ${JSON.stringify(report.exported)}`),
       );
-      return { result: report.Result, policyType: p.policyType, startedAt: report.StartedAtUTC, endedAt: report.EndedAtUTC, runs: report.runs.map(runView) };
+      return { result: report.Result, policyType: p.policyType, startedAt: report.StartedAtUTC, endedAt: report.EndedAtUTC, runs };
     },
     'create-noflow-rules': (p, ctx) => {
-      // The scope condition must be the OU's DN exactly as AD stores it, or ENDSWITH silently matches nothing.
-      const ou = this.#server.ad.ouDn(p.ou);
-      if (!ou) throw new ActionError('not-found', `OU ${p.ou} does not exist in ${this.#server.ad.domainFqdn}`);
-      const plan = planNoFlowRules({ ...p, ou });
-      return { ou, ...this.#createRules(plan, p.precedence, ctx) };
+      // Each OU must exist, named exactly as AD stores it, or ENDSWITH silently matches nothing: refuse otherwise.
+      const ous = p.ous.map((dn) => {
+        const ou = this.#server.ad.ouDn(dn);
+        if (!ou) throw new ActionError('not-found', `OU ${dn} does not exist in ${this.#server.ad.domainFqdn}: refusing to create rules that would match nothing`);
+        return ou;
+      });
+      const plan = planNoFlowRules({ migrationId: p.migrationId, ous, objectTypes: p.objectTypes });
+      const out = this.#createRules(plan, undefined, ctx);
+      this.#server.setConnectorOverride(this.#server.adConnector.Identifier, { fullSyncRequired: true });
+      ctx.note(`Set-ADSyncSchedulerConnectorOverride -ConnectorIdentifier ${this.#server.adConnector.Identifier} -FullSyncRequired $true`);
+      return { ous, ...out, fullSyncRequired: true as const };
     },
     'remove-noflow-rules': (p, ctx) => {
       const removed: string[] = [];
       const notPresent: string[] = [];
-      for (const t of ['user', 'group', 'contact'] as const)
-        for (const d of ['inbound', 'outbound'] as const) {
-          const id = noFlowRuleId(p.migrationId, p.batch, t, d);
-          if (this.#server.removeRule(id)) {
-            removed.push(id);
-            ctx.note(`Remove-ADSyncRule -Identifier ${id}`);
-          } else notPresent.push(id);
-        }
-      return { removed, notPresent };
+      const marker = legacyNoFlowNameMarker(p.migrationId);
+      const legacy = this.#server
+        .rules()
+        .filter((r) => !r.IsStandardRule && isLegacyName(r.Name, marker))
+        .map((r) => r.Identifier);
+      for (const id of [...noFlowRuleIds(p.migrationId), ...legacy]) {
+        if (this.#server.removeRule(id)) {
+          removed.push(id);
+          ctx.note(`Remove-ADSyncRule -Identifier ${id}`);
+        } else notPresent.push(id);
+      }
+      this.#server.setConnectorOverride(this.#server.adConnector.Identifier, { fullSyncRequired: true });
+      ctx.note(`Set-ADSyncSchedulerConnectorOverride -ConnectorIdentifier ${this.#server.adConnector.Identifier} -FullSyncRequired $true`);
+      return { removed, notPresent, fullSyncRequired: true as const };
     },
-    'create-group-writeback-noflow-rules': (p, ctx) => this.#createRules(planGroupWritebackRules(p.migrationId), p.precedence, ctx),
+    'get-noflow-status': (p) => {
+      const ou = this.#mustOu(p.ou);
+      const server = this.#server;
+      const objects = server.ad
+        .objectsUnder([ou], [...NOFLOW_OBJECT_TYPES])
+        // What Get-ADSyncCSObject finds in the AD connector space: in Connect's scope (written-back groups are filtered).
+        .filter((o) => !isWrittenBack(o) && server.inScope(o));
+      const byType = Object.fromEntries(NOFLOW_OBJECT_TYPES.map((t) => [t, { objects: 0, withCloudNoFlow: 0 }])) as Record<
+        (typeof NOFLOW_OBJECT_TYPES)[number],
+        { objects: number; withCloudNoFlow: number }
+      >;
+      const missing: Array<{ dn: string; objectClass: string }> = [];
+      let withCloudNoFlow = 0;
+      for (const o of objects) {
+        const has = server.metaverseObject(o.objectGUID)?.cloudNoFlow === true;
+        byType[o.objectClass].objects++;
+        if (has) {
+          byType[o.objectClass].withCloudNoFlow++;
+          withCloudNoFlow++;
+        } else missing.push({ dn: o.dn, objectClass: o.objectClass });
+      }
+      const guids = new Set(objects.map((o) => o.objectGUID));
+      const pending = server
+        .pendingExports()
+        .filter((x) => guids.has(x.objectGUID) || (x.operation === 'delete' && x.dn !== '' && endsWithDn(x.dn, ou)))
+        .map((x) => ({ dn: x.dn, operation: x.operation }));
+      return {
+        ou,
+        objects: objects.length,
+        withCloudNoFlow,
+        missingCloudNoFlow: missing.slice(0, 50),
+        pendingExports: pending.slice(0, 50),
+        pendingExportCount: pending.length,
+        byType,
+      };
+    },
+    'create-group-writeback-noflow-rules': (p, ctx) => {
+      const { rules, created, alreadyPresent } = this.#createRules(planGroupWritebackRules(p.migrationId), p.precedence, ctx, false);
+      return { rules: rules.map(({ updated: _u, ...r }) => r), created, alreadyPresent };
+    },
     'disable-group-writeback-v2': (_p, ctx) => {
       const { wasEnabled } = this.#server.disableGroupWritebackV2();
       ctx.note(`Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false (was ${wasEnabled ? 'enabled' : 'already disabled'})`);
@@ -118,7 +241,8 @@ export class SandboxExecutor implements Executor {
     },
     'ad-count': (p) => {
       const ou = this.#mustOu(p.ou);
-      return { ou, ...this.#server.ad.count(ou) };
+      const { users, groups, contacts } = this.#server.ad.count(ou);
+      return { ou, users, groups, contacts };
     },
     'ad-domain-summary': () => {
       const all = this.#server.ad.all();
@@ -127,7 +251,7 @@ export class SandboxExecutor implements Executor {
         .map((g) => ({ dn: g.dn, members: g.members?.length ?? 0 }))
         .sort((a, b) => b.members - a.members)
         .slice(0, 5);
-      const users = all.filter((o) => o.objectClass === 'user').length;
+      const users = all.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length;
       const contacts = all.filter((o) => o.objectClass === 'contact').length;
       return {
         domain: this.#server.ad.domainFqdn,
@@ -141,9 +265,11 @@ export class SandboxExecutor implements Executor {
     },
     'ad-export-identities': (p) => {
       const ou = this.#mustOu(p.ou);
-      const objects = this.#server.ad.objectsUnder([ou], p.classes).map((o) => ({
+      // (objectClass=user) matches inetOrgPerson too (a subclass of user): report it under the class asked for, as LDAP does.
+      const classes = p.classes.flatMap((c): AdObject['objectClass'][] => (c === 'user' ? ['user', 'inetOrgPerson'] : [c]));
+      const objects = this.#server.ad.objectsUnder([ou], classes).map((o) => ({
         dn: o.dn,
-        objectClass: o.objectClass,
+        objectClass: o.objectClass === 'inetOrgPerson' ? ('user' as const) : o.objectClass,
         objectGUID: o.objectGUID,
         consistencyGuid: o.consistencyGuid ?? null,
         userPrincipalName: o.userPrincipalName ?? null,
@@ -182,20 +308,33 @@ export class SandboxExecutor implements Executor {
     return ou;
   }
 
-  /** Idempotent creation: rules that already exist with the same definition are reported, not re-added. */
-  #createRules(plan: PlannedRule[], requested: number | undefined, ctx: ActionContext) {
+  /**
+   * Idempotent creation: a rule that exists with the same definition is reported as present; one that exists with a
+   * different definition is updated in place (Remove-ADSyncRule + Add-ADSyncRule with the same identifier and
+   * precedence) when `updateInPlace`, else refused as a conflict.
+   */
+  #createRules(plan: PlannedRule[], requested: number | undefined, ctx: ActionContext, updateInPlace = true) {
     const existing = this.#server.rules();
     const byId = new Map(existing.map((r) => [r.Identifier, r]));
     const present = plan.filter((r) => byId.has(r.identifier));
+    const changed = new Set<string>();
     for (const r of present) {
       const have = byId.get(r.identifier)!;
       const want = this.#toRule(r, have.Precedence);
-      if (JSON.stringify(ruleView(have)) !== JSON.stringify(ruleView(want)))
+      if (JSON.stringify(ruleView(have)) === JSON.stringify(ruleView(want))) continue;
+      if (!updateInPlace)
         throw new ActionError('conflict', `rule ${r.identifier} ("${have.Name}") exists with a different definition; remove it first (rollback) to re-create`);
+      changed.add(r.identifier);
     }
     const missing = plan.filter((r) => !byId.has(r.identifier));
     const used = new Set(existing.map((r) => r.Precedence));
     const precedences = missing.length ? allocatePrecedences(used, missing.length, present.length ? undefined : requested) : [];
+    for (const r of present.filter((x) => changed.has(x.identifier))) {
+      const precedence = byId.get(r.identifier)!.Precedence;
+      this.#server.removeRule(r.identifier);
+      this.#server.addRule(this.#toRule(r, precedence));
+      ctx.note(`Remove-ADSyncRule + Add-ADSyncRule "${r.name}" -Identifier ${r.identifier} -Precedence ${precedence} (updated in place)`);
+    }
     missing.forEach((r, i) => {
       this.#server.addRule(this.#toRule(r, precedences[i]));
       ctx.note(`Add-ADSyncRule "${r.name}" -Identifier ${r.identifier} -Precedence ${precedences[i]}`);
@@ -209,10 +348,11 @@ export class SandboxExecutor implements Executor {
         objectType: r.objectType,
         precedence: have.Precedence,
         connector: have.Connector,
-        alreadyPresent: present.includes(r),
+        alreadyPresent: present.includes(r) && !changed.has(r.identifier),
+        updated: changed.has(r.identifier),
       };
     });
-    return { rules, created: missing.length, alreadyPresent: present.length };
+    return { rules, created: missing.length, updated: changed.size, alreadyPresent: present.length - changed.size };
   }
 
   #toRule(r: PlannedRule, precedence: number): SyncRule {
@@ -229,7 +369,7 @@ export class SandboxExecutor implements Executor {
       Disabled: false,
       IsStandardRule: false,
       ImmutableTag: '',
-      ScopeFilter: [{ ScopeConditionList: r.scope.map((c) => ({ Attribute: c.attribute, ComparisonValue: c.value, ComparisonOperator: c.operator as any })) }],
+      ScopeFilter: r.scope.map((g) => ({ ScopeConditionList: g.map((c) => ({ Attribute: c.attribute, ComparisonValue: c.value, ComparisonOperator: c.operator as any })) })),
       AttributeFlowMappings: r.flowsCloudNoFlow ? [{ Source: ['true'], Destination: 'cloudNoFlow', FlowType: 'Constant', ValueMergeType: 'Update' }] : [],
     };
   }
@@ -245,7 +385,6 @@ function schedulerView(s: SchedulerState) {
     NextSyncCycleStartTimeInUTC: s.NextSyncCycleStartTimeInUTC,
     NextSyncCyclePolicyType: s.NextSyncCyclePolicyType,
     CurrentlyEffectiveSyncCycleInterval: s.CurrentlyEffectiveSyncCycleInterval,
-    SyncCycleDisabledAtUTC: s.SyncCycleDisabledAtUTC,
   };
 }
 
@@ -255,8 +394,9 @@ function runView(r: RunProfileResult) {
     ConnectorId: r.ConnectorId,
     RunProfileName: r.RunProfileName,
     Result: r.Result,
-    StartDate: r.StartDate,
-    EndDate: r.EndDate,
+    // Run history holds UTC without a zone designator; SpecifyKind(Utc) is appending 'Z' here.
+    StartDate: isoUtc(r.StartDate),
+    EndDate: isoUtc(r.EndDate),
     IsRunComplete: r.IsRunComplete,
   };
 }
@@ -277,6 +417,34 @@ function ruleView(r: SyncRule) {
     ScopeFilter: r.ScopeFilter.map((g) => ({ ScopeConditionList: g.ScopeConditionList.map((c) => ({ ...c })) })),
     AttributeFlowMappings: r.AttributeFlowMappings.map((m) => ({ Source: [...m.Source], Destination: m.Destination, FlowType: m.FlowType, ValueMergeType: m.ValueMergeType })),
   };
+}
+
+function isoUtc(runHistoryDate: string): string {
+  return new Date(/[zZ]|[+-]\d\d:\d\d$/.test(runHistoryDate) ? runHistoryDate : `${runHistoryDate}Z`).toISOString();
+}
+
+function isWrittenBack(o: AdObject): boolean {
+  return o.objectClass === 'group' && (o.adminDescription ?? '').startsWith('Group_');
+}
+
+function endsWithDn(dn: string, ou: string): boolean {
+  return dn.toLowerCase().endsWith(`,${ou.toLowerCase()}`);
+}
+
+/** "… (cutover <migrationId> batch <digits>)": a rule of the earlier per-batch scheme. */
+function isLegacyName(name: string, marker: string): boolean {
+  const i = name.indexOf(marker);
+  return i > 0 && /^\d+\)$/.test(name.slice(i + marker.length));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new ActionError('failed', message)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
 }
 
 function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -208,20 +208,28 @@ export class ActiveDirectory implements OnPremDirectory {
     if (g.members.length !== before) this.#version++;
   }
 
-  /** Counts by class under one container (what `ad-count` answers). */
-  count(containerDn: string): { users: number; groups: number; contacts: number } {
-    const objs = this.objectsUnder([containerDn], ['user', 'group', 'contact']);
-    return {
-      users: objs.filter((o) => o.objectClass === 'user').length,
-      groups: objs.filter((o) => o.objectClass === 'group').length,
-      contacts: objs.filter((o) => o.objectClass === 'contact').length,
-    };
+  /**
+   * Counts by class under one container (what `ad-count` answers). `users` is what `(&(objectCategory=person)
+   * (objectClass=user))` and Get-ADUser return: inetOrgPerson derives from user in the AD schema, so it is counted
+   * there too; `inetOrgPersons` says how many of them are inetOrgPersons.
+   */
+  count(containerDn: string): { users: number; inetOrgPersons: number; groups: number; contacts: number } {
+    const objs = this.objectsUnder([containerDn], ['user', 'inetOrgPerson', 'group', 'contact']);
+    const n = (c: AdObjectClass) => objs.filter((o) => o.objectClass === c).length;
+    return { users: n('user') + n('inetOrgPerson'), inetOrgPersons: n('inetOrgPerson'), groups: n('group'), contacts: n('contact') };
   }
 
-  /** Per-OU totals for the sandbox state page and tests. */
-  summary(): { domainFqdn: string; ous: Array<{ dn: string; users: number; groups: number; contacts: number }>; totals: { users: number; groups: number; contacts: number } } {
-    const totals = { users: 0, groups: 0, contacts: 0 };
-    for (const o of this.#objects.values()) totals[`${o.objectClass}s` as 'users']++;
+  /** Per-OU totals for the sandbox state page and tests (users include inetOrgPersons, as in count()). */
+  summary(): {
+    domainFqdn: string;
+    ous: Array<{ dn: string; users: number; inetOrgPersons: number; groups: number; contacts: number }>;
+    totals: { users: number; inetOrgPersons: number; groups: number; contacts: number };
+  } {
+    const totals = { users: 0, inetOrgPersons: 0, groups: 0, contacts: 0 };
+    for (const o of this.#objects.values()) {
+      if (o.objectClass === 'inetOrgPerson') totals.inetOrgPersons++;
+      totals[o.objectClass === 'inetOrgPerson' ? 'users' : (`${o.objectClass}s` as 'users')]++;
+    }
     return { domainFqdn: this.domainFqdn, ous: this.listOus().map((dn) => ({ dn, ...this.count(dn) })), totals };
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AdObject, AdObjectClass, EntraSyncTarget } from '../contracts.js';
-import { makeContainerMatcher, normalizeDn } from '../../dn.js';
+import { isUnder, normalizeDn, parseDn } from '../../dn.js';
 import type { ActiveDirectory } from './active-directory.js';
 
 /** The Entra connector's identifier is the same on every Connect Sync server (how-to-upgrade-previous-version.md). */
@@ -46,14 +46,69 @@ export interface SyncRule {
   AttributeFlowMappings: AttributeFlowMapping[];
 }
 
+/**
+ * One directory partition of the AD connector as Connect stores it: `$c.Partitions[]` with `.Name` (the partition DN),
+ * `.Selected`, and `.ConnectorPartitionScope.ContainerInclusionList / ContainerExclusionList` (the wizard's
+ * "Domain and OU filtering" tree; public inventory scripts read exactly these properties).
+ */
+export interface ConnectorPartition {
+  name: string;
+  selected: boolean;
+  includedContainers: string[];
+  excludedContainers: string[];
+}
+
 export interface Connector {
   Name: string;
   Identifier: string;
   ConnectorTypeName: 'AD' | 'Extensible2';
   SubType: string;
-  /** OU filtering on the AD connector (partition containers); empty for the Entra connector. */
-  IncludedContainers: string[];
-  ExcludedContainers: string[];
+  /** The AD connector's partitions and their OU filtering; empty for the Entra connector. */
+  Partitions: ConnectorPartition[];
+  /**
+   * `GlobalParameters['Connector.GroupFilteringGroupDn']`: group-based filtering (a custom-install option, "for pilot
+   * deployments only"); null when off. Only direct members of the group are in scope (how-to-connect-install-custom.md,
+   * "Sync filtering based on groups": nested members are not resolved).
+   */
+  GroupFilteringGroupDn: string | null;
+}
+
+/** The ADSync Windows service (Get-Service ADSync; StartMode from Win32_Service). */
+export interface AdsyncServiceState {
+  status: 'Running' | 'Stopped';
+  startupType: 'Automatic' | 'Manual' | 'Disabled';
+}
+
+/**
+ * What ADSync cmdlets answer while the service is stopped: they talk to the sync engine (miiserver) over RPC and
+ * cannot connect. Connect prints "Unable to connect to the Synchronization Service" with the possible reasons; the
+ * sandbox uses that text (UNVERIFIED wording from public troubleshooting threads).
+ */
+export const ADSYNC_SERVICE_STOPPED_MESSAGE =
+  'Unable to connect to the Synchronization Service. Some possible reasons are: 1) The service is not started. 2) Your account is not a member of a required security group.';
+
+export class AdsyncServiceStoppedError extends Error {
+  constructor() {
+    super(ADSYNC_SERVICE_STOPPED_MESSAGE);
+    this.name = 'AdsyncServiceStoppedError';
+  }
+}
+
+/** Pending export on the Entra connector for one AD-sourced object (csexport /f:x shows these). */
+export interface PendingExport {
+  objectGUID: string;
+  dn: string;
+  objectClass: AdObjectClass;
+  operation: 'add' | 'update' | 'delete';
+}
+
+/** The metaverse object Connect projected for an AD object (only what cutover reads: cloudNoFlow). */
+export interface MetaverseEntry {
+  objectGUID: string;
+  dn: string;
+  objectClass: AdObjectClass;
+  mvObjectType: 'person' | 'group';
+  cloudNoFlow: boolean;
 }
 
 export interface SchedulerState {
@@ -68,8 +123,6 @@ export interface SchedulerState {
   StagingModeEnabled: boolean;
   SchedulerSuspended: boolean;
   SyncCycleInProgress: boolean;
-  /** Sandbox bookkeeping: when SyncCycleEnabled last went false (null while enabled); the "left disabled" alert reads it. */
-  SyncCycleDisabledAtUTC: string | null;
 }
 
 export interface RunProfileResult {
@@ -78,6 +131,11 @@ export interface RunProfileResult {
   ConnectorName: string;
   RunProfileName: string;
   Result: 'success' | 'completed-export-errors' | 'stopped-deletion-threshold-exceeded' | 'stopped-server-down';
+  /**
+   * UTC without a time zone designator (e.g. 2026-12-05T01:02:03.123): the cmdlet returns a DateTime of Kind
+   * Unspecified holding UTC, so it serialises without 'Z' (review §2; public scripts call .ToLocalTime() on it).
+   * Readers must SpecifyKind(Utc) (PowerShell) or append 'Z' (sandbox executor) before using it.
+   */
   StartDate: string;
   EndDate: string;
   IsRunComplete: boolean;
@@ -94,7 +152,16 @@ export interface CompanyFeatures {
   DeviceWriteback: boolean;
   UnifiedGroupWriteback: boolean;
   GroupWritebackV2: boolean;
+  /** Get-ADSyncAADPasswordResetConfiguration -Connector <Entra connector>).Enabled (SSPR writeback how-to). */
+  PasswordWriteback: boolean;
+  /**
+   * Exchange hybrid writeback: the wizard adds the out-of-box rule "Out to AD - User Exchange Hybrid"
+   * (named in concept-azure-ad-connect-sync-declarative-provisioning-expressions.md). Derived from that rule.
+   */
+  ExchangeHybrid: boolean;
 }
+
+export const EXCHANGE_HYBRID_RULE_NAME = 'Out to AD - User Exchange Hybrid';
 
 export interface ExportDeletionThreshold {
   DeletionPrevention: 0 | 1;
@@ -128,12 +195,18 @@ interface ExportedState {
   refs: string;
   /** Whether the no-flow pair covered the object when Connect last saw it in scope. */
   noFlow: boolean;
+  objectClass: AdObjectClass;
 }
 
 const SYNC_INTERVAL_MS = 30 * 60_000;
 
 /** Connect's metaverse object type for each AD class: what the outbound rule's SourceObjectType names. */
-const MV_TYPE: Record<AdObjectClass, string> = { user: 'person', group: 'group', contact: 'person' };
+const MV_TYPE: Record<AdObjectClass, 'person' | 'group'> = { user: 'person', inetOrgPerson: 'person', group: 'group', contact: 'person' };
+
+/** DateTime as Get-ADSyncRunProfileResult serialises it: UTC, no zone designator. */
+export function runHistoryDate(d: Date): string {
+  return d.toISOString().slice(0, -1);
+}
 
 /**
  * The simulated Entra Connect Sync server. Its sync cycle exports honestly: the cloudNoFlow/JoinNoFlow rule pair
@@ -147,21 +220,38 @@ export class ConnectSyncServer {
   readonly entraConnector: Connector;
   #scheduler: SchedulerState;
   #rules: SyncRule[] = [];
-  #features: CompanyFeatures;
+  #features: Omit<CompanyFeatures, 'ExchangeHybrid'>;
   #threshold: ExportDeletionThreshold = { DeletionPrevention: 1, ThresholdPercentage: 0, ThresholdCount: 500 };
   #runs: RunProfileResult[] = [];
   #exported = new Map<string, ExportedState>(); // objectGUID → what Connect last exported
   #exports = new Map<string, ConfigExport>();
   #runCounter = 0;
   #idleWaiters: Array<() => void> = [];
+  #startWaiters: Array<() => void> = [];
   #lastCycle: SyncCycleReport | null = null;
+  #service: AdsyncServiceState = { status: 'Running', startupType: 'Automatic' };
+  /** A Start-ADSyncSyncCycle signal the scheduler has not picked up yet. */
+  #signalled = false;
+  /** Set-ADSyncSchedulerConnectorOverride -FullSyncRequired, per connector identifier. */
+  #fullSyncRequired = new Set<string>();
+  /**
+   * The rules as they were at each connector's last Full Synchronization. "Made changes to the Synchronization rules
+   * → A Full Sync is required on the Connector" (how-to-connect-sync-feature-scheduler.md): until then the sync
+   * engine keeps evaluating objects with the rules it last fully applied (the stricter reading: the sandbox does not
+   * re-evaluate changed objects with new rules in a delta sync either).
+   */
+  #appliedRules = new Map<string, SyncRule[]>();
+  #mv = new Map<string, MetaverseEntry>(); // objectGUID → metaverse projection of an in-scope AD object
+  #pending = new Map<string, PendingExport>(); // objectGUID → the Entra connector's pending export
 
   constructor(opts: {
     ad: ActiveDirectory;
     target: EntraSyncTarget;
     adConnectorId: string;
     tenantDomain: string;
-    includedContainers: string[];
+    /** Partitions and OU filtering as the wizard stored them (default: the domain partition, whole domain). */
+    partitions?: ConnectorPartition[];
+    groupFilteringGroupDn?: string | null;
     now: Date;
     features?: Partial<CompanyFeatures>;
   }) {
@@ -172,17 +262,19 @@ export class ConnectSyncServer {
       Identifier: opts.adConnectorId,
       ConnectorTypeName: 'AD',
       SubType: '',
-      IncludedContainers: [...opts.includedContainers],
-      ExcludedContainers: [],
+      Partitions: structuredClone(opts.partitions ?? [{ name: opts.ad.baseDn, selected: true, includedContainers: [opts.ad.baseDn], excludedContainers: [] }]),
+      GroupFilteringGroupDn: opts.groupFilteringGroupDn ?? null,
     };
+    for (const p of this.adConnector.Partitions) for (const c of [p.name, ...p.includedContainers, ...p.excludedContainers]) parseDn(c);
     this.entraConnector = {
       Name: `${opts.tenantDomain} - AAD`,
       Identifier: ENTRA_CONNECTOR_ID,
       ConnectorTypeName: 'Extensible2',
       SubType: 'Windows Azure Active Directory (Microsoft)',
-      IncludedContainers: [],
-      ExcludedContainers: [],
+      Partitions: [],
+      GroupFilteringGroupDn: null,
     };
+    const { ExchangeHybrid, ...features } = opts.features ?? {};
     this.#features = {
       PasswordHashSync: true,
       ForcePasswordChangeOnLogOn: false,
@@ -190,7 +282,8 @@ export class ConnectSyncServer {
       DeviceWriteback: false,
       UnifiedGroupWriteback: true,
       GroupWritebackV2: true,
-      ...opts.features,
+      PasswordWriteback: false,
+      ...features,
     };
     this.#scheduler = {
       AllowedSyncCycleInterval: '00:30:00',
@@ -204,9 +297,37 @@ export class ConnectSyncServer {
       StagingModeEnabled: false,
       SchedulerSuspended: false,
       SyncCycleInProgress: false,
-      SyncCycleDisabledAtUTC: null,
     };
     this.#rules = standardRules(this.adConnector.Identifier);
+    if (ExchangeHybrid) this.setCompanyFeatures({ ExchangeHybrid: true });
+    // A fresh install's first cycle is an Initial one; until it runs, the installed rules are what applies.
+    for (const id of [this.adConnector.Identifier, ENTRA_CONNECTOR_ID]) this.#appliedRules.set(id, this.#enabledRules());
+  }
+
+  // ---------------------------------------------------------------- the ADSync service
+
+  get serviceRunning(): boolean {
+    return this.#service.status === 'Running';
+  }
+
+  adsyncService(): AdsyncServiceState {
+    return { ...this.#service };
+  }
+
+  /**
+   * Stop-Service ADSync + Set-Service -StartupType Disabled, or Set-Service -StartupType Automatic + Start-Service.
+   * With the service stopped nothing of Connect runs: no scheduler, no password hash sync, no cmdlets.
+   */
+  setAdsyncService(running: boolean): { previous: AdsyncServiceState; current: AdsyncServiceState } {
+    const previous = this.adsyncService();
+    this.#service = running ? { status: 'Running', startupType: 'Automatic' } : { status: 'Stopped', startupType: 'Disabled' };
+    if (!running) this.#signalled = false;
+    return { previous, current: this.adsyncService() };
+  }
+
+  /** Throws what an ADSync cmdlet throws when the service is stopped. */
+  requireService(): void {
+    if (!this.serviceRunning) throw new AdsyncServiceStoppedError();
   }
 
   // ---------------------------------------------------------------- scheduler
@@ -216,11 +337,8 @@ export class ConnectSyncServer {
   }
 
   /** Set-ADSyncScheduler -SyncCycleEnabled; the scheduler itself does not refuse while a cycle runs (the action does). */
-  setSyncCycleEnabled(enabled: boolean, now: Date): SchedulerState {
-    if (this.#scheduler.SyncCycleEnabled !== enabled) {
-      this.#scheduler.SyncCycleEnabled = enabled;
-      this.#scheduler.SyncCycleDisabledAtUTC = enabled ? null : now.toISOString();
-    }
+  setSyncCycleEnabled(enabled: boolean, _now?: Date): SchedulerState {
+    this.#scheduler.SyncCycleEnabled = enabled;
     return this.getScheduler();
   }
 
@@ -233,10 +351,34 @@ export class ConnectSyncServer {
     this.#scheduler.NextSyncCyclePolicyType = policy;
   }
 
-  /** The built-in scheduler: runs a cycle when one is due and the scheduler is enabled. Returns the report if it ran. */
+  /** Set-ADSyncSchedulerConnectorOverride -ConnectorIdentifier <id> -FullSyncRequired <bool> (scheduler doc). */
+  setConnectorOverride(connectorId: string, o: { fullSyncRequired: boolean }): void {
+    const id = connectorId.toLowerCase();
+    if (![this.adConnector.Identifier, ENTRA_CONNECTOR_ID].includes(id)) throw new Error(`no connector ${connectorId}`);
+    if (o.fullSyncRequired) this.#fullSyncRequired.add(id);
+    else this.#fullSyncRequired.delete(id);
+  }
+
+  /** Get-ADSyncSchedulerConnectorOverride. */
+  connectorOverride(connectorId: string): { FullSyncRequired: boolean } {
+    return { FullSyncRequired: this.#fullSyncRequired.has(connectorId.toLowerCase()) };
+  }
+
+  /**
+   * Time passes on the server. While the ADSync service runs: password hash sync (its own scheduler, independent of
+   * SyncCycleEnabled: "There are two scheduler processes, one for password sync and another for object/attribute
+   * sync", how-to-connect-sync-feature-scheduler.md), then the sync scheduler's cycle when one is due and enabled.
+   * Returns the cycle report if a cycle ran.
+   */
   tick(now: Date): SyncCycleReport | null {
+    if (!this.serviceRunning) return null;
+    if (this.#features.PasswordHashSync) {
+      const users = [...this.#exported].filter(([, e]) => e.objectClass === 'user' || e.objectClass === 'inetOrgPerson').map(([g]) => g);
+      // JoinNoFlow keeps the join, and PHS follows joined objects: the stricter reading where the docs are silent.
+      if (users.length) this.target.syncPasswordHashes(users, 'connect', now);
+    }
     const s = this.#scheduler;
-    if (!s.SyncCycleEnabled || s.SchedulerSuspended || s.SyncCycleInProgress) return null;
+    if (!s.SyncCycleEnabled || s.SchedulerSuspended || s.SyncCycleInProgress || this.#signalled) return null;
     if (now.getTime() < Date.parse(s.NextSyncCycleStartTimeInUTC)) return null;
     return this.runSyncCycle(s.NextSyncCyclePolicyType, now);
   }
@@ -251,13 +393,20 @@ export class ConnectSyncServer {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /** Resolves when the next cycle starts (SyncCycleInProgress goes true). */
+  whenCycleStarts(): Promise<void> {
+    return new Promise((resolve) => this.#startWaiters.push(resolve));
+  }
+
   /**
    * Marks a cycle as started without finishing it, so tests and the sandbox can show "a cycle is running"
    * (the guard that set-scheduler must respect). Finish it with completeSyncCycle.
    */
   beginSyncCycle(): void {
+    this.requireService();
     if (this.busy) throw new Error('Sync is already running. Cannot start a new run till this one completes.');
     this.#scheduler.SyncCycleInProgress = true;
+    for (const w of this.#startWaiters.splice(0)) w();
   }
 
   completeSyncCycle(policyType: PolicyType, now: Date): SyncCycleReport {
@@ -269,10 +418,36 @@ export class ConnectSyncServer {
     }
   }
 
-  /** Start-ADSyncSyncCycle -PolicyType …, run to the end. */
+  /** A whole cycle, synchronously: what the built-in scheduler runs when a cycle is due. */
   runSyncCycle(policyType: PolicyType, now: Date): SyncCycleReport {
     this.beginSyncCycle();
     return this.completeSyncCycle(policyType, now);
+  }
+
+  /**
+   * Start-ADSyncSyncCycle: only signals the scheduler and returns (reference-connect-adsync.md: the cmdlet
+   * "indicate[s] whether it's able to successfully start a new sync cycle"). The cycle begins on a later macrotask and
+   * ends on another one, so a caller that reads SyncCycleInProgress right away sees false. `now` is read when the
+   * cycle runs. Fails when the service is stopped or a cycle is already running or signalled.
+   */
+  startSyncCycle(policyType: PolicyType, now: () => Date): { Result: 'Success' } {
+    this.requireService();
+    if (this.busy || this.#signalled) throw new Error('Sync is already running. Cannot start a new run till this one completes.');
+    this.#signalled = true;
+    setTimeout(() => {
+      if (!this.#signalled) return; // the service was stopped in between
+      this.#signalled = false;
+      if (!this.serviceRunning || this.busy) return;
+      this.beginSyncCycle();
+      setTimeout(() => {
+        try {
+          this.completeSyncCycle(policyType, now());
+        } catch {
+          // The run history shows what happened; nothing else to do on a timer.
+        }
+      }, 0);
+    }, 0);
+    return { Result: 'Success' };
   }
 
   get lastCycle(): SyncCycleReport | null {
@@ -295,20 +470,68 @@ export class ConnectSyncServer {
     return [structuredClone(this.adConnector), structuredClone(this.entraConnector)];
   }
 
-  /** The wizard's "Domain and OU filtering" page. Takes effect at the next cycle. */
-  setIncludedContainers(containers: string[]): void {
-    for (const c of containers) normalizeDn(c);
-    this.adConnector.IncludedContainers = [...containers];
+  #partitionOf(dn: string): ConnectorPartition | undefined {
+    return this.adConnector.Partitions.filter((p) => isUnder(dn, p.name)).sort((a, b) => b.name.length - a.name.length)[0];
   }
 
+  /**
+   * Whether a container's objects are in Connect's scope by partition and OU filtering: the partition is selected and
+   * the most specific listed container above the DN is an included one (the wizard's tree: unticking a child of a
+   * ticked OU lists the child under ContainerExclusionList; ticking a grandchild again lists it as included).
+   */
+  containerInScope(dn: string): boolean {
+    const p = this.#partitionOf(dn);
+    if (!p || !p.selected) return false;
+    const depth = (list: string[]) => Math.max(-1, ...list.filter((c) => isUnder(dn, c)).map((c) => parseDn(c).length));
+    const inc = depth(p.includedContainers);
+    return inc >= 0 && inc > depth(p.excludedContainers);
+  }
+
+  /** An OU is wholly in scope: by container, and no group-based filtering (which scopes members only). */
+  ouInScope(dn: string): boolean {
+    return this.containerInScope(dn) && this.adConnector.GroupFilteringGroupDn === null;
+  }
+
+  /** The full rule for one object: partition, containers, and (when on) direct membership of the filtering group. */
+  inScope(obj: AdObject): boolean {
+    if (!this.containerInScope(obj.dn)) return false;
+    const gdn = this.adConnector.GroupFilteringGroupDn;
+    if (gdn === null) return true;
+    const group = this.ad.getByDn(gdn);
+    const key = normalizeDn(obj.dn);
+    return !!group?.members?.some((m) => normalizeDn(m) === key);
+  }
+
+  /** The wizard's "Domain and OU filtering" page for one partition. Takes effect at the next cycle. */
+  setPartitionScope(partitionDn: string, scope: Partial<Omit<ConnectorPartition, 'name'>>): void {
+    const p = this.adConnector.Partitions.find((x) => normalizeDn(x.name) === normalizeDn(partitionDn));
+    if (!p) throw new Error(`no partition ${partitionDn}`);
+    for (const c of [...(scope.includedContainers ?? []), ...(scope.excludedContainers ?? [])]) parseDn(c);
+    Object.assign(p, structuredClone(scope));
+  }
+
+  /** The custom install's "Sync filtering based on groups" (null turns it off). */
+  setGroupFilteringGroup(dn: string | null): void {
+    if (dn !== null) parseDn(dn);
+    this.adConnector.GroupFilteringGroupDn = dn;
+  }
+
+  /** Unticking an OU in the wizard: an exact inclusion goes; if a parent is still ticked, the OU becomes an exclusion. */
   excludeContainer(dn: string): void {
+    const p = this.#partitionOf(dn);
+    if (!p) return;
     const key = normalizeDn(dn);
-    this.adConnector.IncludedContainers = this.adConnector.IncludedContainers.filter((c) => normalizeDn(c) !== key);
+    p.includedContainers = p.includedContainers.filter((c) => normalizeDn(c) !== key);
+    if (this.containerInScope(dn) && !p.excludedContainers.some((c) => normalizeDn(c) === key)) p.excludedContainers.push(dn);
   }
 
+  /** Ticking an OU again: an exact exclusion goes; if it is still not covered, it becomes an inclusion. */
   includeContainer(dn: string): void {
+    const p = this.#partitionOf(dn);
+    if (!p) throw new Error(`${dn} is in no partition of ${this.adConnector.Name}`);
     const key = normalizeDn(dn);
-    if (!this.adConnector.IncludedContainers.some((c) => normalizeDn(c) === key)) this.adConnector.IncludedContainers.push(dn);
+    p.excludedContainers = p.excludedContainers.filter((c) => normalizeDn(c) !== key);
+    if (!this.containerInScope(dn)) p.includedContainers.push(dn);
   }
 
   // ---------------------------------------------------------------- rules
@@ -322,8 +545,12 @@ export class ConnectSyncServer {
     return r && structuredClone(r);
   }
 
-  /** Add-ADSyncRule, with the checks Connect and Microsoft's guidance impose on custom rules. */
+  /**
+   * Add-ADSyncRule, with the checks Connect and Microsoft's guidance impose on custom rules. A rule change does not
+   * re-evaluate anything by itself: it takes effect at the connector's next Full Synchronization.
+   */
   addRule(rule: SyncRule): void {
+    this.requireService();
     const id = rule.Identifier.toLowerCase();
     if (this.#rules.some((r) => r.Identifier === id)) throw new Error(`a rule with Identifier ${id} already exists`);
     if (!rule.IsStandardRule) {
@@ -338,7 +565,9 @@ export class ConnectSyncServer {
     this.#rules.push({ ...structuredClone(rule), Identifier: id, Connector: rule.Connector.toLowerCase() });
   }
 
+  /** Remove-ADSyncRule (custom rules only). Takes effect at the next Full Synchronization, like any rule change. */
   removeRule(identifier: string): boolean {
+    this.requireService();
     const before = this.#rules.length;
     this.#rules = this.#rules.filter((r) => r.Identifier !== identifier.toLowerCase() || r.IsStandardRule);
     return this.#rules.length !== before;
@@ -347,11 +576,23 @@ export class ConnectSyncServer {
   // ---------------------------------------------------------------- features, threshold, configuration
 
   companyFeatures(): CompanyFeatures {
-    return { ...this.#features };
+    const hybrid = this.#rules.some((r) => r.IsStandardRule && !r.Disabled && r.Name.toLowerCase() === EXCHANGE_HYBRID_RULE_NAME.toLowerCase());
+    return { ...this.#features, ExchangeHybrid: hybrid };
+  }
+
+  /** The wizard's optional features (tests and demos). ExchangeHybrid adds or removes its out-of-box rule. */
+  setCompanyFeatures(f: Partial<CompanyFeatures>): void {
+    const { ExchangeHybrid, ...rest } = f;
+    Object.assign(this.#features, rest);
+    if (ExchangeHybrid !== undefined) {
+      this.#rules = this.#rules.filter((r) => r.Name !== EXCHANGE_HYBRID_RULE_NAME);
+      if (ExchangeHybrid) this.#rules.push(exchangeHybridRule(this.adConnector.Identifier));
+    }
   }
 
   /** Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false. Irreversible, as Microsoft warns: there is no way back on. */
   disableGroupWritebackV2(): { wasEnabled: boolean } {
+    this.requireService();
     const wasEnabled = this.#features.GroupWritebackV2;
     this.#features.GroupWritebackV2 = false;
     return { wasEnabled };
@@ -370,6 +611,7 @@ export class ConnectSyncServer {
    * SynchronizationRules/). Files are deterministic, so the hashes change exactly when the configuration does.
    */
   exportServerConfiguration(label: string, now: Date): ConfigExport {
+    this.requireService();
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     let folder = `Exported-ServerConfiguration-${label}-${stamp}`;
     for (let n = 2; this.#exports.has(folder); n++) folder = `Exported-ServerConfiguration-${label}-${stamp}-${n}`;
@@ -400,9 +642,27 @@ export class ConnectSyncServer {
     return [...this.#exported.keys()];
   }
 
-  /** True when the cloudNoFlow/JoinNoFlow pair covers this AD object under the current rules. */
+  /** True when the cloudNoFlow/JoinNoFlow pair covers this AD object under the rules of the last full sync. */
   isNoFlow(obj: AdObject): boolean {
-    return this.#noFlow(obj, this.#enabledRules());
+    const rules = this.#appliedRules.get(this.adConnector.Identifier)!;
+    return this.#inboundNoFlow(obj, rules) && this.#outboundNoFlow(obj, rules);
+  }
+
+  /** True when the pair would cover the object under the current rules (what the next full sync will apply). */
+  isNoFlowUnderCurrentRules(obj: AdObject): boolean {
+    const rules = this.#enabledRules();
+    return this.#inboundNoFlow(obj, rules) && this.#outboundNoFlow(obj, rules);
+  }
+
+  /** Get-ADSyncMVObject for the object joined to this AD object (undefined when Connect has no projection). */
+  metaverseObject(objectGUID: string): MetaverseEntry | undefined {
+    const e = this.#mv.get(objectGUID.toLowerCase());
+    return e && { ...e };
+  }
+
+  /** The Entra connector's pending exports (csexport "<Entra connector>" /f:x). */
+  pendingExports(): PendingExport[] {
+    return [...this.#pending.values()].map((p) => ({ ...p }));
   }
 
   summary(): {
@@ -413,6 +673,8 @@ export class ConnectSyncServer {
     exportedByConnect: number;
     groupWritebackV2: boolean;
     stagingMode: boolean;
+    service: AdsyncServiceState;
+    pendingExports: number;
     lastCycle: SyncCycleReport | null;
   } {
     return {
@@ -423,6 +685,8 @@ export class ConnectSyncServer {
       exportedByConnect: this.#exported.size,
       groupWritebackV2: this.#features.GroupWritebackV2,
       stagingMode: this.#scheduler.StagingModeEnabled,
+      service: this.adsyncService(),
+      pendingExports: this.#pending.size,
       lastCycle: this.lastCycle,
     };
   }
@@ -430,29 +694,34 @@ export class ConnectSyncServer {
   // ---------------------------------------------------------------- the cycle
 
   #enabledRules(): SyncRule[] {
-    return this.#rules.filter((r) => !r.Disabled);
+    return this.#rules.filter((r) => !r.Disabled).map((r) => structuredClone(r));
   }
 
-  #noFlow(obj: AdObject, rules: SyncRule[]): boolean {
+  /** The inbound half: an AD-connector Join rule for this class whose scope matches flows Constant true → cloudNoFlow. */
+  #inboundNoFlow(obj: AdObject, rules: SyncRule[]): boolean {
     const adId = this.adConnector.Identifier;
-    const inbound = rules.some(
+    return rules.some(
       (r) =>
         r.Direction === 'Inbound' &&
         r.Connector === adId &&
-        r.SourceObjectType.toLowerCase() === obj.objectClass &&
+        r.SourceObjectType.toLowerCase() === obj.objectClass.toLowerCase() &&
         r.AttributeFlowMappings.some(
           (m) => m.FlowType === 'Constant' && m.Destination.toLowerCase() === 'cloudnoflow' && m.Source.some((s) => s.toLowerCase() === 'true'),
         ) &&
         scopeMatches(r, (attr) => adAttribute(obj, attr)),
     );
-    if (!inbound) return false;
+  }
+
+  /** The outbound half: a JoinNoFlow rule to the Entra connector for this MV type → target type, scoped on cloudNoFlow. */
+  #outboundNoFlow(obj: AdObject, rules: SyncRule[]): boolean {
+    const target = obj.objectClass === 'inetOrgPerson' ? 'user' : obj.objectClass;
     return rules.some(
       (r) =>
         r.Direction === 'Outbound' &&
         r.Connector === ENTRA_CONNECTOR_ID &&
         r.LinkType === 'JoinNoFlow' &&
         r.SourceObjectType.toLowerCase() === MV_TYPE[obj.objectClass] &&
-        r.TargetObjectType.toLowerCase() === obj.objectClass &&
+        r.TargetObjectType.toLowerCase() === target &&
         scopeMatches(r, (attr) => (attr.toLowerCase() === 'cloudnoflow' ? 'true' : undefined)),
     );
   }
@@ -480,10 +749,18 @@ export class ConnectSyncServer {
 
   #cycle(policyType: PolicyType, now: Date): SyncCycleReport {
     const started = now.toISOString();
-    const rules = this.#enabledRules();
+    const adId = this.adConnector.Identifier;
+    // Initial = full import + full sync on every connector; Delta runs Full Sync on a connector marked FullSyncRequired
+    // (and clears the mark), delta sync elsewhere (how-to-connect-sync-feature-scheduler.md).
+    const fullSync = new Set<string>();
+    for (const id of [adId, ENTRA_CONNECTOR_ID]) if (policyType === 'Initial' || this.#fullSyncRequired.has(id)) fullSync.add(id);
+    for (const id of fullSync) {
+      this.#appliedRules.set(id, this.#enabledRules());
+      this.#fullSyncRequired.delete(id);
+    }
+    const rules = this.#appliedRules.get(adId)!;
+    const entraRules = this.#appliedRules.get(ENTRA_CONNECTOR_ID)!;
     const staging = this.#scheduler.StagingModeEnabled;
-    const inScope = makeContainerMatcher(this.adConnector.IncludedContainers);
-    const excluded = makeContainerMatcher(this.adConnector.ExcludedContainers);
     const domain = this.ad.domainFqdn;
 
     type Pending =
@@ -493,22 +770,24 @@ export class ConnectSyncServer {
     const pending: Pending[] = [];
     const seen = new Set<string>();
     const writebackDeletes: AdObject[] = [];
+    const mv = new Map<string, MetaverseEntry>();
 
     for (const obj of this.ad.all()) {
       if (isCloudMastered(obj)) {
         // Written back from Entra (GWB v2): Connect's standard inbound rules skip adminDescription Group_*.
         // With GWB v2 turned off and no seed-004 pair, Connect falls back to v1 and removes the security groups it wrote.
-        if (!this.#features.GroupWritebackV2 && !obj.mail && !this.#writebackNoFlow(obj, rules)) writebackDeletes.push(obj);
+        if (!this.#features.GroupWritebackV2 && !obj.mail && !this.#writebackNoFlow(obj, entraRules)) writebackDeletes.push(obj);
         continue;
       }
-      const scoped = inScope(obj.dn) >= 0 && excluded(obj.dn) < 0;
-      if (!scoped) continue;
+      if (!this.inScope(obj)) continue;
       seen.add(obj.objectGUID);
-      const noFlow = this.#noFlow(obj, rules);
+      const cloudNoFlow = this.#inboundNoFlow(obj, rules);
+      mv.set(obj.objectGUID, { objectGUID: obj.objectGUID, dn: obj.dn, objectClass: obj.objectClass, mvObjectType: MV_TYPE[obj.objectClass], cloudNoFlow });
+      const noFlow = cloudNoFlow && this.#outboundNoFlow(obj, rules);
       const attrs = hashOf({ ...obj, members: undefined });
       const refs = hashOf(obj.members ?? []);
       const prev = this.#exported.get(obj.objectGUID);
-      const state: ExportedState = { attrs, refs, noFlow };
+      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass };
       if (noFlow) {
         // JoinNoFlow: no add, no delete, no plain attribute update -- but a reference change exports everything.
         if (prev && prev.refs !== refs) pending.push({ kind: 'upsert', obj, state, add: false });
@@ -519,16 +798,29 @@ export class ConnectSyncServer {
       else if (prev.attrs !== attrs || prev.refs !== refs) pending.push({ kind: 'upsert', obj, state, add: false });
       else prev.noFlow = false;
     }
+    const gone = new Map<string, ExportedState>();
     for (const [guid, prev] of this.#exported) {
       if (seen.has(guid)) continue;
       // Out of scope or deleted in AD: a delete export, unless JoinNoFlow held it -- then Connect only drops the
       // object's membership references from the groups it still exports (what seed 001 warns about).
+      gone.set(guid, prev);
       pending.push(prev.noFlow ? { kind: 'refdelete', guid } : { kind: 'delete', guid });
+    }
+    this.#mv = mv;
+    // The Entra connector's pending exports after the sync steps; the export step clears what it exports.
+    const lastDn = (guid: string) => this.#pending.get(guid)?.dn ?? this.ad.get(guid)?.dn ?? '';
+    this.#pending = new Map();
+    for (const p of pending) {
+      if (p.kind === 'upsert')
+        this.#pending.set(p.obj.objectGUID, { objectGUID: p.obj.objectGUID, dn: p.obj.dn, objectClass: p.obj.objectClass, operation: p.add ? 'add' : 'update' });
+      else if (p.kind === 'delete')
+        this.#pending.set(p.guid, { objectGUID: p.guid, dn: lastDn(p.guid), objectClass: gone.get(p.guid)!.objectClass, operation: 'delete' });
     }
 
     const counts = { adds: 0, updates: 0, deletes: 0, referenceDeletes: 0 };
     const deletes = pending.filter((p) => p.kind === 'delete').length;
     const t = this.#threshold;
+    // how-to-connect-sync-feature-prevent-accidental-deletes.md: the export stops with this result and nothing is exported.
     const overThreshold = t.DeletionPrevention === 1 && deletes > t.ThresholdCount;
     let exportResult: RunProfileResult['Result'] = 'success';
     if (!staging) {
@@ -554,27 +846,28 @@ export class ConnectSyncServer {
           this.target.removeMembershipReferences(refDeletes, 'connect');
           counts.referenceDeletes = refDeletes.length;
         }
+        this.#pending.clear();
       }
       for (const g of writebackDeletes) this.ad.delete(g.objectGUID);
     }
 
-    const full = policyType === 'Initial';
+    const stamp = runHistoryDate(now);
     const mk = (c: Connector, profile: string, result: RunProfileResult['Result'] = 'success', n = { adds: 0, updates: 0, deletes: 0 }): RunProfileResult => ({
       RunHistoryId: runId(++this.#runCounter),
       ConnectorId: c.Identifier,
       ConnectorName: c.Name,
       RunProfileName: profile,
       Result: result,
-      StartDate: started,
-      EndDate: started,
+      StartDate: stamp,
+      EndDate: stamp,
       IsRunComplete: true,
       Adds: n.adds,
       Updates: n.updates,
       Deletes: n.deletes,
     });
     const runs: RunProfileResult[] = [];
-    for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, full ? 'Full Import' : 'Delta Import'));
-    for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, full ? 'Full Synchronization' : 'Delta Synchronization'));
+    for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, policyType === 'Initial' ? 'Full Import' : 'Delta Import'));
+    for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, fullSync.has(c.Identifier) ? 'Full Synchronization' : 'Delta Synchronization'));
     if (!staging) {
       runs.push(mk(this.entraConnector, 'Export', exportResult, { adds: counts.adds, updates: counts.updates, deletes: counts.deletes + counts.referenceDeletes }));
       runs.push(mk(this.adConnector, 'Export', 'success', { adds: 0, updates: 0, deletes: writebackDeletes.length }));
@@ -682,6 +975,26 @@ function toXml(tag: string, value: unknown): string {
     return `${indent}<${k}>${text}</${k}>\n`;
   };
   return `<?xml version="1.0" encoding="utf-8"?>\n${render(tag, value, '')}`;
+}
+
+/** The out-of-box rule the wizard adds with Exchange hybrid writeback (precedence in the out-of-box range). */
+function exchangeHybridRule(adConnectorId: string): SyncRule {
+  return {
+    Identifier: 'b0000000-0000-4000-8000-0000000000e1',
+    Name: EXCHANGE_HYBRID_RULE_NAME,
+    Description: '',
+    Direction: 'Outbound',
+    Precedence: 190,
+    Connector: adConnectorId,
+    LinkType: 'Join',
+    SourceObjectType: 'person',
+    TargetObjectType: 'user',
+    Disabled: false,
+    IsStandardRule: true,
+    ImmutableTag: 'Microsoft.OuttoADUserExchangeHybrid.010',
+    ScopeFilter: [],
+    AttributeFlowMappings: [],
+  };
 }
 
 /** A representative subset of the out-of-box rules (precedence ≥ 100, ImmutableTag set), as a fresh install has. */

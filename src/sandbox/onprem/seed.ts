@@ -12,7 +12,10 @@ const LAST = ['Adams', 'Bauer', 'Chowdhury', 'Diaz', 'Eriksen', 'Fischer', 'Garc
 export interface ContosoForest {
   ad: ActiveDirectory;
   server: ConnectSyncServer;
-  /** The OUs the seeds talk about, by short name (CloudSyncPilot, Sales, Sales/EMEA, PreSales, …). */
+  /**
+   * The OUs the seeds talk about, by short name (CloudSyncPilot, Sales, Sales/EMEA, PreSales, …), plus
+   * ServiceAccounts and DisabledUsers, which Connect's OU filtering excludes.
+   */
   ous: Record<string, string>;
   /** The AD connector's identifier (the Entra connector's is the fixed ENTRA_CONNECTOR_ID). */
   adConnectorId: string;
@@ -59,7 +62,9 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
 
   const usedSam = new Set<string>();
   const users: Record<string, AdObject[]> = {};
-  const addUsers = (ouKey: string, n: number, special: Array<[string, string]> = []) => {
+  // The last `inetOrgPersons` of an OU's n people are inetOrgPerson objects (an LDAP (objectClass=user) count still
+  // includes them, so the OU's user count is n either way).
+  const addUsers = (ouKey: string, n: number, special: Array<[string, string]> = [], inetOrgPersons = 0) => {
     users[ouKey] ??= [];
     for (let i = 0; i < n; i++) {
       const [first, last] = i < special.length ? special[i] : [rnd.pick(FIRST), rnd.pick(LAST)];
@@ -73,7 +78,7 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
       const u = ad.add({
         cn: usedCn(ad, ous[ouKey], cn, sam),
         parentDn: ous[ouKey],
-        objectClass: 'user',
+        objectClass: i >= n - inetOrgPersons ? 'inetOrgPerson' : 'user',
         displayName: `${first} ${last}`,
         samAccountName: sam,
         userPrincipalName: upn,
@@ -86,11 +91,11 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
       users[ouKey].push(ad.get(u.objectGUID)!);
     }
   };
-  addUsers('CloudSyncPilot', 40, [['John', 'Smith'], ['Ana', 'de la Cruz']]);
-  addUsers('Sales', 90, [['Mary', 'Jones']]);
+  addUsers('CloudSyncPilot', 40, [['John', 'Smith'], ['Ana', 'de la Cruz']], 2);
+  addUsers('Sales', 90, [['Mary', 'Jones']], 2);
   addUsers('Sales/EMEA', 30);
-  addUsers('PreSales', 30);
-  addUsers('Finance', 80, [['Robert', 'Smith']]);
+  addUsers('PreSales', 30, [], 1);
+  addUsers('Finance', 80, [['Robert', 'Smith']], 1);
   addUsers('Engineering', 100, [['#1', 'Admin']]);
 
   const contacts: AdObject[] = [];
@@ -169,12 +174,40 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
 
   const now = opts.now ?? CONTOSO_SEED_TIME;
   const adConnectorId = rnd.guid();
+
+  // Groups and contacts inside the batch OUs (Cloud Sync's OU scope takes users, groups and contacts; the tutorial
+  // says to follow the same steps "for all object types"). Added after everything else so earlier GUIDs stay put.
+  const localGroup = (ouKey: string, name: string, members: AdObject[]) => {
+    const g = ad.add({ cn: name, parentDn: ous[ouKey], objectClass: 'group', displayName: name, samAccountName: name.replace(/[^A-Za-z0-9]/g, ''), proxyAddresses: [], groupScope: 'global', securityEnabled: true });
+    for (const m of members) ad.addMember(g.objectGUID, m.dn);
+  };
+  localGroup('CloudSyncPilot', 'Pilot Champions', users.CloudSyncPilot.slice(0, 6));
+  localGroup('CloudSyncPilot', 'Pilot Printers', users.CloudSyncPilot.slice(10, 14));
+  localGroup('Sales', 'Sales Managers', users.Sales.slice(0, 5));
+  localGroup('PreSales', 'PreSales Engineers', users.PreSales.slice(0, 8));
+  localGroup('Finance', 'Finance Payroll', users.Finance.slice(0, 4));
+  addContact('PreSales', 'Contoso Partner Desk', 'partners@proseware.example');
+  addContact('Finance', 'External Auditor', 'audit@fourthcoffee.example');
+
+  // Containers a real Connect install usually leaves out: service accounts and disabled users (unticked in the
+  // wizard's "Domain and OU filtering", so they appear in ContainerExclusionList under the selected domain root).
+  ous.ServiceAccounts = `OU=Service Accounts,${base}`;
+  ous.DisabledUsers = `OU=Disabled Users,${base}`;
+  ad.addOu(ous.ServiceAccounts);
+  ad.addOu(ous.DisabledUsers);
+  for (const sam of ['svc-sql01', 'svc-backup', 'svc-print'])
+    ad.add({ cn: sam, parentDn: ous.ServiceAccounts, objectClass: 'user', displayName: sam, samAccountName: sam, userPrincipalName: `${sam}@${domain}`, proxyAddresses: [] });
+  for (const [first, last] of [['Former', 'Employee'], ['Left', 'Company']])
+    ad.add({ cn: `${first} ${last}`, parentDn: ous.DisabledUsers, objectClass: 'user', displayName: `${first} ${last}`, samAccountName: `${first[0]}${last}`.toLowerCase(), proxyAddresses: [] });
+
   const server = new ConnectSyncServer({
     ad,
     target: opts.target,
     adConnectorId,
     tenantDomain: opts.tenantDomain ?? `${label}.onmicrosoft.com`,
-    includedContainers: [ous.CloudSyncPilot, ous.Sales, ous.PreSales, ous.Finance, ous.Engineering, ous.Groups, ous.GWB, ous.Contacts],
+    // The common shape: the domain root ticked, a few OUs unticked.
+    partitions: [{ name: base, selected: true, includedContainers: [base], excludedContainers: [ous.ServiceAccounts, ous.DisabledUsers] }],
+    groupFilteringGroupDn: null,
     now,
   });
   if (opts.initialSync ?? true) server.runSyncCycle('Initial', now);
