@@ -55,7 +55,7 @@ describe('injection attempts in every string parameter are rejected or inert', (
         'ad-export-identities.ou',
         'create-group-writeback-noflow-rules.migrationId',
         'create-noflow-rules.migrationId',
-        'create-noflow-rules.ou',
+        'get-noflow-status.ou',
         'export-server-config.label',
         'remove-noflow-rules.migrationId',
         'start-sync-cycle.policyType',
@@ -97,5 +97,19 @@ describe('injection attempts in every string parameter are rejected or inert', (
     expect(() => parseParams('set-scheduler', { enabled: false, command: 'Remove-ADSyncRule' })).toThrow(/invalid|unrecognized/i);
     expect(() => parseParams('set-scheduler', 'enabled=false')).toThrow(ActionError);
     expect(() => parseParams('ad-count', { ou: ['OU=A,DC=contoso,DC=com'] })).toThrow(ActionError);
+  });
+});
+
+describe('create-noflow-rules.ous entries', () => {
+  it('every injection payload in an OU list is rejected or refused as an OU that does not exist, and no rule changes', async () => {
+    const { f, exec } = forest();
+    const before = JSON.stringify(f.server.rules());
+    for (const payload of PAYLOADS)
+      for (const value of [payload, `OU=${payload},DC=contoso,DC=com`]) {
+        const out = await runAction(exec, 'create-noflow-rules', { migrationId: 'm', ous: ['OU=Sales,DC=contoso,DC=com', value], objectTypes: ['user'] });
+        expect(out.ok, JSON.stringify(value)).toBe(false);
+        expect(['invalid-params', 'not-found']).toContain((out as any).error.code);
+      }
+    expect(JSON.stringify(f.server.rules())).toBe(before);
   });
 });

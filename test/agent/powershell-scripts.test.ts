@@ -173,3 +173,41 @@ describe('PowerShell parameter JSON (golden)', () => {
     expect(JSON.parse(d.stdin)).toEqual({ action: 'set-scheduler', params: { enabled: true, waitForIdle: false } });
   });
 });
+
+describe('PowerShell scripts speak UTF-8 both ways', () => {
+  const common = readFileSync(path.join(SCRIPTS_DIR, '_common.ps1'), 'utf8');
+
+  it('_common.ps1 sets Console input and output encoding to UTF-8 without BOM before reading stdin', () => {
+    const code = lex(common).filter((t) => t.kind !== 'comment').map((t) => (t.kind === 'string' ? `'${t.text}'` : t.text)).join('');
+    const utf8 = code.indexOf('New-Object System.Text.UTF8Encoding -ArgumentList $false');
+    const inEnc = code.indexOf('[Console]::InputEncoding = $script:CutoverUtf8');
+    const outEnc = code.indexOf('[Console]::OutputEncoding = $script:CutoverUtf8');
+    const read = code.indexOf('[Console]::In.ReadToEnd()');
+    expect(utf8).toBeGreaterThanOrEqual(0);
+    expect(inEnc).toBeGreaterThan(utf8);
+    expect(outEnc).toBeGreaterThan(utf8);
+    // The encodings are set at load time (top level), the read happens later inside Read-CutoverInput.
+    expect(code.indexOf('function Read-CutoverInput')).toBeGreaterThan(Math.max(inEnc, outEnc));
+    expect(read).toBeGreaterThan(Math.max(inEnc, outEnc));
+  });
+
+  it('a non-ASCII DN (OU=Société) reaches the script as UTF-8 bytes that decode to the same DN', () => {
+    const exec = new PowerShellExecutor({ executable: 'pwsh' });
+    const ou = 'OU=Société,DC=contoso,DC=com';
+    const inv = exec.invocation('get-noflow-status', parseParams('get-noflow-status', { ou }));
+    const bytes = Buffer.from(inv.stdin, 'utf8');
+    expect(bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(false); // no BOM
+    expect(bytes.includes(Buffer.from('Société', 'utf8'))).toBe(true);
+    expect(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)).params.ou).toBe(ou);
+    const rules = JSON.parse(exec.invocation('create-noflow-rules', parseParams('create-noflow-rules', SAMPLE_PARAMS['create-noflow-rules'])).stdin);
+    expect(rules.plan[0].scope[1][0].value).toBe('OU=Société,OU=Sales,DC=contoso,DC=com');
+  });
+
+  it('no script file starts with a BOM and every one is valid UTF-8', () => {
+    for (const f of readdirSync(SCRIPTS_DIR).filter((x) => x.endsWith('.ps1'))) {
+      const buf = readFileSync(path.join(SCRIPTS_DIR, f));
+      expect(buf[0], f).not.toBe(0xef);
+      expect(() => new TextDecoder('utf-8', { fatal: true }).decode(buf), f).not.toThrow();
+    }
+  });
+});

@@ -14,6 +14,12 @@ function forest(): { f: ContosoForest; target: MemorySyncTarget; exec: SandboxEx
   return { f, target, exec: new SandboxExecutor({ server: f.server, clock }), clock };
 }
 
+/** The migration's rules for these OUs, then the Full Synchronization that makes them take effect. */
+async function rulesTakeEffect(exec: SandboxExecutor, f: ContosoForest, clock: ManualClock, migrationId: string, ous: string[], objectTypes = ['user', 'inetOrgPerson', 'group', 'contact']): Promise<void> {
+  await ok(exec, 'create-noflow-rules', { migrationId, ous, objectTypes });
+  f.server.runSyncCycle('Delta', clock.now()); // FullSyncRequired on the AD connector: this cycle runs Full Sync there
+}
+
 async function ok(exec: SandboxExecutor, action: string, params: unknown): Promise<any> {
   const out = await runAction(exec, action, params);
   if (!out.ok) throw new Error(`${action}: ${out.error.code}: ${out.error.message}`);
@@ -35,12 +41,20 @@ describe('seedContosoForest', () => {
     expect(by['OU=Groups'].groups).toBe(15);
     expect(by['OU=GWB'].groups).toBe(8);
     expect(s.totals.contacts).toBeGreaterThanOrEqual(3);
+    // inetOrgPersons live in the batch OUs and count as users (an LDAP (objectClass=user) search returns them).
+    expect(by['OU=CloudSyncPilot'].inetOrgPersons).toBe(2);
+    expect(by['OU=CloudSyncPilot'].groups).toBe(2);
+    expect(by['OU=Service Accounts'].users).toBe(3);
     expect(a.f.ad.getByDn('CN=Smith\\, John,OU=CloudSyncPilot,DC=contoso,DC=com')).toBeDefined();
     // Written-back groups are cloud-mastered: Connect does not export them from AD.
     const gwb = a.f.ad.objectsUnder([a.f.ous.GWB], ['group']);
     expect(gwb.every((g) => g.adminDescription === g.dn.split(',')[0].slice(3))).toBe(true);
     expect(gwb.every((g) => !a.target.has(g.objectGUID))).toBe(true);
-    expect(a.target.objects.size).toBe(s.totals.users + 15 + s.totals.contacts);
+    // Everything but the written-back groups and the two OUs Connect's filtering excludes (5 users) is exported.
+    expect(a.target.objects.size).toBe(s.totals.users - 5 + s.totals.groups - 8 + s.totals.contacts);
+    expect(a.f.server.adConnector.Partitions).toEqual([
+      { name: 'DC=contoso,DC=com', selected: true, includedContainers: ['DC=contoso,DC=com'], excludedContainers: [a.f.ous.ServiceAccounts, a.f.ous.DisabledUsers] },
+    ]);
     const sched = a.f.server.getScheduler();
     expect(sched).toMatchObject({ SyncCycleEnabled: true, StagingModeEnabled: false, SyncCycleInProgress: false });
     expect(a.f.server.rules().every((r) => r.IsStandardRule && r.Precedence >= 100)).toBe(true);
@@ -50,7 +64,7 @@ describe('seedContosoForest', () => {
 describe('ConnectSyncServer sync cycle', () => {
   it('without no-flow rules, taking an OU out of Connect scope exports deletes', () => {
     const { f, target, clock } = forest();
-    const pilot = f.ad.objectsUnder([f.ous.CloudSyncPilot], ['user', 'contact']);
+    const pilot = f.ad.objectsUnder([f.ous.CloudSyncPilot], ['user', 'inetOrgPerson', 'group', 'contact']);
     f.server.excludeContainer(f.ous.CloudSyncPilot);
     const r = f.server.runSyncCycle('Delta', clock.now());
     expect(r.exported.deletes).toBe(pilot.length);
@@ -60,8 +74,7 @@ describe('ConnectSyncServer sync cycle', () => {
 
   it('no-flow rules stop adds, deletes and plain updates for the OU, but reference updates still flow', async () => {
     const { f, target, exec, clock } = forest();
-    await ok(exec, 'create-noflow-rules', { migrationId: 'm1', batch: 1, ou: f.ous.CloudSyncPilot, objectTypes: ['user', 'group', 'contact'] });
-    f.server.runSyncCycle('Delta', clock.now()); // the cycle that applies the rules
+    await rulesTakeEffect(exec, f, clock, 'm1', [f.ous.CloudSyncPilot]);
     const [u1, u2] = f.ad.objectsUnder([f.ous.CloudSyncPilot], ['user']);
     f.ad.update(u1.objectGUID, { displayName: 'Renamed In AD' });
     f.ad.delete(u2.objectGUID);
@@ -70,17 +83,19 @@ describe('ConnectSyncServer sync cycle', () => {
     const r = f.server.runSyncCycle('Delta', clock.now());
     // The deleted user is not deleted from Entra; Connect only drops its membership references.
     expect(r.exported).toMatchObject({ adds: 0, deletes: 0, referenceDeletes: 1 });
-    // The only updates are groups outside the OU whose member lists lost the deleted user.
+    // The only updates are groups whose member lists lost the deleted user: a reference change flows even through
+    // JoinNoFlow, for the pilot OU's own groups too.
     const upserted = target.calls.filter((c) => c.op === 'upsert').flatMap((c) => c.guids);
-    expect(upserted.every((g) => f.ad.get(g)?.objectClass === 'group' && !f.ad.get(g)!.dn.endsWith(f.ous.CloudSyncPilot))).toBe(true);
+    expect(upserted.length).toBeGreaterThan(0);
+    expect(upserted.every((g) => f.ad.get(g)?.objectClass === 'group')).toBe(true);
     expect(target.has(u2.objectGUID)).toBe(true);
     expect(target.has(added.objectGUID)).toBe(false);
     expect(target.objects.get([...target.objects.keys()].find((k) => target.objects.get(k)!.objectGUID === u1.objectGUID)!)!.object.displayName).not.toBe('Renamed In AD');
     // A group in the pilot OU covered by the rules: a membership change is a reference update and flows.
     const g = f.ad.add({ cn: 'Pilot Local Group', parentDn: f.ous.CloudSyncPilot, objectClass: 'group', displayName: 'Pilot Local Group', proxyAddresses: [] });
-    await ok(exec, 'remove-noflow-rules', { migrationId: 'm1', batch: 1 });
-    f.server.runSyncCycle('Delta', clock.now()); // exported once while not covered
-    await ok(exec, 'create-noflow-rules', { migrationId: 'm1', batch: 1, ou: f.ous.CloudSyncPilot, objectTypes: ['user', 'group', 'contact'] });
+    await ok(exec, 'remove-noflow-rules', { migrationId: 'm1' });
+    f.server.runSyncCycle('Delta', clock.now()); // full sync (override): Connect takes the OU back and exports the group
+    await rulesTakeEffect(exec, f, clock, 'm1', [f.ous.CloudSyncPilot]);
     f.ad.addMember(g.objectGUID, u1.dn);
     const r2 = f.server.runSyncCycle('Delta', clock.now());
     expect(r2.exported.updates).toBe(1);
@@ -89,41 +104,40 @@ describe('ConnectSyncServer sync cycle', () => {
 
   it('an OU covered by the no-flow rules leaving Connect scope loses memberships in Entra (seed 001 hazard), not its objects', async () => {
     const { f, target, exec, clock } = forest();
-    await ok(exec, 'create-noflow-rules', { migrationId: 'm1', batch: 1, ou: f.ous.CloudSyncPilot, objectTypes: ['user', 'contact'] });
+    await ok(exec, 'create-noflow-rules', { migrationId: 'm1', ous: [f.ous.CloudSyncPilot], objectTypes: ['user', 'inetOrgPerson', 'contact'] });
     f.server.runSyncCycle('Initial', clock.now());
-    const pilotUsers = f.ad.objectsUnder([f.ous.CloudSyncPilot], ['user']);
+    const pilotUsers = f.ad.objectsUnder([f.ous.CloudSyncPilot], ['user', 'inetOrgPerson']);
     const pilotGroup = f.ad.getByDn(`CN=Pilot Users,${f.ous.Groups}`)!;
     expect(target.membersOf(pilotGroup.objectGUID).length).toBeGreaterThan(0);
     f.server.excludeContainer(f.ous.CloudSyncPilot);
     const r = f.server.runSyncCycle('Delta', clock.now());
-    expect(r.exported.deletes).toBe(0);
+    expect(r.exported.deletes).toBe(2); // the OU's two groups had no group rule
     expect(r.exported.referenceDeletes).toBe(pilotUsers.length + 2);
     expect(pilotUsers.every((u) => target.has(u.objectGUID))).toBe(true);
     expect(target.membersOf(pilotGroup.objectGUID)).toEqual([]);
   });
 
-  it('rules protect an OU only once a cycle has applied them (scope change in the same cycle still deletes)', async () => {
+  it('rules protect an OU only once a full sync has applied them (scope change in the same cycle still deletes)', async () => {
     const a = forest();
-    await ok(a.exec, 'create-noflow-rules', { migrationId: 'm2', batch: 3, ou: a.f.ous.PreSales, objectTypes: ['user'] });
+    await ok(a.exec, 'create-noflow-rules', { migrationId: 'm2', ous: [a.f.ous.PreSales], objectTypes: ['user', 'inetOrgPerson'] });
     a.f.server.excludeContainer(a.f.ous.PreSales);
-    expect(a.f.server.runSyncCycle('Delta', a.clock.now()).exported.deletes).toBe(30);
+    expect(a.f.server.runSyncCycle('Delta', a.clock.now()).exported.deletes).toBe(30 + 1 + 1); // users, the group, the contact
 
     const b = forest();
-    await ok(b.exec, 'create-noflow-rules', { migrationId: 'm2', batch: 3, ou: b.f.ous.PreSales, objectTypes: ['user'] });
-    b.f.server.runSyncCycle('Delta', b.clock.now());
+    await rulesTakeEffect(b.exec, b.f, b.clock, 'm2', [b.f.ous.PreSales], ['user', 'inetOrgPerson']);
     const [u] = b.f.ad.objectsUnder([b.f.ous.PreSales], ['user']);
     b.f.ad.delete(u.objectGUID);
     b.f.server.excludeContainer(b.f.ous.PreSales);
     const r = b.f.server.runSyncCycle('Delta', b.clock.now());
-    expect(r.exported.deletes).toBe(0);
+    expect(r.exported.deletes).toBe(2); // only the OU's group and contact, which the user-only rules do not cover
     expect(b.target.has(u.objectGUID)).toBe(true);
   });
 
   it('the PreSales rules do not cover Sales (DN suffix edge case)', async () => {
-    const { f, exec } = forest();
-    await ok(exec, 'create-noflow-rules', { migrationId: 'm3', batch: 1, ou: f.ous.Sales, objectTypes: ['user'] });
-    const sales = f.ad.objectsUnder([f.ous.Sales], ['user']);
-    const presales = f.ad.objectsUnder([f.ous.PreSales], ['user']);
+    const { f, exec, clock } = forest();
+    await rulesTakeEffect(exec, f, clock, 'm3', [f.ous.Sales], ['user', 'inetOrgPerson']);
+    const sales = f.ad.objectsUnder([f.ous.Sales], ['user', 'inetOrgPerson']);
+    const presales = f.ad.objectsUnder([f.ous.PreSales], ['user', 'inetOrgPerson']);
     expect(sales.every((u) => f.server.isNoFlow(u))).toBe(true);
     expect(presales.some((u) => f.server.isNoFlow(u))).toBe(false);
   });
@@ -138,7 +152,7 @@ describe('ConnectSyncServer sync cycle', () => {
     expect(target.calls).toEqual([]);
     expect(r.runs.some((x) => x.RunProfileName === 'Export')).toBe(false);
     f.server.setStagingMode(false);
-    expect(f.server.runSyncCycle('Delta', clock.now()).exported.deletes).toBe(80);
+    expect(f.server.runSyncCycle('Delta', clock.now()).exported.deletes).toBe(80 + 1 + 1); // users, group, contact
   });
 
   it('stops at the export deletion threshold', () => {
@@ -169,7 +183,7 @@ describe('ConnectSyncServer sync cycle', () => {
     expect(f.server.tick(clock.now())).not.toBeNull();
     expect(f.server.tick(clock.now())).toBeNull(); // next one is 30 minutes away
     f.server.setSyncCycleEnabled(false, clock.now());
-    expect(f.server.getScheduler().SyncCycleDisabledAtUTC).toBe(clock.now().toISOString());
+    expect(f.server.getScheduler()).not.toHaveProperty('SyncCycleDisabledAtUTC'); // Get-ADSyncScheduler has no such field
     expect(f.server.tick(clock.advance(3_600_000))).toBeNull();
   });
 });

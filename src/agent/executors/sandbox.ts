@@ -108,7 +108,7 @@ export class SandboxExecutor implements Executor {
     },
     'get-adsync-service': () => this.#server.adsyncService(),
     'set-adsync-service': (p, ctx) => {
-      if (this.#server.busy) throw new ActionError('refused', 'a sync cycle is in progress; stop the service after it ends');
+      if (!p.running && this.#server.busy) throw new ActionError('refused', 'a sync cycle is in progress; stop the service after it ends');
       const out = this.#server.setAdsyncService(p.running);
       ctx.note(p.running ? 'Set-Service ADSync -StartupType Automatic; Start-Service ADSync' : 'Stop-Service ADSync; Set-Service ADSync -StartupType Disabled');
       return out;

@@ -6,6 +6,12 @@ Set-StrictMode -Version 1.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
+# UTF-8 both ways, without a BOM: Node writes UTF-8 to stdin, and Windows PowerShell 5.1 would otherwise decode it
+# with the OEM code page and encode stdout with it too, so a DN such as OU=Société would not round-trip (review §2).
+$script:CutoverUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+[Console]::InputEncoding = $script:CutoverUtf8
+[Console]::OutputEncoding = $script:CutoverUtf8
+
 $script:CutoverEntraConnectorId = 'b891884f-051e-4a83-95af-2544101c9083'
 $script:CutoverZeroGuid = '00000000-0000-0000-0000-000000000000'
 
@@ -39,6 +45,13 @@ function ConvertTo-CutoverDate($Value) {
   return ([datetime]$Value).ToUniversalTime().ToString('o')
 }
 
+# Get-ADSyncRunProfileResult StartDate/EndDate hold UTC with Kind Unspecified (no zone designator when serialised):
+# SpecifyKind, never ToUniversalTime, which would shift them by the server's offset (review §2).
+function ConvertFrom-CutoverRunDate($Value) {
+  if ($null -eq $Value) { return $null }
+  return ([datetime]::SpecifyKind([datetime]$Value, 'Utc')).ToString('o')
+}
+
 function ConvertTo-CutoverGuid($Value) {
   if ($null -eq $Value) { return $null }
   if ($Value -is [byte[]]) { return (New-Object System.Guid -ArgumentList (, $Value)).ToString() }
@@ -66,6 +79,55 @@ function Get-CutoverAdConnector {
   return $connectors[0]
 }
 
+# Set-ADSyncSchedulerConnectorOverride (how-to-connect-sync-feature-scheduler.md): the connector runs a Full
+# Synchronization at the next cycle, which is what makes changed sync rules take effect.
+function Set-CutoverFullSyncRequired($Connector) {
+  Set-ADSyncSchedulerConnectorOverride -ConnectorIdentifier ([guid]$Connector.Identifier) -FullSyncRequired $true | Out-Null
+}
+
+# The ADSync Windows service: Get-Service for the status, Win32_Service for the start mode ('Auto' is what
+# Set-Service calls 'Automatic').
+function Get-CutoverAdsyncService {
+  $svc = Get-Service -Name 'ADSync'
+  $cim = Get-CimInstance -ClassName 'Win32_Service' -Filter 'Name=''ADSync'''
+  $mode = [string]$cim.StartMode
+  if ($mode -eq 'Auto') { $mode = 'Automatic' }
+  return [ordered]@{ status = [string]$svc.Status; startupType = $mode }
+}
+
+# Verifies that an OU exists and returns its DN exactly as AD stores it (a rule's dn ENDSWITH must match that text).
+# With RSAT's ActiveDirectory module: Get-ADOrganizationalUnit. Without it (usual on Connect servers): ADSI
+# (System.DirectoryServices.DirectoryEntry on LDAP://<dn>; '/' must be escaped in an ADsPath). Refuses when neither
+# can verify the DN: there is no silent fallback to the caller's text.
+function Resolve-CutoverOu([string]$Dn, [bool]$UseAdModule) {
+  if ($UseAdModule) {
+    try { return [string](Get-ADOrganizationalUnit -Identity $Dn).DistinguishedName }
+    catch { Stop-Cutover 'not-found' ('OU ' + $Dn + ' could not be verified in Active Directory: ' + $_.Exception.Message) }
+  }
+  $stored = $null
+  $classes = @()
+  try {
+    $entry = New-Object System.DirectoryServices.DirectoryEntry -ArgumentList ('LDAP://' + $Dn.Replace('/', '\/'))
+    $classes = @($entry.Properties['objectClass'] | ForEach-Object { [string]$_ })
+    $stored = [string]$entry.Properties['distinguishedName'].Value
+  } catch { Stop-Cutover 'not-found' ('OU ' + $Dn + ' could not be verified through ADSI: ' + $_.Exception.Message) }
+  if ([string]::IsNullOrEmpty($stored) -or $classes -notcontains 'organizationalUnit') { Stop-Cutover 'not-found' ('OU ' + $Dn + ' is not an organizational unit in Active Directory') }
+  return $stored
+}
+
+# A rule's scope as one comparable string: groups in order, conditions in order (attribute|value|operator).
+function Get-CutoverScopeKey($Groups, [bool]$FromPlan) {
+  $parts = @(foreach ($g in @($Groups)) {
+    $conds = @()
+    if ($FromPlan) { $conds = @($g) } else { $conds = @($g.ScopeConditionList) }
+    (@(foreach ($c in $conds) {
+      if ($FromPlan) { [string]$c.attribute + '|' + [string]$c.value + '|' + [string]$c.operator }
+      else { [string]$c.Attribute + '|' + [string]$c.ComparisonValue + '|' + [string]$c.ComparisonOperator }
+    }) -join ';')
+  })
+  return ($parts -join '||')
+}
+
 function ConvertTo-CutoverRule($Rule) {
   return [ordered]@{
     Identifier = ([guid]$Rule.Identifier).ToString()
@@ -90,8 +152,10 @@ function ConvertTo-CutoverRule($Rule) {
 }
 
 # Creates the planned rules (identifiers, names, types and scope come from the agent's plan), idempotently:
-# a rule whose Identifier already exists is reported as present; precedences are checked against every rule.
-function New-CutoverRules($Plan, $RequestedPrecedence) {
+# a rule whose Identifier exists with the same name, link type and scope is reported as present; one that differs
+# is updated in place when $UpdateInPlace (Remove-ADSyncRule, then Add-ADSyncRule with the same identifier and
+# precedence), else refused. New rules get a free consecutive block of precedences in 0-99.
+function New-CutoverRules($Plan, $RequestedPrecedence, [bool]$UpdateInPlace) {
   $existing = @(Get-ADSyncRule)
   $byId = @{}
   foreach ($r in $existing) { $byId[([guid]$r.Identifier).ToString()] = $r }
@@ -99,6 +163,16 @@ function New-CutoverRules($Plan, $RequestedPrecedence) {
   foreach ($r in $existing) { $used[[int]$r.Precedence] = $true }
   $missing = @($Plan | Where-Object { -not $byId.ContainsKey($_.identifier) })
   $present = @($Plan | Where-Object { $byId.ContainsKey($_.identifier) })
+  $changed = @{}
+  foreach ($r in $present) {
+    $have = $byId[$r.identifier]
+    $same = ([string]$have.Name -ceq [string]$r.name) -and ([string]$have.LinkType -eq [string]$r.linkType) -and `
+      ((Get-CutoverScopeKey $have.ScopeFilter $false) -ceq (Get-CutoverScopeKey $r.scope $true))
+    if (-not $same) {
+      if (-not $UpdateInPlace) { Stop-Cutover 'conflict' ('rule ' + $r.identifier + ' exists with a different definition; remove it first (rollback) to re-create') }
+      $changed[$r.identifier] = [int]$have.Precedence
+    }
+  }
   $precedences = @()
   if ($missing.Count -gt 0) {
     $starts = @()
@@ -111,33 +185,41 @@ function New-CutoverRules($Plan, $RequestedPrecedence) {
     if ($precedences.Count -eq 0) { Stop-Cutover 'conflict' 'the requested precedences are taken (or no free block in 0-99)' }
   }
   $adConnector = Get-CutoverAdConnector
+  $work = @()
+  foreach ($r in $present) { if ($changed.ContainsKey($r.identifier)) { $work += ,@($r, $changed[$r.identifier], $true) } }
   $i = 0
-  foreach ($r in $missing) {
+  foreach ($r in $missing) { $work += ,@($r, $precedences[$i], $false); $i++ }
+  foreach ($w in $work) {
+    $r = $w[0]
+    if ($w[2]) { Remove-ADSyncRule -SynchronizationRule $byId[$r.identifier] | Out-Null }
     $connectorId = $script:CutoverEntraConnectorId
     if ($r.connector -eq 'ad') { $connectorId = ([guid]$adConnector.Identifier).ToString() }
     $rule = New-ADSyncRule -Name $r.name -Identifier $r.identifier -Description 'Created by cutover (cloudNoFlow/JoinNoFlow coexistence with Cloud Sync)' `
-      -Direction $r.direction -Precedence $precedences[$i] -PrecedenceAfter $script:CutoverZeroGuid -PrecedenceBefore $script:CutoverZeroGuid `
+      -Direction $r.direction -Precedence ([int]$w[1]) -PrecedenceAfter $script:CutoverZeroGuid -PrecedenceBefore $script:CutoverZeroGuid `
       -SourceObjectType $r.sourceObjectType -TargetObjectType $r.targetObjectType -Connector $connectorId -LinkType $r.linkType `
       -SoftDeleteExpiryInterval 0 -ImmutableTag ''
     if ($r.flowsCloudNoFlow) {
       $rule = Add-ADSyncAttributeFlowMapping -SynchronizationRule $rule -Source @('true') -Destination 'cloudNoFlow' -FlowType 'Constant' -ValueMergeType 'Update'
     }
-    $conditions = @(foreach ($c in @($r.scope)) {
-      New-Object -TypeName 'Microsoft.IdentityManagement.PowerShell.ObjectModel.ScopeCondition' -ArgumentList $c.attribute, $c.value, $c.operator
-    })
-    $rule = Add-ADSyncScopeConditionGroup -SynchronizationRule $rule -ScopeConditions $conditions
+    # One scope condition group per entry: groups are ORed, conditions inside a group ANDed.
+    foreach ($g in @($r.scope)) {
+      $conditions = @(foreach ($c in @($g)) {
+        New-Object -TypeName 'Microsoft.IdentityManagement.PowerShell.ObjectModel.ScopeCondition' -ArgumentList $c.attribute, $c.value, $c.operator
+      })
+      $rule = Add-ADSyncScopeConditionGroup -SynchronizationRule $rule -ScopeConditions $conditions
+    }
     Add-ADSyncRule -SynchronizationRule $rule | Out-Null
-    $i++
   }
   $rules = @(foreach ($r in $Plan) {
     $have = Get-ADSyncRule -Identifier $r.identifier
+    $wasPresent = [bool]($present | Where-Object { $_.identifier -eq $r.identifier })
     [ordered]@{
       identifier = $r.identifier; name = $r.name; direction = $r.direction; objectType = $r.objectType
       precedence = [int]$have.Precedence; connector = ([guid]$have.Connector).ToString()
-      alreadyPresent = [bool]($present | Where-Object { $_.identifier -eq $r.identifier })
+      alreadyPresent = ($wasPresent -and -not $changed.ContainsKey($r.identifier)); updated = $changed.ContainsKey($r.identifier)
     }
   })
-  return [ordered]@{ rules = $rules; created = $missing.Count; alreadyPresent = $present.Count }
+  return [ordered]@{ rules = $rules; created = $missing.Count; updated = $changed.Count; alreadyPresent = ($present.Count - $changed.Count) }
 }
 
 # The class filters AD recommends (objectClass is not indexed; objectCategory is). Callers index this table

@@ -6,5 +6,5 @@
 try {
   $p = Read-CutoverInput
   Import-Module ADSync
-  Write-CutoverResult (New-CutoverRules $p.plan $p.params.precedence)
+  Write-CutoverResult (New-CutoverRules $p.plan $p.params.precedence $false)
 } catch { Write-CutoverError $_ }

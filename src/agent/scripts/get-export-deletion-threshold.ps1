@@ -1,7 +1,9 @@
 #Requires -Version 5.1
 # get-export-deletion-threshold: Get-ADSyncExportDeletionThreshold. Parameters: none.
-# Some Connect builds ask for Entra credentials here; the runner's service account cannot answer a prompt, so
-# on those builds this read fails with the cmdlet's own message.
+# Its -AADUserName is mandatory ("Required: True", reference-connect-adsync.md) and it then signs in to Entra
+# interactively, which a runner's service account cannot do. Under -NonInteractive PowerShell refuses the bare call
+# with 'Cannot process command because of one or more missing mandatory parameters: AADUserName.'; that message is the
+# result. Read accidentalDeletionPrevention from Graph onPremisesSynchronization instead.
 . (Join-Path $PSScriptRoot '_common.ps1')
 try {
   $null = Read-CutoverInput

@@ -13,8 +13,8 @@ try {
       ConnectorId = $id
       RunProfileName = [string]$_.RunProfileName
       Result = [string]$_.Result
-      StartDate = (ConvertTo-CutoverDate $_.StartDate)
-      EndDate = (ConvertTo-CutoverDate $_.EndDate)
+      StartDate = (ConvertFrom-CutoverRunDate $_.StartDate)
+      EndDate = (ConvertFrom-CutoverRunDate $_.EndDate)
       IsRunComplete = [bool]$_.IsRunComplete
     }
   })

@@ -28,7 +28,6 @@ try {
       NextSyncCycleStartTimeInUTC = (ConvertTo-CutoverDate ([datetime]::SpecifyKind([datetime]$s.NextSyncCycleStartTimeInUTC, 'Utc')))
       NextSyncCyclePolicyType = [string]$s.NextSyncCyclePolicyType
       CurrentlyEffectiveSyncCycleInterval = [string]$s.CurrentlyEffectiveSyncCycleInterval
-      SyncCycleDisabledAtUTC = $null
     }
   })
 } catch { Write-CutoverError $_ }
