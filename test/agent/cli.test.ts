@@ -29,7 +29,7 @@ describe('cutover-runner CLI', () => {
     const r = await cli('actions', '--json');
     const rows = JSON.parse(r.stdout);
     expect(rows.map((x: any) => x.name)).toEqual(actionNames);
-    expect(rows.find((x: any) => x.name === 'create-noflow-rules').params).toHaveProperty('ou');
+    expect(rows.find((x: any) => x.name === 'create-noflow-rules').params).toHaveProperty('ous');
   });
 
   it('exec runs one action and prints its JSON result', async () => {
