@@ -327,7 +327,7 @@ export class GraphSimulator implements EntraSyncTarget {
   onPremisesSynchronization = {
     id: randomUUID(),
     configuration: { accidentalDeletionPrevention: { synchronizationPreventionType: 'enabledForCount', alertThreshold: 500 } },
-    features: { passwordSyncEnabled: true, groupWriteBackEnabled: true, deviceWritebackEnabled: false, userWritebackEnabled: false, blockSoftMatchEnabled: false, blockCloudObjectTakeoverThroughHardMatchEnabled: false },
+    features: { passwordSyncEnabled: true, passwordWritebackEnabled: true, groupWriteBackEnabled: true, deviceWritebackEnabled: false, userWritebackEnabled: false, blockSoftMatchEnabled: false, blockCloudObjectTakeoverThroughHardMatchEnabled: false },
   };
 
   /** Puts a job in quarantine as Graph would show it; it stays until start or restart. */
