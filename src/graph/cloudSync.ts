@@ -14,15 +14,90 @@ import {
 export interface CloudSyncConfigurationInput {
   /** AD DNS domain, e.g. contoso.com; also the service principal's display name, as the portal does. */
   domain: string;
+  /**
+   * Password hash sync for this configuration. true: the AppKey's PasswordHash scenario, the CredentialData ←
+   * [PasswordHash] mapping on the users and inetOrgPersons object mappings, and the AD2AADPasswordHash job (created;
+   * startPasswordHashSync starts it). false: nothing PHS-related is set (and nothing already set is removed).
+   */
   passwordHashSync: boolean;
   /** OU DNs to add to the scope of the AD2AADProvisioning job. Never removes any. */
   containers: string[];
+  /**
+   * Who gets Cloud Sync's quarantine and accidental-delete emails ("a@b;c@d" or a list): sets the
+   * SyncNotificationSettings secret. Unset: that secret is left as it is.
+   */
+  notificationEmail?: string | string[];
+  /** Accidental-delete threshold written with notificationEmail (Microsoft's default: 500). */
+  deleteThreshold?: number;
+  /**
+   * AppKey is write-only (GET never shows it), so it is sent only when this call creates the configuration, or when
+   * this is true (e.g. passwordHashSync was turned on for an existing configuration).
+   */
+  resendAppKey?: boolean;
+  /** Create the AAD2ADExchangeHybridWriteback job (only when asked; check exchangeHybridWritebackPossible first). */
+  exchangeHybridWriteback?: boolean;
+}
+
+/**
+ * Microsoft's limit of separate OUs or security groups in one Cloud Sync configuration. how-to-prerequisites.md
+ * (Known limitations, Scoping filter): "You can only sync up to 59 separate OUs or Security Groups for a given
+ * configuration"; newer revisions say about 50 (the 4 MB schema limit), and the Transition tool allows 30 per domain.
+ * The stricter documented number is used.
+ */
+export const MAX_SCOPE_ENTRIES = 50;
+
+/**
+ * The attribute mapping that turns on password hash sync for a configuration, verbatim from Microsoft's
+ * how-to-inbound-synch-ms-graph.md ("Enable Sync password hashes on configuration blade").
+ */
+export const CREDENTIAL_DATA_MAPPING = {
+  defaultValue: null,
+  exportMissingReferences: false,
+  flowBehavior: 'FlowWhenChanged',
+  flowType: 'Always',
+  matchingPriority: 0,
+  targetAttributeName: 'CredentialData',
+  source: { expression: '[PasswordHash]', name: 'PasswordHash', type: 'Attribute', parameters: [] },
+} as const;
+
+/** The object mappings the CredentialData mapping goes into (same how-to: "Remember to do this action for both Users and inetOrgpersons"). */
+const PHS_OBJECT_MAPPINGS = ['provision active directory users', 'provision active directory inetorgpersons'];
+
+/** Adds the CredentialData mapping where it is missing (the backend does not dedupe: never add it twice). */
+export function withPasswordHashMapping(schema: any): { schema: any; changed: boolean } {
+  const copy = structuredClone(schemaForPut(schema));
+  let changed = false;
+  const rule = Array.isArray(copy.synchronizationRules) ? copy.synchronizationRules[0] : undefined;
+  for (const m of Array.isArray(rule?.objectMappings) ? rule.objectMappings : []) {
+    if (typeof m?.name !== 'string' || !PHS_OBJECT_MAPPINGS.includes(m.name.toLowerCase())) continue;
+    m.attributeMappings = Array.isArray(m.attributeMappings) ? m.attributeMappings : [];
+    if (m.attributeMappings.some((a: any) => a?.targetAttributeName === 'CredentialData')) continue;
+    m.attributeMappings.push(structuredClone(CREDENTIAL_DATA_MAPPING));
+    changed = true;
+  }
+  return { schema: copy, changed };
+}
+
+/** Whether the users object mapping carries CredentialData ← PasswordHash. */
+export function hasPasswordHashMapping(schema: any): boolean {
+  const rule = Array.isArray(schema?.synchronizationRules) ? schema.synchronizationRules[0] : undefined;
+  const users = (rule?.objectMappings ?? []).find((m: any) => typeof m?.name === 'string' && m.name.toLowerCase() === PHS_OBJECT_MAPPINGS[0]);
+  return (users?.attributeMappings ?? []).some((a: any) => a?.targetAttributeName === 'CredentialData' && a?.source?.name === 'PasswordHash');
+}
+
+/** "a@b; c@d" or ['a@b','c@d'] → "a@b;c@d" (the Recipients format of SyncNotificationSettings). */
+export function normalizeRecipients(v: string | string[]): string {
+  const list = (Array.isArray(v) ? v : v.split(/[;,]/)).map((x) => x.trim()).filter(Boolean);
+  for (const r of list) if (!/^[^\s@;,]+@[^\s@;,]+\.[^\s@;,]+$/.test(r)) throw new GraphPlanError('InvalidRecipient', `not an email address: ${JSON.stringify(r)}`);
+  if (list.length === 0) throw new GraphPlanError('InvalidRecipient', 'notificationEmail names no recipient');
+  return list.join(';');
 }
 
 export interface CloudSyncConfigurationResult {
   servicePrincipalId: string;
   provisioningJobId: string;
   passwordHashJobId?: string;
+  exchangeHybridWritebackJobId?: string;
   includedContainers: string[];
   changed: boolean;
   /** The mutating requests actually sent, in order (empty when nothing needed to change). */
@@ -39,8 +114,14 @@ interface Observed {
   servicePrincipalId?: string;
   provisioningJobId?: string;
   passwordHashJobId?: string;
+  exchangeJobId?: string;
   secrets?: { key: string; value: string | null }[];
   schema?: any;
+}
+
+interface PlanOptions {
+  /** Send the write-only AppKey in this plan's secrets PUT. */
+  sendAppKey: boolean;
 }
 
 type StepKind = 'instantiate' | 'create-job' | 'put-secrets' | 'put-schema';
@@ -78,6 +159,29 @@ function sameDn(a: string, b: string): boolean {
     return normalizeDn(a) === normalizeDn(b);
   } catch {
     return a.toLowerCase() === b.toLowerCase();
+  }
+}
+
+/** Refuses a scope over Microsoft's limit (MAX_SCOPE_ENTRIES OUs and groups together) before sending it. */
+function checkScopeSize(schema: any): void {
+  const rule = Array.isArray(schema?.synchronizationRules) ? schema.synchronizationRules[0] : undefined;
+  const n = (rule?.containerFilter?.includedContainers ?? []).length + (rule?.groupFilter?.includedGroups ?? []).length;
+  if (n > MAX_SCOPE_ENTRIES) {
+    throw new GraphPlanError(
+      'TooManyScopeEntries',
+      `This would put ${n} OUs and groups in one Cloud Sync configuration; Microsoft supports at most ${MAX_SCOPE_ENTRIES} ` +
+        `("You can only sync up to 59 separate OUs or Security Groups for a given configuration", about 50 in newer revisions). ` +
+        `Scope a parent OU instead (nested OUs are supported) or split the domain across configurations.`,
+    );
+  }
+}
+
+function checkInput(input: CloudSyncConfigurationInput): void {
+  requireDns(input.containers, 'container');
+  if (input.containers.length > MAX_SCOPE_ENTRIES) checkScopeSize({ synchronizationRules: [{ containerFilter: { includedContainers: input.containers } }] });
+  if (input.notificationEmail !== undefined) normalizeRecipients(input.notificationEmail);
+  if (input.deleteThreshold !== undefined && !(Number.isInteger(input.deleteThreshold) && input.deleteThreshold > 0)) {
+    throw new GraphPlanError('InvalidDeleteThreshold', `deleteThreshold must be a positive integer, not ${input.deleteThreshold}`);
   }
 }
 
@@ -142,7 +246,8 @@ export class CloudSyncConfigurator {
     }
   }
 
-  private async observe(domain: string, passwordHashSync: boolean, knownServicePrincipalId?: string): Promise<Observed> {
+  private async observe(input: CloudSyncConfigurationInput, knownServicePrincipalId?: string): Promise<Observed> {
+    const { domain, passwordHashSync } = input;
     // Right after instantiate, directory replication may not list the new SP yet: use the id we were given.
     const sp = knownServicePrincipalId ? { id: knownServicePrincipalId } : await this.findServicePrincipal(domain);
     if (!sp) return {};
@@ -152,6 +257,7 @@ export class CloudSyncConfigurator {
       servicePrincipalId: sp.id,
       provisioningJobId: find('AD2AADProvisioning'),
       passwordHashJobId: passwordHashSync ? find('AD2AADPasswordHash') : undefined,
+      exchangeJobId: find('AAD2ADExchangeHybridWriteback'),
     };
     obs.secrets = (await this.t.request('GET', paths.secrets(sp.id), { version: SYNC_VERSION })).body?.value ?? [];
     if (obs.provisioningJobId) {
@@ -160,23 +266,38 @@ export class CloudSyncConfigurator {
     return obs;
   }
 
-  private desiredSecrets(domain: string, passwordHashSync: boolean): { key: string; value: string }[] {
-    return [
-      { key: 'Domain', value: JSON.stringify({ domain }) },
-      // AppKey turns on the tenant's sync flags; the PasswordHash scenario also enables PHS (ENTRA how-to).
-      { key: 'AppKey', value: JSON.stringify({ appKeyScenario: passwordHashSync ? 'AD2AADPasswordHash' : 'AD2AADProvisioning' }) },
-    ];
+  /**
+   * The secrets this input wants that GET can show (Domain; SyncNotificationSettings when notificationEmail is given),
+   * plus the write-only AppKey when asked to send it. Values are Microsoft's documented JSON strings
+   * (how-to-inbound-synch-ms-graph.md: "Update targeted domain", "Accidental deletes").
+   */
+  private desiredSecrets(input: CloudSyncConfigurationInput, existing: { key: string; value: string | null }[], o: PlanOptions): { key: string; value: string }[] {
+    const out = [{ key: 'Domain', value: JSON.stringify({ domain: input.domain }) }];
+    if (input.notificationEmail !== undefined) {
+      const cur = parseJsonObject(existing.find((s) => s.key === 'SyncNotificationSettings')?.value ?? null);
+      const threshold = input.deleteThreshold ?? (Number.isInteger(cur?.DeleteThresholdValue) ? (cur!.DeleteThresholdValue as number) : 500);
+      out.push({
+        key: 'SyncNotificationSettings',
+        value: JSON.stringify({ Enabled: true, Recipients: normalizeRecipients(input.notificationEmail), DeleteThresholdEnabled: true, DeleteThresholdValue: threshold }),
+      });
+    }
+    // AppKey turns on the tenant's sync flags; the PasswordHash scenario also enables PHS (ENTRA how-to). Write-only.
+    if (o.sendAppKey) out.push({ key: 'AppKey', value: JSON.stringify({ appKeyScenario: input.passwordHashSync ? 'AD2AADPasswordHash' : 'AD2AADProvisioning' }) });
+    return out;
   }
 
-  private secretsStep(sp: string, domain: string, passwordHashSync: boolean, existing: { key: string; value: string | null }[]): Step | undefined {
-    const desired = this.desiredSecrets(domain, passwordHashSync);
+  private secretsStep(sp: string, input: CloudSyncConfigurationInput, existing: { key: string; value: string | null }[], o: PlanOptions): Step | undefined {
+    const { domain, passwordHashSync } = input;
+    const desired = this.desiredSecrets(input, existing, o);
+    // Only what GET shows is compared; the write-only AppKey is "satisfied" unless this plan must send it.
     const satisfied = (d: { key: string; value: string }) => {
+      if (d.key === 'AppKey') return false;
       const cur = existing.find((s) => s.key === d.key);
       if (!cur) return false;
       const a = parseJsonObject(cur.value);
       const b = JSON.parse(d.value);
       if (d.key === 'Domain') return typeof a?.domain === 'string' && a.domain.toLowerCase() === String(b.domain).toLowerCase();
-      return a?.appKeyScenario === b.appKeyScenario;
+      return a?.Enabled === b.Enabled && a?.Recipients === b.Recipients && a?.DeleteThresholdEnabled === b.DeleteThresholdEnabled && a?.DeleteThresholdValue === b.DeleteThresholdValue;
     };
     if (desired.every(satisfied)) return undefined;
     // Secrets are PUT-only replace-all: resend every value we keep. A masked value cannot be resent.
@@ -196,12 +317,16 @@ export class CloudSyncConfigurator {
         method: 'PUT',
         path: versioned(SYNC_VERSION, paths.secrets(sp)),
         body: { value },
-        summary: `Set the Domain secret to ${domain} (${passwordHashSync ? 'with' : 'without'} password hash sync), keeping ${kept.length} other secret(s)`,
+        summary:
+          `Set the Domain secret to ${domain}` +
+          (desired.some((d) => d.key === 'AppKey') ? ` and the AppKey (${passwordHashSync ? 'with' : 'without'} password hash sync)` : '') +
+          (desired.some((d) => d.key === 'SyncNotificationSettings') ? `, notification emails to ${normalizeRecipients(input.notificationEmail!)}` : '') +
+          `, keeping ${kept.length} other secret(s)`,
       },
     };
   }
 
-  private plan(input: CloudSyncConfigurationInput, obs: Observed): Step[] {
+  private plan(input: CloudSyncConfigurationInput, obs: Observed, o: PlanOptions): Step[] {
     const steps: Step[] = [];
     const sp = obs.servicePrincipalId ?? SP_PLACEHOLDER;
     if (!obs.servicePrincipalId) {
@@ -218,6 +343,7 @@ export class CloudSyncConfigurator {
     const templates: CloudSyncJobTemplate[] = [];
     if (!obs.provisioningJobId) templates.push('AD2AADProvisioning');
     if (input.passwordHashSync && !obs.passwordHashJobId) templates.push('AD2AADPasswordHash');
+    if (input.exchangeHybridWriteback && !obs.exchangeJobId) templates.push('AAD2ADExchangeHybridWriteback');
     for (const templateId of templates) {
       steps.push({
         kind: 'create-job',
@@ -229,30 +355,33 @@ export class CloudSyncConfigurator {
         },
       });
     }
-    const secrets = this.secretsStep(sp, input.domain, input.passwordHashSync, obs.secrets ?? []);
+    const secrets = this.secretsStep(sp, input, obs.secrets ?? [], o);
     if (secrets) steps.push(secrets);
     if (obs.schema && obs.provisioningJobId) {
-      const { schema, changed } = unionContainers(obs.schema, input.containers);
-      if (changed) {
+      const scoped = unionContainers(obs.schema, input.containers);
+      checkScopeSize(scoped.schema);
+      const phs = input.passwordHashSync ? withPasswordHashMapping(scoped.schema) : { schema: scoped.schema, changed: false };
+      if (scoped.changed || phs.changed) {
         const added = input.containers.filter((c) => !includedContainersOf(obs.schema).some((x) => sameDn(x, c)));
+        const what = [
+          ...(scoped.changed ? [`Add ${added.join('; ')} to the OU scope (now ${includedContainersOf(phs.schema).length} container(s))`] : []),
+          ...(phs.changed ? ['add the CredentialData ← [PasswordHash] mapping (password hash sync) to the users and inetOrgPersons mappings'] : []),
+        ];
         steps.push({
           kind: 'put-schema',
-          request: {
-            method: 'PUT',
-            path: versioned(SYNC_VERSION, paths.schema(sp, obs.provisioningJobId)),
-            body: schema,
-            summary: `Add ${added.join('; ')} to the OU scope (now ${includedContainersOf(schema).length} container(s))`,
-          },
+          request: { method: 'PUT', path: versioned(SYNC_VERSION, paths.schema(sp, obs.provisioningJobId)), body: phs.schema, summary: what.join('; ') },
         });
       }
-    } else if (input.containers.length) {
+    } else if (input.containers.length || input.passwordHashSync) {
       // The job does not exist yet: its template schema is only readable once it does.
       steps.push({
         kind: 'put-schema',
         request: {
           method: 'PUT',
           path: versioned(SYNC_VERSION, paths.schema(sp, obs.provisioningJobId ?? JOB_PLACEHOLDER)),
-          summary: `Set the OU scope of the new job's template schema to: ${input.containers.join('; ')}`,
+          summary:
+            `Set the OU scope of the new job's template schema to: ${input.containers.join('; ')}` +
+            (input.passwordHashSync ? '; add the CredentialData ← [PasswordHash] mapping (password hash sync)' : ''),
         },
       });
     }
@@ -261,23 +390,27 @@ export class CloudSyncConfigurator {
 
   /** The mutating requests ensureCloudSyncConfiguration would send now (reads Graph; sends nothing that changes it). */
   async describeCloudSyncConfiguration(input: CloudSyncConfigurationInput): Promise<PlannedRequest[]> {
-    requireDns(input.containers, 'container');
-    return this.plan(input, await this.observe(input.domain, input.passwordHashSync)).map((s) => s.request);
+    checkInput(input);
+    const obs = await this.observe(input);
+    return this.plan(input, obs, { sendAppKey: !obs.servicePrincipalId || input.resendAppKey === true }).map((s) => s.request);
   }
 
   async ensureCloudSyncConfiguration(input: CloudSyncConfigurationInput): Promise<CloudSyncConfigurationResult> {
-    requireDns(input.containers, 'container');
+    checkInput(input);
     const sent: PlannedRequest[] = [];
     let knownSp: string | undefined;
+    let appKeyPending = input.resendAppKey === true;
     // Each pass observes, plans and executes until a step creates something later steps need to read.
     for (let pass = 0; pass < 8; pass++) {
-      const obs = await this.observe(input.domain, input.passwordHashSync, knownSp);
-      const steps = this.plan(input, obs);
+      const obs = await this.observe(input, knownSp);
+      if (!obs.servicePrincipalId) appKeyPending = true; // creating the configuration: set the write-only AppKey once
+      const steps = this.plan(input, obs, { sendAppKey: appKeyPending });
       if (steps.length === 0) {
         return {
           servicePrincipalId: obs.servicePrincipalId!,
           provisioningJobId: obs.provisioningJobId!,
           passwordHashJobId: obs.passwordHashJobId,
+          exchangeHybridWritebackJobId: obs.exchangeJobId,
           includedContainers: includedContainersOf(obs.schema),
           changed: sent.length > 0,
           requests: sent,
@@ -289,6 +422,7 @@ export class CloudSyncConfigurator {
         const rel = path.replace(/^\/(v1\.0|beta)/, '');
         const res = await this.t.request(step.request.method, rel, { version: SYNC_VERSION, body: step.request.body });
         sent.push(step.request);
+        if (step.kind === 'put-secrets' && (step.request.body as any)?.value?.some((x: any) => x.key === 'AppKey')) appKeyPending = false;
         if (step.kind === 'instantiate') {
           // The beta docs show objectId, v1.0 shows id: accept either.
           const sp = res.body?.servicePrincipal;
@@ -305,6 +439,7 @@ export class CloudSyncConfigurator {
   private async scopeChange(target: ScopeTarget, edit: (schema: any) => { schema: any; changed: boolean }, summary: string) {
     const current = (await this.t.request('GET', paths.schema(target.servicePrincipalId, target.jobId), { version: SYNC_VERSION })).body;
     const { schema, changed } = edit(current);
+    if (changed) checkScopeSize(schema);
     const request: PlannedRequest | undefined = changed
       ? { method: 'PUT', path: versioned(SYNC_VERSION, paths.schema(target.servicePrincipalId, target.jobId)), body: schema, summary }
       : undefined;
@@ -353,7 +488,11 @@ export class CloudSyncConfigurator {
     return request ? [request] : [];
   }
 
-  /** Explicit, approval-gated removal of one OU from the scope (objects under it will be deleted by Cloud Sync). */
+  /**
+   * Explicit, approval-gated removal of one OU from the scope. At the job's next cycle after a restart, Cloud Sync
+   * DELETES the objects under it from Entra: users go to the recycle bin, security groups are hard-deleted (no
+   * recycle bin). A running job keeps its old scope until restartProvisioningAfterScopeChange (how-to-configure.md).
+   */
   async removeContainerFromScope(target: ScopeTarget & { container: string }): Promise<{ changed: boolean; includedContainers: string[]; requests: PlannedRequest[] }> {
     requireDns([target.container], 'container');
     const { request, schema } = await this.scopeChange(target, this.removeEdit(target.container), `Remove ${target.container} from the OU scope`);

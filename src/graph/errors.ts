@@ -52,6 +52,15 @@ export function isGraphError(e: unknown): e is GraphError {
 }
 
 /**
+ * Graph refused the call for lack of permission (403 Authorization_RequestDenied, "Insufficient privileges to complete
+ * the operation."). With app-only credentials this is permanent for endpoints Graph documents as
+ * "Application: Not supported" (the provisioning agents list, directory/onPremisesSynchronization).
+ */
+export function isAuthorizationDenied(e: unknown): e is GraphError {
+  return e instanceof GraphError && e.status === 403;
+}
+
+/**
  * A request the module refuses to send because it would do damage Graph would not warn about
  * (e.g. a replace-all secrets PUT that would overwrite a masked password with "*").
  */

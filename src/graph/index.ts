@@ -9,12 +9,16 @@ import { systemClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { CloudSyncConfigurator } from './cloudSync.js';
 import { countSyncedUsers, getGroup, iterateSyncedUsers, listTransitiveUserMembers, readSyncedUsers, SyncedObjectIndex, type DeltaStateStore } from './directory.js';
+import { GraphPlanError } from './errors.js';
 import { SyncJobOps, type JobRef } from './jobs.js';
+import { jobIsOfTemplate } from './types.js';
 import { GraphSettingsSchema, type GraphSettings } from './settings.js';
 import type { Tracer } from '../telemetry/tracer.js';
 import { GraphTransport } from './transport.js';
 
-export { GraphError, GraphPlanError, isGraphError } from './errors.js';
+export { GraphError, GraphPlanError, isGraphError, isAuthorizationDenied } from './errors.js';
+export { AGENT_HEALTH_SOURCE, inferAgentHealth, judgeProvisionOnDemand, outcomesFromLogs, type AgentHealth, type CloudSyncOutcome, type OnDemandJudgement } from './assess.js';
+export { APP_PERMISSIONS, CLIENT_ENDPOINTS, ENDPOINT_PERMISSIONS, endpointFor, mintSandboxAppToken } from './permissions.js';
 export { GraphSettingsSchema, graphScope, type GraphAuth, type GraphSettings } from './settings.js';
 export { GraphTransport, type TransportStats, type GraphResponse } from './transport.js';
 export {
@@ -28,6 +32,11 @@ export {
 export {
   unionContainers,
   includedContainersOf,
+  withPasswordHashMapping,
+  hasPasswordHashMapping,
+  normalizeRecipients,
+  MAX_SCOPE_ENTRIES,
+  CREDENTIAL_DATA_MAPPING,
   type CloudSyncConfigurationInput,
   type CloudSyncConfigurationResult,
   type ScopeTarget,
@@ -66,7 +75,18 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     describeSetGroupScope: config.describeSetGroupScope.bind(config),
 
     // Job control
-    startJob: (ref: JobRef) => jobs.startJob(ref),
+    /** Starts a Disabled/Paused job; throws GraphPlanError JobQuarantined (with .quarantine) unless clearQuarantine. */
+    startJob: (ref: JobRef, opts?: { clearQuarantine?: boolean }) => jobs.startJob(ref, opts),
+    /** After a scope change on a running job: restart (Watermark) so it takes the new scope; [] when not running. */
+    restartProvisioningAfterScopeChange: (ref: JobRef) => jobs.restartProvisioningAfterScopeChange(ref),
+    describeRestartProvisioningAfterScopeChange: (ref: JobRef) => jobs.describeRestartProvisioningAfterScopeChange(ref),
+    /** Starts the configuration's AD2AADPasswordHash job (created by ensureCloudSyncConfiguration with passwordHashSync). */
+    startPasswordHashSync: async (servicePrincipalId: string, opts?: { clearQuarantine?: boolean }) => {
+      const job = (await jobs.listJobs(servicePrincipalId)).find((j) => jobIsOfTemplate(j, 'AD2AADPasswordHash'));
+      if (!job) throw new GraphPlanError('NoPasswordHashJob', `configuration ${servicePrincipalId} has no AD2AADPasswordHash job: configure it with passwordHashSync first`);
+      const ref = { servicePrincipalId, jobId: job.id };
+      return { jobId: job.id, requests: await jobs.startJob(ref, opts) };
+    },
     describeStartJob: (ref: JobRef) => jobs.describeStartJob(ref),
     pauseJob: (ref: JobRef) => jobs.pauseJob(ref),
     describePauseJob: (ref: JobRef) => jobs.describePauseJob(ref),
@@ -86,9 +106,17 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     listJobs: (servicePrincipalId: string) => jobs.listJobs(servicePrincipalId),
     getJob: (ref: JobRef) => jobs.getJob(ref),
     getSchema: (ref: JobRef) => jobs.getSchema(ref),
+    /** Throws a 403 GraphError for app-only credentials (Application: Not supported); prefer agentHealth/tryListAgents. */
     listAgents: () => jobs.listAgents(),
+    tryListAgents: () => jobs.tryListAgents(),
+    /** Agent health inferred from job status and provisioning logs (what app-only can read). */
+    agentHealth: (ref: JobRef, opts?: { now?: Date; staleAfterMs?: number; logWindowMs?: number }) => jobs.agentHealth(ref, opts?.now ?? clock.now(), opts),
+    /** Per objectGUID, the latest Cloud Sync provisioning outcome since `since` (taken / failed / skipped / deleted / not-seen). */
+    cloudSyncOutcomes: (jobId: string, objectGUIDs: string[], since: Date, opts?: { maxPages?: number }) => jobs.cloudSyncOutcomes(jobId, objectGUIDs, since, opts),
+    exchangeHybridWritebackPossible: (ref: JobRef) => jobs.exchangeHybridWritebackPossible(ref),
+    passwordWriteback: () => jobs.passwordWriteback(),
     onPremisesSynchronization: () => jobs.onPremisesSynchronization(),
-    provisioningLogs: (jobId: string, opts?: { maxEntries?: number }) => jobs.provisioningLogs(jobId, opts),
+    provisioningLogs: (jobId: string, opts?: { maxEntries?: number; since?: Date }) => jobs.provisioningLogs(jobId, opts),
 
     // Counts and reconciliation input
     readSyncedUsers: () => readSyncedUsers(transport),

@@ -17,8 +17,9 @@ export const paths = {
     `/servicePrincipals/${e(sp)}/synchronization/jobs/${e(job)}/schema/directories/${e(dir)}/discover`,
   secrets: (sp: string) => `/servicePrincipals/${e(sp)}/synchronization/secrets`,
   agents: () => `/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups`,
-  provisioningLogs: (jobId: string, top: number) =>
-    `/auditLogs/provisioning?$filter=${e(`jobId eq '${jobId}'`)}&$top=${top}`,
+  /** activityDateTime takes eq, gt and lt only (provisioningobjectsummary-list); `since` is exclusive (gt). */
+  provisioningLogs: (jobId: string, top: number, since?: Date) =>
+    `/auditLogs/provisioning?$filter=${e(`jobId eq '${jobId}'${since ? ` and activityDateTime gt ${since.toISOString()}` : ''}`)}&$top=${top}`,
 };
 
 /** The versioned path shown to approvers (PlannedRequest.path). */

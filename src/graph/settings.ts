@@ -7,10 +7,15 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import type { AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import { mintSandboxAppToken } from './permissions.js';
 
-/** How cutover authenticates to Graph. 'static-token' is for the sandbox simulator (any non-empty bearer). */
+/**
+ * How cutover authenticates to Graph. 'sandbox-app' is for the sandbox simulator: an unsigned app-only token carrying
+ * the README's application permissions (APP_PERMISSIONS) or the given roles. 'static-token' sends a token as given.
+ */
 export const GraphAuthSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('static-token'), token: z.string().min(1) }),
+  z.object({ kind: z.literal('sandbox-app'), roles: z.array(z.string().min(1)).optional(), appId: z.string().min(1).optional() }),
   z.object({ kind: z.literal('client-secret'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
   z.object({ kind: z.literal('client-certificate'), clientId: z.string().min(1), certificatePath: z.string().min(1) }),
   z.object({ kind: z.literal('managed-identity'), clientId: z.string().min(1).optional() }),
@@ -55,6 +60,7 @@ export function createCredential(settings: GraphSettings): TokenCredential | und
   const authorityHost = settings.authorityHost;
   switch (a.kind) {
     case 'static-token':
+    case 'sandbox-app':
       return undefined;
     case 'client-secret':
       return new ClientSecretCredential(settings.tenantId, a.clientId, a.clientSecret, { authorityHost });
@@ -72,6 +78,11 @@ export function createAuthProvider(settings: GraphSettings): AuthenticationProvi
   if (settings.auth.kind === 'static-token') {
     const token = settings.auth.token;
     return { getAccessToken: async () => token };
+  }
+  if (settings.auth.kind === 'sandbox-app') {
+    const { roles, appId } = settings.auth;
+    const tenantId = settings.tenantId;
+    return { getAccessToken: async () => mintSandboxAppToken({ tenantId, roles, appId }) };
   }
   const credential = createCredential(settings)!;
   const scope = graphScope(settings.baseUrl);

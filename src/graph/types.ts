@@ -15,7 +15,7 @@ export interface PlannedRequest {
 }
 
 export const AD2AAD_APPLICATION_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
-export type CloudSyncJobTemplate = 'AD2AADProvisioning' | 'AD2AADPasswordHash';
+export type CloudSyncJobTemplate = 'AD2AADProvisioning' | 'AD2AADPasswordHash' | 'AAD2ADExchangeHybridWriteback';
 
 export type SyncStatusCode = 'NotConfigured' | 'NotRun' | 'Active' | 'Paused' | 'Quarantine';
 export type QuarantineReason =

@@ -111,8 +111,10 @@ describe('ensureCloudSyncConfiguration', () => {
     expect(put.status).toBe(204);
     const got = await raw(baseUrl, 'GET', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`);
     expect(got.body.value).toEqual([{ key: 'Domain', value: '{"domain":"contoso.com"}' }, { key: 'Password', value: '*' }]);
-    // The raw PUT dropped AppKey: restoring it needs a PUT that would send Password back as "*"
-    const err = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES] }).catch((e) => e);
+    // Nothing GET shows is missing: no PUT, so nothing is lost
+    expect((await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES] })).changed).toBe(false);
+    // Asked to resend the write-only AppKey: that PUT would send Password back as "*"
+    const err = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], resendAppKey: true }).catch((e) => e);
     expect(err).toBeInstanceOf(GraphPlanError);
     expect(err.code).toBe('MaskedSecretWouldBeLost');
   });

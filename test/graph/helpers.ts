@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { isUnder } from '../../src/dn.js';
 import { createGraph, type GraphSettings } from '../../src/graph/index.js';
+import { mintSandboxAppToken } from '../../src/graph/permissions.js';
 import type { AdObject, AdObjectClass, OnPremDirectory } from '../../src/sandbox/contracts.js';
 import { GraphSimulator, type GraphSimulatorOptions } from '../../src/sandbox/graph/index.js';
 
@@ -47,16 +48,24 @@ export async function startSandbox(opts: { clock?: Clock; simulator?: Partial<Gr
   const sim = new GraphSimulator({ clock, onPrem: ad, ...opts.simulator });
   const baseUrl = await sim.start();
   const graph = createGraph(
-    { baseUrl, tenantId: `t-${randomUUID()}`, auth: { kind: 'static-token', token: 'sandbox' }, retryDelaySeconds: 0.01, ...opts.settings },
+    { baseUrl, tenantId: `t-${randomUUID()}`, auth: { kind: 'sandbox-app' }, retryDelaySeconds: 0.01, ...opts.settings },
     { log: silentLog, clock },
   );
   return { sim, graph, ad, clock: clock as ManualClock, baseUrl };
 }
 
+/** cutover's app-only token as the sandbox mints it (the README's permissions). */
+export const APP_TOKEN = mintSandboxAppToken({ tenantId: 'sandbox-tenant' });
+/** A delegated token (a signed-in admin) with these scopes: what the agents endpoint needs. */
+export function delegatedToken(scopes: string[]): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return [b64({ typ: 'JWT', alg: 'none' }), b64({ tid: 'sandbox-tenant', idtyp: 'user', scp: scopes.join(' '), oid: randomUUID() }), ''].join('.');
+}
+
 /** A raw request to the simulator (for behaviour the typed module deliberately never exercises). */
 export async function raw(baseUrl: string, method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {}) {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  if (init.token !== null) headers.authorization = `Bearer ${init.token ?? 'sandbox'}`;
+  if (init.token !== null) headers.authorization = `Bearer ${init.token ?? APP_TOKEN}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   const text = await res.text();

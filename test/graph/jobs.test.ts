@@ -50,8 +50,16 @@ describe('job control and status', () => {
     expect(job.status.steadyStateFirstAchievedTime?.toISOString()).toBe(clock.now().toISOString());
     expect(sim.summary().usersByOu[SALES]).toEqual({ connect: 0, cloud: 4, unsynced: 0 });
 
-    const agents = await graph.listAgents();
-    expect(agents).toEqual([expect.objectContaining({ id: agent.id, isActive: true, status: 'active', agentGroups: [expect.objectContaining({ displayName: 'contoso.com' })] })]);
+    // app-only: the agents list is refused (Application: Not supported); health comes from the job and its logs
+    expect(agent.status).toBe('active');
+    const listed = await graph.tryListAgents();
+    expect(listed).toMatchObject({ available: false, error: { status: 403, code: 'Authorization_RequestDenied' } });
+    expect(await graph.agentHealth(ref)).toEqual({
+      verdict: 'healthy',
+      reasons: [expect.stringMatching(/^The last cycle succeeded/)],
+      lastSuccessfulRun: clock.now().toISOString(),
+      source: 'job status and provisioning logs (app-only: the agents endpoint needs delegated permissions)',
+    });
 
     await graph.pauseJob(ref);
     job = await graph.getJob(ref);
@@ -69,13 +77,14 @@ describe('job control and status', () => {
     expect(job.status.quarantine?.error?.code).toBe('HybridIdentityServiceNoAgentsAssigned');
     expect(job.status.quarantine?.currentBegan?.toISOString()).toBe(clock.now().toISOString());
     expect(job.status.quarantine?.nextAttempt?.getTime()).toBeGreaterThan(clock.now().getTime());
+    expect(await graph.agentHealth(ref)).toMatchObject({ verdict: 'unhealthy', reasons: [expect.stringMatching(/HybridIdentityServiceNoAgentsAssigned/)], lastSuccessfulRun: null });
 
     const agent = sim.seedAgent({ machineName: 'AGENT1', domain: 'contoso.com', status: 'inactive' });
     sim.runSyncCycle(clock.advance(60 * MINUTE));
     job = await graph.getJob(ref);
     expect(job.status.quarantine?.error?.code).toBe('HybridIdentityServiceNoActiveAgents');
     expect(job.status.quarantine?.seriesCount).toBe(1);
-    expect((await graph.listAgents())[0].isActive).toBe(false);
+    expect((await graph.agentHealth(ref)).reasons[0]).toMatch(/HybridIdentityServiceNoActiveAgents/);
 
     sim.setAgentStatus(agent.id, 'active');
     expect(await graph.restartJob(ref, 'Watermark, Escrows, QuarantineState')).toEqual([
@@ -90,7 +99,14 @@ describe('job control and status', () => {
     sim.runSyncCycle(clock.advance(120 * MINUTE)); // injected quarantine does not lift by itself
     job = await graph.getJob(ref);
     expect(job.status.quarantine).toEqual(expect.objectContaining({ reason: 'EncounteredEscrowProportionThreshold', error: { code: 'AzureDirectoryServiceServerBusy', message: 'busy', tenantActionable: true } }));
-    await graph.startJob(ref);
+    // start never clears a quarantine silently: the caller gets the reason first
+    const refused = await graph.startJob(ref).catch((e) => e);
+    expect(refused).toBeInstanceOf(GraphPlanError);
+    expect(refused.code).toBe('JobQuarantined');
+    expect(refused.message).toMatch(/EncounteredEscrowProportionThreshold: AzureDirectoryServiceServerBusy/);
+    expect(refused.quarantine.reason).toBe('EncounteredEscrowProportionThreshold');
+    expect((await graph.getJob(ref)).status.quarantine).not.toBeNull();
+    await graph.startJob(ref, { clearQuarantine: true });
     expect((await graph.getJob(ref)).status.quarantine).toBeNull();
 
     expect(() => graph.describeRestartJob(ref, 'Watermark, Everything')).toThrow(GraphPlanError);
@@ -99,9 +115,12 @@ describe('job control and status', () => {
   it('holds deletes over the threshold in TooManyDeletes until a ForceDeletes restart', async () => {
     const { sim, graph, ref, clock, baseUrl, cfg } = await configured();
     sim.seedAgent({ machineName: 'AGENT1', domain: 'contoso.com' });
-    await raw(baseUrl, 'PUT', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`, {
+    // the documented shape only: without Recipients the simulator answers 400
+    const partial = await raw(baseUrl, 'PUT', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`, {
       body: { value: [{ key: 'Domain', value: '{"domain":"contoso.com"}' }, { key: 'SyncNotificationSettings', value: '{"Enabled":true,"DeleteThresholdEnabled":true,"DeleteThresholdValue":3}' }] },
     });
+    expect(partial.status).toBe(400);
+    await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], notificationEmail: 'ops@contoso.com', deleteThreshold: 3 });
     await graph.startJob(ref);
     sim.runSyncCycle(clock.now());
     expect(sim.summary().byEngine.cloud).toBe(4);
@@ -110,6 +129,11 @@ describe('job control and status', () => {
     await expect(graph.removeContainerFromScope({ ...ref, container: SALES })).rejects.toMatchObject({ code: 'WouldWidenScope' });
     await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [HR] });
     await graph.removeContainerFromScope({ ...ref, container: SALES });
+    // the running job keeps the scope it was started with until it is restarted
+    sim.runSyncCycle(clock.advance(2 * MINUTE));
+    expect((await graph.getJob(ref)).status.code).toBe('Active');
+    expect(sim.summary().usersByOu[HR]).toBeUndefined();
+    expect(await graph.restartProvisioningAfterScopeChange(ref)).toEqual([expect.objectContaining({ body: { criteria: { resetScope: 'Watermark' } } })]);
     // scope is now HR only: 4 Sales users would be deleted, over the threshold of 3
     sim.runSyncCycle(clock.advance(2 * MINUTE));
     let job = await graph.getJob(ref);

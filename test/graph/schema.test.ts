@@ -21,7 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/clock.js';
 import { AD2AAD_TEMPLATE_ID } from '../../src/sandbox/graph/index.js';
-import { raw, startSandbox } from './helpers.js';
+import { delegatedToken, raw, startSandbox } from './helpers.js';
 
 const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 const excerptPath = fileURLToPath(new URL('../../../shared/reference/graph-openapi-sync-excerpt.yaml', import.meta.url));
@@ -175,7 +175,10 @@ describe('simulator responses validate against the OpenAPI excerpt', () => {
     expectValid('provisionOnDemand', entity('microsoft.graph.stringKeyStringValuePair'), pod.body);
     const dirId = await graph.transport.request('GET', `/servicePrincipals/${sp}/synchronization/jobs/${jobId}/schema`, { version: 'beta' }).then((r) => r.body.directories[0].id);
     expectValid('discover', entity('microsoft.graph.directoryDefinition'), (await raw(baseUrl, 'POST', `${jobPath}/schema/directories/${dirId}/discover`)).body);
-    expectValid('agents', collection('microsoft.graph.onPremisesAgent'), (await raw(baseUrl, 'GET', '/beta/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups')).body);
+    // the agents list answers delegated callers only (Application: Not supported): app-only gets a Graph error body
+    const agentsPath = '/beta/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups';
+    expectValid('error 403 agents (app-only)', entity('odata.error'), (await raw(baseUrl, 'GET', agentsPath)).body);
+    expectValid('agents', collection('microsoft.graph.onPremisesAgent'), (await raw(baseUrl, 'GET', agentsPath, { token: delegatedToken(['Policy.Read.HybridAuthentication']) })).body);
     const logs = await raw(baseUrl, 'GET', `/v1.0/auditLogs/provisioning?$filter=jobId eq '${jobId}'&$top=3`);
     expect(logs.body['@odata.nextLink']).toBeDefined();
     expectValid('auditLogs/provisioning', collection('microsoft.graph.provisioningObjectSummary'), logs.body);
@@ -191,7 +194,7 @@ describe('simulator responses validate against the OpenAPI excerpt', () => {
     expectValid('users/delta latest', collection('microsoft.graph.user'), latest.body);
     sim.removeUsersUnder(SALES, 1);
     ad.add({ dn: `CN=S9,${SALES}` });
-    await graph.startJob(ref);
+    await graph.startJob(ref, { clearQuarantine: true }); // paused from a quarantine: the caller has seen the reason
     sim.runSyncCycle(clock.advance(MINUTE));
     const delta = await raw(baseUrl, 'GET', latest.body['@odata.deltaLink'].slice(baseUrl.length));
     expect(delta.body.value.some((v: any) => v['@removed'])).toBe(true);

@@ -13,14 +13,18 @@ async function sandbox(...args: Parameters<typeof startSandbox>) {
 }
 
 describe('Graph transport against the simulator', () => {
-  it('answers 401 with a Graph error body when no bearer token is sent, and accepts any non-empty bearer', async () => {
+  it('answers 401 with a Graph error body when no bearer token or no Entra-shaped token is sent', async () => {
     const { baseUrl } = await sandbox();
     const none = await raw(baseUrl, 'GET', '/v1.0/users', { token: null });
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('InvalidAuthenticationToken');
     const empty = await raw(baseUrl, 'GET', '/v1.0/users', { headers: { authorization: 'Bearer ' }, token: null });
     expect(empty.status).toBe(401);
-    expect((await raw(baseUrl, 'GET', '/v1.0/users', { token: 'anything' })).status).toBe(200);
+    // was: any non-empty bearer was accepted
+    const opaque = await raw(baseUrl, 'GET', '/v1.0/users', { token: 'anything' });
+    expect(opaque.status).toBe(401);
+    expect(opaque.body.error.code).toBe('InvalidAuthenticationToken');
+    expect((await raw(baseUrl, 'GET', '/v1.0/users')).status).toBe(200); // the sandbox app's app-only token
   });
 
   it('turns a 404 into a typed GraphError carrying Graph code, request-id and client-request-id', async () => {
@@ -77,7 +81,7 @@ describe('Graph transport against the simulator', () => {
   it('stops at the retry bound and reports the 429 as a typed error', async () => {
     const { sim, graph } = await sandbox({ settings: { maxRetries: 2 } });
     sim.injectFault({ status: 429, count: 10, retryAfterSeconds: 0.01 });
-    const err = await graph.listAgents().catch((e) => e);
+    const err = await graph.readSyncedUsers().catch((e) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect(err.status).toBe(429);
     expect(err.code).toBe('TooManyRequests');
@@ -89,11 +93,11 @@ describe('Graph transport against the simulator', () => {
     const { sim, graph } = await sandbox({ settings: { maxRetries: 4 } });
     sim.injectFault({ status: 503, count: 2, retryAfterSeconds: 0.01 });
     sim.injectFault({ status: 504, count: 1, retryAfterSeconds: 0.01 });
-    expect(await graph.listAgents()).toEqual([]);
+    expect(await graph.readSyncedUsers()).toEqual([]);
     expect(sim.stats.faultsServed).toBe(3);
 
     sim.injectFault({ status: 500, count: 5 });
-    const err = await graph.listAgents().catch((e) => e);
+    const err = await graph.readSyncedUsers().catch((e) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect(err.status).toBe(500);
     expect(err.code).toBe('InternalServerError');
@@ -103,7 +107,7 @@ describe('Graph transport against the simulator', () => {
   it('holds a tenant to its concurrency bound', async () => {
     const { sim, graph } = await sandbox({ settings: { maxConcurrency: 2 } });
     sim.setLatency(25);
-    await Promise.all(Array.from({ length: 8 }, () => graph.listAgents()));
+    await Promise.all(Array.from({ length: 8 }, () => graph.readSyncedUsers()));
     expect(sim.stats.requests).toBe(8);
     expect(sim.stats.maxInFlight).toBe(2);
   });

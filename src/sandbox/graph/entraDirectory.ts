@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { normalizeDn, parentDn } from '../../dn.js';
 import { sourceAnchorOf, type AdObject, type EntraSyncTarget, type SyncEngine } from '../contracts.js';
 
-export type EntraKind = 'user' | 'group';
+export type EntraKind = 'user' | 'group' | 'contact';
 
 /** An Entra object as the simulator holds it: Graph-shaped properties plus sandbox bookkeeping. */
 export interface EntraObject {
@@ -50,9 +50,15 @@ export class EntraDirectory implements EntraSyncTarget {
   readonly byGuid = new Map<string, string>();
   readonly tombstones = new Map<string, Tombstone>();
   /** Append-only enumeration order per kind (null = deleted): stable $skiptoken offsets. */
-  readonly order: Record<EntraKind, (string | null)[]> = { user: [], group: [] };
+  readonly order: Record<EntraKind, (string | null)[]> = { user: [], group: [], contact: [] };
   /** (seq, id) for every change, in seq order: delta reads the tail after its token. */
-  readonly changeLog: Record<EntraKind, { seq: number; id: string }[]> = { user: [], group: [] };
+  readonly changeLog: Record<EntraKind, { seq: number; id: string }[]> = { user: [], group: [], contact: [] };
+  /**
+   * Deleted users, restorable for 30 days (the recycle bin). Synced security groups and contacts are hard-deleted:
+   * "Group objects … are hard-deleted" (Entra Cloud Sync tutorial), and only Microsoft 365 groups are restorable
+   * (https://learn.microsoft.com/graph/api/resources/directory-deleteditems).
+   */
+  readonly recycleBin = new Map<string, EntraObject>();
 
   constructor(private readonly now: () => Date) {}
 
@@ -90,6 +96,7 @@ export class EntraDirectory implements EntraSyncTarget {
   remove(id: string, reason: Tombstone['reason'] = 'changed'): boolean {
     const o = this.objects.get(id);
     if (!o) return false;
+    if (reason === 'changed' && o.kind === 'user') this.recycleBin.set(id, o);
     this.objects.delete(id);
     this.order[o.kind][o.position] = null;
     if (o.anchor && this.byAnchor.get(o.anchor) === id) this.byAnchor.delete(o.anchor);
@@ -98,6 +105,16 @@ export class EntraDirectory implements EntraSyncTarget {
     this.tombstones.set(id, t);
     this.changeLog[o.kind].push({ seq: t.seq, id });
     return true;
+  }
+
+  /**
+   * A sync engine's delete: users go to the recycle bin (soft delete; users/delta reports @removed reason "changed"),
+   * synced groups and contacts are deleted for good (reason "deleted").
+   */
+  deleteSynced(id: string): boolean {
+    const o = this.objects.get(id);
+    if (!o) return false;
+    return this.remove(id, o.kind === 'user' ? 'changed' : 'deleted');
   }
 
   // ---- EntraSyncTarget ----
@@ -114,7 +131,9 @@ export class EntraDirectory implements EntraSyncTarget {
       onPremisesDomainName: domainFqdn,
       onPremisesLastSyncDateTime: now.toISOString(),
     };
-    if (obj.objectClass === 'user') {
+    // inetOrgPerson objects become Entra users, as Cloud Sync's "Provision Active Directory inetOrgPersons" mapping does.
+    const cls = obj.objectClass as string;
+    if (cls === 'user' || cls === 'inetOrgPerson') {
       return {
         kind: 'user',
         props: {
@@ -129,7 +148,10 @@ export class EntraDirectory implements EntraSyncTarget {
     if (obj.objectClass === 'group') {
       return { kind: 'group', props: { ...common, mailNickname: obj.mailNickname ?? null, securityEnabled: obj.securityEnabled ?? true } };
     }
-    return undefined; // contacts are not modelled on the Entra side
+    if (cls === 'contact') {
+      return { kind: 'contact', props: { ...common, mailNickname: obj.mailNickname ?? null } };
+    }
+    return undefined;
   }
 
   /** Hard match on the source anchor: one Entra object per AD object, whichever engine exports it. */
@@ -160,7 +182,7 @@ export class EntraDirectory implements EntraSyncTarget {
     const id = this.byGuid.get(objectGUID.toLowerCase());
     const o = id ? this.objects.get(id) : undefined;
     // An engine deletes only what it exported: after a cutover, Connect's delete of a Cloud-Sync-owned object is a no-op.
-    if (o && o.engine === engine) this.remove(o.id, 'changed');
+    if (o && o.engine === engine) this.deleteSynced(o.id);
   }
 
   removeMembershipReferences(objectGUIDs: string[], engine: SyncEngine): void {
@@ -189,7 +211,7 @@ export class EntraDirectory implements EntraSyncTarget {
     const visit = (o: EntraObject | undefined) => {
       if (!o) return;
       if (o.kind === 'user') users.set(o.id, o);
-      else if (!seen.has(o.id)) {
+      else if (o.kind === 'group' && !seen.has(o.id)) {
         seen.add(o.id);
         groups.set(o.id, o);
         queue.push(o.id);

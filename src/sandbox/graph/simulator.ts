@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../clock.js';
 import { isValidDn, normalizeDn } from '../../dn.js';
 import type { Logger } from '../../log.js';
-import type { AdObject, EntraSyncTarget, OnPremDirectory, SyncEngine } from '../contracts.js';
+import { decodeAccessToken, endpointFor, OWNED_BY, type AccessTokenClaims, type EndpointPermissions } from '../../graph/permissions.js';
+import type { AdObject, AdObjectClass, EntraSyncTarget, OnPremDirectory, SyncEngine } from '../contracts.js';
 import { EntraDirectory, type EntraKind, type EntraObject } from './entraDirectory.js';
 import { applySelect, decodeToken, encodeToken, HttpError, parseFilter, parseSelect, parseTop, type Predicate } from './odata.js';
 
@@ -12,7 +13,21 @@ export const AD2AAD_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
 /** The AD2AADProvisioning rule id seen in real schema dumps (graph-api.md §4). */
 export const AD2AAD_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
 const PHS_RULE_ID = '5a8d8e8b-7bc0-4fe5-9c5c-6b4b1d1d3f21';
-const JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash'] as const;
+const EXCHANGE_RULE_ID = '0e3f5b7a-6c1d-4e2f-8a9b-3c4d5e6f7a81';
+const JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
+/**
+ * What Cloud Sync takes from its OUs: users, inetOrgPersons, groups and contacts (how-to-configure.md, and the
+ * AD2AAD template's object mappings). 'inetOrgPerson' is named as a string so this works before AdObjectClass has it.
+ */
+const CLOUD_SYNC_CLASSES = ['user', 'inetOrgPerson', 'group', 'contact'] as unknown as AdObjectClass[];
+/**
+ * Secrets Graph never returns on GET. AppKey is write-only: Microsoft's samples of GET …/synchronization/secrets list
+ * Domain, SyncNotificationSettings, UserName and Password ("*") only, never the AppKey the portal sets
+ * (how-to-inbound-synch-ms-graph.md; the CSS "Cloud Sync data collection" sample in graph-api.md §4).
+ */
+const WRITE_ONLY_SECRETS = new Set(['AppKey']);
+/** The Graph error Microsoft returns when a token lacks every permission an endpoint accepts. */
+const DENIED = ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'] as const;
 const NEVER = '0001-01-01T00:00:00Z';
 const DEFAULT_DELETE_THRESHOLD = 500;
 /** Secrets Graph returns masked. */
@@ -41,6 +56,12 @@ interface SimJob {
   forceDeletes: boolean;
   /** An injected quarantine stays until start/restart; a precondition quarantine re-evaluates each cycle. */
   stickyQuarantine: boolean;
+  /**
+   * The schema the running job uses: taken when it was last started (from Disabled/Paused) or restarted. A schema PUT
+   * on an Active job is not picked up until then: "Once you've changed the scope, you should restart provisioning"
+   * (how-to-configure.md).
+   */
+  runningSchema: any | null;
 }
 
 interface SimServicePrincipal {
@@ -50,6 +71,10 @@ interface SimServicePrincipal {
   displayName: string;
   secrets: { key: string; value: string }[];
   jobs: Map<string, SimJob>;
+  /** The appid of the app that instantiated it: its owner, which Application.ReadWrite.OwnedBy reaches. */
+  ownerAppId: string | null;
+  /** The last AppKey scenario set (a write-only secret: it turns on the tenant's sync/PHS flags). */
+  appKeyScenario: string | null;
 }
 
 export interface FaultRule {
@@ -117,7 +142,7 @@ function templateSchema(jobId: string, templateId: SimJob['templateId'], now: Da
     synchronizationRules: [
       {
         editable: true,
-        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : PHS_RULE_ID,
+        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : templateId === 'AD2AADPasswordHash' ? PHS_RULE_ID : EXCHANGE_RULE_ID,
         name: templateId,
         priority: 0,
         sourceDirectoryName: 'Active Directory',
@@ -125,18 +150,23 @@ function templateSchema(jobId: string, templateId: SimJob['templateId'], now: Da
         containerFilter: { includedContainers: [] },
         groupFilter: { includedGroups: [] },
         metadata: [{ key: 'defaultSourceObjectMappings', value: 'user,group,contact' }],
+        // The AD2AAD template maps users, inetOrgPersons, groups and contacts (Entra how-to-inbound-synch-ms-graph.md names
+        // "Provision Active Directory users" and "Provision Active Directory inetOrgPersons").
         objectMappings: [
-          {
-            enabled: true,
-            flowTypes: 'Add, Update, Delete',
-            name: 'Provision Active Directory users',
-            sourceObjectName: 'user',
-            targetObjectName: 'User',
-            attributeMappings: [],
-            metadata: [],
-            scope: null,
-          },
-        ],
+          ['Provision Active Directory users', 'user', 'User'],
+          ['Provision Active Directory inetOrgPersons', 'inetOrgPerson', 'User'],
+          ['Provision Active Directory groups', 'group', 'Group'],
+          ['Provision Active Directory contacts', 'contact', 'Contact'],
+        ].map(([name, sourceObjectName, targetObjectName]) => ({
+          enabled: true,
+          flowTypes: 'Add, Update, Delete',
+          name,
+          sourceObjectName,
+          targetObjectName,
+          attributeMappings: [],
+          metadata: [],
+          scope: null,
+        })),
       },
     ],
     directories: [
@@ -297,7 +327,7 @@ export class GraphSimulator implements EntraSyncTarget {
   onPremisesSynchronization = {
     id: randomUUID(),
     configuration: { accidentalDeletionPrevention: { synchronizationPreventionType: 'enabledForCount', alertThreshold: 500 } },
-    features: { passwordSyncEnabled: true, groupWriteBackEnabled: true, deviceWritebackEnabled: false, userWritebackEnabled: false, blockSoftMatchEnabled: false, blockCloudObjectTakeoverThroughHardMatchEnabled: false },
+    features: { passwordSyncEnabled: true, passwordWritebackEnabled: true, groupWriteBackEnabled: true, deviceWritebackEnabled: false, userWritebackEnabled: false, blockSoftMatchEnabled: false, blockCloudObjectTakeoverThroughHardMatchEnabled: false },
   };
 
   /** Puts a job in quarantine as Graph would show it; it stays until start or restart. */
@@ -354,7 +384,7 @@ export class GraphSimulator implements EntraSyncTarget {
     let groups = 0;
     for (const o of this.directory.objects.values()) {
       if (o.kind === 'user') users++;
-      else groups++;
+      else if (o.kind === 'group') groups++;
       byEngine[o.engine ?? 'unsynced']++;
     }
     const jobs = [];
@@ -451,13 +481,13 @@ export class GraphSimulator implements EntraSyncTarget {
     if (this.#logs.length > 20_000) this.#logs.splice(0, this.#logs.length - 20_000);
   }
 
-  /** The AD objects a provisioning job's scope selects (OU filter, then the pilot group filter). */
-  private inScope(job: SimJob, onPrem: OnPremDirectory, domain: string): AdObject[] {
-    const rule = job.schema.synchronizationRules?.[0] ?? {};
+  /** The AD objects a provisioning job's schema selects (OU filter, then the pilot group filter). */
+  private inScope(schema: any, onPrem: OnPremDirectory, domain: string): AdObject[] {
+    const rule = schema?.synchronizationRules?.[0] ?? {};
     let containers: string[] = rule.containerFilter?.includedContainers ?? [];
     // An empty list means no OU filtering: the whole domain.
     if (containers.length === 0) containers = [domain.split('.').map((p) => `DC=${p}`).join(',')];
-    const objs = onPrem.objectsUnder(containers, ['user', 'group']);
+    const objs = onPrem.objectsUnder(containers, CLOUD_SYNC_CLASSES);
     const groups: string[] = rule.groupFilter?.includedGroups ?? [];
     if (groups.length === 0) return objs;
     const wanted = new Set(groups.map((g) => normalizeDn(g)));
@@ -514,12 +544,17 @@ export class GraphSimulator implements EntraSyncTarget {
     const began = now;
     const cycleId = randomUUID();
     if (job.templateId === 'AD2AADPasswordHash') {
-      // Password hashes are not modelled: the job simply completes a cycle.
-      this.finishCycle(job, began, now, cycleId, { imported: 0, exported: 0, escrowed: 0 });
+      const synced = this.syncPasswordHashesOf(sp, domain, now);
+      this.finishCycle(job, began, now, cycleId, { imported: synced, exported: 0, escrowed: 0 }, true);
+      return { outcome: 'ok', exported: synced, deleted: 0 };
+    }
+    if (job.templateId !== 'AD2AADProvisioning') {
+      // Exchange hybrid writeback writes Exchange attributes back to AD: not modelled beyond completing a cycle.
+      this.finishCycle(job, began, now, cycleId, { imported: 0, exported: 0, escrowed: 0 }, true);
       return { outcome: 'ok', exported: 0, deleted: 0 };
     }
     const onPrem = this.#onPrem;
-    const scoped = this.inScope(job, onPrem, domain);
+    const scoped = this.inScope(job.runningSchema ?? job.schema, onPrem, domain);
     const inScope = new Set(scoped.map((o) => o.objectGUID.toLowerCase()));
     const deletes: EntraObject[] = [];
     for (const o of this.directory.objects.values()) {
@@ -547,14 +582,37 @@ export class GraphSimulator implements EntraSyncTarget {
       }
     }
     for (const o of deletes) {
-      this.directory.remove(o.id, 'changed');
+      // Out of scope means deleted in Entra: users to the recycle bin, groups and contacts for good.
+      this.directory.deleteSynced(o.id);
       this.addLog(sp, job, cycleId, now, 'delete', { id: o.objectGUID, displayName: o.props.displayName as string, type: o.kind }, o.id);
     }
     this.finishCycle(job, began, now, cycleId, { imported: scoped.length, exported: exported + deletes.length, escrowed });
     return { outcome: escrowed ? 'entry-level-errors' : 'ok', exported, deleted: deletes.length };
   }
 
-  private finishCycle(job: SimJob, began: Date, now: Date, cycleId: string, c: { imported: number; exported: number; escrowed: number }): void {
+  /**
+   * Cloud Sync's password hash sync for a configuration: only with the AppKey's PasswordHash scenario, the
+   * CredentialData ← [PasswordHash] mapping on the running provisioning job's "Provision Active Directory users"
+   * mapping (how-to-inbound-synch-ms-graph.md, "Enable Sync password hashes on configuration blade"), and for users
+   * Cloud Sync provisioned. Never for inetOrgPerson: "Using password hash sync with InetOrgPerson is not supported"
+   * (how-to-prerequisites.md). Returns how many users' hashes were written.
+   */
+  private syncPasswordHashesOf(sp: SimServicePrincipal, domain: string, now: Date): number {
+    if (sp.appKeyScenario !== 'AD2AADPasswordHash' || !this.#onPrem) return 0;
+    const prov = [...sp.jobs.values()].find((j) => j.templateId === 'AD2AADProvisioning' && j.schedule.state === 'Active' && !j.status.quarantine);
+    const schema = prov?.runningSchema;
+    if (!schema) return 0;
+    const users = (schema.synchronizationRules?.[0]?.objectMappings ?? []).find((m: any) => m?.sourceObjectName === 'user' && m?.enabled !== false);
+    const hasCredential = (users?.attributeMappings ?? []).some((a: any) => a?.targetAttributeName === 'CredentialData' && a?.source?.name === 'PasswordHash');
+    if (!hasCredential) return 0;
+    const guids = this.inScope(schema, this.#onPrem, domain)
+      .filter((o) => o.objectClass === 'user' && this.directory.exportedBy(o.objectGUID) === 'cloud')
+      .map((o) => o.objectGUID);
+    if (guids.length) this.directory.syncPasswordHashes(guids, 'cloud', now);
+    return guids.length;
+  }
+
+  private finishCycle(job: SimJob, began: Date, now: Date, cycleId: string, c: { imported: number; exported: number; escrowed: number }, ownCounts = false): void {
     const execution = {
       activityIdentifier: cycleId,
       countEntitled: c.imported,
@@ -583,16 +641,20 @@ export class GraphSimulator implements EntraSyncTarget {
       if (s.steadyStateFirstAchievedTime === NEVER) s.steadyStateFirstAchievedTime = iso(now);
       s.steadyStateLastAchievedTime = iso(now);
     }
+    if (ownCounts) return;
     let users = 0;
     let groups = 0;
+    let contacts = 0;
     for (const o of this.directory.objects.values()) {
       if (o.engine !== 'cloud') continue;
       if (o.kind === 'user') users++;
-      else groups++;
+      else if (o.kind === 'group') groups++;
+      else contacts++;
     }
     s.synchronizedEntryCountByType = [
       { key: 'user to User', value: users },
       { key: 'group to Group', value: groups },
+      ...(contacts ? [{ key: 'contact to Contact', value: contacts }] : []),
     ];
   }
 
@@ -630,8 +692,12 @@ export class GraphSimulator implements EntraSyncTarget {
       const m = /^\/(v1\.0|beta)(\/.*)$/.exec(url.pathname);
       if (!m) return sendError(404, 'InvalidVersion', `Invalid version: ${url.pathname.split('/')[1] ?? ''}`);
       const version = m[1] as 'v1.0' | 'beta';
-      const auth = req.headers.authorization ?? '';
-      if (!/^Bearer\s+\S+/i.test(auth)) return sendError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+      const auth = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!auth) return sendError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+      const caller = decodeAccessToken(auth);
+      if (!caller || typeof caller.tid !== 'string' || (caller.idtyp !== 'app' && typeof caller.scp !== 'string')) {
+        return sendError(401, 'InvalidAuthenticationToken', 'IDX14100: JWT is not well formed: the sandbox accepts Entra-shaped access tokens (tid; app-only roles with idtyp "app", or delegated scp).');
+      }
       const line = `${method} /${version}${m[2]}${url.search}`;
       const fault = this.#faults.find((f) => f.count > 0 && (!f.match || f.match.test(line)));
       if (fault) {
@@ -654,7 +720,12 @@ export class GraphSimulator implements EntraSyncTarget {
       }
       const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req) : undefined;
       const segments = m[2].split('/').filter(Boolean).map(decodeURIComponent);
-      const out = this.route(method, version, segments, url, req, body);
+      const endpoint = endpointFor(method, m[2]);
+      if (endpoint && !this.authorized(endpoint, caller, segments)) {
+        this.stats.byRoute[`403 ${endpoint.name}`] = (this.stats.byRoute[`403 ${endpoint.name}`] ?? 0) + 1;
+        return sendError(403, ...DENIED);
+      }
+      const out = this.route(method, version, segments, url, req, body, caller);
       this.stats.byRoute[out.route] = (this.stats.byRoute[out.route] ?? 0) + 1;
       send(out.status, out.body, out.headers);
     } catch (e) {
@@ -664,12 +735,35 @@ export class GraphSimulator implements EntraSyncTarget {
     }
   }
 
+  /**
+   * Whether the token carries a permission Microsoft documents for this endpoint (src/graph/permissions.ts).
+   * App-only: one of the endpoint's application permissions (none where Graph says "Application: Not supported");
+   * Application.ReadWrite.OwnedBy only reaches service principals the calling app instantiated. Delegated: one of its
+   * delegated permissions in scp.
+   */
+  private authorized(ep: EndpointPermissions, caller: AccessTokenClaims, segments: string[]): boolean {
+    if (typeof caller.scp === 'string') {
+      const scopes = caller.scp.split(' ');
+      return ep.delegated.some((p) => scopes.includes(p));
+    }
+    if (ep.application === 'not-supported') return false;
+    const roles = Array.isArray(caller.roles) ? caller.roles : [];
+    const granted = ep.application.filter((p) => roles.includes(p));
+    if (granted.length === 0) return false;
+    if (granted.length === 1 && granted[0] === OWNED_BY && segments[0] === 'servicePrincipals' && segments[1]) {
+      const sp = this.#sps.get(segments[1]);
+      // An SP it does not own is, to this app, one it cannot see.
+      return !sp || (sp.ownerAppId !== null && sp.ownerAppId === caller.appid);
+    }
+    return true;
+  }
+
   private link(version: string, path: string, params: URLSearchParams): string {
     const qs = [...params.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
     return `${this.#baseUrl}/${version}${path}${qs ? `?${qs}` : ''}`;
   }
 
-  private route(method: string, version: 'v1.0' | 'beta', s: string[], url: URL, req: IncomingMessage, body: any): { status: number; body?: unknown; headers?: Record<string, string>; route: string } {
+  private route(method: string, version: 'v1.0' | 'beta', s: string[], url: URL, req: IncomingMessage, body: any, caller: AccessTokenClaims): { status: number; body?: unknown; headers?: Record<string, string>; route: string } {
     const q = url.searchParams;
     const ok = (b: unknown, route: string, status = 200) => ({ status, body: b, route });
     const none = (route: string) => ({ status: 204, route });
@@ -710,7 +804,7 @@ export class GraphSimulator implements EntraSyncTarget {
     if (s[0] === 'applicationTemplates' && s.length === 3 && s[2] === 'instantiate' && method === 'POST') {
       if (s[1] !== AD2AAD_TEMPLATE_ID) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
       const displayName = typeof body?.displayName === 'string' && body.displayName ? body.displayName : 'Active Directory to Azure Active Directory Provisioning';
-      const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), applicationObjectId: randomUUID(), displayName, secrets: [], jobs: new Map() };
+      const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), applicationObjectId: randomUUID(), displayName, secrets: [], jobs: new Map(), ownerAppId: typeof caller.appid === 'string' ? caller.appid : null, appKeyScenario: null };
       this.#sps.set(sp.id, sp);
       // The v1.0 docs show `id`, the beta docs `objectId`: return both so either client reading works.
       return ok(
@@ -771,7 +865,7 @@ export class GraphSimulator implements EntraSyncTarget {
       new HttpError(404, 'NotFound', `No HTTP resource was found that matches the request URI '${this.#baseUrl}${url.pathname}${url.search}'.`);
     if (s[0] === 'secrets' && s.length === 1) {
       if (method === 'GET') {
-        const value = sp.secrets.map((x) => ({ key: x.key, value: MASKED_SECRETS.has(x.key) ? '*' : x.value }));
+        const value = sp.secrets.filter((x) => !WRITE_ONLY_SECRETS.has(x.key)).map((x) => ({ key: x.key, value: MASKED_SECRETS.has(x.key) ? '*' : x.value }));
         return { status: 200, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/secrets'), value }, route: 'GET /synchronization/secrets' };
       }
       if (method === 'PUT') {
@@ -779,8 +873,22 @@ export class GraphSimulator implements EntraSyncTarget {
         if (!Array.isArray(value) || value.some((x: any) => typeof x?.key !== 'string' || typeof x?.value !== 'string')) {
           throw new HttpError(400, 'BadRequest', 'The request body must be {"value":[{"key":"…","value":"…"}]}.');
         }
+        const notif = value.find((x: any) => x.key === 'SyncNotificationSettings');
+        if (notif) validateNotificationSettings(notif.value);
+        const appKey = value.find((x: any) => x.key === 'AppKey');
+        if (appKey) {
+          let scenario: unknown;
+          try {
+            scenario = JSON.parse(appKey.value)?.appKeyScenario;
+          } catch {
+            scenario = undefined;
+          }
+          if (scenario !== 'AD2AADPasswordHash' && scenario !== 'AD2AADProvisioning') throw new HttpError(400, 'BadRequest', 'The AppKey value must be {"appKeyScenario":"AD2AADPasswordHash"} or {"appKeyScenario":"AD2AADProvisioning"}.');
+          // AppKey turns on tenant flags; it is not kept as a readable secret.
+          sp.appKeyScenario = scenario;
+        }
         // Replace-all: whatever is not in the body is gone.
-        sp.secrets = value.map((x: any) => ({ key: x.key, value: x.value }));
+        sp.secrets = value.filter((x: any) => !WRITE_ONLY_SECRETS.has(x.key)).map((x: any) => ({ key: x.key, value: x.value }));
         return { status: 204, route: 'PUT /synchronization/secrets' };
       }
       throw noResource();
@@ -806,6 +914,7 @@ export class GraphSimulator implements EntraSyncTarget {
           schema: templateSchema(id, templateId, now, this.#adHasMailNickname),
           forceDeletes: false,
           stickyQuarantine: false,
+          runningSchema: null,
         };
         sp.jobs.set(id, job);
         return { status: 201, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/jobs/$entity'), ...this.jobJson(job) }, route: 'POST /synchronization/jobs' };
@@ -827,6 +936,8 @@ export class GraphSimulator implements EntraSyncTarget {
     if (rest.length === 1 && method === 'POST') {
       switch (action) {
         case 'start':
+          // Starting a Disabled or Paused job takes its current schema; start on a running job changes nothing about it.
+          if (job.schedule.state !== 'Active') job.runningSchema = structuredClone(job.schema);
           job.schedule.state = 'Active';
           if (job.status.quarantine) this.clearQuarantine(job);
           job.status.code = job.status.lastExecution ? 'Active' : 'NotRun';
@@ -846,6 +957,7 @@ export class GraphSimulator implements EntraSyncTarget {
             if (job.status.quarantine) this.clearQuarantine(job);
           }
           if (flags.includes('ForceDeletes')) job.forceDeletes = true;
+          job.runningSchema = structuredClone(job.schema);
           if (flags.length === 0 || flags.includes('Escrows') || flags.includes('Full')) job.status.countSuccessiveCompleteFailures = 0;
           job.schedule.state = 'Active';
           if (job.status.code === 'Paused') job.status.code = job.status.lastExecution ? 'Active' : 'NotRun';
@@ -912,19 +1024,23 @@ export class GraphSimulator implements EntraSyncTarget {
     if (typeof dn !== 'string' || !isValidDn(dn)) throw new HttpError(400, 'RequestParameterInvalid', 'The subject objectId must be the distinguished name of the AD object.');
     const domainSecret = sp.secrets.find((x) => x.key === 'Domain');
     const domain = domainSecret ? (JSON.parse(domainSecret.value).domain as string) : undefined;
-    const obj = this.#onPrem && domain ? this.#onPrem.objectsUnder([dn], [subject.objectTypeName === 'group' ? 'group' : 'user']).find((o) => normalizeDn(o.dn) === normalizeDn(dn)) : undefined;
+    const wantedClass = (CLOUD_SYNC_CLASSES as string[]).find((c) => c.toLowerCase() === String(subject.objectTypeName ?? 'user').toLowerCase()) ?? 'user';
+    const obj = this.#onPrem && domain ? this.#onPrem.objectsUnder([dn], [wantedClass as AdObjectClass]).find((o) => normalizeDn(o.dn) === normalizeDn(dn)) : undefined;
     const startTime = iso(this.#clock.now());
     const step = (name: string, type: string, status: string, description: string) => ({ name, type, status, description, timestamp: startTime, details: {} });
     if (!obj || !domain) {
       return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Failure', details: { errorCode: 'EntryNotFound' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportObjectNotFound', 'Import', 'Failure', `No object ${dn} was found in Active Directory`)], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Failure' } }) };
     }
     // "No user or group will be provisioned on-demand that would not have been provisioned through the regular cycles."
-    const inScope = this.inScope(job, this.#onPrem!, domain).some((o) => o.objectGUID.toLowerCase() === obj.objectGUID.toLowerCase());
+    const inScope = this.inScope(job.schema, this.#onPrem!, domain).some((o) => o.objectGUID.toLowerCase() === obj.objectGUID.toLowerCase());
     if (!inScope) {
       return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Skipped', details: { errorCode: 'NotEffectivelyEntitled', reason: 'The object is out of the job scope.' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn}`), step('EntitlementEvaluation', 'Scoping', 'Skipped', 'The object is not in the scope of the job.')], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Skipped' } }) };
     }
+    // Matching is on the source anchor: no Entra object with it means Cloud Sync creates one (a duplicate, when the
+    // person already exists in Entra under another anchor).
     const what = this.directory.exportObject(obj, 'cloud', domain);
     const targetId = this.directory.byGuid.get(obj.objectGUID.toLowerCase()) ?? null;
+    const kindOf = (c: string) => (c === 'group' ? 'Group' : c === 'contact' ? 'Contact' : 'User');
     const result = what === 'none' ? { result: 'Skipped', details: { errorCode: 'RedundantExport' } } : { result: 'Success', details: {} };
     return {
       '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
@@ -932,7 +1048,9 @@ export class GraphSimulator implements EntraSyncTarget {
       value: JSON.stringify({
         provisioningSteps: [
           step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn} from Active Directory`),
-          step('EntryMatching', 'Matching', 'Success', 'Matched on the source anchor'),
+          what === 'create'
+            ? step('EntryMatching', 'Matching', 'Success', 'No matching entry was found in Microsoft Entra ID for the source anchor; a new entry will be created.')
+            : step('EntryMatching', 'Matching', 'Success', `Matched the Microsoft Entra ID entry ${targetId} on the source anchor.`),
           step('EntitlementEvaluation', 'Scoping', 'Success', 'The object is in scope'),
           step(what === 'create' ? 'EntryExportAdd' : 'EntryExportUpdate', 'Export', what === 'none' ? 'Skipped' : 'Success', 'Exported to Microsoft Entra ID'),
         ],
@@ -945,7 +1063,7 @@ export class GraphSimulator implements EntraSyncTarget {
         sourceIdentity: { id: obj.objectGUID, type: obj.objectClass },
         sourceSystem: { name: 'Active Directory' },
         statusInfo: { status: result.result },
-        targetIdentity: { id: targetId, type: obj.objectClass === 'group' ? 'Group' : 'User' },
+        targetIdentity: { id: targetId, type: kindOf(obj.objectClass) },
         targetSystem: { name: 'Azure Active Directory' },
       }),
     };
@@ -1101,13 +1219,14 @@ export class GraphSimulator implements EntraSyncTarget {
   private auditLogs(version: string, url: URL): unknown {
     const q = url.searchParams;
     const top = parseTop(q.get('$top'), 50, 500);
-    const filter: Predicate = parseFilter(q.get('$filter'), ['jobId', 'provisioningStatusInfo/status', 'provisioningAction', 'cycleId', 'servicePrincipal/id'], 'ProvisioningObjectSummary');
+    const filter = parseLogFilter(q.get('$filter'));
     const skip = q.get('$skiptoken');
     const offset = skip ? decodeToken<{ o: number }>(skip, 'skip token').o : 0;
     const matching = this.#logs.filter((l) => filter(l)).reverse(); // newest first
     const value = matching.slice(offset, offset + top);
     const out: Record<string, unknown> = { '@odata.context': `${this.#baseUrl}/${version}/$metadata#auditLogs/provisioning` };
-    if (offset + top < matching.length) {
+    // "You must pass the top filter in the query to generate the token" (provisioningobjectsummary-list).
+    if (q.has('$top') && offset + top < matching.length) {
       const params = new URLSearchParams(q);
       params.set('$skiptoken', encodeToken({ o: offset + top }));
       out['@odata.nextLink'] = this.link(version, '/auditLogs/provisioning', params);
@@ -1117,10 +1236,58 @@ export class GraphSimulator implements EntraSyncTarget {
   }
 }
 
+/**
+ * $filter on auditLogs/provisioning as documented (provisioningobjectsummary-list, v1.0): `eq` on jobId, cycleId,
+ * changeId, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id, servicePrincipal/id…;
+ * activityDateTime with eq, gt, lt only (no ge/le). Clauses joined with `and`.
+ */
+function parseLogFilter(v: string | null): Predicate {
+  if (!v) return () => true;
+  const eqClauses: string[] = [];
+  const tests: Predicate[] = [];
+  for (const c of v.split(/\s+and\s+/i)) {
+    const m = /^\s*activityDateTime\s+(\w+)\s+(\S+)\s*$/.exec(c);
+    if (!m) {
+      eqClauses.push(c);
+      continue;
+    }
+    const at = Date.parse(m[2]);
+    if (!['eq', 'gt', 'lt'].includes(m[1]) || !Number.isFinite(at) || !/^\d{4}-\d\d-\d\dT/.test(m[2])) {
+      throw new HttpError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property 'activityDateTime' of resource 'ProvisioningObjectSummary'.`);
+    }
+    const op = m[1];
+    tests.push((p) => {
+      const t = Date.parse(String(p.activityDateTime));
+      return op === 'eq' ? t === at : op === 'gt' ? t > at : t < at;
+    });
+  }
+  if (eqClauses.length) {
+    tests.push(parseFilter(eqClauses.join(' and '), ['id', 'jobId', 'cycleId', 'changeId', 'tenantId', 'provisioningStatusInfo/status', 'provisioningAction', 'sourceIdentity/id', 'targetIdentity/id', 'sourceIdentity/identityType', 'targetIdentity/identityType', 'servicePrincipal/id'], 'ProvisioningObjectSummary'));
+  }
+  return (p) => tests.every((t) => t(p));
+}
+
 function groupIdFor(domain: string): string {
   // Stable per domain so repeated reads show the same agent group.
   const h = Buffer.from(domain.toLowerCase()).toString('hex').padEnd(32, '0').slice(0, 32);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * SyncNotificationSettings as Microsoft documents it (how-to-inbound-synch-ms-graph.md, "Accidental deletes"):
+ * {"Enabled":true,"Recipients":"foobar@xyz.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":50}.
+ */
+function validateNotificationSettings(v: string): void {
+  let o: any;
+  try {
+    o = JSON.parse(v);
+  } catch {
+    o = undefined;
+  }
+  const ok =
+    o && typeof o === 'object' && typeof o.Enabled === 'boolean' && typeof o.Recipients === 'string' &&
+    typeof o.DeleteThresholdEnabled === 'boolean' && Number.isInteger(o.DeleteThresholdValue) && o.DeleteThresholdValue > 0;
+  if (!ok) throw new HttpError(400, 'BadRequest', 'SyncNotificationSettings must be {"Enabled":bool,"Recipients":"a@b;c@d","DeleteThresholdEnabled":bool,"DeleteThresholdValue":int}.');
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
