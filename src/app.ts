@@ -114,9 +114,9 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     if (tenant) {
       // Each simulated tenant has its own simulator; an unknown tenant id falls back to the first (as before).
       const t = sandboxTenants.find((x) => x.tenantId === tenantId) ?? tenant;
-      return { baseUrl: t.graphBaseUrl, tenantId, auth: { kind: 'static-token', token: 'sandbox' } };
+      return { baseUrl: t.graphBaseUrl, tenantId, auth: { kind: 'sandbox-app' } };
     }
-    if (joined) return { baseUrl: settings.SANDBOX_GRAPH_URL!, tenantId, auth: { kind: 'static-token', token: 'sandbox' } };
+    if (joined) return { baseUrl: settings.SANDBOX_GRAPH_URL!, tenantId, auth: { kind: 'sandbox-app' } };
     // Per-tenant credentials (GRAPH_TENANTS) first; otherwise the deployment's app, consented in each tenant.
     const own = graphTenants.get(tenantId.toLowerCase());
     if (own) {
@@ -180,10 +180,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       },
     },
   });
-  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p) => runnerGateway.read(t, a, p)), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
+  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p) => runnerGateway.read(t, a, p), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
 
   // --- the monitor
-  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params) => runnerGateway.read(t, action, params), runners: (tenantId) => hub.listRunners({ tenantId }) });
+  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params) => runnerGateway.read(t, action, params), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
   // One monitor per deployment: with PostgreSQL the instance holding the advisory lock runs the scheduled cycles.
   const leaseLog = log.child({ component: 'monitor-lease', pid: process.pid });
   const leader: Leader =

@@ -91,6 +91,14 @@ export const settingsSchema = z
     // Scale-out: a running Graph/manual step is owned by the process running it for this long without a renewal
     // (renewed every third of it); after that another instance settles it as lost (its owner died).
     STEP_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60),
+    // Cloud Sync's quarantine and accidental-delete e-mails (SyncNotificationSettings): semicolon-separated addresses.
+    CLOUD_SYNC_NOTIFICATION_EMAIL: z
+      .string()
+      .regex(/^[^\s;@]+@[^\s;@]+(;[^\s;@]+@[^\s;@]+)*$/, 'one or more e-mail addresses separated by ;')
+      .optional(),
+    // "Verify the OU": how long to wait for Cloud Sync to take every object, and how often to look (provisioning logs).
+    VERIFY_WAIT_MINUTES: z.coerce.number().min(0).max(24 * 60).default(60),
+    VERIFY_POLL_SECONDS: z.coerce.number().min(0.01).max(3600).default(60),
     // Traces, off unless set: an OTLP/HTTP collector (the standard OpenTelemetry variable; spans go to <url>/v1/traces)
     // and/or Azure Monitor (Application Insights).
     OTEL_EXPORTER_OTLP_ENDPOINT: z

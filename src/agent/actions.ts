@@ -378,6 +378,25 @@ export const catalog = {
     params: z.object({ ou: ouDn }).strict(),
     result: z.object({ ou: z.string(), users: z.number().int(), groups: z.number().int(), contacts: z.number().int() }),
   }),
+  'ad-count-by-ou': define({
+    name: 'ad-count-by-ou',
+    description:
+      'Counts users (with inetOrgPersons), groups and contacts under a container, per parent container, leaving out the given ' +
+      "containers and AD's critical system objects (which Connect never synchronizes): what is left of Connect Sync's scope.",
+    mutation: false,
+    executors: AD,
+    params: z
+      .object({
+        base: distinguishedName,
+        excludeContainers: z.array(distinguishedName).max(500).default([]),
+      })
+      .strict(),
+    result: z.object({
+      base: z.string(),
+      containers: z.array(z.object({ dn: z.string(), users: z.number().int(), inetOrgPersons: z.number().int(), groups: z.number().int(), contacts: z.number().int() })),
+      total: z.number().int(),
+    }),
+  }),
   'ad-domain-summary': define({
     name: 'ad-domain-summary',
     description:

@@ -195,7 +195,7 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, await this.#formCard(ctx, {}));
         return;
       case 'new-migration': {
-        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows });
+        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial });
         if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
         return;
       }
@@ -236,8 +236,9 @@ export class CutoverBot extends TeamsActivityHandler {
             const { batch } = await this.d.engine.addBatch(m.id, cmd.ou, this.#actor(ctx));
             await this.#reply(ctx, noticeCard(`Batch ${batch} added to ${m.name}`, `${cmd.ou}: its steps are posted below and follow batch ${batch - 1}.`, { color: 'Good' }));
           } else {
-            const { steps } = await this.d.engine.startRollback(m.id, cmd.batch, this.#actor(ctx));
-            await this.#reply(ctx, noticeCard(`Rollback of batch ${cmd.batch} started`, `${steps.length} rollback steps are posted below; the batch's remaining steps are skipped. Each change needs approval.`, { color: 'Warning' }));
+            const { steps, ous } = await this.d.engine.startRollback(m.id, cmd.batch, this.#actor(ctx));
+            const which = cmd.batch === 'all' ? 'every batch' : `batch ${cmd.batch}`;
+            await this.#reply(ctx, noticeCard(`Rollback of ${which} started`, `${ous.join('; ')} go back to Connect Sync. ${steps.length} rollback steps are posted below; the remaining steps of ${which} are skipped. Each change needs approval.`, { color: 'Warning' }));
           }
         } catch (e) {
           if (e instanceof EngineError) await this.#reply(ctx, noticeCard('Nothing was changed', e.message, { color: 'Attention' }));
@@ -461,7 +462,7 @@ export class CutoverBot extends TeamsActivityHandler {
 
   // ------------------------------------------------------------------ migrations
 
-  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[] }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
+  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
     const actor = this.#actor(ctx);
     if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
     // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
@@ -479,6 +480,7 @@ export class CutoverBot extends TeamsActivityHandler {
         requester: actor,
         conversationId: ctx.activity.conversation.id,
         soakDays: v.value.soakDays,
+        partial: input.partial,
       });
       await this.#learnNames(ctx);
       await this.d.notifier.postMigration(ctx, m.id);

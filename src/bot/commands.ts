@@ -6,7 +6,7 @@ import type { PolicyEdit } from '../runbooks/policy-changes.js';
 export type Command =
   | { name: 'help'; unknown?: string }
   | { name: 'new-migration-form' }
-  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[] }
+  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean }
   | { name: 'status'; migration?: string }
   | { name: 'jobs'; migration?: string }
   | { name: 'alerts' }
@@ -17,7 +17,7 @@ export type Command =
   | { name: 'audit'; migration: string }
   | { name: 'runbook'; kind: string }
   | { name: 'batch-add'; migration: string; ou: string }
-  | { name: 'rollback'; migration: string; batch: number }
+  | { name: 'rollback'; migration: string; batch: number | 'all' }
   | { name: 'policy'; migration: string; edit: PolicyEdit }
   | { name: 'connect-scope-remove'; ou: string };
 
@@ -41,7 +41,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'runner add <name> | runner revoke <name>', description: 'Register a runner (shows its token once) or revoke it. Change owners only.' },
   { usage: 'audit <migration>', description: 'The latest audit entries of a migration.' },
   { usage: 'batch add <migration> ou="<DN>"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' },
-  { usage: 'rollback <migration> batch=N', description: 'Rolls a batch back to Connect Sync: approved, audited steps. Change owners only.' },
+  { usage: 'rollback <migration> batch=N', description: 'Rolls a batch (or batch=all) back to Connect Sync: approved, audited steps. Change owners only.' },
   {
     usage: 'policy <migration> [approvals=N] [owners=<objectId>,… or none] [ownersGroup=<groupObjectId> or none] [window="…" or none] [expiry=Nh]',
     description: "Proposes a change to a migration's approval policy: it takes effect when the current change owners approve it.",
@@ -128,8 +128,8 @@ export function parseCommand(raw: string): Command {
     }
     case 'rollback': {
       const kv = keyValues(rest);
-      const batch = Number(kv.values.batch);
-      if (!kv.rest.length || !Number.isInteger(batch) || batch < 1) throw new CommandError('Say `rollback <migration> batch=N`.');
+      const batch = kv.values.batch?.toLowerCase() === 'all' ? 'all' : Number(kv.values.batch);
+      if (!kv.rest.length || (batch !== 'all' && (!Number.isInteger(batch) || batch < 1))) throw new CommandError('Say `rollback <migration> batch=N` (or `batch=all`).');
       return { name: 'rollback', migration: kv.rest.join(' '), batch };
     }
     case 'policy':
@@ -216,8 +216,10 @@ function parseNewMigration(args: string[]): Command {
       kv[key] = m[2];
     } else positional.push(a);
   }
-  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window']);
-  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window= and soak= (days).`);
+  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window', 'mode']);
+  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window=, soak= (days) and mode=partial.`);
+  const mode = kv.mode?.toLowerCase();
+  if (mode !== undefined && mode !== 'full' && mode !== 'partial' && mode !== 'coexistence') throw new CommandError('mode= is full (the default: Connect Sync is disabled at the end) or partial (coexistence: Connect Sync keeps the objects no batch moves).');
   let windows: ChangeWindow[] | undefined;
   if (kv.window !== undefined) {
     try {
@@ -250,7 +252,7 @@ function parseNewMigration(args: string[]): Command {
     if (!Number.isInteger(soakDays) || soakDays < 7 || soakDays > 365) throw new CommandError('soak= is a whole number of days from 7 to 365 (Connect stays disabled at least a week).');
   }
   const ous = (kv.ou ?? '').split(';').map((s) => s.trim()).filter(Boolean);
-  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows };
+  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows, ...(mode === 'partial' || mode === 'coexistence' ? { partial: true } : {}) };
 }
 
 export { OBJECT_ID };

@@ -7,6 +7,7 @@ import type { AlertContent, AlertService } from './alerts.js';
 import { AlwaysLeader, type Leader } from './leader.js';
 import { DnBucketCache, EntraOuView, hasFindings, LIST_KEYS, LIST_TITLES, reconcileOu, type EntraIdentity, type OnPremIdentity, type ReconcileResult } from './reconcile.js';
 import { cardSections, reportRowCount } from './reports.js';
+import { describeConnectScope, ouInConnectScope, type ConnectScope } from '../runbooks/connect-scope.js';
 
 /** What the monitor reads; the composition root adapts Graph and the runner hub to it (see ports.ts). */
 export interface MonitorPorts {
@@ -22,8 +23,12 @@ export interface MonitorPorts {
   /** The tenant's Cloud Sync provisioning agents. */
   agents(tenantId: string): Promise<{ machineName: string; status: string }[]>;
   runners(tenantId: string): Promise<{ name: string; health: string; lastSeenAt: Date | null }[]>;
-  scheduler(m: Migration): Promise<{ syncCycleEnabled: boolean; stagingModeEnabled: boolean; disabledSince?: Date | null }>;
-  connectorScope(m: Migration): Promise<string[]>;
+  /** Get-ADSyncScheduler as it is: Connect records no "disabled since" (cutover's own step records give that). */
+  scheduler(m: Migration): Promise<{ syncCycleEnabled: boolean; stagingModeEnabled: boolean }>;
+  /** The AD connector's scope as Connect stores it (partitions, inclusions, exclusions, group filtering). */
+  connectorScope(m: Migration): Promise<ConnectScope>;
+  /** When the monitor first saw this tenant's scheduler off with no migration holding it (kept across restarts). */
+  schedulerSeenOff?(tenantId: string, off: boolean, now: Date): Promise<Date | null>;
 }
 
 export interface MonitoredJob {
@@ -395,16 +400,18 @@ export class Monitor {
     const ous = m.ous.filter((_, i) => steps.some((s) => s.key === 'create-noflow-rules' && s.batch === i + 1 && s.state === 'succeeded'));
     if (!ous.length) return;
     const scope = await c.once(`connector-scope|${m.tenantId}`, () => this.d.ports.connectorScope(m));
-    // One matcher per tenant and cycle: the scope's containers are parsed once, each OU once.
-    const inScope = await c.once(`connector-scope-matcher|${m.tenantId}`, async () => makeContainerMatcher(scope.filter(isValidDn)));
-    const out = ous.filter((ou) => inScope(ou) < 0);
-    for (const ou of out) {
+    // Inclusions, exclusions, partition selection and group filtering: in the usual "domain root included" shape an
+    // OU that leaves scope shows up only as an exclusion.
+    const verdicts = ous.map((ou) => ({ ou, v: ouInConnectScope(scope, ou) }));
+    const out = verdicts.filter((x) => !x.v.inScope).map((x) => x.ou);
+    for (const { ou, v } of verdicts) {
+      if (v.inScope) continue;
       await this.#raise(m, 'coexistence', ou, {
         severity: 'critical',
         title: `${ou} was removed from Connect Sync scope before cutover`,
-        summary: 'Removing objects from Connect Sync scope during coexistence can drop references in the Entra connector space and export reference deletes (group membership removals) to Entra ID (seed 001).',
-        remedy: 'Add the OU back to the AD connector\'s scope in the Connect wizard before the next sync cycle, and keep the scheduler stopped until it is back.',
-        facts: [{ title: 'OU', value: ou }, { title: 'Connect scope', value: scope.join('; ') || '(empty)' }],
+        summary: `${v.detail}. Removing objects from Connect Sync scope during coexistence can drop references in the Entra connector space and export reference deletes (group membership removals) to Entra ID (seed 001).`,
+        remedy: 'Put the OU back in the AD connector\'s scope in the Connect wizard before the next sync cycle, and keep the scheduler stopped until it is back.',
+        facts: [{ title: 'OU', value: ou }, { title: 'Connect scope', value: describeConnectScope(scope) || '(empty)' }],
       }, report);
     }
     await this.#resolveExcept(m, 'coexistence', out, c);
@@ -454,36 +461,38 @@ export class Monitor {
   }
 
   async #scheduler(m: Migration, c: CycleCache, report: CycleReport): Promise<void> {
-    const steps = await this.#steps(m, c);
-    // The runbook expects the scheduler off between a batch's stop-scheduler and start-scheduler steps.
-    const expectOff = m.ous.some((_, i) => {
-      const stopped = steps.find((s) => s.key === 'stop-scheduler' && s.batch === i + 1)?.state === 'succeeded';
-      const started = steps.find((s) => s.key === 'start-scheduler' && s.batch === i + 1)?.state === 'succeeded';
-      return stopped && !started;
-    });
+    // How long the scheduler has been off comes from cutover's records of the step that stopped it: Connect keeps no
+    // such time (Get-ADSyncScheduler has no "disabled since"). Off with no migration holding it: since first seen off.
+    const held = await c.once(`scheduler-held|${m.id}`, () => this.d.engine.schedulerHold(m.id));
     const s = await c.once(`scheduler|${m.tenantId}`, () => this.d.ports.scheduler(m));
     const now = this.d.clock.now();
     const scopes: string[] = [];
-    if (!s.syncCycleEnabled && s.disabledSince) {
-      const off = now.getTime() - s.disabledSince.getTime();
+    const heldByAny = held ?? (await c.once(`scheduler-held-tenant|${m.tenantId}`, () => this.d.engine.schedulerHeldInTenant(m.tenantId)));
+    const seenOff = await c.once(`scheduler-seen-off|${m.tenantId}`, () => this.d.ports.schedulerSeenOff?.(m.tenantId, !s.syncCycleEnabled && !heldByAny, now) ?? Promise.resolve(null));
+    const disabledSince = s.syncCycleEnabled ? null : (held?.since ?? heldByAny?.since ?? seenOff);
+    if (!s.syncCycleEnabled && disabledSince) {
+      const off = now.getTime() - disabledSince.getTime();
       const weekLimit = 7 * 24 * 3_600_000;
-      if (off >= weekLimit - 24 * 3_600_000) {
+      const since = disabledSince.toISOString();
+      const source = held || heldByAny ? `stopped by cutover ("${(held ?? heldByAny)!.stepTitle}")` : 'first seen off by the monitor (not stopped by cutover)';
+      // Connect disabled on purpose (service stopped too) is the soak: a rollback then needs a full sync, said on its card.
+      if (off >= weekLimit - 24 * 3_600_000 && !(held ?? heldByAny)?.serviceStopped) {
         scopes.push('seven-day');
         await this.#raise(m, 'scheduler', 'seven-day', {
           severity: 'critical',
           title: 'Connect Sync scheduler off for nearly 7 days',
-          summary: `The scheduler has been disabled since ${s.disabledSince.toISOString()}. A delta sync must happen within 7 days of the last one, or a full sync is needed.`,
+          summary: `The scheduler has been disabled since ${since} (${source}). A delta sync must happen within 7 days of the last one, or a full sync is needed.`,
           remedy: 'Finish the current step and start the scheduler, or run a delta cycle (Start-ADSyncSyncCycle -PolicyType Delta).',
-          facts: [{ title: 'Disabled since', value: s.disabledSince.toISOString() }],
+          facts: [{ title: 'Disabled since', value: since }, { title: 'Source', value: source }],
         }, report);
-      } else if (!expectOff && off >= this.d.settings.schedulerDisabledMs) {
+      } else if (!heldByAny && off >= this.d.settings.schedulerDisabledMs) {
         scopes.push('left-disabled');
         await this.#raise(m, 'scheduler', 'left-disabled', {
           severity: 'warning',
           title: 'Connect Sync scheduler left disabled',
-          summary: `The scheduler has been disabled since ${s.disabledSince.toISOString()}, but no runbook step expects it off now.`,
-          remedy: 'Start it (Set-ADSyncScheduler -SyncCycleEnabled $true) or run the runbook\'s start-scheduler step.',
-          facts: [{ title: 'Disabled since', value: s.disabledSince.toISOString() }],
+          summary: `The scheduler has been disabled since ${since} (${source}), but no step of this migration expects it off now.`,
+          remedy: "Start it (Set-ADSyncScheduler -SyncCycleEnabled $true) or run the runbook's start-scheduler step.",
+          facts: [{ title: 'Disabled since', value: since }, { title: 'Source', value: source }],
         }, report);
       }
     }

@@ -3,6 +3,7 @@ import type { TenantGraphs } from '../runbooks/graph-actions.js';
 import type { Migration } from '../runbooks/engine.js';
 import type { MonitoredJob, MonitorPorts } from './monitor.js';
 import type { OnPremIdentity } from './reconcile.js';
+import type { ConnectScope } from '../runbooks/connect-scope.js';
 
 /**
  * The monitor's view of Graph and the runner, built by the composition root (and the benchmark) from the
@@ -15,6 +16,8 @@ export interface MonitorPortDeps {
   /** An awaited, read-only runner action (RunnerGateway.read). */
   runnerRead(tenantId: string, action: string, params: Record<string, unknown>): Promise<any>;
   runners: MonitorPorts['runners'];
+  /** Where the monitor keeps when it first saw a scheduler off that no migration stopped. */
+  kv?: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
 }
 
 export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
@@ -78,10 +81,22 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
     runners: (tenantId) => d.runners(tenantId),
     async scheduler(m) {
       const s = await d.runnerRead(m.tenantId, 'get-scheduler', {});
-      return { syncCycleEnabled: s.SyncCycleEnabled, stagingModeEnabled: s.StagingModeEnabled, disabledSince: s.SyncCycleDisabledAtUTC ? new Date(s.SyncCycleDisabledAtUTC) : null };
+      return { syncCycleEnabled: s.SyncCycleEnabled, stagingModeEnabled: s.StagingModeEnabled };
     },
     async connectorScope(m) {
-      return (await d.runnerRead(m.tenantId, 'get-connector-scope', {})).includedContainers;
+      return (await d.runnerRead(m.tenantId, 'get-connector-scope', {})) as ConnectScope;
+    },
+    async schedulerSeenOff(tenantId, off, now) {
+      if (!d.kv) return null;
+      const key = `monitor:scheduler-seen-off:${tenantId}`;
+      const seen = await d.kv.get(key);
+      if (!off) {
+        if (seen) await d.kv.set(key, '');
+        return null;
+      }
+      if (seen) return new Date(seen);
+      await d.kv.set(key, now.toISOString());
+      return now;
     },
   };
 }

@@ -1,4 +1,3 @@
-import type { CloudSyncAgent } from '../graph/index.js';
 import { csvDocument } from '../reports/csv.js';
 import type { Migration, RunbookEngine, StepRow } from './engine.js';
 
@@ -26,14 +25,17 @@ export interface AssessmentFinding {
 
 export type Verdict = 'fully' | 'partially' | 'not yet';
 
-/** What the runner and Graph read for the assessment (runner: ad-domain-summary, get-sync-rules, get-company-features, get-export-deletion-threshold). */
+/**
+ * What the runner and Graph read for the assessment (runner: ad-domain-summary, get-sync-rules, get-company-features).
+ * Not Get-ADSyncExportDeletionThreshold: its -AADUserName is mandatory and it signs in interactively, which a runner
+ * under a gMSA cannot do. Not the agents API either: it takes delegated permissions only, and cutover is app-only.
+ */
 export interface AssessmentInputs {
   summary: { domain: string; users: number; groups: number; contacts: number; total: number; largestGroups: { dn: string; members: number }[]; groupsWithoutConsistencyGuid: number };
   customRules: { Name?: unknown; Direction?: unknown }[];
-  features: { DeviceWriteback?: boolean; UserWriteback?: boolean; GroupWritebackV2?: boolean; PasswordHashSync?: boolean };
-  threshold: { DeletionPrevention: number; ThresholdPercentage: number; ThresholdCount: number };
-  agents: Pick<CloudSyncAgent, 'machineName' | 'status' | 'isActive'>[];
-  tenantSync: { accidentalDeletionPrevention: { type: string; alertThreshold: number | null } | null } | null;
+  features: { DeviceWriteback?: boolean; UserWriteback?: boolean; GroupWritebackV2?: boolean; PasswordHashSync?: boolean; PasswordWriteback?: boolean; ExchangeHybrid?: boolean };
+  /** Agent health as app-only Graph can infer it (job status, quarantine reasons, provisioning logs); null before any job exists. */
+  agentHealth: { verdict: string; reasons: string[]; source?: string } | null;
   /** The OU batches the migration names (the candidates for a partial migration). */
   ous: string[];
 }
@@ -41,7 +43,7 @@ export interface AssessmentInputs {
 const n = (x: number) => x.toLocaleString('en-US');
 
 export function assessForest(i: AssessmentInputs) {
-  const { summary, features, threshold } = i;
+  const { summary, features } = i;
   const findings: AssessmentFinding[] = [];
   const add = (area: FindingArea, check: string, status: FindingStatus, result: string, limit: string | null, evidence: string) => findings.push({ area, check, status, result, limit, evidence });
 
@@ -64,19 +66,28 @@ export function assessForest(i: AssessmentInputs) {
   add('Parity gaps', 'Pass-through authentication and AD FS', 'human check', 'configured separately from sync: plan them on their own', null, 'not part of the sync configuration');
 
   // --- prerequisites
-  const active = i.agents.filter((a) => a.isActive).length;
-  add('Prerequisites', 'Cloud Sync provisioning agents', active ? 'ok' : 'limit', active ? `${active} active${active < 2 ? ' (Microsoft advises two or more for availability)' : ''}` : 'no active agent yet: install one before the first batch', 'at least 1 active agent', `Graph provisioning agents: ${i.agents.map((a) => `${a.machineName}: ${a.status}`).join('; ') || 'none'}`);
+  const h = i.agentHealth;
+  add(
+    'Prerequisites',
+    'Cloud Sync provisioning agents',
+    h?.verdict === 'unhealthy' ? 'limit' : 'human check',
+    h && h.verdict !== 'unknown'
+      ? `${h.verdict} (inferred: ${h.reasons.join('; ') || 'no problem seen'}); confirm at least one active agent, two for availability, in the Entra admin center`
+      : 'confirm at least one active agent for the domain (two advised) in the Entra admin center: no Cloud Sync job has run yet to infer it from',
+    'at least 1 active agent',
+    "app-only Graph cannot list agents (the agents API takes delegated permissions only): health is inferred from the Cloud Sync job's status, quarantine reasons and provisioning logs",
+  );
   add('Prerequisites', 'Agent version', 'human check', 'build 1.1.1367.0 or later for group provisioning to AD', '1.1.1367.0', 'Graph does not report the agent build: check it on the agent server (seed 004)');
   add('Prerequisites', 'Groups without ms-DS-ConsistencyGuid', summary.groupsWithoutConsistencyGuid > 0 ? 'limit' : 'ok', summary.groupsWithoutConsistencyGuid > 0 ? `${n(summary.groupsWithoutConsistencyGuid)} group(s): hard-match risk when Cloud Sync takes them over` : 'none: every group has one', '0', 'ad-domain-summary: groups whose ms-DS-ConsistencyGuid is empty');
   add('Prerequisites', 'Source anchor', 'human check', 'Connect Sync uses ms-DS-ConsistencyGuid as source anchor (Express settings), as Cloud Sync does', null, 'the anchor is chosen in the Connect wizard; not readable by the runner');
   add('Prerequisites', 'Windows Server and AD schema for group scenarios', 'human check', 'Windows Server 2016 or later, and msDS-ExternalDirectoryObjectId in the schema (group provisioning to AD)', null, 'seed 004 prerequisites');
 
-  // --- Connect Sync
-  const on = threshold.DeletionPrevention === 1;
-  add('Connect Sync', 'Export deletion threshold', on ? 'ok' : 'limit', on ? `enabled: ${threshold.ThresholdPercentage ? `${threshold.ThresholdPercentage}%` : `${n(threshold.ThresholdCount)} objects`}` : 'disabled: an accidental delete would be exported in full', 'on (default 500 objects)', `Get-ADSyncExportDeletionThreshold: DeletionPrevention = ${threshold.DeletionPrevention}, ThresholdCount = ${threshold.ThresholdCount}, ThresholdPercentage = ${threshold.ThresholdPercentage}`);
-  const adp = i.tenantSync?.accidentalDeletionPrevention;
-  const adpOn = !!adp && adp.type !== 'disabled';
-  add('Connect Sync', "Tenant's accidental-delete prevention", adpOn ? 'human check' : 'ok', adp ? `${adp.type}${adp.alertThreshold !== null ? ` (threshold ${adp.alertThreshold})` : ''}${adpOn ? ': it will also block Cloud Sync deletes after cutover (the runbook checks it again then)' : ''}` : i.tenantSync ? 'not set' : 'unknown (could not be read)', null, 'GET /v1.0/directory/onPremisesSynchronization');
+  // --- what the tenant uses on Connect Sync: each moves to Cloud Sync before Connect is disabled, and nothing else is turned on
+  add('Connect Sync', 'Password hash sync', 'ok', features.PasswordHashSync ? 'in use: Cloud Sync gets the password hash mapping and job, verified before Connect is disabled' : 'not in use: not turned on in Cloud Sync', null, flag('PasswordHashSync', features.PasswordHashSync));
+  add('Connect Sync', 'Password writeback', features.PasswordWriteback ? 'limit' : 'ok', features.PasswordWriteback ? 'in use: enable Cloud Sync password writeback before Connect is disabled (the runbook checks it)' : 'not in use', null, `Get-ADSyncAADPasswordResetConfiguration: Enabled = ${features.PasswordWriteback ? 'True' : 'False'}`);
+  add('Connect Sync', 'Exchange hybrid writeback', features.ExchangeHybrid ? 'limit' : 'ok', features.ExchangeHybrid ? 'in use: Cloud Sync needs the Exchange hybrid writeback job before Connect is disabled' : 'not in use', null, `Connect's "Out to AD - User Exchange Hybrid" rule: ${features.ExchangeHybrid ? 'present and enabled' : 'absent or disabled'}`);
+  add('Connect Sync', 'Export deletion threshold', 'human check', "read it on the Connect server (Get-ADSyncExportDeletionThreshold needs an interactive Entra sign-in, so cutover does not call it); Cloud Sync has its own accidental-delete threshold", 'on (default 500 objects)', 'Get-ADSyncExportDeletionThreshold -AADUserName is mandatory and prompts for sign-in');
+  add('Connect Sync', "Tenant's accidental-delete prevention", 'human check', 'check it now with Get-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention: when on, it holds Cloud Sync\'s deletes over its threshold as soon as Cloud Sync owns objects', null, 'Graph directory/onPremisesSynchronization does not accept application permissions');
 
   // --- recommendation
   const blockers = findings.filter((f) => f.status === 'blocker');
@@ -93,10 +104,11 @@ export function assessForest(i: AssessmentInputs) {
   add('Recommendation', 'Recommendation', blockers.length ? 'blocker' : limits.length ? 'limit' : 'ok', recommendation, null, because.length ? because.join(' | ') : 'no blocker or limit found');
 
   return {
+    recommendation,
     domain: summary.domain,
+    featuresInUse: { passwordHashSync: !!features.PasswordHashSync, passwordWriteback: !!features.PasswordWriteback, exchangeHybrid: !!features.ExchangeHybrid },
     objects: `${summary.total} (users ${summary.users}, groups ${summary.groups}, contacts ${summary.contacts}) of 150,000`,
     verdict,
-    recommendation,
     blockers: blockers.map((f) => `${f.check}: ${f.result}`),
     limits: limits.map((f) => `${f.check}: ${f.result}`),
     findings,

@@ -11,6 +11,7 @@ import type { Facts, GraphOperation, MigrationContext, Person, PlannedStep, Step
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
+import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
 
 /** What the engine needs from the outside world; the composition root provides it. */
 export interface EnginePorts {
@@ -23,8 +24,9 @@ export interface EnginePorts {
     describe(action: string, params: Record<string, unknown>): { action: string; params: Record<string, unknown>; mutation: boolean; script?: string };
   };
   graph: {
-    describe(op: GraphOperation, ctx: MigrationContext): Promise<PlannedGraphRequest[]>;
-    run(op: GraphOperation, ctx: MigrationContext, facts: { onPremCount?: number }): Promise<{ ok: boolean; evidence: Record<string, unknown>; error?: string }>;
+    describe(op: GraphOperation, ctx: MigrationContext, facts?: Facts): Promise<PlannedGraphRequest[]>;
+    /** `facts`: what earlier steps proved, by step key (the latest batch's evidence wins). */
+    run(op: GraphOperation, ctx: MigrationContext, facts: Facts): Promise<{ ok: boolean; evidence: Record<string, unknown>; error?: string }>;
   };
   /** Open critical alerts of a migration (the next batch waits until they are dealt with). */
   openCriticalAlerts?(migrationId: string): Promise<{ title: string }[]>;
@@ -53,6 +55,12 @@ export interface Migration {
   ous: string[];
   /** Days Connect Sync stays disabled before decommissioning: at least 7, configurable upward only. */
   soakDays: number;
+  /** Declared partial (coexistence): ends after its batches; Connect Sync is never disabled. */
+  partial: boolean;
+  /** OUs rolled back to Connect Sync: never moved again by this migration. */
+  rolledBackOus: string[];
+  /** Of those, the ones Cloud Sync's configuration still holds (paused): no later batch may start it again. */
+  cloudHeldOus: string[];
   state: 'active' | 'completed' | 'cancelled';
   createdBy: Person;
   createdAt: Date;
@@ -260,6 +268,7 @@ export class RunbookEngine {
     requester: Person;
     conversationId: string | null;
     soakDays?: number;
+    partial?: boolean;
   }): Promise<Migration> {
     const rb = runbookOf(input.kind);
     const now = this.deps.clock.now();
@@ -273,7 +282,7 @@ export class RunbookEngine {
       await tx.query(
         `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
+        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
       );
       for (const s of steps) {
         await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, s.seq, s.ord, s.key, s.batch, 'pending', now.toISOString()]);
@@ -283,7 +292,7 @@ export class RunbookEngine {
         at: now,
         actor: input.requester,
         action: 'migration-created',
-        details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
+        details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, partial: !!input.partial, policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
       });
     });
     this.#emit({ type: 'migration-created', migrationId: id });
@@ -363,9 +372,27 @@ export class RunbookEngine {
     return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key) };
   }
 
-  context(m: Migration, batch: number | null): MigrationContext {
+  context(m: Migration, batch: number | null, rollback = false): MigrationContext {
     const single = runbookOf(m.kind).ous === 'one';
-    return { migrationId: m.id, name: m.name, domain: m.domain, tenantId: m.tenantId, batch, ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null, allOus: m.ous };
+    const rolledBack = new Set(m.rolledBackOus.map(normalizeDn));
+    const through = batch ? m.ous.slice(0, batch) : m.ous;
+    return {
+      migrationId: m.id,
+      name: m.name,
+      domain: m.domain,
+      tenantId: m.tenantId,
+      batch,
+      ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null,
+      allOus: m.ous,
+      batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
+      rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
+      partial: m.partial,
+    };
+  }
+
+  /** The context a stored step runs in (rollback steps see the OUs they take back). */
+  stepContext(m: Migration, step: { key: string; batch: number | null }): MigrationContext {
+    return this.context(m, step.batch, !!runbookOf(m.kind).rollbackSteps?.some((d) => d.key === step.key));
   }
 
   /** What earlier steps proved, by step key (the latest batch's evidence wins). */
@@ -377,7 +404,7 @@ export class RunbookEngine {
 
   /** What a step will do, exactly as it will be run: approvers approve this (by hash). */
   async planFor(m: Migration, step: PlannedStep): Promise<StepPlan> {
-    const ctx = this.context(m, step.batch);
+    const ctx = this.stepContext(m, step);
     const def = step.def;
     const facts = await this.#facts(m, step);
     const effect = def.effect?.(ctx, facts);
@@ -385,9 +412,9 @@ export class RunbookEngine {
       case 'manual':
         return { manual: def.action.checklist, effect };
       case 'runner':
-        return { runner: def.action.sequence.map((a) => this.deps.ports.runner.describe(a.action, a.params(ctx))), effect };
+        return { runner: def.action.sequence.map((a) => this.deps.ports.runner.describe(typeof a.action === 'function' ? a.action(ctx) : a.action, a.params(ctx))), effect };
       case 'graph':
-        return { graph: await this.deps.ports.graph.describe(def.action.operation, ctx), effect };
+        return { graph: await this.deps.ports.graph.describe(def.action.operation, ctx, await this.facts(m.id)), effect };
     }
   }
 
@@ -542,14 +569,28 @@ export class RunbookEngine {
   }
 
   async #checkGuards(m: Migration, planned: PlannedStep): Promise<string | null> {
-    const ctx = this.context(m, planned.batch);
+    const ctx = this.stepContext(m, planned);
     for (const g of planned.def.guards ?? []) {
       try {
         if (g === 'ou-in-connect-scope' && ctx.ou) {
-          const scope = await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {});
-          const { isUnder } = await import('../dn.js');
-          const inScope = (scope.includedContainers as string[] | undefined)?.some((c) => isUnder(ctx.ou!, c));
-          if (!inScope) return `${ctx.ou} is not in Connect Sync's scope. Keep the OU in Connect Sync scope during migration (seed 001): add it back in the Connect wizard first.`;
+          const scope = (await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {})) as ConnectScope;
+          const v = ouInConnectScope(scope, ctx.ou);
+          if (!v.inScope) return `${ctx.ou} is not wholly in Connect Sync's scope: ${v.detail}. Keep the OU in Connect Sync scope during migration (seed 001): put it back in the Connect wizard first.`;
+        }
+        if (g === 'ou-not-rolled-back') {
+          const back = m.rolledBackOus.find((o) => ctx.ou && normalizeDn(o) === normalizeDn(ctx.ou));
+          if (back) return `${back} was rolled back to Connect Sync: no batch takes it to Cloud Sync again in this migration.`;
+          if (m.cloudHeldOus.length) {
+            return `Cloud Sync's configuration for ${m.domain} still holds the rolled-back ${m.cloudHeldOus.join('; ')} (paused). Starting it again would take ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} back from Connect Sync, and taking ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} out of its scope deletes ${m.cloudHeldOus.length > 1 ? 'their' : 'its'} objects from Entra ID (Microsoft documents no way that does not), so no later batch runs on it.`;
+          }
+        }
+        if (g === 'scheduler-not-held-elsewhere') {
+          const holder = await this.#schedulerHolder(m);
+          if (holder) return `"${holder.name}" stopped the Connect Sync scheduler of this server at ${holder.since.toISOString()} and has not started it again: two migrations must not interleave stopping and starting one server's scheduler. Wait until it has started the scheduler.`;
+        }
+        if (g === 'connect-scope-migrated') {
+          const left = await this.#connectScopeRemainder(m, ctx);
+          if (left) return left;
         }
         if (g === 'previous-batch-clear' && (ctx.batch ?? 1) > 1) {
           const open = (await this.deps.ports.openCriticalAlerts?.(m.id)) ?? [];
@@ -572,6 +613,82 @@ export class RunbookEngine {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether the Connect Sync scheduler is off by this migration's own records: the last succeeded step that set it
+   * (stop-scheduler, disable-connect-sync, start-scheduler, a rollback's start) said enabled=false. Connect keeps no
+   * "disabled since" anywhere (Get-ADSyncScheduler has no such field), so cutover's records are the only source.
+   */
+  async schedulerOffSince(migrationId: string): Promise<Date | null> {
+    return (await this.schedulerHold(migrationId))?.since ?? null;
+  }
+
+  /** The step of this migration that holds the scheduler off now, when one does (for the monitor). */
+  async schedulerHold(migrationId: string): Promise<{ since: Date; stepTitle: string; serviceStopped: boolean } | null> {
+    const m = await this.getMigration(migrationId);
+    if (!m) return null;
+    let hold: { since: Date; stepTitle: string; serviceStopped: boolean } | null = null;
+    const rows = (await this.getSteps(migrationId)).filter((s) => s.state === 'succeeded' && s.plan?.runner?.some((a) => a.action === 'set-scheduler'));
+    rows.sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime());
+    for (const s of rows) {
+      const runner = s.plan!.runner ?? [];
+      const last = [...runner].reverse().find((a) => a.action === 'set-scheduler')!;
+      hold = last.params.enabled === false
+        ? { since: s.updatedAt, stepTitle: this.plannedStep(m, s).def.title, serviceStopped: runner.some((a) => a.action === 'set-adsync-service' && a.params.running === false) }
+        : null;
+    }
+    return hold;
+  }
+
+  /** Any active migration of the tenant holding the scheduler off. */
+  async schedulerHeldInTenant(tenantId: string): Promise<{ since: Date; stepTitle: string; serviceStopped: boolean } | null> {
+    for (const m of await this.listMigrations({ state: 'active' })) {
+      if (m.tenantId !== tenantId) continue;
+      const h = await this.schedulerHold(m.id);
+      if (h) return h;
+    }
+    return null;
+  }
+
+  /** Another active migration of the same tenant (and so Connect server) that holds its scheduler stopped. */
+  async #schedulerHolder(m: Migration): Promise<{ name: string; since: Date } | null> {
+    for (const other of await this.listMigrations({ state: 'active' })) {
+      if (other.id === m.id || other.tenantId !== m.tenantId) continue;
+      const since = await this.schedulerOffSince(other.id);
+      if (since) return { name: other.name, since };
+    }
+    return null;
+  }
+
+  /**
+   * Objects still served only by Connect Sync: everything in its scope (selected partitions, inclusions less
+   * exclusions) outside the migration's batch OUs. Null when nothing is left; otherwise the refusal, per OU and type.
+   */
+  async #connectScopeRemainder(m: Migration, ctx: MigrationContext): Promise<string | null> {
+    if (m.partial) return null;
+    const scope = (await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {})) as ConnectScope;
+    if (scope.groupFilteringGroupDn) {
+      return `Connect Sync uses group-based filtering (${scope.groupFilteringGroupDn}), so cutover cannot tell which objects it still serves. Check by hand, or declare the migration partial; Connect Sync stays enabled.`;
+    }
+    const batchOus = ctx.batchOus;
+    const rows: Array<{ dn: string; users: number; groups: number; contacts: number }> = [];
+    for (const p of scope.partitions ?? [{ name: '', selected: true, includedContainers: scope.includedContainers ?? [], excludedContainers: scope.excludedContainers ?? [] }]) {
+      if (!p.selected) continue;
+      for (const inc of p.includedContainers) {
+        const r = await this.deps.ports.runner.read(m.tenantId, 'ad-count-by-ou', { base: inc, excludeContainers: [...p.excludedContainers, ...batchOus].filter((c) => isUnder(c, inc)) });
+        for (const c of r.containers ?? []) rows.push({ dn: c.dn, users: (c.users ?? 0) + (c.inetOrgPersons ?? 0), groups: c.groups ?? 0, contacts: c.contacts ?? 0 });
+      }
+    }
+    const left = rows.filter((r) => r.users + r.groups + r.contacts > 0);
+    if (!left.length) return null;
+    const total = (k: 'users' | 'groups' | 'contacts') => left.reduce((n, r) => n + r[k], 0);
+    left.sort((a, b) => b.users + b.groups + b.contacts - (a.users + a.groups + a.contacts));
+    const per = left.slice(0, 10).map((r) => `${r.dn}: ${r.users} users, ${r.groups} groups, ${r.contacts} contacts`).join('; ');
+    return (
+      `Connect Sync still serves ${total('users')} users, ${total('groups')} groups and ${total('contacts')} contacts that no batch has moved to Cloud Sync: ${per}${left.length > 10 ? `; and ${left.length - 10} more containers` : ''}. ` +
+      'Disabling Connect Sync now would strand them (seed 002: "When all users are managed by Cloud Sync…"). Add batches for them, or declare the migration partial (coexistence) and keep Connect Sync running.'
+    );
   }
 
   async #update(tx: Sql, step: StepRow, patch: Partial<StepRow>, now: Date): Promise<void> {
@@ -690,7 +807,7 @@ export class RunbookEngine {
     // Exactly one process runs it: the one taking the owner lease for this attempt (renewed while a Graph action runs).
     const running = await this.#persist(() => this.#claim(migrationId, seq));
     if (!running) return; // not running (any more), or another cutover instance runs it
-    const ctx = this.context(m, planned.batch);
+    const ctx = this.stepContext(m, planned);
     const action = planned.def.action;
     // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
     const release = action.kind === 'runner' ? () => {} : this.#hold(migrationId, seq, running.attempt);
@@ -702,8 +819,7 @@ export class RunbookEngine {
         } else if (action.kind === 'runner') {
           await this.#enqueueNext(m, running, 0);
         } else {
-          const facts = action.operation === 'verify-ou-counts' ? await this.#freshOnPremCount(m, ctx) : {};
-          const out = await this.deps.ports.graph.run(action.operation, ctx, facts);
+          const out = await this.deps.ports.graph.run(action.operation, ctx, await this.facts(m.id));
           await this.#finish(migrationId, seq, running.attempt, { ok: out.ok, evidence: out.evidence, error: out.ok ? undefined : { code: 'VerificationFailed', message: out.error ?? 'failed' } });
         }
       } catch (err: any) {
@@ -718,11 +834,6 @@ export class RunbookEngine {
       if (after) span.set({ 'cutover.step.state': after.state });
       if (after?.state === 'failed') span.fail({ code: after.error?.code });
     });
-  }
-
-  async #freshOnPremCount(m: Migration, ctx: MigrationContext): Promise<{ onPremCount?: number }> {
-    const r = await this.deps.ports.runner.read(m.tenantId, 'ad-count', { ou: ctx.ou });
-    return { onPremCount: r.users };
   }
 
   async #enqueueNext(m: Migration, step: StepRow, index: number): Promise<void> {
@@ -769,7 +880,7 @@ export class RunbookEngine {
       return;
     }
     const def = this.plannedStep(m, step).def;
-    const unmet = def.expect?.(results as any[], this.context(m, step.batch)) ?? null;
+    const unmet = def.expect?.(results as any[], this.stepContext(m, step)) ?? null;
     await this.#finish(
       m.id,
       step.seq,
@@ -798,7 +909,7 @@ export class RunbookEngine {
     for (const s of await this.getSteps(migrationId)) {
       if (DONE.includes(s.state)) continue;
       const planned = this.plannedStep(m, s);
-      const reason = s.state === 'pending' ? planned.def.skipIf?.(facts, this.context(m, s.batch)) ?? null : null;
+      const reason = s.state === 'pending' ? planned.def.skipIf?.(facts, this.stepContext(m, s)) ?? null : null;
       if (!reason) return;
       await this.#transition(m.id, s.seq, ['pending'], { state: 'skipped', evidence: { skipped: reason } }, { action: 'step-skipped', details: { reason } });
     }
@@ -823,6 +934,9 @@ export class RunbookEngine {
     if (m.ous.some((o) => normalizeDn(o) === normalizeDn(ou))) throw new EngineError('invalid', `${ou} is already batch ${m.ous.findIndex((o) => normalizeDn(o) === normalizeDn(ou)) + 1}.`);
     const steps = await this.getSteps(m.id);
     if (steps.some((s) => s.key === 'disable-connect-sync' && s.state !== 'pending')) throw new EngineError('invalid', 'Connect Sync is being disabled: no batch can be added now.');
+    if (m.cloudHeldOus.length) {
+      throw new EngineError('invalid', `Cloud Sync's configuration for ${m.domain} still holds the rolled-back ${m.cloudHeldOus.join('; ')}, paused: starting it for a new batch would take ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} back from Connect Sync, and taking ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} out of its scope deletes ${m.cloudHeldOus.length > 1 ? 'their' : 'its'} objects. No batch can be added to this migration.`);
+    }
     const batch = m.ous.length + 1;
     const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
     const rows = planBatch(rb, batch, nextSeq);
@@ -838,35 +952,68 @@ export class RunbookEngine {
   }
 
   /**
-   * Rolls a batch back from any state: its remaining steps are skipped and the runbook's rollback steps
-   * (approved and audited like any change) are added after them.
+   * Rolls batches back to Connect Sync (seed 002's rollback), from any state: their remaining steps are skipped and
+   * the runbook's rollback steps (approved and audited like any change) are added after them. `batch` is one batch,
+   * or 'all' for every batch not rolled back yet. Rolling back one batch while another stays on Cloud Sync is refused:
+   * pausing the configuration would stop the others too, and taking only this OU out of Cloud Sync's scope deletes its
+   * objects (Microsoft documents no way that does not).
    */
-  async startRollback(migrationId: string, batch: number, actor: Person): Promise<{ steps: number[] }> {
+  async startRollback(migrationId: string, batch: number | 'all', actor: Person): Promise<{ steps: number[]; ous: string[] }> {
     const m = await this.getMigration(migrationId);
     if (!m) throw new EngineError('not-found', 'That migration does not exist.');
     const rb = runbookOf(m.kind);
     if (!rb.rollbackSteps?.length) throw new EngineError('invalid', `A ${rb.title} migration has no rollback runbook.`);
-    if (!Number.isInteger(batch) || batch < 1 || batch > m.ous.length) throw new EngineError('invalid', `${m.name} has no batch ${batch}.`);
+    if (m.state !== 'active') throw new EngineError('invalid', `${m.name} is ${m.state}.`);
+    if (batch !== 'all' && (!Number.isInteger(batch) || batch < 1 || batch > m.ous.length)) throw new EngineError('invalid', `${m.name} has no batch ${batch}.`);
     if (!(await this.isOwnerNow(m, actor.oid))) throw new EngineError('invalid', m.policy.ownersGroup && !isOwner(m.policy, actor.oid) ? 'Only a change owner can start a rollback (listed, or a member of the owners group; the group could not be confirmed for you now).' : 'Only a change owner can start a rollback.');
     const steps = await this.getSteps(m.id);
-    if (steps.some((s) => s.batch === batch && s.key.startsWith('rollback-'))) throw new EngineError('conflict', `Batch ${batch} already has its rollback steps.`);
-    const busy = steps.find((s) => s.batch === batch && (s.state === 'running' || s.state === 'approved'));
-    if (busy) throw new EngineError('conflict', `A step of batch ${batch} is running (${this.plannedStep(m, busy).def.title}); roll back when it has ended.`);
+    const rolledBack = new Set(m.rolledBackOus.map(normalizeDn));
+    const active = m.ous.map((ou, i) => ({ ou, batch: i + 1 })).filter((b) => !rolledBack.has(normalizeDn(b.ou)));
+    const chosen = batch === 'all' ? active : active.filter((b) => b.batch === batch);
+    if (!chosen.length) throw new EngineError('conflict', batch === 'all' ? `${m.name} has no batch left to roll back.` : `Batch ${batch} was already rolled back.`);
+    const chosenBatches = new Set(chosen.map((b) => b.batch));
+    // An OU is on Cloud Sync once its configure step added it to the configuration's scope.
+    const onCloud = active.filter((b) => steps.some((s) => s.batch === b.batch && s.key === 'configure-cloud-sync' && s.state === 'succeeded'));
+    const staying = onCloud.filter((b) => !chosenBatches.has(b.batch));
+    if (staying.length) {
+      throw new EngineError(
+        'conflict',
+        `Batch ${batch} cannot be rolled back alone: ${staying.map((b) => `batch ${b.batch} (${b.ou})`).join(', ')} ${staying.length > 1 ? 'are' : 'is'} on Cloud Sync too. ` +
+          "Disabling the Cloud Sync configuration stops every batch on it, and taking only this OU out of Cloud Sync's scope deletes its objects from Entra ID (security groups for good): Microsoft documents no way that does not. " +
+          `Roll back every batch with \`rollback ${m.name} batch=all\`, or fix forward.`,
+      );
+    }
+    const busy = steps.find((s) => s.batch !== null && chosenBatches.has(s.batch) && (s.state === 'running' || s.state === 'approved'));
+    if (busy) throw new EngineError('conflict', `A step of batch ${busy.batch} is running (${this.plannedStep(m, busy).def.title}); roll back when it has ended.`);
+    const last = Math.max(...chosen.map((b) => b.batch));
     const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
-    const rows = planRollback(rb, batch, nextSeq);
+    const rows = planRollback(rb, last, nextSeq);
     const now = this.deps.clock.now();
-    const cancelled = steps.filter((s) => s.batch === batch && !DONE.includes(s.state));
+    const cancelled = steps.filter((s) => s.batch !== null && chosenBatches.has(s.batch) && !DONE.includes(s.state));
+    const held = onCloud.filter((b) => chosenBatches.has(b.batch)).map((b) => b.ou);
+    // Steps that have nothing to do: no OU on Cloud Sync to pause; a scheduler this migration never stopped.
+    const schedulerOff = await this.schedulerOffSince(m.id);
+    const skip = new Map<string, string>();
+    if (!held.length) skip.set('rollback-pause-cloud-sync', "None of the rolled-back OUs is in Cloud Sync's configuration yet: nothing to disable.");
+    if (!schedulerOff) skip.set('rollback-start-scheduler', 'This migration left the Connect Sync scheduler running: nothing to start.');
     await this.deps.db.transaction(async (tx) => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
       for (const s of cancelled) {
-        await tx.query(`UPDATE steps SET state = 'skipped', evidence = $3, version = version + 1, updated_at = $4 WHERE migration_id = $1 AND seq = $2`, [m.id, s.seq, JSON.stringify({ skipped: `batch ${batch} is being rolled back` }), now.toISOString()]);
+        await tx.query(`UPDATE steps SET state = 'skipped', evidence = $3, version = version + 1, updated_at = $4 WHERE migration_id = $1 AND seq = $2`, [m.id, s.seq, JSON.stringify({ skipped: `batch ${s.batch} is being rolled back` }), now.toISOString()]);
       }
-      for (const r of rows) await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [m.id, r.seq, r.ord, r.key, r.batch, 'pending', now.toISOString()]);
-      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'rollback-started', details: { batch, ou: m.ous[batch - 1], skipped: cancelled.map((s) => s.key), steps: rows.map((r) => r.key) } });
+      for (const r of rows) {
+        const why = skip.get(r.key);
+        await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, evidence, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [m.id, r.seq, r.ord, r.key, r.batch, why ? 'skipped' : 'pending', why ? JSON.stringify({ skipped: why }) : null, now.toISOString()]);
+      }
+      await tx.query(
+        `UPDATE migrations SET params = params || $2::jsonb, version = version + 1 WHERE id = $1`,
+        [m.id, JSON.stringify({ rolledBackOus: [...m.rolledBackOus, ...chosen.map((b) => b.ou)], cloudHeldOus: [...m.cloudHeldOus, ...held] })],
+      );
+      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'rollback-started', details: { batches: [...chosenBatches], ous: chosen.map((b) => b.ou), heldByCloudSync: held, skipped: cancelled.map((s) => s.key), steps: rows.map((r) => r.key), skippedRollbackSteps: Object.fromEntries(skip) } });
     });
     for (const s of cancelled) this.#emit({ type: 'step-changed', migrationId: m.id, seq: s.seq });
     for (const r of rows) this.#emit({ type: 'step-changed', migrationId: m.id, seq: r.seq });
-    return { steps: rows.map((r) => r.seq) };
+    return { steps: rows.map((r) => r.seq), ous: chosen.map((b) => b.ou) };
   }
 
   /**
@@ -1102,6 +1249,9 @@ function toMigration(r: any): Migration {
     policy: r.policy,
     ous: r.params.ous,
     soakDays: Math.max(7, Number(r.params.soakDays ?? 7)),
+    partial: r.params.partial === true,
+    rolledBackOus: Array.isArray(r.params.rolledBackOus) ? r.params.rolledBackOus : [],
+    cloudHeldOus: Array.isArray(r.params.cloudHeldOus) ? r.params.cloudHeldOus : [],
     state: r.state,
     createdBy: r.created_by,
     createdAt: new Date(r.created_at),

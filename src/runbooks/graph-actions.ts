@@ -1,8 +1,8 @@
-import { includedContainersOf, type Graph, type SyncedObjectIndex, type SyncJob } from '../graph/index.js';
+import { GraphPlanError, includedContainersOf, judgeProvisionOnDemand, type CloudSyncOutcome, type Graph, type SyncedObjectIndex, type SyncJob } from '../graph/index.js';
 import { normalizeDn } from '../dn.js';
 import { sourceAnchorOf } from '../identity.js';
 import type { EnginePorts, PlannedGraphRequest } from './engine.js';
-import type { GraphOperation, MigrationContext } from './types.js';
+import type { Facts, GraphOperation, MigrationContext } from './types.js';
 import { assessForest } from './assessment.js';
 
 /** Per-tenant Graph access: the composition root decides credentials (sandbox, secret, managed identity). */
@@ -15,39 +15,72 @@ export interface TenantGraphs {
 /** A read through the on-premises runner (awaited). */
 export type RunnerRead = (tenantId: string, action: string, params: Record<string, unknown>) => Promise<any>;
 
-const AGENTS_PATH = '/beta/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups';
-
-/** The OUs Cloud Sync should have in scope once this batch is configured: every batch so far. */
-function scopeThrough(ctx: MigrationContext): string[] {
-  return ctx.allOus.slice(0, ctx.batch ?? ctx.allOus.length);
+export interface GraphActionOptions {
+  /** Cloud Sync's quarantine and accidental-delete e-mails (SyncNotificationSettings). */
+  notificationEmail?: string;
+  /** "Verify the OU": how long to wait for Cloud Sync to take every object (default 60 min), and how often to look. */
+  verifyWaitMs?: number;
+  verifyPollMs?: number;
 }
 
-export async function provisioningJob(g: Graph, domain: string): Promise<{ servicePrincipalId: string; job: SyncJob } | null> {
+type JobRef = { servicePrincipalId: string; jobId: string };
+
+const TEMPLATE = { provisioning: 'AD2AADProvisioning', passwordHash: 'AD2AADPasswordHash', exchange: 'AAD2ADExchangeHybridWriteback' } as const;
+
+/** Provisioning logs are kept 30 days: "every outcome" means within that window. */
+const LOG_RETENTION_MS = 29 * 86_400_000;
+
+function ofTemplate(j: SyncJob, template: string): boolean {
+  return j.templateId === template || j.id.startsWith(`${template}.`);
+}
+
+export async function provisioningJob(g: Graph, domain: string): Promise<{ servicePrincipalId: string; job: SyncJob; jobs: SyncJob[] } | null> {
   const sp = await g.findServicePrincipal(domain);
   if (!sp) return null;
   const jobs = await g.listJobs(sp.id);
-  const job = jobs.find((j) => j.templateId === 'AD2AADProvisioning' || j.id.startsWith('AD2AADProvisioning.'));
-  return job ? { servicePrincipalId: sp.id, job } : null;
+  const job = jobs.find((j) => ofTemplate(j, TEMPLATE.provisioning));
+  return job ? { servicePrincipalId: sp.id, job, jobs } : null;
 }
 
-/** A job needs an explicit start unless its schedule already runs it (don't call start repeatedly: Graph docs). */
-function needsStart(job: SyncJob | undefined): boolean {
-  return !job || job.schedule.state !== 'Active' || job.status.code === 'Paused' || job.status.code === 'Quarantine';
+/** What the tenant uses on Connect Sync, as the assessment found it: only those move to Cloud Sync. */
+function featuresInUse(facts: Facts): { passwordHashSync: boolean; passwordWriteback: boolean; exchangeHybrid: boolean } {
+  const f = facts.assessment?.featuresInUse ?? {};
+  return { passwordHashSync: f.passwordHashSync === true, passwordWriteback: f.passwordWriteback === true, exchangeHybrid: f.exchangeHybrid === true };
 }
 
 const strip = (reqs: { method: string; path: string; body?: unknown }[]): PlannedGraphRequest[] => reqs.map(({ method, path, body }) => ({ method, path, body }));
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+
+function outcomeLine(o: CloudSyncOutcome, dnOf: Map<string, string>): string {
+  const dn = dnOf.get(o.objectGUID.toLowerCase()) ?? o.objectGUID;
+  switch (o.outcome) {
+    case 'failed':
+      return `${dn}: failed${o.errorCode ? ` (${o.errorCode}${o.reason ? `: ${o.reason}` : ''})` : ''}`;
+    case 'skipped':
+      return `${dn}: skipped${o.reason ? ` (${o.reason})` : ''}`;
+    case 'deleted':
+      return `${dn}: deleted by Cloud Sync`;
+    case 'not-seen':
+      return `${dn}: not in Cloud Sync's provisioning logs yet`;
+    default:
+      return `${dn}: ${o.outcome}`;
+  }
+}
 
 /**
  * The Graph (and Graph + runner read) operations the runbooks name. Each mutating operation has a describe
  * twin returning exactly the requests it will send: approvers approve those.
  */
-export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): EnginePorts['graph'] {
+export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts: GraphActionOptions = {}): EnginePorts['graph'] {
   const g = (ctx: MigrationContext) => tenants.graph(ctx.tenantId);
+  const waitMs = opts.verifyWaitMs ?? 60 * 60_000;
+  const pollMs = Math.max(10, opts.verifyPollMs ?? 60_000);
 
   async function mustJob(ctx: MigrationContext) {
     const found = await provisioningJob(g(ctx), ctx.domain);
     if (!found) throw new Error(`No Cloud Sync provisioning job exists for ${ctx.domain}: run "Configure Cloud Sync" first.`);
-    return { ...found, ref: { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } };
+    return { ...found, ref: { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } as JobRef };
   }
 
   async function sampleUser(ctx: MigrationContext): Promise<string> {
@@ -57,34 +90,64 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): Eng
     return first;
   }
 
-  async function countPair(ctx: MigrationContext, ou: string) {
-    const index = tenants.index(ctx.tenantId);
-    await index.refresh();
-    const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou })).users as number;
-    return { ou, onPremises: onPrem, entra: index.countUnder(ou) };
+  const configInput = (ctx: MigrationContext, facts: Facts, extra: { exchangeHybridWriteback?: boolean } = {}) => ({
+    domain: ctx.domain,
+    passwordHashSync: featuresInUse(facts).passwordHashSync,
+    containers: ctx.batchOus,
+    ...(opts.notificationEmail ? { notificationEmail: opts.notificationEmail } : {}),
+    ...extra,
+  });
+
+  /**
+   * Which objects of these OUs Cloud Sync has taken (its provisioning logs since `since`), object by object. Waits up
+   * to `wait` for objects not seen yet (its first cycle of a large OU takes a while); a failure is final at once.
+   */
+  async function taken(ctx: MigrationContext, ous: string[], since: Date, wait: number) {
+    const { ref, job } = await mustJob(ctx);
+    const objects: Array<{ dn: string; objectClass: string; objectGUID: string }> = [];
+    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] })).objects ?? []));
+    const dnOf = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.dn]));
+    const deadline = Date.now() + wait;
+    let outcomes: CloudSyncOutcome[] = [];
+    for (;;) {
+      outcomes = objects.length ? (await g(ctx).cloudSyncOutcomes(ref.jobId, objects.map((o) => o.objectGUID), since)).outcomes : [];
+      const pending = outcomes.filter((o) => o.outcome === 'not-seen');
+      const bad = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'deleted');
+      if (!pending.length || bad.length || Date.now() + pollMs > deadline) break;
+      await delay(pollMs);
+    }
+    const by = (k: CloudSyncOutcome['outcome']) => outcomes.filter((o) => o.outcome === k);
+    const tally: Record<string, { objects: number; taken: number }> = {};
+    const kind = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.objectClass]));
+    for (const o of outcomes) {
+      const t = (tally[kind.get(o.objectGUID.toLowerCase()) ?? 'object'] ??= { objects: 0, taken: 0 });
+      t.objects++;
+      if (o.outcome === 'taken' || o.outcome === 'skipped') t.taken++;
+    }
+    const notTaken = outcomes.filter((o) => o.outcome !== 'taken' && o.outcome !== 'skipped');
+    const health = await g(ctx).agentHealth(ref).catch(() => null);
+    return { ref, job, objects: objects.length, taken: by('taken').length + by('skipped').length, notTaken, tally, dnOf, health };
   }
 
   return {
-    async describe(op: GraphOperation, ctx: MigrationContext): Promise<PlannedGraphRequest[]> {
+    async describe(op: GraphOperation, ctx: MigrationContext, facts: Facts = {}): Promise<PlannedGraphRequest[]> {
       switch (op) {
         case 'assess':
-          return [{ method: 'GET', path: AGENTS_PATH }, { method: 'GET', path: '/v1.0/directory/onPremisesSynchronization' }];
-        case 'verify-agents':
-          return [{ method: 'GET', path: AGENTS_PATH }];
+          return [{ method: 'GET', path: '/beta/servicePrincipals/{id}/synchronization/jobs (agent health, when a configuration exists)' }];
         case 'verify-ou-counts':
         case 'verify-all-ous':
+          return [{ method: 'GET', path: "/v1.0/auditLogs/provisioning?$filter=jobId eq '{provisioningJobId}' and activityDateTime gt … (each object of the OU)" }];
         case 'verify-connect-owns-ou':
           return [{ method: 'GET', path: '/v1.0/users/delta?$select=id,onPremisesDistinguishedName,… (synced users; OUs matched by DN, exactly)' }];
         case 'post-migration-validation':
           return [
             { method: 'GET', path: '/v1.0/users/delta?$select=id,userPrincipalName,mail,displayName,proxyAddresses,onPremisesImmutableId,…' },
             { method: 'GET', path: "/v1.0/auditLogs/provisioning?$filter=jobId eq '{provisioningJobId}'" },
-            { method: 'GET', path: AGENTS_PATH },
           ];
         case 'check-accidental-delete-prevention':
-          return [{ method: 'GET', path: '/v1.0/directory/onPremisesSynchronization' }];
+          return [];
         case 'configure-cloud-sync':
-          return strip(await g(ctx).describeCloudSyncConfiguration({ domain: ctx.domain, passwordHashSync: true, containers: scopeThrough(ctx) }));
+          return strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts)));
         case 'provision-on-demand': {
           const found = await provisioningJob(g(ctx), ctx.domain);
           const dn = await sampleUser(ctx);
@@ -94,51 +157,45 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): Eng
         }
         case 'start-cloud-sync-job': {
           const found = await provisioningJob(g(ctx), ctx.domain);
-          if (found && !needsStart(found.job)) return [];
-          return found ? strip(g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id })) : [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/start' }];
+          if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/start' }];
+          const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
+          if (found.job.schedule.state === 'Active') return strip(await g(ctx).describeRestartProvisioningAfterScopeChange(ref).catch(() => []));
+          const phs = featuresInUse(facts).passwordHashSync ? found.jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash) && j.schedule.state !== 'Active') : undefined;
+          return strip([...g(ctx).describeStartJob(ref), ...(phs ? g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id }) : [])]);
+        }
+        case 'configure-sync-features': {
+          const used = featuresInUse(facts);
+          const found = await provisioningJob(g(ctx), ctx.domain);
+          const out: PlannedGraphRequest[] = [];
+          if (used.passwordHashSync && found) {
+            const phs = found.jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+            if (phs && phs.schedule.state !== 'Active') out.push(...strip(g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id })));
+          }
+          if (used.exchangeHybrid) out.push(...strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts, { exchangeHybridWriteback: true }))));
+          return out;
         }
         case 'pause-cloud-sync-job': {
           const found = await provisioningJob(g(ctx), ctx.domain);
-          return found ? strip(g(ctx).describePauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id })) : [];
-        }
-        case 'rollback-cloud-scope': {
-          const found = await provisioningJob(g(ctx), ctx.domain);
-          if (!found) return [];
-          const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
-          const scope = includedContainersOf(await g(ctx).getSchema(ref));
-          const others = scope.filter((c) => normalizeDn(c) !== normalizeDn(ctx.ou!));
-          if (others.length === scope.length || !others.length) return [];
-          return strip([...(await g(ctx).describeRemoveContainerFromScope({ ...ref, container: ctx.ou! })), ...g(ctx).describeStartJob(ref)]);
+          return found ? found.jobs.filter((j) => j.schedule.state === 'Active').flatMap((j) => strip(g(ctx).describePauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: j.id }))) : [];
         }
       }
     },
 
-    async run(op: GraphOperation, ctx: MigrationContext, facts: { onPremCount?: number }) {
+    async run(op: GraphOperation, ctx: MigrationContext, facts: Facts) {
       const graph = g(ctx);
       switch (op) {
         case 'assess': {
-          const [summary, rules, features, threshold, agents, tenantSync] = await Promise.all([
+          const [summary, rules, features, found] = await Promise.all([
             runnerRead(ctx.tenantId, 'ad-domain-summary', {}),
             runnerRead(ctx.tenantId, 'get-sync-rules', { customOnly: true }),
             runnerRead(ctx.tenantId, 'get-company-features', {}),
-            runnerRead(ctx.tenantId, 'get-export-deletion-threshold', {}),
-            graph.listAgents(),
-            graph.onPremisesSynchronization().catch(() => null),
+            provisioningJob(graph, ctx.domain),
           ]);
-          return { ok: true, evidence: assessForest({ summary, customRules: rules.rules ?? [], features, threshold, agents, tenantSync, ous: ctx.allOus }) };
-        }
-        case 'verify-agents': {
-          const agents = await graph.listAgents();
-          const active = agents.filter((a) => a.isActive);
-          const evidence = {
-            agents: agents.map((a) => `${a.machineName}: ${a.status}`),
-            active: active.length,
-            advice: active.length < 2 ? 'Install a second agent: Microsoft advises two or more for availability.' : null,
-          };
-          return active.length ? { ok: true, evidence } : { ok: false, evidence, error: 'No active Cloud Sync provisioning agent. Install the agent on a domain-joined server (seed 000: "Install the provisioning agent"), then Retry.' };
+          const agentHealth = found ? await graph.agentHealth({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id }).catch(() => null) : null;
+          return { ok: true, evidence: assessForest({ summary, customRules: rules.rules ?? [], features, agentHealth, ous: ctx.allOus }) };
         }
         case 'configure-cloud-sync': {
-          const cfg = await graph.ensureCloudSyncConfiguration({ domain: ctx.domain, passwordHashSync: true, containers: scopeThrough(ctx) });
+          const cfg = await graph.ensureCloudSyncConfiguration(configInput(ctx, facts));
           const job = await graph.getJob({ servicePrincipalId: cfg.servicePrincipalId, jobId: cfg.provisioningJobId });
           return {
             ok: true,
@@ -146,6 +203,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): Eng
               servicePrincipalId: cfg.servicePrincipalId,
               provisioningJobId: cfg.provisioningJobId,
               passwordHashJobId: cfg.passwordHashJobId ?? null,
+              passwordHashSync: featuresInUse(facts).passwordHashSync ? 'the tenant uses it: CredentialData mapping and the AD2AADPasswordHash job configured' : 'not used by the tenant: not configured',
               scopedContainers: cfg.includedContainers,
               configurationChanged: cfg.changed,
               requestsSent: cfg.requests.length,
@@ -158,78 +216,90 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): Eng
           const { ref } = await mustJob(ctx);
           const dn = await sampleUser(ctx);
           const r = await graph.provisionOnDemand(ref, await graph.provisioningRuleId(ref), dn);
-          const evidence = { user: dn, result: r.result, action: r.action, steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`), targetId: r.targetId };
-          // RedundantExport: matched to its Entra user, which already holds the same values — nothing to export.
-          const inStep = /^skipped$/i.test(r.result) && (r.details as any)?.errorCode === 'RedundantExport';
-          return /^success$/i.test(r.result) || inStep
-            ? { ok: true, evidence: { ...evidence, note: inStep ? 'matched its existing Entra user; no attribute needed changing (RedundantExport)' : null } }
-            : { ok: false, evidence, error: `Provisioning ${dn} on demand ended ${r.result}: ${JSON.stringify(r.details).slice(0, 300)}` };
+          const verdict = judgeProvisionOnDemand(r);
+          const evidence = { user: dn, result: r.result, action: r.action, matched: verdict.matched, steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`), targetId: r.targetId, note: verdict.message };
+          return verdict.ok ? { ok: true, evidence } : { ok: false, evidence, error: `${dn}: ${verdict.message}` };
         }
         case 'start-cloud-sync-job': {
-          const { ref, job } = await mustJob(ctx);
-          const started = needsStart(job);
-          if (started) await graph.startJob(ref);
-          const after = await graph.getJob(ref);
-          return { ok: true, evidence: { provisioningJobId: ref.jobId, jobStarted: started, note: started ? null : 'already running for earlier batches: not started again', jobStatus: after.status.code, schedule: after.schedule.state } };
-        }
-        case 'pause-cloud-sync-job': {
-          const { ref } = await mustJob(ctx);
-          await graph.pauseJob(ref);
-          const after = await graph.getJob(ref);
-          return { ok: true, evidence: { provisioningJobId: ref.jobId, schedule: after.schedule.state, jobStatus: after.status.code } };
-        }
-        case 'rollback-cloud-scope': {
-          const { ref } = await mustJob(ctx);
-          const scope = includedContainersOf(await graph.getSchema(ref));
-          const inScope = scope.some((c) => normalizeDn(c) === normalizeDn(ctx.ou!));
-          const others = scope.filter((c) => normalizeDn(c) !== normalizeDn(ctx.ou!));
-          if (!inScope) return { ok: true, evidence: { scope, note: `${ctx.ou} was not in Cloud Sync's scope` } };
-          if (!others.length) {
-            // An empty includedContainers means the whole domain: the last OU stays, and the job stays paused.
-            return { ok: true, evidence: { scope, jobLeftPaused: true, note: `${ctx.ou} is Cloud Sync's only OU: the job stays paused instead (an empty scope would mean the whole domain).` } };
+          const { ref, job, jobs } = await mustJob(ctx);
+          const startedAt = graph.clock.now().toISOString();
+          try {
+            if (job.schedule.state === 'Active') {
+              // A running job keeps the scope it started with: a restart makes it read the new one.
+              await graph.restartProvisioningAfterScopeChange(ref);
+            } else {
+              await graph.startJob(ref);
+              const phs = jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+              if (featuresInUse(facts).passwordHashSync && phs && phs.schedule.state !== 'Active') await graph.startJob({ servicePrincipalId: ref.servicePrincipalId, jobId: phs.id });
+            }
+          } catch (e) {
+            if (e instanceof GraphPlanError && e.code === 'JobQuarantined') {
+              return { ok: false, evidence: { provisioningJobId: ref.jobId, jobStatus: 'Quarantine' }, error: `${e.message} cutover does not clear a quarantine silently: fix its cause, then Retry.` };
+            }
+            throw e;
           }
-          await graph.removeContainerFromScope({ ...ref, container: ctx.ou! });
-          await graph.startJob(ref);
           const after = await graph.getJob(ref);
-          return { ok: true, evidence: { scopeBefore: scope, scopeAfter: includedContainersOf(await graph.getSchema(ref)), jobStatus: after.status.code, schedule: after.schedule.state } };
+          return { ok: true, evidence: { provisioningJobId: ref.jobId, action: job.schedule.state === 'Active' ? 'restarted (resetScope Watermark) to pick up the new scope' : 'started', startedAt, jobStatus: after.status.code, schedule: after.schedule.state } };
         }
         case 'verify-ou-counts': {
-          const index = tenants.index(ctx.tenantId);
-          await index.refresh();
-          const entra = index.countUnder(ctx.ou!);
-          const found = await provisioningJob(graph, ctx.domain);
-          const onPrem = facts.onPremCount;
-          const evidence = { ou: ctx.ou, onPremises: onPrem ?? null, entra, jobStatus: found?.job.status.code ?? 'not configured', steadyState: found?.job.status.steadyStateFirstAchievedTime ? 'reached' : 'not yet' };
-          if (onPrem === undefined) return { ok: false, evidence, error: 'The on-premises count could not be read.' };
-          if (onPrem !== entra) return { ok: false, evidence, error: `Entra has ${entra} synced users in the OU, Active Directory has ${onPrem}. If Cloud Sync's first cycle is still running, Retry in a few minutes; otherwise check the provisioning logs.` };
+          const since = new Date(facts['enable-cloud-sync']?.startedAt ?? graph.clock.now().getTime() - LOG_RETENTION_MS);
+          const t = await taken(ctx, [ctx.ou!], since, waitMs);
+          const evidence: Record<string, unknown> = {
+            ou: ctx.ou,
+            takenByCloudSync: `${t.taken} of ${t.objects}`,
+            byType: Object.entries(t.tally).map(([k, v]) => `${k}: ${v.taken} of ${v.objects}`).join(', '),
+            notTaken: t.notTaken.slice(0, 20).map((o) => outcomeLine(o, t.dnOf)),
+            jobStatus: t.job.status.code,
+            agentHealth: t.health ? `${t.health.verdict}: ${t.health.reasons.join(' ')} (inferred from ${t.health.source})` : 'unknown',
+            humanCheck: "Create a test user in the OU and confirm Cloud Sync provisions it (seed 000/001: \"If you create a new user in this OU, verify that it's being provisioned\").",
+          };
+          if (t.notTaken.length) {
+            return { ok: false, evidence, error: `Cloud Sync has not taken ${t.notTaken.length} of ${t.objects} objects in ${ctx.ou}: ${t.notTaken.slice(0, 5).map((o) => outcomeLine(o, t.dnOf)).join('; ')}${t.notTaken.length > 5 ? '; …' : ''}.` };
+          }
           return { ok: true, evidence };
         }
         case 'verify-all-ous': {
-          const rows = [];
-          for (const ou of ctx.allOus) rows.push(await countPair(ctx, ou));
+          const since = new Date(graph.clock.now().getTime() - LOG_RETENTION_MS);
+          const rows: string[] = [];
+          const problems: string[] = [];
+          for (const ou of ctx.batchOus) {
+            const t = await taken(ctx, [ou], since, 0);
+            rows.push(`${ou}: ${t.taken} of ${t.objects} taken by Cloud Sync`);
+            if (t.notTaken.length) problems.push(`${ou}: ${t.notTaken.slice(0, 3).map((o) => outcomeLine(o, t.dnOf)).join('; ')}`);
+          }
           const found = await provisioningJob(graph, ctx.domain);
-          const bad = rows.filter((r) => r.onPremises !== r.entra);
-          const evidence = { ous: rows.map((r) => `${r.ou}: on-premises ${r.onPremises} · Entra ${r.entra}`), jobStatus: found?.job.status.code ?? 'not configured' };
+          const evidence = { ous: rows, jobStatus: found?.job.status.code ?? 'not configured' };
           if (found?.job.status.code === 'Quarantine') return { ok: false, evidence, error: 'The Cloud Sync job is in quarantine.' };
-          return bad.length ? { ok: false, evidence, error: `Counts differ for ${bad.map((r) => r.ou).join('; ')}.` } : { ok: true, evidence };
+          return problems.length ? { ok: false, evidence, error: `Not every object is on Cloud Sync: ${problems.join(' | ')}.` } : { ok: true, evidence };
         }
         case 'verify-connect-owns-ou': {
-          const pair = await countPair(ctx, ctx.ou!);
+          const index = tenants.index(ctx.tenantId);
+          await index.refresh();
+          const rows: string[] = [];
+          const problems: string[] = [];
+          for (const ou of ctx.rollbackOus) {
+            const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou });
+            const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou })).users as number;
+            const entra = index.countUnder(ou);
+            rows.push(`${ou}: ${status.objects} objects, ${status.withCloudNoFlow} still with cloudNoFlow, ${status.pendingExportCount} pending exports; users on-premises ${onPrem} · Entra ${entra}`);
+            if (status.withCloudNoFlow > 0) problems.push(`${status.withCloudNoFlow} objects of ${ou} still carry cloudNoFlow (the full synchronization has not taken the rules away)`);
+            if (status.pendingExportCount > 0) problems.push(`Connect holds ${status.pendingExportCount} exports for ${ou} it has not made`);
+            if (entra !== onPrem) problems.push(`${ou}: Entra has ${entra} users, Active Directory ${onPrem}`);
+          }
           const found = await provisioningJob(graph, ctx.domain);
           const scope = found ? includedContainersOf(await graph.getSchema({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id })) : [];
-          const stillScoped = scope.some((c) => normalizeDn(c) === normalizeDn(ctx.ou!));
-          const onlyOu = stillScoped && scope.length === 1 && found?.job.schedule.state !== 'Active';
-          const evidence = { ...pair, cloudSyncScope: scope, cloudSyncJob: found ? `${found.job.status.code} (${found.job.schedule.state})` : 'none' };
-          if (pair.onPremises !== pair.entra) return { ok: false, evidence, error: `Entra has ${pair.entra} users in the OU, Active Directory ${pair.onPremises}: check Connect Sync's last cycle.` };
-          if (stillScoped && !onlyOu) return { ok: false, evidence, error: `${ctx.ou} is still in Cloud Sync's scope.` };
-          return { ok: true, evidence };
+          const evidence = { ous: rows, cloudSyncScope: scope, cloudSyncJob: found ? `${found.job.status.code} (${found.job.schedule.state})` : 'none' };
+          if (found && found.job.schedule.state === 'Active' && scope.some((c) => ctx.rollbackOus.some((o) => normalizeDn(o) === normalizeDn(c)))) {
+            problems.push('the Cloud Sync job runs with a rolled-back OU in its scope');
+          }
+          return problems.length ? { ok: false, evidence, error: `${problems.join('; ')}.` } : { ok: true, evidence };
         }
         case 'post-migration-validation': {
           const index = tenants.index(ctx.tenantId);
           await index.refresh();
           let compared = 0;
           const drift: string[] = [];
-          for (const ou of ctx.allOus) {
+          for (const ou of ctx.batchOus) {
             const onPrem = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user'] })).objects as any[];
             const entra = new Map(index.objectsUnder(ou).map((u) => [u.onPremisesImmutableId, u]));
             for (const o of onPrem) {
@@ -243,41 +313,81 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead): Eng
                 (u.displayName ?? null) !== (o.displayName ?? null) && 'displayName',
                 (u.mail ?? '').toLowerCase() !== (o.mail ?? '').toLowerCase() && 'mail',
                 (u.userPrincipalName ?? '').toLowerCase() !== (o.userPrincipalName ?? '').toLowerCase() && 'userPrincipalName',
-                [...u.proxyAddresses].map((x) => x.toLowerCase()).sort().join('|') !== [...o.proxyAddresses].map((x: string) => x.toLowerCase()).sort().join('|') && 'proxyAddresses',
               ].filter(Boolean);
               if (diffs.length) drift.push(`${o.dn}: ${diffs.join(', ')}`);
             }
           }
           const found = await provisioningJob(graph, ctx.domain);
-          const logs = found ? await graph.provisioningLogs(found.job.id, { maxEntries: 50 }) : [];
+          const ref = found ? { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } : null;
+          const logs = found ? await graph.provisioningLogs(found.job.id, { maxEntries: 500, since: new Date(graph.clock.now().getTime() - 7 * 86_400_000) }) : [];
           const failures = logs.filter((l) => /failure/i.test(l.status ?? ''));
-          const agents = await graph.listAgents();
+          const health = ref ? await graph.agentHealth(ref) : null;
           const groups = found?.job.status.synchronizedEntryCountByType?.['group to Group'];
           const evidence = {
-            'User attributes': drift.length ? `${drift.length} of ${compared} differ: ${drift.slice(0, 5).join('; ')}` : `${compared} users: displayName, mail, UPN and proxyAddresses match on-premises`,
+            'User attributes': drift.length ? `${drift.length} of ${compared} differ: ${drift.slice(0, 5).join('; ')}` : `${compared} users: displayName, mail and UPN match on-premises`,
             'Group memberships': groups !== undefined ? `${groups} groups synchronized by Cloud Sync` : 'groups are not in a migrated OU yet',
-            'Password hash sync': 'human check: a migrated user signs in with cloud authentication',
-            'Writeback scenarios': 'human check: password writeback and group writeback (if configured) work',
-            'Provisioning logs': failures.length ? `${failures.length} failures, e.g. ${failures[0].errorCode}: ${failures[0].errorReason}` : `no failures in the latest ${logs.length} entries; job ${found?.job.status.code ?? 'not configured'}`,
-            'Agent health': agents.map((a) => `${a.machineName}: ${a.status}`).join('; ') || 'no agent',
+            'Password hash sync': 'checked before Connect is disabled ("Move password hash sync and writeback to Cloud Sync"); a migrated user signs in with cloud authentication',
+            'Writeback scenarios': 'checked before Connect is disabled; group writeback v2 has its own runbook',
+            'Provisioning logs': failures.length ? `${failures.length} failures in the last 7 days, e.g. ${failures[0].errorCode}: ${failures[0].errorReason}` : `no failures in the last 7 days (${logs.length} entries); job ${found?.job.status.code ?? 'not configured'}`,
+            'Agent health': health ? `${health.verdict}: ${health.reasons.join(' ')} (inferred from ${health.source})` : 'no job yet',
           };
-          const problems = [drift.length && 'user attributes differ', failures.length && 'provisioning logs have failures', found?.job.status.code === 'Quarantine' && 'the job is in quarantine', !agents.some((a) => a.isActive) && 'no active agent'].filter(Boolean);
+          const problems = [drift.length && 'user attributes differ', failures.length && 'provisioning logs have failures', found?.job.status.code === 'Quarantine' && 'the job is in quarantine', health?.verdict === 'unhealthy' && 'the agents look unhealthy'].filter(Boolean);
           return problems.length ? { ok: false, evidence, error: `Validation found: ${problems.join('; ')}.` } : { ok: true, evidence };
         }
-        case 'check-accidental-delete-prevention': {
-          const s = await graph.onPremisesSynchronization();
-          const adp = s.accidentalDeletionPrevention;
-          const on = adp && adp.type !== 'disabled';
-          return {
-            ok: true,
-            evidence: {
-              accidentalDeletionPrevention: adp ? `${adp.type}${adp.alertThreshold !== null ? ` (threshold ${adp.alertThreshold})` : ''}` : 'not set',
-              action: on
-                ? "It is on: it also blocks Cloud Sync's deletes over the threshold now that Connect is disabled. Turn it off with Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id> (AADCloudSyncTools module) and rely on Cloud Sync's own accidental-delete threshold."
-                : 'Nothing to do: it is off.',
-            },
-          };
+        case 'configure-sync-features': {
+          const used = featuresInUse(facts);
+          const { ref, jobs } = await mustJob(ctx);
+          const evidence: Record<string, unknown> = {};
+          const problems: string[] = [];
+          // Password hash sync: the mapping and job were configured with the scope; here it must run and have succeeded.
+          if (used.passwordHashSync) {
+            const phs = jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+            if (!phs) problems.push('the configuration has no AD2AADPasswordHash job');
+            else {
+              const phsRef = { servicePrincipalId: ref.servicePrincipalId, jobId: phs.id };
+              if (phs.schedule.state !== 'Active') await graph.startJob(phsRef);
+              const deadline = Date.now() + waitMs;
+              let job = await graph.getJob(phsRef);
+              while (!job.status.lastSuccessfulExecution && Date.now() + pollMs <= deadline) {
+                await delay(pollMs);
+                job = await graph.getJob(phsRef);
+              }
+              const last = job.status.lastSuccessfulExecution?.timeEnded ?? null;
+              evidence['Password hash sync'] = last ? `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, last successful run ${last.toISOString()}` : `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, no successful run yet`;
+              if (!last) problems.push('the password hash job has not completed a successful run');
+            }
+          } else evidence['Password hash sync'] = 'not used by the tenant: not turned on';
+          evidence['Password writeback'] = used.passwordWriteback
+            ? 'used by the tenant: enable it for Cloud Sync in the Entra admin center (or Set-AADCloudSyncPasswordWritebackConfiguration); Graph offers no call to enable or read it with application permissions, so the next step is a person\'s confirmation'
+            : 'not used by the tenant: not turned on';
+          if (used.exchangeHybrid) {
+            const possible = await graph.exchangeHybridWritebackPossible(ref);
+            if (possible.possible === false) problems.push(possible.reason);
+            else {
+              const cfg = await graph.ensureCloudSyncConfiguration(configInput(ctx, facts, { exchangeHybridWriteback: true }));
+              if (cfg.exchangeHybridWritebackJobId) {
+                const exRef = { servicePrincipalId: cfg.servicePrincipalId, jobId: cfg.exchangeHybridWritebackJobId };
+                await graph.startJob(exRef);
+                const job = await graph.getJob(exRef);
+                evidence['Exchange hybrid writeback'] = `used by the tenant: ${TEMPLATE.exchange} job ${job.schedule.state} (${possible.reason})`;
+              } else problems.push('the Exchange hybrid writeback job could not be created');
+            }
+          } else evidence['Exchange hybrid writeback'] = 'not used by the tenant: not turned on';
+          return problems.length ? { ok: false, evidence, error: `${problems.join('; ')}.` } : { ok: true, evidence };
         }
+        case 'pause-cloud-sync-job': {
+          const found = await provisioningJob(graph, ctx.domain);
+          if (!found) return { ok: true, evidence: { note: `No Cloud Sync configuration exists for ${ctx.domain}: nothing to pause.` } };
+          const paused: string[] = [];
+          for (const j of found.jobs.filter((x) => x.schedule.state === 'Active')) {
+            await graph.pauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: j.id });
+            paused.push(j.id);
+          }
+          const after = await graph.listJobs(found.servicePrincipalId);
+          return { ok: true, evidence: { paused, jobs: after.map((j) => `${j.id}: ${j.schedule.state} (${j.status.code})`), scopeKept: 'The OUs stay in the configuration: taking one out would delete its objects.' } };
+        }
+        case 'check-accidental-delete-prevention':
+          return { ok: true, evidence: {} };
       }
     },
   };

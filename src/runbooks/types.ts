@@ -26,30 +26,42 @@ export interface MigrationContext {
   batch: number | null;
   ou: string | null; // the batch's OU, for per-batch steps
   allOus: string[]; // every batch OU, in order
+  /** Batch OUs not rolled back, up to and including this batch (every batch for steps outside batches). */
+  batchOus: string[];
+  /** OUs a rollback takes back to Connect Sync (rollback steps only; empty otherwise). */
+  rollbackOus: string[];
+  /** Declared partial (coexistence): the migration ends after its batches and never disables Connect Sync. */
+  partial: boolean;
 }
 
 /** A Graph operation the engine may call; implemented by src/runbooks/ports.ts adapters over src/graph. */
 export type GraphOperation =
   | 'assess'
-  | 'verify-agents'
   | 'configure-cloud-sync'
   | 'provision-on-demand'
   | 'start-cloud-sync-job'
   | 'verify-ou-counts'
   | 'verify-all-ous'
   | 'post-migration-validation'
+  | 'configure-sync-features'
   | 'check-accidental-delete-prevention'
   | 'pause-cloud-sync-job'
-  | 'rollback-cloud-scope'
   | 'verify-connect-owns-ou';
 
 export type StepAction =
   | { kind: 'manual'; checklist: string[] }
-  | { kind: 'runner'; sequence: { action: string; params: (ctx: MigrationContext) => Record<string, unknown> }[] }
+  /** `action` may depend on the context (a rollback rewrites the no-flow rules for the OUs that stay, or removes them). */
+  | { kind: 'runner'; sequence: { action: string | ((ctx: MigrationContext) => string); params: (ctx: MigrationContext) => Record<string, unknown> }[] }
   | { kind: 'graph'; operation: GraphOperation };
 
 export type GuardKey =
   | 'ou-in-connect-scope'
+  /** Another migration on the same Connect server holds its scheduler stopped: stop/start must not interleave. */
+  | 'scheduler-not-held-elsewhere'
+  /** Every object in Connect Sync's scope has been moved by a batch (or the migration is declared partial). */
+  | 'connect-scope-migrated'
+  /** The batch's OU was rolled back: Cloud Sync's configuration still holds it, and it must never be re-added. */
+  | 'ou-not-rolled-back'
   | 'no-sync-cycle-running'
   /** The next batch cannot start while the migration has open critical alerts. */
   | 'previous-batch-clear'

@@ -48,7 +48,7 @@ function fixture(tag: string) {
       agents: async () => [],
       runners: async () => [],
       scheduler: async () => ({ syncCycleEnabled: true, stagingModeEnabled: false }),
-      connectorScope: async () => [],
+      connectorScope: async () => ({ includedContainers: [] }),
     };
     const m = new Monitor({ engine, alerts: new AlertService({ db, clock }), ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
     return { m, calls };

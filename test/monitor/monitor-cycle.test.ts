@@ -49,7 +49,7 @@ function world(db: Db) {
     agents: async () => (calls.agents++, [{ machineName: 'a', status: 'active' }, { machineName: 'b', status: 'active' }]),
     runners: async () => [],
     scheduler: async () => (calls.scheduler++, { syncCycleEnabled: true, stagingModeEnabled: false }),
-    connectorScope: async (m) => [`DC=${m.tenantId},DC=example`],
+    connectorScope: async (m) => ({ includedContainers: [`DC=${m.tenantId},DC=example`] }),
   };
   const monitor = () => new Monitor({ engine, alerts: new AlertService({ db, clock }), ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 } });
   return { migrations, onPrem, entra, calls, ports, monitor, clock, setRunnerDown: (v: boolean) => (runnerDown = v), job };

@@ -1,6 +1,6 @@
 import { Attribute, Change, Client, EqualityFilter, type Entry } from 'ldapts';
 import type { ConnectionOptions } from 'node:tls';
-import { parseDn } from '../../dn.js';
+import { makeContainerMatcher, parentDn, parseDn } from '../../dn.js';
 import { ActionError, type ActionName, type IdentityRecord } from '../actions.js';
 import type { ActionContext, Executor } from './types.js';
 import { installFastAttributeDecoding } from './ldap-fast-decode.js';
@@ -55,6 +55,8 @@ export class LdapExecutor implements Executor {
     switch (action) {
       case 'ad-count':
         return this.#withClient((c) => this.#count(c, params.ou, ctx));
+      case 'ad-count-by-ou':
+        return this.#withClient((c) => this.#countByOu(c, params.base, params.excludeContainers ?? [], ctx));
       case 'ad-export-identities':
         return this.#withClient((c) => this.#exportIdentities(c, params.ou, params.classes, ctx));
       case 'ad-domain-summary':
@@ -117,6 +119,30 @@ export class LdapExecutor implements Executor {
     const contacts = await this.#countFilter(client, ou, FILTERS.contact);
     ctx.note(`paged LDAP count under ${ou} (page size ${this.pageSize}): ${users} users, ${groups} groups, ${contacts} contacts`);
     return { ou, users, groups, contacts };
+  }
+
+  /** What is left under a container outside the excluded ones, per parent container (critical system objects left out). */
+  async #countByOu(client: Client, base: string, exclude: string[], ctx: ActionContext) {
+    const excluded = makeContainerMatcher(exclude);
+    const filter = `(&(|${FILTERS.user}${FILTERS.group}${FILTERS.contact})(!(isCriticalSystemObject=TRUE)))`;
+    const rows = new Map<string, { dn: string; users: number; inetOrgPersons: number; groups: number; contacts: number }>();
+    let total = 0;
+    for await (const entries of this.#paged(client, base, filter, ['objectClass'])) {
+      for (const e of entries) {
+        if (excluded(e.dn) >= 0) continue;
+        const classes = ([] as unknown[]).concat(e.objectClass ?? []).map((c) => String(c).toLowerCase());
+        const parent = parentDn(e.dn);
+        const row = rows.get(parent) ?? { dn: parent, users: 0, inetOrgPersons: 0, groups: 0, contacts: 0 };
+        if (classes.includes('group')) row.groups++;
+        else if (classes.includes('contact')) row.contacts++;
+        else if (classes.includes('inetorgperson')) row.inetOrgPersons++;
+        else row.users++;
+        rows.set(parent, row);
+        total++;
+      }
+    }
+    ctx.note(`paged LDAP count under ${base} less ${exclude.length} excluded containers: ${total} objects in ${rows.size} containers`);
+    return { base, containers: [...rows.values()].sort((a, b) => a.dn.localeCompare(b.dn)), total };
   }
 
   async #exportIdentities(client: Client, ou: string, classes: Array<'user' | 'group' | 'contact'>, ctx: ActionContext) {

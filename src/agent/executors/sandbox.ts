@@ -25,6 +25,7 @@ import {
   type PlannedRule,
 } from '../actions.js';
 import type { ActionContext, Executor } from './types.js';
+import { makeContainerMatcher, parentDn } from '../../dn.js';
 
 /**
  * What PowerShell prints when a mandatory parameter is missing under -NonInteractive
@@ -243,6 +244,24 @@ export class SandboxExecutor implements Executor {
       const ou = this.#mustOu(p.ou);
       const { users, groups, contacts } = this.#server.ad.count(ou);
       return { ou, users, groups, contacts };
+    },
+    'ad-count-by-ou': (p) => {
+      const ad = this.#server.ad;
+      const excluded = makeContainerMatcher(p.excludeContainers);
+      const rows = new Map<string, { dn: string; users: number; inetOrgPersons: number; groups: number; contacts: number }>();
+      let total = 0;
+      for (const o of ad.objectsUnder([p.base], ['user', 'inetOrgPerson', 'group', 'contact'])) {
+        if (excluded(o.dn) >= 0 || isWrittenBack(o)) continue;
+        const parent = parentDn(o.dn);
+        const row = rows.get(parent) ?? { dn: parent, users: 0, inetOrgPersons: 0, groups: 0, contacts: 0 };
+        if (o.objectClass === 'user') row.users++;
+        else if (o.objectClass === 'inetOrgPerson') row.inetOrgPersons++;
+        else if (o.objectClass === 'group') row.groups++;
+        else row.contacts++;
+        rows.set(parent, row);
+        total++;
+      }
+      return { base: p.base, containers: [...rows.values()].sort((a, b) => a.dn.localeCompare(b.dn)), total };
     },
     'ad-domain-summary': () => {
       const all = this.#server.ad.all();

@@ -10,6 +10,30 @@ const COEXISTENCE_WARNING =
 
 export const SOAK_MIN_DAYS = 7;
 
+/** Every object type Cloud Sync takes from an OU in its scope: each gets its own no-flow rule pair. */
+export const NOFLOW_OBJECT_TYPES = ['user', 'inetOrgPerson', 'group', 'contact'] as const;
+
+/** Batch OUs that stay on their rules when a rollback takes others back. */
+const staying = (c: { batchOus: string[]; rollbackOus: string[] }) => c.batchOus.filter((o) => !c.rollbackOus.includes(o));
+
+/** A partial (coexistence) migration never disables or decommissions Connect Sync. */
+const onlyFullMigration = (_f: unknown, c: { partial: boolean }) =>
+  c.partial ? 'The owners declared this migration partial (coexistence): Connect Sync keeps serving the objects no batch moved, so it is never disabled.' : null;
+
+/** The no-flow rules took: every object of the OU carries cloudNoFlow and Connect holds no export for any of them. */
+function rulesTook(status: any, ou: string): string | null {
+  if (!status) return `Connect Sync's metaverse could not be read for ${ou}.`;
+  const missing = (status.missingCloudNoFlow ?? []) as Array<{ dn: string; objectClass: string }>;
+  const pending = (status.pendingExports ?? []) as Array<{ dn: string; operation: string }>;
+  if (missing.length || status.withCloudNoFlow < status.objects) {
+    return `The rules did not take for ${status.objects - status.withCloudNoFlow} of ${status.objects} objects in ${ou} (no cloudNoFlow in the metaverse after the full synchronization), e.g. ${missing.slice(0, 5).map((m) => `${m.dn} (${m.objectClass})`).join('; ')}. Connect Sync would keep exporting them: check the rules' scope, then Retry.`;
+  }
+  if ((status.pendingExportCount ?? pending.length) > 0) {
+    return `Connect Sync still holds ${status.pendingExportCount ?? pending.length} pending exports to Entra ID for objects in ${ou}, e.g. ${pending.slice(0, 5).map((p) => `${p.operation} ${p.dn}`).join('; ')}.`;
+  }
+  return null;
+}
+
 export const connectToCloudSync: RunbookDefinition = {
   kind: 'connect-to-cloud-sync',
   title: 'Entra Connect Sync → Cloud Sync',
@@ -25,7 +49,7 @@ export const connectToCloudSync: RunbookDefinition = {
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'assess' },
-      evidence: 'Counts per domain vs 150,000; largest groups vs 50,000 members; custom sync rules; writeback features; groups without ms-DS-ConsistencyGuid; export deletion threshold; the recommendation.',
+      evidence: "The recommendation; counts per domain vs 150,000; largest groups vs 50,000 members; custom sync rules; what the tenant uses (password hash sync, password writeback, Exchange hybrid, group writeback); groups without ms-DS-ConsistencyGuid; Entra's accidental-delete prevention; Cloud Sync agent health as app-only Graph can infer it.",
     },
     {
       key: 'verify-prerequisites',
@@ -66,9 +90,9 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Create or identify an OU for the migration" and "Run PowerShell on OU" (Get-ADUser -Filter * -SearchBase)',
       approval: 'none',
       production: false,
-      guards: ['previous-batch-clear', 'ou-in-connect-scope'],
+      guards: ['previous-batch-clear', 'ou-not-rolled-back', 'ou-in-connect-scope'],
       action: { kind: 'runner', sequence: [{ action: 'ad-count', params: (c) => ({ ou: c.ou }) }] },
-      evidence: 'Users, groups and contacts under the OU (paged LDAP search).',
+      evidence: 'Users (with inetOrgPersons), groups and contacts under the OU (paged LDAP search).',
     },
     {
       key: 'stop-scheduler',
@@ -78,10 +102,11 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Stop the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $false)',
       approval: 'change-owners',
       production: true,
-      guards: ['no-sync-cycle-running'],
+      guards: ['no-sync-cycle-running', 'scheduler-not-held-elsewhere'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = False.',
-      effect: () => 'Connect Sync runs no scheduled cycle until the scheduler is started again (a delta sync is needed within 7 days).',
+      effect: (c) =>
+        `Connect Sync stops synchronizing every user, group and contact of ${c.domain} (not only ${c.ou}) until its scheduler starts again at "Start the Connect Sync scheduler"; password hash sync keeps running. A delta sync is needed within 7 days.`,
     },
     {
       key: 'create-noflow-rules',
@@ -92,18 +117,23 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 001, "Create the custom sync rules" (inbound Join rule setting cloudNoFlow = True; outbound JoinNoFlow rule scoped on cloudNoFlow EQUAL True)',
       approval: 'change-owners',
       production: true,
-      guards: ['ou-in-connect-scope'],
+      guards: ['ou-not-rolled-back', 'ou-in-connect-scope'],
       action: {
         kind: 'runner',
         sequence: [
           { action: 'export-server-config', params: (c) => ({ label: `before-rules-batch-${c.batch}` }) },
-          { action: 'create-noflow-rules', params: (c) => ({ migrationId: c.migrationId, batch: c.batch, ou: c.ou, objectTypes: ['user'] }) },
+          // One rule pair per object type for the whole migration, one scope group per OU: 8 precedences whatever the batch count.
+          { action: 'create-noflow-rules', params: (c) => ({ migrationId: c.migrationId, ous: c.batchOus, objectTypes: [...NOFLOW_OBJECT_TYPES] }) },
+          // Rule changes take effect only after a Full Synchronization (scheduler doc: "A Full Sync is required").
+          { action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) },
+          { action: 'get-noflow-status', params: (c) => ({ ou: c.ou }) },
           { action: 'export-server-config', params: (c) => ({ label: `after-rules-batch-${c.batch}` }) },
         ],
       },
-      evidence: 'Rule identifiers and precedences; configuration exports before and after.',
+      expect: (results, c) => rulesTook(results[3], c.ou!),
+      evidence: "Rule identifiers and precedences; the full synchronization's runs; every object of the OU with cloudNoFlow in the metaverse and no pending export to Entra ID; configuration exports before and after.",
       effect: (c, f) =>
-        `Connect Sync stops exporting adds, deletes and non-reference updates for ${f.ouUserCount ?? 'the'} users in ${c.ou}; reference updates (member, manager) still flow. The OU stays in Connect Sync scope.`,
+        `Connect Sync stops exporting adds, deletes and non-reference updates for the ${f.ouUserCount ?? ''} users, groups and contacts in ${c.ou}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now (it can take hours on a large forest).`.replace('the  users', 'the users'),
     },
     {
       key: 'verify-provisioning-agent',
@@ -113,8 +143,16 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Install the provisioning agent"; seed 002, "Step 3"',
       approval: 'none',
       production: false,
-      action: { kind: 'graph', operation: 'verify-agents' },
-      evidence: 'Provisioning agents and their status (active / inactive).',
+      action: {
+        kind: 'manual',
+        checklist: [
+          'The provisioning agent is installed on a domain-joined server other than a domain controller, and shows Active for this domain in the Entra admin center (Entra Connect → Cloud Sync → Agents).',
+          'A second agent is installed for availability (Microsoft advises two or more).',
+        ],
+      },
+      warning:
+        "cutover reads Graph with application permissions only, and Microsoft's agents API (onPremisesPublishingProfiles/provisioning/agents) accepts delegated permissions only: the agent list is checked by a person here. Once the job runs, cutover infers agent health from the job's status, quarantine reasons and provisioning logs (the verify step and the monitor).",
+      evidence: 'Who confirmed the agent, and when.',
     },
     {
       key: 'configure-cloud-sync',
@@ -125,9 +163,10 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Configure cloud sync"; seed 002, "Programmatic Migration via MS Graph API" and "Step 4"',
       approval: 'change-owners',
       production: true,
+      guards: ['ou-not-rolled-back'],
       action: { kind: 'graph', operation: 'configure-cloud-sync' },
-      evidence: 'Service principal id, job ids, the scoped containers.',
-      effect: (c) => `Cloud Sync's configuration for ${c.domain} includes ${c.ou} (with the OUs of earlier batches); nothing is provisioned until the job is enabled.`,
+      evidence: 'Service principal id, job ids, the scoped containers, password hash sync as the tenant uses it.',
+      effect: (c) => `Cloud Sync's configuration for ${c.domain} includes ${c.ou} (with the OUs of earlier batches); nothing is provisioned until the job is enabled or restarted.`,
     },
     {
       key: 'provision-on-demand',
@@ -138,31 +177,33 @@ export const connectToCloudSync: RunbookDefinition = {
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'provision-on-demand' },
-      evidence: 'The sample user, the result, and the import / matching / scoping / export steps.',
+      evidence: 'The sample user, the result, and the import / matching / scoping / export steps: it must match the existing Entra user (a Create would be a duplicate).',
       effect: (c) => `One sample user of ${c.ou} is provisioned by Cloud Sync now (matched to its existing Entra user).`,
     },
     {
       key: 'enable-cloud-sync',
       perBatch: true,
       title: 'Enable the Cloud Sync job',
-      purpose: 'Start the provisioning job (if it is not already running for earlier batches).',
-      source: 'seed 002, "Step 4": "Enable the configuration"; Graph POST …/jobs/{id}/start',
+      purpose: 'Start the provisioning job (and the password hash job when the tenant uses password hash sync); for a later batch, restart the running job so it picks up the new scope.',
+      warning: 'A scope change on a running job is picked up only after provisioning restarts ("Once you\'ve changed the scope, you should restart provisioning", Microsoft Learn, "Configure Cloud Sync").',
+      source: 'seed 002, "Step 4": "Enable the configuration"; Graph POST …/jobs/{id}/start and …/restart',
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'start-cloud-sync-job' },
-      evidence: 'The job status after start.',
-      effect: (c, f) => `Cloud Sync starts provisioning ${f.ouUserCount ?? 'the'} users in ${c.ou} to Entra ID (matched to their existing Entra users, no duplicates).`,
+      evidence: 'The jobs started or restarted, and their status after.',
+      effect: (c, f) => `Cloud Sync starts provisioning the ${f.ouUserCount ?? ''} users, groups and contacts in ${c.ou} to Entra ID (matched to their existing Entra objects, no duplicates).`.replace('the  users', 'the users'),
     },
     {
       key: 'verify-ou-users',
       perBatch: true,
       title: 'Verify the OU users are synchronizing',
-      purpose: "Count the Entra users whose on-premises DN is in the OU: it must match the on-premises count.",
-      source: 'seed 000/001, "Verify pilot users are synchronizing and being provisioned" (VerifyAzureUsers.ps1, done here with Graph and exact DN matching)',
+      purpose:
+        "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then the seed's new-user test: create a user in the OU and see Cloud Sync provision it.",
+      source: 'seed 000/001, "Verify pilot users are synchronizing and being provisioned" ("If you create a new user in this OU, verify that it\'s being provisioned"); seed 002, "Step 5" (provisioning logs)',
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'verify-ou-counts' },
-      evidence: 'On-premises count vs Entra count for the OU, and the Cloud Sync job status.',
+      evidence: 'Objects of the OU taken by Cloud Sync (and those it has not, by name); Entra counts; agent health inferred from the job; the new-user test to do by hand.',
     },
     {
       key: 'start-scheduler',
@@ -174,19 +215,26 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Start the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $true)',
       approval: 'change-owners',
       production: true,
-      action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
-      evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True.',
-      effect: () => 'Connect Sync resumes its 30-minute cycles for the objects still on it; the no-flow rules keep it away from the migrated OU.',
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'set-scheduler', params: () => ({ enabled: true }) },
+          // Microsoft's pilot tutorial starts a cycle right after re-enabling the scheduler.
+          { action: 'start-sync-cycle', params: () => ({ policyType: 'Delta' }) },
+        ],
+      },
+      evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True; a delta cycle ran to success.',
+      effect: (c) => `Connect Sync resumes its 30-minute cycles for every object of ${c.domain} still on it, with a delta cycle now; the no-flow rules keep it away from the migrated OUs.`,
     },
     {
       key: 'verify-all-users',
       title: 'Verify all users are provisioned',
-      purpose: 'Every migrated OU: on-premises count equals the Entra count, and the job is healthy.',
+      purpose: 'Every migrated OU: Cloud Sync has taken every user, group and contact, and the job is healthy.',
       source: 'seed 000/001, "Verify all users are provisioned"',
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'verify-all-ous' },
-      evidence: 'Per OU: on-premises vs Entra users; job status.',
+      evidence: 'Per OU: objects on-premises vs taken by Cloud Sync; job status.',
     },
     {
       key: 'post-migration-validation',
@@ -199,27 +247,78 @@ export const connectToCloudSync: RunbookDefinition = {
       evidence: 'User attributes (displayName, mail, UPN, proxyAddresses) vs on-premises; groups; provisioning-log failures; agents; and the human checks (a sample sign-in with password hash sync, writeback).',
     },
     {
-      key: 'disable-connect-sync',
-      title: 'Disable Connect Sync',
-      purpose: 'Stop Connect Sync exporting anything: the scheduler off, the server kept installed and disabled.',
-      warning: 'Keep the Connect Sync server in a disabled (not decommissioned) state for at least a week after full migration: it is the quick rollback path. (seed 002)',
-      source: 'seed 000/001, "Stop Microsoft Entra Connect"; seed 002, "Disable Connect Sync"',
+      key: 'move-sync-features',
+      title: 'Move password hash sync and writeback to Cloud Sync',
+      purpose:
+        'What the tenant uses on Connect Sync (password hash sync, password writeback, Exchange hybrid writeback) is configured and verified on Cloud Sync before Connect stops; nothing the tenant does not use is turned on.',
+      warning:
+        "Connect Sync's password hash sync and password writeback run in its ADSync service, not its scheduler: they kept working while the scheduler was stopped, and stop only when Connect Sync is disabled.",
+      source: 'seed 002, "Post-Migration Validation" (password hash sync, writeback) and "Programmatic Migration via MS Graph API" (the AD2AADPasswordHash job, Exchange hybrid writeback)',
       approval: 'change-owners',
       production: true,
-      guards: ['no-sync-cycle-running'],
-      action: { kind: 'runner', sequence: [{ action: 'export-server-config', params: () => ({ label: 'before-disable' }) }, { action: 'set-scheduler', params: () => ({ enabled: false }) }] },
-      evidence: 'A final configuration export; SyncCycleEnabled = False.',
-      effect: () => 'Connect Sync exports nothing more; every migrated user stays with Cloud Sync. The server stays installed for the soak.',
+      action: { kind: 'graph', operation: 'configure-sync-features' },
+      evidence: 'Per feature: used by the tenant or not; configured on Cloud Sync; its job running and its last run.',
+      effect: (c) => `Cloud Sync takes over the features ${c.domain} uses on Connect Sync (see the plan); Connect keeps running them until it is disabled.`,
+    },
+    {
+      key: 'cloud-sync-password-writeback',
+      title: 'Confirm password writeback on Cloud Sync',
+      purpose: 'The tenant uses password writeback on Connect Sync: it must work through Cloud Sync before Connect is disabled.',
+      warning:
+        "Cloud Sync password writeback is switched on in the Entra admin center or with Set-AADCloudSyncPasswordWritebackConfiguration; Graph has no call that enables or reads it with application permissions, so a person confirms it here.",
+      source: 'Microsoft Learn, "Tutorial: Enable cloud sync self-service password reset writeback to an on-premises environment"; seed 002, "Post-Migration Validation" (writeback)',
+      approval: 'change-owners',
+      production: true,
+      skipIf: (f) => (f.assessment?.featuresInUse?.passwordWriteback === true ? null : 'The tenant does not use password writeback on Connect Sync: nothing to move, nothing turned on.'),
+      action: {
+        kind: 'manual',
+        checklist: [
+          'Password writeback is enabled on the Cloud Sync configuration for this domain (Entra admin center → Cloud Sync → the configuration → Properties, or Set-AADCloudSyncPasswordWritebackConfiguration -Enable $true).',
+          'A test user of a migrated OU resets their password through SSPR and can sign in on-premises with the new one.',
+        ],
+      },
+      evidence: 'Who confirmed it, and when.',
+    },
+    {
+      key: 'disable-connect-sync',
+      title: 'Disable Connect Sync',
+      purpose: 'Stop Connect Sync entirely: the scheduler off and the ADSync service stopped and disabled; the server stays installed for the soak.',
+      warning: 'Keep the Connect Sync server in a disabled (not decommissioned) state for at least a week after full migration: it is the quick rollback path. (seed 002)',
+      source: 'seed 000/001, "Stop Microsoft Entra Connect" ("turn off the synchronization service"); seed 002, "Disable Connect Sync"',
+      approval: 'change-owners',
+      production: true,
+      guards: ['no-sync-cycle-running', 'connect-scope-migrated'],
+      skipIf: onlyFullMigration,
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'export-server-config', params: () => ({ label: 'before-disable' }) },
+          { action: 'set-scheduler', params: () => ({ enabled: false }) },
+          { action: 'set-adsync-service', params: () => ({ running: false }) },
+        ],
+      },
+      evidence: 'A final configuration export; SyncCycleEnabled = False; the ADSync service stopped and disabled.',
+      effect: (c) =>
+        `Connect Sync stops entirely for ${c.domain}: no sync cycle, no password hash sync, no password writeback, no export of any kind. Every object it served must already be on Cloud Sync (checked before this runs). The server stays installed for the soak.`,
     },
     {
       key: 'check-accidental-delete-prevention',
       title: "Check Connect's tenant-level accidental-delete prevention",
-      purpose: "Connect Sync's tenant-level accidental-delete prevention can block Cloud Sync's deletes after cutover: check it and say how to clear it.",
-      source: 'Cloud Sync troubleshooting: Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention; Graph GET /directory/onPremisesSynchronization',
+      purpose: "Connect Sync's tenant-level accidental-delete prevention can block Cloud Sync's deletes after cutover: check it and clear it if it is on.",
+      warning:
+        "Graph's directory/onPremisesSynchronization does not accept application permissions, so cutover cannot read this setting: a person checks it. Check it before batch 1 too: it can hold Cloud Sync's deletes as soon as Cloud Sync owns objects.",
+      source: 'Cloud Sync troubleshooting: Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
+      skipIf: onlyFullMigration,
       approval: 'none',
       production: false,
-      action: { kind: 'graph', operation: 'check-accidental-delete-prevention' },
-      evidence: 'accidentalDeletionPrevention (type and threshold) and what to run if it is on.',
+      action: {
+        kind: 'manual',
+        checklist: [
+          'Get-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id> shows whether it is on and its threshold.',
+          'If it is on: Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id>, and rely on Cloud Sync\'s own accidental-delete threshold.',
+        ],
+      },
+      evidence: 'Who checked it, and when.',
     },
     {
       key: 'soak',
@@ -227,6 +326,7 @@ export const connectToCloudSync: RunbookDefinition = {
       purpose: 'Connect stays disabled, not uninstalled, while the monitor keeps reconciling; confirm everything is good after the soak.',
       warning: 'At least 7 days (configurable upward only). Leave the server in a disabled state for a period of time, so you can verify the migration was successful. (seeds 000, 002)',
       source: 'seed 000/001, "Verify everything is good"; seed 002, "keep … disabled … for at least a week"',
+      skipIf: onlyFullMigration,
       approval: 'none',
       production: false,
       guards: ['soak-elapsed'],
@@ -246,6 +346,7 @@ export const connectToCloudSync: RunbookDefinition = {
       purpose: 'Take the Connect Sync server offline for good: uninstall Microsoft Entra Connect Sync.',
       warning: 'This cannot be undone: after it, rollback to Connect Sync means a new installation. Two change owners and the migration name are required.',
       source: 'seed 000/001, "Decommission the Microsoft Entra Connect server"; seed 002, "Decommission"',
+      skipIf: onlyFullMigration,
       approval: 'sensitive',
       production: true,
       guards: ['soak-elapsed'],
@@ -265,19 +366,20 @@ export const connectToCloudSync: RunbookDefinition = {
       key: 'rollback-pause-cloud-sync',
       perBatch: true,
       title: 'Rollback: disable the Cloud Sync configuration',
-      purpose: 'Pause the Cloud Sync job so it changes nothing while Connect Sync takes the batch back.',
-      warning: 'Pausing stops Cloud Sync for every batch on it until the rollback ends.',
+      purpose: "Pause the configuration's jobs so Cloud Sync changes nothing while Connect Sync takes the objects back. The OU stays in Cloud Sync's scope: taking it out would delete its objects from Entra ID.",
+      warning: "Cloud Sync deletes the objects of an OU taken out of its scope (security groups hard-deleted), so cutover never does that to roll back; the paused configuration keeps the OU, and no later batch re-enables it.",
       source: 'seed 002, "Rollback": "Disable the Cloud Sync configuration"',
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'pause-cloud-sync-job' },
-      evidence: 'The job status after pause.',
+      evidence: 'The jobs and their status after pause.',
+      effect: (c) => `Cloud Sync stops provisioning for ${c.domain} (every OU of its configuration) until the migration resumes.`,
     },
     {
       key: 'rollback-remove-rules',
       perBatch: true,
-      title: "Rollback: remove the batch's no-flow rules and run a full sync",
-      purpose: 'Connect Sync exports the batch again after a full (Initial) cycle: users are picked back up.',
+      title: "Rollback: remove the no-flow rules and run a full sync",
+      purpose: 'Connect Sync exports the OUs again after a full (Initial) synchronization: objects are picked back up.',
       source: 'seed 002, "Rollback": "Remove the exclusion sync rules from Connect Sync" and "Run a full sync cycle"',
       approval: 'change-owners',
       production: true,
@@ -286,35 +388,42 @@ export const connectToCloudSync: RunbookDefinition = {
         kind: 'runner',
         sequence: [
           { action: 'export-server-config', params: (c) => ({ label: `before-rollback-batch-${c.batch}` }) },
-          { action: 'remove-noflow-rules', params: (c) => ({ migrationId: c.migrationId, batch: c.batch }) },
+          // After "Disable Connect Sync" the service is stopped: Connect must run again to take the objects back.
+          { action: 'set-adsync-service', params: () => ({ running: true }) },
+          // The OUs that stay keep their rules (rewritten in place without the rolled-back ones); none left: removed.
+          {
+            action: (c) => (staying(c).length ? 'create-noflow-rules' : 'remove-noflow-rules'),
+            params: (c) => (staying(c).length ? { migrationId: c.migrationId, ous: staying(c), objectTypes: [...NOFLOW_OBJECT_TYPES] } : { migrationId: c.migrationId }),
+          },
           { action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) },
         ],
       },
-      evidence: 'The removed rules and the full cycle result.',
-      effect: (c) => `Connect Sync exports the users in ${c.ou} again.`,
+      evidence: 'The removed rules and the full cycle, run to success.',
+      effect: (c) => `Connect Sync exports every object in ${c.rollbackOus.join('; ')} again after a full synchronization of every connector.`,
     },
     {
-      key: 'rollback-cloud-scope',
+      key: 'rollback-start-scheduler',
       perBatch: true,
-      title: "Rollback: take the OU out of Cloud Sync's scope",
-      purpose: "Remove the OU from Cloud Sync's scope and resume the job for the other batches (the last OU is never removed: an empty scope means the whole domain, so the job stays paused).",
-      warning: 'Removing an OU from scope is a sensitive change: two change owners and the migration name are required.',
-      source: 'seed 002, "Rollback"; issue 5 (removing an OU from scope is sensitive)',
-      approval: 'sensitive',
+      title: 'Rollback: start the Connect Sync scheduler',
+      purpose: 'A rollback started while the scheduler was stopped (mid-batch, or after Connect was disabled) starts it again: nothing else would.',
+      source: 'seed 000/001, "Start the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $true)',
+      approval: 'change-owners',
       production: true,
-      action: { kind: 'graph', operation: 'rollback-cloud-scope' },
-      evidence: 'The scope after the change and the job status.',
+      guards: ['scheduler-not-held-elsewhere'],
+      action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
+      evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True.',
+      effect: (c) => `Connect Sync resumes its 30-minute cycles for every object of ${c.domain}.`,
     },
     {
       key: 'rollback-verify',
       perBatch: true,
-      title: 'Rollback: verify Connect Sync has the batch back',
-      purpose: 'The OU is out of Cloud Sync scope and its users are all still in Entra (no delete, no duplicate).',
+      title: 'Rollback: verify Connect Sync has every object back',
+      purpose: "No object of the rolled-back OUs carries cloudNoFlow any more, Connect holds no export it could not make, and every user is still in Entra ID (no delete, no duplicate).",
       source: 'seed 002, "Rollback": "Users will be picked back up by Connect Sync on the next cycle"',
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'verify-connect-owns-ou' },
-      evidence: 'On-premises vs Entra counts for the OU; Cloud Sync scope.',
+      evidence: "Per OU: objects, cloudNoFlow left, Connect's pending exports; on-premises vs Entra users.",
     },
   ],
 };
