@@ -20,8 +20,11 @@ export interface MonitorPorts {
   entraUsers(tenantId: string): Promise<{ stamp: string; users: () => Iterable<EntraIdentity> }>;
   /** The users under an OU as Active Directory holds them (runner: ad-export-identities). */
   onPremIdentities(m: Migration, ou: string): Promise<OnPremIdentity[]>;
-  /** The tenant's Cloud Sync provisioning agents. */
-  agents(tenantId: string): Promise<{ machineName: string; status: string }[]>;
+  /**
+   * Cloud Sync agent health for the migration's configuration, inferred from the job's status, quarantine reasons and
+   * provisioning logs (app-only Graph cannot list agents: that API takes delegated permissions only); null before a job exists.
+   */
+  agents(m: Migration): Promise<{ verdict: 'healthy' | 'unhealthy' | 'unknown'; reasons: string[]; lastSuccessfulRun: string | null; source: string } | null>;
   runners(tenantId: string): Promise<{ name: string; health: string; lastSeenAt: Date | null }[]>;
   /** Get-ADSyncScheduler as it is: Connect records no "disabled since" (cutover's own step records give that). */
   scheduler(m: Migration): Promise<{ syncCycleEnabled: boolean; stagingModeEnabled: boolean }>;
@@ -419,28 +422,19 @@ export class Monitor {
 
   async #agents(m: Migration, c: CycleCache, report: CycleReport): Promise<void> {
     if (!(await this.#scopedOus(m, c)).length) return;
-    const agents = await c.once(`agents|${m.tenantId}`, () => this.d.ports.agents(m.tenantId));
-    const active = agents.filter((a) => a.status.toLowerCase() === 'active');
-    const inactive = agents.filter((a) => a.status.toLowerCase() !== 'active');
+    const h = await c.once(`agents|${m.tenantId}|${m.domain.toLowerCase()}`, () => this.d.ports.agents(m));
     const scopes: string[] = [];
-    if (inactive.length) {
-      scopes.push('inactive');
-      await this.#raise(m, 'agents', 'inactive', {
-        severity: active.length ? 'warning' : 'critical',
-        title: `${inactive.length} Cloud Sync provisioning agent${inactive.length > 1 ? 's' : ''} inactive`,
-        summary: active.length ? 'Provisioning continues on the remaining agents.' : 'No agent is active: Cloud Sync cannot provision (HybridIdentityServiceNoActiveAgents).',
-        remedy: 'Check the agent service (Microsoft Azure AD Connect Provisioning Agent) on the listed servers and its outbound connectivity.',
-        facts: inactive.map((a) => ({ title: a.machineName, value: a.status })),
-      }, report);
-    }
-    if (active.length < 2) {
-      scopes.push('fewer-than-two');
-      await this.#raise(m, 'agents', 'fewer-than-two', {
-        severity: 'info',
-        title: `Only ${active.length} active provisioning agent${active.length === 1 ? '' : 's'}`,
-        summary: 'Microsoft advises at least two active agents per domain for availability.',
-        remedy: 'Install a second provisioning agent on another server.',
-        facts: active.map((a) => ({ title: a.machineName, value: a.status })),
+    if (h?.verdict === 'unhealthy') {
+      scopes.push('unhealthy');
+      await this.#raise(m, 'agents', 'unhealthy', {
+        severity: 'critical',
+        title: `Cloud Sync agents for ${m.domain} look unhealthy`,
+        summary: `${h.reasons.join(' ')} (inferred from ${h.source}).`,
+        remedy: 'Check the provisioning agent service (Microsoft Azure AD Connect Provisioning Agent) on the agent servers, its outbound connectivity, and the agents page in the Entra admin center.',
+        facts: [
+          { title: 'Last successful run', value: h.lastSuccessfulRun ?? 'never' },
+          { title: 'How this is known', value: 'app-only Graph cannot list agents: job status, quarantine reasons and provisioning logs' },
+        ],
       }, report);
     }
     await this.#resolveExcept(m, 'agents', scopes, c);

@@ -75,8 +75,14 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
       const r = await d.runnerRead(m.tenantId, 'ad-export-identities', { ou, classes: ['user'] });
       return (r?.objects ?? []) as OnPremIdentity[];
     },
-    async agents(tenantId) {
-      return (await d.tenants.graph(tenantId).listAgents()).map((a) => ({ machineName: a.machineName, status: a.status }));
+    async agents(m) {
+      const g = d.tenants.graph(m.tenantId);
+      const known = spIds.get(spKey(m));
+      const spId = known ?? (await g.findServicePrincipal(m.domain))?.id;
+      if (!spId) return null;
+      spIds.set(spKey(m), spId);
+      const job = (await g.listJobs(spId)).find((j) => j.templateId === 'AD2AADProvisioning' || j.id.startsWith('AD2AADProvisioning.'));
+      return job ? g.agentHealth({ servicePrincipalId: spId, jobId: job.id }) : null;
     },
     runners: (tenantId) => d.runners(tenantId),
     async scheduler(m) {

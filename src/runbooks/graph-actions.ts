@@ -195,11 +195,13 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           return { ok: true, evidence: assessForest({ summary, customRules: rules.rules ?? [], features, agentHealth, ous: ctx.allOus }) };
         }
         case 'configure-cloud-sync': {
+          const configuredAt = graph.clock.now().toISOString();
           const cfg = await graph.ensureCloudSyncConfiguration(configInput(ctx, facts));
           const job = await graph.getJob({ servicePrincipalId: cfg.servicePrincipalId, jobId: cfg.provisioningJobId });
           return {
             ok: true,
             evidence: {
+              configuredAt,
               servicePrincipalId: cfg.servicePrincipalId,
               provisioningJobId: cfg.provisioningJobId,
               passwordHashJobId: cfg.passwordHashJobId ?? null,
@@ -242,7 +244,9 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           return { ok: true, evidence: { provisioningJobId: ref.jobId, action: job.schedule.state === 'Active' ? 'restarted (resetScope Watermark) to pick up the new scope' : 'started', startedAt, jobStatus: after.status.code, schedule: after.schedule.state } };
         }
         case 'verify-ou-counts': {
-          const since = new Date(facts['enable-cloud-sync']?.startedAt ?? graph.clock.now().getTime() - LOG_RETENTION_MS);
+          // Since the OU entered the configuration (provision on demand counts too), a second early: the filter is strict (gt).
+          const started = facts['configure-cloud-sync']?.configuredAt ?? facts['enable-cloud-sync']?.startedAt;
+          const since = new Date(started ? Date.parse(started) - 1000 : graph.clock.now().getTime() - LOG_RETENTION_MS);
           const t = await taken(ctx, [ctx.ou!], since, waitMs);
           const evidence: Record<string, unknown> = {
             ou: ctx.ou,

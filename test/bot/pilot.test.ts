@@ -55,10 +55,10 @@ describe('pilot batch from a Teams channel', () => {
     migrationId = ms[0].id;
     const posted = h.connector.sent.slice(before).map((s) => cardText(s.activity));
     expect(posted[0]).toContain('Pilot');
-    expect(posted[0]).toContain('0 of 18 steps done');
+    expect(posted[0]).toContain('0 of 20 steps done');
     const titles = ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler'];
     for (const t of titles) expect(posted.some((p) => p.includes(t)), t).toBe(true);
-    expect(posted.length).toBe(19);
+    expect(posted.length).toBe(21);
     // the seed's warning is on the rules card
     expect(posted.slice(1).find((p) => p.includes('cloudNoFlow / JoinNoFlow'))).toContain("don't remove OUs");
   });
@@ -117,12 +117,22 @@ describe('pilot batch from a Teams channel', () => {
     expect(h.connector.sent.some((s) => s.method === 'PUT' && s.activityId === step.activityId)).toBe(true);
   });
 
-  it('creates the no-flow rules, verifies the agent, configures Cloud Sync scoped to the OU, provisions one user on demand and enables it', async () => {
+  it('creates the no-flow rules for every object type, runs a full synchronization in the same plan, and proves the rules took', async () => {
     const rules = await runStep('create-noflow-rules', true);
-    expect(rules.state).toBe('succeeded');
+    expect(rules.state, JSON.stringify(rules.error)).toBe('succeeded');
     const st = await h.state();
-    expect(st.rules.filter((r: any) => r.linkType === 'JoinNoFlow')).toHaveLength(1);
-    expect(st.rules.some((r: any) => r.direction === 'Inbound')).toBe(true);
+    // one pair per object type (user, inetOrgPerson, group, contact) for the whole migration
+    expect(st.rules.filter((r: any) => r.linkType === 'JoinNoFlow')).toHaveLength(4);
+    expect(st.rules.filter((r: any) => r.direction === 'Inbound')).toHaveLength(4);
+    const results = (rules.evidence as any).results;
+    expect(results[2].policyType).toBe('Initial'); // the full synchronization ran, to success
+    const status = results[3];
+    expect(status.objects).toBeGreaterThan(40); // users, inetOrgPersons, groups and contacts
+    expect(status.withCloudNoFlow).toBe(status.objects);
+    expect(status.pendingExportCount).toBe(0);
+  });
+
+  it('verifies the agent, configures Cloud Sync scoped to the OU, provisions one user on demand (matched, not created) and enables it', async () => {
     expect((await runStep('verify-provisioning-agent', false)).state).toBe('succeeded');
     const cfg = await runStep('configure-cloud-sync', true);
     expect(cfg.state).toBe('succeeded');
@@ -137,16 +147,18 @@ describe('pilot batch from a Teams channel', () => {
     expect((on.evidence as any).schedule).toBe('Active');
   });
 
-  it('fails verification honestly before Cloud Sync has run, and passes after its cycle', async () => {
+  it('fails verification before Cloud Sync has taken the OU, naming the objects, and passes once its cycle took every one', async () => {
     const verify = await seq('verify-ou-users');
+    // Connect's users are all in Entra already, so counts would match: only Cloud Sync's own logs prove the move.
     const early = await runStep(verify, false);
-    // Cloud Sync has not run a cycle yet, but Connect's users are still in Entra: counts can already match.
-    expect(['succeeded', 'failed']).toContain(early.state);
+    expect(early.state).toBe('failed');
+    expect(early.error.message).toMatch(/Cloud Sync has not taken \d+ of \d+ objects in OU=CloudSyncPilot/);
+    expect(early.error.message).toContain("not in Cloud Sync's provisioning logs yet");
     h.app.tenant!.tick();
-    if (early.state === 'failed') {
-      await h.click(requester, 'step.retry', await h.stepData(migrationId, verify));
-      expect((await h.waitForStep(migrationId, verify, ['succeeded', 'failed'])).state).toBe('succeeded');
-    }
+    await h.click(requester, 'step.retry', await h.stepData(migrationId, verify));
+    const done = await h.waitForStep(migrationId, verify, ['succeeded', 'failed']);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect((done.evidence as any).humanCheck).toContain('new user');
     const st = await h.state();
     const pilot = st.ous.find((o: any) => o.name === 'CloudSyncPilot');
     expect(pilot.exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });
@@ -160,7 +172,7 @@ describe('pilot batch from a Teams channel', () => {
     const st = await h.state();
     expect(st.scheduler.SyncCycleEnabled).toBe(true);
     expect(st.graph.users).toBe(before.graph.users); // no delete, no duplicate
-    for (const ou of st.ous.filter((o: any) => o.name !== 'CloudSyncPilot' && o.adUsers > 0)) expect(ou.exportedBy.connect, ou.name).toBe(ou.adUsers);
+    for (const ou of st.ous.filter((o: any) => o.name !== 'CloudSyncPilot' && o.adUsers > 0 && o.inConnectScope)) expect(ou.exportedBy.connect, ou.name).toBe(ou.adUsers);
     expect(st.ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy.cloud).toBe(40);
   });
 
@@ -168,7 +180,7 @@ describe('pilot batch from a Teams channel', () => {
     const before = h.connector.sent.length;
     await h.say(requester, 'status');
     const status = await h.connector.waitFor(() => h.connector.sent.slice(before).find((s) => s.method === 'POST' && cardText(s.activity).startsWith('Status')));
-    expect(cardText(status.activity)).toContain('12 of 18 steps done');
+    expect(cardText(status.activity)).toContain('12 of 20 steps done');
     expect(cardText(status.activity)).toContain('on-premises 40 · Entra 40');
     const b2 = h.connector.sent.length;
     await h.say(requester, 'jobs');

@@ -37,7 +37,7 @@ export class Harness {
     const connector = await new RecordingConnector().start();
     connector.members = Object.values(USERS);
     const clock = new ManualClock(new Date());
-    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', ...opts.env });
+    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', ...opts.env });
     const app = await buildApp(settings, {
       clock,
       log: createLogger({ level: 'silent' }),

@@ -45,7 +45,7 @@ function fixture(tag: string) {
       jobs: async () => (calls.jobs++, [quarantined]),
       entraUsers: async () => ({ stamp: '', users: () => [] }),
       onPremIdentities: async () => [],
-      agents: async () => [],
+      agents: async () => null,
       runners: async () => [],
       scheduler: async () => ({ syncCycleEnabled: true, stagingModeEnabled: false }),
       connectorScope: async () => ({ includedContainers: [] }),

@@ -46,7 +46,7 @@ function world(db: Db) {
       if (runnerDown) throw new Error('no runner answered "ad-export-identities" within 10 s');
       return structuredClone(onPrem.get(o)!);
     },
-    agents: async () => (calls.agents++, [{ machineName: 'a', status: 'active' }, { machineName: 'b', status: 'active' }]),
+    agents: async () => (calls.agents++, { verdict: 'healthy' as const, reasons: [], lastSuccessfulRun: null, source: 'job status and provisioning logs' }),
     runners: async () => [],
     scheduler: async () => (calls.scheduler++, { syncCycleEnabled: true, stagingModeEnabled: false }),
     connectorScope: async (m) => ({ includedContainers: [`DC=${m.tenantId},DC=example`] }),

@@ -171,11 +171,15 @@ export class EntraDirectory implements EntraSyncTarget {
       return 'create';
     }
     const o = this.objects.get(id)!;
+    // Taking over an object the other engine synced is a join and an export (the engine writes its own provenance),
+    // so it is logged like an update even when no attribute value changes.
+    const takeover = o.engine !== engine;
     o.engine = engine;
     o.objectGUID = obj.objectGUID;
     this.byGuid.set(obj.objectGUID.toLowerCase(), id);
     if (memberDns) o.memberDns = memberDns;
-    return this.update(o, shaped.props) ? 'update' : 'none';
+    const changed = this.update(o, shaped.props);
+    return changed || takeover ? 'update' : 'none';
   }
 
   deleteFromOnPrem(objectGUID: string, engine: SyncEngine): void {

@@ -1042,6 +1042,8 @@ export class GraphSimulator implements EntraSyncTarget {
     const targetId = this.directory.byGuid.get(obj.objectGUID.toLowerCase()) ?? null;
     const kindOf = (c: string) => (c === 'group' ? 'Group' : c === 'contact' ? 'Contact' : 'User');
     const result = what === 'none' ? { result: 'Skipped', details: { errorCode: 'RedundantExport' } } : { result: 'Success', details: {} };
+    // On-demand provisioning is recorded in the provisioning logs like a cycle's export.
+    if (what !== 'skipped') this.addLog(sp, job, randomUUID(), this.#clock.now(), what === 'none' ? 'update' : what, { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass }, targetId);
     return {
       '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
       key: JSON.stringify(result),
