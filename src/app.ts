@@ -253,7 +253,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     alerts,
     runners: {
       add: async (name, tenantId) => ({ token: (await hub.createRunner({ name, tenantId })).token }),
-      revoke: async (name, tenantId) => (await hub.listRunners({ tenantId })).some((r) => r.name === name) && hub.revokeRunner(name),
+      revoke: (name, tenantId) => hub.revokeRunner(name, tenantId),
       list: (tenantId) => hub.listRunners({ tenantId }),
     },
     tenantId: defaultTenantId,
@@ -308,7 +308,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   const agentAbort = new AbortController();
   // One runner agent per simulated tenant, bound to that tenant: it never leases another tenant's jobs.
   for (const t of opts.sandboxAgent ?? true ? sandboxTenants : []) {
-    for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.name);
+    for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
     const label = t === tenant ? '' : `${t.domain.split('.')[0]}-`;
     const { token } = await hub.createRunner({ name: `sandbox-${label}${Date.now().toString(36)}`, tenantId: t.tenantId });
     const agent = startAgent({ serverUrl: url, token, executor: new SandboxExecutor({ server: t.forest.server, clock }), log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });
