@@ -40,6 +40,10 @@ export function activityProblem(body: unknown): string | null {
   if (a.text !== undefined && a.text !== null && typeof a.text !== 'string') return 'text is not a string';
   if (a.type === 'invoke' && typeof a.name !== 'string') return 'invoke without a name';
   if (a.value !== undefined && a.value !== null && typeof a.value !== 'object' && a.type === 'invoke') return 'invoke value is not an object';
+  // Everything a turn may see or change is scoped to its Entra tenant: an activity that names none is refused, never
+  // mapped to a default tenant.
+  const tenant = a.conversation?.tenantId ?? a.channelData?.tenant?.id;
+  if (typeof tenant !== 'string' || !tenant.trim()) return 'it has no tenant id (conversation.tenantId or channelData.tenant.id)';
   // PostgreSQL text and jsonb cannot hold U+0000: a NUL in a name or a comment would fail the turn with an error.
   if (hasNul(a)) return 'it contains a NUL character';
   return null;
