@@ -30,6 +30,15 @@ export function configureAudit(opts: { key: Buffer; anchor?: AuditAnchor | null 
   if (opts.anchor !== undefined) anchor = opts.anchor;
 }
 
+/**
+ * The latest signed checkpoint of a migration's audit chain this process knows (row id, hash, when), for the overview
+ * card; null when none was written (or no anchor is configured).
+ */
+export function latestCheckpoint(migrationId: string): { rowId: number; hash: string; at: string } | null {
+  const c = anchor?.latest(migrationId);
+  return c ? { rowId: c.rowId, hash: c.hash, at: c.at } : null;
+}
+
 /** The anchor chain heads go to, or null (for the overview card: latestCheckpoint). */
 export function auditAnchor(): AuditAnchor | null {
   return anchor;

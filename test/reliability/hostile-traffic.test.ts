@@ -38,7 +38,7 @@ describe('hostile traffic', () => {
   });
 
   const post = async (path: string, body: Buffer | string, headers: Record<string, string> = {}) => {
-    const r = await fetch(`${h.app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const r = await fetch(`${h.app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   };

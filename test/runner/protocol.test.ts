@@ -100,6 +100,22 @@ describe('runner protocol over HTTP', () => {
     expect((await poll(a.token)).status).toBe(200);
   });
 
+  it('a job addressed to a runner id is leased by that runner only; another tenant\'s or a revoked runner cannot be addressed', async () => {
+    const a = await hub.createRunner({ name: 'a', tenantId: 't1' });
+    const b = await hub.createRunner({ name: 'b', tenantId: 't1' });
+    const other = await hub.createRunner({ name: 'a', tenantId: 't2' }); // names are per tenant
+    const queued = await job({ runnerId: a.runner.id });
+    expect(queued.runnerId).toBe(a.runner.id);
+    expect((await poll(b.token)).status).toBe(204);
+    expect((await poll(other.token)).status).toBe(204);
+    const leased = await poll(a.token);
+    expect(leased.body).toMatchObject({ jobId: queued.id, leaseId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    await expect(job({ stepSeq: 2, runnerId: other.runner.id })).rejects.toThrow(/no runner .* in this tenant/);
+    await hub.revokeRunner(b.runner.id, 't1');
+    await expect(job({ stepSeq: 3, runnerId: b.runner.id })).rejects.toThrow(/revoked/);
+    await expect(hub.createRunner({ name: 'a', tenantId: 't1' })).rejects.toThrow(/already exists/);
+  });
+
   it('a heartbeat extends the lease; without one the mutation becomes lost and is never re-run', async () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const queued = await job();
