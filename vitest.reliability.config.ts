@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * `npm run test:reliability`: load, faults (Graph storms, a runner killed mid-job, SIGKILL of the whole process,
- * PostgreSQL restarted under load), a fuzzer, and authentication. Files run one at a time so the load figures are
+ * PostgreSQL restarted under load), a fuzzer, authentication, and hostile traffic (gzip bombs to every route, a runner
+ * result forged by another tenant). Files run one at a time so the load figures are
  * not shared with another file; the global teardown prints the summary table.
  */
 export default defineConfig({

@@ -10,6 +10,9 @@ import { openDb, type Db } from './store/db.js';
 import { KvStore } from './store/kv.js';
 import { createGraph, type Graph, type GraphSettings, type SyncedObjectIndex } from './graph/index.js';
 import { RunbookEngine } from './runbooks/engine.js';
+import { configureAudit } from './runbooks/audit.js';
+import { openAuditTrail } from './runbooks/audit-anchor.js';
+import path from 'node:path';
 import { OwnersGroupResolver } from './runbooks/owners.js';
 import { PolicyChanges } from './runbooks/policy-changes.js';
 import { isGraphError } from './graph/index.js';
@@ -97,6 +100,11 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   const tracer = telemetry.kind === 'off' ? undefined : telemetry.tracer;
   const db = opts.db ?? (await openDb({ databaseUrl: settings.DATABASE_URL, dataDir: settings.dataDir }));
   const kv = new KvStore(db, clock);
+  // The audit chain's key and the signed checkpoints of its heads (outside the database).
+  const auditDir = opts.db ? null : (settings.dataDir ?? path.resolve(settings.CUTOVER_DATA_DIR));
+  const audit = await openAuditTrail({ secret: settings.AUDIT_HMAC_KEY, checkpointPath: settings.AUDIT_CHECKPOINT_PATH, dir: auditDir, clock });
+  configureAudit({ key: audit.key, anchor: audit.anchor });
+  if (!settings.sandbox && audit.keySource !== 'setting') log.warn({ keyFile: auditDir && path.join(auditDir, 'audit.key') }, 'AUDIT_HMAC_KEY is not set: the audit chain is keyed with a generated key kept next to the data; set it from Key Vault');
 
   // --- the cloud side: Microsoft Graph per tenant (the sandbox's simulator, or the real one)
   // SANDBOX_JOIN: another process runs the simulated tenant; this one talks to its Graph simulator.
@@ -253,7 +261,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     alerts,
     runners: {
       add: async (name, tenantId) => ({ token: (await hub.createRunner({ name, tenantId })).token }),
-      revoke: async (name, tenantId) => (await hub.listRunners({ tenantId })).some((r) => r.name === name) && hub.revokeRunner(name),
+      revoke: (name, tenantId) => hub.revokeRunner(name, tenantId),
       list: (tenantId) => hub.listRunners({ tenantId }),
     },
     tenantId: defaultTenantId,
@@ -308,7 +316,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   const agentAbort = new AbortController();
   // One runner agent per simulated tenant, bound to that tenant: it never leases another tenant's jobs.
   for (const t of opts.sandboxAgent ?? true ? sandboxTenants : []) {
-    for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.name);
+    for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
     const label = t === tenant ? '' : `${t.domain.split('.')[0]}-`;
     const { token } = await hub.createRunner({ name: `sandbox-${label}${Date.now().toString(36)}`, tenantId: t.tenantId });
     const agent = startAgent({ serverUrl: url, token, executor: new SandboxExecutor({ server: t.forest.server, clock }), log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });

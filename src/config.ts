@@ -105,13 +105,18 @@ export const settingsSchema = z
       .string()
       .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'is not an http(s) URL of an OTLP/HTTP collector (e.g. http://localhost:4318)')
       .optional(),
+    // The audit chain's key (HMAC-SHA256 of every row and checkpoint) and the append-only file the signed checkpoints
+    // go to (default <CUTOVER_DATA_DIR>/audit-checkpoints.jsonl). In Azure the key is a Key Vault reference; when it is
+    // unset a generated key is kept in <CUTOVER_DATA_DIR>/audit.key (0600) and a warning is logged outside the sandbox.
+    AUDIT_HMAC_KEY: z.string().min(32, 'is too short: at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    AUDIT_CHECKPOINT_PATH: z.string().min(1).optional(),
     APPLICATIONINSIGHTS_CONNECTION_STRING: z
       .string()
       .regex(/(^|;)\s*InstrumentationKey=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i, 'is not an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://…)')
       .optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.MicrosoftAppId && !s.MicrosoftAppPassword && !s.CertificateThumbprint && s.MicrosoftAppType !== 'UserAssignedMSI') {
+    if (s.MicrosoftAppId && !s.MicrosoftAppPassword && !(s.CertificateThumbprint && s.CertificatePrivateKey) && s.MicrosoftAppType !== 'UserAssignedMSI') {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set (or a certificate, or MicrosoftAppType=UserAssignedMSI)' });
     }
     if ((s.MicrosoftAppType === 'SingleTenant' || s.MicrosoftAppType === 'UserAssignedMSI') && !s.MicrosoftAppTenantId) {
@@ -130,6 +135,10 @@ export const settingsSchema = z
       }
       if ((s.GRAPH_CLIENT_SECRET || s.GRAPH_CERTIFICATE_PATH) && !s.GRAPH_CLIENT_ID) {
         ctx.addIssue({ code: 'custom', path: ['GRAPH_CLIENT_ID'], message: 'is required with a client secret or certificate' });
+      }
+      // Without a bot identity botbuilder accepts unsigned activities: anyone could pose as a change owner.
+      if (!s.MicrosoftAppId) {
+        ctx.addIssue({ code: 'custom', path: ['MicrosoftAppId'], message: 'is required outside sandbox mode (the bot identity, with MicrosoftAppPassword, a certificate or MicrosoftAppType=UserAssignedMSI): without it unsigned activities would be accepted' });
       }
     }
   });

@@ -37,6 +37,8 @@ export class AgentAuthError extends Error {
 
 interface LeasedJob {
   jobId: string;
+  /** The lease this job was handed out under; sent back with every heartbeat and the result. */
+  leaseId: string;
   action: string;
   params: unknown;
   leaseUntil: string;
@@ -149,7 +151,7 @@ async function runLoop(opts: AgentOptions, base: URL): Promise<void> {
     log.info({ jobId: job.jobId, action: job.action }, 'job received');
     const leaseMs = job.leaseMs ?? Math.max(3_000, Date.parse(job.leaseUntil) - Date.now());
     const beat = setInterval(() => {
-      f(endpoint(`/api/runner/v1/jobs/${encodeURIComponent(job.jobId)}/heartbeat`), { method: 'POST', headers, body: '{}', signal })
+      f(endpoint(`/api/runner/v1/jobs/${encodeURIComponent(job.jobId)}/heartbeat`), { method: 'POST', headers, body: JSON.stringify({ leaseId: job.leaseId }), signal })
         .then(async (r) => {
           await r.body?.cancel();
           if (r.status === 409) log.warn({ jobId: job.jobId }, 'lease no longer ours (the server marked the job lost); finishing and reporting anyway');
@@ -170,17 +172,37 @@ async function runLoop(opts: AgentOptions, base: URL): Promise<void> {
     log.info({ jobId: job.jobId, action: job.action, ok: outcome.ok }, 'job finished');
     // Deliver the result until the server has it; a replay is harmless (results are idempotent by job id).
     let attempts = 0;
+    let body = JSON.stringify({ leaseId: job.leaseId, ...outcome });
+    let refusedOnce = false;
     while (!signal.aborted) {
       try {
         const r = await f(endpoint(`/api/runner/v1/jobs/${encodeURIComponent(job.jobId)}/result`), {
           method: 'POST',
           headers,
-          body: JSON.stringify(outcome),
+          body,
           signal,
         });
-        await r.body?.cancel();
+        const answer = r.status === 413 || r.status === 400 || r.status === 415 ? await r.text().catch(() => '') : (await r.body?.cancel(), '');
         if (r.status === 200) break;
         if (r.status === 401) throw new AgentAuthError();
+        // The server will never take this body (too large, or refused as malformed): sending it again cannot help.
+        // Report the job failed with the reason instead, once; if even that is refused, stop.
+        if (r.status === 413 || r.status === 400 || r.status === 415) {
+          if (refusedOnce) {
+            log.error({ jobId: job.jobId, status: r.status }, 'the server refused the failure report too; giving up on this result');
+            break;
+          }
+          refusedOnce = true;
+          const why = r.status === 413 ? 'result-too-large' : 'result-refused';
+          let detail = '';
+          try {
+            detail = String(JSON.parse(answer)?.message ?? JSON.parse(answer)?.error?.message ?? '');
+          } catch {}
+          const message = `the server refused the result (${r.status}${detail ? `: ${detail}` : ''}); it was ${Buffer.byteLength(body)} bytes`;
+          log.warn({ jobId: job.jobId, status: r.status, bytes: Buffer.byteLength(body) }, 'result refused by the server; reporting the job failed with the reason');
+          body = JSON.stringify({ leaseId: job.leaseId, ok: false, error: { code: why, message }, transcript: (outcome.transcript ?? '').slice(-64 * 1024) });
+          continue;
+        }
         if (r.status === 409 || r.status === 404) {
           log.warn({ jobId: job.jobId, status: r.status }, 'the server no longer expects this result (lease lost); it is kept there for the human who decides');
           break;

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { EngineError, type Migration, type RunbookEngine, type StepRow, type Verb } from '../runbooks/engine.js';
 import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
-import { validateNewMigration } from '../runbooks/new-migration.js';
+import { textProblem, validateNewMigration } from '../runbooks/new-migration.js';
 import type { ChangeWindow } from '../runbooks/windows.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
@@ -157,7 +157,10 @@ export class CutoverBot extends TeamsActivityHandler {
 
   /** The Entra tenant a turn comes from: what a channel may see and act on is that tenant's (MSP deployments). */
   #tenant(ctx: TurnContext): string {
-    return ctx.activity.conversation?.tenantId ?? (ctx.activity.channelData as any)?.tenant?.id ?? this.d.tenantId;
+    // An activity without a tenant id is refused before it gets here (http.ts): never mapped to a default tenant.
+    const t = ctx.activity.conversation?.tenantId ?? (ctx.activity.channelData as any)?.tenant?.id;
+    if (typeof t !== 'string' || !t) throw new Error('activity without a tenant id');
+    return t;
   }
 
   /** A migration another tenant's channel names is treated as nonexistent: its name is not confirmed. */
@@ -361,8 +364,10 @@ export class CutoverBot extends TeamsActivityHandler {
       const p = stepData.safeParse(data);
       if (!p.success) return noticeCard('Nothing was changed', 'This card\'s data is not valid (it may have been altered). Ask for "status" to get current cards.', { color: 'Attention' });
       const m = await this.d.engine.getMigration(p.data.m);
-      if (m && m.tenantId !== this.#tenant(ctx)) return noticeCard('Nothing was changed', 'This migration belongs to another Entra tenant; it cannot be seen or changed from here.', { color: 'Attention' });
-      if (!m) return noticeCard('Nothing was changed', `Migration ${p.data.m} does not exist.`, { color: 'Attention' });
+      // Another tenant's migration reads exactly as an unknown one: a click must not confirm that an id exists.
+      if (!m || m.tenantId !== this.#tenant(ctx)) return noticeCard('Nothing was changed', `Migration ${p.data.m} does not exist.`, { color: 'Attention' });
+      const commentProblem = textProblem(p.data.comment, 'The comment', { lineBreaks: true });
+      if (commentProblem) return noticeCard('Nothing was changed', commentProblem, { color: 'Attention' });
       // The whole list: the card shows the migration's progress too, and the step is one of its rows.
       const steps = await this.d.engine.getSteps(m.id);
       const step = steps.find((s) => s.seq === p.data.s);
@@ -392,6 +397,8 @@ export class CutoverBot extends TeamsActivityHandler {
         return noticeCard('Nothing was changed', 'That migration does not exist here.', { color: 'Attention' });
       }
       let notice: string | undefined;
+      const commentProblem = textProblem(p.data.comment, 'The comment', { lineBreaks: true });
+      if (commentProblem) return noticeCard('Nothing was changed', commentProblem, { color: 'Attention' });
       if (verb !== 'policy.refresh') {
         const r = await this.d.policyChanges.decide({ migrationId: m.id, changeId: p.data.p, version: p.data.v, verb: verb === 'policy.approve' ? 'approve' : 'reject', actor, comment: p.data.comment?.trim() || undefined });
         notice = r.notice;

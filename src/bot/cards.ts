@@ -36,9 +36,18 @@ function escapeMarkup(v: unknown, inFacts = false): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(o)) {
     const markdown = (k === 'text' && o.type === 'TextBlock') || (inFacts && (k === 'title' || k === 'value'));
-    out[k] = markdown && typeof x === 'string' ? x.replace(/</g, '&lt;').replace(/>/g, '&gt;') : escapeMarkup(x, k === 'facts' && o.type === 'FactSet');
+    out[k] = markdown && typeof x === 'string' ? escapeText(x) : escapeMarkup(x, k === 'facts' && o.type === 'FactSet');
   }
   return out;
+}
+
+/**
+ * Data shown in Markdown fields is text: angle brackets as entities (above), and square brackets too, so a name or a
+ * comment such as `[Approve here](https://…)` shows as typed and is never a clickable link on the bot's cards (no card
+ * template uses Markdown links; links are Action.OpenUrl buttons).
+ */
+function escapeText(s: string): string {
+  return s.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\[/g, '&#91;').replace(/\]/g, '&#93;');
 }
 
 /** `$when` on a property leaves null behind; Teams rejects some null properties, so drop them. */

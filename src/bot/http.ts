@@ -3,9 +3,10 @@ import type { CloudAdapter } from 'botbuilder';
 import type { Logger } from '../log.js';
 import type { CutoverBot } from './bot.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
+import { ACTIVITY_LIMIT, BodyError, checkBodyHeaders, limitForRoute, readBoundedBody, sendBodyError } from '../runner/body.js';
 
 /** The largest activity cutover accepts: Teams caps messages at ~100 KB; cards posted back are smaller. */
-export const MAX_ACTIVITY_BYTES = 256 * 1024;
+export const MAX_ACTIVITY_BYTES = ACTIVITY_LIMIT.maxBytes;
 
 /** Activity types cutover handles; anything else is acknowledged and ignored by botbuilder. */
 const KNOWN_TYPES = new Set(['message', 'invoke', 'conversationUpdate', 'installationUpdate', 'messageReaction', 'event', 'typing', 'endOfConversation', 'messageUpdate', 'messageDelete']);
@@ -39,6 +40,10 @@ export function activityProblem(body: unknown): string | null {
   if (a.text !== undefined && a.text !== null && typeof a.text !== 'string') return 'text is not a string';
   if (a.type === 'invoke' && typeof a.name !== 'string') return 'invoke without a name';
   if (a.value !== undefined && a.value !== null && typeof a.value !== 'object' && a.type === 'invoke') return 'invoke value is not an object';
+  // Everything a turn may see or change is scoped to its Entra tenant: an activity that names none is refused, never
+  // mapped to a default tenant.
+  const tenant = a.conversation?.tenantId ?? a.channelData?.tenant?.id;
+  if (typeof tenant !== 'string' || !tenant.trim()) return 'it has no tenant id (conversation.tenantId or channelData.tenant.id)';
   // PostgreSQL text and jsonb cannot hold U+0000: a NUL in a name or a comment would fail the turn with an error.
   if (hasNul(a)) return 'it contains a NUL character';
   return null;
@@ -73,7 +78,43 @@ export interface HttpDeps {
 export function createHttpServer(d: HttpDeps): restify.Server {
   const server = restify.createServer({ name: 'cutover', handleUncaughtExceptions: false } as any);
   server.use(restify.plugins.queryParser());
-  server.use(restify.plugins.bodyParser({ maxBodySize: MAX_ACTIVITY_BYTES, mapParams: false, rejectUnknown: true } as any));
+  // Bodies are bounded per route on the decoded bytes before any other work (authentication included): a body over
+  // its route's limit is 413, a content coding the route does not take is 415 (see src/runner/body.ts). Runner routes
+  // read their own body, within the same limit, once the runner's token is checked (nothing is buffered for a caller
+  // without one); every other route's JSON is read and parsed here.
+  server.use((req, res, next) => {
+    const method = req.method ?? 'GET';
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
+    const limit = limitForRoute((req as any).getRoute?.()?.path);
+    const runnerRoute = String((req as any).getRoute?.()?.path ?? '').startsWith('/api/runner/');
+    (async () => {
+      if (runnerRoute) {
+        checkBodyHeaders(req, limit);
+        return;
+      }
+      const raw = await readBoundedBody(req, limit);
+      const text = raw.toString('utf8');
+      if (!text.trim()) {
+        (req as any).body = undefined;
+        return;
+      }
+      const type = String(req.headers['content-type'] ?? '');
+      if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) throw new BodyError(415, 'UnsupportedMediaType', `Content-Type ${type.split(';')[0]} is not accepted here (application/json).`);
+      try {
+        (req as any).body = JSON.parse(text);
+      } catch {
+        throw new BodyError(400, 'BadRequest', 'The body is not valid JSON.');
+      }
+    })().then(
+      () => next(),
+      (err) => {
+        if (!(err instanceof BodyError)) return next(err);
+        d.log.warn({ status: err.status, route: req.url?.split('?')[0] }, 'refused a request body');
+        sendBodyError(res, err, runnerRoute ? 'flat' : 'nested');
+        next(false);
+      },
+    );
+  });
 
   server.get('/healthz', (_req, res, next) => {
     res.send(200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

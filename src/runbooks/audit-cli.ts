@@ -2,7 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { loadSettings, SettingsError } from '../config.js';
 import { openDb, type Db } from '../store/db.js';
 import { csvCell } from '../reports/csv.js';
-import { readAudit, verifyAuditChain } from './audit.js';
+import path from 'node:path';
+import { systemClock } from '../clock.js';
+import { configureAudit, readAudit, verifyAuditChain } from './audit.js';
+import { openAuditTrail } from './audit-anchor.js';
 
 /**
  * `npm run audit:verify -- [migration…] [--export csv|json] [--out file]`
@@ -39,7 +42,7 @@ export async function auditCli(argv: string[], db: Db, out: (s: string) => void)
     if (v.ok) out(`${id}: chain intact (${v.rows} entries)`);
     else {
       broken++;
-      out(`${id}: BROKEN at audit row ${v.brokenAt}: ${v.reason} (${v.rows} entries)`);
+      out(`${id}: BROKEN at audit row ${v.brokenAt} (${v.kind}): ${v.reason} (${v.rows} entries)`);
     }
     if (format) for (const r of await readAudit(db, id)) exported.push({ migrationId: id, ...r, at: r.at.toISOString() });
   }
@@ -62,6 +65,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     try {
       const settings = loadSettings(process.env, []);
       const db = await openDb({ databaseUrl: settings.DATABASE_URL, dataDir: settings.dataDir });
+      // The same key and checkpoints the service uses (AUDIT_HMAC_KEY / audit.key, AUDIT_CHECKPOINT_PATH).
+      const trail = await openAuditTrail({ secret: settings.AUDIT_HMAC_KEY, checkpointPath: settings.AUDIT_CHECKPOINT_PATH, dir: settings.dataDir ?? path.resolve(settings.CUTOVER_DATA_DIR), clock: systemClock });
+      configureAudit({ key: trail.key, anchor: trail.anchor });
       const code = await auditCli(process.argv.slice(2), db, (s) => process.stdout.write(`${s}\n`));
       await db.close();
       process.exit(code);

@@ -277,7 +277,7 @@ export class RunbookEngine {
     const soakDays = Math.max(7, input.soakDays ?? 7);
     const group = await this.#checkOwnersGroup({ tenantId: input.tenantId, policy: input.policy }, 'was created');
     await this.deps.db.transaction(async (tx) => {
-      const clash = await tx.query('SELECT id FROM migrations WHERE conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [input.conversationId, input.name]);
+      const clash = await tx.query('SELECT id FROM migrations WHERE tenant_id = $3 AND conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [input.conversationId, input.name, input.tenantId]);
       if (clash.rows.length) throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
       await tx.query(
         `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)

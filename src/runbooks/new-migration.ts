@@ -3,6 +3,29 @@ import { RUNBOOKS } from './catalog.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * Characters a name or a comment may not hold, with the reason: control characters (C0, DEL, C1), bidirectional
+ * overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the implicit direction marks, which can make a name read
+ * differently from what it is, and the line and paragraph separators (U+2028, U+2029), which break it over lines.
+ */
+const FORBIDDEN: [RegExp, string][] = [
+  [/[\u0000-\u001f\u007f-\u009f]/, 'control characters'],
+  [/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/, 'bidirectional-override characters (they make text read differently from what it is)'],
+  [/[\u2028\u2029]/, 'line or paragraph separators'],
+];
+
+/** Why a name or a comment is refused, or null. */
+export function textProblem(value: string | undefined | null, label: string, opts: { lineBreaks?: boolean } = {}): string | null {
+  if (!value) return null;
+  // A comment typed in a multi-line box may break lines with CR/LF; nothing else in C0.
+  const v = opts.lineBreaks ? value.replace(/\r?\n/g, ' ') : value;
+  for (const [re, what] of FORBIDDEN) {
+    const m = re.exec(v);
+    if (m) return `${label} may not contain ${what}: U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at position ${m.index + 1}. Nothing was changed.`;
+  }
+  return null;
+}
+
 /** Validation of a new migration's inputs, shared by the form and the one-line command. */
 export interface NewMigrationInput {
   name: string;
@@ -19,7 +42,9 @@ export interface NewMigrationInput {
 export function validateNewMigration(i: NewMigrationInput): { ok: true; value: Required<Omit<NewMigrationInput, 'soakDays' | 'ownersGroup'>> & { soakDays?: number; ownersGroup?: string } } | { ok: false; error: string } {
   const name = i.name.trim();
   if (!name || name.length > 80) return { ok: false, error: 'A name of 1 to 80 characters is required.' };
-  if (/[\u0000-\u001f<>]/.test(name)) return { ok: false, error: 'The name may not contain control characters or < >.' };
+  const problem = textProblem(name, 'The name');
+  if (problem) return { ok: false, error: problem };
+  if (/[<>]/.test(name)) return { ok: false, error: 'The name may not contain < >.' };
   if (!RUNBOOKS[i.kind]) return { ok: false, error: `Unknown runbook "${i.kind}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
   const domain = i.domain.trim().toLowerCase();
   if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain)) return { ok: false, error: `"${i.domain}" is not a DNS domain name.` };

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Db, Sql } from '../store/db.js';
 import { noTracer, type TraceSpan, type Tracer } from '../telemetry/tracer.js';
 import { ActionError, getAction, parseParams, parseResult } from '../agent/actions.js';
+import { BodyError, checkBodyHeaders, limitForRoute, readBoundedBody, sendBodyError, type BodyLimit } from './body.js';
 
 export type JobState = 'queued' | 'leased' | 'succeeded' | 'failed' | 'lost';
 export type RunnerHealth = 'Healthy' | 'Unknown' | 'Down' | 'Revoked';
@@ -22,9 +23,15 @@ export interface RunnerJob {
   mutation: boolean;
   tenantId: string;
   runnerName: string | null;
+  /** The runner this job is addressed to (only it may lease the job), or null. */
+  runnerId: string | null;
   pool: string | null;
   state: JobState;
+  /** The name of the runner holding (or last holding) the lease, for people; leasedById is what is checked. */
   leasedBy: string | null;
+  leasedById: string | null;
+  /** Changes with every lease; the holder sends it back with each heartbeat and its result. */
+  leaseId: string | null;
   leaseUntil: Date | null;
   leaseCount: number;
   createdAt: Date;
@@ -36,6 +43,8 @@ export interface RunnerJob {
 }
 
 export interface RunnerInfo {
+  /** Never reused: a runner registered again under the same name gets a new id. */
+  id: string;
   name: string;
   tenantId: string;
   pool: string | null;
@@ -55,6 +64,8 @@ export interface EnqueueInput {
   params: unknown;
   tenantId: string;
   runnerName?: string;
+  /** Address the job to one runner (its id, of the same tenant): no other runner leases it. */
+  runnerId?: string;
   pool?: string;
   mutation: boolean;
 }
@@ -83,7 +94,7 @@ const TOKEN = /^cutover_([0-9a-f-]{36})_([A-Za-z0-9_-]{43})$/;
 
 export class RunnerError extends Error {
   constructor(
-    readonly code: 'invalid' | 'exists' | 'not-found' | 'conflict',
+    readonly code: 'invalid' | 'exists' | 'not-found' | 'conflict' | 'revoked',
     message: string,
   ) {
     super(message);
@@ -95,7 +106,10 @@ const pollBody = z
   .object({ version: z.string().max(64).optional(), executor: z.string().max(32).optional() })
   .passthrough()
   .default({});
+const leaseId = z.string().uuid();
+const heartbeatBody = z.object({ leaseId }).passthrough();
 const resultBody = z.object({
+  leaseId,
   ok: z.boolean(),
   result: z.unknown().optional(),
   error: z.object({ code: z.string().max(100), message: z.string().max(8000) }).optional(),
@@ -143,9 +157,10 @@ export class RunnerHub {
     const token = `cutover_${id}_${randomBytes(32).toString('base64url')}`;
     const now = this.#clock.now();
     const rows = await this.#db.transaction(async (tx) => {
-      const existing = await tx.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM runners WHERE name = $1 FOR UPDATE', [input.name]);
-      if (existing.rows.length && !existing.rows[0].revoked_at) throw new RunnerError('exists', `a runner named ${input.name} already exists; revoke it first`);
-      await tx.query('DELETE FROM runners WHERE name = $1', [input.name]);
+      // Names are unique per tenant among runners not revoked (a unique index holds it under races too); a revoked
+      // runner's row stays, so its id is never handed out again.
+      const existing = await tx.query('SELECT id FROM runners WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL FOR UPDATE', [input.tenantId, input.name]);
+      if (existing.rows.length) throw new RunnerError('exists', `a runner named ${input.name} already exists; revoke it first`);
       return (
         await tx.query(
           `INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
@@ -157,15 +172,28 @@ export class RunnerHub {
     return { runner: this.#runnerInfo(rows[0], now), token };
   }
 
-  async revokeRunner(name: string): Promise<boolean> {
-    const r = await this.#db.query('UPDATE runners SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING name', [name, this.#clock.now()]);
-    if (r.rows.length) this.#log.info({ runner: name }, 'runner revoked');
+  /**
+   * Revokes a runner by its id, or by its name within a tenant. True when one was revoked. Without a tenant a name is
+   * taken only when exactly one live runner has it (names are unique per tenant only): otherwise RunnerError 'conflict'.
+   */
+  async revokeRunner(nameOrId: string, tenantId?: string): Promise<boolean> {
+    if (tenantId === undefined) {
+      const live = (await this.#db.query('SELECT tenant_id FROM runners WHERE (name = $1 OR id = $1) AND revoked_at IS NULL', [nameOrId])).rows;
+      if (live.length > 1) throw new RunnerError('conflict', `several tenants have a runner named ${nameOrId}: name the tenant or use the runner id`);
+      if (!live.length) return false;
+      tenantId = live[0].tenant_id as string;
+    }
+    const r = await this.#db.query(
+      'UPDATE runners SET revoked_at = $3 WHERE tenant_id = $2 AND (name = $1 OR id = $1) AND revoked_at IS NULL RETURNING name, id',
+      [nameOrId, tenantId, this.#clock.now()],
+    );
+    if (r.rows.length) this.#log.info({ runner: r.rows[0].name, runnerId: r.rows[0].id, tenantId }, 'runner revoked');
     return r.rows.length > 0;
   }
 
   async listRunners(filter: { tenantId?: string } = {}): Promise<RunnerInfo[]> {
     const r = await this.#db.query(
-      'SELECT * FROM runners WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY name',
+      'SELECT * FROM runners WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY name, created_at',
       [filter.tenantId ?? null],
     );
     const now = this.#clock.now();
@@ -182,6 +210,7 @@ export class RunnerHub {
       health = silent > DOWN_AFTER_MS ? 'Down' : silent > UNKNOWN_AFTER_MS ? 'Unknown' : 'Healthy';
     }
     return {
+      id: row.id,
       name: row.name,
       tenantId: row.tenant_id,
       pool: row.pool,
@@ -205,12 +234,17 @@ export class RunnerHub {
     const params = parseParams(input.action, input.params);
     // The catalog decides what is a mutation; a caller may only make a read stricter, never the reverse.
     const mutation = def.mutation || input.mutation;
+    if (input.runnerId !== undefined) {
+      const r = (await this.#db.query('SELECT tenant_id, revoked_at FROM runners WHERE id = $1', [input.runnerId])).rows[0];
+      if (!r || r.tenant_id !== input.tenantId) throw new RunnerError('not-found', `no runner ${input.runnerId} in this tenant`);
+      if (r.revoked_at) throw new RunnerError('revoked', `runner ${input.runnerId} is revoked`);
+    }
     const now = this.#clock.now();
     const inserted = await this.#db.query(
-      `INSERT INTO runner_jobs (id, migration_id, step_seq, attempt, action, params, mutation, tenant_id, runner_name, pool, state, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11, $11)
+      `INSERT INTO runner_jobs (id, migration_id, step_seq, attempt, action, params, mutation, tenant_id, runner_name, pool, state, created_at, updated_at, runner_id)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11, $11, $12)
        ON CONFLICT (migration_id, step_seq, attempt) DO NOTHING RETURNING *`,
-      [randomUUID(), input.migrationId, input.stepSeq, input.attempt, input.action, JSON.stringify(params), mutation, input.tenantId, input.runnerName ?? null, input.pool ?? null, now],
+      [randomUUID(), input.migrationId, input.stepSeq, input.attempt, input.action, JSON.stringify(params), mutation, input.tenantId, input.runnerName ?? null, input.pool ?? null, now, input.runnerId ?? null],
     );
     let row = inserted.rows[0];
     if (!row) {
@@ -281,7 +315,7 @@ export class RunnerHub {
           lost.push(toJob(r.rows[0]));
         } else {
           const r = await tx.query(
-            `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, lease_until = NULL, updated_at = $2 WHERE id = $1 RETURNING *`,
+            `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, leased_by_id = NULL, lease_id = NULL, lease_until = NULL, updated_at = $2 WHERE id = $1 RETURNING *`,
             [row.id, now],
           );
           requeued.push(toJob(r.rows[0]));
@@ -329,17 +363,18 @@ export class RunnerHub {
     const until = new Date(now.getTime() + this.leaseMs);
     return this.#db.transaction(async (tx) => {
       const r = await tx.query(
-        `UPDATE runner_jobs SET state = 'leased', leased_by = $1, lease_until = $2, lease_count = lease_count + 1, updated_at = $3
+        `UPDATE runner_jobs SET state = 'leased', leased_by = $1, leased_by_id = $6, lease_id = $7, lease_until = $2, lease_count = lease_count + 1, updated_at = $3
          WHERE id = (
            SELECT id FROM runner_jobs
            WHERE state = 'queued' AND tenant_id = $4
-             AND (runner_name = $1 OR (runner_name IS NULL AND (pool IS NULL OR pool = $5)))
+             AND (runner_id = $6
+               OR (runner_id IS NULL AND (runner_name = $1 OR (runner_name IS NULL AND (pool IS NULL OR pool = $5)))))
            ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
          ) AND state = 'queued'
            -- a long poll authenticated before its runner was revoked must not take a job after it
-           AND EXISTS (SELECT 1 FROM runners WHERE name = $1 AND revoked_at IS NULL)
+           AND EXISTS (SELECT 1 FROM runners WHERE id = $6 AND revoked_at IS NULL)
          RETURNING *`,
-        [runner.name, until, now, runner.tenantId, runner.pool],
+        [runner.name, until, now, runner.tenantId, runner.pool, runner.id, randomUUID()],
       );
       return r.rows[0] ? toJob(r.rows[0]) : null;
     });
@@ -361,8 +396,8 @@ export class RunnerHub {
 
   async #touch(runner: AuthedRunner, info: { version?: string; executor?: string } = {}): Promise<void> {
     await this.#db.query(
-      'UPDATE runners SET last_seen_at = $2, version = COALESCE($3, version), executor = COALESCE($4, executor) WHERE name = $1',
-      [runner.name, this.#clock.now(), info.version ?? null, info.executor ?? null],
+      'UPDATE runners SET last_seen_at = $2, version = COALESCE($3, version), executor = COALESCE($4, executor) WHERE id = $1',
+      [runner.id, this.#clock.now(), info.version ?? null, info.executor ?? null],
     );
   }
 
@@ -375,6 +410,9 @@ export class RunnerHub {
   #handler(fn: (req: Request, res: Response, runner: AuthedRunner) => Promise<void>) {
     return (req: Request, res: Response, next: (err?: any) => void) => {
       (async () => {
+        // The body's limit and coding are judged from its headers before anything else (413 / 415); the body itself
+        // is read, within the limit, only for a runner whose token was checked.
+        checkBodyHeaders(req, routeLimit(req));
         const runner = await this.#authenticate(req);
         // Wrong, expired or revoked token: 401 and nothing else (no hint which, no body read, no state touched).
         if (!runner) {
@@ -385,7 +423,9 @@ export class RunnerHub {
       })().then(
         () => next(),
         (err) => {
-          if (err instanceof BadRequest) {
+          if (err instanceof BodyError) {
+            if (!res.headersSent) sendBodyError(res as any, err, 'flat');
+          } else if (err instanceof BadRequest) {
             if (!res.headersSent) res.send(400, { code: 'BadRequest', message: err.message });
           } else {
             this.#log.error({ err, url: req.url }, 'runner endpoint failed');
@@ -398,7 +438,7 @@ export class RunnerHub {
   }
 
   async #poll(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
-    const body = pollBody.safeParse(await readJson(req));
+    const body = pollBody.safeParse(await readJson(req, routeLimit(req)));
     if (!body.success) throw new BadRequest('poll body must be {version?, executor?}');
     await this.#touch(runner, body.data);
     let closed = false;
@@ -414,15 +454,15 @@ export class RunnerHub {
       if (job && gone()) {
         // It went while the job was being leased: give the job back for the next runner.
         await this.#db.query(
-          `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, lease_until = NULL, lease_count = lease_count - 1 WHERE id = $1 AND state = 'leased' AND leased_by = $2`,
-          [job.id, runner.name],
+          `UPDATE runner_jobs SET state = 'queued', leased_by = NULL, leased_by_id = NULL, lease_id = NULL, lease_until = NULL, lease_count = lease_count - 1 WHERE id = $1 AND state = 'leased' AND lease_id = $2`,
+          [job.id, job.leaseId],
         );
         this.#notifier.emit('job');
         return;
       }
       if (job) {
         this.#log.info({ jobId: job.id, action: job.action, runner: runner.name }, 'runner job leased');
-        res.send(200, { jobId: job.id, action: job.action, params: job.params, leaseUntil: job.leaseUntil!.toISOString(), leaseMs: this.leaseMs });
+        res.send(200, { jobId: job.id, leaseId: job.leaseId, action: job.action, params: job.params, leaseUntil: job.leaseUntil!.toISOString(), leaseMs: this.leaseMs });
         return;
       }
       const remaining = deadline - Date.now();
@@ -446,38 +486,48 @@ export class RunnerHub {
   }
 
   async #heartbeat(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
+    const parsed = heartbeatBody.safeParse(await readJson(req, routeLimit(req)));
+    if (!parsed.success) throw new BadRequest('heartbeat body must be {leaseId} (the lease id the poll answered with)');
     await this.#touch(runner);
     const now = this.#clock.now();
     const until = new Date(now.getTime() + this.leaseMs);
     const id = String(req.params.id);
+    // Only the runner holding this job's current lease (its id, of the job's tenant, and the lease id) extends it.
     const r = await this.#db.query(
-      `UPDATE runner_jobs SET lease_until = $3, updated_at = $4 WHERE id = $1 AND state = 'leased' AND leased_by = $2 RETURNING lease_until`,
-      [id, runner.name, until, now],
+      `UPDATE runner_jobs SET lease_until = $3, updated_at = $4 WHERE id = $1 AND state = 'leased' AND leased_by_id = $2 AND lease_id = $5 AND tenant_id = $6 RETURNING lease_until`,
+      [id, runner.id, until, now, parsed.data.leaseId, runner.tenantId],
     );
     if (r.rows.length) {
       res.send(200, { jobId: id, leaseUntil: until.toISOString() });
       return;
     }
     const job = await this.getJob(id);
-    if (!job) res.send(404, { code: 'NotFound' });
-    else res.send(409, { code: 'NotLeasedToYou', state: job.leasedBy === runner.name ? job.state : undefined });
+    if (!job || job.tenantId !== runner.tenantId) res.send(404, { code: 'NotFound' });
+    else if (!holds(job, runner, parsed.data.leaseId)) this.#notYours(res, id, runner);
+    else res.send(409, { code: 'NotLeasedToYou', message: 'This job is no longer leased.', state: job.state });
+  }
+
+  #notYours(res: Response, jobId: string, runner: AuthedRunner): void {
+    this.#log.warn({ jobId, runner: runner.name, runnerId: runner.id }, 'refused a heartbeat or result from a runner not holding the lease');
+    res.send(409, { code: 'NotLeasedToYou', message: "This runner does not hold this job's current lease; nothing was changed." });
   }
 
   async #result(req: Request, res: Response, runner: AuthedRunner): Promise<void> {
-    const parsed = resultBody.safeParse(await readJson(req));
-    if (!parsed.success) throw new BadRequest('result body must be {ok, result?, error?: {code, message}, transcript}');
+    const parsed = resultBody.safeParse(await readJson(req, routeLimit(req)));
+    if (!parsed.success) throw new BadRequest('result body must be {leaseId, ok, result?, error?: {code, message}, transcript}');
     await this.#touch(runner);
     const body = parsed.data;
     const id = String(req.params.id);
     const now = this.#clock.now();
     const outcome = await this.#db.transaction(async (tx: Sql) => {
       const row = (await tx.query('SELECT * FROM runner_jobs WHERE id = $1 FOR UPDATE', [id])).rows[0];
-      if (!row) return { status: 404 as const };
-      if (row.leased_by !== runner.name) return { status: 409 as const, job: toJob(row) };
+      // Another tenant's job reads as unknown; a job leased to another runner, or under an earlier lease, is refused.
+      if (!row || row.tenant_id !== runner.tenantId) return { status: 404 as const };
+      if (!holds(toJob(row), runner, body.leaseId)) return { status: 409 as const, job: toJob(row), foreign: true };
       if (row.state === 'succeeded' || row.state === 'failed') return { status: 200 as const, job: toJob(row), replay: true };
       if (row.state === 'lost') {
         // Too late: a human is already deciding. Keep what the runner said as evidence, change nothing else.
-        if (!row.late_result) await tx.query('UPDATE runner_jobs SET late_result = $2::jsonb WHERE id = $1', [id, JSON.stringify(body)]);
+        if (!row.late_result) await tx.query('UPDATE runner_jobs SET late_result = $2::jsonb WHERE id = $1', [id, JSON.stringify({ ...body, leaseId: undefined })]);
         return { status: 409 as const, job: toJob(row) };
       }
       if (row.state !== 'leased') return { status: 409 as const, job: toJob(row) };
@@ -504,7 +554,8 @@ export class RunnerHub {
       return;
     }
     if (outcome.status === 409) {
-      res.send(409, { code: 'NotLeasedToYou', ...(outcome.job.leasedBy === runner.name ? { state: outcome.job.state } : {}) });
+      if ('foreign' in outcome && outcome.foreign) this.#notYours(res, id, runner);
+      else res.send(409, { code: 'NotLeasedToYou', message: 'This job is no longer leased.', state: outcome.job.state });
       return;
     }
     const job = outcome.job;
@@ -517,6 +568,15 @@ export class RunnerHub {
 }
 
 class BadRequest extends Error {}
+
+/** True when this runner holds the job's current lease (the lease may have ended since: the state says). */
+function holds(job: RunnerJob, runner: AuthedRunner, leaseId: string): boolean {
+  return job.leasedById === runner.id && job.tenantId === runner.tenantId && job.leaseId === leaseId;
+}
+
+function routeLimit(req: Request): BodyLimit {
+  return limitForRoute((req as any).getRoute?.()?.path);
+}
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
@@ -533,9 +593,12 @@ function toJob(row: any): RunnerJob {
     mutation: row.mutation,
     tenantId: row.tenant_id,
     runnerName: row.runner_name,
+    runnerId: row.runner_id ?? null,
     pool: row.pool,
     state: row.state,
     leasedBy: row.leased_by,
+    leasedById: row.leased_by_id ?? null,
+    leaseId: row.lease_id ?? null,
     leaseUntil: row.lease_until ? new Date(row.lease_until) : null,
     leaseCount: row.lease_count,
     createdAt: new Date(row.created_at),
@@ -547,24 +610,14 @@ function toJob(row: any): RunnerJob {
   };
 }
 
-// An identity export of a 150,000-object OU (Cloud Sync's per-domain limit) is ~50 MB of JSON.
-const MAX_BODY = 128 * 1024 * 1024;
-
-/** The JSON body, whether or not the server has a body parser installed (the routes must not depend on it). */
-async function readJson(req: Request): Promise<unknown> {
+/** The JSON body, within the route's limit, whether or not the server read it already (the routes must not depend on it). */
+async function readJson(req: Request, limit: BodyLimit): Promise<unknown> {
   const pre = (req as any).body;
   if (pre !== undefined) {
     if (typeof pre === 'string' || Buffer.isBuffer(pre)) return parseJson(pre.toString());
     return pre;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as unknown as IncomingMessage) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new BadRequest('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readBoundedBody(req as unknown as IncomingMessage, limit)).toString('utf8');
   return text.trim() === '' ? undefined : parseJson(text);
 }
 

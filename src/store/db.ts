@@ -5,6 +5,13 @@ import path from 'node:path';
 /** The one SQL surface every room uses: PGlite embedded by default, PostgreSQL when DATABASE_URL is set. */
 export interface Sql {
   query<T = any>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /** Inside a transaction: runs fn once it has committed (awaited before transaction() returns); never on rollback. */
+  afterCommit?(fn: () => Promise<void> | void): void;
+}
+
+/** Runs the callbacks a transaction registered, after its COMMIT; one failing does not stop the others. */
+async function runAfterCommit(fns: Array<() => Promise<void> | void>): Promise<void> {
+  for (const fn of fns) await Promise.resolve().then(fn).catch(() => {});
 }
 
 export interface Db extends Sql {
@@ -23,7 +30,12 @@ export async function openPglite(dataDir: string | null): Promise<Db> {
   const db: Db = {
     kind: 'pglite',
     query: async (text, params) => pg.query(text, params as any[]) as any,
-    transaction: (fn) => pg.transaction((tx) => fn({ query: async (text, params) => tx.query(text, params as any[]) as any })),
+    async transaction(fn) {
+      const after: Array<() => Promise<void> | void> = [];
+      const out = await pg.transaction((tx) => fn({ query: async (text, params) => tx.query(text, params as any[]) as any, afterCommit: (f) => void after.push(f) }));
+      await runAfterCommit(after);
+      return out;
+    },
     close: () => pg.close(),
   };
   await migrate(db);
@@ -46,8 +58,10 @@ export async function openPostgres(url: string): Promise<Db> {
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const out = await fn({ query: (text, params) => client.query(text, params as any[]) as any });
+        const after: Array<() => Promise<void> | void> = [];
+        const out = await fn({ query: (text, params) => client.query(text, params as any[]) as any, afterCommit: (f) => void after.push(f) });
         await client.query('COMMIT');
+        await runAfterCommit(after);
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});

@@ -158,9 +158,11 @@ describe('runner tokens', () => {
     const leased = await api('/poll', a.token);
     expect(leased.status).toBe(200);
     expect(leased.body.jobId).toBe(job.id);
-    expect((await api(`/jobs/${job.id}/heartbeat`, b.token)).status).toBe(409);
-    expect((await api(`/jobs/${job.id}/result`, b.token, { ok: true, result: {}, transcript: 'forged' })).status).toBe(409);
-    const result = { ok: true, result: { SyncCycleEnabled: true, StagingModeEnabled: false, SyncCycleInProgress: false, CurrentlyEffectiveSyncCycleInterval: '00:30:00', NextSyncCyclePolicyType: 'Delta', NextSyncCycleStartTimeInUTC: new Date().toISOString(), MaintenanceEnabled: true, SchedulerSuspended: false, SyncCycleDisabledAtUTC: null }, transcript: 'scheduler read' };
+    // Even with the lease id (leaked, say), another runner is refused.
+    const leaseId = leased.body.leaseId;
+    expect((await api(`/jobs/${job.id}/heartbeat`, b.token, { leaseId })).status).toBe(409);
+    expect((await api(`/jobs/${job.id}/result`, b.token, { leaseId, ok: true, result: {}, transcript: 'forged' })).status).toBe(409);
+    const result = { leaseId, ok: true, result: { SyncCycleEnabled: true, StagingModeEnabled: false, SyncCycleInProgress: false, CurrentlyEffectiveSyncCycleInterval: '00:30:00', NextSyncCyclePolicyType: 'Delta', NextSyncCycleStartTimeInUTC: new Date().toISOString(), MaintenanceEnabled: true, SchedulerSuspended: false, SyncCycleDisabledAtUTC: null }, transcript: 'scheduler read' };
     const first = await api(`/jobs/${job.id}/result`, a.token, result);
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     const settled = await hub.getJob(job.id);

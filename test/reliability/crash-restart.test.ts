@@ -345,7 +345,11 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   it('kept every approval and the audit chain across the kills', async () => {
     const summary = await offline(async (db) => {
       const migrations = (await db.query('SELECT id, name FROM migrations ORDER BY name')).rows;
-      const { verifyAuditChain } = await import('../../src/runbooks/audit.js');
+      const { verifyAuditChain, configureAudit } = await import('../../src/runbooks/audit.js');
+      const { openAuditTrail } = await import('../../src/runbooks/audit-anchor.js');
+      // The killed processes' key and checkpoints (audit.key and audit-checkpoints.jsonl next to the PGlite data).
+      const trail = await openAuditTrail({ dir, clock: { now: () => new Date() } });
+      configureAudit({ key: trail.key, anchor: trail.anchor });
       const chains = await Promise.all(migrations.map(async (m: any) => ({ name: m.name, ...(await verifyAuditChain(db, m.id)) })));
       return { chains, lost: await approvalsLost(db), approvals: (await db.query('SELECT count(*)::int AS n FROM approvals')).rows[0].n };
     });

@@ -129,9 +129,9 @@ describe('runner killed mid-job', () => {
     h.clock.advance(10_000);
     await h.app.hub.sweepExpiredLeases();
     expect((await h.app.hub.getJob(job.id))!.state).toBe('lost');
-    const late = await api(`/jobs/${job.id}/result`, { ok: true, result: {}, transcript: 'finished after all' });
+    const late = await api(`/jobs/${job.id}/result`, { leaseId: leased.leaseId, ok: true, result: {}, transcript: 'finished after all' });
     expect(late.status).toBe(409);
-    const again = await api(`/jobs/${job.id}/result`, { ok: false, error: { code: 'x', message: 'second late result' }, transcript: '' });
+    const again = await api(`/jobs/${job.id}/result`, { leaseId: leased.leaseId, ok: false, error: { code: 'x', message: 'second late result' }, transcript: '' });
     expect(again.status).toBe(409);
     const row = (await h.app.db.query('SELECT state, late_result FROM runner_jobs WHERE id = $1', [job.id])).rows[0];
     expect(row.state).toBe('lost');

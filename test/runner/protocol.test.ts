@@ -100,12 +100,28 @@ describe('runner protocol over HTTP', () => {
     expect((await poll(a.token)).status).toBe(200);
   });
 
+  it('a job addressed to a runner id is leased by that runner only; another tenant\'s or a revoked runner cannot be addressed', async () => {
+    const a = await hub.createRunner({ name: 'a', tenantId: 't1' });
+    const b = await hub.createRunner({ name: 'b', tenantId: 't1' });
+    const other = await hub.createRunner({ name: 'a', tenantId: 't2' }); // names are per tenant
+    const queued = await job({ runnerId: a.runner.id });
+    expect(queued.runnerId).toBe(a.runner.id);
+    expect((await poll(b.token)).status).toBe(204);
+    expect((await poll(other.token)).status).toBe(204);
+    const leased = await poll(a.token);
+    expect(leased.body).toMatchObject({ jobId: queued.id, leaseId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    await expect(job({ stepSeq: 2, runnerId: other.runner.id })).rejects.toThrow(/no runner .* in this tenant/);
+    await hub.revokeRunner(b.runner.id, 't1');
+    await expect(job({ stepSeq: 3, runnerId: b.runner.id })).rejects.toThrow(/revoked/);
+    await expect(hub.createRunner({ name: 'a', tenantId: 't1' })).rejects.toThrow(/already exists/);
+  });
+
   it('a heartbeat extends the lease; without one the mutation becomes lost and is never re-run', async () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const queued = await job();
-    await poll(token);
+    const { leaseId } = (await poll(token)).body;
     store.clock.advance(60_000);
-    const hb = await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token);
+    const hb = await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token, { leaseId });
     expect(hb).toEqual({ status: 200, body: { jobId: queued.id, leaseUntil: new Date(store.clock.now().getTime() + LEASE_MS).toISOString() } });
     store.clock.advance(60_000); // past the first lease, inside the extended one
     expect((await hub.sweepExpiredLeases()).lost).toEqual([]);
@@ -115,9 +131,9 @@ describe('runner protocol over HTTP', () => {
     expect(settled.jobs).toHaveLength(1);
     expect(settled.jobs[0]).toMatchObject({ id: queued.id, state: 'lost', error: { code: 'lease-expired' } });
     expect((await poll(token)).status).toBe(204); // not handed out again
-    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token)).status).toBe(409);
+    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token, { leaseId })).status).toBe(409);
     // The late result is refused (409) and kept as evidence; the job stays lost.
-    const late = await post(`/api/runner/v1/jobs/${queued.id}/result`, token, { ok: true, result: {}, transcript: 'late' });
+    const late = await post(`/api/runner/v1/jobs/${queued.id}/result`, token, { leaseId, ok: true, result: {}, transcript: 'late' });
     expect(late.status).toBe(409);
     expect((await hub.getJob(queued.id))!.state).toBe('lost');
     expect(settled.jobs).toHaveLength(1);
@@ -137,11 +153,11 @@ describe('runner protocol over HTTP', () => {
   it('records a result once; a replay changes nothing and returns the recorded outcome', async () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const read = await job({ action: 'get-export-deletion-threshold', params: {}, mutation: false });
-    await poll(token);
-    const body = { ok: true, result: { DeletionPrevention: 1, ThresholdPercentage: 0, ThresholdCount: 500 }, transcript: 'Get-ADSyncExportDeletionThreshold' };
+    const { leaseId } = (await poll(token)).body;
+    const body = { leaseId, ok: true, result: { DeletionPrevention: 1, ThresholdPercentage: 0, ThresholdCount: 500 }, transcript: 'Get-ADSyncExportDeletionThreshold' };
     const first = await post(`/api/runner/v1/jobs/${read.id}/result`, token, body);
     expect(first).toMatchObject({ status: 200, body: { state: 'succeeded', replay: false, result: body.result } });
-    const replay = await post(`/api/runner/v1/jobs/${read.id}/result`, token, { ok: false, error: { code: 'x', message: 'different' }, transcript: '' });
+    const replay = await post(`/api/runner/v1/jobs/${read.id}/result`, token, { leaseId, ok: false, error: { code: 'x', message: 'different' }, transcript: '' });
     expect(replay).toMatchObject({ status: 200, body: { state: 'succeeded', replay: true, result: body.result } });
     expect(settled.jobs.map((j) => j.state)).toEqual(['succeeded']);
     expect((await hub.getJob(read.id))!.transcript).toBe('Get-ADSyncExportDeletionThreshold');
@@ -150,8 +166,8 @@ describe('runner protocol over HTTP', () => {
   it('a result that does not match the action result schema fails the job', async () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const read = await job({ action: 'get-export-deletion-threshold', params: {}, mutation: false });
-    await poll(token);
-    const r = await post(`/api/runner/v1/jobs/${read.id}/result`, token, { ok: true, result: { ThresholdCount: 'lots' }, transcript: '' });
+    const { leaseId } = (await poll(token)).body;
+    const r = await post(`/api/runner/v1/jobs/${read.id}/result`, token, { leaseId, ok: true, result: { ThresholdCount: 'lots' }, transcript: '' });
     expect(r.body).toMatchObject({ state: 'failed', error: { code: 'invalid-result' } });
   });
 
@@ -159,12 +175,14 @@ describe('runner protocol over HTTP', () => {
     const a = await hub.createRunner({ name: 'a', tenantId: 't1' });
     const b = await hub.createRunner({ name: 'b', tenantId: 't1' });
     const queued = await job();
-    await poll(a.token);
-    const r = await post(`/api/runner/v1/jobs/${queued.id}/result`, b.token, { ok: true, result: {}, transcript: '' });
+    const { leaseId } = (await poll(a.token)).body;
+    // Even with the lease id (say it leaked), another runner's result and heartbeat are refused.
+    const r = await post(`/api/runner/v1/jobs/${queued.id}/result`, b.token, { leaseId, ok: true, result: {}, transcript: '' });
     expect(r.status).toBe(409);
     expect(r.body.state).toBeUndefined(); // another runner learns nothing about the job
-    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, b.token)).status).toBe(409);
-    expect((await post('/api/runner/v1/jobs/00000000-0000-0000-0000-000000000000/result', a.token, { ok: true, transcript: '' })).status).toBe(404);
+    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, b.token, { leaseId })).status).toBe(409);
+    expect((await post('/api/runner/v1/jobs/00000000-0000-0000-0000-000000000000/result', a.token, { leaseId, ok: true, transcript: '' })).status).toBe(404);
+    expect((await hub.getJob(queued.id))!.state).toBe('leased');
   });
 
   it('a revoked token gets 401 on every endpoint', async () => {
@@ -173,8 +191,8 @@ describe('runner protocol over HTTP', () => {
     await poll(token);
     expect(await hub.revokeRunner('r1')).toBe(true);
     expect((await poll(token)).status).toBe(401);
-    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token)).status).toBe(401);
-    expect((await post(`/api/runner/v1/jobs/${queued.id}/result`, token, { ok: true, transcript: '' })).status).toBe(401);
+    expect((await post(`/api/runner/v1/jobs/${queued.id}/heartbeat`, token, { leaseId: queued.id })).status).toBe(401);
+    expect((await post(`/api/runner/v1/jobs/${queued.id}/result`, token, { leaseId: queued.id, ok: true, transcript: '' })).status).toBe(401);
     expect((await hub.listRunners())[0].health).toBe('Revoked');
     // The same name can be registered again, with a new token; the old one stays dead.
     const again = await hub.createRunner({ name: 'r1', tenantId: 't1' });

@@ -49,6 +49,6 @@ describe('settings', () => {
     const s = loadSettings({});
     expect(s).toMatchObject({ sandbox: true, PORT: 3978, PLAYGROUND: true, MONITOR_CRON: '*/2 * * * *' });
     expect(loadSettings({}, ['--no-playground']).PLAYGROUND).toBe(false);
-    expect(loadSettings({ GRAPH_TENANT_ID: 't', GRAPH_MANAGED_IDENTITY: '1' }).sandbox).toBe(false);
+    expect(loadSettings({ GRAPH_TENANT_ID: 't', GRAPH_MANAGED_IDENTITY: '1', MicrosoftAppId: 'a', MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: 't' }).sandbox).toBe(false);
   });
 });
