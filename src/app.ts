@@ -188,10 +188,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       },
     },
   });
-  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p) => runnerGateway.read(t, a, p), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
+  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerId: r } : {}), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
 
   // --- the monitor
-  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params) => runnerGateway.read(t, action, params), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
+  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params, runnerId) => runnerGateway.read(t, action, params, runnerId ? { runnerId } : {}), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
   // One monitor per deployment: with PostgreSQL the instance holding the advisory lock runs the scheduled cycles.
   const leaseLog = log.child({ component: 'monitor-lease', pid: process.pid });
   const leader: Leader =

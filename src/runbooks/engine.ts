@@ -17,9 +17,11 @@ import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
 export interface EnginePorts {
   runner: {
     /** Queue a runner job for the migration's tenant; its result comes back through onRunnerJobSettled. */
-    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string }): Promise<{ jobId: string }>;
-    /** A read through the runner, awaited (guards, verification). */
-    read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number }): Promise<any>;
+    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string; runnerId?: string }): Promise<{ jobId: string }>;
+    /** A read through the runner, awaited (guards, verification); `runnerId` addresses the migration's own runner. */
+    read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number; runnerId?: string }): Promise<any>;
+    /** The tenant's runners that are not revoked (a migration is bound to one of them). */
+    runners(tenantId: string): Promise<{ id: string; name: string }[]>;
     /** Validated parameters, the script an admin can inspect, and whether the action changes anything. */
     describe(action: string, params: Record<string, unknown>): { action: string; params: Record<string, unknown>; mutation: boolean; script?: string };
   };
@@ -61,6 +63,8 @@ export interface Migration {
   rolledBackOus: string[];
   /** Of those, the ones Cloud Sync's configuration still holds (paused): no later batch may start it again. */
   cloudHeldOus: string[];
+  /** The runner on the Connect server this migration changes: its jobs and reads go to it and no other. */
+  runnerId: string | null;
   state: 'active' | 'completed' | 'cancelled';
   createdBy: Person;
   createdAt: Date;
@@ -269,6 +273,8 @@ export class RunbookEngine {
     conversationId: string | null;
     soakDays?: number;
     partial?: boolean;
+    /** The runner (by name) on the Connect server; default the tenant's only runner. */
+    runner?: string;
   }): Promise<Migration> {
     const rb = runbookOf(input.kind);
     const now = this.deps.clock.now();
@@ -276,13 +282,14 @@ export class RunbookEngine {
     const steps = planSteps(rb, rb.ous === 'batches' ? input.ous.length : 0);
     const soakDays = Math.max(7, input.soakDays ?? 7);
     const group = await this.#checkOwnersGroup({ tenantId: input.tenantId, policy: input.policy }, 'was created');
+    const runnerId = await this.#chooseRunner(input.tenantId, input.runner);
     await this.deps.db.transaction(async (tx) => {
       const clash = await tx.query('SELECT id FROM migrations WHERE tenant_id = $3 AND conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [input.conversationId, input.name, input.tenantId]);
       if (clash.rows.length) throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
       await tx.query(
         `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
+        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial, ...(runnerId ? { runnerId } : {}) }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
       );
       for (const s of steps) {
         await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, s.seq, s.ord, s.key, s.batch, 'pending', now.toISOString()]);
@@ -316,6 +323,36 @@ export class RunbookEngine {
     const everyone = ownerSet(m.policy, group?.members.map((x) => x.id) ?? []);
     if (m.policy.quorum > everyone.size) throw new EngineError('invalid', `${m.policy.quorum} approvals are required but the listed owners and the group "${group?.name ?? m.policy.ownersGroup}" make ${everyone.size} change owner(s). Nothing ${what}.`);
     return group;
+  }
+
+  /**
+   * Which runner a new migration is bound to: the one named, else the tenant's only runner. Several and none named is
+   * refused (jobs that change a Connect server must reach that server); none yet binds at the first job.
+   */
+  async #chooseRunner(tenantId: string, name: string | undefined): Promise<string | null> {
+    const runners = await this.deps.ports.runner.runners(tenantId);
+    if (name) {
+      const hit = runners.find((r) => r.name.toLowerCase() === name.toLowerCase());
+      if (!hit) throw new EngineError('invalid', `There is no runner "${name}" in this tenant (say "runners"). Nothing was created.`);
+      return hit.id;
+    }
+    if (runners.length > 1) throw new EngineError('invalid', `This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>. Nothing was created.`);
+    return runners[0]?.id ?? null;
+  }
+
+  /** The migration's runner; an unbound migration (no runner existed at creation) is bound to the tenant's only one now. */
+  async runnerOf(m: Migration): Promise<string> {
+    if (m.runnerId) return m.runnerId;
+    const runners = await this.deps.ports.runner.runners(m.tenantId);
+    if (runners.length !== 1) throw new EngineError('invalid', runners.length ? `${m.name} is bound to no runner and this tenant has ${runners.length}: bind it before running steps.` : 'No runner is registered for this tenant: add one on the Connect server first (say "help").');
+    await this.deps.db.query(`UPDATE migrations SET params = params || $2::jsonb WHERE id = $1 AND NOT (params ? 'runnerId')`, [m.id, JSON.stringify({ runnerId: runners[0].id })]);
+    m.runnerId = (await this.getMigration(m.id))?.runnerId ?? runners[0].id;
+    return m.runnerId;
+  }
+
+  /** A read on the migration's own runner (its Connect server). */
+  async #read(m: Migration, action: string, params: Record<string, unknown>): Promise<any> {
+    return this.deps.ports.runner.read(m.tenantId, action, params, { runnerId: await this.runnerOf(m) });
   }
 
   async getMigration(id: string): Promise<Migration | null> {
@@ -387,6 +424,7 @@ export class RunbookEngine {
       batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
       rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
       partial: m.partial,
+      runnerId: m.runnerId,
     };
   }
 
@@ -448,6 +486,12 @@ export class RunbookEngine {
     if ((input.verb === 'request' || input.verb === 'retry') && input.version === before.version) {
       const gate = await this.#sequenceGate(m, planned);
       if (gate) return { changed: false, notice: gate };
+      try {
+        await this.runnerOf(m); // plans and guards read the migration's own Connect server
+      } catch (e) {
+        if (e instanceof EngineError) return { changed: false, notice: `${e.message} Nothing was changed.` };
+        throw e;
+      }
       const guard = await this.#checkGuards(m, planned);
       if (guard) return { changed: false, notice: guard };
       try {
@@ -573,7 +617,7 @@ export class RunbookEngine {
     for (const g of planned.def.guards ?? []) {
       try {
         if (g === 'ou-in-connect-scope' && ctx.ou) {
-          const scope = (await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {})) as ConnectScope;
+          const scope = (await this.#read(m, 'get-connector-scope', {})) as ConnectScope;
           const v = ouInConnectScope(scope, ctx.ou);
           if (!v.inScope) return `${ctx.ou} is not wholly in Connect Sync's scope: ${v.detail}. Keep the OU in Connect Sync scope during migration (seed 001): put it back in the Connect wizard first.`;
         }
@@ -605,7 +649,7 @@ export class RunbookEngine {
           if (this.deps.clock.now() < ends) return `The soak lasts ${m.soakDays} days after Connect Sync was disabled (${disabled.updatedAt.toISOString()}): it ends ${ends.toISOString()}. Keep the server disabled, not uninstalled, until then.`;
         }
         if (g === 'no-sync-cycle-running') {
-          const s = await this.deps.ports.runner.read(m.tenantId, 'get-scheduler', {});
+          const s = await this.#read(m, 'get-scheduler', {});
           if (s.SyncCycleInProgress) return 'A Connect Sync cycle is running now; wait for it to end and ask again.';
         }
       } catch (err: any) {
@@ -667,7 +711,7 @@ export class RunbookEngine {
    */
   async #connectScopeRemainder(m: Migration, ctx: MigrationContext): Promise<string | null> {
     if (m.partial) return null;
-    const scope = (await this.deps.ports.runner.read(m.tenantId, 'get-connector-scope', {})) as ConnectScope;
+    const scope = (await this.#read(m, 'get-connector-scope', {})) as ConnectScope;
     if (scope.groupFilteringGroupDn) {
       return `Connect Sync uses group-based filtering (${scope.groupFilteringGroupDn}), so cutover cannot tell which objects it still serves. Check by hand, or declare the migration partial; Connect Sync stays enabled.`;
     }
@@ -676,7 +720,7 @@ export class RunbookEngine {
     for (const p of scope.partitions ?? [{ name: '', selected: true, includedContainers: scope.includedContainers ?? [], excludedContainers: scope.excludedContainers ?? [] }]) {
       if (!p.selected) continue;
       for (const inc of p.includedContainers) {
-        const r = await this.deps.ports.runner.read(m.tenantId, 'ad-count-by-ou', { base: inc, excludeContainers: [...p.excludedContainers, ...batchOus].filter((c) => isUnder(c, inc)) });
+        const r = await this.#read(m, 'ad-count-by-ou', { base: inc, excludeContainers: [...p.excludedContainers, ...batchOus].filter((c) => isUnder(c, inc)) });
         for (const c of r.containers ?? []) rows.push({ dn: c.dn, users: (c.users ?? 0) + (c.inetOrgPersons ?? 0), groups: c.groups ?? 0, contacts: c.contacts ?? 0 });
       }
     }
@@ -807,6 +851,7 @@ export class RunbookEngine {
     // Exactly one process runs it: the one taking the owner lease for this attempt (renewed while a Graph action runs).
     const running = await this.#persist(() => this.#claim(migrationId, seq));
     if (!running) return; // not running (any more), or another cutover instance runs it
+    if (!m.runnerId) await this.runnerOf(m).catch(() => null);
     const ctx = this.stepContext(m, planned);
     const action = planned.def.action;
     // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
@@ -839,7 +884,7 @@ export class RunbookEngine {
   async #enqueueNext(m: Migration, step: StepRow, index: number): Promise<void> {
     const plan = step.plan?.runner ?? [];
     const item = plan[index];
-    const { jobId } = await this.deps.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId });
+    const { jobId } = await this.deps.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId, runnerId: await this.runnerOf(m) });
     const now = this.deps.clock.now();
     // The job is queued: from here the step must point at it, so its result lands (never "failed" with a job running).
     await this.#persist(() => this.deps.db.transaction(async (tx) => {
@@ -1252,6 +1297,7 @@ function toMigration(r: any): Migration {
     partial: r.params.partial === true,
     rolledBackOus: Array.isArray(r.params.rolledBackOus) ? r.params.rolledBackOus : [],
     cloudHeldOus: Array.isArray(r.params.cloudHeldOus) ? r.params.cloudHeldOus : [],
+    runnerId: typeof r.params.runnerId === 'string' ? r.params.runnerId : null,
     state: r.state,
     createdBy: r.created_by,
     createdAt: new Date(r.created_at),

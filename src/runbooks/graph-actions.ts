@@ -13,7 +13,7 @@ export interface TenantGraphs {
 }
 
 /** A read through the on-premises runner (awaited). */
-export type RunnerRead = (tenantId: string, action: string, params: Record<string, unknown>) => Promise<any>;
+export type RunnerRead = (tenantId: string, action: string, params: Record<string, unknown>, runnerId?: string) => Promise<any>;
 
 export interface GraphActionOptions {
   /** Cloud Sync's quarantine and accidental-delete e-mails (SyncNotificationSettings). */
@@ -84,7 +84,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
   }
 
   async function sampleUser(ctx: MigrationContext): Promise<string> {
-    const r = await runnerRead(ctx.tenantId, 'ad-export-identities', { ou: ctx.ou, classes: ['user'] });
+    const r = await runnerRead(ctx.tenantId, 'ad-export-identities', { ou: ctx.ou, classes: ['user'] }, ctx.runnerId ?? undefined);
     const first = (r.objects ?? []).map((o: any) => o.dn).sort()[0];
     if (!first) throw new Error(`${ctx.ou} has no user to provision on demand.`);
     return first;
@@ -105,7 +105,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
   async function taken(ctx: MigrationContext, ous: string[], since: Date, wait: number) {
     const { ref, job } = await mustJob(ctx);
     const objects: Array<{ dn: string; objectClass: string; objectGUID: string }> = [];
-    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] })).objects ?? []));
+    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerId ?? undefined)).objects ?? []));
     const dnOf = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.dn]));
     const deadline = Date.now() + wait;
     let outcomes: CloudSyncOutcome[] = [];
@@ -186,9 +186,9 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
       switch (op) {
         case 'assess': {
           const [summary, rules, features, found] = await Promise.all([
-            runnerRead(ctx.tenantId, 'ad-domain-summary', {}),
-            runnerRead(ctx.tenantId, 'get-sync-rules', { customOnly: true }),
-            runnerRead(ctx.tenantId, 'get-company-features', {}),
+            runnerRead(ctx.tenantId, 'ad-domain-summary', {}, ctx.runnerId ?? undefined),
+            runnerRead(ctx.tenantId, 'get-sync-rules', { customOnly: true }, ctx.runnerId ?? undefined),
+            runnerRead(ctx.tenantId, 'get-company-features', {}, ctx.runnerId ?? undefined),
             provisioningJob(graph, ctx.domain),
           ]);
           const agentHealth = found ? await graph.agentHealth({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id }).catch(() => null) : null;
@@ -282,8 +282,8 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const rows: string[] = [];
           const problems: string[] = [];
           for (const ou of ctx.rollbackOus) {
-            const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou });
-            const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou })).users as number;
+            const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou }, ctx.runnerId ?? undefined);
+            const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou }, ctx.runnerId ?? undefined)).users as number;
             const entra = index.countUnder(ou);
             rows.push(`${ou}: ${status.objects} objects, ${status.withCloudNoFlow} still with cloudNoFlow, ${status.pendingExportCount} pending exports; users on-premises ${onPrem} · Entra ${entra}`);
             if (status.withCloudNoFlow > 0) problems.push(`${status.withCloudNoFlow} objects of ${ou} still carry cloudNoFlow (the full synchronization has not taken the rules away)`);
@@ -304,7 +304,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           let compared = 0;
           const drift: string[] = [];
           for (const ou of ctx.batchOus) {
-            const onPrem = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user'] })).objects as any[];
+            const onPrem = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, ctx.runnerId ?? undefined)).objects as any[];
             const entra = new Map(index.objectsUnder(ou).map((u) => [u.onPremisesImmutableId, u]));
             for (const o of onPrem) {
               const u = entra.get(sourceAnchorOf({ objectGUID: o.objectGUID, consistencyGuid: o.consistencyGuid }));

@@ -34,7 +34,7 @@ function gatedPorts() {
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));
   const ports: EnginePorts = {
-    runner: { enqueue: async () => ({ jobId: 'j' }), read: async () => ({}), describe: (action, params) => ({ action, params, mutation: true }) },
+    runner: { enqueue: async () => ({ jobId: 'j' }), read: async () => ({}), describe: (action, params) => ({ action, params, mutation: true }), runners: async () => [{ id: 'runner-1', name: 'connect01' }] },
     graph: {
       describe: async () => [{ method: 'PATCH', path: '/beta/servicePrincipals/x/synchronization/jobs/y/schema' }],
       run: async () => {

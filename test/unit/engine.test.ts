@@ -42,6 +42,7 @@ class FakePorts {
       },
       read: async () => ({ SyncCycleInProgress: false, includedContainers: ['DC=contoso,DC=com'] }),
       describe: (action, params) => ({ action, params, mutation: action !== 'get-scheduler' }),
+      runners: async () => [{ id: 'runner-1', name: 'connect01' }],
     },
     graph: {
       describe: async () => this.graphPlan,
