@@ -76,6 +76,8 @@ export interface BuildOptions {
   notifierRetryBaseMs?: number;
   /** How long an awaited runner read waits for an answer (default 10 s). */
   runnerReadTimeoutMs?: number;
+  /** The sandbox's Graph client throttle for provisioning-log reads (Graph allows 5 per 10 s; tests shrink the window). */
+  graphReportsLimit?: { requests: number; intervalMs: number };
   /** How long a Request/Retry click may wait before it is answered with a "checking" card (default 4 s). */
   answerClickWithinMs?: number;
   /** A sandbox tenant that outlives this process (restart tests); the app does not stop it. */
@@ -122,7 +124,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     if (tenant) {
       // Each simulated tenant has its own simulator; an unknown tenant id falls back to the first (as before).
       const t = sandboxTenants.find((x) => x.tenantId === tenantId) ?? tenant;
-      return { baseUrl: t.graphBaseUrl, tenantId, auth: { kind: 'sandbox-app' } };
+      return { baseUrl: t.graphBaseUrl, tenantId, auth: { kind: 'sandbox-app' }, ...(opts.graphReportsLimit ? { reportsLimit: opts.graphReportsLimit } : {}) };
     }
     if (joined) return { baseUrl: settings.SANDBOX_GRAPH_URL!, tenantId, auth: { kind: 'sandbox-app' } };
     // Per-tenant credentials (GRAPH_TENANTS) first; otherwise the deployment's app, consented in each tenant.
@@ -188,10 +190,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       },
     },
   });
-  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerId: r } : {}), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
+  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerName: r } : {}), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
 
   // --- the monitor
-  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params, runnerId) => runnerGateway.read(t, action, params, runnerId ? { runnerId } : {}), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
+  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params, runnerName) => runnerGateway.read(t, action, params, runnerName ? { runnerName } : {}), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
   // One monitor per deployment: with PostgreSQL the instance holding the advisory lock runs the scheduled cycles.
   const leaseLog = log.child({ component: 'monitor-lease', pid: process.pid });
   const leader: Leader =
@@ -318,7 +320,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   for (const t of opts.sandboxAgent ?? true ? sandboxTenants : []) {
     for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
     const label = t === tenant ? '' : `${t.domain.split('.')[0]}-`;
-    const { token } = await hub.createRunner({ name: `sandbox-${label}${Date.now().toString(36)}`, tenantId: t.tenantId });
+    // The same name at every start (the old one revoked first): migrations are bound to their runner by name.
+    const { token } = await hub.createRunner({ name: `sandbox-${label}runner`, tenantId: t.tenantId });
     const agent = startAgent({ serverUrl: url, token, executor: new SandboxExecutor({ server: t.forest.server, clock }), log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });
     agent.done.catch((err) => log.error({ err }, 'sandbox runner stopped'));
   }

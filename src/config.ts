@@ -98,7 +98,7 @@ export const settingsSchema = z
       .optional(),
     // "Verify the OU": how long to wait for Cloud Sync to take every object, and how often to look (provisioning logs).
     VERIFY_WAIT_MINUTES: z.coerce.number().min(0).max(24 * 60).default(60),
-    VERIFY_POLL_SECONDS: z.coerce.number().min(0.01).max(3600).default(60),
+    VERIFY_POLL_SECONDS: z.coerce.number().min(0.01).max(3600).default(15),
     // Traces, off unless set: an OTLP/HTTP collector (the standard OpenTelemetry variable; spans go to <url>/v1/traces)
     // and/or Azure Monitor (Application Insights).
     OTEL_EXPORTER_OTLP_ENDPOINT: z

@@ -14,7 +14,7 @@ import type { ConnectScope } from '../runbooks/connect-scope.js';
 export interface MonitorPortDeps {
   tenants: TenantGraphs;
   /** An awaited, read-only runner action (RunnerGateway.read). */
-  runnerRead(tenantId: string, action: string, params: Record<string, unknown>, runnerId?: string): Promise<any>;
+  runnerRead(tenantId: string, action: string, params: Record<string, unknown>, runnerName?: string): Promise<any>;
   runners: MonitorPorts['runners'];
   /** Where the monitor keeps when it first saw a scheduler off that no migration stopped. */
   kv?: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
@@ -72,7 +72,7 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
       return { stamp: `${index.deltaLink ?? ''}|${r.total}|${r.mode === 'full' ? Date.now() : ''}`, users: () => index.all() };
     },
     async onPremIdentities(m, ou) {
-      const r = await d.runnerRead(m.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, m.runnerId ?? undefined);
+      const r = await d.runnerRead(m.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, m.runnerName ?? undefined);
       return (r?.objects ?? []) as OnPremIdentity[];
     },
     async agents(m) {
@@ -86,11 +86,11 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
     },
     runners: (tenantId) => d.runners(tenantId),
     async scheduler(m) {
-      const s = await d.runnerRead(m.tenantId, 'get-scheduler', {}, m.runnerId ?? undefined);
+      const s = await d.runnerRead(m.tenantId, 'get-scheduler', {}, m.runnerName ?? undefined);
       return { syncCycleEnabled: s.SyncCycleEnabled, stagingModeEnabled: s.StagingModeEnabled };
     },
     async connectorScope(m) {
-      return (await d.runnerRead(m.tenantId, 'get-connector-scope', {}, m.runnerId ?? undefined)) as ConnectScope;
+      return (await d.runnerRead(m.tenantId, 'get-connector-scope', {}, m.runnerName ?? undefined)) as ConnectScope;
     },
     async schedulerSeenOff(tenantId, off, now) {
       if (!d.kv) return null;

@@ -17,9 +17,9 @@ import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
 export interface EnginePorts {
   runner: {
     /** Queue a runner job for the migration's tenant; its result comes back through onRunnerJobSettled. */
-    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string; runnerId?: string }): Promise<{ jobId: string }>;
-    /** A read through the runner, awaited (guards, verification); `runnerId` addresses the migration's own runner. */
-    read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number; runnerId?: string }): Promise<any>;
+    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string; runnerName?: string }): Promise<{ jobId: string }>;
+    /** A read through the runner, awaited (guards, verification); `runnerName` addresses the migration's own runner. */
+    read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number; runnerName?: string }): Promise<any>;
     /** The tenant's runners that are not revoked (a migration is bound to one of them). */
     runners(tenantId: string): Promise<{ id: string; name: string }[]>;
     /** Validated parameters, the script an admin can inspect, and whether the action changes anything. */
@@ -64,7 +64,7 @@ export interface Migration {
   /** Of those, the ones Cloud Sync's configuration still holds (paused): no later batch may start it again. */
   cloudHeldOus: string[];
   /** The runner on the Connect server this migration changes: its jobs and reads go to it and no other. */
-  runnerId: string | null;
+  runnerName: string | null;
   state: 'active' | 'completed' | 'cancelled';
   createdBy: Person;
   createdAt: Date;
@@ -282,14 +282,14 @@ export class RunbookEngine {
     const steps = planSteps(rb, rb.ous === 'batches' ? input.ous.length : 0);
     const soakDays = Math.max(7, input.soakDays ?? 7);
     const group = await this.#checkOwnersGroup({ tenantId: input.tenantId, policy: input.policy }, 'was created');
-    const runnerId = await this.#chooseRunner(input.tenantId, input.runner);
+    const runnerName = await this.#chooseRunner(input.tenantId, input.runner);
     await this.deps.db.transaction(async (tx) => {
       const clash = await tx.query('SELECT id FROM migrations WHERE tenant_id = $3 AND conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [input.conversationId, input.name, input.tenantId]);
       if (clash.rows.length) throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
       await tx.query(
         `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial, ...(runnerId ? { runnerId } : {}) }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
+        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial, ...(runnerName ? { runnerName } : {}) }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
       );
       for (const s of steps) {
         await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, s.seq, s.ord, s.key, s.batch, 'pending', now.toISOString()]);
@@ -334,25 +334,32 @@ export class RunbookEngine {
     if (name) {
       const hit = runners.find((r) => r.name.toLowerCase() === name.toLowerCase());
       if (!hit) throw new EngineError('invalid', `There is no runner "${name}" in this tenant (say "runners"). Nothing was created.`);
-      return hit.id;
+      return hit.name;
     }
     if (runners.length > 1) throw new EngineError('invalid', `This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>. Nothing was created.`);
-    return runners[0]?.id ?? null;
+    return runners[0]?.name ?? null;
   }
 
-  /** The migration's runner; an unbound migration (no runner existed at creation) is bound to the tenant's only one now. */
+  /**
+   * The migration's runner (by name: a runner rotated under the same name keeps serving it); an unbound migration (no
+   * runner existed at creation) is bound to the tenant's only one now.
+   */
   async runnerOf(m: Migration): Promise<string> {
-    if (m.runnerId) return m.runnerId;
     const runners = await this.deps.ports.runner.runners(m.tenantId);
+    if (m.runnerName) {
+      const live = runners.find((r) => r.name.toLowerCase() === m.runnerName!.toLowerCase());
+      if (!live) throw new EngineError('invalid', `${m.name} is bound to the runner "${m.runnerName}", which is not registered any more (revoked?): register it again under that name on its Connect server.`);
+      return live.name;
+    }
     if (runners.length !== 1) throw new EngineError('invalid', runners.length ? `${m.name} is bound to no runner and this tenant has ${runners.length}: bind it before running steps.` : 'No runner is registered for this tenant: add one on the Connect server first (say "help").');
-    await this.deps.db.query(`UPDATE migrations SET params = params || $2::jsonb WHERE id = $1 AND NOT (params ? 'runnerId')`, [m.id, JSON.stringify({ runnerId: runners[0].id })]);
-    m.runnerId = (await this.getMigration(m.id))?.runnerId ?? runners[0].id;
-    return m.runnerId;
+    await this.deps.db.query(`UPDATE migrations SET params = params || $2::jsonb WHERE id = $1 AND NOT (params ? 'runnerName')`, [m.id, JSON.stringify({ runnerName: runners[0].name })]);
+    m.runnerName = (await this.getMigration(m.id))?.runnerName ?? runners[0].name;
+    return m.runnerName;
   }
 
   /** A read on the migration's own runner (its Connect server). */
   async #read(m: Migration, action: string, params: Record<string, unknown>): Promise<any> {
-    return this.deps.ports.runner.read(m.tenantId, action, params, { runnerId: await this.runnerOf(m) });
+    return this.deps.ports.runner.read(m.tenantId, action, params, { runnerName: await this.runnerOf(m) });
   }
 
   async getMigration(id: string): Promise<Migration | null> {
@@ -424,7 +431,7 @@ export class RunbookEngine {
       batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
       rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
       partial: m.partial,
-      runnerId: m.runnerId,
+      runnerName: m.runnerName,
     };
   }
 
@@ -851,7 +858,7 @@ export class RunbookEngine {
     // Exactly one process runs it: the one taking the owner lease for this attempt (renewed while a Graph action runs).
     const running = await this.#persist(() => this.#claim(migrationId, seq));
     if (!running) return; // not running (any more), or another cutover instance runs it
-    if (!m.runnerId) await this.runnerOf(m).catch(() => null);
+    if (!m.runnerName) await this.runnerOf(m).catch(() => null);
     const ctx = this.stepContext(m, planned);
     const action = planned.def.action;
     // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
@@ -884,7 +891,7 @@ export class RunbookEngine {
   async #enqueueNext(m: Migration, step: StepRow, index: number): Promise<void> {
     const plan = step.plan?.runner ?? [];
     const item = plan[index];
-    const { jobId } = await this.deps.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId, runnerId: await this.runnerOf(m) });
+    const { jobId } = await this.deps.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId, runnerName: await this.runnerOf(m) });
     const now = this.deps.clock.now();
     // The job is queued: from here the step must point at it, so its result lands (never "failed" with a job running).
     await this.#persist(() => this.deps.db.transaction(async (tx) => {
@@ -1297,7 +1304,7 @@ function toMigration(r: any): Migration {
     partial: r.params.partial === true,
     rolledBackOus: Array.isArray(r.params.rolledBackOus) ? r.params.rolledBackOus : [],
     cloudHeldOus: Array.isArray(r.params.cloudHeldOus) ? r.params.cloudHeldOus : [],
-    runnerId: typeof r.params.runnerId === 'string' ? r.params.runnerId : null,
+    runnerName: typeof r.params.runnerName === 'string' ? r.params.runnerName : null,
     state: r.state,
     createdBy: r.created_by,
     createdAt: new Date(r.created_at),

@@ -13,7 +13,7 @@ export interface TenantGraphs {
 }
 
 /** A read through the on-premises runner (awaited). */
-export type RunnerRead = (tenantId: string, action: string, params: Record<string, unknown>, runnerId?: string) => Promise<any>;
+export type RunnerRead = (tenantId: string, action: string, params: Record<string, unknown>, runnerName?: string) => Promise<any>;
 
 export interface GraphActionOptions {
   /** Cloud Sync's quarantine and accidental-delete e-mails (SyncNotificationSettings). */
@@ -83,11 +83,14 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
     return { ...found, ref: { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } as JobRef };
   }
 
-  async function sampleUser(ctx: MigrationContext): Promise<string> {
-    const r = await runnerRead(ctx.tenantId, 'ad-export-identities', { ou: ctx.ou, classes: ['user'] }, ctx.runnerId ?? undefined);
-    const first = (r.objects ?? []).map((o: any) => o.dn).sort()[0];
-    if (!first) throw new Error(`${ctx.ou} has no user to provision on demand.`);
-    return first;
+  /** The object provisioned on demand: the OU's first user, else its first group (the API takes users and groups); null when it has neither. */
+  async function sampleObject(ctx: MigrationContext): Promise<{ dn: string; type: 'user' | 'group' } | null> {
+    for (const type of ['user', 'group'] as const) {
+      const r = await runnerRead(ctx.tenantId, 'ad-export-identities', { ou: ctx.ou, classes: [type] }, ctx.runnerName ?? undefined);
+      const first = (r.objects ?? []).map((o: any) => o.dn).sort()[0];
+      if (first) return { dn: first, type };
+    }
+    return null;
   }
 
   const configInput = (ctx: MigrationContext, facts: Facts, extra: { exchangeHybridWriteback?: boolean } = {}) => ({
@@ -105,7 +108,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
   async function taken(ctx: MigrationContext, ous: string[], since: Date, wait: number) {
     const { ref, job } = await mustJob(ctx);
     const objects: Array<{ dn: string; objectClass: string; objectGUID: string }> = [];
-    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerId ?? undefined)).objects ?? []));
+    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerName ?? undefined)).objects ?? []));
     const dnOf = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.dn]));
     const deadline = Date.now() + wait;
     let outcomes: CloudSyncOutcome[] = [];
@@ -150,10 +153,11 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           return strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts)));
         case 'provision-on-demand': {
           const found = await provisioningJob(g(ctx), ctx.domain);
-          const dn = await sampleUser(ctx);
-          if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/provisionOnDemand', body: { parameters: [{ ruleId: '{rule id from the schema}', subjects: [{ objectId: dn, objectTypeName: 'user' }] }] } }];
+          const sample = await sampleObject(ctx);
+          if (!sample) return [];
+          if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/provisionOnDemand', body: { parameters: [{ ruleId: '{rule id from the schema}', subjects: [{ objectId: sample.dn, objectTypeName: sample.type }] }] } }];
           const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
-          return strip(g(ctx).describeProvisionOnDemand(ref, await g(ctx).provisioningRuleId(ref), dn));
+          return strip(g(ctx).describeProvisionOnDemand(ref, await g(ctx).provisioningRuleId(ref), sample.dn, sample.type));
         }
         case 'start-cloud-sync-job': {
           const found = await provisioningJob(g(ctx), ctx.domain);
@@ -186,9 +190,9 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
       switch (op) {
         case 'assess': {
           const [summary, rules, features, found] = await Promise.all([
-            runnerRead(ctx.tenantId, 'ad-domain-summary', {}, ctx.runnerId ?? undefined),
-            runnerRead(ctx.tenantId, 'get-sync-rules', { customOnly: true }, ctx.runnerId ?? undefined),
-            runnerRead(ctx.tenantId, 'get-company-features', {}, ctx.runnerId ?? undefined),
+            runnerRead(ctx.tenantId, 'ad-domain-summary', {}, ctx.runnerName ?? undefined),
+            runnerRead(ctx.tenantId, 'get-sync-rules', { customOnly: true }, ctx.runnerName ?? undefined),
+            runnerRead(ctx.tenantId, 'get-company-features', {}, ctx.runnerName ?? undefined),
             provisioningJob(graph, ctx.domain),
           ]);
           const agentHealth = found ? await graph.agentHealth({ servicePrincipalId: found.servicePrincipalId, jobId: found.job.id }).catch(() => null) : null;
@@ -216,10 +220,12 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         }
         case 'provision-on-demand': {
           const { ref } = await mustJob(ctx);
-          const dn = await sampleUser(ctx);
-          const r = await graph.provisionOnDemand(ref, await graph.provisioningRuleId(ref), dn);
+          const sample = await sampleObject(ctx);
+          if (!sample) return { ok: true, evidence: { note: `${ctx.ou} holds no user or group (provisioning on demand takes those): nothing to provision; the verify step checks every object Cloud Sync takes.` } };
+          const dn = sample.dn;
+          const r = await graph.provisionOnDemand(ref, await graph.provisioningRuleId(ref), dn, sample.type);
           const verdict = judgeProvisionOnDemand(r);
-          const evidence = { user: dn, result: r.result, action: r.action, matched: verdict.matched, steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`), targetId: r.targetId, note: verdict.message };
+          const evidence = { [sample.type]: dn, result: r.result, action: r.action, matched: verdict.matched, steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`), targetId: r.targetId, note: verdict.message };
           return verdict.ok ? { ok: true, evidence } : { ok: false, evidence, error: `${dn}: ${verdict.message}` };
         }
         case 'start-cloud-sync-job': {
@@ -282,8 +288,8 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const rows: string[] = [];
           const problems: string[] = [];
           for (const ou of ctx.rollbackOus) {
-            const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou }, ctx.runnerId ?? undefined);
-            const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou }, ctx.runnerId ?? undefined)).users as number;
+            const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou }, ctx.runnerName ?? undefined);
+            const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou }, ctx.runnerName ?? undefined)).users as number;
             const entra = index.countUnder(ou);
             rows.push(`${ou}: ${status.objects} objects, ${status.withCloudNoFlow} still with cloudNoFlow, ${status.pendingExportCount} pending exports; users on-premises ${onPrem} · Entra ${entra}`);
             if (status.withCloudNoFlow > 0) problems.push(`${status.withCloudNoFlow} objects of ${ou} still carry cloudNoFlow (the full synchronization has not taken the rules away)`);
@@ -304,7 +310,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           let compared = 0;
           const drift: string[] = [];
           for (const ou of ctx.batchOus) {
-            const onPrem = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, ctx.runnerId ?? undefined)).objects as any[];
+            const onPrem = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, ctx.runnerName ?? undefined)).objects as any[];
             const entra = new Map(index.objectsUnder(ou).map((u) => [u.onPremisesImmutableId, u]));
             for (const o of onPrem) {
               const u = entra.get(sourceAnchorOf({ objectGUID: o.objectGUID, consistencyGuid: o.consistencyGuid }));

@@ -48,15 +48,15 @@ export class RunnerGateway {
    * once cost the runner one answer: a read joins an identical one that is still queued, which no runner has started,
    * so its answer is as fresh as a new job's would be. A read nobody waits for any more is withdrawn from the queue.
    */
-  async read(tenantId: string, action: string, params: Record<string, unknown>, o: { timeoutMs?: number; runnerId?: string } = {}): Promise<any> {
+  async read(tenantId: string, action: string, params: Record<string, unknown>, o: { timeoutMs?: number; runnerName?: string } = {}): Promise<any> {
     const def = getAction(action);
     if (def.mutation) throw new RunnerReadError(`${action} changes the server; it can only run as an approved step`);
     const valid = parseParams(action, params) as Record<string, unknown>;
-    const question = canonicalJson([tenantId, o.runnerId ?? null, action, valid]);
+    const question = canonicalJson([tenantId, o.runnerName ?? null, action, valid]);
     const timeoutMs = o.timeoutMs ?? this.opts.readTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     for (let tries = 1; ; tries++) {
-      const jobId = await this.#queuedRead(question, tenantId, action, valid, o.runnerId);
+      const jobId = await this.#queuedRead(question, tenantId, action, valid, o.runnerName);
       const job = await this.#await(jobId, action, deadline - Date.now(), timeoutMs).finally(() => this.#forget(question, jobId));
       if (job.state === 'succeeded') return job.result;
       // Withdrawn by a waiter that gave up just as this one joined: ask again, once.
@@ -65,7 +65,7 @@ export class RunnerGateway {
     }
   }
 
-  async #queuedRead(question: string, tenantId: string, action: string, params: Record<string, unknown>, runnerId?: string): Promise<string> {
+  async #queuedRead(question: string, tenantId: string, action: string, params: Record<string, unknown>, runnerName?: string): Promise<string> {
     const shared = this.#queuedReads.get(question);
     if (shared) {
       const id = await shared.catch(() => undefined);
@@ -74,7 +74,7 @@ export class RunnerGateway {
     }
     const queued = this.#queuedReads.get(question);
     if (queued) return queued; // another caller queued a fresh one meanwhile
-    const enqueued = this.hub.enqueue({ migrationId: `read:${randomUUID()}`, stepSeq: 0, attempt: 0, action, params, tenantId, mutation: false, ...(runnerId ? { runnerId } : {}) }).then((j) => j.id);
+    const enqueued = this.hub.enqueue({ migrationId: `read:${randomUUID()}`, stepSeq: 0, attempt: 0, action, params, tenantId, mutation: false, ...(runnerName ? { runnerName } : {}) }).then((j) => j.id);
     this.#queuedReads.set(question, enqueued);
     enqueued.catch(() => this.#queuedReads.get(question) === enqueued && this.#queuedReads.delete(question));
     return enqueued;

@@ -33,7 +33,7 @@ export interface MigrationContext {
   /** Declared partial (coexistence): the migration ends after its batches and never disables Connect Sync. */
   partial: boolean;
   /** The runner on the migration's Connect server (null until bound): its reads and jobs go there. */
-  runnerId: string | null;
+  runnerName: string | null;
 }
 
 /** A Graph operation the engine may call; implemented by src/runbooks/ports.ts adapters over src/graph. */

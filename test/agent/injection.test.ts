@@ -51,6 +51,7 @@ describe('injection attempts in every string parameter are rejected or inert', (
     expect(cases.map(([a, p]) => `${a}.${p}`).sort()).toEqual(
       [
         'ad-count.ou',
+        'ad-count-by-ou.base',
         'ad-copy-admin-description.ou',
         'ad-export-identities.ou',
         'create-group-writeback-noflow-rules.migrationId',

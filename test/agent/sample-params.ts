@@ -23,6 +23,7 @@ export const SAMPLE_PARAMS: Record<string, unknown> = {
   'export-server-config': { label: 'before-batch-1' },
   'ad-domain-summary': {},
   'ad-count': { ou: 'OU=Smith\\, John Team,OU=Sales,DC=contoso,DC=com' },
+  'ad-count-by-ou': { base: 'DC=contoso,DC=com', excludeContainers: ['OU=CloudSyncPilot,DC=contoso,DC=com'] },
   'ad-export-identities': { ou: 'OU=CloudSyncPilot,DC=contoso,DC=com', classes: ['user'] },
   'ad-check-schema': {},
   'ad-copy-admin-description': { ou: 'OU=GWB,DC=contoso,DC=com', dryRun: true },

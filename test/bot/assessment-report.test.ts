@@ -113,11 +113,16 @@ describe('the assessment report: downloadable from the assessment card through a
     const ad = h.app.tenant!.forest.ad.all();
     const objects = row('Objects in contoso.com');
     expect(objects).toMatchObject({ area: 'Object counts', status: 'ok', limit: '150,000 objects per domain' });
-    expect(objects.result).toContain(`${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user').length}`);
+    expect(objects.result).toContain(`${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length}`);
     expect(row('Groups over 50,000 members')).toMatchObject({ status: 'ok', result: 'none', limit: '50,000 members per group' });
     expect(row('Groups over 50,000 members').evidence).toMatch(/^largest groups: CN=/);
-    expect(row('Export deletion threshold')).toMatchObject({ area: 'Connect Sync', status: 'ok', result: 'enabled: 500 objects' });
-    expect(row('Export deletion threshold').evidence).toContain('Get-ADSyncExportDeletionThreshold: DeletionPrevention = 1');
+    // Get-ADSyncExportDeletionThreshold needs -AADUserName and an interactive sign-in: a person reads it, cutover does not call it
+    expect(row('Export deletion threshold')).toMatchObject({ area: 'Connect Sync', status: 'human check' });
+    expect(row('Export deletion threshold').evidence).toContain('-AADUserName is mandatory');
+    // what the tenant uses moves to Cloud Sync, and only that
+    expect(row('Password hash sync')).toMatchObject({ area: 'Connect Sync', result: expect.stringContaining('in use') });
+    expect(row('Password writeback').result).toBe('not in use');
+    expect(row('Exchange hybrid writeback').result).toBe('not in use');
     expect(row('Group writeback v2')).toMatchObject({ area: 'Parity gaps', status: 'limit' });
     for (const gap of ['Device writeback', 'Advanced (custom) sync rules', 'Attribute-based filtering', 'Cross-forest references', 'Pass-through authentication and AD FS']) expect(row(gap)?.area, gap).toBe('Parity gaps');
     for (const pre of ['Cloud Sync provisioning agents', 'Agent version', 'Groups without ms-DS-ConsistencyGuid', 'Source anchor', 'Windows Server and AD schema for group scenarios']) expect(row(pre)?.area, pre).toBe('Prerequisites');

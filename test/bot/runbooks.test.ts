@@ -30,7 +30,15 @@ async function reply(h: Harness, from: number, expected: string): Promise<string
   return cardText(r.activity);
 }
 
-describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable, soak, decommission', () => {
+/** One batch through to its scheduler start: Cloud Sync runs a cycle between enabling and verifying (the sandbox's tick). */
+async function runBatch(h: Harness, m: string, batch: number): Promise<void> {
+  h.clock.advance(10_001); // provisioning on demand: Graph allows 5 requests per 10 s
+  await h.advanceTo(m, 'enable-cloud-sync', batch);
+  h.app.tenant!.tick();
+  await h.advanceTo(m, 'start-scheduler', batch);
+}
+
+describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, completeness before disabling, soak, decommission', () => {
   let h: Harness;
   let m = '';
   let entra: ReturnType<typeof watchEntra>;
@@ -46,9 +54,7 @@ describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable
   });
 
   it('runs the pilot batch', async () => {
-    await h.advanceTo(m, 'enable-cloud-sync', 1);
-    h.app.tenant!.tick();
-    await h.advanceTo(m, 'start-scheduler', 1);
+    await runBatch(h, m, 1);
     expect((await h.state()).ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });
   });
 
@@ -65,7 +71,7 @@ describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable
     expect((await h.app.engine.getStep(m, count2))!.state).toBe('pending');
     // the remedy: restart with ForceDeletes is an admin action here; the alert resolves on the next cycle
     const job = h.app.tenant!.graph.summary().jobs.find((j) => j.templateId === 'AD2AADProvisioning')!;
-    await fetch(`${h.app.tenant!.graphBaseUrl}/beta/servicePrincipals/${job.servicePrincipalId}/synchronization/jobs/${encodeURIComponent(job.jobId)}/restart`, { method: 'POST', headers: { authorization: 'Bearer x', 'content-type': 'application/json' }, body: JSON.stringify({ criteria: { resetScope: 'QuarantineState' } }) });
+    await fetch(`${h.app.tenant!.graphBaseUrl}/beta/servicePrincipals/${job.servicePrincipalId}/synchronization/jobs/${encodeURIComponent(job.jobId)}/restart`, { method: 'POST', headers: { authorization: `Bearer ${h.graphToken()}`, 'content-type': 'application/json' }, body: JSON.stringify({ criteria: { resetScope: 'QuarantineState' } }) });
     h.app.tenant!.tick();
     await h.monitorRun();
     expect((await h.app.alerts.list({ migrationId: m, openOnly: true })).filter((a) => a.severity === 'critical')).toEqual([]);
@@ -75,28 +81,34 @@ describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable
     const n = h.connector.sent.length;
     await h.say(USERS.alex, `connect scope remove "${PILOT_OU}"`);
     expect(await reply(h, n, 'Refused')).toContain('export reference deletes');
-    expect((await h.state()).connectScope.some((c: string) => c.toLowerCase() === PILOT_OU.toLowerCase())).toBe(true);
+    expect((await h.state()).ous.find((o: any) => o.name === 'CloudSyncPilot').inConnectScope).toBe(true);
   });
 
-  it('rolls batch 2 back in the middle: Connect Sync keeps the OU, Cloud Sync keeps batch 1', async () => {
+  it('refuses to roll batch 2 back alone once batch 1 is on Cloud Sync too, and changes nothing', async () => {
     await h.advanceTo(m, 'configure-cloud-sync', 2);
     expect((await h.state()).jobs.find((j: any) => j.templateId === 'AD2AADProvisioning').includedContainers).toEqual([PILOT_OU, FINANCE_OU]);
     const notOwner = h.connector.sent.length;
     await h.say(USERS.bystander, 'rollback Full batch=2');
     expect(await reply(h, notOwner, 'Only a change owner')).toContain('Nothing was changed');
+    const before = await h.app.engine.getSteps(m);
     const n = h.connector.sent.length;
     await h.say(USERS.alex, 'rollback Full batch=2');
-    expect(await reply(h, n, 'Rollback of batch 2 started')).toContain('rollback steps');
-    const steps = await h.app.engine.getSteps(m);
-    expect(steps.filter((s) => s.batch === 2 && s.key === 'provision-on-demand')[0].state).toBe('skipped');
-    await h.advanceTo(m, 'rollback-verify', 2);
+    const text = await reply(h, n, 'cannot be rolled back alone');
+    expect(text).toContain(`batch 1 (${PILOT_OU})`);
+    expect(text).toContain('deletes its objects from Entra ID');
+    expect(text).toContain('batch=all');
+    expect(await h.app.engine.getSteps(m)).toEqual(before);
+    expect((await h.state()).jobs.find((j: any) => j.templateId === 'AD2AADProvisioning').includedContainers).toEqual([PILOT_OU, FINANCE_OU]);
+  });
+
+  it('restarts the running job for batch 2 (a running job takes a new scope only after a restart), and Cloud Sync takes Finance', async () => {
+    await runBatch(h, m, 2);
+    const enable = (await h.app.engine.getStep(m, await h.seqOf(m, 'enable-cloud-sync', 2)))!;
+    expect((enable.evidence as any).action).toContain('restarted');
     const st = await h.state();
-    expect(st.jobs.find((j: any) => j.templateId === 'AD2AADProvisioning').includedContainers).toEqual([PILOT_OU]);
-    expect(st.ous.find((o: any) => o.name === 'Finance').exportedBy).toEqual({ connect: 80, cloud: 0, missing: 0 });
+    expect(st.ous.find((o: any) => o.name === 'Finance').exportedBy).toEqual({ connect: 0, cloud: 80, missing: 0 });
     expect(st.ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy.cloud).toBe(40);
-    expect(st.rules.filter((r: any) => r.linkType === 'JoinNoFlow')).toHaveLength(1); // batch 1's pair only
-    const audit = await h.app.engine.auditTrail(m);
-    expect(audit.some((a) => a.action === 'rollback-started' && a.actorOid === USERS.alex.aadObjectId)).toBe(true);
+    expect(st.rules.filter((r: any) => r.linkType === 'JoinNoFlow')).toHaveLength(4); // one pair per type, both OUs in its scope
   });
 
   it('answers status <migration> with its batches and every step', async () => {
@@ -106,13 +118,9 @@ describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable
     const steps = await h.app.engine.getSteps(m);
     const inBatch = (b: number) => steps.filter((s) => s.batch === b).length;
     expect(text).toContain(`${PILOT_OU} · ${inBatch(1)} of ${inBatch(1)} steps done · done`);
-    expect(text).toContain(`${FINANCE_OU} · ${inBatch(2)} of ${inBatch(2)} steps done · rolled back to Connect Sync`);
-    // every step, in order, with its batch and state
+    expect(text).toContain(`${FINANCE_OU} · ${inBatch(2)} of ${inBatch(2)} steps done · done`);
     const lines = text.split('\n').filter((l) => /^\S+ \d+\. /.test(l));
     expect(lines).toHaveLength(steps.length);
-    expect(lines).toContain(`✅ ${await h.seqOf(m, 'rollback-verify', 2)}. ${h.app.engine.plannedStep((await h.app.engine.getMigration(m))!, steps.find((s) => s.key === 'rollback-verify')!).def.title} (batch 2) — Done`);
-    expect(lines).toContain(`⤼ ${await h.seqOf(m, 'provision-on-demand', 2)}. Provision one user on demand (batch 2) — Skipped`);
-    // plain `status` keeps to the batches, without the step list
     const n2 = h.connector.sent.length;
     await h.say(USERS.alex, 'status');
     const all = await reply(h, n2, 'OU batches');
@@ -120,14 +128,47 @@ describe('connect-to-cloud-sync, complete: batches, rollback in batch 2, disable
     expect(all.split('\n').filter((l) => /^\S+ \d+\. /.test(l))).toEqual([]);
   });
 
-  it('validates, disables Connect Sync, and refuses to decommission before the soak ends', async () => {
+  it('moves password hash sync to Cloud Sync (the tenant uses it) and nothing it does not use', async () => {
+    await h.advanceTo(m, 'move-sync-features');
+    const features = (await h.app.engine.getStep(m, await h.seqOf(m, 'move-sync-features')))!;
+    expect((features.evidence as any)['Password hash sync']).toMatch(/used by the tenant: AD2AADPasswordHash job Active, last successful run/);
+    expect((features.evidence as any)['Password writeback']).toContain('not used by the tenant');
+    expect((features.evidence as any)['Exchange hybrid writeback']).toContain('not used by the tenant');
+    expect(h.app.tenant!.graph.summary().jobs.map((j) => j.templateId).sort()).toEqual(['AD2AADPasswordHash', 'AD2AADProvisioning']);
+    const writeback = (await h.app.engine.getStep(m, await h.seqOf(m, 'cloud-sync-password-writeback')))!;
+    expect(writeback.state).toBe('skipped');
+  });
+
+  it('refuses to disable Connect Sync while its scope still holds objects no batch moved, counted per OU and type', async () => {
+    const disable = await h.seqOf(m, 'disable-connect-sync');
+    const r = await h.click(USERS.alex, 'step.request', await h.stepData(m, disable));
+    const text = cardText(r.card);
+    expect(text).toMatch(/Connect Sync still serves \d+ users, \d+ groups and \d+ contacts that no batch has moved/);
+    expect(text).toMatch(/OU=Sales,DC=contoso,DC=com: \d+ users/);
+    expect(text).not.toContain('OU=Service Accounts'); // excluded from Connect's scope: not Connect's to strand
+    expect((await h.app.engine.getStep(m, disable))!.state).toBe('pending');
+    expect((await h.state()).scheduler.SyncCycleEnabled).toBe(true);
+  });
+
+  it('disables Connect Sync entirely once every object in its scope has moved: scheduler off and the ADSync service stopped', async () => {
+    const rest = ['OU=Sales,DC=contoso,DC=com', 'OU=PreSales,DC=contoso,DC=com', 'OU=Engineering,DC=contoso,DC=com', 'OU=Groups,DC=contoso,DC=com', 'OU=Contacts,DC=contoso,DC=com'];
+    for (const ou of rest) {
+      const n = h.connector.sent.length;
+      await h.say(USERS.alex, `batch add Full ou="${ou}"`);
+      await reply(h, n, 'added to Full');
+    }
+    for (let b = 3; b <= 2 + rest.length; b++) await runBatch(h, m, b);
     h.app.tenant!.tick();
+    await h.advanceTo(m, 'disable-connect-sync');
+    const st = await h.state();
+    expect(st.scheduler.SyncCycleEnabled).toBe(false);
+    expect(st.adsyncService).toMatchObject({ status: 'Stopped', startupType: 'Disabled' });
+    const disable = (await h.app.engine.getStep(m, await h.seqOf(m, 'disable-connect-sync')))!;
+    expect(disable.plan!.runner!.map((a) => a.action)).toEqual(['export-server-config', 'set-scheduler', 'set-adsync-service']);
+  });
+
+  it('refuses to decommission before the soak ends', async () => {
     await h.advanceTo(m, 'check-accidental-delete-prevention');
-    const validation = (await h.app.engine.getStep(m, await h.seqOf(m, 'post-migration-validation')))!;
-    expect(validation.evidence).toMatchObject({ 'Password hash sync': expect.stringContaining('human check') });
-    const adp = (await h.app.engine.getStep(m, await h.seqOf(m, 'check-accidental-delete-prevention')))!;
-    expect((adp.evidence as any).action).toContain('Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention');
-    expect((await h.state()).scheduler.SyncCycleEnabled).toBe(false);
     const soak = await h.seqOf(m, 'soak');
     h.clock.advance(6 * DAY);
     const early = await h.click(USERS.alex, 'step.request', await h.stepData(m, soak));

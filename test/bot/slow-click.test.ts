@@ -34,8 +34,7 @@ describe('a click that waits on the runner', () => {
     const id = await h.newPilot('Slow click');
     const count = await h.seqOf(id, 'count-ou-users'); // its guard reads Connect Sync's scope from the runner
     await h.advance(id, count - 1);
-    first.abort();
-    await h.app.hub.revokeRunner('runner-1'); // no runner for the tenant now
+    first.abort(); // the migration's runner (runner-1) goes silent: nothing answers for its Connect server
     const activityId = (await h.app.engine.getStep(id, count))!.activityId;
     expect(activityId).toBeTruthy();
 
@@ -54,7 +53,9 @@ describe('a click that waits on the runner', () => {
     before = h.connector.sent.length;
     const again = await h.click(USERS.alex, 'step.request', await h.stepData(id, count), activityId!);
     expect(cardText(again.card)).toContain('Checking with the on-premises runner');
-    await agent('runner-2');
+    // runner-1 is rotated (revoked, registered again under its name): the migration is bound to the name, so it serves it
+    await h.app.hub.revokeRunner('runner-1', h.app.tenant!.tenantId);
+    await agent('runner-1');
     expect((await h.waitForStep(id, count, ['succeeded', 'failed'])).state).toBe('succeeded');
     const done = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId && cardText(x.activity).includes('Done')));
     expect(cardText(done.activity)).not.toContain('Checking with the on-premises runner');

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { openPglite, type Db } from '../../src/store/db.js';
 import type { StepState } from '../../src/runbooks/types.js';
 import { RecordingConnector } from './connector.js';
+import { mintSandboxAppToken } from '../../src/graph/permissions.js';
 
 export const USERS = {
   alex: { id: '29:alex', name: 'Alex Wilber', aadObjectId: '00000000-0000-0000-0000-00000000a1e0' },
@@ -45,6 +46,7 @@ export class Harness {
       sandboxTickMs: 0,
       monitorSchedules: false,
       notifierRetryBaseMs: 10,
+      graphReportsLimit: { requests: 5, intervalMs: 50 },
       ...opts.build,
     });
     return new Harness(app, connector, clock);
@@ -139,7 +141,12 @@ export class Harness {
       const row = (await this.app.engine.getStep(migrationId, seq))!;
       if (row.state === 'succeeded' || row.state === 'skipped') continue;
       const def = this.app.engine.plannedStep(m, row).def;
-      await this.click(USERS.alex, 'step.request', await this.stepData(migrationId, seq));
+      const asked = await this.click(USERS.alex, 'step.request', await this.stepData(migrationId, seq));
+      if ((await this.app.engine.getStep(migrationId, seq))!.state === 'pending' && !cardText(asked.card).includes('Checking with the on-premises runner')) {
+        // refused (a guard, the sequence, a plan that could not be prepared): say why instead of waiting for nothing
+        const notice = cardText(asked.card).split('\n').find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
+        throw new Error(`step ${seq} (${row.key}) was not started: ${notice}`);
+      }
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
@@ -150,6 +157,11 @@ export class Harness {
   async fault(body: unknown): Promise<{ status: number; body: any }> {
     const r = await fetch(`${this.app.url}/sandbox/v1/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: r.status, body: await r.json() };
+  }
+
+  /** An app-only token with the sandbox app's permissions, for a test's own requests to the Graph simulator. */
+  graphToken(): string {
+    return mintSandboxAppToken({ tenantId: this.app.tenant!.tenantId });
   }
 
   async monitorRun(): Promise<any> {

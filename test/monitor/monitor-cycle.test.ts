@@ -21,7 +21,7 @@ function world(db: Db) {
       ({ id: `m${i}`, name: `M${i}`, kind: 'connect-to-cloud-sync', tenantId: t, domain: `${t}.example`, ous: [ou(t, i), ou(t, i + 10)], state: 'active', conversationId: null, policy: {}, createdBy: {}, createdAt: new Date(), overviewActivityId: null }) as unknown as Migration,
   );
   const steps = (m: Migration) => m.ous.map((_, i) => ({ key: 'configure-cloud-sync', batch: i + 1, state: 'succeeded' }));
-  const engine = { listMigrations: async () => migrations, getSteps: async (id: string) => steps(migrations.find((m) => m.id === id)!), sweepApprovals: async () => ({}) } as unknown as RunbookEngine;
+  const engine = { listMigrations: async () => migrations, getSteps: async (id: string) => steps(migrations.find((m) => m.id === id)!), sweepApprovals: async () => ({}), schedulerHold: async () => null, schedulerHeldInTenant: async () => null } as unknown as RunbookEngine;
   const onPrem = new Map<string, OnPremIdentity[]>();
   const entra = new Map<string, EntraIdentity[]>();
   let n = 0;

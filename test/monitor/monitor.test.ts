@@ -72,7 +72,7 @@ describe('monitor and alerts', () => {
     // The remedy an admin would run: restart clearing the quarantine.
     const res = await fetch(`${g.baseUrl}/beta/servicePrincipals/${job.servicePrincipalId}/synchronization/jobs/${encodeURIComponent(job.jobId)}/restart`, {
       method: 'POST',
-      headers: { authorization: 'Bearer sandbox', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${h.graphToken()}`, 'content-type': 'application/json' },
       body: JSON.stringify({ criteria: { resetScope: 'Watermark, Escrows, QuarantineState' } }),
     });
     expect(res.status).toBe(204);

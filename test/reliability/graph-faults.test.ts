@@ -39,7 +39,7 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
   /** Service principals of the AD2AAD template for contoso.com, and provisioning jobs, as Graph lists them. */
   async function cloudSyncObjects(): Promise<{ servicePrincipals: number; provisioningJobs: number; scope: string[] }> {
     const sim = h.app.tenant!.graph;
-    const r = await fetch(`${sim.baseUrl}/beta${paths.servicePrincipalsByTemplate(AD2AAD_APPLICATION_TEMPLATE_ID)}`, { headers: { authorization: 'Bearer test' } });
+    const r = await fetch(`${sim.baseUrl}/beta${paths.servicePrincipalsByTemplate(AD2AAD_APPLICATION_TEMPLATE_ID)}`, { headers: { authorization: `Bearer ${h.graphToken()}` } });
     const sps = ((await r.json()).value ?? []).filter((sp: any) => String(sp.displayName).toLowerCase() === 'contoso.com');
     const jobs = sim.summary().jobs.filter((j) => j.templateId === 'AD2AADProvisioning');
     return { servicePrincipals: sps.length, provisioningJobs: jobs.length, scope: jobs[0]?.includedContainers ?? [] };
