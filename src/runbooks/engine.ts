@@ -858,7 +858,7 @@ export class RunbookEngine {
     // Exactly one process runs it: the one taking the owner lease for this attempt (renewed while a Graph action runs).
     const running = await this.#persist(() => this.#claim(migrationId, seq));
     if (!running) return; // not running (any more), or another cutover instance runs it
-    if (!m.runnerName) await this.runnerOf(m).catch(() => null);
+    if (!m.runnerName) await this.runnerOf(m).catch(() => null); // bound at request time; a migration from before binding is bound now
     const ctx = this.stepContext(m, planned);
     const action = planned.def.action;
     // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
