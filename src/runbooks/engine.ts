@@ -765,6 +765,16 @@ export class RunbookEngine {
         n.runAfter ? n.runAfter.toISOString() : null,
       ],
     );
+    // Moving to running takes this process's owner lease in the same transaction: no moment where a step runs unowned
+    // (another process's recovery would leave such a step alone for a lease's grace).
+    if (patch.state === 'running') {
+      await tx.query('UPDATE steps SET owner_id = $3, lease_until = $4, lease_attempt = attempt WHERE migration_id = $1 AND seq = $2', [
+        step.migrationId,
+        step.seq,
+        this.instanceId,
+        new Date(now.getTime() + this.#leaseMs).toISOString(),
+      ]);
+    }
   }
 
   /** Moves a step and records it, in one transaction, if it is still in the expected state. */

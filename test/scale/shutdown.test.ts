@@ -18,7 +18,7 @@ describe('graceful shutdown', () => {
   it('finishes a slow turn started before SIGTERM, exits 0, and the store reopens with its result', async () => {
     await connector.start();
     connector.members = Object.values(USERS);
-    connector.delayMs = 150; // a slow connector: posting a migration's 19 cards takes seconds
+    connector.delayMs = 150; // a slow connector: posting a migration's 21 cards takes seconds
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cutover-shutdown-'));
     proc = await startCutover('a', { CUTOVER_DATA_DIR: dataDir, MONITOR: '0' });
     const tenantId = (await (await fetch(`${proc.url}/sandbox/v1/state`)).json()).tenantId;
@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
     proc.child.kill('SIGTERM');
     const [reply, exit] = await Promise.all([turn, proc.exited]);
     expect(reply.status).toBe(200);
-    expect(connector.sent.filter((s) => s.method === 'POST').length).toBe(19); // overview + 18 step cards: nothing cut off
+    expect(connector.sent.filter((s) => s.method === 'POST').length).toBe(21); // overview + 20 step cards: nothing cut off
     expect(exit).toEqual({ code: 0, signal: null });
     // The PGlite store was closed cleanly: a new process opens it and finds the migration complete with its steps.
     connector.delayMs = 0;
@@ -35,6 +35,6 @@ describe('graceful shutdown', () => {
     const n = connector.sent.length;
     await post(proc, activity(connector.url, USERS.alex, tenantId, { type: 'message', text: 'status Drain' }));
     const status = await connector.waitFor(() => connector.sent.slice(n).find((s) => JSON.stringify(s.activity).includes('steps done')));
-    expect(JSON.stringify(status.activity)).toContain('0 of 18 steps done');
+    expect(JSON.stringify(status.activity)).toContain('0 of 20 steps done');
   });
 });
