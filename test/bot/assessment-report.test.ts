@@ -113,7 +113,7 @@ describe('the assessment report: downloadable from the assessment card through a
     const ad = h.app.tenant!.forest.ad.all();
     const objects = row('Objects in contoso.com');
     expect(objects).toMatchObject({ area: 'Object counts', status: 'ok', limit: '150,000 objects per domain' });
-    expect(objects.result).toContain(`${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length}`);
+    expect(objects.result).toContain(`${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length.toLocaleString('en-US')}`);
     expect(row('Groups over 50,000 members')).toMatchObject({ status: 'ok', result: 'none', limit: '50,000 members per group' });
     expect(row('Groups over 50,000 members').evidence).toMatch(/^largest groups: CN=/);
     // Get-ADSyncExportDeletionThreshold needs -AADUserName and an interactive sign-in: a person reads it, cutover does not call it

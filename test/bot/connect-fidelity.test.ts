@@ -240,3 +240,30 @@ describe('a migration is bound to its runner', () => {
     expect(job).toMatchObject({ runnerName: active.name, leasedBy: active.name, state: 'succeeded' });
   });
 });
+
+describe('an OU of realistic size (5,000 users) travels the whole runner path', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('counts, exports identities (~2.3 MB results), verifies object by object and reconciles 5,000 users through the runner', async () => {
+    const CONTRACTORS = 'OU=Contractors,DC=contoso,DC=com';
+    await h.say(USERS.alex, `new migration "Large" domain=contoso.com ou="${CONTRACTORS}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`);
+    const m = (await h.app.engine.findMigration('Large'))!.id;
+    await h.advanceTo(m, 'count-ou-users', 1);
+    const count = (await h.app.engine.getStep(m, await h.seqOf(m, 'count-ou-users', 1)))!;
+    expect((count.evidence as any).results[0].users).toBe(5_000);
+    await runBatch(h, m, 1); // the verify step reads the OU's 5,000 identities from the runner and Cloud Sync's logs for each
+    const verify = (await h.app.engine.getStep(m, await h.seqOf(m, 'verify-ou-users', 1)))!;
+    expect((verify.evidence as any).takenByCloudSync).toBe('5000 of 5000');
+    expect((await h.state()).ous.find((o: any) => o.name === 'Contractors').exportedBy).toEqual({ connect: 0, cloud: 5_000, missing: 0 });
+    // reconciliation reads the same 5,000 identities through the runner and finds nothing to report
+    const report = await h.monitorRun();
+    expect(report.errors).toEqual([]);
+    expect((await h.app.alerts.list({ migrationId: m, openOnly: true })).filter((a) => a.check === 'ou-count')).toEqual([]);
+  });
+});

@@ -151,7 +151,7 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
   });
 
   it('disables Connect Sync entirely once every object in its scope has moved: scheduler off and the ADSync service stopped', async () => {
-    const rest = ['OU=Sales,DC=contoso,DC=com', 'OU=PreSales,DC=contoso,DC=com', 'OU=Engineering,DC=contoso,DC=com', 'OU=Groups,DC=contoso,DC=com', 'OU=Contacts,DC=contoso,DC=com'];
+    const rest = ['OU=Sales,DC=contoso,DC=com', 'OU=PreSales,DC=contoso,DC=com', 'OU=Engineering,DC=contoso,DC=com', 'OU=Groups,DC=contoso,DC=com', 'OU=Contacts,DC=contoso,DC=com', 'OU=Contractors,DC=contoso,DC=com'];
     for (const ou of rest) {
       const n = h.connector.sent.length;
       await h.say(USERS.alex, `batch add Full ou="${ou}"`);

@@ -53,7 +53,7 @@ const BOT_NAME: string = config.bot.name;
 const CHANNEL_NAME: string = config.team.channels[0].name;
 
 const PILOT_OU = 'OU=CloudSyncPilot,DC=contoso,DC=com';
-const SECOND_OU = 'OU=Finance,DC=contoso,DC=com';
+const GWB_OU = 'OU=GWB,DC=contoso,DC=com';
 // Generous: on a busy two-core machine the Playground's client shows a bot message up to a minute after it was sent.
 const UI_TIMEOUT = 90_000;
 const STEP_TIMEOUT = 420_000;
@@ -170,8 +170,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   }
 
   /** Creates a migration with the one-line command and waits for its overview and every step card. */
-  async function newMigration(name: string, ou: string, approvals: number): Promise<{ id: string; total: number; titles: string[] }> {
-    await say(`new migration "${name}" domain=contoso.com ou="${ou}" owners=${MEGAN.aadObjectId},${LEE.aadObjectId} approvals=${approvals}`);
+  async function newMigration(name: string, ou: string, approvals: number, kind?: string): Promise<{ id: string; total: number; titles: string[] }> {
+    await say(`new migration "${name}"${kind ? ` kind=${kind}` : ''} domain=contoso.com ou="${ou}" owners=${MEGAN.aadObjectId},${LEE.aadObjectId} approvals=${approvals}`);
     const overview = cardTitled(name).filter({ hasText: 'Migration id' }).first();
     await overview.waitFor({ timeout: UI_TIMEOUT });
     const text = await overview.innerText();
@@ -394,9 +394,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   }, STEP_TIMEOUT);
 
   it('issue 9: quorum 2: one owner is not enough, a bystander cannot approve, the second owner completes it', async () => {
-    const two = await newMigration('Finance', SECOND_OU, 2);
-    const seq = await driveUntil('Finance', two.titles, 1, /Stop the Connect Sync scheduler/, [MEGAN, LEE]);
-    const card = await requestApproval('Finance', seq);
+    // A second migration on the same Connect server: the group writeback one, whose first change writes to AD. (A
+    // second Connect → Cloud Sync migration could not stop the scheduler now: the pilot holds it.)
+    const two = await newMigration('Writeback', GWB_OU, 2, 'group-writeback-v2');
+    const seq = await driveUntil('Writeback', two.titles, 1, /copy adminDescription .*\(apply\)/, [MEGAN, LEE]);
+    const card = await requestApproval('Writeback', seq);
     expect(await card.innerText()).toMatch(/2 change owners/);
 
     // Pat clicks Approve on the shared card (Megan's view): refused, with the reason, and nothing changes.
@@ -405,12 +407,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await card.filter({ hasText: 'Only the change owners' }).waitFor();
     expect(await card.innerText()).toContain('Waiting for approval');
 
-    await approve('Finance', seq, MEGAN);
+    await approve('Writeback', seq, MEGAN);
     await card.filter({ hasText: /Still needed\s*1 more approval/ }).waitFor();
     await card.filter({ hasText: /Approved by\s*Megan Bowen/ }).waitFor();
     await shoot(card, 'step-quorum-one-of-two.png');
 
-    await approve('Finance', seq, LEE);
+    await approve('Writeback', seq, LEE);
     await card.filter({ hasText: '✅ Done' }).waitFor();
     const text = await card.innerText();
     expect(text).toContain('Megan Bowen');

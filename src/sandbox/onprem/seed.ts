@@ -32,7 +32,12 @@ export interface SeedOptions {
   tenantDomain?: string;
   /** The forest's DNS name (default contoso.com); fabrikam.com is the second sandbox tenant. UPNs and mail follow it. */
   domain?: string;
+  /** Users in OU=Contractors, the OU of realistic size (default LARGE_OU_USERS; 0 leaves the OU out). */
+  largeOuUsers?: number;
 }
+
+/** OU=Contractors: at least 5,000 users, the size at which identity exports stop fitting the old 256 KB body limit. */
+export const LARGE_OU_USERS = 5_000;
 
 export const CONTOSO_SEED_TIME = new Date('2026-11-01T06:00:00Z');
 
@@ -199,6 +204,20 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     ad.add({ cn: sam, parentDn: ous.ServiceAccounts, objectClass: 'user', displayName: sam, samAccountName: sam, userPrincipalName: `${sam}@${domain}`, proxyAddresses: [] });
   for (const [first, last] of [['Former', 'Employee'], ['Left', 'Company']])
     ad.add({ cn: `${first} ${last}`, parentDn: ous.DisabledUsers, objectClass: 'user', displayName: `${first} ${last}`, samAccountName: `${first[0]}${last}`.toLowerCase(), proxyAddresses: [] });
+
+  // An OU of realistic size: identity exports, counts and reconciliation travel the whole runner path at 5,000 users
+  // (a ~2.3 MB identity export). Plain names, so it costs little to build; added last, so earlier GUIDs stay put.
+  if ((opts.largeOuUsers ?? LARGE_OU_USERS) > 0) {
+    ous.Contractors = `OU=Contractors,${base}`;
+    ad.addOu(ous.Contractors);
+    const n = opts.largeOuUsers ?? LARGE_OU_USERS;
+    for (let i = 1; i <= n; i++) {
+      const sam = `contractor${String(i).padStart(5, '0')}`;
+      const upn = `${sam}@${domain}`;
+      const u = ad.add({ cn: `Contractor ${String(i).padStart(5, '0')}`, parentDn: ous.Contractors, objectClass: 'user', displayName: `Contractor ${i}`, samAccountName: sam, userPrincipalName: upn, mail: upn, mailNickname: sam, proxyAddresses: [`SMTP:${upn}`] });
+      ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
+    }
+  }
 
   const server = new ConnectSyncServer({
     ad,
