@@ -57,6 +57,11 @@ param graphClientId string = ''
 @secure()
 param graphClientSecret string = ''
 
+@description('The audit chain\'s HMAC key (AUDIT_HMAC_KEY): 32+ random bytes as hex (openssl rand -hex 32), generated once and kept; a new key would make earlier rows unverifiable. Stored in Key Vault.')
+@secure()
+@minLength(32)
+param auditHmacKey string
+
 @description('PostgreSQL administrator login (cutover connects with it; see the README for a dedicated role).')
 param postgresAdminLogin string = 'cutoveradmin'
 
@@ -172,6 +177,7 @@ module keyVault 'modules/keyvault.bicep' = {
     botAppPassword: botAppPassword
     withGraphClientSecret: graphAuth == 'ClientSecret'
     graphClientSecret: graphClientSecret
+    auditHmacKey: auditHmacKey
     tags: tags
   }
 }
@@ -195,6 +201,7 @@ module web 'modules/webapp.bicep' = {
     graphClientId: graphClientId
     graphClientSecretUri: keyVault.outputs.graphClientSecretUri
     databaseUrlSecretUri: keyVault.outputs.databaseUrlSecretUri
+    auditHmacKeySecretUri: keyVault.outputs.auditHmacKeySecretUri
     publicUrl: publicUrl
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     logLevel: logLevel

@@ -15,6 +15,9 @@ param botAppPassword string = ''
 param withGraphClientSecret bool
 @secure()
 param graphClientSecret string = ''
+@description('The audit chain\'s HMAC key (AUDIT_HMAC_KEY).')
+@secure()
+param auditHmacKey string
 param tags object = {}
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -64,6 +67,15 @@ resource graphClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' 
   }
 }
 
+resource auditHmacKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'audit-hmac-key'
+  properties: {
+    value: auditHmacKey
+    contentType: 'AUDIT_HMAC_KEY'
+  }
+}
+
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, readerPrincipalId, keyVaultSecretsUser)
   scope: vault
@@ -77,5 +89,6 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output vaultName string = vault.name
 // Versionless URIs: App Service picks up a rotated secret (within a day, or at once on restart).
 output databaseUrlSecretUri string = databaseUrlSecret.properties.secretUri
+output auditHmacKeySecretUri string = auditHmacKeySecret.properties.secretUri
 output botAppPasswordSecretUri string = withBotAppPassword ? botAppPasswordSecret.properties.secretUri : ''
 output graphClientSecretUri string = withGraphClientSecret ? graphClientSecretSecret.properties.secretUri : ''

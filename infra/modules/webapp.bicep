@@ -19,6 +19,7 @@ param graphAuth string
 param graphClientId string
 param graphClientSecretUri string
 param databaseUrlSecretUri string
+param auditHmacKeySecretUri string
 param publicUrl string
 param appInsightsConnectionString string
 param logLevel string
@@ -82,6 +83,8 @@ var serviceSettings = {
   PORT: '8080'
   PUBLIC_URL: siteUrl
   DATABASE_URL: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecretUri})'
+  // The audit chain's key: every instance must hold the same one, or each reports the others' rows as unknown-key.
+  AUDIT_HMAC_KEY: '@Microsoft.KeyVault(SecretUri=${auditHmacKeySecretUri})'
   SANDBOX: '0'
   PLAYGROUND: '0'
   MONITOR: '1'

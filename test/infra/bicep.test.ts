@@ -25,7 +25,7 @@ const MODULES = path.join(INFRA, 'modules');
 /** Settings App Service itself reads, not cutover (so not in src/config.ts). */
 const PLATFORM_SETTINGS = new Set(['SCM_DO_BUILD_DURING_DEPLOYMENT', 'WEBSITES_PORT', 'APPLICATIONINSIGHTS_CONNECTION_STRING']);
 /** Settings that carry secrets: only ever as Key Vault references. */
-const SECRET_SETTINGS = new Set(['MicrosoftAppPassword', 'GRAPH_CLIENT_SECRET', 'DATABASE_URL', 'CertificatePrivateKey']);
+const SECRET_SETTINGS = new Set(['MicrosoftAppPassword', 'GRAPH_CLIENT_SECRET', 'DATABASE_URL', 'CertificatePrivateKey', 'AUDIT_HMAC_KEY']);
 
 const cache = new Map<string, Promise<BicepFile>>();
 const load = (file: string) => {
@@ -194,6 +194,7 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
     graphClientId: 'cccccccc-dddd-4eee-8fff-000000000000',
     graphClientSecretUri: 'https://kv-cutover.vault.azure.net/secrets/graph-client-secret',
     databaseUrlSecretUri: 'https://kv-cutover.vault.azure.net/secrets/database-url',
+    auditHmacKeySecretUri: 'https://kv-cutover.vault.azure.net/secrets/audit-hmac-key',
     publicUrl: '',
     appInsightsConnectionString: 'InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
     logLevel: 'info',
@@ -205,6 +206,7 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
     'https://kv-cutover.vault.azure.net/secrets/database-url': 'postgresql://cutoveradmin:p%40ss@cutover-pg.postgres.database.azure.com:5432/cutover?sslmode=verify-full',
     'https://kv-cutover.vault.azure.net/secrets/bot-app-password': 'bot-secret',
     'https://kv-cutover.vault.azure.net/secrets/graph-client-secret': 'graph-secret',
+    'https://kv-cutover.vault.azure.net/secrets/audit-hmac-key': '5f'.repeat(32),
   };
 
   for (const mode of MODES)
