@@ -12,13 +12,6 @@ const FINANCE_OU = 'OU=Finance,DC=contoso,DC=com';
 const SALES_OU = 'OU=Sales,DC=contoso,DC=com';
 const PRESALES_OU = 'OU=PreSales,DC=contoso,DC=com';
 
-async function runBatch(h: Harness, m: string, batch: number): Promise<void> {
-  h.clock.advance(10_001); // provisioning on demand: Graph allows 5 requests per 10 s
-  await h.advanceTo(m, 'enable-cloud-sync', batch);
-  h.app.tenant!.tick();
-  await h.advanceTo(m, 'start-scheduler', batch);
-}
-
 async function reply(h: Harness, from: number, expected: string): Promise<string> {
   const r = await h.connector.waitFor(() => h.connector.sent.slice(from).find((s) => s.method === 'POST' && cardText(s.activity).includes(expected)), 10_000, `a reply containing "${expected}"`);
   return cardText(r.activity);
@@ -34,7 +27,7 @@ describe('rollback as seed 002 says: pause Cloud Sync, remove the rules, full sy
   beforeAll(async () => {
     h = await Harness.start();
     m = await h.newPilot('Back');
-    await runBatch(h, m, 1);
+    await h.runBatch(m, 1);
   });
   afterAll(async () => {
     await h?.stop();
@@ -153,7 +146,7 @@ describe('coexistence: the guard and the alert read exclusions (the usual "domai
   beforeAll(async () => {
     h = await Harness.start();
     m = await h.newPilot('Coexist');
-    await runBatch(h, m, 1);
+    await h.runBatch(m, 1);
   });
   afterAll(async () => {
     await h?.stop();
@@ -200,7 +193,7 @@ describe('a partial (coexistence) migration ends after its batches and never dis
   it('skips disabling, the soak and decommissioning, with the reason, and completes', async () => {
     const m = await h.newPilot('Partial', 'mode=partial');
     expect((await h.app.engine.getMigration(m))!.partial).toBe(true);
-    await runBatch(h, m, 1);
+    await h.runBatch(m, 1);
     await h.advanceTo(m, 'move-sync-features');
     await h.waitForStep(m, await h.seqOf(m, 'decommission'), ['skipped']); // skipped right after the last step that applies
     const steps = await h.app.engine.getSteps(m);
@@ -257,7 +250,7 @@ describe('an OU of realistic size (5,000 users) travels the whole runner path', 
     await h.advanceTo(m, 'count-ou-users', 1);
     const count = (await h.app.engine.getStep(m, await h.seqOf(m, 'count-ou-users', 1)))!;
     expect((count.evidence as any).results[0].users).toBe(5_000);
-    await runBatch(h, m, 1); // the verify step reads the OU's 5,000 identities from the runner and Cloud Sync's logs for each
+    await h.runBatch(m, 1); // the verify step reads the OU's 5,000 identities from the runner and Cloud Sync's logs for each
     const verify = (await h.app.engine.getStep(m, await h.seqOf(m, 'verify-ou-users', 1)))!;
     expect((verify.evidence as any).takenByCloudSync).toBe('5000 of 5000');
     expect((await h.state()).ous.find((o: any) => o.name === 'Contractors').exportedBy).toEqual({ connect: 0, cloud: 5_000, missing: 0 });

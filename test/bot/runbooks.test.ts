@@ -30,14 +30,6 @@ async function reply(h: Harness, from: number, expected: string): Promise<string
   return cardText(r.activity);
 }
 
-/** One batch through to its scheduler start: Cloud Sync runs a cycle between enabling and verifying (the sandbox's tick). */
-async function runBatch(h: Harness, m: string, batch: number): Promise<void> {
-  h.clock.advance(10_001); // provisioning on demand: Graph allows 5 requests per 10 s
-  await h.advanceTo(m, 'enable-cloud-sync', batch);
-  h.app.tenant!.tick();
-  await h.advanceTo(m, 'start-scheduler', batch);
-}
-
 describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, completeness before disabling, soak, decommission', () => {
   let h: Harness;
   let m = '';
@@ -54,7 +46,7 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
   });
 
   it('runs the pilot batch', async () => {
-    await runBatch(h, m, 1);
+    await h.runBatch(m, 1);
     expect((await h.state()).ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });
   });
 
@@ -102,7 +94,7 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
   });
 
   it('restarts the running job for batch 2 (a running job takes a new scope only after a restart), and Cloud Sync takes Finance', async () => {
-    await runBatch(h, m, 2);
+    await h.runBatch(m, 2);
     const enable = (await h.app.engine.getStep(m, await h.seqOf(m, 'enable-cloud-sync', 2)))!;
     expect((enable.evidence as any).action).toContain('restarted');
     const st = await h.state();
@@ -157,7 +149,7 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
       await h.say(USERS.alex, `batch add Full ou="${ou}"`);
       await reply(h, n, 'added to Full');
     }
-    for (let b = 3; b <= 2 + rest.length; b++) await runBatch(h, m, b);
+    for (let b = 3; b <= 2 + rest.length; b++) await h.runBatch(m, b);
     h.app.tenant!.tick();
     await h.advanceTo(m, 'disable-connect-sync');
     const st = await h.state();

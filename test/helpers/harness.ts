@@ -189,6 +189,17 @@ export class Harness {
     }
   }
 
+  /**
+   * One Connect → Cloud Sync batch through to its scheduler start. Cloud Sync runs a cycle between enabling and
+   * verifying (the sandbox's tick); the clock moves past provisioning on demand's window (5 requests per 10 s).
+   */
+  async runBatch(migrationId: string, batch: number): Promise<void> {
+    this.clock.advance(10_001);
+    await this.advanceTo(migrationId, 'enable-cloud-sync', batch);
+    this.app.tenant!.tick();
+    await this.advanceTo(migrationId, 'start-scheduler', batch);
+  }
+
   /** The step's current version, as its card carries it. */
   async stepData(migrationId: string, seq: number): Promise<{ m: string; s: number; v: number; a: number }> {
     const s = (await this.app.engine.getStep(migrationId, seq))!;
