@@ -1,4 +1,5 @@
 import type { Migration, RunbookEngine, StepPlan, StepRow } from '../runbooks/engine.js';
+import { latestCheckpoint } from '../runbooks/audit.js';
 import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js';
 import type { ApprovalPolicy } from '../runbooks/policy.js';
 import { runbookOf } from '../runbooks/catalog.js';
@@ -184,6 +185,11 @@ function evidenceFacts(step: StepRow): { title: string; value: string }[] {
   return factsOf(ev);
 }
 
+function auditCheckpointText(migrationId: string): string {
+  const c = latestCheckpoint(migrationId);
+  return c ? `row ${c.rowId} · ${c.hash.slice(0, 16)}… · ${fmtTime(new Date(c.at))}` : 'none yet';
+}
+
 export async function overviewCard(engine: RunbookEngine, m: Migration, people: People): Promise<Card> {
   const steps = await engine.getSteps(m.id);
   const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
@@ -209,6 +215,8 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
       { title: 'Approvals', value: `${m.policy.quorum} owner${m.policy.quorum > 1 ? 's' : ''} per step${m.policy.fourEyes ? '; a requester never approves their own step' : ''}; requests expire after ${Math.round(m.policy.expiryMs / 3_600_000)} h` },
       { title: 'Change windows', value: m.policy.changeWindows?.length ? describeWindows(m.policy.changeWindows) : 'any time' },
       { title: 'Started by', value: `${m.createdBy.name} at ${fmtTime(m.createdAt)}` },
+      // The chain's head as signed outside the database: a rewritten or truncated audit no longer matches it.
+      { title: 'Audit checkpoint', value: auditCheckpointText(m.id) },
     ],
     steps: stepLines(engine, m, steps),
   });

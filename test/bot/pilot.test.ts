@@ -56,6 +56,8 @@ describe('pilot batch from a Teams channel', () => {
     const posted = h.connector.sent.slice(before).map((s) => cardText(s.activity));
     expect(posted[0]).toContain('Pilot');
     expect(posted[0]).toContain('0 of 20 steps done');
+    // the audit chain's head, as signed outside the database, is on the overview
+    expect(posted[0]).toMatch(/Audit checkpoint\nrow \d+ · [0-9a-f]{16}… · /);
     const titles = ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler'];
     for (const t of titles) expect(posted.some((p) => p.includes(t)), t).toBe(true);
     expect(posted.length).toBe(21);
