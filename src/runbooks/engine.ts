@@ -13,6 +13,9 @@ import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
 import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
 
+/** A runner job as the hub reports its end. */
+type SettledJob = { id: string; migrationId: string; stepSeq: number; attempt: number; state: 'succeeded' | 'failed' | 'lost'; result?: unknown; error?: { code: string; message: string } | null; transcript?: string | null };
+
 /** What the engine needs from the outside world; the composition root provides it. */
 export interface EnginePorts {
   runner: {
@@ -637,7 +640,7 @@ export class RunbookEngine {
         }
         if (g === 'scheduler-not-held-elsewhere') {
           const holder = await this.#schedulerHolder(m);
-          if (holder) return `"${holder.name}" stopped the Connect Sync scheduler of this server at ${holder.since.toISOString()} and has not started it again: two migrations must not interleave stopping and starting one server's scheduler. Wait until it has started the scheduler.`;
+          if (holder) return `"${holder.name}" stopped the Connect Sync scheduler of this server at ${holder.since.toISOString()} and is making its no-flow rules: starting the scheduler now would let a sync cycle run on half-made rules (two migrations must not interleave one server's scheduler). Wait until its rules step is done.`;
         }
         if (g === 'connect-scope-migrated') {
           const left = await this.#connectScopeRemainder(m, ctx);
@@ -702,12 +705,21 @@ export class RunbookEngine {
     return null;
   }
 
-  /** Another active migration of the same tenant (and so Connect server) that holds its scheduler stopped. */
+  /**
+   * Another active migration on the same Connect server (tenant and runner) in the middle of its rule change: it has
+   * stopped the scheduler and its no-flow rules have not yet been made (or removed) and fully synchronized. Starting
+   * the scheduler now would let a cycle run on half-made rules.
+   */
   async #schedulerHolder(m: Migration): Promise<{ name: string; since: Date } | null> {
     for (const other of await this.listMigrations({ state: 'active' })) {
       if (other.id === m.id || other.tenantId !== m.tenantId) continue;
-      const since = await this.schedulerOffSince(other.id);
-      if (since) return { name: other.name, since };
+      if (m.runnerName && other.runnerName && m.runnerName.toLowerCase() !== other.runnerName.toLowerCase()) continue; // another server
+      const hold = await this.schedulerHold(other.id);
+      if (!hold) continue;
+      const rulesDone = (await this.getSteps(other.id)).some(
+        (s) => s.state === 'succeeded' && s.updatedAt >= hold.since && (s.plan?.runner ?? []).some((a) => a.action === 'create-noflow-rules' || a.action === 'remove-noflow-rules'),
+      );
+      if (!rulesDone) return { name: other.name, since: hold.since };
     }
     return null;
   }
@@ -918,7 +930,13 @@ export class RunbookEngine {
   }
 
   /** The runner hub reports a job's end (result, failure, or a lease that expired: lost). */
-  async onRunnerJobSettled(job: { id: string; migrationId: string; stepSeq: number; attempt: number; state: 'succeeded' | 'failed' | 'lost'; result?: unknown; error?: { code: string; message: string } | null; transcript?: string | null }): Promise<void> {
+  async onRunnerJobSettled(job: SettledJob): Promise<void> {
+    // A store outage (a PostgreSQL restart) while a result lands must not leave the step running with its job settled:
+    // the hub has already recorded the result, so this is retried until the step reflects it (every path is idempotent).
+    await this.#persist(() => this.#onRunnerJobSettled(job));
+  }
+
+  async #onRunnerJobSettled(job: SettledJob): Promise<void> {
     const step = await this.getStep(job.migrationId, job.stepSeq);
     if (!step || step.state !== 'running' || step.jobId !== job.id || step.attempt !== job.attempt) return; // replay or stale: nothing changes
     const m = (await this.getMigration(job.migrationId))!;

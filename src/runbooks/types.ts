@@ -58,7 +58,7 @@ export type StepAction =
 
 export type GuardKey =
   | 'ou-in-connect-scope'
-  /** Another migration on the same Connect server holds its scheduler stopped: stop/start must not interleave. */
+  /** Another migration on the same Connect server is mid-rules (scheduler stopped, rules not yet made): no start now. */
   | 'scheduler-not-held-elsewhere'
   /** Every object in Connect Sync's scope has been moved by a batch (or the migration is declared partial). */
   | 'connect-scope-migrated'

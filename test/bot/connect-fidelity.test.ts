@@ -75,23 +75,29 @@ describe('rollback as seed 002 says: pause Cloud Sync, remove the rules, full sy
 describe('a rollback mid-batch, and two migrations on one Connect server', () => {
   let h: Harness;
   let a = '';
+  let b = '';
   beforeAll(async () => {
     h = await Harness.start();
     a = await h.newPilot('Mid');
-    await h.advanceTo(a, 'create-noflow-rules', 1); // scheduler stopped, rules made; Cloud Sync not configured yet
+    await h.advanceTo(a, 'stop-scheduler', 1); // scheduler stopped; the rules not made yet
   });
   afterAll(async () => {
     await h?.stop();
   });
 
-  it('refuses a second migration stopping the same server\'s scheduler while the first holds it', async () => {
+  it("refuses to start the server's scheduler for a second migration while the first is making its rules", async () => {
     await h.say(USERS.alex, `new migration "Other" domain=contoso.com ou="${SALES_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`);
-    const b = (await h.app.engine.findMigration('Other'))!.id;
-    await h.advanceTo(b, 'count-ou-users', 1);
-    const stop = await h.seqOf(b, 'stop-scheduler', 1);
-    const r = await h.click(USERS.alex, 'step.request', await h.stepData(b, stop));
+    b = (await h.app.engine.findMigration('Other'))!.id;
+    h.clock.advance(10_001);
+    await h.advanceTo(b, 'enable-cloud-sync', 1);
+    h.app.tenant!.tick();
+    await h.advanceTo(b, 'verify-ou-users', 1);
+    const start = await h.seqOf(b, 'start-scheduler', 1);
+    const r = await h.click(USERS.alex, 'step.request', await h.stepData(b, start));
     expect(cardText(r.card)).toContain('"Mid" stopped the Connect Sync scheduler of this server');
-    expect((await h.app.engine.getStep(b, stop))!.state).toBe('pending');
+    expect(cardText(r.card)).toContain('half-made rules');
+    expect((await h.app.engine.getStep(b, start))!.state).toBe('pending');
+    expect((await h.state()).scheduler.SyncCycleEnabled).toBe(false);
   });
 
   it('the monitor knows since when from cutover\'s own records: no "left disabled" while a step holds it, "nearly 7 days" after six', async () => {
@@ -104,7 +110,7 @@ describe('a rollback mid-batch, and two migrations on one Connect server', () =>
     expect(JSON.stringify(alert)).toContain('stopped by cutover (\\"Stop the Connect Sync scheduler\\")');
   });
 
-  it('a rollback started mid-batch starts the scheduler again (approved), and Cloud Sync, never configured, is left alone', async () => {
+  it('a rollback started mid-batch starts the scheduler again (approved), and Cloud Sync, never configured for it, is left alone', async () => {
     const n = h.connector.sent.length;
     await h.say(USERS.alex, 'rollback Mid batch=1');
     await reply(h, n, 'Rollback of batch 1 started');
@@ -119,8 +125,8 @@ describe('a rollback mid-batch, and two migrations on one Connect server', () =>
     await h.advanceTo(a, 'rollback-verify', 1);
     const st = await h.state();
     expect(st.scheduler.SyncCycleEnabled).toBe(true);
-    expect(st.rules).toEqual([]);
-    expect(st.jobs).toEqual([]);
+    expect(st.rules.filter((r: any) => r.name.includes(a))).toEqual([]);
+    expect(st.jobs.find((j: any) => j.templateId === 'AD2AADProvisioning').includedContainers).toEqual([SALES_OU]); // the other migration's
     const audit = await h.app.engine.auditTrail(a);
     const start = await h.seqOf(a, 'rollback-start-scheduler', 1);
     expect(audit.some((x) => x.action === 'approved' && x.stepSeq === start)).toBe(true);
@@ -129,11 +135,11 @@ describe('a rollback mid-batch, and two migrations on one Connect server', () =>
   });
 
   it('warns when the scheduler is left off and no migration holds it (first seen off by the monitor)', async () => {
+    await h.advanceTo(b, 'start-scheduler', 1); // allowed now: nobody is making rules
     h.app.tenant!.forest.server.setSyncCycleEnabled(false, h.clock.now()); // someone, by hand
     await h.monitorRun();
     h.clock.advance(5 * HOUR);
     await h.monitorRun();
-    const b = (await h.app.engine.findMigration('Other'))!.id;
     const alert = (await h.app.alerts.list({ migrationId: b, openOnly: true })).find((x) => x.check === 'scheduler');
     expect(alert?.title).toBe('Connect Sync scheduler left disabled');
     expect(JSON.stringify(alert)).toContain('first seen off by the monitor');

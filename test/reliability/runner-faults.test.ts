@@ -67,9 +67,10 @@ describe('runner killed mid-job', () => {
     first.abort();
     await h.app.hub.revokeRunner('runner-1');
 
-    // The runner that will die: it takes the job and never comes back.
+    // The runner that will die, registered again under the migration's runner name (a rotation: the migration is bound
+    // to runner-1 by name): it takes the job and never comes back.
     const holding = new HoldingExecutor(sandbox(), 'set-scheduler');
-    const doomed = await agent('runner-doomed', holding);
+    const doomed = await agent('runner-1', holding);
     await h.click(USERS.megan, 'step.approve', { ...(await h.stepData(id, seq)), confirm: 'Runner kill' });
     await holding.started;
     const running = (await h.app.engine.getStep(id, seq))!;
@@ -77,7 +78,7 @@ describe('runner killed mid-job', () => {
     const job = (await h.app.hub.getJob(running.jobId!))!;
     expect(job.state).toBe('leased');
     doomed.abort(); // killed: no result, no more heartbeats
-    await h.app.hub.revokeRunner('runner-doomed'); // and retired (its last poll may still be open on the server)
+    await h.app.hub.revokeRunner('runner-1'); // and retired (its last poll may still be open on the server)
 
     // Its lease runs out; the sweep marks the mutation lost (never queued again).
     h.clock.advance(10_000);
@@ -94,7 +95,7 @@ describe('runner killed mid-job', () => {
     expect(tenant.forest.server.getScheduler().SyncCycleEnabled, 'the dead runner changed nothing').toBe(true);
 
     // Retry asks the change owners again; the approved retry runs exactly once on a healthy runner.
-    await agent('runner-2', sandbox());
+    await agent('runner-1', sandbox()); // a healthy runner-1 again
     const retry = await h.click(USERS.alex, 'step.retry', await h.stepData(id, seq));
     expect(cardText(retry.card)).toContain('Waiting for approval');
     expect((await h.app.engine.getStep(id, seq))!.attempt).toBe(running.attempt + 1);
@@ -115,7 +116,7 @@ describe('runner killed mid-job', () => {
     // A fresh job leased by a runner we control over HTTP, so we can post its late result ourselves.
     const tenant = h.app.tenant!;
     for (const a of agents) a.abort();
-    await h.app.hub.revokeRunner('runner-2');
+    await h.app.hub.revokeRunner('runner-1');
     const { token } = await h.app.hub.createRunner({ name: 'runner-http', tenantId: tenant.tenantId });
     const job = await h.app.hub.enqueue({ migrationId: 'read:late-result', stepSeq: 0, attempt: 0, action: 'get-scheduler', params: {}, tenantId: tenant.tenantId, mutation: true });
     const api = (path: string, body: unknown) => fetch(`${h.app.url}/api/runner/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -102,7 +102,7 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Stop the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $false)',
       approval: 'change-owners',
       production: true,
-      guards: ['no-sync-cycle-running', 'scheduler-not-held-elsewhere'],
+      guards: ['no-sync-cycle-running'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = False.',
       effect: (c) =>
@@ -215,6 +215,7 @@ export const connectToCloudSync: RunbookDefinition = {
       source: 'seed 000/001, "Start the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $true)',
       approval: 'change-owners',
       production: true,
+      guards: ['scheduler-not-held-elsewhere'],
       action: {
         kind: 'runner',
         sequence: [
