@@ -1,4 +1,4 @@
-import { isGraphError, type SyncJob } from '../graph/index.js';
+import { isGraphError, jobIsOfTemplate, type SyncJob } from '../graph/index.js';
 import type { TenantGraphs } from '../runbooks/graph-actions.js';
 import type { Migration } from '../runbooks/engine.js';
 import type { MonitoredJob, MonitorPorts } from './monitor.js';
@@ -76,13 +76,9 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
       return (r?.objects ?? []) as OnPremIdentity[];
     },
     async agents(m) {
-      const g = d.tenants.graph(m.tenantId);
-      const known = spIds.get(spKey(m));
-      const spId = known ?? (await g.findServicePrincipal(m.domain))?.id;
-      if (!spId) return null;
-      spIds.set(spKey(m), spId);
-      const job = (await g.listJobs(spId)).find((j) => j.templateId === 'AD2AADProvisioning' || j.id.startsWith('AD2AADProvisioning.'));
-      return job ? g.agentHealth({ servicePrincipalId: spId, jobId: job.id }) : null;
+      const job = (await listJobs(m)).find((j) => jobIsOfTemplate(j, 'AD2AADProvisioning'));
+      const spId = spIds.get(spKey(m)); // remembered by listJobs
+      return job && spId ? d.tenants.graph(m.tenantId).agentHealth({ servicePrincipalId: spId, jobId: job.id }) : null;
     },
     runners: (tenantId) => d.runners(tenantId),
     async scheduler(m) {

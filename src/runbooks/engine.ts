@@ -13,6 +13,14 @@ import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
 import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
 
+/** The step holding a Connect server's scheduler off, by cutover's own records. */
+export interface SchedulerHold {
+  since: Date;
+  stepTitle: string;
+  /** The same step stopped the ADSync service too: Connect was disabled on purpose. */
+  serviceStopped: boolean;
+}
+
 /** A runner job as the hub reports its end. */
 type SettledJob = { id: string; migrationId: string; stepSeq: number; attempt: number; state: 'succeeded' | 'failed' | 'lost'; result?: unknown; error?: { code: string; message: string } | null; transcript?: string | null };
 
@@ -360,9 +368,9 @@ export class RunbookEngine {
     return m.runnerName;
   }
 
-  /** A read on the migration's own runner (its Connect server). */
+  /** A read on the migration's own runner (its Connect server; checked live by runnerOf when the click began). */
   async #read(m: Migration, action: string, params: Record<string, unknown>): Promise<any> {
-    return this.deps.ports.runner.read(m.tenantId, action, params, { runnerName: await this.runnerOf(m) });
+    return this.deps.ports.runner.read(m.tenantId, action, params, { runnerName: m.runnerName ?? (await this.runnerOf(m)) });
   }
 
   async getMigration(id: string): Promise<Migration | null> {
@@ -634,9 +642,7 @@ export class RunbookEngine {
         if (g === 'ou-not-rolled-back') {
           const back = m.rolledBackOus.find((o) => ctx.ou && normalizeDn(o) === normalizeDn(ctx.ou));
           if (back) return `${back} was rolled back to Connect Sync: no batch takes it to Cloud Sync again in this migration.`;
-          if (m.cloudHeldOus.length) {
-            return `Cloud Sync's configuration for ${m.domain} still holds the rolled-back ${m.cloudHeldOus.join('; ')} (paused). Starting it again would take ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} back from Connect Sync, and taking ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} out of its scope deletes ${m.cloudHeldOus.length > 1 ? 'their' : 'its'} objects from Entra ID (Microsoft documents no way that does not), so no later batch runs on it.`;
-          }
+          if (m.cloudHeldOus.length) return `${cloudHeldReason(m)} No later batch runs on it.`;
         }
         if (g === 'scheduler-not-held-elsewhere') {
           const holder = await this.#schedulerHolder(m);
@@ -670,20 +676,18 @@ export class RunbookEngine {
   }
 
   /**
-   * Whether the Connect Sync scheduler is off by this migration's own records: the last succeeded step that set it
-   * (stop-scheduler, disable-connect-sync, start-scheduler, a rollback's start) said enabled=false. Connect keeps no
-   * "disabled since" anywhere (Get-ADSyncScheduler has no such field), so cutover's records are the only source.
+   * The step of this migration that holds the Connect Sync scheduler off now, if one does: the last succeeded step that
+   * set it (stop-scheduler, disable-connect-sync, start-scheduler, a rollback's start) said enabled=false. Connect keeps
+   * no "disabled since" anywhere (Get-ADSyncScheduler has no such field), so cutover's records are the only source.
    */
-  async schedulerOffSince(migrationId: string): Promise<Date | null> {
-    return (await this.schedulerHold(migrationId))?.since ?? null;
+  async schedulerHold(migrationId: string): Promise<SchedulerHold | null> {
+    const m = await this.getMigration(migrationId);
+    return m ? this.#holdOf(m, await this.getSteps(migrationId)) : null;
   }
 
-  /** The step of this migration that holds the scheduler off now, when one does (for the monitor). */
-  async schedulerHold(migrationId: string): Promise<{ since: Date; stepTitle: string; serviceStopped: boolean } | null> {
-    const m = await this.getMigration(migrationId);
-    if (!m) return null;
-    let hold: { since: Date; stepTitle: string; serviceStopped: boolean } | null = null;
-    const rows = (await this.getSteps(migrationId)).filter((s) => s.state === 'succeeded' && s.plan?.runner?.some((a) => a.action === 'set-scheduler'));
+  #holdOf(m: Migration, steps: StepRow[]): SchedulerHold | null {
+    let hold: SchedulerHold | null = null;
+    const rows = steps.filter((s) => s.state === 'succeeded' && s.plan?.runner?.some((a) => a.action === 'set-scheduler'));
     rows.sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime());
     for (const s of rows) {
       const runner = s.plan!.runner ?? [];
@@ -696,7 +700,7 @@ export class RunbookEngine {
   }
 
   /** Any active migration of the tenant holding the scheduler off. */
-  async schedulerHeldInTenant(tenantId: string): Promise<{ since: Date; stepTitle: string; serviceStopped: boolean } | null> {
+  async schedulerHeldInTenant(tenantId: string): Promise<SchedulerHold | null> {
     for (const m of await this.listMigrations({ state: 'active' })) {
       if (m.tenantId !== tenantId) continue;
       const h = await this.schedulerHold(m.id);
@@ -714,9 +718,10 @@ export class RunbookEngine {
     for (const other of await this.listMigrations({ state: 'active' })) {
       if (other.id === m.id || other.tenantId !== m.tenantId) continue;
       if (m.runnerName && other.runnerName && m.runnerName.toLowerCase() !== other.runnerName.toLowerCase()) continue; // another server
-      const hold = await this.schedulerHold(other.id);
+      const steps = await this.getSteps(other.id);
+      const hold = this.#holdOf(other, steps);
       if (!hold) continue;
-      const rulesDone = (await this.getSteps(other.id)).some(
+      const rulesDone = steps.some(
         (s) => s.state === 'succeeded' && s.updatedAt >= hold.since && (s.plan?.runner ?? []).some((a) => a.action === 'create-noflow-rules' || a.action === 'remove-noflow-rules'),
       );
       if (!rulesDone) return { name: other.name, since: hold.since };
@@ -1014,9 +1019,7 @@ export class RunbookEngine {
     if (m.ous.some((o) => normalizeDn(o) === normalizeDn(ou))) throw new EngineError('invalid', `${ou} is already batch ${m.ous.findIndex((o) => normalizeDn(o) === normalizeDn(ou)) + 1}.`);
     const steps = await this.getSteps(m.id);
     if (steps.some((s) => s.key === 'disable-connect-sync' && s.state !== 'pending')) throw new EngineError('invalid', 'Connect Sync is being disabled: no batch can be added now.');
-    if (m.cloudHeldOus.length) {
-      throw new EngineError('invalid', `Cloud Sync's configuration for ${m.domain} still holds the rolled-back ${m.cloudHeldOus.join('; ')}, paused: starting it for a new batch would take ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} back from Connect Sync, and taking ${m.cloudHeldOus.length > 1 ? 'them' : 'it'} out of its scope deletes ${m.cloudHeldOus.length > 1 ? 'their' : 'its'} objects. No batch can be added to this migration.`);
-    }
+    if (m.cloudHeldOus.length) throw new EngineError('invalid', `${cloudHeldReason(m)} No batch can be added to this migration.`);
     const batch = m.ous.length + 1;
     const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
     const rows = planBatch(rb, batch, nextSeq);
@@ -1072,7 +1075,7 @@ export class RunbookEngine {
     const cancelled = steps.filter((s) => s.batch !== null && chosenBatches.has(s.batch) && !DONE.includes(s.state));
     const held = onCloud.filter((b) => chosenBatches.has(b.batch)).map((b) => b.ou);
     // Steps that have nothing to do: no OU on Cloud Sync to pause; a scheduler this migration never stopped.
-    const schedulerOff = await this.schedulerOffSince(m.id);
+    const schedulerOff = this.#holdOf(m, steps);
     const skip = new Map<string, string>();
     if (!held.length) skip.set('rollback-pause-cloud-sync', "None of the rolled-back OUs is in Cloud Sync's configuration yet: nothing to disable.");
     if (!schedulerOff) skip.set('rollback-start-scheduler', 'This migration left the Connect Sync scheduler running: nothing to start.');
@@ -1316,6 +1319,15 @@ function slug(name: string): string {
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 24) || 'migration'
+  );
+}
+
+/** Why a configuration holding rolled-back OUs (paused) must not run again: said by the guard and by `batch add`. */
+function cloudHeldReason(m: Migration): string {
+  const many = m.cloudHeldOus.length > 1;
+  return (
+    `Cloud Sync's configuration for ${m.domain} still holds the rolled-back ${m.cloudHeldOus.join('; ')} (paused). ` +
+    `Starting it again would take ${many ? 'them' : 'it'} back from Connect Sync, and taking ${many ? 'them' : 'it'} out of its scope deletes ${many ? 'their' : 'its'} objects from Entra ID (Microsoft documents no way that does not).`
   );
 }
 

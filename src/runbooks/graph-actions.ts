@@ -1,4 +1,4 @@
-import { GraphPlanError, includedContainersOf, judgeProvisionOnDemand, type CloudSyncOutcome, type Graph, type SyncedObjectIndex, type SyncJob } from '../graph/index.js';
+import { GraphPlanError, includedContainersOf, jobIsOfTemplate, judgeProvisionOnDemand, type CloudSyncOutcome, type Graph, type SyncedObjectIndex, type SyncJob } from '../graph/index.js';
 import { normalizeDn } from '../dn.js';
 import { sourceAnchorOf } from '../identity.js';
 import type { EnginePorts, PlannedGraphRequest } from './engine.js';
@@ -30,15 +30,11 @@ const TEMPLATE = { provisioning: 'AD2AADProvisioning', passwordHash: 'AD2AADPass
 /** Provisioning logs are kept 30 days: "every outcome" means within that window. */
 const LOG_RETENTION_MS = 29 * 86_400_000;
 
-function ofTemplate(j: SyncJob, template: string): boolean {
-  return j.templateId === template || j.id.startsWith(`${template}.`);
-}
-
 export async function provisioningJob(g: Graph, domain: string): Promise<{ servicePrincipalId: string; job: SyncJob; jobs: SyncJob[] } | null> {
   const sp = await g.findServicePrincipal(domain);
   if (!sp) return null;
   const jobs = await g.listJobs(sp.id);
-  const job = jobs.find((j) => ofTemplate(j, TEMPLATE.provisioning));
+  const job = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.provisioning));
   return job ? { servicePrincipalId: sp.id, job, jobs } : null;
 }
 
@@ -102,34 +98,38 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
   });
 
   /**
-   * Which objects of these OUs Cloud Sync has taken (its provisioning logs since `since`), object by object. Waits up
-   * to `wait` for objects not seen yet (its first cycle of a large OU takes a while); a failure is final at once.
+   * Which objects of these OUs Cloud Sync has taken (its provisioning logs since `since`), object by object, in one pass
+   * over the logs for all the OUs. Waits up to `wait` for objects not seen yet (its first cycle of a large OU takes a
+   * while); a failure is final at once.
    */
-  async function taken(ctx: MigrationContext, ous: string[], since: Date, wait: number) {
-    const { ref, job } = await mustJob(ctx);
-    const objects: Array<{ dn: string; objectClass: string; objectGUID: string }> = [];
-    for (const ou of ous) objects.push(...((await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerName ?? undefined)).objects ?? []));
-    const dnOf = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.dn]));
+  async function taken(ctx: MigrationContext, jobId: string, ous: string[], since: Date, wait: number) {
+    const objects: Array<{ dn: string; objectClass: string; objectGUID: string; ou: string }> = [];
+    for (const ou of ous) {
+      const found = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerName ?? undefined)).objects ?? [];
+      objects.push(...found.map((o: any) => ({ ...o, ou })));
+    }
+    const byGuid = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o]));
     const deadline = Date.now() + wait;
     let outcomes: CloudSyncOutcome[] = [];
     for (;;) {
-      outcomes = objects.length ? (await g(ctx).cloudSyncOutcomes(ref.jobId, objects.map((o) => o.objectGUID), since)).outcomes : [];
+      outcomes = objects.length ? (await g(ctx).cloudSyncOutcomes(jobId, objects.map((o) => o.objectGUID), since)).outcomes : [];
       const pending = outcomes.filter((o) => o.outcome === 'not-seen');
       const bad = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'deleted');
       if (!pending.length || bad.length || Date.now() + pollMs > deadline) break;
       await delay(pollMs);
     }
-    const by = (k: CloudSyncOutcome['outcome']) => outcomes.filter((o) => o.outcome === k);
-    const tally: Record<string, { objects: number; taken: number }> = {};
-    const kind = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.objectClass]));
-    for (const o of outcomes) {
-      const t = (tally[kind.get(o.objectGUID.toLowerCase()) ?? 'object'] ??= { objects: 0, taken: 0 });
-      t.objects++;
-      if (o.outcome === 'taken' || o.outcome === 'skipped') t.taken++;
-    }
-    const notTaken = outcomes.filter((o) => o.outcome !== 'taken' && o.outcome !== 'skipped');
-    const health = await g(ctx).agentHealth(ref).catch(() => null);
-    return { ref, job, objects: objects.length, taken: by('taken').length + by('skipped').length, notTaken, tally, dnOf, health };
+    const dnOf = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o.dn]));
+    return ous.map((ou) => {
+      const mine = outcomes.filter((o) => byGuid.get(o.objectGUID.toLowerCase())?.ou === ou);
+      const tally: Record<string, { objects: number; taken: number }> = {};
+      for (const o of mine) {
+        const t = (tally[byGuid.get(o.objectGUID.toLowerCase())!.objectClass] ??= { objects: 0, taken: 0 });
+        t.objects++;
+        if (o.outcome === 'taken' || o.outcome === 'skipped') t.taken++;
+      }
+      const notTaken = mine.filter((o) => o.outcome !== 'taken' && o.outcome !== 'skipped');
+      return { ou, objects: mine.length, taken: mine.length - notTaken.length, notTaken, tally, dnOf };
+    });
   }
 
   return {
@@ -164,7 +164,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/start' }];
           const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
           if (found.job.schedule.state === 'Active') return strip(await g(ctx).describeRestartProvisioningAfterScopeChange(ref).catch(() => []));
-          const phs = featuresInUse(facts).passwordHashSync ? found.jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash) && j.schedule.state !== 'Active') : undefined;
+          const phs = featuresInUse(facts).passwordHashSync ? found.jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash) && j.schedule.state !== 'Active') : undefined;
           return strip([...g(ctx).describeStartJob(ref), ...(phs ? g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id }) : [])]);
         }
         case 'configure-sync-features': {
@@ -172,7 +172,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const found = await provisioningJob(g(ctx), ctx.domain);
           const out: PlannedGraphRequest[] = [];
           if (used.passwordHashSync && found) {
-            const phs = found.jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+            const phs = found.jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash));
             if (phs && phs.schedule.state !== 'Active') out.push(...strip(g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id })));
           }
           if (used.exchangeHybrid) out.push(...strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts, { exchangeHybridWriteback: true }))));
@@ -237,7 +237,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
               await graph.restartProvisioningAfterScopeChange(ref);
             } else {
               await graph.startJob(ref);
-              const phs = jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+              const phs = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash));
               if (featuresInUse(facts).passwordHashSync && phs && phs.schedule.state !== 'Active') await graph.startJob({ servicePrincipalId: ref.servicePrincipalId, jobId: phs.id });
             }
           } catch (e) {
@@ -253,14 +253,16 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           // Since the OU entered the configuration (provision on demand counts too), a second early: the filter is strict (gt).
           const started = facts['configure-cloud-sync']?.configuredAt ?? facts['enable-cloud-sync']?.startedAt;
           const since = new Date(started ? Date.parse(started) - 1000 : graph.clock.now().getTime() - LOG_RETENTION_MS);
-          const t = await taken(ctx, [ctx.ou!], since, waitMs);
+          const { ref, job } = await mustJob(ctx);
+          const [t] = await taken(ctx, ref.jobId, [ctx.ou!], since, waitMs);
+          const health = await graph.agentHealth(ref).catch(() => null);
           const evidence: Record<string, unknown> = {
             ou: ctx.ou,
             takenByCloudSync: `${t.taken} of ${t.objects}`,
             byType: Object.entries(t.tally).map(([k, v]) => `${k}: ${v.taken} of ${v.objects}`).join(', '),
             notTaken: t.notTaken.slice(0, 20).map((o) => outcomeLine(o, t.dnOf)),
-            jobStatus: t.job.status.code,
-            agentHealth: t.health ? `${t.health.verdict}: ${t.health.reasons.join(' ')} (inferred from ${t.health.source})` : 'unknown',
+            jobStatus: job.status.code,
+            agentHealth: health ? `${health.verdict}: ${health.reasons.join(' ')} (inferred from ${health.source})` : 'unknown',
             humanCheck: "Create a test user in the OU and confirm Cloud Sync provisions it (seed 000/001: \"If you create a new user in this OU, verify that it's being provisioned\").",
           };
           if (t.notTaken.length) {
@@ -270,16 +272,15 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         }
         case 'verify-all-ous': {
           const since = new Date(graph.clock.now().getTime() - LOG_RETENTION_MS);
+          const { ref, job } = await mustJob(ctx);
           const rows: string[] = [];
           const problems: string[] = [];
-          for (const ou of ctx.batchOus) {
-            const t = await taken(ctx, [ou], since, 0);
-            rows.push(`${ou}: ${t.taken} of ${t.objects} taken by Cloud Sync`);
-            if (t.notTaken.length) problems.push(`${ou}: ${t.notTaken.slice(0, 3).map((o) => outcomeLine(o, t.dnOf)).join('; ')}`);
+          for (const t of await taken(ctx, ref.jobId, ctx.batchOus, since, 0)) {
+            rows.push(`${t.ou}: ${t.taken} of ${t.objects} taken by Cloud Sync`);
+            if (t.notTaken.length) problems.push(`${t.ou}: ${t.notTaken.slice(0, 3).map((o) => outcomeLine(o, t.dnOf)).join('; ')}`);
           }
-          const found = await provisioningJob(graph, ctx.domain);
-          const evidence = { ous: rows, jobStatus: found?.job.status.code ?? 'not configured' };
-          if (found?.job.status.code === 'Quarantine') return { ok: false, evidence, error: 'The Cloud Sync job is in quarantine.' };
+          const evidence = { ous: rows, jobStatus: job.status.code };
+          if (job.status.code === 'Quarantine') return { ok: false, evidence, error: 'The Cloud Sync job is in quarantine.' };
           return problems.length ? { ok: false, evidence, error: `Not every object is on Cloud Sync: ${problems.join(' | ')}.` } : { ok: true, evidence };
         }
         case 'verify-connect-owns-ou': {
@@ -351,7 +352,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const problems: string[] = [];
           // Password hash sync: the mapping and job were configured with the scope; here it must run and have succeeded.
           if (used.passwordHashSync) {
-            const phs = jobs.find((j) => ofTemplate(j, TEMPLATE.passwordHash));
+            const phs = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash));
             if (!phs) problems.push('the configuration has no AD2AADPasswordHash job');
             else {
               const phsRef = { servicePrincipalId: ref.servicePrincipalId, jobId: phs.id };
