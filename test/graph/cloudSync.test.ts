@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GraphError, GraphPlanError } from '../../src/graph/index.js';
 import { AD2AAD_TEMPLATE_ID } from '../../src/sandbox/graph/index.js';
-import { raw, startSandbox } from './helpers.js';
+import { raw, sandboxesStoppedAfterEach } from './helpers.js';
 
-const running: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-async function sandbox(...args: Parameters<typeof startSandbox>) {
-  const s = await startSandbox(...args);
-  running.push(s.sim);
-  return s;
-}
+/** Simulators started here are stopped after each test. */
+const sandbox = sandboxesStoppedAfterEach();
 
 const SALES = 'OU=Sales,DC=contoso,DC=com';
 const EMEA = 'OU=Sales\\, EMEA,DC=contoso,DC=com';

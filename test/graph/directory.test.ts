@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { InMemoryDeltaStateStore, SyncedObjectIndex } from '../../src/graph/index.js';
 import type { AdObject } from '../../src/sandbox/contracts.js';
-import { raw, silentLog, startSandbox } from './helpers.js';
+import { raw, silentLog, sandboxesStoppedAfterEach } from './helpers.js';
 
-const running: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-async function sandbox(...args: Parameters<typeof startSandbox>) {
-  const s = await startSandbox(...args);
-  running.push(s.sim);
-  return s;
-}
+/** Simulators started here are stopped after each test. */
+const sandbox = sandboxesStoppedAfterEach();
 
 function adUser(dn: string, i: number): AdObject {
   return { objectGUID: randomUUID(), dn, objectClass: 'user', displayName: `User ${i}`, samAccountName: `user${i}`, userPrincipalName: `user${i}@contoso.com`, proxyAddresses: [`SMTP:user${i}@contoso.com`] };

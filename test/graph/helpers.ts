@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { ManualClock, type Clock } from '../../src/clock.js';
@@ -40,6 +41,21 @@ export class FakeAd implements OnPremDirectory {
   get(objectGUID: string): AdObject | undefined {
     return this.objects.get(objectGUID);
   }
+}
+
+/**
+ * A sandbox starter for a test file: every simulator it starts is stopped after each test (registers the afterEach).
+ */
+export function sandboxesStoppedAfterEach(): typeof startSandbox {
+  const running: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    while (running.length) await running.pop()!.stop();
+  });
+  return async (...args) => {
+    const s = await startSandbox(...args);
+    running.push(s.sim);
+    return s;
+  };
 }
 
 export async function startSandbox(opts: { clock?: Clock; simulator?: Partial<GraphSimulatorOptions>; settings?: Partial<GraphSettings>; ad?: FakeAd } = {}) {

@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APP_PERMISSIONS, CLIENT_ENDPOINTS, ENDPOINT_PERMISSIONS, GraphError, mintSandboxAppToken } from '../../src/graph/index.js';
 import { AD2AAD_TEMPLATE_ID } from '../../src/sandbox/graph/index.js';
-import { delegatedToken, raw, startSandbox } from './helpers.js';
+import { delegatedToken, raw, sandboxesStoppedAfterEach } from './helpers.js';
 
-const running: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-async function sandbox(...args: Parameters<typeof startSandbox>) {
-  const s = await startSandbox(...args);
-  running.push(s.sim);
-  return s;
-}
+/** Simulators started here are stopped after each test. */
+const sandbox = sandboxesStoppedAfterEach();
 
 const root = (p: string) => readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
 

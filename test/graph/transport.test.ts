@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GraphError } from '../../src/graph/index.js';
-import { raw, startSandbox } from './helpers.js';
+import { raw, sandboxesStoppedAfterEach } from './helpers.js';
 
-const running: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-async function sandbox(...args: Parameters<typeof startSandbox>) {
-  const s = await startSandbox(...args);
-  running.push(s.sim);
-  return s;
-}
+/** Simulators started here are stopped after each test. */
+const sandbox = sandboxesStoppedAfterEach();
 
 describe('Graph transport against the simulator', () => {
   it('answers 401 with a Graph error body when no bearer token or no Entra-shaped token is sent', async () => {
