@@ -10,6 +10,9 @@ import type { Card } from './cards.js';
 import { moreApprovals, overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
 import type { PolicyChangeEvent, PolicyChanges } from '../runbooks/policy-changes.js';
 import { alertCard } from './alert-views.js';
+import type { RunnerRegistrations, RunnerRequestEvent } from '../runbooks/runner-registrations.js';
+import type { CancelEvent, Cancellations } from '../runbooks/cancel.js';
+import { runnerRequestCard } from './runner-views.js';
 
 /** Statuses Teams documents as retryable for bot sends; anything else is final. */
 const RETRYABLE = new Set([412, 429, 502, 503, 504]);
@@ -32,6 +35,9 @@ export class Notifier {
       engine: RunbookEngine;
       alerts?: AlertService;
       policyChanges?: PolicyChanges;
+      /** Runner requests: their shared card follows each decision (never the token: that is only an invoke response). */
+      registrations?: RunnerRegistrations;
+      cancellations?: Cancellations;
       people: People;
       /** Download links on cards (the assessment report). */
       links?: ReportLinker;
@@ -47,6 +53,8 @@ export class Notifier {
     this.d.engine.on((e) => void this.#onEngineEvent(e));
     this.d.alerts?.on((e) => void this.#onAlertEvent(e));
     this.d.policyChanges?.on((e) => void this.#onPolicyChangeEvent(e));
+    this.d.registrations?.on((e) => void this.#onRunnerRequestEvent(e));
+    this.d.cancellations?.on((e) => void this.#onCancelled(e));
   }
 
   async rememberConversation(ref: Partial<ConversationReference>): Promise<void> {
@@ -189,6 +197,33 @@ export class Notifier {
       await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
     } catch (err) {
       this.d.log.warn({ err, event: e }, 'could not update the policy change card in Teams');
+    }
+  }
+
+  /** A runner request was decided or expired: its card in the channel follows, for everyone. */
+  async #onRunnerRequestEvent(e: RunnerRequestEvent): Promise<void> {
+    try {
+      const r = await this.d.registrations!.get(e.id);
+      if (!r?.conversationId || !r.activityId) return;
+      await this.update(r.conversationId, r.activityId, runnerRequestCard(r, { expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations!.requestExpiryMs) }));
+    } catch (err) {
+      this.d.log.warn({ err, request: e.id }, 'could not update the runner request card in Teams');
+    }
+  }
+
+  /** A cancelled migration: its overview, every card of a step it skipped and its expired policy changes lose their buttons. */
+  async #onCancelled(e: CancelEvent): Promise<void> {
+    try {
+      const m = await this.d.engine.getMigration(e.migrationId);
+      if (!m?.conversationId) return;
+      if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, m, this.d.people));
+      for (const seq of e.seqs) if ((await this.d.engine.getStep(m.id, seq))?.activityId) await this.showStep(m, seq); // no new posts for a cancellation
+      for (const id of e.policyChanges) {
+        const c = await this.d.policyChanges?.get(m.id, id);
+        if (c?.activityId) await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
+      }
+    } catch (err) {
+      this.d.log.warn({ err, migrationId: e.migrationId }, 'could not update the cards of a cancelled migration');
     }
   }
 

@@ -489,6 +489,7 @@ export class RunbookEngine {
   async act(input: ActInput): Promise<ActResult> {
     const m = await this.getMigration(input.migrationId);
     if (!m) throw new EngineError('not-found', 'That migration does not exist (any more).');
+    if (m.state === 'cancelled') return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.` };
     const before = await this.getStep(m.id, input.seq);
     if (!before) throw new EngineError('not-found', `Step ${input.seq} does not exist in ${m.name}.`);
     const planned = this.plannedStep(m, before);

@@ -33,6 +33,11 @@ export const SANDBOX_PEOPLE = [
 ] as const;
 export const SANDBOX_OWNERS_GROUP = { id: '5e1f0c3a-7b2d-4c9e-8a61-3d2b4f6e8c90', name: 'Cutover Change Owners' } as const;
 export const SANDBOX_IDENTITY_OPS_GROUP = { id: '9a7b5c3d-1e2f-4a6b-8c9d-0e1f2a3b4c07', name: 'Identity Operations' } as const;
+/**
+ * cutover's administrators in the sandbox (CUTOVER_ADMINS_GROUP by default there): Alex and Megan, so the Playground's
+ * people can add a runner (one asks, the other approves). Lee and Pat are not administrators.
+ */
+export const SANDBOX_ADMINS_GROUP = { id: 'c7a1e5d3-2b4f-4e6a-9c8d-1f2e3d4c5b08', name: 'Cutover Administrators' } as const;
 
 function seedPeople(graph: GraphSimulator): void {
   for (const p of SANDBOX_PEOPLE) graph.addCloudUser(p.upn, p.name, p.oid);
@@ -40,6 +45,7 @@ function seedPeople(graph: GraphSimulator): void {
   const lee = SANDBOX_PEOPLE[2].oid;
   graph.addCloudGroup(SANDBOX_IDENTITY_OPS_GROUP.name, [lee], SANDBOX_IDENTITY_OPS_GROUP.id);
   graph.addCloudGroup(SANDBOX_OWNERS_GROUP.name, [megan, SANDBOX_IDENTITY_OPS_GROUP.id], SANDBOX_OWNERS_GROUP.id);
+  graph.addCloudGroup(SANDBOX_ADMINS_GROUP.name, [SANDBOX_PEOPLE[0].oid, megan], SANDBOX_ADMINS_GROUP.id);
 }
 
 export const faultSchema = z.discriminatedUnion('kind', [
@@ -80,6 +86,9 @@ export class SandboxTenant {
     // Connect Sync is the incumbent: its first cycle exports the forest before anyone migrates anything.
     const forest = seedContosoForest({ target: graph, now: opts.clock.now(), domain: t.domain, ...(t.seed === 20261121 ? {} : { seed: t.seed }) });
     graph.attachOnPrem(forest.ad);
+    // The tenant's domains in Entra ID: the initial onmicrosoft.com one, and the forest's domain, verified.
+    graph.addDomain(`${t.domain.split('.')[0]}.onmicrosoft.com`, { initial: true, isDefault: false });
+    graph.addDomain(t.domain, { verified: true, isDefault: true });
     if (t.tenantId === SANDBOX_TENANT_ID) seedPeople(graph);
     await graph.start(opts.port ?? 0);
     return new SandboxTenant(graph, forest, opts.clock, log, t.tenantId, t.domain);

@@ -36,6 +36,22 @@ const MASKED_SECRETS = new Set(['Password', 'SecretToken', 'ClientSecret', 'Oaut
 const USER_DEFAULT_SELECT = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
 const GROUP_DEFAULT_SELECT = ['displayName', 'mail', 'mailNickname', 'proxyAddresses', 'securityEnabled', 'onPremisesSyncEnabled'];
 
+/** A domain of the tenant, with the properties of Graph's domain resource. */
+export interface SimDomain {
+  id: string;
+  authenticationType: 'Managed' | 'Federated';
+  availabilityStatus: string | null;
+  isAdminManaged: boolean;
+  isDefault: boolean;
+  isInitial: boolean;
+  isRoot: boolean;
+  isVerified: boolean;
+  passwordNotificationWindowInDays: number | null;
+  passwordValidityPeriodInDays: number | null;
+  supportedServices: string[];
+  state: unknown;
+}
+
 export interface SimulatedAgent {
   id: string;
   machineName: string;
@@ -218,6 +234,12 @@ export class GraphSimulator implements EntraSyncTarget {
   readonly #onDemandHits: number[] = [];
   readonly #opts: Required<Pick<GraphSimulatorOptions, 'defaultPageSize' | 'deltaPageSize' | 'provisionOnDemandLimit'>>;
 
+  /**
+   * The tenant's domains (GET /domains), by name: the initial <tenant>.onmicrosoft.com and the custom domains added,
+   * verified or not, as https://learn.microsoft.com/graph/api/resources/domain describes them.
+   */
+  readonly #domains = new Map<string, SimDomain>();
+
   constructor(opts: GraphSimulatorOptions) {
     this.#clock = opts.clock;
     this.#log = opts.log;
@@ -350,8 +372,32 @@ export class GraphSimulator implements EntraSyncTarget {
     return removed;
   }
   /** A cloud-only user (never synced): present in /users, absent from the synced filter. `id` fixes its object id. */
-  addCloudUser(upn: string, displayName = upn, id?: string): string {
-    return this.directory.create('user', { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null }, {}, id).id;
+  addCloudUser(upn: string, displayName = upn, id?: string, opts: { accountEnabled?: boolean } = {}): string {
+    return this.directory.create('user', { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null, accountEnabled: opts.accountEnabled ?? true }, {}, id).id;
+  }
+  /**
+   * A domain of the tenant. The first one added is the default; `initial` marks the <tenant>.onmicrosoft.com domain
+   * Entra creates with the tenant (always verified, Managed).
+   */
+  addDomain(name: string, opts: { verified?: boolean; initial?: boolean; isDefault?: boolean; federated?: boolean } = {}): void {
+    const id = name.toLowerCase();
+    const isDefault = opts.isDefault ?? this.#domains.size === 0;
+    if (isDefault) for (const d of this.#domains.values()) d.isDefault = false;
+    const verified = opts.initial ? true : opts.verified ?? true;
+    this.#domains.set(id, {
+      id,
+      authenticationType: opts.federated ? 'Federated' : 'Managed',
+      availabilityStatus: null,
+      isAdminManaged: true,
+      isDefault,
+      isInitial: !!opts.initial,
+      isRoot: true,
+      isVerified: verified,
+      passwordNotificationWindowInDays: null,
+      passwordValidityPeriodInDays: null,
+      supportedServices: verified ? ['Email', 'OfficeCommunicationsOnline'] : [],
+      state: null,
+    });
   }
   /** A cloud security group whose members are users or groups, by object id. */
   addCloudGroup(displayName: string, memberIds: string[] = [], id?: string): string {
@@ -793,6 +839,17 @@ export class GraphSimulator implements EntraSyncTarget {
         return ok({ '@odata.context': ctx(`${s[0]}/$entity`), ...applySelect(o.props, parseSelect(q.get('$select')), kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT) }, `GET /${s[0]}/{id}`);
       }
       throw notFoundSegment();
+    }
+
+    // GET /domains, GET /domains/{id}: https://learn.microsoft.com/graph/api/domain-list , domain-get (no paging;
+    // $select applies; a domain that is not the tenant's is 404 Request_ResourceNotFound).
+    if (s[0] === 'domains' && s.length <= 2 && method === 'GET') {
+      const select = parseSelect(q.get('$select'));
+      const shape = (d: SimDomain) => (select ? applySelect({ ...d }, select, []) : { ...d, supportedServices: [...d.supportedServices] });
+      if (s.length === 1) return ok({ '@odata.context': ctx(`domains${select ? `(${select.join(',')})` : ''}`), value: [...this.#domains.values()].map(shape) }, 'GET /domains');
+      const d = this.#domains.get(s[1].toLowerCase());
+      if (!d) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
+      return ok({ '@odata.context': ctx('domains/$entity'), ...shape(d) }, 'GET /domains/{id}');
     }
 
     // GET /directory/onPremisesSynchronization: Connect's tenant-level settings, incl. accidental-delete prevention
