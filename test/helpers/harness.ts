@@ -126,12 +126,33 @@ export class Harness {
     });
   }
 
-  /** Creates a pilot migration (requester alex, owners alex + megan) and returns its id. */
-  async newPilot(name = 'Pilot', extra = ''): Promise<string> {
-    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
+  /**
+   * Creates a pilot migration (requester alex, owners alex + megan + lee) and returns its id. One active migration
+   * holds an OU: a second one at a time needs its own `ou`.
+   */
+  async newPilot(name = 'Pilot', extra = '', ou = PILOT_OU): Promise<string> {
+    const n = this.connector.sent.length;
+    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
     const m = await this.app.engine.findMigration(name);
-    if (!m) throw new Error(`migration ${name} was not created`);
+    if (!m) throw new Error(`migration ${name} was not created: ${this.connector.sent.slice(n).map((s) => cardText(s.activity)).join(' | ').slice(0, 600)}`);
     return m.id;
+  }
+
+  /**
+   * A fresh OU of the sandbox forest (contoso.com), with `users` users that Connect Sync exports at once: one active
+   * migration holds an OU, so tests that start many migrations at a time give each its own.
+   */
+  ou(name: string, users = 0): string {
+    const forest = this.app.tenant!.forest;
+    const dn = `OU=${name},DC=contoso,DC=com`;
+    if (!forest.ad.hasOu(dn)) forest.ad.addOu(dn);
+    for (let i = 0; i < users; i++) {
+      const sam = `${name.replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase()}u${i}`;
+      const u = forest.ad.add({ cn: `${name} user ${i}`, parentDn: dn, objectClass: 'user', displayName: `${name} user ${i}`, samAccountName: sam, userPrincipalName: `${sam}@contoso.com`, proxyAddresses: [] });
+      forest.ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
+    }
+    if (users) forest.server.runSyncCycle('Delta', this.clock.now());
+    return dn;
   }
 
   /** Clicks a migration through steps from..to (by seq): alex requests, megan (and lee for sensitive steps) approve. */
