@@ -294,7 +294,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       const index = tenants.index(m.tenantId);
       await index.refresh();
       for (const ou of m.ous) {
-        const onPrem = await runnerGateway.read(m.tenantId, 'ad-count', { ou }).then((r) => String(r.users)).catch((e) => `unavailable (${e.message})`);
+        // The migration's own runner (its Connect server's forest), never whichever runner of the tenant answers first.
+        const onPrem = await runnerGateway.read(m.tenantId, 'ad-count', { ou }, m.runnerName ? { runnerName: m.runnerName } : {}).then((r) => String(r.users)).catch((e) => `unavailable (${e.message})`);
         facts.push({ title: ou, value: `on-premises ${onPrem} · Entra ${index.countUnder(ou)}` });
       }
       return facts;

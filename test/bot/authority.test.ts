@@ -170,6 +170,8 @@ describe('runners: administrators only, approved by a second one, the token only
     const log = logs.join('');
     expect(log).toContain('runner token shown to the administrator who asked');
     expect(log).not.toContain(token.split('_')[2]);
+    // The runner chain is hash-chained and keyed like a migration's (npm run audit:verify checks it too).
+    expect(await h.app.engine.verifyAudit(`runners:${h.app.tenant!.tenantId}`)).toMatchObject({ ok: true });
     // `audit runners` shows the chain in the channel.
     const listed = await say(h, USERS.lee, 'audit runners', 'Audit · runners of this tenant');
     expect(listed.text).toContain('runner-registered');
@@ -273,9 +275,14 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     await h?.stop();
   });
 
-  it('binds the migration to the tenant\'s only runner at creation', async () => {
+  it('binds the migration to the tenant\'s only runner at creation; its reads (status counts too) go to that runner only', async () => {
     const m = (await h.app.engine.getMigration(pilot))!;
     expect(m.runnerName).toBe('sandbox-runner');
+    const n = (await h.app.db.query('SELECT count(*)::int AS n FROM runner_jobs')).rows[0].n;
+    expect((await say(h, USERS.lee, 'status', 'Status')).text).toMatch(/on-premises 40/);
+    const reads = (await h.app.db.query('SELECT action, runner_name FROM runner_jobs ORDER BY created_at OFFSET $1', [n])).rows;
+    expect(reads).toContainEqual({ action: 'ad-count', runner_name: 'sandbox-runner' });
+    expect(reads.filter((r: any) => r.runner_name !== 'sandbox-runner')).toEqual([]);
   });
 
   it('refuses, each with a one-line reason and creating nothing: nobody owners, the requester alone, an unreachable quorum, foreign or unverified domains, a missing OU, a held OU, a reused name', async () => {

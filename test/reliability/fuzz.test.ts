@@ -65,7 +65,7 @@ export const INJECTIONS = [
   '\uFEFF\u200B\u2028\u2029',
 ];
 
-const KNOWN_VERBS = ['step.request', 'step.approve', 'step.reject', 'step.retry', 'step.mark-done', 'card.refresh', 'migration.refresh', 'form.new-migration', 'chat.status', 'migration.create', 'alert.ack', 'alert.snooze', 'alert.refresh'];
+const KNOWN_VERBS = ['step.request', 'step.approve', 'step.reject', 'step.retry', 'step.mark-done', 'card.refresh', 'migration.refresh', 'form.new-migration', 'chat.status', 'migration.create', 'alert.ack', 'alert.snooze', 'alert.refresh', 'alert.resolve', 'runner.approve', 'runner.reject', 'runner.token', 'runner.refresh'];
 const ACTIVITY_TYPES = ['message', 'invoke', 'conversationUpdate', 'installationUpdate', 'messageReaction', 'event', 'typing', 'endOfConversation', 'messageUpdate', 'messageDelete'];
 
 type Input =
