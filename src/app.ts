@@ -219,6 +219,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     admins,
     requestExpiryMs: settings.APPROVAL_EXPIRY_HOURS * 3_600_000,
     firstUseMs: settings.RUNNER_TOKEN_FIRST_USE_HOURS * 3_600_000,
+    managedTenant: (tenantId) => managedTenant(tenantId),
     registry: {
       list: (tenantId) => hub.listRunners({ tenantId }),
       create: async (input) => {

@@ -68,6 +68,8 @@ export class RunnerRegistrations {
       requestExpiryMs?: number;
       /** After approval: the token must be shown, and first used by the runner, within this (default 24 h). */
       firstUseMs?: number;
+      /** Whether cutover manages the tenant (Graph credentials for it): a runner for a tenant it cannot manage is refused. */
+      managedTenant?: (tenantId: string) => { managed: true } | { managed: false; reason: string };
     },
   ) {}
 
@@ -103,6 +105,8 @@ export class RunnerRegistrations {
     if (!NAME.test(name)) throw new EngineError('invalid', 'A runner name is 1–63 letters, digits, dots, dashes or underscores.');
     const verdict = await this.d.admins.check(tenantId, actor.oid);
     if (!verdict.admin) throw new EngineError('invalid', `${verdict.reason} Nothing was changed.`);
+    const managed = this.d.managedTenant?.(tenantId);
+    if (managed && !managed.managed) throw new EngineError('invalid', `${managed.reason} A runner here would never receive a job. Nothing was changed.`);
     const live = (await this.d.registry.list(tenantId)).find((r) => r.name.toLowerCase() === name.toLowerCase() && !r.revokedAt && r.health !== 'Expired');
     if (kind === 'add' && live) throw new EngineError('conflict', `A runner named "${live.name}" is already registered here: say \`runner rotate ${live.name}\` for a new token, or \`runner revoke ${live.name}\`. Nothing was changed.`);
     if (kind === 'rotate' && !live) throw new EngineError('not-found', `There is no runner "${name}" in this tenant to rotate (say \`runners\`); \`runner add ${name}\` registers one. Nothing was changed.`);

@@ -107,6 +107,11 @@ describe('runners: administrators only, approved by a second one, the token only
       const r = await say(h, who, cmd, /Runner not (registered|revoked)/);
       expect(r.text, cmd).toContain("Only cutover's administrators (CUTOVER_ADMINS) can register, rotate or revoke runners.");
     }
+    // An administrator in a channel of a tenant cutover does not manage: no runner there (it would never get a job).
+    const other = h.in({ tenantId: randomUUID() });
+    const n = h.connector.sent.length;
+    await other.say(USERS.alex, 'runner add elsewhere');
+    expect((await reply(h, n, 'Runner not registered')).text).toContain('cutover does not manage this Microsoft Entra tenant');
     expect(await snapshot(h)).toBe(before);
     expect(channelTraffic(h)).not.toMatch(TOKEN);
   });
