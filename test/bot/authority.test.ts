@@ -206,8 +206,9 @@ describe('runners: administrators only, approved by a second one, the token only
     expect(runners.some((r) => r.name === 'connect04')).toBe(false);
     const listed = await say(h, USERS.lee, 'runners', 'Runners');
     expect(listed.text).toMatch(/connect03[\s\S]*Expired/);
-    // An expired runner serves no migration, and its name can be registered again.
+    // An expired runner serves no migration, and its name can be registered again; one open request per name.
     await say(h, USERS.alex, 'runner add connect03', 'Runner registration');
+    expect((await say(h, USERS.megan, 'runner add connect03', 'Runner not registered')).text).toContain('A request for runner "connect03" is already open');
   });
 
   it('rotating gives a runner a new token under the same name (approved like an addition); revoking is immediate and audited', async () => {
