@@ -791,6 +791,11 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, r.revoked ? noticeCard(`Runner "${name}" revoked`, r.notice, { color: 'Good' }) : noticeCard('No such runner', r.notice, { color: 'Attention' }));
         return;
       }
+      // A second administrator must see the request card: a one-to-one chat with the bot is seen by nobody else.
+      if (ctx.activity.conversation.conversationType === 'personal') {
+        await this.#reply(ctx, noticeCard('Runner not registered', 'Ask for a runner in a channel or group chat where another administrator can approve it: nobody else sees a request made in this one-to-one chat. Nothing was changed.', { color: 'Attention' }));
+        return;
+      }
       const req = await this.d.registrations.request({ tenantId, name, kind: op === 'runner-add' ? 'add' : 'rotate', actor, conversationId: ctx.activity.conversation.id });
       const id = await this.#reply(ctx, runnerRequestCard(req, { expiresAt: new Date(req.requestedAt.getTime() + this.d.registrations.requestExpiryMs) }));
       if (id) await this.d.registrations.setActivity(req.id, id);

@@ -42,10 +42,10 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'runners', description: 'On-premises runners: last seen, version, executor, health.' },
   {
     usage: 'runner add <name> | runner rotate <name> | runner revoke <name>',
-    description: "Administrators only. Adding a runner (or a new token for one) needs a second administrator's approval; the token is then shown once, to the administrator who asked, on their own screen: never in the channel.",
+    description: 'Administrators only. Add or rotate: a second administrator approves; the token shows once, to the one who asked only.',
   },
   { usage: 'audit <migration> | audit runners', description: "The latest audit entries of a migration, or of this tenant's runner changes." },
-  { usage: 'cancel <migration>', description: "Ends a migration (change owners only): its open steps are skipped, its cards lose their buttons. Refused while a batch holds Connect Sync's scheduler off (roll back first)." },
+  { usage: 'cancel <migration>', description: "Ends a migration (change owners only); refused while a batch holds Connect Sync's scheduler off (roll back first)." },
   { usage: 'batch add <migration> ou="<DN>"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' },
   { usage: 'rollback <migration> batch=N', description: 'Rolls a batch (or batch=all) back to Connect Sync: approved, audited steps. Change owners only.' },
   {

@@ -107,6 +107,10 @@ describe('runners: administrators only, approved by a second one, the token only
       const r = await say(h, who, cmd, /Runner not (registered|revoked)/);
       expect(r.text, cmd).toContain("Only cutover's administrators (CUTOVER_ADMINS) can register, rotate or revoke runners.");
     }
+    // In a one-to-one chat with the bot nobody else would see the request card: asked in a channel or group chat only.
+    const m = h.connector.sent.length;
+    await h.post(h.activity(USERS.alex, { type: 'message', text: 'runner add private', conversation: { id: 'a:alex-personal', conversationType: 'personal', tenantId: h.app.tenant!.tenantId } }));
+    expect((await reply(h, m, 'Runner not registered')).text).toContain('nobody else sees a request made in this one-to-one chat');
     // An administrator in a channel of a tenant cutover does not manage: no runner there (it would never get a job).
     const other = h.in({ tenantId: randomUUID() });
     const n = h.connector.sent.length;
