@@ -20,6 +20,8 @@
  *   how-to-inbound-synch-ms-graph.md); the stricter reading requires the write permission that PUT needs.
  * - POST …/schema/directories/{id}/discover: https://learn.microsoft.com/graph/api/synchronization-directorydefinition-discover
  *   (Application.ReadWrite.OwnedBy least; Directory.ReadWrite.All. Synchronization.ReadWrite.All is NOT listed).
+ * - GET /organization: https://learn.microsoft.com/graph/api/organization-get (Application: Organization.Read.All least;
+ *   Directory.Read.All, Organization.ReadWrite.All, Directory.ReadWrite.All).
  * - GET /auditLogs/provisioning: https://learn.microsoft.com/graph/api/provisioningobjectsummary-list
  *   (ProvisioningLog.Read.All least; AuditLog.Read.All, Directory.Read.All).
  * - GET /beta/onPremisesPublishingProfiles/provisioning/agents: https://learn.microsoft.com/graph/api/onpremisesagent-list
@@ -91,6 +93,7 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('replace synchronization schema', 'PUT', `${JOB}/schema`, SYNC_WRITE, 'synchronization-synchronizationschema-update'),
   e('discover directory schema', 'POST', `${JOB}/schema/directories/[^/]+/discover`, [OWNED_BY, 'Directory.ReadWrite.All'], 'synchronization-directorydefinition-discover'),
   e('list provisioning logs', 'GET', '/auditLogs/provisioning', ['ProvisioningLog.Read.All', 'AuditLog.Read.All', 'Directory.Read.All'], 'provisioningobjectsummary-list'),
+  e('get organization', 'GET', '/organization', ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All', 'Directory.ReadWrite.All'], 'organization-get'),
   e('list provisioning agents', 'GET', '/onPremisesPublishingProfiles/provisioning/agents', 'not-supported', 'onpremisesagent-list', ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All']),
 ];
 
@@ -111,6 +114,7 @@ export const APP_PERMISSIONS = [
   'User.Read.All',
   'GroupMember.Read.All',
   'ProvisioningLog.Read.All',
+  'Organization.Read.All',
 ] as const;
 
 /**
@@ -140,6 +144,7 @@ export const CLIENT_ENDPOINTS: readonly string[] = [
   'replace synchronization schema',
   'discover directory schema',
   'list provisioning logs',
+  'get organization',
 ];
 
 // ---- tokens ----
