@@ -208,6 +208,8 @@ interface ExportedState {
   /** Whether the no-flow pair covered the object when Connect last saw it in scope. */
   noFlow: boolean;
   objectClass: AdObjectClass;
+  /** The DN when last seen in scope: a delete export still names it after the AD object is gone. */
+  dn: string;
 }
 
 const SYNC_INTERVAL_MS = 30 * 60_000;
@@ -803,7 +805,7 @@ export class ConnectSyncServer {
       const attrs = hashOf({ ...obj, members: undefined });
       const refs = hashOf(obj.members ?? []);
       const prev = this.#exported.get(obj.objectGUID);
-      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass };
+      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass, dn: obj.dn };
       if (noFlow) {
         // JoinNoFlow: no add, no delete, no plain attribute update -- but a reference change exports everything.
         if (prev && prev.refs !== refs) pending.push({ kind: 'upsert', obj, state, add: false });
@@ -824,7 +826,7 @@ export class ConnectSyncServer {
     }
     this.#mv = mv;
     // The Entra connector's pending exports after the sync steps; the export step clears what it exports.
-    const lastDn = (guid: string) => this.#pending.get(guid)?.dn ?? this.ad.get(guid)?.dn ?? '';
+    const lastDn = (guid: string) => this.#exported.get(guid)?.dn || this.#pending.get(guid)?.dn || this.ad.get(guid)?.dn || '';
     this.#pending = new Map();
     // The AD connector's side: deletes of the groups Connect wrote back, until exports run (staging holds them).
     this.#adPending = new Map(writebackDeletes.map((g) => [g.objectGUID, { objectGUID: g.objectGUID, dn: g.dn, objectClass: g.objectClass, operation: 'delete' as const, writtenBackGroup: true }]));
