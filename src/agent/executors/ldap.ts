@@ -242,7 +242,7 @@ export class LdapExecutor implements Executor {
     for await (const entries of this.#paged(client, base, '(&(objectCategory=person)(objectClass=user)(sAMAccountName=MSOL_*))', ['sAMAccountName', 'description', 'whenCreated'])) {
       for (const e of entries) {
         const sam = String(first(e.sAMAccountName) ?? '');
-        const description = e.description === undefined ? null : String(first(e.description));
+        const description = text(e.description);
         const v = syncToolOf(description);
         accounts.push({ samAccountName: sam, dn: e.dn, description, whenCreated: generalizedTime(first(e.whenCreated)), tool: sam.toUpperCase() === 'MSOL_AD_SYNC' ? ('dirsync' as const) : v.tool, computer: v.computer });
       }
@@ -293,12 +293,12 @@ export class LdapExecutor implements Executor {
       for (const e of entries) {
         const type = Number(first(e.groupType) ?? 0) >>> 0;
         const fields = {
-          adminDescription: e.adminDescription === undefined ? null : String(first(e.adminDescription)),
-          mail: e.mail === undefined ? null : String(first(e.mail)),
+          adminDescription: text(e.adminDescription),
+          mail: text(e.mail),
           groupScope: type & GROUP_TYPE.universal ? ('universal' as const) : type & GROUP_TYPE.domainLocal ? ('domainLocal' as const) : ('global' as const),
           security: (type & GROUP_TYPE.security) !== 0,
         };
-        groups.push({ dn: e.dn, displayName: e.displayName === undefined ? null : String(first(e.displayName)), ...fields, ...gwbVerdict(fields) });
+        groups.push({ dn: e.dn, displayName: text(e.displayName), ...fields, ...gwbVerdict(fields) });
       }
     }
     const inScope = groups.filter((g) => g.inScope).length;
@@ -334,6 +334,12 @@ function first(v: unknown): unknown {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** A single-valued string attribute, or null when the entry has none (ldapts gives [] for a requested, absent one). */
+function text(v: unknown): string | null {
+  const x = first(v);
+  return x === undefined || x === null ? null : String(x);
+}
+
 function many(v: unknown): string[] {
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
@@ -353,7 +359,7 @@ function toIdentity(e: Entry): IdentityRecord {
   const objectClass = classes.includes('group') ? 'group' : classes.includes('contact') ? 'contact' : 'user';
   const guid = first(e.objectGUID);
   const cg = first(e['mS-DS-ConsistencyGuid'] ?? e['ms-DS-ConsistencyGuid'] ?? e['msDS-ConsistencyGuid']);
-  const str = (v: unknown) => (v === undefined ? null : String(first(v)));
+  const str = text;
   return {
     dn: e.dn,
     objectClass,
