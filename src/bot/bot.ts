@@ -88,6 +88,7 @@ const STEP_VERBS: Record<string, Verb> = {
   'step.reject': 'reject',
   'step.retry': 'retry',
   'step.mark-done': 'mark-done',
+  'step.done': 'done',
 };
 
 const stepData = z.object({
@@ -214,7 +215,7 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, await this.#formCard(ctx, {}));
         return;
       case 'new-migration': {
-        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner });
+        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner, path: cmd.path });
         if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
         return;
       }
@@ -542,7 +543,7 @@ export class CutoverBot extends TeamsActivityHandler {
 
   // ------------------------------------------------------------------ migrations
 
-  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
+  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: string }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
     const actor = this.#actor(ctx);
     if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
     // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
@@ -580,6 +581,7 @@ export class CutoverBot extends TeamsActivityHandler {
         soakDays: v.value.soakDays,
         partial: input.partial,
         runner: checked.runnerName,
+        ...(input.path ? { options: { path: input.path } } : {}),
       });
       await this.#learnNames(ctx, roster);
       await this.d.notifier.postMigration(ctx, m.id);

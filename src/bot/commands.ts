@@ -6,7 +6,7 @@ import type { PolicyEdit } from '../runbooks/policy-changes.js';
 export type Command =
   | { name: 'help'; unknown?: string }
   | { name: 'new-migration-form' }
-  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string }
+  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: 'in-place' | 'parallel' }
   | { name: 'status'; migration?: string }
   | { name: 'jobs'; migration?: string }
   | { name: 'alerts' }
@@ -226,8 +226,11 @@ function parseNewMigration(args: string[]): Command {
       kv[key] = m[2];
     } else positional.push(a);
   }
-  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window', 'mode', 'runner']);
-  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window=, soak= (days), mode=partial and runner=.`);
+  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window', 'mode', 'runner', 'path']);
+  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window=, soak= (days), mode=partial, runner= and path= (DirSync).`);
+  const path = kv.path?.toLowerCase();
+  if (path !== undefined && path !== 'in-place' && path !== 'parallel') throw new CommandError('path= is in-place or parallel (the DirSync upgrade path, chosen against the analysis\'s recommendation).');
+  if (path !== undefined && (kv.kind ?? 'connect-to-cloud-sync') !== 'dirsync-upgrade') throw new CommandError('path= only applies to kind=dirsync-upgrade.');
   if (kv.runner !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(kv.runner)) throw new CommandError('runner= is the name of a registered runner (say `runners`).');
   const mode = kv.mode?.toLowerCase();
   if (mode !== undefined && mode !== 'full' && mode !== 'partial' && mode !== 'coexistence') throw new CommandError('mode= is full (the default: Connect Sync is disabled at the end) or partial (coexistence: Connect Sync keeps the objects no batch moves).');
@@ -263,7 +266,7 @@ function parseNewMigration(args: string[]): Command {
     if (!Number.isInteger(soakDays) || soakDays < 7 || soakDays > 365) throw new CommandError('soak= is a whole number of days from 7 to 365 (Connect stays disabled at least a week).');
   }
   const ous = (kv.ou ?? '').split(';').map((s) => s.trim()).filter(Boolean);
-  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows, ...(mode === 'partial' || mode === 'coexistence' ? { partial: true } : {}), ...(kv.runner ? { runner: kv.runner } : {}) };
+  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows, ...(mode === 'partial' || mode === 'coexistence' ? { partial: true } : {}), ...(kv.runner ? { runner: kv.runner } : {}), ...(path ? { path: path as 'in-place' | 'parallel' } : {}) };
 }
 
 export { OBJECT_ID };

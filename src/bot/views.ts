@@ -142,10 +142,13 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   }
   // A cancelled migration's cards have no buttons (only Refresh): nothing of it runs any more.
   const live = m.state !== 'cancelled';
+  const awaitingOperator = step.state === 'running' && (step.evidence as any)?.awaitingOperator === true;
+  const blocker = step.plan?.preview?.blocker ?? null;
   const buttons = {
     request: live && (step.state === 'pending' || step.state === 'rejected'),
     approve: live && step.state === 'awaiting_approval' && viewerIsOwner,
-    confirm: live && step.state === 'awaiting_approval' && def.approval === 'sensitive' && viewerIsOwner,
+    confirm: live && step.state === 'awaiting_approval' && (def.approval === 'sensitive' || !!blocker) && viewerIsOwner,
+    done: live && awaitingOperator,
     retry: live && (step.state === 'failed' || step.state === 'lost'),
     markDone: live && step.state === 'lost',
   };
@@ -157,7 +160,7 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
     migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
     step: { seq: step.seq, title: def.title, purpose: def.purpose, warning: def.warning ?? null, version: step.version, attempt: step.attempt },
     batchLabel: planned.batch ? ` · batch ${planned.batch}` : '',
-    stateLabel: shown.label,
+    stateLabel: awaitingOperator ? 'Approved — waiting for the person doing it' : shown.label,
     stateIcon: shown.icon,
     stateColor: shown.color,
     stateStyle: shown.style,
@@ -172,11 +175,30 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
     effect: step.plan?.effect ?? null,
     planHash: step.planHash ? step.planHash.slice(0, 16) : null,
     buttons,
-    requestTitle: def.action.kind === 'manual' ? 'Confirm done' : def.approval === 'none' ? 'Run' : 'Request approval',
+    requestTitle: def.approval !== 'none' ? 'Request approval' : def.action.kind === 'manual' ? 'Confirm done' : 'Run',
+    goLive: goLiveView(step.plan?.preview ?? null, blocker),
+    operatorNote: awaitingOperator
+      ? `Approved: go ahead now${(step.evidence as any)?.goAt ? ` (since ${fmtTime(new Date((step.evidence as any).goAt))})` : ''}. Do the checklist under "What will run", then press "Done — verify": the step is done only when the verification proves it.`
+      : null,
+    confirmLabel: blocker && def.approval !== 'sensitive' ? `${blocker} To approve anyway, type the migration's name:` : "This cannot be undone. Type the migration's name to approve:",
     approverNote,
     refreshUserIds,
     report,
   });
+}
+
+/** The go-live figures on a card: one line per connector, the objects on request, styled by what they hold. */
+function goLiveView(p: StepPlan['preview'] | null, blocker: string | null) {
+  if (!p) return null;
+  const deletes = Object.entries(p.counts).some(([k, n]) => k.endsWith('.delete') && n > 0);
+  return {
+    total: p.total,
+    lines: p.lines.map((line) => ({ line })),
+    objects: p.objects.map((o) => ({ line: `${o.operation.padEnd(6)} ${o.connector.padEnd(5)} ${o.objectType.padEnd(8)} ${o.dn}` })),
+    more: Math.max(0, p.total - p.objects.length),
+    blocker,
+    style: blocker ? 'attention' : deletes ? 'warning' : 'emphasis',
+  };
 }
 
 function evidenceFacts(step: StepRow): { title: string; value: string }[] {

@@ -117,6 +117,7 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     exchangeHybridWritebackPossible: (ref: JobRef) => jobs.exchangeHybridWritebackPossible(ref),
     passwordWriteback: () => jobs.passwordWriteback(),
     onPremisesSynchronization: () => jobs.onPremisesSynchronization(),
+    organizationSync: () => jobs.organizationSync(),
     provisioningLogs: (jobId: string, opts?: { maxEntries?: number; since?: Date }) => jobs.provisioningLogs(jobId, opts),
 
     // Counts and reconciliation input

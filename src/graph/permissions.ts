@@ -22,6 +22,8 @@
  *   (Application.ReadWrite.OwnedBy least; Directory.ReadWrite.All. Synchronization.ReadWrite.All is NOT listed).
  * - GET /domains, GET /domains/{id}: https://learn.microsoft.com/graph/api/domain-list , domain-get
  *   (Application: Domain.Read.All least; Domain.ReadWrite.All, Directory.Read.All higher).
+ * - GET /organization: https://learn.microsoft.com/graph/api/organization-get (Application: Organization.Read.All least;
+ *   Directory.Read.All, Organization.ReadWrite.All, Directory.ReadWrite.All).
  * - GET /auditLogs/provisioning: https://learn.microsoft.com/graph/api/provisioningobjectsummary-list
  *   (ProvisioningLog.Read.All least; AuditLog.Read.All, Directory.Read.All).
  * - GET /beta/onPremisesPublishingProfiles/provisioning/agents: https://learn.microsoft.com/graph/api/onpremisesagent-list
@@ -96,6 +98,7 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('replace synchronization schema', 'PUT', `${JOB}/schema`, SYNC_WRITE, 'synchronization-synchronizationschema-update'),
   e('discover directory schema', 'POST', `${JOB}/schema/directories/[^/]+/discover`, [OWNED_BY, 'Directory.ReadWrite.All'], 'synchronization-directorydefinition-discover'),
   e('list provisioning logs', 'GET', '/auditLogs/provisioning', ['ProvisioningLog.Read.All', 'AuditLog.Read.All', 'Directory.Read.All'], 'provisioningobjectsummary-list'),
+  e('get organization', 'GET', '/organization', ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All', 'Directory.ReadWrite.All'], 'organization-get'),
   e('list provisioning agents', 'GET', '/onPremisesPublishingProfiles/provisioning/agents', 'not-supported', 'onpremisesagent-list', ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All']),
 ];
 
@@ -117,6 +120,7 @@ export const APP_PERMISSIONS = [
   'GroupMember.Read.All',
   'ProvisioningLog.Read.All',
   'Domain.Read.All',
+  'Organization.Read.All',
 ] as const;
 
 /**
@@ -148,6 +152,7 @@ export const CLIENT_ENDPOINTS: readonly string[] = [
   'replace synchronization schema',
   'discover directory schema',
   'list provisioning logs',
+  'get organization',
 ];
 
 // ---- tokens ----

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { isValidDn } from '../dn.js';
 import { GraphSimulator } from './graph/index.js';
-import { seedContosoForest, type ContosoForest } from './onprem/index.js';
+import { addForestDomain, installSyncTool, seedContosoForest, type ContosoForest } from './onprem/index.js';
 
 /**
  * The simulated tenant behind `npm start`: contoso.com's Active Directory and its Connect Sync
@@ -58,6 +58,10 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('graph-storm'), status: z.union([z.literal(429), z.literal(500), z.literal(503), z.literal(504)]), count: z.number().int().min(1).max(10_000), retryAfterSeconds: z.number().min(0).max(60).optional() }),
   z.object({ kind: z.literal('agent'), status: z.enum(['active', 'inactive']) }),
   z.object({ kind: z.literal('connect-scope-remove'), ou: z.string().max(2048).refine(isValidDn, 'must be a valid DN') }),
+  /** Rehearse another incumbent: the forest synchronized by DirSync (its MSOL_AD_SYNC account) instead of Entra Connect. */
+  z.object({ kind: z.literal('sync-tool'), tool: z.enum(['dirsync', 'entra-connect']), replace: z.boolean().default(true) }),
+  /** Another domain of the forest with this many users (DirSync counts the whole forest). */
+  z.object({ kind: z.literal('forest-domain'), domain: z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i), users: z.number().int().min(0).max(200_000) }),
   z.object({ kind: z.literal('clear') }),
 ]);
 export type Fault = z.infer<typeof faultSchema>;
@@ -149,6 +153,16 @@ export class SandboxTenant {
         // into ContainerExclusionList (and out of ContainerInclusionList if it was listed there itself).
         this.forest.server.excludeContainer(f.ou);
         return { removedFromConnectScope: f.ou, note: 'Takes effect at the next Connect Sync cycle.' };
+      case 'sync-tool': {
+        const account = installSyncTool(this.forest.ad, f.tool, this.clock.now(), f.tool === 'dirsync' ? 'DIRSYNC01' : 'CONNECT02', f.replace);
+        return { syncTool: f.tool, serviceAccount: account.samAccountName, dn: account.dn };
+      }
+      case 'forest-domain': {
+        if (this.forest.ad.otherDomains.some((d) => d.domainFqdn === f.domain.toLowerCase()) || f.domain.toLowerCase() === this.forest.ad.domainFqdn)
+          throw new Error(`${f.domain} is already a domain of the forest`);
+        const d = addForestDomain(this.forest.ad, f.domain, f.users);
+        return { domain: d.domainFqdn, users: f.users };
+      }
       case 'clear':
         this.graph.clearFaults();
         this.graph.setAgentStatus(this.#agentId, 'active');

@@ -99,11 +99,16 @@ export class Harness {
   }
 
   /** Waits for a step to reach one of these states, driven by the engine's own events (no sleeps). */
-  async waitForStep(migrationId: string, seq: number, states: StepState[], timeoutMs = 60_000): Promise<any> {
+  /**
+   * Waits until the step is in one of `states`; 'operator' stands for an approved manual step waiting for the person
+   * doing it (running, nothing of cutover's own running).
+   */
+  async waitForStep(migrationId: string, seq: number, states: (StepState | 'operator')[], timeoutMs = 60_000): Promise<any> {
     const engine = this.app.engine;
     const current = async () => {
       const s = await engine.getStep(migrationId, seq);
-      return s && states.includes(s.state) ? s : null;
+      const operator = s?.state === 'running' && (s.evidence as any)?.awaitingOperator === true;
+      return s && (states.includes(s.state) || (operator && states.includes('operator'))) ? s : null;
     };
     const now = await current();
     if (now) return now;
@@ -156,21 +161,31 @@ export class Harness {
   }
 
   /** Clicks a migration through steps from..to (by seq): alex requests, megan (and lee for sensitive steps) approve. */
+  /** What the person doing a manual step does by hand, by step key (e.g. the Connect wizard's staging mode). */
+  operators: Record<string, () => void | Promise<void>> = {};
+
   async advance(migrationId: string, to: number, from = 1): Promise<void> {
     const m = (await this.app.engine.getMigration(migrationId))!;
     for (let seq = from; seq <= to; seq++) {
       const row = (await this.app.engine.getStep(migrationId, seq))!;
       if (row.state === 'succeeded' || row.state === 'skipped') continue;
       const def = this.app.engine.plannedStep(m, row).def;
-      const asked = await this.click(USERS.alex, 'step.request', await this.stepData(migrationId, seq));
-      if ((await this.app.engine.getStep(migrationId, seq))!.state === 'pending' && !cardText(asked.card).includes('Checking with the on-premises runner')) {
+      const again = row.state === 'failed' || row.state === 'lost';
+      const asked = await this.click(USERS.alex, again ? 'step.retry' : 'step.request', await this.stepData(migrationId, seq));
+      if ((await this.app.engine.getStep(migrationId, seq))!.state === row.state && !cardText(asked.card).includes('Checking with the on-premises runner')) {
         // refused (a guard, the sequence, a plan that could not be prepared): say why instead of waiting for nothing
         const notice = cardText(asked.card).split('\n').find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
         throw new Error(`step ${seq} (${row.key}) was not started: ${notice}`);
       }
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
-      const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
+      let s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped', 'operator']);
+      if (s.state === 'running') {
+        // An approved manual step: the person does it by hand (in the sandbox, `operators[key]` plays them), then says so.
+        await this.operators[row.key]?.();
+        await this.click(USERS.alex, 'step.done', await this.stepData(migrationId, seq));
+        s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
+      }
       if (s.state !== 'succeeded' && s.state !== 'skipped') throw new Error(`step ${seq} (${row.key}) ended ${s.state}: ${JSON.stringify(s.error)}`);
     }
   }

@@ -36,6 +36,17 @@ const stepBase = {
   requestTitle: 'Request approval',
   approverNote: 'Approve / Reject: change owners only (Megan Bowen).',
   refreshUserIds: null as null | string[],
+  goLive: null as unknown,
+  operatorNote: null as null | string,
+  confirmLabel: "This cannot be undone. Type the migration's name to approve:",
+};
+const goLive = {
+  total: 7,
+  lines: [{ line: 'Entra connector (contoso.onmicrosoft.com - AAD): 0 adds, 1 updates, 0 deletes' }, { line: 'AD connector (contoso.com): 0 adds, 0 updates, 6 deletes, of which 6 deletes of written-back groups' }],
+  objects: [{ line: 'delete AD    group    CN=Group_1,OU=GWB,DC=contoso,DC=com' }],
+  more: 6,
+  blocker: '6 groups that Connect wrote back to AD would be deleted from AD.',
+  style: 'attention',
 };
 
 const variants: Record<string, Record<string, unknown>> = {
@@ -43,6 +54,8 @@ const variants: Record<string, Record<string, unknown>> = {
   'step awaiting approval (sensitive)': { ...stepBase, stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false } },
   'step succeeded': { ...stepBase, evidence: [{ title: 'SyncCycleEnabled', value: 'false' }], stateLabel: 'Done', stateIcon: '✅', stateColor: 'Good', stateStyle: 'good', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false } },
   'step lost': { ...stepBase, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' }, notice: 'This card was out of date.', stateLabel: 'Lost', stateIcon: '❓', stateColor: 'Attention', stateStyle: 'attention', buttons: { request: false, approve: false, confirm: false, retry: true, markDone: true } },
+  'step go-live with a blocker': { ...stepBase, goLive, confirmLabel: '6 groups … To approve anyway, type the migration\'s name:', stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false, done: false } },
+  'step waiting for the person doing it': { ...stepBase, operatorNote: 'Approved: go ahead now.', stateLabel: 'Approved — waiting for the person doing it', stateIcon: '▶', stateColor: 'Accent', stateStyle: 'accent', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false, done: true } },
   'step with user-specific refresh': { ...stepBase, refreshUserIds: ['29:megan'], stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: false, retry: false, markDone: false } },
 };
 
