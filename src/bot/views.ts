@@ -124,6 +124,10 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
       facts.push({ title: 'Expires', value: fmtTime(v.expiresAt) });
     }
     const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
+    // Who can still decide, by name: the owners (listed and through the group) who are not the requester and have not decided.
+    const decided = new Set(approvals.map((a) => a.approverOid.toLowerCase()));
+    const waitingFor = [...ownerView.owners].filter((o) => !decided.has(o) && !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
+    if (v.status === 'pending' && waitingFor.length) facts.unshift({ title: 'Waiting for', value: (await Promise.all(waitingFor.map(nameOf))).join(', ') });
     const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
     approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
   }

@@ -133,7 +133,9 @@ export type EngineEvent =
   | { type: 'step-changed'; migrationId: string; seq: number }
   | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean }
   /** The approval policy changed while this step waited: asked again of the owners as they are now. */
-  | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number };
+  | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number }
+  /** A step now waits for approval (asked, asked again after a failure, or its approval was void): the owners are told. */
+  | { type: 'approval-requested'; migrationId: string; seq: number; reason: 'requested' | 'retry' | 'voided' };
 
 /** `done`: the person who does a manual step by hand says it is done, and its verification runs. */
 export type Verb = 'request' | 'approve' | 'reject' | 'retry' | 'mark-done' | 'done';
@@ -562,6 +564,7 @@ export class RunbookEngine {
     const now = this.deps.clock.now();
     let launch = false;
     let verifyNow = false;
+    let asked = false;
     const result = await this.deps.db.transaction(async (tx): Promise<ActResult> => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
       const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [m.id, input.seq])).rows[0]);
@@ -591,6 +594,7 @@ export class RunbookEngine {
             stepSeq: step.seq,
             details: { key: step.key, attempt, planHash, plan, quorum: requiredQuorum(m.policy, def.approval) },
           });
+          asked = true;
           return { changed: true };
         }
         case 'approve':
@@ -651,6 +655,7 @@ export class RunbookEngine {
     if (result.changed) this.#emit({ type: 'step-changed', migrationId: m.id, seq: input.seq });
     if (launch) this.#track(this.#startAction(m.id, input.seq));
     if (verifyNow) this.#track(this.#verifyOperatorStep(m.id, input.seq));
+    if (asked) this.#emit({ type: 'approval-requested', migrationId: m.id, seq: input.seq, reason: input.verb === 'retry' ? 'retry' : 'requested' });
     return result;
   }
 
@@ -896,7 +901,8 @@ export class RunbookEngine {
       // Something changed between approval and run: the approval is void, ask again.
       const figures = plan.preview && step.plan?.preview && sha256(canonicalJson(plan.preview)) !== sha256(canonicalJson(step.plan.preview));
       const reason = figures ? `the go-live figures changed after approval (approved: ${step.plan!.preview!.lines.join('; ')}; now: ${plan.preview!.lines.join('; ')})` : 'what will run changed after approval';
-      await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: this.deps.clock.now(), error: figures ? { code: 'ApprovalVoided', message: `The approval is void: ${reason}. Approve the new figures.` } : null }, { action: 'approval-voided', details: { reason, oldPlanHash: step.planHash, newPlanHash: hash } });
+      if (await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: this.deps.clock.now(), error: figures ? { code: 'ApprovalVoided', message: `The approval is void: ${reason}. Approve the new figures.` } : null }, { action: 'approval-voided', details: { reason, oldPlanHash: step.planHash, newPlanHash: hash } }))
+        this.#emit({ type: 'approval-requested', migrationId, seq, reason: 'voided' });
       return false;
     }
     const records = await this.getApprovals(migrationId, seq, step.attempt);
