@@ -636,7 +636,7 @@ export class CutoverBot extends TeamsActivityHandler {
     const rs = await this.d.runners.list(tenantId);
     return renderCard('list', {
       title: 'Runners',
-      emptyText: 'No runners registered. A change owner says `runner add <name>`.',
+      emptyText: 'No runners registered. A change owner says "runner add NAME".',
       items: rs.map((r) => ({
         heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' ? '🔴' : '⚪'} ${r.name}`,
         facts: [
@@ -664,7 +664,7 @@ export class CutoverBot extends TeamsActivityHandler {
       try {
         const { token } = await this.d.runners.add(name, tenantId);
         // Shown once, only to the person who asked, in a 1:1 reply where possible.
-        await this.#reply(ctx, noticeCard(`Runner "${name}" registered`, `Its token is shown this once; cutover keeps only a hash:\n\n${token}`, { hint: 'Save it to a file on the Connect server and run: cutover-runner --server <url> --token-file <file> --executor powershell', color: 'Good' }));
+        await this.#reply(ctx, noticeCard(`Runner "${name}" registered`, `Its token is shown this once; cutover keeps only a hash:\n\n${token}`, { hint: 'Save it to a file on the Connect server and run: cutover-runner --server CUTOVER_URL --token-file TOKEN_FILE --executor powershell', color: 'Good' }));
       } catch (e: any) {
         await this.#reply(ctx, noticeCard('Runner not registered', e?.message ?? String(e), { color: 'Attention' }));
       }
