@@ -199,7 +199,7 @@ export const connectToCloudSync: RunbookDefinition = {
       perBatch: true,
       title: 'Verify the OU users are synchronizing',
       purpose:
-        "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then the seed's new-user test: create a user in the OU and see Cloud Sync provision it.",
+        "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then Microsoft's new-user test: create a user in the OU and see Cloud Sync provision it.",
       source: 'seed 000/001, "Verify pilot users are synchronizing and being provisioned" ("If you create a new user in this OU, verify that it\'s being provisioned"); seed 002, "Step 5" (provisioning logs)',
       approval: 'none',
       production: false,
@@ -212,7 +212,7 @@ export const connectToCloudSync: RunbookDefinition = {
       title: 'Start the Connect Sync scheduler',
       purpose: 'Resume Connect Sync for everything still on it, now that the OU is verified on Cloud Sync.',
       warning:
-        'Seed 002 re-enables the scheduler right after creating the rules; the newer Microsoft Learn text (seed 001) starts it only after the pilot users are verified, which this runbook follows.',
+        'seed 002 re-enables the scheduler right after creating the rules; Microsoft's current text, seed 001, starts it only after the pilot users are verified, which this runbook follows.',
       source: 'seed 000/001, "Start the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $true)',
       approval: 'change-owners',
       production: true,

@@ -55,7 +55,7 @@ export const dirsyncUpgrade: RunbookDefinition = {
         const tools: string[] = (found?.accounts ?? []).map((a: any) => a.tool);
         if (tools.includes('dirsync')) return null;
         if (tools.includes('entra-connect')) return 'This forest is synchronized by Microsoft Entra Connect, not DirSync (its MSOL_ service account says so): this upgrade does not apply (seed 003). Use the Connect → Cloud Sync runbook, or upgrade Connect in place.';
-        if (tools.includes('azure-ad-sync')) return 'This forest is synchronized by Azure AD Sync, not DirSync: seed 003\'s steps "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
+        if (tools.includes('azure-ad-sync')) return 'This forest is synchronized by Azure AD Sync, not DirSync: the steps of seed 003 "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
         return 'No DirSync service account (MSOL_AD_SYNC) was found in the forest: this upgrade applies only to a forest DirSync synchronizes.';
       },
       summarize: ([found, count], c) => {

@@ -9,11 +9,11 @@ const SCOPE_WARNING =
   'This scenario is only for customers currently using Connect group writeback v2, and only for cloud-created security groups written back with universal scope. Mail-enabled groups and DLs written back with writeback v1 or v2 are not supported. (seed 004)';
 
 /** Microsoft's current text, where it adds to or corrects the 2023 revision that seed 004 holds. */
-const CURRENT_DOC = "Microsoft Learn, migrate-group-writeback.md (current revision, 2024 and later; not in seed 004's 2023 text)";
+const CURRENT_DOC = "the current revision of migrate-group-writeback.md, 2024 and later";
 
 /** The connectors of the rule pair: Microsoft's current text and script, against seed 004's 2023 revision. */
 const RULE_PLACEMENT =
-  "Where the rules go differs from seed 004: its 2023 text puts the inbound rule on the AD connector and the outbound JoinNoFlow rule on the Entra connector. cutover follows Microsoft's current text and its PowerShell (" +
+  "Where the rules go differs from the 2023 revision of seed 004, which puts the inbound rule on the AD connector and the outbound JoinNoFlow rule on the Entra connector. cutover follows Microsoft's current text and its PowerShell (" +
   CURRENT_DOC +
   "): inbound on the Entra connector, outbound JoinNoFlow on the AD connector. The groups are cloud-mastered, and cloudMastered exists only in the Entra connector space, so an inbound rule on the AD connector would never match.";
 
@@ -133,7 +133,7 @@ export const groupWritebackV2: RunbookDefinition = {
       title: 'Steps 3–4: create the group inbound and outbound rules',
       purpose: 'Inbound (cloudMastered EQUAL true, mail ISNULL → cloudNoFlow = True) and outbound JoinNoFlow on cloudNoFlow EQUAL True.',
       warning: `${RULE_PLACEMENT} Also: don't remove written-back groups, the Group Writeback target OU, or related referenced objects from Connect Sync scope until Cloud Sync is configured and validated (${CURRENT_DOC}).`,
-      source: "seed 004, \"Step 3 - Create a custom group inbound rule\" and \"Step 4 - Create a custom group outbound rule\", with the connectors of Microsoft's current migrate-group-writeback.md and its PowerShell",
+      source: "seed 004, \"Step 3 - Create a custom group inbound rule\" and \"Step 4 - Create a custom group outbound rule\", with the connectors of the current revision of migrate-group-writeback.md and its PowerShell",
       approval: 'change-owners',
       production: true,
       action: {
