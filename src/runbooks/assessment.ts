@@ -108,6 +108,8 @@ export function assessForest(i: AssessmentInputs) {
     domain: summary.domain,
     featuresInUse: { passwordHashSync: !!features.PasswordHashSync, passwordWriteback: !!features.PasswordWriteback, exchangeHybrid: !!features.ExchangeHybrid },
     objects: `${summary.total} (users ${summary.users}, groups ${summary.groups}, contacts ${summary.contacts}) of 150,000`,
+    /** The domain's objects as numbers (a step's blast radius is stated with them). */
+    counts: { users: summary.users, groups: summary.groups, contacts: summary.contacts, total: summary.total },
     verdict,
     blockers: blockers.map((f) => `${f.check}: ${f.result}`),
     limits: limits.map((f) => `${f.check}: ${f.result}`),

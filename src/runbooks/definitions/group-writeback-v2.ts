@@ -1,4 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
+import { stepRef } from '../effects.js';
 import { cycleProblem, pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -101,7 +102,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'ad-copy-admin-description', params: (c) => ({ ou: c.ou, dryRun: false }) }] },
       evidence: 'The groups changed.',
-      effect: (c) => `msDS-ExternalDirectoryObjectId is set from adminDescription on the written-back groups in ${c.ou}.`,
+      effect: (c, f) => `msDS-ExternalDirectoryObjectId is set from adminDescription on ${f.gwbGroups !== undefined ? `the ${f.gwbGroups} written-back group${f.gwbGroups === 1 ? '' : 's'} the dry run listed` : 'the written-back groups'} in ${c.ou}; no other attribute or object changes.`,
     },
     {
       key: 'gwb-staging-on',
@@ -115,7 +116,8 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'manual', checklist: wizardStaging(true), verify: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] } },
       expect: ([s]) => (s?.StagingModeEnabled ? null : 'StagingModeEnabled is still False: enable staging mode in the Connect wizard, then say Done again.'),
       evidence: 'Who approved, who did it, when; Get-ADSyncScheduler: StagingModeEnabled = True.',
-      effect: (c) => `The Connect server stops exporting to Entra ID and AD for all of ${c.domain} (and pauses password hash sync and writeback) until staging mode is turned off.`,
+      effect: (c, f) =>
+        `The Connect server stops exporting to Entra ID and to AD for every user, group and contact of ${c.domain}, and password hash sync and password writeback stop, until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
     },
     {
       key: 'gwb-stop-scheduler',
@@ -127,6 +129,7 @@ export const groupWritebackV2: RunbookDefinition = {
       guards: ['no-sync-cycle-running'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'SyncCycleEnabled = False.',
+      effect: (c, f) => `Connect Sync runs no scheduled cycle for any object of ${c.domain} until ${stepRef(f, 'gwb-start-scheduler', 'Step 5: re-enable the sync scheduler')}.`,
     },
     {
       key: 'gwb-create-rules',
@@ -145,6 +148,7 @@ export const groupWritebackV2: RunbookDefinition = {
         ],
       },
       evidence: 'Rule identifiers and precedences; configuration exports before and after.',
+      effect: (c) => `Connect Sync stops writing back the cloud security groups in ${c.ou} once the next full synchronization applies the rules (the server is in staging mode: nothing is exported yet).`,
     },
     {
       key: 'gwb-initial-sync-1',
@@ -156,6 +160,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'runner', sequence: [{ action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) }] },
       expect: ([cycle]) => cycleProblem(cycle),
       evidence: 'The cycle result: every run succeeded (a cycle stopped on the deletion threshold or with export errors fails the step).',
+      effect: (c) => `A full synchronization of every connector runs now over every object of ${c.domain}; in staging mode nothing is exported.`,
     },
     {
       key: 'gwb-disable-feature',
@@ -167,7 +172,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'disable-group-writeback-v2', params: () => ({ confirm: true }) }] },
       evidence: 'GroupWritebackV2 before and after.',
-      effect: () => 'Group writeback v2 is turned off for the tenant, for good.',
+      effect: () => 'Group writeback v2 is turned off for the whole tenant, for good: every Microsoft 365 group is then written back to AD, whatever its Writeback Enabled setting.',
     },
     {
       key: 'gwb-initial-sync-2',
@@ -179,6 +184,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'runner', sequence: [{ action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) }] },
       expect: ([cycle]) => cycleProblem(cycle),
       evidence: 'The cycle result: every run succeeded. (In staging mode nothing is exported yet: what would be is reviewed before leaving staging.)',
+      effect: (c) => `A full synchronization of every connector runs again over every object of ${c.domain}; in staging mode nothing is exported.`,
     },
     {
       key: 'gwb-start-scheduler',
@@ -189,6 +195,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
       evidence: 'SyncCycleEnabled = True.',
+      effect: (c, f) => `Connect Sync's scheduled cycles resume for ${c.domain}; the server stays in staging mode (exports nothing) until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
     },
     {
       key: 'gwb-staging-off',
@@ -204,7 +211,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'manual', checklist: wizardStaging(false), verify: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] } },
       expect: ([s]) => (s && !s.StagingModeEnabled ? null : 'StagingModeEnabled is still True: clear "Enable staging mode" in the Connect wizard, then say Done again.'),
       evidence: 'The pending exports approved; Get-ADSyncScheduler: StagingModeEnabled = False.',
-      effect: (c) => `The Connect server becomes active again for ${c.domain} and exports the pending changes shown here.`,
+      effect: (c) => `The Connect server becomes active again for every object of ${c.domain}: it exports the pending changes shown here, and password hash sync and password writeback resume.`,
     },
     {
       key: 'gwb-configure-cloud-sync',
