@@ -16,6 +16,7 @@ import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
 import { textProblem, validateNewMigration } from '../runbooks/new-migration.js';
 import type { ChangeWindow } from '../runbooks/windows.js';
+import { citations, withoutSeedNumbers } from '../runbooks/sources.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
 import { COMMANDS, CommandError, parseCommand, type Command } from './commands.js';
@@ -702,11 +703,11 @@ export class CutoverBot extends TeamsActivityHandler {
       items: steps.map((s) => ({
         heading: `${s.seq}. ${s.def.title}${s.batch ? ' (per OU batch)' : ''}`,
         facts: [
-          { title: 'Why', value: s.def.purpose },
+          { title: 'Why', value: withoutSeedNumbers(s.def.purpose) },
           { title: 'Approval', value: s.def.approval },
-          { title: 'Source', value: s.def.source },
-          ...(s.def.warning ? [{ title: 'Warning', value: s.def.warning }] : []),
         ],
+        warningRuns: s.def.warning ? citations(s.def.warning) : [],
+        sourceRuns: citations(s.def.source),
       })),
     });
   }

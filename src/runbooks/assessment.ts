@@ -1,5 +1,6 @@
 import { csvDocument } from '../reports/csv.js';
 import type { Migration, RunbookEngine, StepRow } from './engine.js';
+import { withoutSeedNumbers } from './sources.js';
 
 /**
  * The pre-migration assessment (seed 002, "Pre-Migration Assessment"): one finding per check, each with what was
@@ -45,7 +46,9 @@ const n = (x: number) => x.toLocaleString('en-US');
 export function assessForest(i: AssessmentInputs) {
   const { summary, features } = i;
   const findings: AssessmentFinding[] = [];
-  const add = (area: FindingArea, check: string, status: FindingStatus, result: string, limit: string | null, evidence: string) => findings.push({ area, check, status, result, limit, evidence });
+  // Documents are cited by their titles, on the card and in the report alike (never "seed 004").
+  const add = (area: FindingArea, check: string, status: FindingStatus, result: string, limit: string | null, evidence: string) =>
+    findings.push({ area, check, status, result: withoutSeedNumbers(result), limit, evidence: withoutSeedNumbers(evidence) });
 
   // --- object counts
   add('Object counts', `Objects in ${summary.domain}`, summary.total > MAX_OBJECTS_PER_DOMAIN ? 'blocker' : 'ok', `${n(summary.total)} (users ${n(summary.users)}, groups ${n(summary.groups)}, contacts ${n(summary.contacts)})`, `${n(MAX_OBJECTS_PER_DOMAIN)} objects per domain`, 'ad-domain-summary: paged LDAP count of users, groups and contacts in the domain');
@@ -158,7 +161,7 @@ export function isAssessment(engine: RunbookEngine, m: Migration, step: StepRow)
 export const ASSESSMENT_COLUMNS = ['area', 'check', 'status', 'result', 'limit', 'evidence'] as const;
 
 export function assessmentCsv(r: AssessmentReport): string {
-  const head = ['# cutover assessment report (seed 002, "Pre-Migration Assessment")', `# migration ${r.migration.name} (${r.migration.id}) · domain ${r.migration.domain} · assessed ${r.assessedAt}`, `# recommendation: ${r.recommendation ?? '—'}`];
+  const head = [withoutSeedNumbers('# cutover assessment report (seed 002, "Pre-Migration Assessment")'), `# migration ${r.migration.name} (${r.migration.id}) · domain ${r.migration.domain} · assessed ${r.assessedAt}`, `# recommendation: ${r.recommendation ?? '—'}`];
   return csvDocument(head, ASSESSMENT_COLUMNS, r.findings);
 }
 
