@@ -17,6 +17,7 @@ import { defaultPolicy } from '../runbooks/policy.js';
 import { textProblem, validateNewMigration } from '../runbooks/new-migration.js';
 import type { ChangeWindow } from '../runbooks/windows.js';
 import { citations, withoutSeedNumbers } from '../runbooks/sources.js';
+import { ageInWords, formatTime } from './format.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
 import { COMMANDS, CommandError, parseCommand, type Command } from './commands.js';
@@ -590,8 +591,8 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${a.severity === 'critical' ? '🔴' : '🟠'} ${a.title}`,
         facts: [
           { title: 'Migration', value: a.migrationName },
-          { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${a.snoozedUntil.toISOString()}` : '') },
-          { title: 'Age', value: ageOf(a.openedAt, now) },
+          { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${formatTime(a.snoozedUntil, now)}` : '') },
+          { title: 'Age', value: ageInWords(a.openedAt, now) },
           { title: 'Alert id', value: a.id },
           ...(a.ackedBy ? [{ title: 'Acknowledged by', value: a.ackedBy }] : []),
         ],
@@ -612,7 +613,7 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${i.migration.name} · step ${i.step.seq}: ${i.def.title}`,
         facts: [
           { title: 'Asked by', value: i.step.requestedBy?.name ?? '—' },
-          { title: 'Waiting for', value: ageOf(i.step.requestedAt!, now) },
+          { title: 'Waiting for', value: ageInWords(i.step.requestedAt!, now) },
           { title: 'Migration id', value: i.migration.id },
         ],
       })),
@@ -621,7 +622,7 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${i.migration.name} · approval policy change ${i.change.id}`,
         facts: [
           { title: 'Asked by', value: i.change.requestedBy.name },
-          { title: 'Waiting for', value: ageOf(i.change.requestedAt, now) },
+          { title: 'Waiting for', value: ageInWords(i.change.requestedAt, now) },
           { title: 'Migration id', value: i.migration.id },
         ],
       })),
@@ -635,6 +636,7 @@ export class CutoverBot extends TeamsActivityHandler {
 
   async #runnersCard(tenantId: string): Promise<Card> {
     const rs = await this.d.runners.list(tenantId);
+    const now = this.d.clock.now();
     return renderCard('list', {
       title: 'Runners',
       emptyText: 'No runners registered. A change owner says "runner add NAME".',
@@ -642,7 +644,7 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' ? '🔴' : '⚪'} ${r.name}`,
         facts: [
           { title: 'Health', value: r.health },
-          { title: 'Last seen', value: r.lastSeenAt ? r.lastSeenAt.toISOString() : 'never' },
+          { title: 'Last seen', value: r.lastSeenAt ? formatTime(r.lastSeenAt, now) : 'never' },
           { title: 'Version', value: r.version ?? '—' },
           { title: 'Executor', value: r.executor ?? '—' },
           { title: 'Tenant', value: r.tenantId },
@@ -680,11 +682,12 @@ export class CutoverBot extends TeamsActivityHandler {
     const m = found && found.tenantId === tenantId ? found : null;
     if (!m) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`);
     const rows = await this.d.engine.auditTrail(m.id, 15);
+    const now = this.d.clock.now();
     return renderCard('list', {
       title: `Audit · ${m.name} (latest ${rows.length})`,
       emptyText: 'No entries.',
       items: rows.map((r) => ({
-        heading: `${r.at.toISOString()} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,
+        heading: `${formatTime(r.at, now)} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,
         facts: [
           { title: 'Who', value: r.actorName ? `${r.actorName} (${r.actorOid})` : 'cutover' },
           { title: 'Hash', value: r.hash.slice(0, 16) },
@@ -730,9 +733,4 @@ export function sameConversation(a: string, b: string): boolean {
   return a.split(';')[0] === b.split(';')[0];
 }
 
-function ageOf(d: Date, now: Date): string {
-  const min = Math.max(0, Math.round((now.getTime() - d.getTime()) / 60_000));
-  if (min < 60) return `${min} min`;
-  if (min < 48 * 60) return `${Math.round(min / 60)} h`;
-  return `${Math.round(min / 1440)} days`;
-}
+

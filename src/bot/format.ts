@@ -112,3 +112,12 @@ function toDate(d: Date | string | null | undefined): Date | null {
   const t = d instanceof Date ? d : new Date(d);
   return Number.isNaN(t.getTime()) ? null : t;
 }
+
+/** A Cloud Sync job's schedule (Graph synchronizationSchedule) in words: "enabled: runs every 2 minutes". */
+export function scheduleInWords(state: string, interval?: string | null): string {
+  const every = interval ? everyInterval(interval) : null;
+  if (state === 'Active') return every ? `enabled: runs ${every}` : 'enabled';
+  if (state === 'Disabled') return every ? `not enabled (it would run ${every})` : 'not enabled';
+  if (state === 'Paused') return every ? `paused (it runs ${every} once resumed)` : 'paused';
+  return every ? `${state}, ${every}` : state;
+}
