@@ -54,10 +54,13 @@ export class CommandError extends Error {}
 
 const MAX_TEXT = 4000;
 
-/** Splits on spaces, keeping "quoted strings" (straight or curly quotes) together. */
+/**
+ * Splits on spaces, keeping "quoted strings" (straight or curly quotes) together. Inside quotes a backslash keeps the
+ * next character (as written, backslash included): a DN such as `OU=\"Quoted\" Team,DC=…` stays one value.
+ */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  const re = /(\S*?)(["“”])(.*?)(["“”])|(\S+)/gs;
+  const re = /(\S*?)(["“”])((?:\\.|[^"“”\\])*)(["“”])|(\S+)/gs;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) {
     if (m[5] !== undefined) out.push(m[5]);

@@ -143,7 +143,18 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
   });
 
   it('disables Connect Sync entirely once every object in its scope has moved: scheduler off and the ADSync service stopped', async () => {
-    const rest = ['OU=Sales,DC=contoso,DC=com', 'OU=PreSales,DC=contoso,DC=com', 'OU=Engineering,DC=contoso,DC=com', 'OU=Groups,DC=contoso,DC=com', 'OU=Contacts,DC=contoso,DC=com', 'OU=Contractors,DC=contoso,DC=com'];
+    // the whole domain: every OU in Connect's scope, the ones whose names need escaping included
+    const rest = [
+      'OU=Sales,DC=contoso,DC=com',
+      'OU=PreSales,DC=contoso,DC=com',
+      'OU=Engineering,DC=contoso,DC=com',
+      'OU=Groups,DC=contoso,DC=com',
+      'OU=Contacts,DC=contoso,DC=com',
+      'OU=Contractors,DC=contoso,DC=com',
+      'OU=Sales\\, EMEA,DC=contoso,DC=com',
+      'OU=R\\+D,DC=contoso,DC=com',
+      'OU=\\"Quoted\\" Team,DC=contoso,DC=com',
+    ];
     for (const ou of rest) {
       const n = h.connector.sent.length;
       await h.say(USERS.alex, `batch add Full ou="${ou}"`);
