@@ -16,7 +16,7 @@ export interface Fact {
 
 export interface EvidenceView {
   facts: Fact[];
-  /** The whole evidence as indented JSON (bounded: the audit export has all of it), or null when there is none. */
+  /** The whole evidence as an indented outline (bounded: the audit export has all of it), or null when there is none. */
   details: string | null;
 }
 
@@ -33,7 +33,7 @@ type Renderer<R> = (r: R, ctx: Ctx) => Fact[];
 /** The most facts a card shows for one step; the rest are under Details. */
 const MAX_FACTS = 16;
 /** Details are bounded so that a card stays within Teams' message size. */
-const MAX_DETAILS = 6_000;
+const MAX_DETAILS = 8_000;
 
 // ---------------------------------------------------------------- words
 
@@ -415,9 +415,32 @@ export function fallback(r: unknown): Fact[] {
   return [{ title: 'Result', value: `${n} ${Array.isArray(r) ? 'item' : 'field'}${n === 1 ? '' : 's'}: see Details` }];
 }
 
-/** The whole evidence, indented; cut at a bound with a pointer to the audit export, which holds all of it. */
+/**
+ * The whole evidence as an indented outline (field: value, lists numbered), strings exactly as recorded (a DN keeps
+ * its single backslash, where JSON would double it); cut at a bound with a pointer to the audit export, which holds all
+ * of it.
+ */
 export function detailsOf(ev: unknown): string {
-  const all = JSON.stringify(ev, null, 2);
+  const all = outline(ev, '').join('\n');
   if (all.length <= MAX_DETAILS) return all;
   return `${all.slice(0, MAX_DETAILS)}\n… (${num(all.length - MAX_DETAILS)} more characters: the whole evidence is in the audit, npm run audit:verify -- --export json)`;
+}
+
+function outline(v: unknown, pad: string): string[] {
+  if (v === null || v === undefined) return [`${pad}—`];
+  if (typeof v !== 'object') return String(v).split('\n').map((l) => `${pad}${l}`);
+  const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [`${i + 1}.`, x]) : Object.entries(v as Record<string, unknown>).map(([k, x]) => [`${k}:`, x]);
+  if (!entries.length) return [`${pad}${Array.isArray(v) ? '(none)' : '—'}`];
+  const out: string[] = [];
+  for (const [k, x] of entries) {
+    const scalar = x === null || x === undefined || typeof x !== 'object';
+    if (scalar && !String(x ?? '—').includes('\n')) out.push(`${pad}${k} ${x ?? '—'}`);
+    else if (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object') && x.join(', ').length <= 100) out.push(`${pad}${k} ${x.join(', ') || '(none)'}`);
+    else if (Array.isArray(v)) {
+      // a list item: its first line beside its number, the rest under it
+      const inner = outline(x, `${pad}${' '.repeat(k.length + 1)}`);
+      out.push(`${pad}${k} ${inner[0].trimStart()}`, ...inner.slice(1));
+    } else out.push(`${pad}${k}`, ...outline(x, `${pad}  `));
+  }
+  return out;
 }

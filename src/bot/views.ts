@@ -58,11 +58,17 @@ function truncate(s: string, n = 300): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
+/** A runner action's parameters as they are given: `ou: OU=Sales\, EMEA,…` (a DN exactly, where JSON doubles its backslashes). */
+function paramText(params: Record<string, unknown>): string {
+  const parts = Object.entries(params).map(([k, v]) => `${k}: ${Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join('; ') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return parts.length ? ` · ${parts.join(' · ')}` : '';
+}
+
 export function planLines(plan: StepPlan | null): { line: string }[] {
   if (!plan) return [];
   const lines: string[] = [];
   for (const r of plan.runner ?? []) {
-    lines.push(`runner ${r.action}${r.mutation ? ' (changes the server)' : ' (read)'} ${JSON.stringify(r.params)}`);
+    lines.push(`runner ${r.action}${r.mutation ? ' (changes the server)' : ' (read)'}${paramText(r.params)}`);
     if (r.script) lines.push(`  script: ${r.script}`);
   }
   for (const g of plan.graph ?? []) lines.push(`${g.method} ${g.path}${g.body !== undefined ? ` ${truncate(JSON.stringify(g.body), 600)}` : ''}`);

@@ -50,10 +50,13 @@ function parseObjects(s: unknown): EffectFacts['domain'] | undefined {
 const num = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, one: string) => `${num(n)} ${one}${n === 1 ? '' : 's'}`;
 
-/** "all 5,376 users, 28 groups and 8 contacts of contoso.com", or in words when the counts are not known yet. */
+/**
+ * "every object of contoso.com it synchronizes (the domain holds 5,376 users, 28 groups and 8 contacts)": the domain's
+ * counts come from the assessment (the whole domain; Connect's scope may leave some containers out).
+ */
 export function everyObjectOf(c: Pick<MigrationContext, 'domain'>, f: EffectFacts): string {
-  if (!f.domain) return `every user, group and contact of ${c.domain}`;
-  return `all ${plural(f.domain.users, 'user')}, ${plural(f.domain.groups, 'group')} and ${plural(f.domain.contacts, 'contact')} of ${c.domain}`;
+  const held = f.domain ? ` (the domain holds ${plural(f.domain.users, 'user')}, ${plural(f.domain.groups, 'group')} and ${plural(f.domain.contacts, 'contact')})` : '';
+  return `every object of ${c.domain} it synchronizes${held}`;
 }
 
 /** "the 40 users, 2 groups and 2 contacts in OU=…", or "the users, groups and contacts in OU=…". */

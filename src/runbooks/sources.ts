@@ -31,6 +31,7 @@ export const DOCUMENTS = {
   groupWriteback: { title: 'Migrate Microsoft Entra Connect Sync group writeback V2 to Microsoft Entra Cloud Sync', url: `${LEARN}/cloud-sync/migrate-group-writeback`, publisher: 'Microsoft Learn' },
   stagingServer: { title: 'Microsoft Entra Connect: Staging server and disaster recovery', url: `${LEARN}/connect/how-to-connect-sync-staging-server`, publisher: 'Microsoft Learn' },
   connectPrerequisites: { title: 'Prerequisites for Microsoft Entra Connect', url: `${LEARN}/connect/how-to-connect-install-prerequisites`, publisher: 'Microsoft Learn' },
+  cloudSyncTroubleshooting: { title: 'Cloud sync troubleshooting', url: `${LEARN}/cloud-sync/how-to-troubleshoot`, publisher: 'Microsoft Learn' },
 } satisfies Record<string, SourceDocument>;
 
 export type DocumentKey = keyof typeof DOCUMENTS;
@@ -52,6 +53,7 @@ const FILE_DOCUMENTS: Record<string, DocumentKey> = {
   'migrate-group-writeback.md': 'groupWriteback',
   'how-to-connect-sync-staging-server.md': 'stagingServer',
   'how-to-connect-install-prerequisites.md': 'connectPrerequisites',
+  'how-to-troubleshoot.md': 'cloudSyncTroubleshooting',
 };
 
 /** A piece of cited text: plain, or a document's title linking to it. */

@@ -135,7 +135,7 @@ export const connectToCloudSync: RunbookDefinition = {
       expect: (results, c) => rulesTook(results[3], c.ou!),
       evidence: "Rule identifiers and precedences; the full synchronization's runs; every object of the OU with cloudNoFlow in the metaverse and no pending export to Entra ID; configuration exports before and after.",
       effect: (c, f) =>
-        `Connect Sync stops exporting adds, deletes and non-reference updates for ${objectsOfOu(c, f)}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now, over ${everyObjectOf(c, f)} (it can take hours on a large forest).`,
+        `Connect Sync stops exporting adds, deletes and non-reference updates for ${objectsOfOu(c, f)}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now, over ${everyObjectOf(c, f)}; it can take hours on a large forest.`,
     },
     {
       key: 'verify-provisioning-agent',
@@ -234,7 +234,7 @@ export const connectToCloudSync: RunbookDefinition = {
       },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True; a delta cycle ran to success.',
       effect: (c, f) =>
-        `Connect Sync resumes for ${everyObjectOf(c, f)} still on it: a delta cycle now, then its 30-minute cycles; the no-flow rules keep it away from ${c.batchOus.join('; ')}.`,
+        `Connect Sync resumes for ${everyObjectOf(c, f)}, apart from the migrated OUs (the no-flow rules keep it away from ${c.batchOus.join('; ')}): a delta cycle now, then its 30-minute cycles.`,
     },
     {
       key: 'verify-all-users',
@@ -311,7 +311,7 @@ export const connectToCloudSync: RunbookDefinition = {
       },
       evidence: 'A final configuration export; SyncCycleEnabled = False; the ADSync service stopped and disabled.',
       effect: (c, f) =>
-        `Connect Sync stops for good for ${everyObjectOf(c, f)}: no sync cycle, no password hash sync, no password writeback, no export of any kind. Every object it served must already be on Cloud Sync (checked before this runs). The server stays installed for the soak, ${stepRef(f, 'soak', 'Soak: verify everything is good')}.`,
+        `Connect Sync stops for good, for ${everyObjectOf(c, f)}: no sync cycle, no password hash sync, no password writeback, no export of any kind. Every object it served must already be on Cloud Sync (checked before this runs). The server stays installed for the soak, ${stepRef(f, 'soak', 'Soak: verify everything is good')}.`,
     },
     {
       key: 'check-accidental-delete-prevention',
@@ -319,7 +319,7 @@ export const connectToCloudSync: RunbookDefinition = {
       purpose: "Connect Sync's tenant-level accidental-delete prevention can block Cloud Sync's deletes after cutover: check it and clear it if it is on.",
       warning:
         "Graph's directory/onPremisesSynchronization does not accept application permissions, so cutover cannot read this setting: a person checks it. Check it before batch 1 too: it can hold Cloud Sync's deletes as soon as Cloud Sync owns objects.",
-      source: 'Cloud Sync troubleshooting: Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
+      source: 'how-to-troubleshoot.md, "Microsoft Entra object deletion threshold": Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
       skipIf: onlyFullMigration,
       approval: 'none',
       production: false,
