@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as AC from 'adaptivecards';
-import { renderCard, noticeCard, type CardName } from '../../src/bot/cards.js';
+import { renderCard, noticeCard, plainText, type CardName } from '../../src/bot/cards.js';
 import { alertCard } from '../../src/bot/alert-views.js';
 import { COMMANDS } from '../../src/bot/commands.js';
 
@@ -102,6 +102,37 @@ describe('card templates render without parser errors or warnings', () => {
       { now: new Date() },
     );
     expect(parserEvents(alert)).toEqual([]);
+  });
+
+  it('shows text exactly: every TextBlock and Fact becomes TextRuns (not Markdown in any Teams client), no entity anywhere', () => {
+    const typed = 'OU=Sales\\, EMEA,OU=R\\+D,DC=contoso,DC=com [Approve](https://evil.example) <migration> *bold* &amp; `code` # 1. \\';
+    const card = renderCard('notice', { title: typed, message: typed, hint: typed, color: 'Attention' });
+    const json = JSON.stringify(card);
+    expect(json).not.toMatch(/"type":"(TextBlock|FactSet)"|&lt;|&gt;|&#\d+;/);
+    expect(card.body).toEqual([
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed, size: 'Medium', weight: 'Bolder', color: 'Attention' }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed, size: 'Small', isSubtle: true }] },
+    ]);
+    // facts: rows of a bold title and a value, aligned down the card; an element's id and visibility carried over
+    expect(plainText({ type: 'FactSet', id: 'f', isVisible: false, facts: [{ title: 'OU', value: 'OU=R\\+D,DC=contoso,DC=com' }] })).toEqual({
+      type: 'Container',
+      id: 'f',
+      isVisible: false,
+      items: [
+        {
+          type: 'ColumnSet',
+          spacing: 'None',
+          columns: [
+            { type: 'Column', width: 2, items: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'OU', weight: 'Bolder' }] }] },
+            { type: 'Column', width: 5, items: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'OU=R\\+D,DC=contoso,DC=com' }] }] },
+          ],
+        },
+      ],
+    });
+    expect(plainText({ type: 'FactSet', facts: [] })).toBeNull();
+    // no template renders a Markdown element
+    for (const [name, data] of [...Object.values(variants).map((d) => ['step', d] as const), ...others]) expect(JSON.stringify(renderCard(name, data)), name).not.toMatch(/"type":"(TextBlock|FactSet)"/);
   });
 
   it('keeps user text as text: a name with template syntax is not evaluated', () => {
