@@ -64,18 +64,35 @@ function textBlock(o: Record<string, unknown>): Record<string, unknown> {
   return { type: 'RichTextBlock', ...pick(o, ELEMENT_PROPS), ...(o.horizontalAlignment ? { horizontalAlignment: o.horizontalAlignment } : {}), inlines: [textRun(o.text, pick(o, RUN_PROPS))] };
 }
 
-/** A FactSet as rows of two weighted columns, so titles and values line up down the card as a FactSet's do. */
+/**
+ * A FactSet as rows of two weighted columns, so titles and values line up down the card as a FactSet's do. A fact whose
+ * title or value holds a token too long to wrap in its column (a DN, a command line, a job id) is stacked instead: its
+ * title, then its value across the card (a long unbroken token runs past a narrow column's edge in Teams' renderer).
+ */
 function factRows(o: Record<string, unknown>): Record<string, unknown> | null {
   const facts = (Array.isArray(o.facts) ? o.facts : []) as { title?: unknown; value?: unknown }[];
   if (!facts.length) return null;
-  const rows = facts.map((f, i) => ({
-    type: 'ColumnSet',
-    spacing: i === 0 ? 'None' : 'Small',
-    columns: [
-      { type: 'Column', width: 2, items: [{ type: 'RichTextBlock', inlines: [textRun(f.title, { weight: 'Bolder' })] }] },
-      { type: 'Column', width: 5, items: [{ type: 'RichTextBlock', inlines: [textRun(f.value, {})] }] },
-    ],
-  }));
+  const rows = facts.map((f, i) => {
+    const spacing = i === 0 ? 'None' : 'Small';
+    if (/\S{16,}/.test(String(f.title ?? '')) || /\S{45,}/.test(String(f.value ?? ''))) {
+      return {
+        type: 'Container',
+        spacing,
+        items: [
+          { type: 'RichTextBlock', inlines: [textRun(f.title, { weight: 'Bolder' })] },
+          { type: 'RichTextBlock', spacing: 'None', inlines: [textRun(f.value, {})] },
+        ],
+      };
+    }
+    return {
+      type: 'ColumnSet',
+      spacing,
+      columns: [
+        { type: 'Column', width: 2, items: [{ type: 'RichTextBlock', inlines: [textRun(f.title, { weight: 'Bolder' })] }] },
+        { type: 'Column', width: 5, items: [{ type: 'RichTextBlock', inlines: [textRun(f.value, {})] }] },
+      ],
+    };
+  });
   return { type: 'Container', ...pick(o, ELEMENT_PROPS), items: rows };
 }
 

@@ -63,7 +63,7 @@ export interface CitedRun {
 }
 
 // "seed 000/001", "seeds 000, 002", "seed 004", or a page's file name ("how-to-connect-sync-staging-server.md").
-const REFERENCE = /\bseeds? (\d{3}(?:(?:\/|, | and )\d{3})*)|\b([a-z0-9-]+\.md)\b/g;
+const REFERENCE = /\bseeds? (\d{3}(?:(?:\/|, | and )\d{3})*)|\b([a-z0-9-]+\.md)\b/gi;
 
 /** The documents a reference names, in order, without repeats. */
 function documentsOf(match: RegExpExecArray): DocumentKey[] {

@@ -46,7 +46,7 @@ describe('cards read at a glance: a full pilot batch', () => {
       // right under the title and state: what it affects, the whole domain, until the step that ends it
       expect(l[3]).toBe('What it affects');
       expect(l[4]).toBe(
-        `Connect Sync stops for every object of contoso.com it synchronizes (the domain holds ${users.toLocaleString('en-US')} users, ${groups} groups and ${contacts} contacts) (not only ${PILOT_OU}) until step ${start} (Start the Connect Sync scheduler): no sync cycle runs, so no change made in Active Directory reaches Entra ID meanwhile. Password hash sync and password writeback keep running. A delta sync is needed within 7 days.`,
+        `Connect Sync stops for every object of contoso.com it synchronizes (the domain holds ${users.toLocaleString('en-US')} users, ${groups} groups and ${contacts} contacts), not only for ${PILOT_OU}, until step ${start} (Start the Connect Sync scheduler): no sync cycle runs, so no change made in Active Directory reaches Entra ID meanwhile. Password hash sync and password writeback keep running. A delta sync is needed within 7 days.`,
       );
     }
     // the approved plan carries the same words: what the owners approve is what the card says
@@ -89,6 +89,8 @@ describe('cards read at a glance: a full pilot batch', () => {
       const toggle = JSON.stringify(card).includes(`"title":"Details","targetElements":["details-${seq}"]`);
       expect(toggle, `step ${seq} has Details`).toBe(true);
     }
+    // and every card stays well within Teams' message size (about 28 KB), Details included
+    for (const [seq, card] of seen) expect(JSON.stringify(card).length, `step ${seq}`).toBeLessThan(24_000);
     const rules = seen.get(await seqOf('create-noflow-rules', 1));
     const details = runs(rules).find((t) => t.startsWith('results:'))!;
     expect(details).toMatch(/^ +precedence: 20$/m);

@@ -14,13 +14,21 @@ function walk(n: unknown, visit: (n: Node) => void): void {
 
 const runsOf = (block: Node): string => (block.inlines ?? []).map((r: any) => (typeof r === 'string' ? r : r.text ?? '')).join('');
 
-/** Every fact of a card as it reads: label (the row's first column) and value. */
+/**
+ * Every fact of a card as it reads: label and value. A fact is a row of two columns (title, value), or, when it holds a
+ * token too long for a column, a bold title over its value.
+ */
 export function facts(card: unknown): { title: string; value: string }[] {
   const out: { title: string; value: string }[] = [];
   walk(card, (n) => {
-    if (n.type !== 'ColumnSet' || n.columns?.length !== 2 || n.columns[0].width !== 2 || n.columns[1].width !== 5) return;
-    const [t, v] = n.columns.map((c: Node) => (c.items ?? []).filter((i: Node) => i.type === 'RichTextBlock').map(runsOf).join(' '));
-    out.push({ title: t, value: v });
+    if (n.type === 'ColumnSet' && n.columns?.length === 2 && n.columns[0].width === 2 && n.columns[1].width === 5) {
+      const [t, v] = n.columns.map((c: Node) => (c.items ?? []).filter((i: Node) => i.type === 'RichTextBlock').map(runsOf).join(' '));
+      out.push({ title: t, value: v });
+    }
+    const items = n.type === 'Container' ? (n.items ?? []) : [];
+    if (items.length === 2 && items.every((i: Node) => i.type === 'RichTextBlock') && items[0].inlines?.length === 1 && items[0].inlines[0].weight === 'Bolder' && items[1].spacing === 'None') {
+      out.push({ title: runsOf(items[0]), value: runsOf(items[1]) });
+    }
   });
   return out;
 }

@@ -108,7 +108,7 @@ export const connectToCloudSync: RunbookDefinition = {
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = False.',
       effect: (c, f) =>
-        `Connect Sync stops for ${everyObjectOf(c, f)} (not only ${c.ou}) until ${stepRef(f, 'start-scheduler', 'Start the Connect Sync scheduler')}: no sync cycle runs, so no change made in Active Directory reaches Entra ID meanwhile. Password hash sync and password writeback keep running. A delta sync is needed within 7 days.`,
+        `Connect Sync stops for ${everyObjectOf(c, f)}, not only for ${c.ou}, until ${stepRef(f, 'start-scheduler', 'Start the Connect Sync scheduler')}: no sync cycle runs, so no change made in Active Directory reaches Entra ID meanwhile. Password hash sync and password writeback keep running. A delta sync is needed within 7 days.`,
     },
     {
       key: 'create-noflow-rules',
@@ -249,7 +249,7 @@ export const connectToCloudSync: RunbookDefinition = {
     {
       key: 'post-migration-validation',
       title: 'Post-migration validation',
-      purpose: "Seed 002's validation table, row by row, each with its evidence.",
+      purpose: 'The validation table of seed 002, row by row, each with its evidence.',
       source: 'seed 002, "Post-Migration Validation" (user attributes, group memberships, password hash sync, writeback, provisioning logs, agent health)',
       approval: 'none',
       production: false,
