@@ -435,7 +435,7 @@ function outline(v: unknown, pad: string): string[] {
   for (const [k, x] of entries) {
     const scalar = x === null || x === undefined || typeof x !== 'object';
     if (scalar && !String(x ?? '—').includes('\n')) out.push(`${pad}${k} ${x ?? '—'}`);
-    else if (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object') && x.join(', ').length <= 100) out.push(`${pad}${k} ${x.join(', ') || '(none)'}`);
+    else if (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object') && x.join('; ').length <= 100) out.push(`${pad}${k} ${x.join('; ') || '(none)'}`);
     else if (Array.isArray(v)) {
       // a list item: its first line beside its number, the rest under it
       const inner = outline(x, `${pad}${' '.repeat(k.length + 1)}`);

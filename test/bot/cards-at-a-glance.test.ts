@@ -137,6 +137,8 @@ describe('cards read at a glance: a full pilot batch', () => {
     const batch = (await h.app.engine.getSteps(m)).filter((s) => s.batch === 2);
     expect(batch.every((s) => s.state === 'succeeded')).toBe(true);
     const cards = await Promise.all(batch.map((s) => refresh(s.seq)));
+    batch.forEach((s, i) => seen.set(s.seq, cards[i]));
+    expect(cards.flatMap(labels).filter(looksLikeJsonPath)).toEqual([]);
     for (const card of cards) {
       expect(facts(card).find((f) => f.title === 'OU')?.value).toBe(ESCAPED_OU);
       // wherever the OU is named, it is named exactly; never unescaped, never as an entity
