@@ -157,7 +157,8 @@ export function expectedCommands(commands = COMMANDS): Array<{ title: string; de
   const keywords = (usage: string) => {
     const words: string[] = [];
     for (const w of usage.trim().split(/\s+/)) {
-      if (/^[[<"“(]/.test(w) || w.includes('=')) break;
+      // arguments: [optional], "quoted", key=value, or a placeholder in capitals (MIGRATION, NAME, KIND)
+      if (/^[[<"“(]/.test(w) || w.includes('=') || /^[A-Z][A-Z_]*$/.test(w)) break;
       words.push(w);
     }
     return words;

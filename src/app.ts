@@ -37,6 +37,7 @@ import { createHttpServer } from './bot/http.js';
 import { createAdapter } from './bot/adapter.js';
 import { Notifier } from './bot/notifier.js';
 import { PeopleDirectory } from './bot/people.js';
+import { formatTime, scheduleInWords } from './bot/format.js';
 import { SandboxTenant, SANDBOX_ADMINS_GROUP, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from './sandbox/tenant.js';
 import { registerSandboxRoutes } from './sandbox/control.js';
 
@@ -305,6 +306,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       const g = tenants.graph(m.tenantId);
       const found = await provisioningJob(g, m.domain);
       if (!found) return [];
+      const now = clock.now();
       return (await g.listJobs(found.servicePrincipalId)).map((j): JobView => {
         const q = j.status.quarantine;
         const last = j.status.lastExecution;
@@ -316,10 +318,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
           quarantined: j.status.code === 'Quarantine',
           facts: [
             { title: 'Status', value: j.status.code },
-            { title: 'Schedule', value: `${j.schedule.state}${j.schedule.interval ? ` every ${j.schedule.interval}` : ''}` },
-            { title: 'Last execution', value: last ? `${last.state} at ${last.timeEnded?.toISOString() ?? '—'} (exported ${last.countExported}, escrowed ${last.countEscrowed})` : 'never' },
-            { title: 'Steady state', value: j.status.steadyStateFirstAchievedTime ? `since ${j.status.steadyStateFirstAchievedTime.toISOString()}` : 'not reached' },
-            ...(q ? [{ title: 'Quarantine', value: `${q.reason}${q.error ? ` (${q.error.code})` : ''} since ${q.currentBegan?.toISOString() ?? '—'}; next attempt ${q.nextAttempt?.toISOString() ?? '—'}` }] : []),
+            { title: 'Schedule', value: scheduleInWords(j.schedule.state, j.schedule.interval) },
+            { title: 'Last execution', value: last ? `${last.state}, ${formatTime(last.timeEnded, now)} (exported ${last.countExported}, escrowed ${last.countEscrowed})` : 'never' },
+            { title: 'Steady state', value: j.status.steadyStateFirstAchievedTime ? `since ${formatTime(j.status.steadyStateFirstAchievedTime, now)}` : 'not reached' },
+            ...(q ? [{ title: 'Quarantine', value: `${q.reason}${q.error ? ` (${q.error.code})` : ''} since ${formatTime(q.currentBegan, now)}; next attempt ${formatTime(q.nextAttempt, now)}` }] : []),
             { title: 'Synchronized', value: Object.entries(j.status.synchronizedEntryCountByType).map(([k, v]) => `${k}: ${v}`).join(', ') || '—' },
           ],
         };

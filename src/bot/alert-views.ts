@@ -1,5 +1,8 @@
 import type { AlertRecord } from '../monitor/alerts.js';
+import { withoutSeedNumbers } from '../runbooks/sources.js';
 import { renderCard, splitLongFacts, type Card } from './cards.js';
+import { humanTimes } from './evidence.js';
+import { formatTime } from './format.js';
 
 const SEVERITY = {
   critical: { label: 'CRITICAL', style: 'attention', color: 'Attention' },
@@ -11,13 +14,14 @@ export function alertCard(a: AlertRecord, opts: { notice?: string; now: Date }):
   const sev = SEVERITY[a.severity];
   const stateLabel =
     a.state === 'resolved'
-      ? `✅ Resolved at ${a.resolvedAt?.toISOString()}`
+      ? `✅ Resolved ${formatTime(a.resolvedAt, opts.now)}`
       : a.state === 'acknowledged'
         ? `👀 Acknowledged by ${a.ackedBy}`
         : a.state === 'snoozed'
-          ? `💤 Snoozed by ${a.ackedBy} until ${a.snoozedUntil?.toISOString()}`
-          : `🔔 Open since ${a.openedAt.toISOString()}`;
-  const facts = [...a.facts, { title: 'Alert id', value: a.id }, { title: 'Last seen', value: a.lastSeenAt.toISOString() }];
+          ? `💤 Snoozed by ${a.ackedBy} until ${formatTime(a.snoozedUntil, opts.now)}`
+          : `🔔 Open since ${formatTime(a.openedAt, opts.now)}`;
+  // The monitor writes times as ISO text: every card writes them one way.
+  const facts = [...a.facts.map((f) => ({ title: f.title, value: humanTimes(f.value, opts.now) })), { title: 'Alert id', value: a.id }, { title: 'Last seen', value: formatTime(a.lastSeenAt, opts.now) }];
   return renderCard('alert', {
     id: a.id,
     version: a.version,
@@ -27,8 +31,8 @@ export function alertCard(a: AlertRecord, opts: { notice?: string; now: Date }):
     color: sev.color,
     title: a.title,
     stateLabel,
-    summary: a.summary,
-    remedy: a.remedy ?? null,
+    summary: withoutSeedNumbers(humanTimes(a.summary, opts.now)),
+    remedy: a.remedy ? withoutSeedNumbers(a.remedy) : null,
     facts: splitLongFacts(facts).short,
     longFacts: splitLongFacts(facts).long,
     objectsTitle: a.objects?.title ?? '',

@@ -16,6 +16,8 @@ import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
 import { textProblem, validateNewMigration } from '../runbooks/new-migration.js';
 import type { ChangeWindow } from '../runbooks/windows.js';
+import { citations, withoutSeedNumbers } from '../runbooks/sources.js';
+import { ageInWords, formatTime } from './format.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
 import type { RunnerRegistrations } from '../runbooks/runner-registrations.js';
@@ -718,8 +720,8 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${a.severity === 'critical' ? '🔴' : '🟠'} ${a.title}`,
         facts: [
           { title: 'Migration', value: a.migrationName },
-          { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${a.snoozedUntil.toISOString()}` : '') },
-          { title: 'Age', value: ageOf(a.openedAt, now) },
+          { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${formatTime(a.snoozedUntil, now)}` : '') },
+          { title: 'Age', value: ageInWords(a.openedAt, now) },
           { title: 'Alert id', value: a.id },
           ...(a.ackedBy ? [{ title: 'Acknowledged by', value: a.ackedBy }] : []),
         ],
@@ -740,7 +742,7 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${i.migration.name} · step ${i.step.seq}: ${i.def.title}`,
         facts: [
           { title: 'Asked by', value: i.step.requestedBy?.name ?? '—' },
-          { title: 'Waiting for', value: ageOf(i.step.requestedAt!, now) },
+          { title: 'Waiting for', value: ageInWords(i.step.requestedAt!, now) },
           { title: 'Migration id', value: i.migration.id },
         ],
       })),
@@ -749,7 +751,7 @@ export class CutoverBot extends TeamsActivityHandler {
         heading: `${i.migration.name} · approval policy change ${i.change.id}`,
         facts: [
           { title: 'Asked by', value: i.change.requestedBy.name },
-          { title: 'Waiting for', value: ageOf(i.change.requestedAt, now) },
+          { title: 'Waiting for', value: ageInWords(i.change.requestedAt, now) },
           { title: 'Migration id', value: i.migration.id },
         ],
       })),
@@ -763,15 +765,16 @@ export class CutoverBot extends TeamsActivityHandler {
 
   async #runnersCard(tenantId: string): Promise<Card> {
     const rs = await this.d.runners.list(tenantId);
+    const now = this.d.clock.now();
     return renderCard('list', {
       title: 'Runners',
-      emptyText: 'No runners registered. An administrator says `runner add <name>` (a second administrator approves it).',
+      emptyText: 'No runners registered. An administrator says "runner add NAME" (a second administrator approves it).',
       items: rs.map((r) => ({
         heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' || r.health === 'Expired' ? '🔴' : '⚪'} ${r.name}`,
         facts: [
           { title: 'Health', value: r.health === 'Expired' ? 'Expired (its token was never used before its deadline and never works: runner add again)' : r.health },
-          ...(r.claimBy && !r.claimedAt && r.health !== 'Expired' && r.health !== 'Revoked' ? [{ title: 'First use by', value: `${r.claimBy.toISOString()} (not connected yet)` }] : []),
-          { title: 'Last seen', value: r.lastSeenAt ? r.lastSeenAt.toISOString() : 'never' },
+          ...(r.claimBy && !r.claimedAt && r.health !== 'Expired' && r.health !== 'Revoked' ? [{ title: 'First use by', value: `${formatTime(r.claimBy, now)} (not connected yet)` }] : []),
+          { title: 'Last seen', value: r.lastSeenAt ? formatTime(r.lastSeenAt, now) : 'never' },
           { title: 'Version', value: r.version ?? '—' },
           { title: 'Executor', value: r.executor ?? '—' },
           { title: 'Tenant', value: r.tenantId },
@@ -814,11 +817,12 @@ export class CutoverBot extends TeamsActivityHandler {
     const runners = !m && ref.toLowerCase() === 'runners';
     if (!m && !runners) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`);
     const rows = m ? await this.d.engine.auditTrail(m.id, 15) : await this.d.registrations.audit(tenantId, 15);
+    const now = this.d.clock.now();
     return renderCard('list', {
       title: `Audit · ${m ? m.name : 'runners of this tenant'} (latest ${rows.length})`,
       emptyText: 'No entries.',
       items: rows.map((r) => ({
-        heading: `${r.at.toISOString()} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,
+        heading: `${formatTime(r.at, now)} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,
         facts: [
           { title: 'Who', value: r.actorName ? `${r.actorName} (${r.actorOid})` : 'cutover' },
           { title: 'Hash', value: r.hash.slice(0, 16) },
@@ -837,11 +841,11 @@ export class CutoverBot extends TeamsActivityHandler {
       items: steps.map((s) => ({
         heading: `${s.seq}. ${s.def.title}${s.batch ? ' (per OU batch)' : ''}`,
         facts: [
-          { title: 'Why', value: s.def.purpose },
+          { title: 'Why', value: withoutSeedNumbers(s.def.purpose) },
           { title: 'Approval', value: s.def.approval },
-          { title: 'Source', value: s.def.source },
-          ...(s.def.warning ? [{ title: 'Warning', value: s.def.warning }] : []),
         ],
+        warningRuns: s.def.warning ? citations(s.def.warning) : [],
+        sourceRuns: citations(s.def.source),
       })),
     });
   }
@@ -864,9 +868,4 @@ export function sameConversation(a: string, b: string): boolean {
   return a.split(';')[0] === b.split(';')[0];
 }
 
-function ageOf(d: Date, now: Date): string {
-  const min = Math.max(0, Math.round((now.getTime() - d.getTime()) / 60_000));
-  if (min < 60) return `${min} min`;
-  if (min < 48 * 60) return `${Math.round(min / 60)} h`;
-  return `${Math.round(min / 1440)} days`;
-}
+

@@ -21,33 +21,79 @@ export function renderCard(name: CardName, data: Record<string, unknown>): Card 
   const tpl = templates.get(name);
   if (!tpl) throw new Error(`no card template cards/${name}.json`);
   const expanded = tpl.expand({ $root: data });
-  return escapeMarkup(dropNulls(expanded)) as Card;
+  return plainText(dropNulls(expanded)) as Card;
 }
 
 /**
- * TextBlock text and Fact titles/values are Markdown in Teams, and HTML is not supported there: a `<name>`
- * placeholder or any `<…>` in data is dropped as a tag (observed in the Agents Playground, which renders cards as
- * Teams does: the help card showed `owners=[,]`). Angle brackets are written as entities, which render as themselves.
+ * Every text on a card is shown exactly as it is: a DN keeps its backslashes (`OU=Sales\, EMEA`), a name such as
+ * `[Approve](https://…)` stays text and never becomes a link, `<migration>` is not taken for a tag, and no HTML entity
+ * ever appears. Teams renders TextBlock text and Fact titles and values as Markdown (where `\,` loses its backslash,
+ * `<…>` is dropped as a tag and `&lt;` shows as typed inside a code span), and escaping Markdown is honoured unevenly
+ * across Teams clients. A TextRun is not Markdown in any client (Adaptive Cards 1.2), so after expansion each TextBlock
+ * becomes a RichTextBlock with one TextRun of the same style, and each FactSet becomes rows of two columns (title,
+ * value) of TextRuns, aligned as a FactSet's are. Templates stay written with TextBlocks and FactSets; links are
+ * Action.OpenUrl buttons or TextRuns with an Action.OpenUrl selectAction, never Markdown.
  */
-function escapeMarkup(v: unknown, inFacts = false): unknown {
-  if (Array.isArray(v)) return v.map((x) => escapeMarkup(x, inFacts));
+export function plainText(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainText).filter((x) => x !== null);
   if (!v || typeof v !== 'object') return v;
   const o = v as Record<string, unknown>;
+  if (o.type === 'TextBlock') return textBlock(o);
+  if (o.type === 'FactSet') return factRows(o);
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(o)) {
-    const markdown = (k === 'text' && o.type === 'TextBlock') || (inFacts && (k === 'title' || k === 'value'));
-    out[k] = markdown && typeof x === 'string' ? escapeText(x) : escapeMarkup(x, k === 'facts' && o.type === 'FactSet');
-  }
+  for (const [k, x] of Object.entries(o)) out[k] = plainText(x);
   return out;
 }
 
+/** Element properties a RichTextBlock (or the Container standing for a FactSet) keeps. */
+const ELEMENT_PROPS = ['id', 'isVisible', 'spacing', 'separator', 'height', 'requires', 'fallback'] as const;
+/** TextBlock styles a TextRun carries. */
+const RUN_PROPS = ['size', 'weight', 'color', 'isSubtle', 'fontType'] as const;
+
+function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+function textRun(text: unknown, style: Record<string, unknown>): Record<string, unknown> {
+  return { type: 'TextRun', text: String(text ?? ''), ...style };
+}
+
+function textBlock(o: Record<string, unknown>): Record<string, unknown> {
+  return { type: 'RichTextBlock', ...pick(o, ELEMENT_PROPS), ...(o.horizontalAlignment ? { horizontalAlignment: o.horizontalAlignment } : {}), inlines: [textRun(o.text, pick(o, RUN_PROPS))] };
+}
+
 /**
- * Data shown in Markdown fields is text: angle brackets as entities (above), and square brackets too, so a name or a
- * comment such as `[Approve here](https://…)` shows as typed and is never a clickable link on the bot's cards (no card
- * template uses Markdown links; links are Action.OpenUrl buttons).
+ * A FactSet as rows of two weighted columns, so titles and values line up down the card as a FactSet's do. A fact whose
+ * title or value holds a token too long to wrap in its column (a DN, a command line, a job id) is stacked instead: its
+ * title, then its value across the card (a long unbroken token runs past a narrow column's edge in Teams' renderer).
  */
-function escapeText(s: string): string {
-  return s.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\[/g, '&#91;').replace(/\]/g, '&#93;');
+function factRows(o: Record<string, unknown>): Record<string, unknown> | null {
+  const facts = (Array.isArray(o.facts) ? o.facts : []) as { title?: unknown; value?: unknown }[];
+  if (!facts.length) return null;
+  const rows = facts.map((f, i) => {
+    const spacing = i === 0 ? 'None' : 'Small';
+    if (/\S{16,}/.test(String(f.title ?? '')) || /\S{45,}/.test(String(f.value ?? ''))) {
+      return {
+        type: 'Container',
+        spacing,
+        items: [
+          { type: 'RichTextBlock', inlines: [textRun(f.title, { weight: 'Bolder' })] },
+          { type: 'RichTextBlock', spacing: 'None', inlines: [textRun(f.value, {})] },
+        ],
+      };
+    }
+    return {
+      type: 'ColumnSet',
+      spacing,
+      columns: [
+        { type: 'Column', width: 2, items: [{ type: 'RichTextBlock', inlines: [textRun(f.title, { weight: 'Bolder' })] }] },
+        { type: 'Column', width: 5, items: [{ type: 'RichTextBlock', inlines: [textRun(f.value, {})] }] },
+      ],
+    };
+  });
+  return { type: 'Container', ...pick(o, ELEMENT_PROPS), items: rows };
 }
 
 /** `$when` on a property leaves null behind; Teams rejects some null properties, so drop them. */

@@ -32,7 +32,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'help', description: 'The commands cutover understands, with examples.' },
   { usage: 'new migration', description: 'A form to start a migration (runbook, name, domain, pilot OU, change owners, approvals required).' },
   {
-    usage: 'new migration "Pilot" domain=contoso.com ou="OU=…" owners=<objectId>[,<objectId>] [ownersGroup=<groupObjectId>] [approvals=N] [runner=<name>]',
+    usage: 'new migration "Pilot" domain=contoso.com ou="OU=…" owners=OBJECTID[,OBJECTID] [ownersGroup=GROUPID] [approvals=N] [runner=NAME]',
     description: 'The same in one line. ownersGroup= makes the members of an Entra group (nested groups too) change owners; runner= names the runner on its Connect server (needed when the tenant has several). Checked before anything is created: real owners other than you, a verified domain of the tenant and of the runner\'s forest, an existing OU no other migration holds.',
   },
   { usage: 'status [migration]', description: 'Progress: steps done, current step, OU batches, on-premises vs Entra counts per OU; with a migration, every step.' },
@@ -41,29 +41,32 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'pending', description: 'Steps waiting for your approval, oldest first.' },
   { usage: 'runners', description: 'On-premises runners: last seen, version, executor, health.' },
   {
-    usage: 'runner add <name> | runner rotate <name> | runner revoke <name>',
+    usage: 'runner add NAME | runner rotate NAME | runner revoke NAME',
     description: 'Administrators only. Add or rotate: a second administrator approves; the token shows once, to the one who asked only.',
   },
-  { usage: 'audit <migration> | audit runners', description: "The latest audit entries of a migration, or of this tenant's runner changes." },
-  { usage: 'cancel <migration>', description: "Ends a migration (change owners only); refused while a batch holds Connect Sync's scheduler off (roll back first)." },
-  { usage: 'batch add <migration> ou="<DN>"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' },
-  { usage: 'rollback <migration> batch=N', description: 'Rolls a batch (or batch=all) back to Connect Sync: approved, audited steps. Change owners only.' },
+  { usage: 'audit MIGRATION | audit runners', description: "The latest audit entries of a migration, or of this tenant's runner changes." },
+  { usage: 'cancel MIGRATION', description: "Ends a migration (change owners only); refused while a batch holds Connect Sync's scheduler off (roll back first)." },
+  { usage: 'batch add MIGRATION ou="OU=…,DC=…"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' },
+  { usage: 'rollback MIGRATION batch=N', description: 'Rolls a batch (or batch=all) back to Connect Sync: approved, audited steps. Change owners only.' },
   {
-    usage: 'policy <migration> [approvals=N] [owners=<objectId>,… or none] [ownersGroup=<groupObjectId> or none] [window="…" or none] [expiry=Nh]',
+    usage: 'policy MIGRATION [approvals=N] [owners=OBJECTID,… or none] [ownersGroup=GROUPID or none] [window="…" or none] [expiry=Nh]',
     description: "Proposes a change to a migration's approval policy: it takes effect when the current change owners approve it.",
   },
-  { usage: 'connect scope remove "<DN>"', description: "Asks to take an OU out of Connect Sync's scope: refused during coexistence (seed 001)." },
-  { usage: 'runbook <kind>', description: "A runbook's steps, without starting anything." },
+  { usage: 'connect scope remove "OU=…,DC=…"', description: "Asks to take an OU out of Connect Sync's scope: refused while a migration is moving it (coexistence)." },
+  { usage: 'runbook KIND', description: "A runbook's steps, without starting anything." },
 ];
 
 export class CommandError extends Error {}
 
 const MAX_TEXT = 4000;
 
-/** Splits on spaces, keeping "quoted strings" (straight or curly quotes) together. */
+/**
+ * Splits on spaces, keeping "quoted strings" (straight or curly quotes) together. Inside quotes a backslash keeps the
+ * next character (as written, backslash included): a DN such as `OU=\"Quoted\" Team,DC=…` stays one value.
+ */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  const re = /(\S*?)(["“”])(.*?)(["“”])|(\S+)/gs;
+  const re = /(\S*?)(["“”])((?:\\.|[^"“”\\])*)(["“”])|(\S+)/gs;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) {
     if (m[5] !== undefined) out.push(m[5]);
@@ -115,17 +118,17 @@ export function parseCommand(raw: string): Command {
         if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) throw new CommandError('A runner name is 1–63 letters, digits, dots, dashes or underscores.');
         return { name: w1 === 'add' ? 'runner-add' : w1 === 'rotate' ? 'runner-rotate' : 'runner-revoke', runner: name };
       }
-      throw new CommandError('Say `runner add <name>`, `runner rotate <name>` or `runner revoke <name>`.');
+      throw new CommandError('Say "runner add NAME", "runner rotate NAME" or "runner revoke NAME".');
     }
     case 'cancel': {
-      if (!rest.length) throw new CommandError('Say `cancel <migration>`.');
+      if (!rest.length) throw new CommandError('Say "cancel MIGRATION".');
       return { name: 'cancel', migration: rest.join(' ') };
     }
     case 'audit':
-      if (!rest.length) throw new CommandError('Say `audit <migration>`.');
+      if (!rest.length) throw new CommandError('Say "audit MIGRATION" (its name or id).');
       return { name: 'audit', migration: rest.join(' ') };
     case 'runbook':
-      if (!rest.length) throw new CommandError('Say `runbook <kind>`, e.g. `runbook connect-to-cloud-sync`.');
+      if (!rest.length) throw new CommandError('Say "runbook KIND", e.g. "runbook connect-to-cloud-sync".');
       return { name: 'runbook', kind: rest[0] };
     case 'new':
       if (w1 !== 'migration') break;
@@ -133,20 +136,20 @@ export function parseCommand(raw: string): Command {
     case 'batch': {
       if (w1 !== 'add') break;
       const kv = keyValues(words.slice(2));
-      if (!kv.rest.length || !kv.values.ou) throw new CommandError('Say `batch add <migration> ou="OU=…,DC=…"`.');
+      if (!kv.rest.length || !kv.values.ou) throw new CommandError('Say "batch add MIGRATION ou=\"OU=…,DC=…\"".');
       return { name: 'batch-add', migration: kv.rest.join(' '), ou: kv.values.ou };
     }
     case 'rollback': {
       const kv = keyValues(rest);
       const batch = kv.values.batch?.toLowerCase() === 'all' ? 'all' : Number(kv.values.batch);
-      if (!kv.rest.length || (batch !== 'all' && (!Number.isInteger(batch) || batch < 1))) throw new CommandError('Say `rollback <migration> batch=N` (or `batch=all`).');
+      if (!kv.rest.length || (batch !== 'all' && (!Number.isInteger(batch) || batch < 1))) throw new CommandError('Say "rollback MIGRATION batch=N" (or batch=all).');
       return { name: 'rollback', migration: kv.rest.join(' '), batch };
     }
     case 'policy':
       return parsePolicy(rest);
     case 'connect':
       if (w1 === 'scope' && words[2]?.toLowerCase() === 'remove' && words[3]) return { name: 'connect-scope-remove', ou: words.slice(3).join(' ') };
-      throw new CommandError('Say `connect scope remove "OU=…,DC=…"`.');
+      throw new CommandError('Say "connect scope remove \"OU=…,DC=…\"".');
   }
   return { name: 'help', unknown: text.slice(0, 100) };
 }
@@ -164,7 +167,7 @@ function keyValues(args: string[]): { values: Record<string, string>; rest: stri
 
 /** `policy <migration> [approvals=N] [owners=…|none] [ownersGroup=…|none] [window=…|none] [expiry=Nh]` */
 function parsePolicy(args: string[]): Command {
-  const usage = 'Say `policy <migration> [approvals=N] [owners=<objectId>,…|none] [ownersGroup=<groupObjectId>|none] [window="Mon-Fri 22:00-06:00 Europe/Paris"|none] [expiry=48h]`.';
+  const usage = 'Say "policy MIGRATION [approvals=N] [owners=OBJECTID,…|none] [ownersGroup=GROUPID|none] [window=\"Mon-Fri 22:00-06:00 Europe/Paris\"|none] [expiry=48h]".';
   const values: Record<string, string> = {};
   const rest: string[] = [];
   for (const a of args) {
@@ -231,7 +234,7 @@ function parseNewMigration(args: string[]): Command {
   const path = kv.path?.toLowerCase();
   if (path !== undefined && path !== 'in-place' && path !== 'parallel') throw new CommandError('path= is in-place or parallel (the DirSync upgrade path, chosen against the analysis\'s recommendation).');
   if (path !== undefined && (kv.kind ?? 'connect-to-cloud-sync') !== 'dirsync-upgrade') throw new CommandError('path= only applies to kind=dirsync-upgrade.');
-  if (kv.runner !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(kv.runner)) throw new CommandError('runner= is the name of a registered runner (say `runners`).');
+  if (kv.runner !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(kv.runner)) throw new CommandError('runner= is the name of a registered runner (say "runners").');
   const mode = kv.mode?.toLowerCase();
   if (mode !== undefined && mode !== 'full' && mode !== 'partial' && mode !== 'coexistence') throw new CommandError('mode= is full (the default: Connect Sync is disabled at the end) or partial (coexistence: Connect Sync keeps the objects no batch moves).');
   let windows: ChangeWindow[] | undefined;

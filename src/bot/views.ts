@@ -4,10 +4,14 @@ import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js'
 import type { ApprovalPolicy } from '../runbooks/policy.js';
 import { runbookOf } from '../runbooks/catalog.js';
 import { findingFact, findingsOf, isAssessment } from '../runbooks/assessment.js';
+import { effectFacts } from '../runbooks/effects.js';
+import { citations, withoutSeedNumbers } from '../runbooks/sources.js';
 import { evaluate, isOwner, requiredQuorum } from '../runbooks/policy.js';
 import type { StepState } from '../runbooks/types.js';
 import { describeWindows } from '../runbooks/windows.js';
 import { renderCard, splitLongFacts, type Card } from './cards.js';
+import { evidenceView, humanTimes } from './evidence.js';
+import { formatTime } from './format.js';
 
 /** Turns engine state into card data. Pure reads: rendering never changes anything. */
 
@@ -48,39 +52,30 @@ const stateOf = (s: StepRow) => (wasCancelled(s) ? CANCELLED : STATE[s.state]);
 /** Steps done: succeeded, or skipped by the runbook (a step a cancellation skipped was not done). */
 const isDone = (s: StepRow) => s.state === 'succeeded' || (s.state === 'skipped' && !wasCancelled(s));
 
-const fmtTime = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
+/** Every time on a card: "2026-12-05 04:37 UTC", with "(in 2 h)" / "(3 min ago)" when the clock is given. */
+const fmtTime = (d: Date | string | null | undefined, now?: Date) => formatTime(d, now);
 
-/** Flattens an action result into facts a person can read: scalars as they are, lists by size. */
-export function factsOf(obj: unknown, prefix = '', out: { title: string; value: string }[] = [], depth = 0): { title: string; value: string }[] {
-  if (obj === null || obj === undefined) return out;
-  if (typeof obj !== 'object') {
-    out.push({ title: prefix || 'value', value: truncate(String(obj)) });
-    return out;
-  }
-  if (Array.isArray(obj)) {
-    if (obj.every((x) => x === null || typeof x !== 'object')) out.push({ title: prefix, value: truncate(obj.join(', ') || '(none)') });
-    else if (depth < 2 && obj.length <= 4) obj.forEach((x, i) => factsOf(x, `${prefix}[${i + 1}]`, out, depth + 1));
-    else out.push({ title: prefix, value: `${obj.length} items` });
-    return out;
-  }
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    if (k === 'transcript' || k === 'progress' || v === undefined) continue;
-    const title = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === 'object' && depth >= 2) out.push({ title, value: Array.isArray(v) ? `${v.length} items` : truncate(JSON.stringify(v)) });
-    else factsOf(v, title, out, depth + 1);
-  }
-  return out.slice(0, 30);
+/** Long values go below the facts as their own blocks: identifiers (one long token) in small monospace, sentences as text. */
+function withLong<T extends { value: string }>(facts: T[], maxToken = 40): { short: T[]; long: (T & { mono: boolean })[] } {
+  const { short, long } = splitLongFacts(facts, maxToken);
+  return { short, long: long.map((f) => ({ ...f, mono: !/\s/.test(f.value.trim()) })) };
 }
 
 function truncate(s: string, n = 300): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
+/** A runner action's parameters as they are given: `ou: OU=Sales\, EMEA,…` (a DN exactly, where JSON doubles its backslashes). */
+function paramText(params: Record<string, unknown>): string {
+  const parts = Object.entries(params).map(([k, v]) => `${k}: ${Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join('; ') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return parts.length ? ` · ${parts.join(' · ')}` : '';
+}
+
 export function planLines(plan: StepPlan | null): { line: string }[] {
   if (!plan) return [];
   const lines: string[] = [];
   for (const r of plan.runner ?? []) {
-    lines.push(`runner ${r.action}${r.mutation ? ' (changes the server)' : ' (read)'} ${JSON.stringify(r.params)}`);
+    lines.push(`runner ${r.action}${r.mutation ? ' (changes the server)' : ' (read)'}${paramText(r.params)}`);
     if (r.script) lines.push(`  script: ${r.script}`);
   }
   for (const g of plan.graph ?? []) lines.push(`${g.method} ${g.path}${g.body !== undefined ? ` ${truncate(JSON.stringify(g.body), 600)}` : ''}`);
@@ -111,17 +106,17 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   const facts: { title: string; value: string }[] = [];
   if (planned.batch) facts.push({ title: 'OU', value: m.ous[planned.batch - 1] });
   facts.push({ title: 'Approval', value: def.approval === 'none' ? 'Not needed (no production change)' : `${needed} change owner${needed > 1 ? 's' : ''}${def.approval === 'sensitive' ? ' — sensitive, typed confirmation' : ''}${m.policy.fourEyes ? ', not the requester' : ''}` });
-  if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name} at ${fmtTime(step.requestedAt)}` });
+  if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name}, ${fmtTime(step.requestedAt, opts.now)}` });
   const approvedBy = approvals.filter((a) => a.decision === 'approve' && a.planHash === step.planHash);
   const rejectedBy = approvals.filter((a) => a.decision === 'reject');
-  if (approvedBy.length) facts.push({ title: 'Approved by', value: (await Promise.all(approvedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))} (${fmtTime(a.at)})`))).join(', ') });
+  if (approvedBy.length) facts.push({ title: 'Approved by', value: (await Promise.all(approvedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))}, ${fmtTime(a.at, opts.now)}`))).join('; ') });
   if (rejectedBy.length) facts.push({ title: 'Rejected by', value: (await Promise.all(rejectedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))}${a.comment ? `: "${a.comment}"` : ''}`))).join(', ') });
   let approverNote: string | null = null;
   if (step.state === 'awaiting_approval' && step.requestedAt && step.planHash) {
     const v = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval }, approvals, opts.now, ownerView.owners);
     if (v.status === 'pending') {
       facts.push({ title: 'Still needed', value: moreApprovals(v.needed - v.approvedBy.length) });
-      facts.push({ title: 'Expires', value: fmtTime(v.expiresAt) });
+      facts.push({ title: 'Expires', value: fmtTime(v.expiresAt, opts.now) });
     }
     const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
     // Who can still decide, by name: the owners (listed and through the group) who are not the requester and have not decided.
@@ -131,12 +126,23 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
     const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
     approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
   }
-  if (step.state === 'approved' && step.runAfter) facts.push({ title: 'Waits for the change window', value: `runs at ${fmtTime(step.runAfter)} (${describeWindows(m.policy.changeWindows ?? [])})` });
+  if (step.state === 'approved' && step.runAfter) facts.push({ title: 'Waits for the change window', value: `runs at ${fmtTime(step.runAfter, opts.now)}, in the window ${describeWindows(m.policy.changeWindows ?? [])}` });
   if (step.jobId && step.state === 'running') facts.push({ title: 'Runner job', value: `${step.jobId}${(step.evidence as any)?.progress ? ` (${(step.evidence as any).progress})` : ''}` });
   if (step.attempt > 1) facts.push({ title: 'Attempt', value: String(step.attempt) });
-  facts.push({ title: 'Source', value: def.source });
 
-  const evidenceObj = step.state === 'succeeded' || step.state === 'failed' || step.state === 'lost' ? evidenceFacts(step) : [];
+  // What the step proved: labelled facts, the whole of it behind Details. The assessment leads with its recommendation.
+  const showEvidence = step.state === 'succeeded' || step.state === 'failed' || step.state === 'lost' || step.state === 'skipped';
+  const assessment = showEvidence && findingsOf(step) ? assessmentView(step) : null;
+  const ev = showEvidence ? evidenceView(def, step, opts.now) : { facts: [], details: null };
+  const evidenceObj = (assessment ? assessment.findings : ev.facts).map((f) => ({ title: f.title, value: withoutSeedNumbers(humanTimes(f.value, opts.now)) }));
+  // Its blast radius first: what a production step affects, in words (as approved once it has a plan).
+  const ctx = engine.stepContext(m, step);
+  const effect = step.plan?.effect ?? (def.production && def.effect ? def.effect(ctx, effectFacts(steps, step.batch, (r) => engine.plannedStep(m, r).def.title)) : null);
+  const headline = assessment?.recommendation
+    ? { label: 'Recommendation', text: assessment.recommendation, style: 'emphasis' }
+    : effect && def.production
+      ? { label: step.state === 'succeeded' ? 'What it affected' : 'What it affects', text: effect, style: step.state === 'succeeded' ? 'default' : 'warning' }
+      : null;
   const baseOfUserSpecific = !!opts.userSpecific && !opts.viewerOid;
   const viewerIsOwner = opts.viewerOid ? isOwner(m.policy, opts.viewerOid, ownerView.owners) : !baseOfUserSpecific;
   let refreshUserIds: string[] | null = null;
@@ -158,31 +164,36 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   };
   const done = steps.filter(isDone).length;
   const shown = stateOf(step);
+  const noticeText = opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`);
   // The assessment's findings can be downloaded in full (CSV) once it has run.
   const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(engine, m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
   return renderCard('step', {
     migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
-    step: { seq: step.seq, title: def.title, purpose: def.purpose, warning: def.warning ?? null, version: step.version, attempt: step.attempt },
+    step: { seq: step.seq, title: def.title, purpose: withoutSeedNumbers(def.purpose), version: step.version, attempt: step.attempt },
     batchLabel: planned.batch ? ` · batch ${planned.batch}` : '',
     stateLabel: awaitingOperator ? 'Approved — waiting for the person doing it' : shown.label,
     stateIcon: shown.icon,
     stateColor: shown.color,
     stateStyle: shown.style,
-    facts: splitLongFacts(facts).short,
-    longFacts: splitLongFacts(facts).long,
-    // evidence titles are long (`scheduler.SyncCycleEnabled`), so its value column is narrow: ids and DNs go below
-    evidence: splitLongFacts(evidenceObj, 30).short,
-    evidenceLong: splitLongFacts(evidenceObj, 30).long,
+    headline,
+    warningRuns: def.warning ? citations(def.warning) : [],
+    sourceRuns: citations(def.source),
+    facts: withLong(facts).short,
+    longFacts: withLong(facts).long,
+    evidence: withLong(evidenceObj).short,
+    evidenceLong: withLong(evidenceObj).long,
+    details: ev.details,
     error: step.error ?? null,
-    notice: opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`),
+    errorRuns: step.error ? citations(humanTimes(step.error.message, opts.now)) : [],
+    notice: noticeText,
+    noticeRuns: noticeText ? citations(humanTimes(noticeText, opts.now)) : [],
     plan: planLines(step.plan),
-    effect: step.plan?.effect ?? null,
     planHash: step.planHash ? step.planHash.slice(0, 16) : null,
     buttons,
     requestTitle: def.approval !== 'none' ? 'Request approval' : def.action.kind === 'manual' ? 'Confirm done' : 'Run',
     goLive: goLiveView(step.plan?.preview ?? null, blocker),
     operatorNote: awaitingOperator
-      ? `Approved: go ahead now${(step.evidence as any)?.goAt ? ` (since ${fmtTime(new Date((step.evidence as any).goAt))})` : ''}. Do the checklist under "What will run", then press "Done — verify": the step is done only when the verification proves it.`
+      ? `Approved: go ahead now${(step.evidence as any)?.goAt ? ` (since ${fmtTime((step.evidence as any).goAt, opts.now)})` : ''}. Do the checklist under "What will run", then press "Done — verify": the step is done only when the verification proves it.`
       : null,
     confirmLabel: blocker && def.approval !== 'sensitive' ? `${blocker} To approve anyway, type the migration's name:` : "This cannot be undone. Type the migration's name to approve:",
     approverNote,
@@ -205,25 +216,16 @@ function goLiveView(p: StepPlan['preview'] | null, blocker: string | null) {
   };
 }
 
-function evidenceFacts(step: StepRow): { title: string; value: string }[] {
-  const ev = step.evidence as any;
-  if (!ev) return [];
-  // The assessment: one fact per finding, as the downloadable report has one row per finding.
-  const findings = findingsOf(step);
-  if (findings) return findings.map(findingFact);
-  if (Array.isArray(ev.results)) {
-    const facts: { title: string; value: string }[] = [];
-    const plan = step.plan?.runner ?? [];
-    ev.results.forEach((r: unknown, i: number) => factsOf(r, plan.length > 1 ? plan[i]?.action ?? `result ${i + 1}` : '', facts));
-    for (const [k, v] of Object.entries(ev)) if (!['results', 'transcript', 'progress'].includes(k)) factsOf(v, k, facts);
-    return facts.slice(0, 30);
-  }
-  return factsOf(ev);
+/** The assessment: its recommendation first, then one fact per finding, as the downloadable report has one row per finding. */
+function assessmentView(step: StepRow): { recommendation: string | null; findings: { title: string; value: string }[] } {
+  const findings = findingsOf(step) ?? [];
+  const recommendation = (step.evidence as { recommendation?: string } | null)?.recommendation ?? findings.find((f) => f.area === 'Recommendation')?.result ?? null;
+  return { recommendation: recommendation ? withoutSeedNumbers(recommendation) : null, findings: findings.filter((f) => f.area !== 'Recommendation').map(findingFact) };
 }
 
 function auditCheckpointText(migrationId: string): string {
   const c = latestCheckpoint(migrationId);
-  return c ? `row ${c.rowId} · ${c.hash.slice(0, 16)}… · ${fmtTime(new Date(c.at))}` : 'none yet';
+  return c ? `row ${c.rowId} · ${c.hash.slice(0, 16)}… · ${fmtTime(c.at)}` : 'none yet';
 }
 
 export async function overviewCard(engine: RunbookEngine, m: Migration, people: People): Promise<Card> {
@@ -256,7 +258,7 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
       ...groupFact,
       { title: 'Approvals', value: `${m.policy.quorum} owner${m.policy.quorum > 1 ? 's' : ''} per step${m.policy.fourEyes ? '; a requester never approves their own step' : ''}; requests expire after ${Math.round(m.policy.expiryMs / 3_600_000)} h` },
       { title: 'Change windows', value: m.policy.changeWindows?.length ? describeWindows(m.policy.changeWindows) : 'any time' },
-      { title: 'Started by', value: `${m.createdBy.name} at ${fmtTime(m.createdAt)}` },
+      { title: 'Started by', value: `${m.createdBy.name}, ${fmtTime(m.createdAt)}` },
       // The chain's head as signed outside the database: a rewritten or truncated audit no longer matches it.
       { title: 'Audit checkpoint', value: auditCheckpointText(m.id) },
     ],
@@ -316,18 +318,18 @@ export async function policyChangeCard(engine: RunbookEngine, changes: PolicyCha
   const rows = Object.keys(after).map((k) => ({ title: k, value: before[k] === after[k] ? `${after[k]} (unchanged)` : `${before[k]} → ${after[k]}` }));
   const { verdict, records } = await changes.verdict(c);
   const facts: { title: string; value: string }[] = [
-    { title: 'Asked by', value: `${c.requestedBy.name} at ${fmtTime(c.requestedAt)}` },
+    { title: 'Asked by', value: `${c.requestedBy.name}, ${fmtTime(c.requestedAt, opts.now)}` },
     { title: 'Approval', value: `${c.oldPolicy.quorum} current change owner${c.oldPolicy.quorum > 1 ? 's' : ''}, not the requester` },
   ];
   const approved = records.filter((r) => r.decision === 'approve');
   const rejected = records.filter((r) => r.decision === 'reject');
-  if (approved.length) facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid} (${fmtTime(r.at)})`).join(', ') });
+  if (approved.length) facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid}, ${fmtTime(r.at, opts.now)}`).join('; ') });
   if (rejected.length) facts.push({ title: 'Rejected by', value: rejected.map((r) => `${r.approverName ?? r.approverOid}${r.comment ? `: "${r.comment}"` : ''}`).join(', ') });
   if (c.state === 'awaiting_approval' && verdict.status === 'pending') {
     facts.push({ title: 'Still needed', value: moreApprovals(verdict.needed - verdict.approvedBy.length) });
-    facts.push({ title: 'Expires', value: fmtTime(verdict.expiresAt) });
+    facts.push({ title: 'Expires', value: fmtTime(verdict.expiresAt, opts.now) });
   }
-  if (c.decidedAt) facts.push({ title: 'Decided', value: fmtTime(c.decidedAt) });
+  if (c.decidedAt) facts.push({ title: 'Decided', value: fmtTime(c.decidedAt, opts.now) });
   const s = POLICY_STATE[c.state];
   return renderCard('policy-change', {
     migrationId: m.id,

@@ -1,5 +1,6 @@
 import { csvDocument } from '../reports/csv.js';
 import type { Migration, RunbookEngine, StepRow } from './engine.js';
+import { withoutSeedNumbers } from './sources.js';
 
 /**
  * The pre-migration assessment (seed 002, "Pre-Migration Assessment"): one finding per check, each with what was
@@ -45,7 +46,9 @@ const n = (x: number) => x.toLocaleString('en-US');
 export function assessForest(i: AssessmentInputs) {
   const { summary, features } = i;
   const findings: AssessmentFinding[] = [];
-  const add = (area: FindingArea, check: string, status: FindingStatus, result: string, limit: string | null, evidence: string) => findings.push({ area, check, status, result, limit, evidence });
+  // Documents are cited by their titles, on the card and in the report alike (never "seed 004").
+  const add = (area: FindingArea, check: string, status: FindingStatus, result: string, limit: string | null, evidence: string) =>
+    findings.push({ area, check, status, result: withoutSeedNumbers(result), limit, evidence: withoutSeedNumbers(evidence) });
 
   // --- object counts
   add('Object counts', `Objects in ${summary.domain}`, summary.total > MAX_OBJECTS_PER_DOMAIN ? 'blocker' : 'ok', `${n(summary.total)} (users ${n(summary.users)}, groups ${n(summary.groups)}, contacts ${n(summary.contacts)})`, `${n(MAX_OBJECTS_PER_DOMAIN)} objects per domain`, 'ad-domain-summary: paged LDAP count of users, groups and contacts in the domain');
@@ -60,7 +63,7 @@ export function assessForest(i: AssessmentInputs) {
   add('Parity gaps', 'Advanced (custom) sync rules', rules.length ? 'limit' : 'ok', rules.length ? `${rules.length} custom sync rule(s): advanced sync rules are a parity gap` : 'none', null, rules.length ? `Get-ADSyncRule (custom): ${rules.map((r) => `${r.Name}${r.Direction ? ` (${r.Direction})` : ''}`).join('; ')}` : 'Get-ADSyncRule: only the standard rules (and cutover\'s own no-flow rules)');
   add('Parity gaps', 'User writeback', features.UserWriteback ? 'limit' : 'ok', features.UserWriteback ? 'in use' : 'not in use', null, flag('UserWriteback', features.UserWriteback));
   add('Parity gaps', 'Group writeback v2', features.GroupWritebackV2 ? 'limit' : 'ok', features.GroupWritebackV2 ? 'in use: migrate group writeback v2 with the group-writeback-v2 runbook (seed 004)' : 'not in use', null, flag('GroupWritebackV2', features.GroupWritebackV2));
-  add('Parity gaps', 'Device sync and hybrid join', 'human check', 'confirm Connect Sync does not synchronize devices (this guidance is for Express settings without device sync)', null, 'not visible to the runner (seed 000/001 prerequisites)');
+  add('Parity gaps', 'Device sync and hybrid join', 'human check', 'confirm Connect Sync does not synchronize devices (this guidance is for Express settings without device sync)', null, 'not visible to the runner (the prerequisites of seed 000/001)');
   add('Parity gaps', 'Attribute-based filtering', 'human check', 'confirm no attribute-based filtering is configured in Connect Sync', null, 'not visible to the runner');
   add('Parity gaps', 'Cross-forest references', 'human check', 'confirm no cross-forest references (e.g. managers or members in another forest)', null, 'not visible to the runner');
   add('Parity gaps', 'Pass-through authentication and AD FS', 'human check', 'configured separately from sync: plan them on their own', null, 'not part of the sync configuration');
@@ -80,7 +83,7 @@ export function assessForest(i: AssessmentInputs) {
   add('Prerequisites', 'Agent version', 'human check', 'build 1.1.1367.0 or later for group provisioning to AD', '1.1.1367.0', 'Graph does not report the agent build: check it on the agent server (seed 004)');
   add('Prerequisites', 'Groups without ms-DS-ConsistencyGuid', summary.groupsWithoutConsistencyGuid > 0 ? 'limit' : 'ok', summary.groupsWithoutConsistencyGuid > 0 ? `${n(summary.groupsWithoutConsistencyGuid)} group(s): hard-match risk when Cloud Sync takes them over` : 'none: every group has one', '0', 'ad-domain-summary: groups whose ms-DS-ConsistencyGuid is empty');
   add('Prerequisites', 'Source anchor', 'human check', 'Connect Sync uses ms-DS-ConsistencyGuid as source anchor (Express settings), as Cloud Sync does', null, 'the anchor is chosen in the Connect wizard; not readable by the runner');
-  add('Prerequisites', 'Windows Server and AD schema for group scenarios', 'human check', 'Windows Server 2016 or later, and msDS-ExternalDirectoryObjectId in the schema (group provisioning to AD)', null, 'seed 004 prerequisites');
+  add('Prerequisites', 'Windows Server and AD schema for group scenarios', 'human check', 'Windows Server 2016 or later, and msDS-ExternalDirectoryObjectId in the schema (group provisioning to AD)', null, 'the prerequisites of seed 004');
 
   // --- what the tenant uses on Connect Sync: each moves to Cloud Sync before Connect is disabled, and nothing else is turned on
   add('Connect Sync', 'Password hash sync', 'ok', features.PasswordHashSync ? 'in use: Cloud Sync gets the password hash mapping and job, verified before Connect is disabled' : 'not in use: not turned on in Cloud Sync', null, flag('PasswordHashSync', features.PasswordHashSync));
@@ -108,6 +111,8 @@ export function assessForest(i: AssessmentInputs) {
     domain: summary.domain,
     featuresInUse: { passwordHashSync: !!features.PasswordHashSync, passwordWriteback: !!features.PasswordWriteback, exchangeHybrid: !!features.ExchangeHybrid },
     objects: `${summary.total} (users ${summary.users}, groups ${summary.groups}, contacts ${summary.contacts}) of 150,000`,
+    /** The domain's objects as numbers (a step's blast radius is stated with them). */
+    counts: { users: summary.users, groups: summary.groups, contacts: summary.contacts, total: summary.total },
     verdict,
     blockers: blockers.map((f) => `${f.check}: ${f.result}`),
     limits: limits.map((f) => `${f.check}: ${f.result}`),
@@ -156,7 +161,7 @@ export function isAssessment(engine: RunbookEngine, m: Migration, step: StepRow)
 export const ASSESSMENT_COLUMNS = ['area', 'check', 'status', 'result', 'limit', 'evidence'] as const;
 
 export function assessmentCsv(r: AssessmentReport): string {
-  const head = ['# cutover assessment report (seed 002, "Pre-Migration Assessment")', `# migration ${r.migration.name} (${r.migration.id}) · domain ${r.migration.domain} · assessed ${r.assessedAt}`, `# recommendation: ${r.recommendation ?? '—'}`];
+  const head = [withoutSeedNumbers('# cutover assessment report (seed 002, "Pre-Migration Assessment")'), `# migration ${r.migration.name} (${r.migration.id}) · domain ${r.migration.domain} · assessed ${r.assessedAt}`, `# recommendation: ${r.recommendation ?? '—'}`];
   return csvDocument(head, ASSESSMENT_COLUMNS, r.findings);
 }
 

@@ -7,7 +7,8 @@ import { appendAudit, canonicalJson, readAudit, sha256, verifyAuditChain, type A
 import { definitionOf, planBatch, planRollback, planSteps, runbookOf } from './catalog.js';
 import { directOwners, evaluate, isOwner, mayDecide, ownerSet, requiredQuorum, type ApprovalPolicy, type ApprovalRecord, type OwnerSet } from './policy.js';
 import { OwnersGroupNotFound, OwnersGroupUnavailable, type OwnersGroup, type OwnersGroupResolver } from './owners.js';
-import type { Facts, GoLiveFigures, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
+import type { EffectFacts, Facts, GoLiveFigures, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
+import { effectFacts } from './effects.js';
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
@@ -498,13 +499,9 @@ export class RunbookEngine {
     return preview.figures(results, ctx);
   }
 
-  /** Facts earlier steps established, used to state a step's effect (e.g. the OU's user count). */
-  async #facts(m: Migration, step: PlannedStep): Promise<{ ouUserCount?: number }> {
-    if (!step.batch) return {};
-    const rows = await this.getSteps(m.id);
-    const count = rows.find((r) => r.key === 'count-ou-users' && r.batch === step.batch && r.state === 'succeeded');
-    const users = (count?.evidence as any)?.results?.[0]?.users;
-    return typeof users === 'number' ? { ouUserCount: users } : {};
+  /** Facts earlier steps established, used to state a step's effect (the domain's and the OU's counts, related steps). */
+  async #facts(m: Migration, step: PlannedStep): Promise<EffectFacts> {
+    return effectFacts(await this.getSteps(m.id), step.batch, (r) => this.plannedStep(m, r).def.title);
   }
 
   // ---------------------------------------------------------------- transitions

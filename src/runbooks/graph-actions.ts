@@ -267,7 +267,7 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
             notTaken: t.notTaken.slice(0, 20).map((o) => outcomeLine(o, t.dnOf)),
             jobStatus: job.status.code,
             agentHealth: health ? `${health.verdict}: ${health.reasons.join(' ')} (inferred from ${health.source})` : 'unknown',
-            humanCheck: "Create a test user in the OU and confirm Cloud Sync provisions it (seed 000/001: \"If you create a new user in this OU, verify that it's being provisioned\").",
+            humanCheck: "Create a test user in the OU and confirm Cloud Sync provisions it (Microsoft Learn, migrating to Cloud Sync: \"If you create a new user in this OU, verify that it's being provisioned\").",
           };
           if (t.notTaken.length) {
             return { ok: false, evidence, error: `Cloud Sync has not taken ${t.notTaken.length} of ${t.objects} objects in ${ctx.ou}: ${t.notTaken.slice(0, 5).map((o) => outcomeLine(o, t.dnOf)).join('; ')}${t.notTaken.length > 5 ? '; …' : ''}.` };

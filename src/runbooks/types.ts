@@ -83,6 +83,22 @@ export type GuardKey =
   /** The soak after disabling Connect Sync (≥ 7 days, configurable upward only) has ended. */
   | 'soak-elapsed';
 
+/** What earlier steps established that a step's effect is stated with (src/runbooks/effects.ts builds it). */
+export interface EffectFacts {
+  /** Users in the batch's OU (count step). */
+  ouUserCount?: number;
+  /** The batch OU's objects (count step). */
+  ou?: { users: number; groups: number; contacts: number };
+  /** The domain's objects (the assessment). */
+  domain?: { users: number; groups: number; contacts: number; total: number };
+  /** The forest's objects and the upgrade estimate (DirSync analysis). */
+  forest?: { objects: number; hours?: number };
+  /** Written-back groups the GWB dry run would change. */
+  gwbGroups?: number;
+  /** The step of this key in the same batch (else outside batches): its number and title, as the cards show them. */
+  step?: (key: string) => { seq: number; title: string } | undefined;
+}
+
 /** What earlier steps proved, by step key (latest batch wins): their evidence. */
 export type Facts = Record<string, any>;
 
@@ -120,8 +136,12 @@ export interface StepDefinition {
   guards?: GuardKey[];
   /** What result proves the step done, in words for the card. */
   evidence: string;
-  /** What the step will do, for approvers: Connect Sync stops exporting … for N users in OU=… */
-  effect?: (ctx: MigrationContext, facts: { ouUserCount?: number }) => string;
+  /**
+   * What the step affects, in words, for approvers: its blast radius first ("Connect Sync stops for all 5,376 users …
+   * of contoso.com until step 12 (Start the Connect Sync scheduler)"). Shown at the top of the card; part of the plan
+   * the approval binds to.
+   */
+  effect?: (ctx: MigrationContext, facts: EffectFacts) => string;
   /** A step that does not apply, given what earlier steps found, is skipped with this reason. */
   skipIf?: (facts: Facts, ctx: MigrationContext) => string | null;
   /** A runner result that does not prove the step (e.g. staging mode still off): the step fails with this reason. */

@@ -99,14 +99,21 @@ describe('the assessment report: downloadable from the assessment card through a
     // one row per finding on the card, with the same words
     const text = cardText(card);
     const icon: Record<string, string> = { ok: '✅', limit: '⚠', blocker: '⛔', 'human check': '☐' };
-    for (const r of rows) {
+    // the recommendation first, in normal text, right under the card's header; then one fact per other finding
+    const cardLines = text.split('\n');
+    const recommendation = rows.find((r) => r.area === 'Recommendation')!;
+    expect(cardLines.slice(3, 5)).toEqual(['Recommendation', recommendation.result]);
+    for (const r of rows.filter((x) => x !== recommendation)) {
       expect(text, r.check).toContain(r.check);
-      expect(text, r.check).toContain(`${icon[r.status]} ${r.result}`.replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+      expect(text, r.check).toContain(`${icon[r.status]} ${r.result}`);
       expect(r.evidence, r.check).not.toBe('');
     }
     // and no finding on the card that the CSV lacks (long values are shown below the fact set; the step's warning and state are no findings)
-    const shown = text.split('\n').filter((l) => /^(✅|⚠|⛔|☐) /.test(l) && !l.startsWith('⚠ If you depend') && l !== '✅ Done');
-    expect(shown).toHaveLength(rows.length);
+    const shown = cardLines.filter((l) => /^(✅|⚠|⛔|☐) /.test(l) && !l.startsWith('⚠ If you depend') && l !== '✅ Done');
+    expect(shown).toHaveLength(rows.length - 1);
+    // documents are named by their titles, on the card and in the report: never by seed number
+    expect(text).not.toMatch(/\bseeds? \d{3}/);
+    expect(rows.map((r) => `${r.result} ${r.evidence}`).join(' ')).not.toMatch(/\bseeds? \d{3}/);
 
     // the checks the issue names, with the sandbox forest's own numbers
     const row = (check: string) => rows.find((r) => r.check === check)!;

@@ -94,12 +94,29 @@ describe('hostile input through /api/messages', () => {
     const m = (await h.app.engine.listMigrations()).find((x) => x.name.startsWith('[Approve'))!;
     expect(m).toBeDefined();
     await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => JSON.stringify(s.activity).includes('Approve here')));
-    const posted = h.connector.sent.slice(n).map((s) => JSON.stringify(s.activity)).join('\n');
-    expect(posted).toContain('&#91;Approve here&#93;(https://evil.example/x)');
-    expect(posted).not.toContain('[Approve here](');
+    const posted = h.connector.sent.slice(n).map((s) => s.activity);
+    // Shown exactly as typed, in plain-text runs (a TextRun is not Markdown in any Teams client): no Markdown element
+    // anywhere, no HTML entity, and no link to where the name points.
+    const runs = textRuns(posted);
+    expect(runs.some((t) => t.includes('[Approve here](https://evil.example/x)'))).toBe(true);
+    expect(JSON.stringify(posted)).not.toMatch(/"type":"(TextBlock|FactSet)"|&#\d+;|&lt;|&gt;|&amp;/);
+    expect(JSON.stringify(posted)).not.toContain('https://evil.example/x"');
     // A comment on a rejection shows as text too.
     await h.click(USERS.alex, 'step.request', await h.stepData(m.id, 1));
     const r = await h.click(USERS.megan, 'step.reject', { ...(await h.stepData(m.id, 1)), comment: 'see [docs](https://evil.example/y)' });
-    expect(JSON.stringify(r.card)).not.toContain('[docs](');
+    expect(JSON.stringify(r.card)).not.toMatch(/"type":"(TextBlock|FactSet)"|&#\d+;|"url":"https:\/\/evil/);
   });
 });
+
+/** The text of every TextRun in these cards (or activities carrying them). */
+function textRuns(x: unknown): string[] {
+  const out: string[] = [];
+  const walk = (n: any) => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n.type === 'TextRun' && typeof n.text === 'string') out.push(n.text);
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(x);
+  return out;
+}

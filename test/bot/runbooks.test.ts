@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY } from '../../src/clock.js';
 import { runbookOf } from '../../src/runbooks/catalog.js';
+import { citations } from '../../src/runbooks/sources.js';
 import { Harness, USERS, PILOT_OU, cardText } from '../helpers/harness.js';
 
 const FINANCE_OU = 'OU=Finance,DC=contoso,DC=com';
@@ -142,7 +143,18 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
   });
 
   it('disables Connect Sync entirely once every object in its scope has moved: scheduler off and the ADSync service stopped', async () => {
-    const rest = ['OU=Sales,DC=contoso,DC=com', 'OU=PreSales,DC=contoso,DC=com', 'OU=Engineering,DC=contoso,DC=com', 'OU=Groups,DC=contoso,DC=com', 'OU=Contacts,DC=contoso,DC=com', 'OU=Contractors,DC=contoso,DC=com'];
+    // the whole domain: every OU in Connect's scope, the ones whose names need escaping included
+    const rest = [
+      'OU=Sales,DC=contoso,DC=com',
+      'OU=PreSales,DC=contoso,DC=com',
+      'OU=Engineering,DC=contoso,DC=com',
+      'OU=Groups,DC=contoso,DC=com',
+      'OU=Contacts,DC=contoso,DC=com',
+      'OU=Contractors,DC=contoso,DC=com',
+      'OU=Sales\\, EMEA,DC=contoso,DC=com',
+      'OU=R\\+D,DC=contoso,DC=com',
+      'OU=\\"Quoted\\" Team,DC=contoso,DC=com',
+    ];
     for (const ou of rest) {
       const n = h.connector.sent.length;
       await h.say(USERS.alex, `batch add Full ou="${ou}"`);
@@ -216,10 +228,12 @@ describe('runbooks shown in chat (seeds 003, 004)', () => {
       const card = await reply(h, n, `Runbook · ${rb.title}`);
       for (const st of rb.steps) {
         expect(card, `${kind}: ${st.key}`).toContain(`${st.title}${st.perBatch ? ' (per OU batch)' : ''}`);
-        expect(card, `${kind}: ${st.key}`).toContain(st.source.replace(/</g, '&lt;').replace(/>/g, '&gt;')); // Teams renders markup: <…> is written as entities
+        // the source as the documents' titles (links), never a seed number
+        expect(card, `${kind}: ${st.key}`).toContain(citations(st.source).map((r) => r.text).join(''));
       }
     }
     expect(await reply(h, h.connector.sent.length - 1, 'Runbook')).toContain('must not roll back to using DirSync');
+    expect(await reply(h, h.connector.sent.length - 1, 'Runbook')).not.toMatch(/\bseeds? \d{3}/);
     expect((await h.app.engine.listMigrations()).length).toBe(before);
     const n = h.connector.sent.length;
     await h.say(USERS.alex, 'runbook frobnicate');

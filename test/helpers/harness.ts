@@ -243,12 +243,19 @@ export class Harness {
   }
 }
 
-/** Finds the text of every TextBlock/Fact in a card, for assertions on what a person sees. */
+/**
+ * The text of every text element of a card, one line each, for assertions on what a person sees: a RichTextBlock's
+ * runs read as one line (as it shows), and cards render every text as TextRuns (src/bot/cards.ts).
+ */
 export function cardText(card: any): string {
   const out: string[] = [];
   const walk = (n: any) => {
     if (!n || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(walk);
+    if (n.type === 'RichTextBlock' && Array.isArray(n.inlines)) {
+      out.push(n.inlines.map((r: any) => (typeof r === 'string' ? r : r.text ?? '')).join(''));
+      return;
+    }
     if (typeof n.text === 'string') out.push(n.text);
     if (typeof n.title === 'string') out.push(n.title);
     if (typeof n.value === 'string') out.push(n.value);

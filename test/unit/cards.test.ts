@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as AC from 'adaptivecards';
-import { renderCard, noticeCard, type CardName } from '../../src/bot/cards.js';
+import { renderCard, noticeCard, plainText, type CardName } from '../../src/bot/cards.js';
 import { alertCard } from '../../src/bot/alert-views.js';
 import { COMMANDS } from '../../src/bot/commands.js';
 import { runnerRequestCard, runnerTokenCard } from '../../src/bot/runner-views.js';
@@ -24,14 +24,21 @@ function parserEvents(card: unknown): string[] {
 
 const stepBase = {
   migration: { id: 'pilot-1a2b', name: 'Pilot', stepsTotal: 9, stepsDone: 3 },
-  step: { seq: 4, title: 'Stop the Connect Sync scheduler', purpose: 'Stop scheduled sync cycles.', warning: 'A warning from the seed.', version: 3, attempt: 1 },
+  step: { seq: 4, title: 'Stop the Connect Sync scheduler', purpose: 'Stop scheduled sync cycles.', version: 3, attempt: 1 },
+  headline: { label: 'What it affects', text: 'Connect Sync stops for all 5,376 users, 28 groups and 8 contacts of contoso.com until step 12 (Start the Connect Sync scheduler).', style: 'warning' },
+  warningRuns: [{ text: 'A warning from ' }, { text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync', url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync' }],
+  sourceRuns: [{ text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync', url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync' }, { text: ', "Stop the scheduler"' }],
+  details: null as null | string,
+  errorRuns: [] as { text: string; url?: string }[],
+  noticeRuns: [] as { text: string; url?: string }[],
   batchLabel: ' · batch 1',
   facts: [{ title: 'OU', value: 'OU=CloudSyncPilot,DC=contoso,DC=com' }],
   evidence: [] as { title: string; value: string }[],
+  evidenceLong: [] as { title: string; value: string; mono: boolean }[],
+  longFacts: [] as { title: string; value: string; mono: boolean }[],
   error: null as null | { code: string; message: string },
   notice: null as null | string,
   plan: [{ line: 'runner set-scheduler (changes the server) {"enabled":false}' }],
-  effect: 'Connect Sync runs no scheduled cycle.',
   planHash: 'abcdef0123456789',
   requestTitle: 'Request approval',
   approverNote: 'Approve / Reject: change owners only (Megan Bowen).',
@@ -52,8 +59,8 @@ const goLive = {
 const variants: Record<string, Record<string, unknown>> = {
   'step pending': { ...stepBase, stateLabel: 'Not started', stateIcon: '○', stateColor: 'Default', stateStyle: 'default', buttons: { request: true, approve: false, confirm: false, retry: false, markDone: false } },
   'step awaiting approval (sensitive)': { ...stepBase, stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false } },
-  'step succeeded': { ...stepBase, evidence: [{ title: 'SyncCycleEnabled', value: 'false' }], stateLabel: 'Done', stateIcon: '✅', stateColor: 'Good', stateStyle: 'good', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false } },
-  'step lost': { ...stepBase, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' }, notice: 'This card was out of date.', stateLabel: 'Lost', stateIcon: '❓', stateColor: 'Attention', stateStyle: 'attention', buttons: { request: false, approve: false, confirm: false, retry: true, markDone: true } },
+  'step succeeded': { ...stepBase, evidence: [{ title: 'Scheduler', value: 'off since 2026-12-05 04:37 UTC (3 min ago): no scheduled sync cycle runs (was on)' }], evidenceLong: [{ title: 'Provisioning job id', value: 'AD2AADProvisioning.7f3b9c2e1d4a4e8b9c6f2a5d8e1b3c70.2224e08f-6372-46aa-96e7-7e2fe1f51e6e', mono: true }], details: '{\n  "results": []\n}', stateLabel: 'Done', stateIcon: '✅', stateColor: 'Good', stateStyle: 'good', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false } },
+  'step lost': { ...stepBase, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' }, errorRuns: [{ text: 'The runner stopped reporting.' }], notice: 'This card was out of date.', noticeRuns: [{ text: 'This card was out of date.' }], stateLabel: 'Lost', stateIcon: '❓', stateColor: 'Attention', stateStyle: 'attention', buttons: { request: false, approve: false, confirm: false, retry: true, markDone: true } },
   'step go-live with a blocker': { ...stepBase, goLive, confirmLabel: '6 groups … To approve anyway, type the migration\'s name:', stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false, done: false } },
   'step waiting for the person doing it': { ...stepBase, operatorNote: 'Approved: go ahead now.', stateLabel: 'Approved — waiting for the person doing it', stateIcon: '▶', stateColor: 'Accent', stateStyle: 'accent', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false, done: true } },
   'step with user-specific refresh': { ...stepBase, refreshUserIds: ['29:megan'], stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: false, retry: false, markDone: false } },
@@ -114,6 +121,37 @@ describe('card templates render without parser errors or warnings', () => {
     expect(token.refresh).toBeUndefined();
     expect(token.actions ?? []).toEqual([]);
     expect(parserEvents(noticeCard('Not cancelled', 'Why.', { color: 'Attention', buttons: [{ title: 'Roll back every batch', verb: 'migration.rollback', data: { m: 'p-1' } }] }))).toEqual([]);
+  });
+
+  it('shows text exactly: every TextBlock and Fact becomes TextRuns (not Markdown in any Teams client), no entity anywhere', () => {
+    const typed = 'OU=Sales\\, EMEA,OU=R\\+D,DC=contoso,DC=com [Approve](https://evil.example) <migration> *bold* &amp; `code` # 1. \\';
+    const card = renderCard('notice', { title: typed, message: typed, hint: typed, color: 'Attention' });
+    const json = JSON.stringify(card);
+    expect(json).not.toMatch(/"type":"(TextBlock|FactSet)"|&lt;|&gt;|&#\d+;/);
+    expect(card.body).toEqual([
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed, size: 'Medium', weight: 'Bolder', color: 'Attention' }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: typed, size: 'Small', isSubtle: true }] },
+    ]);
+    // facts: rows of a bold title and a value, aligned down the card; an element's id and visibility carried over
+    expect(plainText({ type: 'FactSet', id: 'f', isVisible: false, facts: [{ title: 'OU', value: 'OU=R\\+D,DC=contoso,DC=com' }] })).toEqual({
+      type: 'Container',
+      id: 'f',
+      isVisible: false,
+      items: [
+        {
+          type: 'ColumnSet',
+          spacing: 'None',
+          columns: [
+            { type: 'Column', width: 2, items: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'OU', weight: 'Bolder' }] }] },
+            { type: 'Column', width: 5, items: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'OU=R\\+D,DC=contoso,DC=com' }] }] },
+          ],
+        },
+      ],
+    });
+    expect(plainText({ type: 'FactSet', facts: [] })).toBeNull();
+    // no template renders a Markdown element
+    for (const [name, data] of [...Object.values(variants).map((d) => ['step', d] as const), ...others]) expect(JSON.stringify(renderCard(name, data)), name).not.toMatch(/"type":"(TextBlock|FactSet)"/);
   });
 
   it('keeps user text as text: a name with template syntax is not evaluated', () => {

@@ -1,4 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
+import { everyObjectOf, objectsOfOu, stepRef } from '../effects.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -106,8 +107,8 @@ export const connectToCloudSync: RunbookDefinition = {
       guards: ['no-sync-cycle-running'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = False.',
-      effect: (c) =>
-        `Connect Sync stops synchronizing every user, group and contact of ${c.domain} (not only ${c.ou}) until its scheduler starts again at "Start the Connect Sync scheduler"; password hash sync keeps running. A delta sync is needed within 7 days.`,
+      effect: (c, f) =>
+        `Connect Sync stops for ${everyObjectOf(c, f)}, not only for ${c.ou}, until ${stepRef(f, 'start-scheduler', 'Start the Connect Sync scheduler')}: no sync cycle runs, so no change made in Active Directory reaches Entra ID meanwhile. Password hash sync and password writeback keep running. A delta sync is needed within 7 days.`,
     },
     {
       key: 'create-noflow-rules',
@@ -134,7 +135,7 @@ export const connectToCloudSync: RunbookDefinition = {
       expect: (results, c) => rulesTook(results[3], c.ou!),
       evidence: "Rule identifiers and precedences; the full synchronization's runs; every object of the OU with cloudNoFlow in the metaverse and no pending export to Entra ID; configuration exports before and after.",
       effect: (c, f) =>
-        `Connect Sync stops exporting adds, deletes and non-reference updates for the ${f.ouUserCount ?? ''} users, groups and contacts in ${c.ou}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now (it can take hours on a large forest).`.replace('the  users', 'the users'),
+        `Connect Sync stops exporting adds, deletes and non-reference updates for ${objectsOfOu(c, f)}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now, over ${everyObjectOf(c, f)}; it can take hours on a large forest.`,
     },
     {
       key: 'verify-provisioning-agent',
@@ -167,7 +168,10 @@ export const connectToCloudSync: RunbookDefinition = {
       guards: ['ou-not-rolled-back'],
       action: { kind: 'graph', operation: 'configure-cloud-sync' },
       evidence: 'Service principal id, job ids, the scoped containers, password hash sync as the tenant uses it.',
-      effect: (c) => `Cloud Sync's configuration for ${c.domain} includes ${c.ou} (with the OUs of earlier batches); nothing is provisioned until the job is enabled or restarted.`,
+      effect: (c, f) => {
+        const earlier = c.batchOus.filter((o) => o !== c.ou);
+        return `Cloud Sync's configuration for ${c.domain} gets ${c.ou} in its scope${earlier.length ? `, beside ${earlier.join('; ')}` : ''}; nothing is provisioned until ${stepRef(f, 'enable-cloud-sync', 'Enable the Cloud Sync job')}.`;
+      },
     },
     {
       key: 'provision-on-demand',
@@ -179,7 +183,7 @@ export const connectToCloudSync: RunbookDefinition = {
       production: true,
       action: { kind: 'graph', operation: 'provision-on-demand' },
       evidence: 'The sample user, the result, and the import / matching / scoping / export steps: it must match the existing Entra user (a Create would be a duplicate).',
-      effect: (c) => `One sample user of ${c.ou} is provisioned by Cloud Sync now (matched to its existing Entra user).`,
+      effect: (c) => `One user of ${c.ou} (else one group) is provisioned by Cloud Sync now, matched to its existing Entra object; nothing else changes.`,
     },
     {
       key: 'enable-cloud-sync',
@@ -192,14 +196,17 @@ export const connectToCloudSync: RunbookDefinition = {
       production: true,
       action: { kind: 'graph', operation: 'start-cloud-sync-job' },
       evidence: 'The jobs started or restarted, and their status after.',
-      effect: (c, f) => `Cloud Sync starts provisioning the ${f.ouUserCount ?? ''} users, groups and contacts in ${c.ou} to Entra ID (matched to their existing Entra objects, no duplicates).`.replace('the  users', 'the users'),
+      effect: (c, f) =>
+        (c.batch ?? 1) > 1
+          ? `Cloud Sync's provisioning job for ${c.domain} restarts for every OU in its scope (${c.batchOus.join('; ')}) and takes ${objectsOfOu(c, f)}, matched to their existing Entra objects (no duplicates).`
+          : `Cloud Sync starts provisioning ${objectsOfOu(c, f)} to Entra ID, matched to their existing Entra objects (no duplicates).`,
     },
     {
       key: 'verify-ou-users',
       perBatch: true,
       title: 'Verify the OU users are synchronizing',
       purpose:
-        "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then the seed's new-user test: create a user in the OU and see Cloud Sync provision it.",
+        "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then Microsoft's new-user test: create a user in the OU and see Cloud Sync provision it.",
       source: 'seed 000/001, "Verify pilot users are synchronizing and being provisioned" ("If you create a new user in this OU, verify that it\'s being provisioned"); seed 002, "Step 5" (provisioning logs)',
       approval: 'none',
       production: false,
@@ -212,7 +219,7 @@ export const connectToCloudSync: RunbookDefinition = {
       title: 'Start the Connect Sync scheduler',
       purpose: 'Resume Connect Sync for everything still on it, now that the OU is verified on Cloud Sync.',
       warning:
-        'Seed 002 re-enables the scheduler right after creating the rules; the newer Microsoft Learn text (seed 001) starts it only after the pilot users are verified, which this runbook follows.',
+        "seed 002 re-enables the scheduler right after creating the rules; Microsoft's current text, seed 001, starts it only after the pilot users are verified, which this runbook follows.",
       source: 'seed 000/001, "Start the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $true)',
       approval: 'change-owners',
       production: true,
@@ -226,7 +233,8 @@ export const connectToCloudSync: RunbookDefinition = {
         ],
       },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True; a delta cycle ran to success.',
-      effect: (c) => `Connect Sync resumes its 30-minute cycles for every object of ${c.domain} still on it, with a delta cycle now; the no-flow rules keep it away from the migrated OUs.`,
+      effect: (c, f) =>
+        `Connect Sync resumes for ${everyObjectOf(c, f)}, apart from the migrated OUs (the no-flow rules keep it away from ${c.batchOus.join('; ')}): a delta cycle now, then its 30-minute cycles.`,
     },
     {
       key: 'verify-all-users',
@@ -241,7 +249,7 @@ export const connectToCloudSync: RunbookDefinition = {
     {
       key: 'post-migration-validation',
       title: 'Post-migration validation',
-      purpose: "Seed 002's validation table, row by row, each with its evidence.",
+      purpose: 'The validation table of seed 002, row by row, each with its evidence.',
       source: 'seed 002, "Post-Migration Validation" (user attributes, group memberships, password hash sync, writeback, provisioning logs, agent health)',
       approval: 'none',
       production: false,
@@ -302,8 +310,8 @@ export const connectToCloudSync: RunbookDefinition = {
         ],
       },
       evidence: 'A final configuration export; SyncCycleEnabled = False; the ADSync service stopped and disabled.',
-      effect: (c) =>
-        `Connect Sync stops entirely for ${c.domain}: no sync cycle, no password hash sync, no password writeback, no export of any kind. Every object it served must already be on Cloud Sync (checked before this runs). The server stays installed for the soak.`,
+      effect: (c, f) =>
+        `Connect Sync stops for good, for ${everyObjectOf(c, f)}: no sync cycle, no password hash sync, no password writeback, no export of any kind. Every object it served must already be on Cloud Sync (checked before this runs). The server stays installed for the soak, ${stepRef(f, 'soak', 'Soak: verify everything is good')}.`,
     },
     {
       key: 'check-accidental-delete-prevention',
@@ -311,7 +319,7 @@ export const connectToCloudSync: RunbookDefinition = {
       purpose: "Connect Sync's tenant-level accidental-delete prevention can block Cloud Sync's deletes after cutover: check it and clear it if it is on.",
       warning:
         "Graph's directory/onPremisesSynchronization does not accept application permissions, so cutover cannot read this setting: a person checks it. Check it before batch 1 too: it can hold Cloud Sync's deletes as soon as Cloud Sync owns objects.",
-      source: 'Cloud Sync troubleshooting: Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
+      source: 'how-to-troubleshoot.md, "Microsoft Entra object deletion threshold": Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
       skipIf: onlyFullMigration,
       approval: 'none',
       production: false,
@@ -363,6 +371,7 @@ export const connectToCloudSync: RunbookDefinition = {
         ],
       },
       evidence: 'Who approved and who confirmed the uninstall.',
+      effect: (c, f) => `The Connect Sync server is uninstalled: going back to Connect Sync afterwards means a new installation and a full synchronization of ${everyObjectOf(c, f)}.`,
     },
   ],
   rollbackSteps: [
@@ -377,7 +386,7 @@ export const connectToCloudSync: RunbookDefinition = {
       production: true,
       action: { kind: 'graph', operation: 'pause-cloud-sync-job' },
       evidence: 'The jobs and their status after pause.',
-      effect: (c) => `Cloud Sync stops provisioning for ${c.domain} (every OU of its configuration) until the migration resumes.`,
+      effect: (c) => `Cloud Sync stops provisioning for ${c.domain}, for every OU of its configuration (${c.batchOus.join('; ')}), until the migration resumes.`,
     },
     {
       key: 'rollback-remove-rules',
@@ -416,7 +425,7 @@ export const connectToCloudSync: RunbookDefinition = {
       guards: ['scheduler-not-held-elsewhere'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
       evidence: 'Get-ADSyncScheduler: SyncCycleEnabled = True.',
-      effect: (c) => `Connect Sync resumes its 30-minute cycles for every object of ${c.domain}.`,
+      effect: (c, f) => `Connect Sync resumes its 30-minute cycles for ${everyObjectOf(c, f)}.`,
     },
     {
       key: 'rollback-verify',

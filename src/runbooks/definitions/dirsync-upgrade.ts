@@ -1,4 +1,5 @@
 import type { Facts, RunbookDefinition } from '../types.js';
+import { stepRef } from '../effects.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -55,7 +56,7 @@ export const dirsyncUpgrade: RunbookDefinition = {
         const tools: string[] = (found?.accounts ?? []).map((a: any) => a.tool);
         if (tools.includes('dirsync')) return null;
         if (tools.includes('entra-connect')) return 'This forest is synchronized by Microsoft Entra Connect, not DirSync (its MSOL_ service account says so): this upgrade does not apply (seed 003). Use the Connect → Cloud Sync runbook, or upgrade Connect in place.';
-        if (tools.includes('azure-ad-sync')) return 'This forest is synchronized by Azure AD Sync, not DirSync: seed 003\'s steps "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
+        if (tools.includes('azure-ad-sync')) return 'This forest is synchronized by Azure AD Sync, not DirSync: the steps of seed 003 "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
         return 'No DirSync service account (MSOL_AD_SYNC) was found in the forest: this upgrade applies only to a forest DirSync synchronizes.';
       },
       summarize: ([found, count], c) => {
@@ -121,7 +122,8 @@ export const dirsyncUpgrade: RunbookDefinition = {
         verify: { kind: 'graph', operation: 'verify-sync-resumed' },
       },
       evidence: "Who approved, who ran it, when; Entra ID's onPremisesLastSyncDateTime after the upgrade began.",
-      effect: () => 'DirSync is replaced by Entra Connect on the same server; there is no way back to DirSync.',
+      effect: (_c, f) =>
+        `DirSync is replaced by Entra Connect on the same server: directory sync stops for ${f.forest ? `all ${f.forest.objects.toLocaleString('en-US')} objects of the forest` : 'every object of the forest'} while the installer runs${f.forest?.hours !== undefined ? ` (about ${f.forest.hours} h)` : ''}, and there is no way back to DirSync.`,
     },
     {
       key: 'dirsync-export-settings',
@@ -227,7 +229,8 @@ export const dirsyncUpgrade: RunbookDefinition = {
         checklist: ['Programs and features → Windows Azure Active Directory Sync tool → Uninstall (up to 15 minutes); or shut the server down or disable the service.', 'From now until the next step, no server exports changes.'],
       },
       evidence: 'Who retired it, how, when; the pending exports approved.',
-      effect: () => 'DirSync stops exporting; nothing syncs to Entra ID until the new server leaves staging mode.',
+      effect: (_c, f) =>
+        `DirSync stops exporting: nothing of ${f.forest ? `the forest's ${f.forest.objects.toLocaleString('en-US')} objects` : 'the forest'} syncs to Entra ID until ${stepRef(f, 'dirsync-leave-staging', 'the new server leaves staging mode')}.`,
     },
     {
       key: 'dirsync-leave-staging',

@@ -1,4 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
+import { stepRef } from '../effects.js';
 import { cycleProblem, pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -9,11 +10,11 @@ const SCOPE_WARNING =
   'This scenario is only for customers currently using Connect group writeback v2, and only for cloud-created security groups written back with universal scope. Mail-enabled groups and DLs written back with writeback v1 or v2 are not supported. (seed 004)';
 
 /** Microsoft's current text, where it adds to or corrects the 2023 revision that seed 004 holds. */
-const CURRENT_DOC = "Microsoft Learn, migrate-group-writeback.md (current revision, 2024 and later; not in seed 004's 2023 text)";
+const CURRENT_DOC = "the current revision of migrate-group-writeback.md, 2024 and later";
 
 /** The connectors of the rule pair: Microsoft's current text and script, against seed 004's 2023 revision. */
 const RULE_PLACEMENT =
-  "Where the rules go differs from seed 004: its 2023 text puts the inbound rule on the AD connector and the outbound JoinNoFlow rule on the Entra connector. cutover follows Microsoft's current text and its PowerShell (" +
+  "Where the rules go differs from the 2023 revision of seed 004, which puts the inbound rule on the AD connector and the outbound JoinNoFlow rule on the Entra connector. cutover follows Microsoft's current text and its PowerShell (" +
   CURRENT_DOC +
   "): inbound on the Entra connector, outbound JoinNoFlow on the AD connector. The groups are cloud-mastered, and cloudMastered exists only in the Entra connector space, so an inbound rule on the AD connector would never match.";
 
@@ -101,7 +102,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'ad-copy-admin-description', params: (c) => ({ ou: c.ou, dryRun: false }) }] },
       evidence: 'The groups changed.',
-      effect: (c) => `msDS-ExternalDirectoryObjectId is set from adminDescription on the written-back groups in ${c.ou}.`,
+      effect: (c, f) => `msDS-ExternalDirectoryObjectId is set from adminDescription on ${f.gwbGroups !== undefined ? `the ${f.gwbGroups} written-back group${f.gwbGroups === 1 ? '' : 's'} the dry run listed` : 'the written-back groups'} in ${c.ou}; no other attribute or object changes.`,
     },
     {
       key: 'gwb-staging-on',
@@ -115,7 +116,8 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'manual', checklist: wizardStaging(true), verify: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] } },
       expect: ([s]) => (s?.StagingModeEnabled ? null : 'StagingModeEnabled is still False: enable staging mode in the Connect wizard, then say Done again.'),
       evidence: 'Who approved, who did it, when; Get-ADSyncScheduler: StagingModeEnabled = True.',
-      effect: (c) => `The Connect server stops exporting to Entra ID and AD for all of ${c.domain} (and pauses password hash sync and writeback) until staging mode is turned off.`,
+      effect: (c, f) =>
+        `The Connect server stops exporting to Entra ID and to AD for every user, group and contact of ${c.domain}, and password hash sync and password writeback stop, until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
     },
     {
       key: 'gwb-stop-scheduler',
@@ -127,13 +129,14 @@ export const groupWritebackV2: RunbookDefinition = {
       guards: ['no-sync-cycle-running'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'SyncCycleEnabled = False.',
+      effect: (c, f) => `Connect Sync runs no scheduled cycle for any object of ${c.domain} until ${stepRef(f, 'gwb-start-scheduler', 'Step 5: re-enable the sync scheduler')}.`,
     },
     {
       key: 'gwb-create-rules',
       title: 'Steps 3–4: create the group inbound and outbound rules',
       purpose: 'Inbound (cloudMastered EQUAL true, mail ISNULL → cloudNoFlow = True) and outbound JoinNoFlow on cloudNoFlow EQUAL True.',
       warning: `${RULE_PLACEMENT} Also: don't remove written-back groups, the Group Writeback target OU, or related referenced objects from Connect Sync scope until Cloud Sync is configured and validated (${CURRENT_DOC}).`,
-      source: "seed 004, \"Step 3 - Create a custom group inbound rule\" and \"Step 4 - Create a custom group outbound rule\", with the connectors of Microsoft's current migrate-group-writeback.md and its PowerShell",
+      source: "seed 004, \"Step 3 - Create a custom group inbound rule\" and \"Step 4 - Create a custom group outbound rule\", with the connectors of the current revision of migrate-group-writeback.md and its PowerShell",
       approval: 'change-owners',
       production: true,
       action: {
@@ -145,6 +148,7 @@ export const groupWritebackV2: RunbookDefinition = {
         ],
       },
       evidence: 'Rule identifiers and precedences; configuration exports before and after.',
+      effect: (c) => `Connect Sync stops writing back the cloud security groups in ${c.ou} once the next full synchronization applies the rules (the server is in staging mode: nothing is exported yet).`,
     },
     {
       key: 'gwb-initial-sync-1',
@@ -156,6 +160,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'runner', sequence: [{ action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) }] },
       expect: ([cycle]) => cycleProblem(cycle),
       evidence: 'The cycle result: every run succeeded (a cycle stopped on the deletion threshold or with export errors fails the step).',
+      effect: (c) => `A full synchronization of every connector runs now over every object of ${c.domain}; in staging mode nothing is exported.`,
     },
     {
       key: 'gwb-disable-feature',
@@ -167,7 +172,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'disable-group-writeback-v2', params: () => ({ confirm: true }) }] },
       evidence: 'GroupWritebackV2 before and after.',
-      effect: () => 'Group writeback v2 is turned off for the tenant, for good.',
+      effect: () => 'Group writeback v2 is turned off for the whole tenant, for good: every Microsoft 365 group is then written back to AD, whatever its Writeback Enabled setting.',
     },
     {
       key: 'gwb-initial-sync-2',
@@ -179,6 +184,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'runner', sequence: [{ action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) }] },
       expect: ([cycle]) => cycleProblem(cycle),
       evidence: 'The cycle result: every run succeeded. (In staging mode nothing is exported yet: what would be is reviewed before leaving staging.)',
+      effect: (c) => `A full synchronization of every connector runs again over every object of ${c.domain}; in staging mode nothing is exported.`,
     },
     {
       key: 'gwb-start-scheduler',
@@ -189,6 +195,7 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
       evidence: 'SyncCycleEnabled = True.',
+      effect: (c, f) => `Connect Sync's scheduled cycles resume for ${c.domain}; the server stays in staging mode (exports nothing) until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
     },
     {
       key: 'gwb-staging-off',
@@ -204,7 +211,7 @@ export const groupWritebackV2: RunbookDefinition = {
       action: { kind: 'manual', checklist: wizardStaging(false), verify: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] } },
       expect: ([s]) => (s && !s.StagingModeEnabled ? null : 'StagingModeEnabled is still True: clear "Enable staging mode" in the Connect wizard, then say Done again.'),
       evidence: 'The pending exports approved; Get-ADSyncScheduler: StagingModeEnabled = False.',
-      effect: (c) => `The Connect server becomes active again for ${c.domain} and exports the pending changes shown here.`,
+      effect: (c) => `The Connect server becomes active again for every object of ${c.domain}: it exports the pending changes shown here, and password hash sync and password writeback resume.`,
     },
     {
       key: 'gwb-configure-cloud-sync',

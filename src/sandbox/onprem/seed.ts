@@ -222,6 +222,25 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     }
   }
 
+  // OUs whose names need escaping in a DN — a comma, a plus, a quote — with a few users each: every card must show
+  // their DNs exactly, backslashes and all (copying one from a card gives the same DN). Added last, so earlier GUIDs
+  // stay put; in Connect's scope like any other OU.
+  const escapedOus: Array<[key: string, ou: string, prefix: string, users: number]> = [
+    ['Sales, EMEA', 'Sales\\, EMEA', 'emea', 4],
+    ['R+D', 'R\\+D', 'rnd', 3],
+    ['"Quoted" Team', '\\"Quoted\\" Team', 'quoted', 3],
+  ];
+  for (const [key, rdn, prefix, n] of escapedOus) {
+    ous[key] = `OU=${rdn},${base}`;
+    ad.addOu(ous[key]);
+    for (let i = 1; i <= n; i++) {
+      const sam = `${prefix}${i}`;
+      const upn = `${sam}@${domain}`;
+      const u = ad.add({ cn: `${key.replace(/[^A-Za-z ]/g, '').trim()} User ${i}`, parentDn: ous[key], objectClass: 'user', displayName: `${key} user ${i}`, samAccountName: sam, userPrincipalName: upn, mail: upn, mailNickname: sam, proxyAddresses: [`SMTP:${upn}`] });
+      ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
+    }
+  }
+
   const server = new ConnectSyncServer({
     ad,
     target: opts.target,
