@@ -48,7 +48,8 @@ export function findingLines(r: ReconcileResult, list: ListKey): string[] {
 export function cardSections(r: ReconcileResult): { title: string; total: number; lines: string[] }[] {
   const lists = LIST_KEYS.filter((k) => r[k].length > 0).map((k) => ({ k, all: findingLines(r, k), shown: findingLines(r, k).slice(0, CARD_LINES_PER_LIST).map(clip) }));
   // Within Teams' card size: when long lines would overflow it, show fewer per list (the CSV has them all).
-  const size = () => lists.reduce((n, l) => n + l.shown.reduce((m, x) => m + x.length + 100, 0), 0);
+  // Each line costs its text plus the JSON of the element it is shown in (a RichTextBlock with a TextRun: about 200 bytes).
+  const size = () => lists.reduce((n, l) => n + l.shown.reduce((m, x) => m + x.length + 200, 0), 0);
   while (size() > CARD_LIST_BUDGET) {
     const longest = lists.reduce((a, b) => (b.shown.length > a.shown.length ? b : a));
     if (longest.shown.length <= 3) break;

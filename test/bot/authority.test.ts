@@ -375,7 +375,7 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     // Megan owns the pilot: she resolves it by hand; the card loses its buttons for everyone; audited.
     const resolved = await h.click(USERS.megan, 'alert.resolve', { alert: alertId, v: (await h.app.alerts.get(alertId))!.version }, card.activityId);
     expect(cardText(resolved.card)).toContain('Resolved');
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(card.activityId)).includes('Resolved at') || undefined, 10_000, 'the shared card update');
+    await h.connector.waitFor(() => cardText(h.connector.messages.get(card.activityId)).includes('✅ Resolved') || undefined, 10_000, 'the shared card update');
     expect(buttons(h.connector.messages.get(card.activityId).attachments[0].content)).not.toContain('Acknowledge');
     const audit = await h.app.engine.auditTrail(pilot);
     expect(audit.find((a) => a.action === 'alert-resolved' && a.actorOid === USERS.megan.aadObjectId)).toBeDefined();
