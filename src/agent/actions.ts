@@ -179,10 +179,11 @@ export function gwbVerdict(g: { adminDescription: string | null; mail: string | 
  * installation identifier …" (third-party; Microsoft does not document the text). Azure AD Sync was "Azure Active
  * Directory Sync Services".
  */
-export function syncToolOf(description: string | null | undefined): { tool: 'dirsync' | 'azure-ad-sync' | 'entra-connect' | 'unknown'; computer: string | null } {
+export function syncToolOf(samAccountName: string, description: string | null | undefined): { tool: 'dirsync' | 'azure-ad-sync' | 'entra-connect' | 'unknown'; computer: string | null } {
   const d = description ?? '';
   const computer = /running on (?:computer )?['‘"]?([A-Za-z0-9._-]+)/i.exec(d)?.[1] ?? null;
-  if (/Directory Sync tool|\bDirSync\b/i.test(d)) return { tool: 'dirsync', computer };
+  // DirSync's wizard names its account MSOL_AD_SYNC (Microsoft documents that name; the description text is third-party).
+  if (samAccountName.toUpperCase() === 'MSOL_AD_SYNC' || /Directory Sync tool|\bDirSync\b/i.test(d)) return { tool: 'dirsync', computer };
   if (/Active Directory Connect|Azure AD Connect|Entra Connect/i.test(d)) return { tool: 'entra-connect', computer };
   if (/Active Directory Sync Services|Azure AD Sync\b/i.test(d)) return { tool: 'azure-ad-sync', computer };
   return { tool: 'unknown', computer };

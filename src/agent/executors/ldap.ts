@@ -243,8 +243,7 @@ export class LdapExecutor implements Executor {
       for (const e of entries) {
         const sam = String(first(e.sAMAccountName) ?? '');
         const description = text(e.description);
-        const v = syncToolOf(description);
-        accounts.push({ samAccountName: sam, dn: e.dn, description, whenCreated: generalizedTime(first(e.whenCreated)), tool: sam.toUpperCase() === 'MSOL_AD_SYNC' ? ('dirsync' as const) : v.tool, computer: v.computer });
+        accounts.push({ samAccountName: sam, dn: e.dn, description, whenCreated: generalizedTime(first(e.whenCreated)), ...syncToolOf(sam, description) });
       }
     }
     ctx.note(`found ${accounts.length} sync service account(s) under ${base}`);

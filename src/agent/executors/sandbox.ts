@@ -335,10 +335,7 @@ export class SandboxExecutor implements Executor {
         ad
           .all()
           .filter((o) => o.objectClass === 'user' && (o.samAccountName ?? '').toUpperCase().startsWith('MSOL_'))
-          .map((o) => {
-            const v = syncToolOf(o.description);
-            return { samAccountName: o.samAccountName!, dn: o.dn, description: o.description ?? null, whenCreated: o.whenCreated ?? null, tool: o.samAccountName!.toUpperCase() === 'MSOL_AD_SYNC' ? ('dirsync' as const) : v.tool, computer: v.computer };
-          }),
+          .map((o) => ({ samAccountName: o.samAccountName!, dn: o.dn, description: o.description ?? null, whenCreated: o.whenCreated ?? null, ...syncToolOf(o.samAccountName!, o.description) })),
       );
       return { accounts };
     },
