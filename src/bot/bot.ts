@@ -219,6 +219,7 @@ export class CutoverBot extends TeamsActivityHandler {
       case 'new-migration': {
         const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner, path: cmd.path });
         if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
+        else if (out.migration.conversationId !== ctx.activity.conversation.id) await this.#reply(ctx, noticeCard(`Migration "${out.migration.name}" created`, `${homeText(out.migration)} Migration id: ${out.migration.id}.`, { color: 'Good' }));
         return;
       }
       case 'status':
@@ -474,7 +475,7 @@ export class CutoverBot extends TeamsActivityHandler {
         runner: f.runner?.trim() || undefined,
       });
       if (!out.ok) return this.#formCard(ctx, f as Record<string, string>, out.error);
-      return noticeCard(`Migration "${out.migration.name}" created`, `Its overview and one card per step are posted in this thread. Migration id: ${out.migration.id}.`, { color: 'Good' });
+      return noticeCard(`Migration "${out.migration.name}" created`, `${homeText(out.migration)} Migration id: ${out.migration.id}.`, { color: 'Good' });
     }
     if (Object.hasOwn(ALERT_VERBS, verb) || verb === 'alert.refresh') {
       const p = alertData.safeParse(data);
@@ -587,7 +588,7 @@ export class CutoverBot extends TeamsActivityHandler {
       });
       await this.#learnNames(ctx, roster);
       await this.d.notifier.postMigration(ctx, m.id);
-      return { ok: true, migration: m };
+      return { ok: true, migration: (await this.d.engine.getMigration(m.id)) ?? m }; // with its home thread
     } catch (e) {
       if (e instanceof EngineError) return { ok: false, error: e.message };
       throw e;
@@ -864,6 +865,13 @@ function cardResponse(card: Card): AdaptiveCardInvokeResponse {
 }
 
 /** Teams thread ids carry ;messageid=…: a migration started in a thread belongs to the whole channel. */
+/** Where a new migration's cards are, in words (its own thread in the channel, or here). */
+function homeText(m: Migration): string {
+  return m.conversationId?.includes(';messageid=')
+    ? `It has its own thread in this channel: its overview lists every step, and each step's card is posted there when the step is next.`
+    : `Its overview is posted here, and each step's card when the step is next.`;
+}
+
 export function sameConversation(a: string, b: string): boolean {
   return a.split(';')[0] === b.split(';')[0];
 }

@@ -30,6 +30,8 @@ export class Notifier {
   #refs = new Map<string, Partial<ConversationReference>>();
   /** Per conversation, what was last written to the store (serviceUrl, channel, conversation, bot). */
   #written = new Map<string, string>();
+  /** Per migration, the posting of its missing step cards in progress (one at a time). */
+  #posting = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly d: {
@@ -137,28 +139,120 @@ export class Notifier {
     );
   }
 
-  /** Within the turn that created a migration: its overview, then one card per step, in the same thread. */
+  /**
+   * A new top-level post in the channel of `conversationId` (a thread of its own, as a person starts one), rather than a
+   * reply in that conversation. Answers the new thread's conversation (stored for later sends into it) and the post's
+   * activity id. Throws where there is no channel (a group or personal chat) or Teams refuses.
+   */
+  async startThread(conversationId: string, card: Card, priority = 0): Promise<{ conversationId: string; activityId: string }> {
+    const ref = await this.#ref(conversationId);
+    if (!ref?.serviceUrl) throw new Error(`no stored conversation reference for ${conversationId}`);
+    if (ref.conversation?.conversationType && ref.conversation.conversationType !== 'channel') throw new Error(`${conversationId} is a ${ref.conversation.conversationType} chat: it has no channel to post in`);
+    const channel = conversationId.split(';')[0];
+    const tenantId = ref.conversation?.tenantId;
+    const created = await this.#queue(channel).add(
+      () =>
+        pRetry(
+          async () => {
+            let thread: string | undefined;
+            try {
+              // Teams: "Create a conversation" with the channel in channelData posts a new thread in that channel.
+              await this.d.adapter.createConversationAsync(
+                this.d.appId,
+                ref.channelId ?? 'msteams',
+                ref.serviceUrl!,
+                null as unknown as string, // the default audience, as TeamsInfo.sendMessageToTeamsChannel passes
+                { isGroup: true, bot: ref.bot as any, tenantId, channelData: { channel: { id: channel }, ...(tenantId ? { tenant: { id: tenantId } } : {}) }, activity: MessageFactory.attachment(CardFactory.adaptiveCard(card)) as any } as any,
+                async (ctx) => void (thread = ctx.activity.conversation?.id),
+              );
+            } catch (err: any) {
+              if (!RETRYABLE.has(err?.statusCode ?? err?.status)) throw new AbortError(err);
+              throw err;
+            }
+            // Teams names a channel thread "<channel>;messageid=<id of its first post>".
+            const activityId = /;messageid=([^;]+)/.exec(thread ?? '')?.[1];
+            if (!thread || !activityId) throw new AbortError(`Teams answered the new post without its thread (${thread ?? 'no id'})`);
+            return { conversationId: thread, activityId };
+          },
+          { retries: 5, minTimeout: this.d.retryBaseMs ?? 500, factor: 2, maxTimeout: 30_000 },
+        ),
+      { priority },
+    );
+    await this.rememberConversation({ ...ref, conversation: { ...ref.conversation!, id: created.conversationId, isGroup: true, conversationType: 'channel' } });
+    return created;
+  }
+
+  /**
+   * Within the turn that created a migration: its overview as a new top-level post in the channel (the migration's home
+   * thread), then the card of its current step in that thread; the others are posted as they become current. Outside a
+   * channel (or if Teams refuses the new post) the overview is a reply where the migration was asked for.
+   */
   async postMigration(ctx: TurnContext, migrationId: string): Promise<void> {
     const m = (await this.d.engine.getMigration(migrationId))!;
-    const now = this.d.clock.now();
-    const overview = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(await overviewCard(this.d.engine, m, this.d.people))));
-    if (overview?.id) await this.d.engine.setOverviewActivity(m.id, overview.id);
-    for (const s of await this.d.engine.getSteps(m.id)) {
-      const r = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(await stepCard(this.d.engine, this.d.people, m, s, { now, userSpecific: this.d.userSpecificViews, links: this.d.links }))));
-      if (r?.id) await this.d.engine.setStepActivity(m.id, s.seq, r.id);
+    const overview = await overviewCard(this.d.engine, m, this.d.people);
+    let home: { conversationId: string; activityId: string } | null = null;
+    if (ctx.activity.conversation?.conversationType === 'channel') {
+      try {
+        home = await this.startThread(ctx.activity.conversation.id, overview);
+      } catch (err) {
+        this.d.log.warn({ err, migrationId }, 'could not start the migration\'s own thread; its cards go where it was asked for');
+      }
     }
+    if (!home) {
+      const r = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(overview)));
+      if (r?.id) home = { conversationId: ctx.activity.conversation.id, activityId: r.id };
+    }
+    if (home) await this.d.engine.setHome(m.id, home.conversationId, home.activityId);
+    await this.#postCurrentCards(m.id);
+  }
+
+  /** Where a migration's cards are (its home thread and the overview's post), once it has one. */
+  async home(migrationId: string): Promise<{ conversationId: string; overviewActivityId: string | null } | null> {
+    const m = await this.d.engine.getMigration(migrationId);
+    return m?.conversationId ? { conversationId: m.conversationId, overviewActivityId: m.overviewActivityId } : null;
+  }
+
+  /**
+   * Posts the cards a migration's thread lacks: its current step (the first not done) and every step that has left
+   * `pending` (asked, running, failed…). One migration at a time, so two events never post the same card twice.
+   */
+  #postCurrentCards(migrationId: string): Promise<Set<number>> {
+    const prev = this.#posting.get(migrationId) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const posted = new Set<number>();
+      const m = await this.d.engine.getMigration(migrationId);
+      if (!m?.conversationId || m.state === 'cancelled') return posted;
+      const steps = await this.d.engine.getSteps(m.id);
+      const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+      for (const s of steps) {
+        if (s.activityId) continue;
+        if (s !== current && (s.state === 'pending' || s.state === 'skipped' || s.state === 'succeeded')) continue;
+        const card = await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
+        const id = await this.post(m.conversationId, card);
+        if (id) await this.d.engine.setStepActivity(m.id, s.seq, id);
+        posted.add(s.seq);
+      }
+      return posted;
+    });
+    const settled = next.then(() => undefined).catch((err) => this.d.log.warn({ err, migrationId }, 'could not post the current step card'));
+    this.#posting.set(migrationId, settled);
+    void settled.then(() => this.#posting.get(migrationId) === settled && this.#posting.delete(migrationId));
+    return next;
   }
 
   /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
   async showStep(m: Migration, seq: number, notice?: string): Promise<void> {
     const step = await this.d.engine.getStep(m.id, seq);
     if (!step || !m.conversationId) return;
-    const card = await stepCard(this.d.engine, this.d.people, m, step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links });
-    if (step.activityId) await this.update(m.conversationId, step.activityId, card);
-    else {
-      const id = await this.post(m.conversationId, card);
-      if (id) await this.d.engine.setStepActivity(m.id, step.seq, id);
+    let activityId = step.activityId;
+    if (!activityId) {
+      // Not posted yet: posted now if it is current (rendered as it is then, so only a notice needs an update after).
+      const postedNow = await this.#postCurrentCards(m.id);
+      activityId = (await this.d.engine.getStep(m.id, seq))?.activityId ?? null;
+      if (!activityId || (postedNow.has(seq) && !notice)) return;
     }
+    // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
+    await this.update(m.conversationId, activityId, async () => stepCard(this.d.engine, this.d.people, m, (await this.d.engine.getStep(m.id, seq)) ?? step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
   }
 
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
@@ -168,6 +262,7 @@ export class Notifier {
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
         await this.showStep(m, e.seq);
+        await this.#postCurrentCards(m.id); // the next step became current
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;

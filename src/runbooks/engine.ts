@@ -408,6 +408,11 @@ export class RunbookEngine {
     return rows.map(toMigration);
   }
 
+  /** The migration's home: the thread its overview started in the channel, and the overview's post. */
+  async setHome(migrationId: string, conversationId: string, overviewActivityId: string): Promise<void> {
+    await this.deps.db.query('UPDATE migrations SET conversation_id = $2, overview_activity_id = $3 WHERE id = $1', [migrationId, conversationId, overviewActivityId]);
+  }
+
   async setOverviewActivity(migrationId: string, activityId: string): Promise<void> {
     await this.deps.db.query('UPDATE migrations SET overview_activity_id = $2 WHERE id = $1', [migrationId, activityId]);
   }

@@ -47,23 +47,31 @@ describe('pilot batch from a Teams channel', () => {
     expect(cardText(sent.activity)).toContain("I don't know");
   });
 
-  it('creates a migration from one line and posts its overview and one card per step', async () => {
+  it("creates a migration from one line as its own thread: the overview lists every step, the current step's card follows in the thread", async () => {
     const before = h.connector.sent.length;
     await h.say(requester, `new migration "Pilot" domain=contoso.com ou="${PILOT_OU}" owners=${requester.aadObjectId},${owner.aadObjectId}`);
     const ms = await h.app.engine.listMigrations();
     expect(ms).toHaveLength(1);
     migrationId = ms[0].id;
-    const posted = h.connector.sent.slice(before).map((s) => cardText(s.activity));
-    expect(posted[0]).toContain('Pilot');
-    expect(posted[0]).toContain('0 of 20 steps done');
+    const sent = h.connector.sent.slice(before);
+    // a new top-level post in the channel, not a reply in the thread of the command
+    expect(sent[0].topLevel).toBe(true);
+    expect(ms[0].conversationId).toBe(sent[0].conversationId);
+    expect(ms[0].conversationId).toMatch(/^19:cutover-ops@thread\.tacv2;messageid=/);
+    const overview = cardText(sent[0].activity);
+    expect(overview).toContain('Pilot');
+    expect(overview).toContain('0 of 20 steps done');
     // the audit chain's head, as signed outside the database, is on the overview
-    expect(posted[0]).toMatch(/Audit checkpoint\nrow \d+ · [0-9a-f]{16}… · /);
+    expect(overview).toMatch(/Audit checkpoint\nrow \d+ · [0-9a-f]{16}… · /);
     const titles = ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler'];
-    for (const t of titles) expect(posted.some((p) => p.includes(t)), t).toBe(true);
-    expect(posted.length).toBe(21);
-    // the seed's warning is on the rules card
-    expect(posted.slice(1).find((p) => p.includes('cloudNoFlow / JoinNoFlow'))).toContain("don't remove OUs");
+    for (const t of titles) expect(overview, t).toContain(t);
+    // one step card so far, the current one, in the migration's thread; the command's thread got a short answer
+    const first = await h.postedCard(migrationId, 1);
+    const steps = h.connector.sent.filter((s) => s.conversationId === ms[0].conversationId && s.method === 'POST' && !s.topLevel);
+    expect(steps.map((s) => s.activityId)).toEqual([first]);
+    expect(cardText(steps[0].activity)).toContain('Assess the forest');
   });
+
 
   it('refuses a step before the previous one is done, and changes nothing', async () => {
     const stop = await seq('stop-scheduler');
@@ -110,9 +118,9 @@ describe('pilot batch from a Teams channel', () => {
   });
 
   it('updates the shared card in place for everyone', async () => {
-    const step = (await h.app.engine.getStep(migrationId, await seq('stop-scheduler')))!;
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(step.activityId!)).includes('Done') || undefined);
-    const text = cardText(h.connector.messages.get(step.activityId!));
+    const step = { activityId: await h.postedCard(migrationId, await seq('stop-scheduler')) };
+    await h.connector.waitFor(() => cardText(h.connector.messages.get(step.activityId)).includes('Done') || undefined);
+    const text = cardText(h.connector.messages.get(step.activityId));
     expect(text).toContain('Approved by');
     expect(text).toContain(owner.name);
     expect(text).toContain(requester.name);
@@ -120,6 +128,10 @@ describe('pilot batch from a Teams channel', () => {
   });
 
   it('creates the no-flow rules for every object type, runs a full synchronization in the same plan, and proves the rules took', async () => {
+    // its card was posted in the migration's thread when it became current (the scheduler stopped), with its warning
+    const card = await h.postedCard(migrationId, await seq('create-noflow-rules'));
+    expect(cardText(h.connector.messages.get(card))).toContain("don't remove OUs");
+    expect(h.connector.sent.find((s) => s.activityId === card)!.conversationId).toBe((await h.app.engine.getMigration(migrationId))!.conversationId);
     const rules = await runStep('create-noflow-rules', true);
     expect(rules.state, JSON.stringify(rules.error)).toBe('succeeded');
     const st = await h.state();

@@ -18,9 +18,9 @@ describe('user-specific views (USER_SPECIFIC_VIEWS=1)', () => {
   });
 
   it('posts a read-only shared card that asks Teams to refresh it for the owners only', async () => {
-    const step = (await h.app.engine.getStep(m, stop))!;
+    const step = { activityId: await h.postedCard(m, stop) };
     const shared = await h.connector.waitFor(() => {
-      const c = h.connector.messages.get(step.activityId!);
+      const c = h.connector.messages.get(step.activityId);
       return cardText(c).includes('Waiting for approval') ? c : undefined;
     });
     const card = shared.attachments[0].content;

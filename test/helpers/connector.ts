@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A Bot Connector on loopback that records what the bot sends (the serviceUrl of test activities):
- * POST /v3/conversations/{id}/activities[/{replyToId}] and PUT …/activities/{id}, plus the paged
- * members call the new-migration form makes.
+ * POST /v3/conversations/{id}/activities[/{replyToId}] and PUT …/activities/{id}, a new post in a channel
+ * (POST /v3/conversations: the new conversation is `<channel>;messageid=<its activity id>`, as Teams names a channel
+ * thread), plus the paged members call the new-migration form makes.
  */
 export interface Recorded {
   method: string;
   conversationId: string;
   activityId: string;
   activity: any;
+  /** A new top-level post in a channel (POST /v3/conversations), not a reply in an existing thread. */
+  topLevel?: boolean;
 }
 
 export class RecordingConnector {
@@ -75,6 +78,24 @@ export class RecordingConnector {
       if (req.method === 'GET' && /\/v3\/conversations\/[^/]+\/pagedmembers/.test(url)) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ members: this.members }));
+        return;
+      }
+      if (req.method === 'POST' && /^\/v3\/conversations\/?(\?|$)/.test(url)) {
+        // A new post in a channel: Teams answers with the thread's conversation id, whose messageid is the post's id.
+        const params = body ? JSON.parse(body) : {};
+        const channel = params.channelData?.channel?.id;
+        if (!params.isGroup || !channel || !params.activity) {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'BadArgument', message: 'a channel post needs isGroup, channelData.channel.id and an activity' } }));
+          return;
+        }
+        const activityId = String(this.#next++);
+        const conversationId = `${channel};messageid=${activityId}`;
+        this.sent.push({ method: 'POST', conversationId, activityId, activity: params.activity, topLevel: true });
+        this.messages.set(activityId, params.activity);
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: conversationId, activityId }));
+        for (const l of [...this.#listeners]) l();
         return;
       }
       const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(url);

@@ -236,6 +236,18 @@ export class Harness {
     await this.advanceTo(migrationId, 'start-scheduler', batch);
   }
 
+  /**
+   * The id of the message holding a step's card in the migration's thread, once posted (a step's card is posted when
+   * the step becomes current, through the channel's send queue).
+   */
+  async postedCard(migrationId: string, seq: number, timeoutMs = 45_000): Promise<string> {
+    return this.connector.waitFor(
+      () => [...this.connector.messages.entries()].find(([, a]) => a.attachments?.some((x: any) => stepOfCard(x.content)?.m === migrationId && String(stepOfCard(x.content)!.s) === String(seq)))?.[0],
+      timeoutMs,
+      `the card of step ${seq}`,
+    );
+  }
+
   /** The step's current version, as its card carries it. */
   async stepData(migrationId: string, seq: number): Promise<{ m: string; s: number; v: number; a: number }> {
     const s = (await this.app.engine.getStep(migrationId, seq))!;
@@ -263,6 +275,19 @@ export function cardText(card: any): string {
   };
   walk(card);
   return out.join('\n');
+}
+
+/** The migration and step a step card is about (the data of its Refresh action), or null for another card. */
+export function stepOfCard(card: any): { m: string; s: number } | null {
+  let found: { m: string; s: number } | null = null;
+  const walk = (n: any) => {
+    if (found || !n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n.type === 'Action.Execute' && n.verb === 'card.refresh' && n.data?.m && n.data?.s !== undefined) found = { m: n.data.m, s: Number(n.data.s) };
+    for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
+  };
+  walk(card);
+  return found;
 }
 
 export function buttons(card: any): string[] {
