@@ -89,6 +89,8 @@ export interface BuildOptions {
   graphReportsLimit?: { requests: number; intervalMs: number };
   /** How long a Request/Retry click may wait before it is answered with a "checking" card (default 4 s). */
   answerClickWithinMs?: number;
+  /** How long `new migration` may take before it is answered with a "checking" card (default 1 s). */
+  answerNewMigrationWithinMs?: number;
   /** A sandbox tenant that outlives this process (restart tests); the app does not stop it. */
   tenant?: SandboxTenant;
 }
@@ -346,6 +348,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     tenantId: defaultTenantId,
     approvalHours: { expiry: settings.APPROVAL_EXPIRY_HOURS, reminder: settings.APPROVAL_REMINDER_HOURS, escalation: settings.APPROVAL_ESCALATION_HOURS },
     answerClickWithinMs: opts.answerClickWithinMs,
+    answerNewMigrationWithinMs: opts.answerNewMigrationWithinMs,
     clock,
     log: log.child({ component: 'bot' }),
   });

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { EngineError, type Migration, type RunbookEngine, type StepRow, type Verb } from '../runbooks/engine.js';
+import type { Person } from '../runbooks/types.js';
 import { RUNBOOKS, planSteps, runbookOf } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
 import { textProblem, validateNewMigration } from '../runbooks/new-migration.js';
@@ -78,6 +79,11 @@ export interface BotDeps {
    * unanswered for 10–15 s.
    */
   answerClickWithinMs?: number;
+  /**
+   * How long `new migration` (the command or the form) may take before it is answered with a "checking" card that the
+   * result replaces when the checks are done. Default 1.5 s.
+   */
+  answerNewMigrationWithinMs?: number;
   clock: Clock;
   log: Logger;
 }
@@ -217,9 +223,13 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, await this.#formCard(ctx, {}));
         return;
       case 'new-migration': {
-        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner, path: cmd.path });
-        if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
-        else if (out.migration.conversationId !== ctx.activity.conversation.id) await this.#reply(ctx, noticeCard(`Migration "${out.migration.name}" created`, `${homeText(out.migration)} Migration id: ${out.migration.id}.`, { color: 'Good' }));
+        const result = async (out: CreationResult) => (out.ok ? noticeCard(`Migration "${out.migration.name}" created`, `${homeText(out.migration)} Migration id: ${out.migration.id}.`, { color: 'Good' }) : noticeCard('Migration not created', out.error, { color: 'Attention' }));
+        const out = await this.#createWithinAnswerTime(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner, path: cmd.path }, {
+          late: () => this.#reply(ctx, creatingCard(cmd.title)),
+          done: result,
+        });
+        // Created in its own thread: this thread gets a short answer (a migration created here has its overview here).
+        if (out && (!out.ok || out.migration.conversationId !== ctx.activity.conversation.id)) await this.#reply(ctx, await result(out));
         return;
       }
       case 'status':
@@ -365,8 +375,13 @@ export class CutoverBot extends TeamsActivityHandler {
 
   /** The click's result, or null when it is not ready within the click's time (see BotDeps.answerClickWithinMs). */
   async #withinClickTime<T>(work: Promise<T>): Promise<T | null> {
+    return this.#within(work, this.d.answerClickWithinMs ?? 4_000);
+  }
+
+  /** The work's result, or null when it is not ready within `ms` (Teams shows an error past 10–15 s). */
+  async #within<T>(work: Promise<T>, ms: number): Promise<T | null> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.d.answerClickWithinMs ?? 4_000)));
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
     try {
       return await Promise.race([work, late]);
     } finally {
@@ -464,7 +479,9 @@ export class CutoverBot extends TeamsActivityHandler {
       if (!p.success) return this.#formCard(ctx, {}, 'The form data is not valid. Please fill it in again.');
       const f = p.data;
       const owners = [...(f.ownerChoices ?? '').split(','), ...(f.owners ?? '').split(',')].map((s) => s.trim()).filter(Boolean);
-      const out = await this.#createMigration(ctx, {
+      const created = (out: CreationResult) => noticeCard(`Migration "${out.ok ? out.migration.name : ''}" created`, out.ok ? `${homeText(out.migration)} Migration id: ${out.migration.id}.` : '', { color: 'Good' });
+      const tenantId = this.#tenant(ctx);
+      const out = await this.#createWithinAnswerTime(ctx, {
         name: f.name ?? '',
         kind: f.kind || 'connect-to-cloud-sync',
         domain: f.domain ?? '',
@@ -473,9 +490,14 @@ export class CutoverBot extends TeamsActivityHandler {
         ownersGroup: f.ownersGroup?.trim() || undefined,
         approvals: f.approvals === undefined || f.approvals === '' ? undefined : Number(f.approvals),
         runner: f.runner?.trim() || undefined,
+      }, {
+        late: async () => ctx.activity.replyToId, // the form's message: updated with the result
+        // Answered later: the form comes back with the reason, as it would have at once.
+        done: async (r, roster) => (r.ok ? created(r) : this.#renderForm(tenantId, actor.oid, roster ?? [], f as Record<string, string>, r.error)),
       });
+      if (!out) return creatingCard(f.name ?? 'the migration');
       if (!out.ok) return this.#formCard(ctx, f as Record<string, string>, out.error);
-      return noticeCard(`Migration "${out.migration.name}" created`, `${homeText(out.migration)} Migration id: ${out.migration.id}.`, { color: 'Good' });
+      return created(out);
     }
     if (Object.hasOwn(ALERT_VERBS, verb) || verb === 'alert.refresh') {
       const p = alertData.safeParse(data);
@@ -546,53 +568,87 @@ export class CutoverBot extends TeamsActivityHandler {
 
   // ------------------------------------------------------------------ migrations
 
-  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: string }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
+  /**
+   * What a new migration needs from the turn (who asks, where, the team's roster), read while the turn is alive; then
+   * the checks, the creation and the posting of its cards, which need no turn and may finish after the answer.
+   */
+  async #startCreation(ctx: TurnContext, input: NewMigrationInput): Promise<{ ok: false; error: string } | { ok: true; roster: RosterMember[] | null; finish: () => Promise<CreationResult> }> {
     const actor = this.#actor(ctx);
     if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
     // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
     if (!Object.hasOwn(RUNBOOKS, input.kind)) return { ok: false, error: `Unknown runbook "${input.kind.slice(0, 60)}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
     const v = validateNewMigration(input);
     if (!v.ok) return v;
-    // Everything that can be checked is checked before anything is created (the rules are the runbooks room's).
     const tenantId = this.#tenant(ctx);
+    const conversation = { id: ctx.activity.conversation.id, type: ctx.activity.conversation.conversationType };
     const roster = await this.#roster(ctx);
+    return { ok: true, roster, finish: () => this.#finishCreation({ input, value: v.value, actor, tenantId, conversation, roster }) };
+  }
+
+  async #finishCreation(c: { input: NewMigrationInput; value: ReturnType<typeof validateNewMigration> & { ok: true } extends { value: infer V } ? V : never; actor: Person; tenantId: string; conversation: { id: string; type?: string }; roster: RosterMember[] | null }): Promise<CreationResult> {
+    const { input, value: v, actor, tenantId, roster } = c;
+    // Everything that can be checked is checked before anything is created (the rules are the runbooks room's).
     const checked = await this.d.creation.check({
       tenantId,
-      conversationId: ctx.activity.conversation.id,
+      conversationId: c.conversation.id,
       requester: actor,
-      kind: v.value.kind,
-      name: v.value.name,
-      domain: v.value.domain,
-      ous: v.value.ous,
-      owners: v.value.owners,
-      ownersGroup: v.value.ownersGroup,
-      approvals: v.value.approvals,
+      kind: v.kind,
+      name: v.name,
+      domain: v.domain,
+      ous: v.ous,
+      owners: v.owners,
+      ownersGroup: v.ownersGroup,
+      approvals: v.approvals,
       runner: input.runner,
       roster: roster ? new Set(roster.map((x) => x.oid)) : null,
     });
     if (!checked.ok) return checked;
     try {
       const m = await this.d.engine.createMigration({
-        name: v.value.name,
-        kind: v.value.kind,
-        domain: v.value.domain,
-        tenantId: this.#tenant(ctx),
-        ous: v.value.ous,
-        policy: { ...defaultPolicy(v.value.owners, v.value.approvals, this.d.approvalHours), ...(v.value.ownersGroup ? { ownersGroup: v.value.ownersGroup } : {}), ...(input.windows?.length ? { changeWindows: input.windows } : {}) },
+        name: v.name,
+        kind: v.kind,
+        domain: v.domain,
+        tenantId,
+        ous: v.ous,
+        policy: { ...defaultPolicy(v.owners, v.approvals, this.d.approvalHours), ...(v.ownersGroup ? { ownersGroup: v.ownersGroup } : {}), ...(input.windows?.length ? { changeWindows: input.windows } : {}) },
         requester: actor,
-        conversationId: ctx.activity.conversation.id,
-        soakDays: v.value.soakDays,
+        conversationId: c.conversation.id,
+        soakDays: v.soakDays,
         partial: input.partial,
         runner: checked.runnerName,
         ...(input.path ? { options: { path: input.path } } : {}),
       });
-      await this.#learnNames(ctx, roster);
-      await this.d.notifier.postMigration(ctx, m.id);
+      await this.#rememberNames(roster ?? []);
+      await this.d.notifier.postMigration(m.id, c.conversation);
       return { ok: true, migration: (await this.d.engine.getMigration(m.id)) ?? m }; // with its home thread
     } catch (e) {
       if (e instanceof EngineError) return { ok: false, error: e.message };
       throw e;
     }
+  }
+
+  /**
+   * A new migration, answered within the time Teams gives (BotDeps.answerNewMigrationWithinMs): the result if it is in
+   * by then; otherwise `late` answers now (a "checking" card) and `done` updates that answer with the result.
+   */
+  async #createWithinAnswerTime(ctx: TurnContext, input: NewMigrationInput, answer: { late: () => Promise<string | undefined>; done: (r: CreationResult, roster: RosterMember[] | null) => Promise<Card> }): Promise<CreationResult | null> {
+    const started = await this.#startCreation(ctx, input);
+    if (!started.ok) return started;
+    const creating = started.finish();
+    const out = await this.#within(creating, this.d.answerNewMigrationWithinMs ?? 1_000);
+    if (out) return out;
+    const conversationId = ctx.activity.conversation.id;
+    const answered = await answer.late();
+    const finishing = creating
+      .catch((err): CreationResult => {
+        this.d.log.error({ err }, 'creating a migration failed after the request was answered');
+        return { ok: false, error: `cutover could not finish creating it: ${String(err?.message ?? err).slice(0, 300)}` };
+      })
+      .then(async (r) => answered && this.d.notifier.update(conversationId, answered, await answer.done(r, started.roster)))
+      .catch((err) => this.d.log.warn({ err }, 'could not update the answer to a new migration'))
+      .finally(() => this.#background.delete(finishing));
+    this.#background.add(finishing);
+    return null;
   }
 
   /** The conversation's members with their object ids (the team's roster, every page), or null when it cannot be read. */
@@ -613,8 +669,11 @@ export class CutoverBot extends TeamsActivityHandler {
   }
 
   /** Display names of the team's members, so cards show owners by name (authorization stays on object ids). */
-  async #learnNames(ctx: TurnContext, known?: { name: string; oid: string; id: string }[] | null): Promise<{ name: string; oid: string }[]> {
-    const members = known ?? (await this.#roster(ctx)) ?? [];
+  async #learnNames(ctx: TurnContext): Promise<{ name: string; oid: string }[]> {
+    return this.#rememberNames((await this.#roster(ctx)) ?? []);
+  }
+
+  async #rememberNames(members: RosterMember[]): Promise<{ name: string; oid: string }[]> {
     try {
       for (const m of members) await this.d.people.remember(m.oid, m.name, m.id);
     } catch {
@@ -628,11 +687,13 @@ export class CutoverBot extends TeamsActivityHandler {
    * than the requester. A tenant cutover cannot run migrations for gets the reason instead of a form.
    */
   async #formCard(ctx: TurnContext, values: Record<string, string>, error?: string): Promise<Card> {
-    const tenantId = this.#tenant(ctx);
+    return this.#renderForm(this.#tenant(ctx), this.#actor(ctx).oid, await this.#learnNames(ctx), values, error);
+  }
+
+  async #renderForm(tenantId: string, me: string, everyone: { name: string; oid: string }[], values: Record<string, string>, error?: string): Promise<Card> {
     const problem = await this.d.creation.tenantProblem(tenantId);
     if (problem) return noticeCard('No migration can be started here', problem, { color: 'Attention' });
-    const me = this.#actor(ctx).oid;
-    const members = (await this.#learnNames(ctx)).filter((m) => m.oid !== me);
+    const members = everyone.filter((m) => m.oid !== me);
     const choices = await this.d.creation.formChoices(tenantId);
     return renderCard('new-migration-form', {
       error: error ?? null,
@@ -865,6 +926,15 @@ function cardResponse(card: Card): AdaptiveCardInvokeResponse {
 }
 
 /** Teams thread ids carry ;messageid=…: a migration started in a thread belongs to the whole channel. */
+type NewMigrationInput = { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: string };
+type CreationResult = { ok: true; migration: Migration } | { ok: false; error: string };
+type RosterMember = { name: string; oid: string; id: string };
+
+/** The answer to a new migration whose checks are still running. */
+function creatingCard(name: string): Card {
+  return noticeCard(`Creating "${name.slice(0, 120)}"…`, 'Checking the owners, the domain, the OUs and the runner before anything is created. This message is updated with the result.', { color: 'Default' });
+}
+
 /** Where a new migration's cards are, in words (its own thread in the channel, or here). */
 function homeText(m: Migration): string {
   return m.conversationId?.includes(';messageid=')

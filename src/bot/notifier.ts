@@ -183,24 +183,24 @@ export class Notifier {
   }
 
   /**
-   * Within the turn that created a migration: its overview as a new top-level post in the channel (the migration's home
-   * thread), then the card of its current step in that thread; the others are posted as they become current. Outside a
-   * channel (or if Teams refuses the new post) the overview is a reply where the migration was asked for.
+   * A new migration's cards: its overview as a new top-level post in the channel it was asked for in (the migration's
+   * home thread), then the card of its current step in that thread; the others are posted as they become current.
+   * Outside a channel (or if Teams refuses the new post) the overview is a reply where the migration was asked for.
    */
-  async postMigration(ctx: TurnContext, migrationId: string): Promise<void> {
+  async postMigration(migrationId: string, askedIn: { id: string; type?: string }): Promise<void> {
     const m = (await this.d.engine.getMigration(migrationId))!;
     const overview = await overviewCard(this.d.engine, m, this.d.people);
     let home: { conversationId: string; activityId: string } | null = null;
-    if (ctx.activity.conversation?.conversationType === 'channel') {
+    if (askedIn.type === 'channel') {
       try {
-        home = await this.startThread(ctx.activity.conversation.id, overview);
+        home = await this.startThread(askedIn.id, overview);
       } catch (err) {
         this.d.log.warn({ err, migrationId }, 'could not start the migration\'s own thread; its cards go where it was asked for');
       }
     }
     if (!home) {
-      const r = await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(overview)));
-      if (r?.id) home = { conversationId: ctx.activity.conversation.id, activityId: r.id };
+      const id = await this.post(askedIn.id, overview);
+      if (id) home = { conversationId: askedIn.id, activityId: id };
     }
     if (home) await this.d.engine.setHome(m.id, home.conversationId, home.activityId);
     await this.#postCurrentCards(m.id);

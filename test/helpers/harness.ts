@@ -241,11 +241,23 @@ export class Harness {
    * the step becomes current, through the channel's send queue).
    */
   async postedCard(migrationId: string, seq: number, timeoutMs = 45_000): Promise<string> {
-    return this.connector.waitFor(
-      () => [...this.connector.messages.entries()].find(([, a]) => a.attachments?.some((x: any) => stepOfCard(x.content)?.m === migrationId && String(stepOfCard(x.content)!.s) === String(seq)))?.[0],
-      timeoutMs,
-      `the card of step ${seq}`,
-    );
+    return this.connector.waitFor(() => this.cardIdOf(migrationId, seq), timeoutMs, `the card of step ${seq}`);
+  }
+
+  #cardIds = new Map<string, string>();
+  #cardsScanned = 0;
+  /** The message of a step's card as the channel shows it (undefined until posted): what a person can click. */
+  cardIdOf(migrationId: string, seq: number): string | undefined {
+    const sent = this.connector.sent;
+    for (; this.#cardsScanned < sent.length; this.#cardsScanned++) {
+      const r = sent[this.#cardsScanned];
+      if (r.method !== 'POST') continue;
+      for (const a of r.activity.attachments ?? []) {
+        const of = stepOfCard(a.content);
+        if (of && !this.#cardIds.has(`${of.m}|${of.s}`)) this.#cardIds.set(`${of.m}|${of.s}`, r.activityId);
+      }
+    }
+    return this.#cardIds.get(`${migrationId}|${seq}`);
   }
 
   /** The step's current version, as its card carries it. */

@@ -28,14 +28,14 @@ interface Target {
   name: string;
   channel: string;
   owners: Set<string>;
-  steps: { seq: number; activityId: string }[];
+  steps: { seq: number }[];
 }
 
 interface Click {
   verb: string;
   data: Record<string, unknown>;
   migration: Target;
-  replyToId: string;
+  replyToId: string | undefined;
 }
 
 /** The state icon a step card shows (views.ts): ✅ done, ⏳ waiting for approval, ▶ running… */
@@ -73,10 +73,12 @@ describe('load: approvers clicking on migration cards', () => {
         conversation: { id: conv, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
       });
       expect(r.status).toBe(200);
-      const m = await h.app.engine.findMigration(name, conv);
+      const m = await h.app.engine.findMigration(name);
       if (!m) throw new Error(`${name} was not created`);
-      const steps = (await h.app.engine.getSteps(m.id)).map((s) => ({ seq: s.seq, activityId: s.activityId! }));
-      expect(steps.every((s) => s.activityId)).toBe(true);
+      // its own thread in the channel; a step's card is posted there when the step becomes current
+      expect(m.conversationId?.startsWith(`${conv};messageid=`)).toBe(true);
+      const steps = (await h.app.engine.getSteps(m.id)).map((s) => ({ seq: s.seq }));
+      await h.postedCard(m.id, steps[0].seq);
       targets[i] = { id: m.id, name, channel: conv, owners: new Set(owners), steps };
     };
     for (let i = 0; i < MIGRATIONS; i += 5) await Promise.all(Array.from({ length: Math.min(5, MIGRATIONS - i) }, (_, k) => create(i + k)));
@@ -89,7 +91,8 @@ describe('load: approvers clicking on migration cards', () => {
   /** Runs the steps that need no approval (as the requester, through the engine), up to the first one that does. */
   async function advanceToApproval(t: Target, requester: TestUser) {
     for (const s of t.steps) {
-      const card = h.connector.messages.get(s.activityId)?.attachments?.[0]?.content;
+      const activityId = await h.postedCard(t.id, s.seq);
+      const card = h.connector.messages.get(activityId)?.attachments?.[0]?.content;
       const request = actionsOf(card).find((a) => a.verb === 'step.request');
       if (!request || request.title === 'Request approval') return;
       for (let attempt = 1; ; attempt++) {
@@ -101,7 +104,7 @@ describe('load: approvers clicking on migration cards', () => {
       const done = await h.waitForStep(t.id, s.seq, ['succeeded', 'failed', 'lost', 'skipped'], 60_000);
       if (done.state !== 'succeeded' && done.state !== 'skipped') throw new Error(`${t.name} step ${s.seq} ended ${done.state}`);
       // the card in the channel is updated by the notifier: wait for it before reading the next step's card
-      await until(() => stateIcon(h.connector.messages.get(s.activityId)?.attachments?.[0]?.content) === '✅', 30_000, `${t.name} step ${s.seq} card`);
+      await until(() => stateIcon(h.connector.messages.get(activityId)?.attachments?.[0]?.content) === '✅', 30_000, `${t.name} step ${s.seq} card`);
     }
   }
   afterAll(async () => {
@@ -123,8 +126,8 @@ describe('load: approvers clicking on migration cards', () => {
 
     /** The newest card a person has seen for a step: the shared one in the channel, or the one their last click returned. */
     const seen = new Map<string, { card: any; v: number }>();
-    const latestCard = (t: Target, seq: number, activityId: string, person: string) => {
-      const shared = h.connector.messages.get(activityId)?.attachments?.[0]?.content;
+    const latestCard = (t: Target, seq: number, activityId: string | undefined, person: string) => {
+      const shared = activityId ? h.connector.messages.get(activityId)?.attachments?.[0]?.content : undefined;
       const sharedV = Number(actionsOf(shared).find((a) => a.verb === 'card.refresh')?.data.v ?? -1);
       const mine = seen.get(`${person}|${t.id}|${seq}`);
       return mine && mine.v > sharedV ? mine.card : shared;
@@ -149,18 +152,21 @@ describe('load: approvers clicking on migration cards', () => {
         } else {
           const t = mine.length && random() < 0.8 ? mine[Math.floor(random() * mine.length)] : targets[Math.floor(random() * targets.length)];
           // the first step that is not done, as the channel's cards show it
-          let chosen: { seq: number; activityId: string; card: any } | null = null;
+          // (a step's card is in the channel once the step became current)
+          let chosen: { seq: number; activityId: string | undefined; card: any } | null = null;
           for (const s of t.steps) {
-            const card = latestCard(t, s.seq, s.activityId, p.aadObjectId);
+            const activityId = h.cardIdOf(t.id, s.seq);
+            const card = latestCard(t, s.seq, activityId, p.aadObjectId);
             if (!card) continue;
             if (!['✅', '⤼'].includes(stateIcon(card))) {
-              chosen = { ...s, card };
+              chosen = { ...s, activityId, card };
               break;
             }
           }
           if (!chosen) {
-            const s = t.steps[Math.floor(random() * t.steps.length)];
-            chosen = { ...s, card: latestCard(t, s.seq, s.activityId, p.aadObjectId) };
+            const shown = t.steps.filter((s) => h.cardIdOf(t.id, s.seq));
+            const s = shown[Math.floor(random() * shown.length)] ?? t.steps[0];
+            chosen = { ...s, activityId: h.cardIdOf(t.id, s.seq), card: latestCard(t, s.seq, h.cardIdOf(t.id, s.seq), p.aadObjectId) };
           }
           const actions = actionsOf(chosen.card);
           const has = (v: string) => actions.find((a) => a.verb === v);

@@ -91,7 +91,7 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
       expect(r.status).toBe(200);
     }
     const migrations = await Promise.all(names.map(async (n) => (await h.app.engine.findMigration(n))!));
-    const steps = new Map(await Promise.all(migrations.map(async (m) => [m.id, (await h.app.engine.getSteps(m.id)).map((s) => ({ seq: s.seq, activityId: s.activityId! }))] as const)));
+    const steps = new Map(await Promise.all(migrations.map(async (m) => [m.id, (await h.app.engine.getSteps(m.id)).map((s) => ({ seq: s.seq }))] as const)));
 
     const acknowledged: { kind: 'decision' | 'request'; migrationId: string; seq: number; attempt: number; oid: string }[] = [];
     const latencies: number[] = [];
@@ -107,9 +107,11 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
         const m = migrations[(w + Math.floor(Math.random() * migrations.length)) % migrations.length];
         let target: { seq: number; activityId: string; card: any } | null = null;
         for (const s of steps.get(m.id)!) {
-          const card = h.connector.messages.get(s.activityId)?.attachments?.[0]?.content;
-          if (card && !/^(✅|⤼) /m.test(cardText(card))) {
-            target = { ...s, card };
+          // a step's card is in the migration's thread once the step became current
+          const activityId = h.cardIdOf(m.id, s.seq);
+          const card = activityId ? h.connector.messages.get(activityId)?.attachments?.[0]?.content : undefined;
+          if (activityId && card && !/^(✅|⤼) /m.test(cardText(card))) {
+            target = { ...s, activityId, card };
             break;
           }
         }
