@@ -81,7 +81,7 @@ export interface BotDeps {
   answerClickWithinMs?: number;
   /**
    * How long `new migration` (the command or the form) may take before it is answered with a "checking" card that the
-   * result replaces when the checks are done. Default 1.5 s.
+   * result replaces when the checks are done. Default 1 s (with the roster read before and the answer after, within 2 s).
    */
   answerNewMigrationWithinMs?: number;
   clock: Clock;
