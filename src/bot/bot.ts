@@ -108,6 +108,8 @@ const stepData = z.object({
   confirm: z.string().max(200).optional(),
 });
 
+const stepShowData = z.object({ m: z.string().min(1).max(80), s: z.coerce.number().int().min(1).max(10_000) });
+
 const formData = z.object({
   kind: z.string().max(60).optional(),
   name: z.string().max(200).optional(),
@@ -244,6 +246,17 @@ export class CutoverBot extends TeamsActivityHandler {
       case 'pending':
         await this.#reply(ctx, await this.#pendingCard(ctx));
         return;
+      case 'show': {
+        const m = this.#visible(ctx, await this.#findHere(cmd.migration, conversationId));
+        if (!m) {
+          await this.#reply(ctx, noticeCard('No such migration', `There is no migration "${cmd.migration.slice(0, 80)}" in this channel.`, { color: 'Attention' }));
+          return;
+        }
+        const problem = await this.#showProblem(m, cmd.step);
+        if (problem) await this.#reply(ctx, noticeCard('Nothing to show', problem, { color: 'Attention' }));
+        else await this.d.notifier.repost(conversationId, m.id, cmd.step);
+        return;
+      }
       case 'runners':
         await this.#reply(ctx, await this.#runnersCard(this.#tenant(ctx)));
         return;
@@ -471,6 +484,17 @@ export class CutoverBot extends TeamsActivityHandler {
       }
       if (!m) return noticeCard('Nothing was changed', 'That migration does not exist.', { color: 'Attention' });
       return overviewCard(this.d.engine, m, this.d.people);
+    }
+    if (verb === 'step.show') {
+      // From `pending`: the step's current card, posted below the list (the list stays as it is for the clicker).
+      const p = stepShowData.safeParse(data);
+      const m = p.success ? this.#visible(ctx, await this.d.engine.getMigration(p.data.m)) : null;
+      if (!p.success || !m || (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id))) {
+        return noticeCard('Nothing was changed', 'That step does not exist here.', { color: 'Attention' });
+      }
+      const problem = await this.#showProblem(m, p.data.s);
+      if (!problem) await this.d.notifier.repost(ctx.activity.conversation.id, m.id, p.data.s);
+      return this.#pendingCard(ctx, problem ?? `The card of ${m.name} step ${p.data.s} is posted below.`);
     }
     if (verb === 'form.new-migration') return this.#formCard(ctx, {});
     if (verb === 'chat.status') return this.#statusCard(ctx.activity.conversation.id, undefined, this.#tenant(ctx));
@@ -791,7 +815,14 @@ export class CutoverBot extends TeamsActivityHandler {
     });
   }
 
-  async #pendingCard(ctx: TurnContext): Promise<Card> {
+  /** Why step `seq` of a migration cannot be shown (null when it can, or when no step is asked for). */
+  async #showProblem(m: Migration, seq?: number): Promise<string | null> {
+    if (seq === undefined) return null;
+    const steps = await this.d.engine.getSteps(m.id);
+    return steps.some((s) => s.seq === seq) ? null : `${m.name} has no step ${seq} (its steps are 1 to ${Math.max(0, ...steps.map((s) => s.seq))}).`;
+  }
+
+  async #pendingCard(ctx: TurnContext, notice?: string): Promise<Card> {
     const actor = this.#actor(ctx);
     // An owner in several customers' tenants sees, in each tenant, only that tenant's requests.
     const tenantId = this.#tenant(ctx);
@@ -807,6 +838,7 @@ export class CutoverBot extends TeamsActivityHandler {
           { title: 'Waiting for', value: ageInWords(i.step.requestedAt!, now) },
           { title: 'Migration id', value: i.migration.id },
         ],
+        show: { m: i.migration.id, s: i.step.seq },
       })),
       ...changes.map((i) => ({
         at: i.change.requestedAt.getTime(),
@@ -820,8 +852,9 @@ export class CutoverBot extends TeamsActivityHandler {
     ].sort((a, b) => a.at - b.at);
     return renderCard('list', {
       title: 'Waiting for you',
+      notice: notice ?? null,
       emptyText: 'Nothing is waiting for your approval.',
-      items: rows.map(({ heading, facts }) => ({ heading, facts })),
+      items: rows.map(({ heading, facts, ...r }) => ({ heading, facts, show: 'show' in r ? r.show : null })),
     });
   }
 

@@ -11,6 +11,7 @@ export type Command =
   | { name: 'jobs'; migration?: string }
   | { name: 'alerts' }
   | { name: 'pending' }
+  | { name: 'show'; migration: string; step?: number }
   | { name: 'runners' }
   | { name: 'runner-add'; runner: string }
   | { name: 'runner-rotate'; runner: string }
@@ -38,7 +39,8 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'status [migration]', description: 'Progress: steps done, current step, OU batches, on-premises vs Entra counts per OU; with a migration, every step.' },
   { usage: 'jobs [migration]', description: 'Cloud Sync jobs: status, last execution, quarantine.' },
   { usage: 'alerts', description: 'Open alerts with their age.' },
-  { usage: 'pending', description: 'Steps waiting for your approval, oldest first.' },
+  { usage: 'pending', description: 'Steps waiting for your approval, oldest first, each with a button that posts its card here.' },
+  { usage: 'show MIGRATION [step N]', description: "Posts here a migration's overview and the cards of its steps in play (or step N's card), with live buttons: for a thread you cannot find." },
   { usage: 'runners', description: 'On-premises runners: last seen, version, executor, health.' },
   {
     usage: 'runner add NAME | runner rotate NAME | runner revoke NAME',
@@ -110,6 +112,14 @@ export function parseCommand(raw: string): Command {
       return { name: 'alerts' };
     case 'pending':
       return { name: 'pending' };
+    case 'show': {
+      // show MIGRATION [step N]: the migration's name may hold spaces, so "step N" is read from the end.
+      const n = rest.length >= 2 && rest[rest.length - 2].toLowerCase() === 'step' ? rest[rest.length - 1] : undefined;
+      const migration = (n === undefined ? rest : rest.slice(0, -2)).join(' ');
+      if (!migration) throw new CommandError('Say "show MIGRATION" or "show MIGRATION step N".');
+      if (n !== undefined && !/^\d{1,5}$/.test(n)) throw new CommandError(`"${n.slice(0, 20)}" is not a step number: say "show MIGRATION step N".`);
+      return { name: 'show', migration, ...(n !== undefined ? { step: Number(n) } : {}) };
+    }
     case 'runners':
       return { name: 'runners' };
     case 'runner': {

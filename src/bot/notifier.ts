@@ -206,6 +206,23 @@ export class Notifier {
     await this.#postCurrentCards(m.id);
   }
 
+  /**
+   * Copies of a migration's cards, posted in `conversationId` (where someone asked for them): the overview and the
+   * cards of the steps in play, or one step's card. Their buttons work as the originals' do; the originals in the
+   * migration's thread stay the ones kept up to date. Answers how many cards were posted.
+   */
+  async repost(conversationId: string, migrationId: string, seq?: number): Promise<number> {
+    const m = await this.d.engine.getMigration(migrationId);
+    if (!m) return 0;
+    const steps = await this.d.engine.getSteps(m.id);
+    const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+    const shown = seq !== undefined ? steps.filter((s) => s.seq === seq) : steps.filter((s) => s === current || ['awaiting_approval', 'approved', 'running', 'failed', 'lost'].includes(s.state));
+    const cards = [...(seq === undefined ? [await overviewCard(this.d.engine, m, this.d.people)] : [])];
+    for (const s of shown) cards.push(await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links, steps }));
+    for (const c of cards) await this.post(conversationId, c);
+    return cards.length;
+  }
+
   /** Where a migration's cards are (its home thread and the overview's post), once it has one. */
   async home(migrationId: string): Promise<{ conversationId: string; overviewActivityId: string | null } | null> {
     const m = await this.d.engine.getMigration(migrationId);
