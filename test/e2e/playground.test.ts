@@ -96,7 +96,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   const cards = () => page.locator('.ac-adaptiveCard');
   /** A step card of a migration, by its header line "<name> · step N of M". */
   const stepCard = (migration: string, seq: number) => cards().filter({ hasText: new RegExp(`^${escapeRe(migration)} · step ${seq} of \\d+`) });
-  const overviewCard = (migrationId: string) => cards().filter({ hasText: 'Migration id' }).filter({ hasText: migrationId });
+  const overviewCard = (migrationId: string) => cards().filter({ hasText: 'Audit checkpoint' }).filter({ hasText: migrationId });
   /** A card with a text block that reads exactly `text` (a title). */
   const cardTitled = (text: string) => cards().filter({ has: page.locator('.ac-richTextBlock', { hasText: new RegExp(`^${escapeRe(text)}$`) }) });
 
@@ -169,7 +169,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     return (await card.locator('button').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
   }
 
-  /** Creates a migration with the one-line command and waits for its overview and every step card. */
+  /**
+   * Creates a migration with the one-line command and waits for its overview (a new post in the channel, listing every
+   * step) and the card of its first step (in the overview's thread; the others come as each step becomes current).
+   */
   async function newMigration(name: string, ou: string, approvals: number, kind?: string): Promise<{ id: string; total: number; titles: string[] }> {
     await say(`new migration "${name}"${kind ? ` kind=${kind}` : ''} domain=contoso.com ou="${ou}" owners=${MEGAN.aadObjectId},${LEE.aadObjectId} approvals=${approvals}`);
     const overview = cardTitled(name).filter({ hasText: 'Migration id' }).first();
@@ -179,16 +182,17 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     const total = Number(text.match(/0 of (\d+) steps done/)?.[1]);
     expect(id, text).toBeTruthy();
     expect(total, text).toBeGreaterThanOrEqual(9);
-    // one message per step through the Playground's connector: allow for a busy machine
-    await stepCard(name, total).waitFor({ timeout: 3 * UI_TIMEOUT });
-    const titles: string[] = [];
-    for (let n = 1; n <= total; n++) titles.push((await stepCard(name, n).innerText()).split('\n').map((l) => l.trim()).filter(Boolean)[1]);
+    // the overview lists every step: "N. Title (batch B)" then its state
+    const titles = [...text.slice(text.search(/^\s*Steps\s*$/m)).matchAll(/^\s*(\d+)\. (.+?)(?: \(batch \d+\))?\s*$/gm)].map((m) => m[2].trim());
+    expect(titles.length, text).toBe(total);
+    await stepCard(name, 1).waitFor({ timeout: UI_TIMEOUT });
     return { id: id!, total, titles };
   }
 
   /** The requester runs (or confirms) a step that needs no approval, and the card reaches Done. */
   async function runStep(migration: string, seq: number): Promise<void> {
     const card = stepCard(migration, seq);
+    await card.waitFor(); // posted in the migration's thread when the step became current
     const buttons = await buttonsOf(card);
     const title = buttons.find((b) => b === 'Run' || b === 'Confirm done');
     expect(title, `step ${seq} of ${migration} has ${buttons.join(', ')}`).toBeTruthy();
@@ -199,6 +203,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   /** The requester asks for approval; the card says it is waiting. */
   async function requestApproval(migration: string, seq: number): Promise<Locator> {
     const card = stepCard(migration, seq);
+    await card.waitFor(); // posted in the migration's thread when the step became current
     await click(card, 'Request approval');
     await card.filter({ hasText: 'Waiting for approval' }).waitFor({ timeout: UI_TIMEOUT });
     return card;
@@ -217,6 +222,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   async function driveUntil(migration: string, titles: string[], from: number, stop: RegExp, owners: Persona[]): Promise<number> {
     let n = from;
     for (; n <= titles.length && !stop.test(titles[n - 1]); n++) {
+      await stepCard(migration, n).waitFor(); // posted when the step before it is done
       const buttons = await buttonsOf(stepCard(migration, n));
       if (buttons.includes('Request approval')) {
         await requestApproval(migration, n);
@@ -324,7 +330,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await shoot(help, 'help.png');
   }, STEP_TIMEOUT);
 
-  it('2–3. new migration in one line: an overview and one card per runbook step', async () => {
+  it('2–3. new migration in one line: its own post in the channel, listing every step, and the first step card in its thread', async () => {
     pilot = await newMigration('Pilot', PILOT_OU, 1);
     const all = pilot.titles.join('\n');
     for (const t of ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler']) {
@@ -335,28 +341,32 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     expect(text).toContain('Megan Bowen, Lee Gu');
     expect(text).toContain('Alex Wilber');
     await shoot(overview, 'new-migration-overview.png');
-    // the seed's warning is on the no-flow rules card
-    const rules = pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1;
-    expect(await stepCard('Pilot', rules).innerText()).toContain("don't remove OUs");
+    // one step card so far: the others are posted in the thread as each step becomes current
+    expect(await stepCard('Pilot', 2).count()).toBe(0);
+    await windowShot(overview, 'migration-home-thread.png');
   }, STEP_TIMEOUT);
 
-  it('4a. the requester runs the read-only steps; a step out of order is refused and nothing changes', async () => {
+  it('4a. the requester runs the read-only steps, each card appearing in the thread when its step is next', async () => {
     firstApproval = pilot.titles.findIndex((t) => /Stop the Connect Sync scheduler/.test(t)) + 1;
-    // out of order: the scheduler step before the steps ahead of it
-    const early = stepCard('Pilot', firstApproval);
-    await click(early, 'Request approval');
-    await early.filter({ hasText: 'must be done first' }).waitFor();
-    expect(await early.innerText()).toContain('Not started');
-
     const n = await driveUntil('Pilot', pilot.titles, 1, /Stop the Connect Sync scheduler/, [MEGAN]);
     expect(n).toBe(firstApproval);
     const count = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Count the users')) + 1);
     expect(await count.innerText()).toContain('40 users, 2 groups, 2 contacts');
     await shoot(count, 'step-done-read-only.png');
+    // the seed's warning is on the no-flow rules card, which is not posted before its step is next
+    const rules = pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1;
+    expect(await stepCard('Pilot', rules).count()).toBe(0);
   }, STEP_TIMEOUT);
 
   it('4b. a production change waits for a change owner; a bystander sees no buttons; the owner approves and the card updates in place', async () => {
     const card = await requestApproval('Pilot', firstApproval);
+    // the request is said in the migration's thread, mentioning the change owners who can decide
+    const asked = page.getByText(new RegExp(`Alex Wilber asks approval for step ${firstApproval} of Pilot`)).first();
+    await asked.waitFor();
+    const mention = await asked.innerText();
+    expect(mention).toContain('Megan Bowen');
+    expect(mention).toContain('Lee Gu');
+    await windowShot(asked, 'approval-requested-mentions.png');
     let text = await card.innerText();
     expect(text).toContain('Asked by');
     expect(text).toContain('Alex Wilber');
@@ -427,6 +437,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     const job = st.jobs.find((j: any) => j.templateId === 'AD2AADProvisioning');
     expect(job?.includedContainers).toEqual([PILOT_OU]);
     expect(st.rules.some((r: any) => r.linkType === 'JoinNoFlow')).toBe(true);
+    // the seed's warning is on the no-flow rules card
+    expect(await stepCard('Pilot', pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1).innerText()).toContain("don't remove OUs");
     const configured = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Configure Cloud Sync')) + 1);
     expect(await configured.innerText()).toContain(job.jobId);
     await shoot(configured, 'step-cloud-sync-configured.png');
