@@ -154,11 +154,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   }
 
   /** The whole Playground window with this card in the middle of the channel (for the README). */
-  async function windowShot(card: Locator, name: string): Promise<void> {
+  async function windowShot(card: Locator, name: string, block: 'center' | 'start' = 'center'): Promise<void> {
     // The log panel is for debugging: hide it, so the channel has the room it has in Teams.
     if (await page.getByText('Click on a log item').isVisible()) await page.getByTitle('Toggle Log Panel').click();
     await page.getByText('Click on a log item').waitFor({ state: 'hidden' });
-    await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+    await card.evaluate((el, b) => el.scrollIntoView({ block: b }), block);
     const file = path.join(shotsDir, name);
     await page.screenshot({ path: file });
     shots.push(file);
@@ -343,7 +343,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await shoot(overview, 'new-migration-overview.png');
     // one step card so far: the others are posted in the thread as each step becomes current
     expect(await stepCard('Pilot', 2).count()).toBe(0);
-    await windowShot(overview, 'migration-home-thread.png');
+    await windowShot(overview, 'migration-home-thread.png', 'start');
   }, STEP_TIMEOUT);
 
   it('4a. the requester runs the read-only steps, each card appearing in the thread when its step is next', async () => {
