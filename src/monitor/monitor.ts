@@ -72,6 +72,11 @@ export const QUARANTINE_REASONS: Record<string, { cause: string; remedy: string;
   Unknown: { cause: 'The service did not give a reason.', remedy: 'Read the provisioning logs and agent trace (Export-AADCloudSyncToolsLogs), then restart.', resetScope: 'Watermark, Escrows, QuarantineState' },
 };
 
+/** The subject of a Cloud Sync job's incidents: every migration whose configuration runs the job shares them. */
+export function jobSubject(jobId: string): string {
+  return `job:${jobId}`;
+}
+
 export interface CycleReport {
   at: string;
   migrations: number;
@@ -265,10 +270,14 @@ export class Monitor {
     return report;
   }
 
-  async #raise(m: Migration, check: string, scope: string, content: AlertContent, report: CycleReport, alert = true): Promise<string | null> {
+  /**
+   * `subject`: what the condition is about when migrations share it (a Cloud Sync job, a runner, a configuration's
+   * agents): every migration sharing it raises the same incident, which then lists them all.
+   */
+  async #raise(m: Migration, check: string, scope: string, content: AlertContent, report: CycleReport, alert = true, subject?: string): Promise<string | null> {
     report.findings.push({ migrationId: m.id, check, scope, severity: content.severity, title: content.title, alerted: alert });
     if (!alert) return null;
-    return (await this.d.alerts.raise({ migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope }, content)).alertId;
+    return (await this.d.alerts.raise({ migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope, ...(subject ? { subject } : {}) }, content)).alertId;
   }
 
   /** resolveExcept, skipped when the cycle's snapshot of open alerts shows nothing it could resolve. */
@@ -326,6 +335,7 @@ export class Monitor {
       if (j.code === 'Quarantine' && j.quarantine) {
         const info = QUARANTINE_REASONS[j.quarantine.reason] ?? QUARANTINE_REASONS.Unknown;
         active.push(j.id);
+        const reason = QUARANTINE_REASONS[j.quarantine.reason] ? j.quarantine.reason : 'Unknown';
         await this.#raise(m, 'job-health', j.id, {
           severity: 'critical',
           title: `Cloud Sync job quarantined: ${j.quarantine.reason}`,
@@ -340,7 +350,9 @@ export class Monitor {
             { title: 'Times in this series', value: String(j.quarantine.seriesCount ?? 1) },
             { title: 'Restart with', value: `resetScope "${info.resetScope}" (approval required)` },
           ],
-        }, report);
+          // The card offers the restart its reason needs, as a step the change owners approve.
+          action: { kind: 'restart-job', jobId: j.id, resetScope: info.resetScope, reason },
+        }, report, true, jobSubject(j.id));
       } else if (j.countSuccessiveCompleteFailures >= 3) {
         active.push(j.id);
         await this.#raise(m, 'job-health', j.id, {
@@ -349,7 +361,7 @@ export class Monitor {
           summary: 'The job is not in quarantine yet, but its last cycles all failed.',
           remedy: 'Read the provisioning logs (failures first) and the agent trace.',
           facts: [{ title: 'Job', value: j.id }, { title: 'Last execution', value: `${j.lastExecutionState ?? '—'} at ${j.lastExecutionEnded ?? '—'}` }],
-        }, report);
+        }, report, true, jobSubject(j.id));
       }
     }
     await this.#resolveExcept(m, 'job-health', active, c);
@@ -435,13 +447,15 @@ export class Monitor {
           { title: 'Last successful run', value: h.lastSuccessfulRun ?? 'never' },
           { title: 'How this is known', value: 'app-only Graph cannot list agents: job status, quarantine reasons and provisioning logs' },
         ],
-      }, report);
+      }, report, true, `configuration:${m.domain.toLowerCase()}`);
     }
     await this.#resolveExcept(m, 'agents', scopes, c);
   }
 
   async #runner(m: Migration, c: CycleCache, report: CycleReport): Promise<void> {
-    const down = (await c.once(`runners|${m.tenantId}`, () => this.d.ports.runners(m.tenantId))).filter((r) => r.health === 'Down');
+    // A runner down affects the migrations bound to it (and those not bound yet, which would take the tenant's runner).
+    const mine = (r: { name: string }) => !m.runnerName || m.runnerName.toLowerCase() === r.name.toLowerCase();
+    const down = (await c.once(`runners|${m.tenantId}`, () => this.d.ports.runners(m.tenantId))).filter((r) => r.health === 'Down' && mine(r));
     for (const r of down) {
       await this.#raise(m, 'runner', r.name, {
         severity: 'critical',
@@ -449,7 +463,7 @@ export class Monitor {
         summary: `No heartbeat or poll for more than 120 s (last seen ${r.lastSeenAt?.toISOString() ?? 'never'}). On-premises steps and checks cannot run.`,
         remedy: 'Check the cutover-runner service on the Connect server and its outbound HTTPS (443) to cutover.',
         facts: [{ title: 'Runner', value: r.name }, { title: 'Last seen', value: r.lastSeenAt?.toISOString() ?? 'never' }],
-      }, report);
+      }, report, true, `runner:${r.name.toLowerCase()}`);
     }
     await this.#resolveExcept(m, 'runner', down.map((r) => r.name), c);
   }
