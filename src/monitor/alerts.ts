@@ -213,6 +213,43 @@ export class AlertService {
    * ones it affects when it is new to it.
    */
   async raise(key: AlertKey, content: AlertContent): Promise<{ alertId: string; opened: boolean }> {
+    const { result, events } = await this.#raise(key, content);
+    for (const e of events) this.#emit(e);
+    return result;
+  }
+
+  /**
+   * Raises and resolves whose events wait for flush(): the monitor records one phase of a cycle (every migration sharing a
+   * job raising its incident) before the cards go out, so a shared incident is posted once, already naming all of them.
+   */
+  deferred(): { raise: AlertService['raise']; resolveExcept: AlertService['resolveExcept']; flush(): void } {
+    const pending: AlertEvent[] = [];
+    return {
+      raise: async (key, content) => {
+        const { result, events } = await this.#raise(key, content);
+        pending.push(...events);
+        return result;
+      },
+      resolveExcept: async (migrationId, check, scopes) => {
+        const { resolved, events } = await this.#resolveExcept(migrationId, check, scopes);
+        pending.push(...events);
+        return resolved;
+      },
+      flush: () => {
+        const events = pending.splice(0);
+        // One event per incident and kind; an 'updated' says nothing an 'opened' of the same incident does not.
+        const seen = new Set<string>();
+        for (const e of events) {
+          const key = `${e.alertId}|${e.type}`;
+          if (seen.has(key) || (e.type === 'updated' && events.some((x) => x.alertId === e.alertId && x.type === 'opened'))) continue;
+          seen.add(key);
+          this.#emit(e);
+        }
+      },
+    };
+  }
+
+  async #raise(key: AlertKey, content: AlertContent): Promise<{ result: { alertId: string; opened: boolean }; events: AlertEvent[] }> {
     const now = this.d.clock.now();
     const subject = key.subject ?? `migration:${key.migrationId}`;
     const res = await this.d.db.transaction(async (tx) => {
@@ -266,9 +303,8 @@ export class AlertService {
       );
       return { alertId: cur.id as string, opened: false, changed: changed || joined };
     });
-    if (res.opened) this.#emit({ type: 'opened', alertId: res.alertId });
-    else if (res.changed) this.#emit({ type: 'updated', alertId: res.alertId });
-    return { alertId: res.alertId, opened: res.opened };
+    const events: AlertEvent[] = res.opened ? [{ type: 'opened', alertId: res.alertId }] : res.changed ? [{ type: 'updated', alertId: res.alertId }] : [];
+    return { result: { alertId: res.alertId, opened: res.opened }, events };
   }
 
   /**
@@ -276,12 +312,18 @@ export class AlertService {
    * alone resolves; a shared one resolves once it holds for none of the active migrations it affects.
    */
   async resolveExcept(migrationId: string, check: string, stillActiveScopes: string[]): Promise<string[]> {
+    const { resolved, events } = await this.#resolveExcept(migrationId, check, stillActiveScopes);
+    for (const e of events) this.#emit(e);
+    return resolved;
+  }
+
+  async #resolveExcept(migrationId: string, check: string, stillActiveScopes: string[]): Promise<{ resolved: string[]; events: AlertEvent[] }> {
     const now = this.d.clock.now();
     const mine = `SELECT a.id, a.scope FROM alerts a WHERE a.check_key = $2 AND a.state <> 'resolved'
       AND EXISTS (SELECT 1 FROM alert_migrations am WHERE am.alert_id = a.id AND am.migration_id = $1 AND am.cleared_at IS NULL)`;
     // Most calls find nothing to resolve: look first without a transaction (every check calls this every cycle).
     const open = (await this.d.db.query(mine, [migrationId, check])).rows;
-    if (open.every((r: any) => stillActiveScopes.includes(r.scope))) return [];
+    if (open.every((r: any) => stillActiveScopes.includes(r.scope))) return { resolved: [], events: [] };
     const resolved = await this.d.db.transaction(async (tx) => {
       const rows = (await tx.query(`${mine} ORDER BY a.id FOR UPDATE`, [migrationId, check])).rows;
       const out: string[] = [];
@@ -294,8 +336,7 @@ export class AlertService {
       }
       return out;
     });
-    for (const id of resolved) this.#emit({ type: 'resolved', alertId: id });
-    return resolved;
+    return { resolved, events: resolved.map((alertId) => ({ type: 'resolved', alertId })) };
   }
 
   /** Does the condition still hold for an active migration the incident affects? */
@@ -458,7 +499,7 @@ export class AlertService {
     const links = (
       await this.d.db.query(
         `SELECT am.alert_id, am.migration_id, am.conversation_id, am.added_at, am.cleared_at, m.name FROM alert_migrations am JOIN migrations m ON m.id = am.migration_id
-          WHERE am.alert_id = ANY($1::text[]) ORDER BY am.added_at ASC, m.created_at ASC`,
+          WHERE am.alert_id = ANY($1::text[]) ORDER BY am.added_at ASC, m.created_at ASC, m.name ASC`,
         [ids],
       )
     ).rows;
