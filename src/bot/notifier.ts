@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EngineEvent, Migration, RunbookEngine } from '../runbooks/engine.js';
+import type { EngineEvent, Migration, RunbookEngine, StepRow } from '../runbooks/engine.js';
 import type { Sql } from '../store/db.js';
 import { channelOf, type AlertEvent, type AlertRecord, type AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
@@ -249,18 +249,20 @@ export class Notifier {
   }
 
   /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
-  async showStep(m: Migration, seq: number, notice?: string): Promise<void> {
+  /** Returns the step as read (null when there is none, or no thread to show it in). */
+  async showStep(m: Migration, seq: number, notice?: string): Promise<StepRow | null> {
     const step = await this.d.engine.getStep(m.id, seq);
-    if (!step || !m.conversationId) return;
+    if (!step || !m.conversationId) return null;
     let activityId = step.activityId;
     if (!activityId) {
       // Not posted yet: posted now if it is current (rendered as it is then, so only a notice needs an update after).
       const postedNow = await this.#postCurrentCards(m.id);
       activityId = (await this.d.engine.getStep(m.id, seq))?.activityId ?? null;
-      if (!activityId || (postedNow.has(seq) && !notice)) return;
+      if (!activityId || (postedNow.has(seq) && !notice)) return step;
     }
     // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
     await this.update(m.conversationId, activityId, async () => stepCard(this.d.engine, this.d.people, m, (await this.d.engine.getStep(m.id, seq)) ?? step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    return step;
   }
 
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
@@ -269,11 +271,11 @@ export class Notifier {
       const m = await this.d.engine.getMigration(e.migrationId);
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
-        await this.showStep(m, e.seq);
+        const step = await this.showStep(m, e.seq);
         await this.#postCurrentCards(m.id); // the next step became current
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await this.overviewOf((await this.d.engine.getMigration(m.id))!));
         // A step an incident added (a restart): the incident's card tells how it goes.
-        const alertId = (await this.d.engine.getStep(m.id, e.seq))?.params?.alertId;
+        const alertId = step?.params?.alertId;
         if (typeof alertId === 'string') this.#onAlertEvent({ type: 'updated', alertId });
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;

@@ -178,4 +178,18 @@ describe('one incident per shared Cloud Sync job', () => {
     expect(cardText(shown(second.activityId))).toMatch(/Resolved by Megan Bowen, \d{4}-\d{2}-\d{2}/); // in its history too
     for (const id of Object.values(ids)) expect((await h.app.engine.auditTrail(id)).some((a) => a.action === 'alert-resolved' && a.actorOid === USERS.megan.aadObjectId && a.details.alertId === incident.id)).toBe(true);
   });
+
+  it('where there is no channel (a group chat), a new incident is a reply where the migration speaks', async () => {
+    const GROUP = '19:incident-group-chat@thread.v2';
+    const tenantId = h.app.tenant!.tenantId;
+    // The group chat has spoken to the bot: cutover knows how to answer there.
+    await h.post({ ...h.activity(USERS.alex, { type: 'message', text: 'help' }), conversation: { id: GROUP, conversationType: 'groupChat', tenantId, isGroup: true }, channelData: { tenant: { id: tenantId } } });
+    const n = h.connector.sent.length;
+    const { alertId } = await h.app.alerts.raise({ migrationId: ids.b, tenantId, conversationId: GROUP, check: 'scheduler', scope: 'group-chat' }, { severity: 'warning', title: 'Connect Sync scheduler left disabled (group chat)', summary: 'The scheduler is off.', facts: [] });
+    const card = await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => s.activity.attachments?.length && cardText(s.activity).includes('(group chat)')), 10_000, 'the alert card in the group chat');
+    expect([card.method, card.topLevel, card.conversationId]).toEqual(['POST', undefined, GROUP]);
+    // Then the owners are mentioned there (once the card's id is recorded).
+    await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => s.conversationId === GROUP && s.activity.entities?.some((e: any) => e.mentioned?.id === USERS.megan.aadObjectId)), 10_000, 'the mention of Inc B\'s owners');
+    expect((await h.app.alerts.get(alertId))!.activityId).toBe(card.activityId);
+  });
 });
