@@ -101,8 +101,11 @@ function restartText(r: RestartView, now: Date): { text: string; style: string }
   }
 }
 
-/** A restart in progress: the card offers no second one (a click on an older card answers with this one). */
-const RESTART_IN_PROGRESS: StepState[] = ['pending', 'awaiting_approval', 'approved', 'running'];
+/**
+ * A restart step not done with (waiting, running, or rejected / failed / lost: its own card offers asking again or
+ * Retry): the incident card offers no second one, and a click on an older card answers with this one.
+ */
+export const RESTART_OPEN: StepState[] = ['pending', 'awaiting_approval', 'approved', 'running', 'rejected', 'failed', 'lost'];
 
 /**
  * An incident's card: the migrations it affects by name, severity, what happened and what to do, the restart it asked
@@ -130,7 +133,7 @@ export function alertCard(a: AlertCardInput, opts: { notice?: string; now: Date;
   ];
   const open = a.state !== 'resolved';
   const restartOffer =
-    open && a.action?.kind === 'restart-job' && opts.restartIn && !(opts.restart && RESTART_IN_PROGRESS.includes(opts.restart.state))
+    open && a.action?.kind === 'restart-job' && opts.restartIn && !(opts.restart && RESTART_OPEN.includes(opts.restart.state))
       ? `Restart asks the change owners of ${opts.restartIn}${names.length > 1 ? ' (the oldest migration it affects)' : ''} to approve restarting job ${a.action.jobId} with resetScope "${a.action.resetScope}" (what ${a.action.reason} needs): a step of ${opts.restartIn}, approved like any change.`
       : null;
   return renderCard('alert', {

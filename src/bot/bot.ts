@@ -30,7 +30,7 @@ import { policyChangeCard } from './views.js';
 import type { PolicyChanges } from '../runbooks/policy-changes.js';
 import type { PeopleDirectory } from './people.js';
 import type { Notifier } from './notifier.js';
-import { alertLine, incidentCard, openAlertsTitle, restartMigration, restartView } from './alert-views.js';
+import { alertLine, incidentCard, openAlertsTitle, RESTART_OPEN, restartMigration, restartView } from './alert-views.js';
 
 export interface JobView {
   migration: string;
@@ -545,7 +545,7 @@ export class CutoverBot extends TeamsActivityHandler {
     const refused = await this.d.alerts.refusal(a, actor.oid, 'ask for a restart from its alerts');
     if (refused) return refused;
     const current = await restartView(this.d.engine, a);
-    if (current && ['pending', 'awaiting_approval', 'approved', 'running', 'rejected', 'failed', 'lost'].includes(current.state)) {
+    if (current && RESTART_OPEN.includes(current.state)) {
       return `A restart is already asked for: step ${current.seq} of ${current.migrationName} (${stateLabel(current.state).toLowerCase()}). Nothing was changed; ${current.state === 'rejected' || current.state === 'failed' || current.state === 'lost' ? 'ask again or retry from its step card' : 'its step card is in the migration\'s thread'}.`;
     }
     const m = await restartMigration(this.d.engine, a);
