@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   // BENCH_DATABASE_URL: a scratch PostgreSQL database (it is emptied first) instead of in-process PGlite.
   const pgUrl = process.env.BENCH_DATABASE_URL;
   const db = pgUrl ? await openPostgres(pgUrl) : await openPglite(null);
-  if (pgUrl) await db.query('TRUNCATE migrations, steps, approvals, audit, conversations, kv, alerts, monitor_streaks');
+  if (pgUrl) await db.query('TRUNCATE migrations, steps, approvals, audit, conversations, kv, alerts, alert_migrations, alert_posts, monitor_streaks');
   const kv = new KvStore(db, clock);
   const graphs = new Map<string, Graph>();
   const indexes = new Map<string, SyncedObjectIndex>();

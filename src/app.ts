@@ -255,6 +255,12 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     },
   });
   const cancellations = new Cancellations({ db, clock, engine, onCancelled: async (m, actor) => void (await alerts.resolveAllOf(m.id, actor, 'migration cancelled')) });
+  // An incident that resolved takes the remedy steps it added and that have not run (a restart waiting for approval,
+  // rejected or failed) with it: the runbook does not wait for a remedy nobody needs any more.
+  alerts.on((e) => {
+    if (e.type !== 'resolved') return;
+    void engine.settleIncidentSteps(e.alertId, 'the alert it was asked for was resolved before it ran').catch((err) => log.warn({ err, alertId: e.alertId }, 'could not settle the steps of a resolved alert'));
+  });
   // Alerts: the migration's change owners, or the responders group (CUTOVER_RESPONDERS_GROUP); nobody else.
   const respondersGroup = settings.CUTOVER_RESPONDERS_GROUP;
   alerts.setResponders(

@@ -19,19 +19,19 @@ import { textProblem, validateNewMigration } from '../runbooks/new-migration.js'
 import type { ChangeWindow } from '../runbooks/windows.js';
 import { citations, withoutSeedNumbers } from '../runbooks/sources.js';
 import { ageInWords, formatTime } from './format.js';
-import type { AlertRecord } from '../monitor/alerts.js';
+import { channelOf, type AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
 import type { RunnerRegistrations } from '../runbooks/runner-registrations.js';
 import type { CreationChecks } from '../runbooks/creation-checks.js';
 import type { Cancellations } from '../runbooks/cancel.js';
 import { runnerRequestCard, runnerTokenCard } from './runner-views.js';
 import { COMMANDS, CommandError, parseCommand, type Command } from './commands.js';
-import { batchFacts, overviewCard, stateLabel, stepCard, stepLines, type ReportLinker } from './views.js';
+import { batchFacts, stateLabel, stepCard, stepLines, type ReportLinker } from './views.js';
 import { policyChangeCard } from './views.js';
 import type { PolicyChanges } from '../runbooks/policy-changes.js';
 import type { PeopleDirectory } from './people.js';
 import type { Notifier } from './notifier.js';
-import { alertCard } from './alert-views.js';
+import { alertLine, incidentCard, openAlertsTitle, RESTART_OPEN, restartMigration, restartView } from './alert-views.js';
 
 export interface JobView {
   migration: string;
@@ -55,10 +55,12 @@ export interface BotDeps {
     jobs(m: Migration): Promise<JobView[]>;
   };
   alerts: {
-    list(opts: { conversationId?: string; openOnly: boolean }): Promise<AlertRecord[]>;
+    list(opts: { conversationId?: string; openOnly: boolean; migrationId?: string }): Promise<AlertRecord[]>;
     get(id: string): Promise<AlertRecord | null>;
-    /** Only the alert's responders may (the change owners, or the responders group): others get the reason. */
+    /** Only the alert's responders may (the change owners of a migration it affects, or the responders group): others get the reason. */
     act(id: string, verb: 'ack' | 'snooze' | 'resolve', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }>;
+    /** Why this person may not act on the alert (the same rule), or null. */
+    refusal(a: AlertRecord, actorOid: string, doing?: string): Promise<string | null>;
   };
   runners: {
     list(tenantId: string): Promise<{ name: string; tenantId: string; lastSeenAt: Date | null; version: string | null; executor: string | null; health: string; claimBy?: Date | null; claimedAt?: Date | null }[]>;
@@ -483,7 +485,7 @@ export class CutoverBot extends TeamsActivityHandler {
         return noticeCard('Nothing was changed', 'This migration belongs to another conversation or Entra tenant.', { color: 'Attention' });
       }
       if (!m) return noticeCard('Nothing was changed', 'That migration does not exist.', { color: 'Attention' });
-      return overviewCard(this.d.engine, m, this.d.people);
+      return this.d.notifier.overviewOf(m);
     }
     if (verb === 'step.show') {
       // From `pending`: the step's current card, posted below the list (the list stays as it is for the clicker).
@@ -523,22 +525,25 @@ export class CutoverBot extends TeamsActivityHandler {
       if (!out.ok) return this.#formCard(ctx, f as Record<string, string>, out.error);
       return created(out);
     }
-    if (Object.hasOwn(ALERT_VERBS, verb) || verb === 'alert.refresh') {
+    if (Object.hasOwn(ALERT_VERBS, verb) || verb === 'alert.refresh' || verb === 'alert.restart') {
       const p = alertData.safeParse(data);
       if (!p.success) return noticeCard('Nothing was changed', "This card's data is not valid.", { color: 'Attention' });
       const target = await this.d.alerts.get(p.data.alert);
-      if (target && (target.tenantId !== this.#tenant(ctx) || (target.conversationId && ctx.activity.conversation?.id && !sameConversation(target.conversationId, ctx.activity.conversation.id)))) {
+      if (target && (target.tenantId !== this.#tenant(ctx) || (ctx.activity.conversation?.id && !alertChannels(target).has(channelOf(ctx.activity.conversation.id)) && alertChannels(target).size > 0))) {
         return noticeCard('Nothing was changed', 'This alert belongs to another conversation or Entra tenant.', { color: 'Attention' });
       }
       let notice: string | undefined;
-      if (verb !== 'alert.refresh') {
+      if (verb === 'alert.restart') {
+        if (!target) return noticeCard('Nothing was changed', 'That alert does not exist.', { color: 'Attention' });
+        notice = await this.#requestRestart(target, actor);
+      } else if (verb !== 'alert.refresh') {
         if (verb === 'alert.snooze' && p.data.hours !== 1 && p.data.hours !== 24) return noticeCard('Nothing was changed', 'Snooze for 1 or 24 hours.', { color: 'Attention' });
         const r = await this.d.alerts.act(p.data.alert, ALERT_VERBS[verb], actor, p.data.v ?? -1, p.data.hours);
         notice = r.notice;
       }
       const alert = await this.d.alerts.get(p.data.alert);
       if (!alert) return noticeCard('Nothing was changed', 'That alert does not exist.', { color: 'Attention' });
-      return alertCard(alert, { notice, now: this.d.clock.now() });
+      return incidentCard(this.d.engine, alert, { notice, now: this.d.clock.now() });
     }
     if (verb === 'runner.approve' || verb === 'runner.reject' || verb === 'runner.token' || verb === 'runner.refresh') {
       const p = runnerData.safeParse(data);
@@ -574,6 +579,35 @@ export class CutoverBot extends TeamsActivityHandler {
     return noticeCard('Nothing was changed', `This button ("${verb.slice(0, 60)}") is not one cutover knows.`, { color: 'Attention' });
   }
 
+  /**
+   * Restart from a quarantine alert: an approved change, not a direct action. A change owner of a migration it affects
+   * (or a responder) asks; the restart becomes a step of the oldest active migration it affects, asked of that
+   * migration's owners like any step (four-eyes, its quorum), posted in its thread. While one is not done, a second
+   * click answers with it and changes nothing. Returns what the clicker is told.
+   */
+  async #requestRestart(a: AlertRecord, actor: { oid: string; name: string }): Promise<string> {
+    if (a.state === 'resolved') return 'This alert is already resolved: nothing to restart. Nothing was changed.';
+    if (a.action?.kind !== 'restart-job') return 'This alert offers no restart. Nothing was changed.';
+    const refused = await this.d.alerts.refusal(a, actor.oid, 'ask for a restart from its alerts');
+    if (refused) return refused;
+    const current = await restartView(this.d.engine, a);
+    if (current && RESTART_OPEN.includes(current.state)) {
+      return `A restart is already asked for: step ${current.seq} of ${current.migrationName} (${stateLabel(current.state).toLowerCase()}). Nothing was changed; ${current.state === 'rejected' || current.state === 'failed' || current.state === 'lost' ? 'ask again or retry from its step card' : 'its step card is in the migration\'s thread'}.`;
+    }
+    const m = await restartMigration(this.d.engine, a);
+    if (!m) return 'None of the migrations this alert affects is active: nothing to restart it in. Nothing was changed.';
+    try {
+      const out = await this.d.engine.addIncidentStep(m.id, 'restart-quarantined-job', { alertId: a.id, jobId: a.action.jobId, resetScope: a.action.resetScope, reason: a.action.reason }, actor);
+      const step = out.step;
+      if (!out.added) return `A restart is already asked for: step ${step.seq} of ${m.name} (${stateLabel(step.state).toLowerCase()}). Nothing was changed.`;
+      if (step.state === 'awaiting_approval') return `Restart requested: step ${step.seq} of ${m.name} waits for the approval of its change owners (its card is in ${m.name}'s thread).`;
+      return `The restart was added as step ${step.seq} of ${m.name}, but its approval could not be asked: ${out.notice ?? stateLabel(step.state)}`;
+    } catch (e) {
+      if (e instanceof EngineError) return e.message;
+      throw e;
+    }
+  }
+
   async #runnerRequestView(id: string, notice?: string): Promise<Card> {
     const r = (await this.d.registrations.get(id))!;
     return runnerRequestCard(r, { notice, expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations.requestExpiryMs) });
@@ -584,7 +618,7 @@ export class CutoverBot extends TeamsActivityHandler {
     const m = await this.d.engine.getMigration(migrationId);
     if (!m?.conversationId || !m.overviewActivityId) return;
     try {
-      await this.d.notifier.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, m, this.d.people));
+      await this.d.notifier.update(m.conversationId, m.overviewActivityId, await this.d.notifier.overviewOf(m));
     } catch (err) {
       this.d.log.warn({ err, migrationId }, 'could not update the overview card');
     }
@@ -779,7 +813,14 @@ export class CutoverBot extends TeamsActivityHandler {
       // `status <migration>`: its batches and every step; `status`: the batches of each.
       migrations.push({ id: m.id, name: m.name, progress: `${done} of ${steps.length} steps done (${m.state})`, facts, batches: batchFacts(this.d.engine, m, steps), steps: ref ? stepLines(this.d.engine, m, steps) : [] });
     }
-    return renderCard('status', { migrations });
+    // Open incidents first: those affecting any of these migrations, each once (a shared one names them all).
+    const now = this.d.clock.now();
+    const open = new Map<string, AlertRecord>();
+    for (const m of ms) for (const a of await this.d.alerts.list({ migrationId: m.id, openOnly: true })) open.set(a.id, a);
+    const alerts = [...open.values()]
+      .sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || x.openedAt.getTime() - y.openedAt.getTime())
+      .map((a) => ({ line: `${alertLine(a, now)} · ${a.migrations.map((x) => x.name).join(', ')}` }));
+    return renderCard('status', { alerts, alertsTitle: openAlertsTitle(alerts.length), migrations });
   }
 
   async #jobsCard(conversationId: string, ref: string | undefined, tenantId: string): Promise<Card> {
@@ -797,7 +838,7 @@ export class CutoverBot extends TeamsActivityHandler {
   }
 
   async #alertsCard(conversationId: string, tenantId: string): Promise<Card> {
-    const alerts = (await this.d.alerts.list({ openOnly: true })).filter((a) => a.tenantId === tenantId && !!a.conversationId && sameConversation(a.conversationId, conversationId));
+    const alerts = (await this.d.alerts.list({ conversationId, openOnly: true })).filter((a) => a.tenantId === tenantId);
     const now = this.d.clock.now();
     return renderCard('list', {
       title: `Open alerts (${alerts.length})`,
@@ -805,7 +846,7 @@ export class CutoverBot extends TeamsActivityHandler {
       items: alerts.map((a) => ({
         heading: `${a.severity === 'critical' ? '🔴' : '🟠'} ${a.title}`,
         facts: [
-          { title: 'Migration', value: a.migrationName },
+          { title: a.migrations.length > 1 ? 'Migrations' : 'Migration', value: a.migrations.map((x) => x.name).join(', ') || a.migrationName },
           { title: 'State', value: a.state + (a.snoozedUntil && a.state === 'snoozed' ? ` until ${formatTime(a.snoozedUntil, now)}` : '') },
           { title: 'Age', value: ageInWords(a.openedAt, now) },
           { title: 'Alert id', value: a.id },
@@ -973,6 +1014,13 @@ function homeText(m: Migration): string {
   return m.conversationId?.includes(';messageid=')
     ? `It has its own thread in this channel: its overview lists every step, and each step's card is posted there when the step is next.`
     : `Its overview is posted here, and each step's card when the step is next.`;
+}
+
+const SEVERITY_ORDER: Record<AlertRecord['severity'], number> = { critical: 0, warning: 1, info: 2 };
+
+/** The channels an incident is in: where its migrations speak and where its cards are. */
+function alertChannels(a: AlertRecord): Set<string> {
+  return new Set([...a.migrations.map((m) => m.conversationId), ...a.posts.map((p) => p.conversationId), a.conversationId].filter((c): c is string => !!c).map(channelOf));
 }
 
 export function sameConversation(a: string, b: string): boolean {

@@ -40,7 +40,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'jobs [migration]', description: 'Cloud Sync jobs: status, last execution, quarantine.' },
   { usage: 'alerts', description: 'Open alerts with their age.' },
   { usage: 'pending', description: 'Steps waiting for your approval, oldest first, each with a button that posts its card here.' },
-  { usage: 'show MIGRATION [step N]', description: "Posts here a migration's overview and the cards of its steps in play (or step N's card), with live buttons: for a thread you cannot find." },
+  { usage: 'show MIGRATION [step N]', description: "Posts here a migration's overview and the cards of its steps in play (or step N's card), with live buttons." },
   { usage: 'runners', description: 'On-premises runners: last seen, version, executor, health.' },
   {
     usage: 'runner add NAME | runner rotate NAME | runner revoke NAME',

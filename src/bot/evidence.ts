@@ -324,6 +324,15 @@ export const GRAPH_EVIDENCE: Record<GraphOperation, Renderer<Ev>> = {
     { title: 'Last sync Entra ID received', value: formatTime(ev.onPremisesLastSyncDateTime, ctx.now) },
     ...(ev.upgradeStartedAt ? [{ title: 'Upgrade began', value: formatTime(ev.upgradeStartedAt, ctx.now) }] : []),
   ],
+  'restart-quarantined-job': (ev, ctx) =>
+    ev.restarted
+      ? [
+          { title: 'Restarted', value: `resetScope "${text(ev.resetScope)}"${ev.restartedAt ? `, ${formatTime(ev.restartedAt, ctx.now)}` : ''}` },
+          { title: 'Quarantine', value: ev.quarantineAfter ? `still quarantined: ${ev.quarantineAfter} (it was ${text(ev.quarantineBefore)})` : `lifted (it was ${text(ev.quarantineBefore)})` },
+          { title: 'Job now', value: `status ${text(ev.jobStatus)}` },
+          { title: 'Job id', value: text(ev.jobId) },
+        ]
+      : [...note(ev), { title: 'Job id', value: text(ev.jobId) }],
 };
 
 // ---------------------------------------------------------------- what a runbook adds to a runner sequence

@@ -3,14 +3,14 @@ import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EngineEvent, Migration, RunbookEngine } from '../runbooks/engine.js';
+import type { EngineEvent, Migration, RunbookEngine, StepRow } from '../runbooks/engine.js';
 import type { Sql } from '../store/db.js';
-import type { AlertEvent, AlertService } from '../monitor/alerts.js';
+import { channelOf, type AlertEvent, type AlertRecord, type AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
 import { moreApprovals, overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
 import { requiredQuorum } from '../runbooks/policy.js';
 import type { PolicyChangeEvent, PolicyChanges } from '../runbooks/policy-changes.js';
-import { alertCard } from './alert-views.js';
+import { incidentCard } from './alert-views.js';
 import type { RunnerRegistrations, RunnerRequestEvent } from '../runbooks/runner-registrations.js';
 import type { CancelEvent, Cancellations } from '../runbooks/cancel.js';
 import { runnerRequestCard } from './runner-views.js';
@@ -32,6 +32,8 @@ export class Notifier {
   #written = new Map<string, string>();
   /** Per migration, the posting of its missing step cards in progress (one at a time). */
   #posting = new Map<string, Promise<unknown>>();
+  /** Per incident, its delivery in progress: its events are handled one after another, so each channel gets one post. */
+  #delivering = new Map<string, Promise<void>>();
 
   constructor(
     private readonly d: {
@@ -57,7 +59,7 @@ export class Notifier {
 
   attach(): void {
     this.d.engine.on((e) => void this.#onEngineEvent(e));
-    this.d.alerts?.on((e) => void this.#onAlertEvent(e));
+    this.d.alerts?.on((e) => this.#onAlertEvent(e));
     this.d.policyChanges?.on((e) => void this.#onPolicyChangeEvent(e));
     this.d.registrations?.on((e) => void this.#onRunnerRequestEvent(e));
     this.d.cancellations?.on((e) => void this.#onCancelled(e));
@@ -189,7 +191,7 @@ export class Notifier {
    */
   async postMigration(migrationId: string, askedIn: { id: string; type?: string }): Promise<void> {
     const m = (await this.d.engine.getMigration(migrationId))!;
-    const overview = await overviewCard(this.d.engine, m, this.d.people);
+    const overview = await this.overviewOf(m);
     let home: { conversationId: string; activityId: string } | null = null;
     if (askedIn.type === 'channel') {
       try {
@@ -217,10 +219,16 @@ export class Notifier {
     const steps = await this.d.engine.getSteps(m.id);
     const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
     const shown = seq !== undefined ? steps.filter((s) => s.seq === seq) : steps.filter((s) => s === current || ['awaiting_approval', 'approved', 'running', 'failed', 'lost'].includes(s.state));
-    const cards = [...(seq === undefined ? [await overviewCard(this.d.engine, m, this.d.people)] : [])];
+    const cards = [...(seq === undefined ? [await this.overviewOf(m)] : [])];
     for (const s of shown) cards.push(await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links, steps }));
     for (const c of cards) await this.post(conversationId, c);
     return cards.length;
+  }
+
+  /** A migration's overview card as it is now: its open incidents first, then its progress and every step. */
+  async overviewOf(m: Migration): Promise<Card> {
+    const openAlerts = (await this.d.alerts?.list({ migrationId: m.id, openOnly: true })) ?? [];
+    return overviewCard(this.d.engine, m, this.d.people, { openAlerts, now: this.d.clock.now() });
   }
 
   /** Where a migration's cards are (its home thread and the overview's post), once it has one. */
@@ -258,18 +266,20 @@ export class Notifier {
   }
 
   /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
-  async showStep(m: Migration, seq: number, notice?: string): Promise<void> {
+  /** Returns the step as read (null when there is none, or no thread to show it in). */
+  async showStep(m: Migration, seq: number, notice?: string): Promise<StepRow | null> {
     const step = await this.d.engine.getStep(m.id, seq);
-    if (!step || !m.conversationId) return;
+    if (!step || !m.conversationId) return null;
     let activityId = step.activityId;
     if (!activityId) {
       // Not posted yet: posted now if it is current (rendered as it is then, so only a notice needs an update after).
       const postedNow = await this.#postCurrentCards(m.id);
       activityId = (await this.d.engine.getStep(m.id, seq))?.activityId ?? null;
-      if (!activityId || (postedNow.has(seq) && !notice)) return;
+      if (!activityId || (postedNow.has(seq) && !notice)) return step;
     }
     // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
     await this.update(m.conversationId, activityId, async () => stepCard(this.d.engine, this.d.people, m, (await this.d.engine.getStep(m.id, seq)) ?? step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    return step;
   }
 
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
@@ -278,9 +288,12 @@ export class Notifier {
       const m = await this.d.engine.getMigration(e.migrationId);
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
-        await this.showStep(m, e.seq);
+        const step = await this.showStep(m, e.seq);
         await this.#postCurrentCards(m.id); // the next step became current
-        if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
+        if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await this.overviewOf((await this.d.engine.getMigration(m.id))!));
+        // A step an incident added (a restart): the incident's card tells how it goes.
+        const alertId = step?.params?.alertId;
+        if (typeof alertId === 'string') this.#onAlertEvent({ type: 'updated', alertId });
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;
         const def = this.d.engine.plannedStep(m, step).def;
@@ -304,7 +317,7 @@ export class Notifier {
     }
   }
 
-  async #mentionOwners(conversationId: string, oids: string[], text: string, graphNames: Map<string, string | undefined> = new Map()): Promise<void> {
+  async #mentionOwners(conversationId: string, oids: string[], text: string, graphNames: Map<string, string | undefined> = new Map(), priority = 0): Promise<void> {
     await this.#withConversation(conversationId, async (ctx) => {
       const entities: any[] = [];
       const names: string[] = [];
@@ -314,7 +327,7 @@ export class Notifier {
         entities.push({ type: 'mention', text: `<at>${escapeXml(name)}</at>`, mentioned: { id: oid, name } });
       }
       await ctx.sendActivity({ type: 'message', text: `${names.join(' ')} ${escapeXml(text)}`, entities });
-    });
+    }, priority);
   }
 
   /** A policy change that expired: its card loses the Approve/Reject buttons and says so. */
@@ -345,7 +358,7 @@ export class Notifier {
     try {
       const m = await this.d.engine.getMigration(e.migrationId);
       if (!m?.conversationId) return;
-      if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, m, this.d.people));
+      if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await this.overviewOf(m));
       for (const seq of e.seqs) if ((await this.d.engine.getStep(m.id, seq))?.activityId) await this.showStep(m, seq); // no new posts for a cancellation
       for (const id of e.policyChanges) {
         const c = await this.d.policyChanges?.get(m.id, id);
@@ -356,26 +369,83 @@ export class Notifier {
     }
   }
 
-  /** Alerts: one card per alert, updated in place; a new card only for a new incident. */
-  async #onAlertEvent(e: AlertEvent): Promise<void> {
+  /** Alerts: one card per incident and channel, updated in place; a new post only for a new incident. */
+  #onAlertEvent(e: AlertEvent): void {
+    const prev = this.#delivering.get(e.alertId) ?? Promise.resolve();
+    const next = prev.then(() => this.#deliverAlert(e)).catch((err) => this.d.log.warn({ err, alert: e.alertId }, 'could not deliver the alert to Teams'));
+    this.#delivering.set(e.alertId, next);
+    void next.then(() => this.#delivering.get(e.alertId) === next && this.#delivering.delete(e.alertId));
+  }
+
+  async #deliverAlert(e: AlertEvent): Promise<void> {
     const alerts = this.d.alerts!;
     const a = await alerts.get(e.alertId);
-    if (!a?.conversationId) return;
-    try {
-      const card = alertCard(a, { now: this.d.clock.now() });
-      if (a.activityId) {
-        // Rendered from the alert as it is when sent: two quick events (acknowledged, then resolved) can finish reading in either order.
-        await this.update(a.conversationId, a.activityId, async () => alertCard((await alerts.get(a.id)) ?? a, { now: this.d.clock.now() }), ALERT_PRIORITY);
-        if (e.type === 'resolved') await this.#withConversation(a.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrationName}).`)), ALERT_PRIORITY);
-      } else {
-        const id = await this.post(a.conversationId, card, ALERT_PRIORITY);
-        if (id) await alerts.setActivity(a.id, id);
+    if (!a) return;
+    // Rendered from the incident as it is when sent: two quick events (acknowledged, then resolved) can finish in either order.
+    const render = async () => incidentCard(this.d.engine, (await alerts.get(a.id)) ?? a, { now: this.d.clock.now() });
+    // One card per channel its migrations speak in (normally one: they share the channel).
+    const channels = new Map<string, string>();
+    for (const m of a.migrations) if (m.conversationId && !channels.has(channelOf(m.conversationId))) channels.set(channelOf(m.conversationId), m.conversationId);
+    for (const [channel, conversationId] of channels) {
+      try {
+        const post = a.posts.find((p) => p.channel === channel);
+        if (post) {
+          await this.update(post.conversationId, post.activityId, render, ALERT_PRIORITY);
+          if (e.type === 'resolved') {
+            const how = a.resolvedBy ? `, by ${a.resolvedBy}` : ': the condition cleared';
+            await this.#withConversation(post.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrations.map((m) => m.name).join(', ')})${how}.`)), ALERT_PRIORITY);
+          }
+          continue;
+        }
+        const posted = await this.#postIncident(conversationId, await render());
+        await alerts.setPost(a.id, { channel, ...posted });
+        if (a.state !== 'resolved') await this.#mentionIncidentOwners(a, channel, posted.conversationId);
+      } catch (err) {
+        // The channel may be gone (bot removed): the alert stays open in the store and `alerts` still lists it.
+        this.d.log.warn({ err, alert: a.id, channel }, 'could not post the alert to Teams');
+        await alerts.recordDeliveryFailure(a.id, String((err as any)?.message ?? err));
       }
-    } catch (err) {
-      // The channel may be gone (bot removed): the alert stays open in the store and `alerts` still lists it.
-      this.d.log.warn({ err, alert: a.id }, 'could not post the alert to Teams');
-      await alerts.recordDeliveryFailure(a.id, String((err as any)?.message ?? err));
     }
+    // Each affected migration's overview starts with its open incidents.
+    for (const x of a.migrations) {
+      const m = await this.d.engine.getMigration(x.id);
+      if (m?.conversationId && m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, async () => this.overviewOf((await this.d.engine.getMigration(m.id)) ?? m)).catch((err) => this.d.log.warn({ err, migrationId: m.id }, 'could not update the overview card'));
+    }
+  }
+
+  /**
+   * A new incident is a new top-level post in the channel (a thread of its own, not a reply in an old one); where there
+   * is no channel (a group or personal chat), or Teams refuses the new post, a reply where the migration speaks.
+   */
+  async #postIncident(conversationId: string, card: Card): Promise<{ conversationId: string; activityId: string }> {
+    try {
+      return await this.startThread(conversationId, card, ALERT_PRIORITY);
+    } catch (err) {
+      this.d.log.info({ err: String((err as any)?.message ?? err), conversationId }, 'alert posted as a reply: no new post in a channel here');
+    }
+    const id = await this.post(conversationId, card, ALERT_PRIORITY);
+    if (!id) throw new Error('Teams answered the alert card without its id');
+    return { conversationId, activityId: id };
+  }
+
+  /** In the incident's thread, right after its card: the change owners of every affected migration of this channel, mentioned. */
+  async #mentionIncidentOwners(a: AlertRecord, channel: string, thread: string): Promise<void> {
+    const here = a.migrations.filter((m) => m.conversationId && channelOf(m.conversationId) === channel);
+    const oids: string[] = [];
+    const graphNames = new Map<string, string | undefined>();
+    for (const x of here) {
+      const m = await this.d.engine.getMigration(x.id);
+      if (!m) continue;
+      // Listed owners and the owners group's members (read through Graph, cached); the listed ones if Graph is down.
+      const view = await this.d.engine.ownerView(m);
+      for (const g of view.group?.members ?? []) graphNames.set(g.id.toLowerCase(), g.displayName ?? undefined);
+      for (const o of view.owners) if (!oids.includes(o)) oids.push(o);
+    }
+    if (!oids.length) return;
+    const sev = a.severity === 'critical' ? 'critical' : a.severity === 'warning' ? 'warning' : 'info';
+    const restart = a.action?.kind === 'restart-job' ? ', or ask for its restart (the change owners approve it)' : '';
+    const text = `A new ${sev} alert affects ${here.map((m) => m.name).join(', ')}: ${a.title}. One of you: acknowledge, snooze or resolve it on the card above${restart}.`;
+    await this.#mentionOwners(thread, oids, text, graphNames, ALERT_PRIORITY);
   }
 }
 

@@ -12,6 +12,8 @@ import { describeWindows } from '../runbooks/windows.js';
 import { renderCard, splitLongFacts, type Card } from './cards.js';
 import { evidenceView, humanTimes } from './evidence.js';
 import { formatTime } from './format.js';
+import { alertLine, openAlertsTitle } from './alert-views.js';
+import type { AlertRecord } from '../monitor/alerts.js';
 
 /** Turns engine state into card data. Pure reads: rendering never changes anything. */
 
@@ -105,6 +107,12 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   const needed = requiredQuorum(m.policy, def.approval);
   const facts: { title: string; value: string }[] = [];
   if (planned.batch) facts.push({ title: 'OU', value: m.ous[planned.batch - 1] });
+  // A step an incident added: what it was asked for (the quarantine alert, its job and the reset scope its reason needs).
+  if (typeof step.params?.jobId === 'string') {
+    facts.push({ title: 'For the alert', value: `${String(step.params.reason ?? 'quarantine')} (alert ${String(step.params.alertId ?? '—')})` });
+    facts.push({ title: 'Reset scope', value: String(step.params.resetScope ?? '—') });
+    facts.push({ title: 'Cloud Sync job', value: step.params.jobId });
+  }
   facts.push({ title: 'Approval', value: def.approval === 'none' ? 'Not needed (no production change)' : `${needed} change owner${needed > 1 ? 's' : ''}${def.approval === 'sensitive' ? ' — sensitive, typed confirmation' : ''}${m.policy.fourEyes ? ', not the requester' : ''}` });
   if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name}, ${fmtTime(step.requestedAt, opts.now)}` });
   const approvedBy = approvals.filter((a) => a.decision === 'approve' && a.planHash === step.planHash);
@@ -228,7 +236,11 @@ function auditCheckpointText(migrationId: string): string {
   return c ? `row ${c.rowId} · ${c.hash.slice(0, 16)}… · ${fmtTime(c.at)}` : 'none yet';
 }
 
-export async function overviewCard(engine: RunbookEngine, m: Migration, people: People): Promise<Card> {
+/**
+ * A migration's overview: its open incidents first (severity, title, since when), then its progress, facts and every
+ * step. `openAlerts`: the unresolved incidents affecting it (shared ones included).
+ */
+export async function overviewCard(engine: RunbookEngine, m: Migration, people: People, opts: { openAlerts?: AlertRecord[]; now?: Date } = {}): Promise<Card> {
   const steps = await engine.getSteps(m.id);
   const done = steps.filter(isDone).length;
   const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
@@ -240,9 +252,12 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
     : view?.group
       ? [{ title: 'Owners group', value: `${view.group.name ?? m.policy.ownersGroup} (${view.group.members.length} member${view.group.members.length === 1 ? '' : 's'}: ${truncate(view.group.members.map((x) => x.displayName ?? x.id).join(', ') || 'none', 200)})` }]
       : [{ title: 'Owners group', value: `${m.policy.ownersGroup} (${view?.groupError ?? 'not readable now'})` }];
+  const now = opts.now ?? new Date();
   return renderCard('migration-overview', {
     id: m.id,
     name: m.name,
+    alerts: (opts.openAlerts ?? []).map((a) => ({ line: alertLine(a, now) })),
+    alertsTitle: openAlertsTitle((opts.openAlerts ?? []).length),
     kindTitle: runbookOf(m.kind).title,
     progress:
       m.state === 'completed'

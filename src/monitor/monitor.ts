@@ -72,6 +72,11 @@ export const QUARANTINE_REASONS: Record<string, { cause: string; remedy: string;
   Unknown: { cause: 'The service did not give a reason.', remedy: 'Read the provisioning logs and agent trace (Export-AADCloudSyncToolsLogs), then restart.', resetScope: 'Watermark, Escrows, QuarantineState' },
 };
 
+/** The subject of a Cloud Sync job's incidents: every migration whose configuration runs the job shares them. */
+export function jobSubject(jobId: string): string {
+  return `job:${jobId}`;
+}
+
 export interface CycleReport {
   at: string;
   migrations: number;
@@ -84,6 +89,8 @@ export interface CycleReport {
 /** What one cycle reads, read once: a port call shared by every check (and migration) that needs it. */
 class CycleCache {
   readonly #memo = new Map<string, Promise<unknown>>();
+  /** The phase's alert changes: their cards go out when the phase ends (see AlertService.deferred). */
+  outbox: ReturnType<AlertService['deferred']> | null = null;
   once<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let p = this.#memo.get(key) as Promise<T> | undefined;
     if (!p) {
@@ -239,6 +246,7 @@ export class Monitor {
       const names = phase.filter(want);
       if (!names.length) continue;
       const began = Date.now();
+      cache.outbox = this.d.alerts.deferred();
       if (phase !== FIRST_PHASE) {
         // Read every migration's steps one at a time first, yielding between reads: a burst would queue the store
         // (PGlite runs each query on this thread) in front of the cards the first phase just raised.
@@ -247,15 +255,21 @@ export class Monitor {
           await new Promise((r) => setImmediate(r));
         }
       }
-      await forEachLimit(spread, phase === FIRST_PHASE ? (this.d.settings.jobConcurrency ?? 32) : limit, async (m) => {
-        for (const name of names) {
-          try {
-            await checks[name](m);
-          } catch (err: any) {
-            report.errors.push({ migrationId: m.id, check: name, error: errorText(err) });
+      try {
+        await forEachLimit(spread, phase === FIRST_PHASE ? (this.d.settings.jobConcurrency ?? 32) : limit, async (m) => {
+          for (const name of names) {
+            try {
+              await checks[name](m);
+            } catch (err: any) {
+              report.errors.push({ migrationId: m.id, check: name, error: errorText(err) });
+            }
           }
-        }
-      });
+        });
+      } finally {
+        // Every migration of the phase is recorded: a shared incident goes out once, naming all it affects.
+        cache.outbox.flush();
+        cache.outbox = null;
+      }
       report.timings[phase === FIRST_PHASE ? 'jobHealthMs' : 'otherChecksMs'] = Date.now() - began;
     }
     const order = new Map(migrations.map((m, i) => [m.id, i]));
@@ -265,17 +279,21 @@ export class Monitor {
     return report;
   }
 
-  async #raise(m: Migration, check: string, scope: string, content: AlertContent, report: CycleReport, alert = true): Promise<string | null> {
+  /**
+   * `subject`: what the condition is about when migrations share it (a Cloud Sync job, a runner, a configuration's
+   * agents): every migration sharing it raises the same incident, which then lists them all.
+   */
+  async #raise(c: CycleCache, m: Migration, check: string, scope: string, content: AlertContent, report: CycleReport, alert = true, subject?: string): Promise<string | null> {
     report.findings.push({ migrationId: m.id, check, scope, severity: content.severity, title: content.title, alerted: alert });
     if (!alert) return null;
-    return (await this.d.alerts.raise({ migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope }, content)).alertId;
+    return (await (c.outbox ?? this.d.alerts).raise({ migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope, ...(subject ? { subject } : {}) }, content)).alertId;
   }
 
   /** resolveExcept, skipped when the cycle's snapshot of open alerts shows nothing it could resolve. */
   async #resolveExcept(m: Migration, check: string, active: string[], c: CycleCache): Promise<void> {
     const open = (await c.once('open-alerts', () => this.d.alerts.openScopes())).get(`${m.id}|${check}`) ?? [];
     if (open.every((s) => active.includes(s))) return;
-    await this.d.alerts.resolveExcept(m.id, check, active);
+    await (c.outbox ?? this.d.alerts).resolveExcept(m.id, check, active);
   }
 
   /**
@@ -326,7 +344,8 @@ export class Monitor {
       if (j.code === 'Quarantine' && j.quarantine) {
         const info = QUARANTINE_REASONS[j.quarantine.reason] ?? QUARANTINE_REASONS.Unknown;
         active.push(j.id);
-        await this.#raise(m, 'job-health', j.id, {
+        const reason = QUARANTINE_REASONS[j.quarantine.reason] ? j.quarantine.reason : 'Unknown';
+        await this.#raise(c, m, 'job-health', j.id, {
           severity: 'critical',
           title: `Cloud Sync job quarantined: ${j.quarantine.reason}`,
           summary: info.cause,
@@ -340,16 +359,18 @@ export class Monitor {
             { title: 'Times in this series', value: String(j.quarantine.seriesCount ?? 1) },
             { title: 'Restart with', value: `resetScope "${info.resetScope}" (approval required)` },
           ],
-        }, report);
+          // The card offers the restart its reason needs, as a step the change owners approve.
+          action: { kind: 'restart-job', jobId: j.id, resetScope: info.resetScope, reason },
+        }, report, true, jobSubject(j.id));
       } else if (j.countSuccessiveCompleteFailures >= 3) {
         active.push(j.id);
-        await this.#raise(m, 'job-health', j.id, {
+        await this.#raise(c, m, 'job-health', j.id, {
           severity: 'warning',
           title: `Cloud Sync job failing: ${j.countSuccessiveCompleteFailures} complete failures in a row`,
           summary: 'The job is not in quarantine yet, but its last cycles all failed.',
           remedy: 'Read the provisioning logs (failures first) and the agent trace.',
           facts: [{ title: 'Job', value: j.id }, { title: 'Last execution', value: `${j.lastExecutionState ?? '—'} at ${j.lastExecutionEnded ?? '—'}` }],
-        }, report);
+        }, report, true, jobSubject(j.id));
       }
     }
     await this.#resolveExcept(m, 'job-health', active, c);
@@ -389,7 +410,7 @@ export class Monitor {
       const streak = await this.d.alerts.streak(key, true);
       active.push(ou); // keep an already-open incident open while the difference persists
       const alert = streak >= need;
-      const alertId = await this.#raise(m, 'ou-count', ou, reconcileContent(result, { steady, need }), report, alert);
+      const alertId = await this.#raise(c, m, 'ou-count', ou, reconcileContent(result, { steady, need }), report, alert);
       if (alertId) {
         await this.d.alerts.reports.save({ v: 1, alertId, migrationId: m.id, migrationName: m.name, ou, generatedAt: this.d.clock.now().toISOString(), result });
       }
@@ -409,7 +430,7 @@ export class Monitor {
     const out = verdicts.filter((x) => !x.v.inScope).map((x) => x.ou);
     for (const { ou, v } of verdicts) {
       if (v.inScope) continue;
-      await this.#raise(m, 'coexistence', ou, {
+      await this.#raise(c, m, 'coexistence', ou, {
         severity: 'critical',
         title: `${ou} was removed from Connect Sync scope before cutover`,
         summary: `${v.detail}. Removing objects from Connect Sync scope during coexistence can drop references in the Entra connector space and export reference deletes (group membership removals) to Entra ID (seed 001).`,
@@ -426,7 +447,7 @@ export class Monitor {
     const scopes: string[] = [];
     if (h?.verdict === 'unhealthy') {
       scopes.push('unhealthy');
-      await this.#raise(m, 'agents', 'unhealthy', {
+      await this.#raise(c, m, 'agents', 'unhealthy', {
         severity: 'critical',
         title: `Cloud Sync agents for ${m.domain} look unhealthy`,
         summary: `${h.reasons.join(' ')} (inferred from ${h.source}).`,
@@ -435,21 +456,23 @@ export class Monitor {
           { title: 'Last successful run', value: h.lastSuccessfulRun ?? 'never' },
           { title: 'How this is known', value: 'app-only Graph cannot list agents: job status, quarantine reasons and provisioning logs' },
         ],
-      }, report);
+      }, report, true, `configuration:${m.domain.toLowerCase()}`);
     }
     await this.#resolveExcept(m, 'agents', scopes, c);
   }
 
   async #runner(m: Migration, c: CycleCache, report: CycleReport): Promise<void> {
-    const down = (await c.once(`runners|${m.tenantId}`, () => this.d.ports.runners(m.tenantId))).filter((r) => r.health === 'Down');
+    // A runner down affects the migrations bound to it (and those not bound yet, which would take the tenant's runner).
+    const mine = (r: { name: string }) => !m.runnerName || m.runnerName.toLowerCase() === r.name.toLowerCase();
+    const down = (await c.once(`runners|${m.tenantId}`, () => this.d.ports.runners(m.tenantId))).filter((r) => r.health === 'Down' && mine(r));
     for (const r of down) {
-      await this.#raise(m, 'runner', r.name, {
+      await this.#raise(c, m, 'runner', r.name, {
         severity: 'critical',
         title: `Runner ${r.name} is down`,
         summary: `No heartbeat or poll for more than 120 s (last seen ${r.lastSeenAt?.toISOString() ?? 'never'}). On-premises steps and checks cannot run.`,
         remedy: 'Check the cutover-runner service on the Connect server and its outbound HTTPS (443) to cutover.',
         facts: [{ title: 'Runner', value: r.name }, { title: 'Last seen', value: r.lastSeenAt?.toISOString() ?? 'never' }],
-      }, report);
+      }, report, true, `runner:${r.name.toLowerCase()}`);
     }
     await this.#resolveExcept(m, 'runner', down.map((r) => r.name), c);
   }
@@ -472,7 +495,7 @@ export class Monitor {
       // Connect disabled on purpose (service stopped too) is the soak: a rollback then needs a full sync, said on its card.
       if (off >= weekLimit - 24 * 3_600_000 && !(held ?? heldByAny)?.serviceStopped) {
         scopes.push('seven-day');
-        await this.#raise(m, 'scheduler', 'seven-day', {
+        await this.#raise(c, m, 'scheduler', 'seven-day', {
           severity: 'critical',
           title: 'Connect Sync scheduler off for nearly 7 days',
           summary: `The scheduler has been disabled since ${since} (${source}). A delta sync must happen within 7 days of the last one, or a full sync is needed.`,
@@ -481,7 +504,7 @@ export class Monitor {
         }, report);
       } else if (!heldByAny && off >= this.d.settings.schedulerDisabledMs) {
         scopes.push('left-disabled');
-        await this.#raise(m, 'scheduler', 'left-disabled', {
+        await this.#raise(c, m, 'scheduler', 'left-disabled', {
           severity: 'warning',
           title: 'Connect Sync scheduler left disabled',
           summary: `The scheduler has been disabled since ${since} (${source}), but no step of this migration expects it off now.`,
@@ -492,7 +515,7 @@ export class Monitor {
     }
     if (s.stagingModeEnabled && m.kind === 'connect-to-cloud-sync') {
       scopes.push('staging');
-      await this.#raise(m, 'scheduler', 'staging', {
+      await this.#raise(c, m, 'scheduler', 'staging', {
         severity: 'warning',
         title: 'Connect Sync server is in staging mode',
         summary: 'This runbook does not expect staging mode: Connect Sync exports nothing while it is on.',

@@ -1,6 +1,7 @@
 import { connectToCloudSync } from './definitions/connect-to-cloud-sync.js';
 import { groupWritebackV2 } from './definitions/group-writeback-v2.js';
 import { dirsyncUpgrade } from './definitions/dirsync-upgrade.js';
+import { incidentStep } from './definitions/incident-steps.js';
 import type { PlannedStep, RunbookDefinition, StepDefinition } from './types.js';
 
 export const RUNBOOKS: Record<string, RunbookDefinition> = {
@@ -15,10 +16,10 @@ export function runbookOf(kind: string): RunbookDefinition {
   return rb;
 }
 
-/** A step's definition by key: runbook steps first, then the rollback steps. */
+/** A step's definition by key: runbook steps first, then the rollback steps, then the steps incidents add (any runbook). */
 export function definitionOf(kind: string, key: string): StepDefinition {
   const rb = runbookOf(kind);
-  const def = rb.steps.find((s) => s.key === key) ?? rb.rollbackSteps?.find((s) => s.key === key);
+  const def = rb.steps.find((s) => s.key === key) ?? rb.rollbackSteps?.find((s) => s.key === key) ?? incidentStep(key);
   if (!def) throw new Error(`runbook ${kind} has no step "${key}"`);
   return def;
 }

@@ -5,9 +5,10 @@ import type { Db, Sql } from '../store/db.js';
 import type { Logger } from '../log.js';
 import { appendAudit, canonicalJson, readAudit, sha256, verifyAuditChain, type AuditRow, type ChainVerdict } from './audit.js';
 import { definitionOf, planBatch, planRollback, planSteps, runbookOf } from './catalog.js';
+import { incidentStep } from './definitions/incident-steps.js';
 import { directOwners, evaluate, isOwner, mayDecide, ownerSet, requiredQuorum, type ApprovalPolicy, type ApprovalRecord, type OwnerSet } from './policy.js';
 import { OwnersGroupNotFound, OwnersGroupUnavailable, type OwnersGroup, type OwnersGroupResolver } from './owners.js';
-import type { EffectFacts, Facts, GoLiveFigures, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
+import type { EffectFacts, Facts, GoLiveFigures, GraphOperation, IncidentStepKey, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
 import { effectFacts } from './effects.js';
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
@@ -114,6 +115,8 @@ export interface StepRow {
   ownerId: string | null;
   leaseUntil: Date | null;
   leaseAttempt: number | null;
+  /** Validated parameters of a step added for an incident (which job, which reset scope); null for runbook steps. */
+  params: Record<string, unknown> | null;
 }
 
 /**
@@ -437,8 +440,8 @@ export class RunbookEngine {
   }
 
   /** A stored step with its definition (the row is the truth: batches and rollbacks are added later). */
-  plannedStep(m: Migration, row: { seq: number; key: string; batch: number | null; ord?: number }): PlannedStep {
-    return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key) };
+  plannedStep(m: Migration, row: { seq: number; key: string; batch: number | null; ord?: number; params?: Record<string, unknown> | null }): PlannedStep {
+    return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key), ...(row.params ? { params: row.params } : {}) };
   }
 
   context(m: Migration, batch: number | null, rollback = false): MigrationContext {
@@ -461,9 +464,10 @@ export class RunbookEngine {
     };
   }
 
-  /** The context a stored step runs in (rollback steps see the OUs they take back). */
-  stepContext(m: Migration, step: { key: string; batch: number | null }): MigrationContext {
-    return this.context(m, step.batch, !!runbookOf(m.kind).rollbackSteps?.some((d) => d.key === step.key));
+  /** The context a stored step runs in (rollback steps see the OUs they take back; a step with parameters, those). */
+  stepContext(m: Migration, step: { key: string; batch: number | null; params?: Record<string, unknown> | null }): MigrationContext {
+    const ctx = this.context(m, step.batch, !!runbookOf(m.kind).rollbackSteps?.some((d) => d.key === step.key));
+    return step.params ? { ...ctx, params: step.params } : ctx;
   }
 
   /** What earlier steps proved, by step key (the latest batch's evidence wins). */
@@ -1184,6 +1188,69 @@ export class RunbookEngine {
     return { steps: rows.map((r) => r.seq), ous: chosen.map((b) => b.ou) };
   }
 
+  // ---------------------------------------------------------------- steps an incident adds
+
+  /**
+   * Adds a step an incident calls for (a quarantined job's restart) to a running migration, and asks its approval on
+   * behalf of `actor` (who clicked). It goes before the first step not done yet: the runbook waits for it (it is the
+   * migration's next thing to do), and nothing before it holds it up. One at a time per incident: while one is not done
+   * (or skipped), asking again answers with it and changes nothing.
+   */
+  async addIncidentStep(migrationId: string, key: IncidentStepKey, raw: Record<string, unknown>, actor: Person): Promise<{ step: StepRow; added: boolean; notice?: string }> {
+    const m = await this.getMigration(migrationId);
+    if (!m) throw new EngineError('not-found', 'That migration does not exist.');
+    if (m.state !== 'active') throw new EngineError('invalid', `${m.name} is ${m.state}: no step can be added to it. Nothing was changed.`);
+    const def = incidentStep(key);
+    if (!def?.params) throw new EngineError('invalid', `There is no incident step "${key}".`);
+    const checked = def.params(raw);
+    if (!checked.ok) throw new EngineError('invalid', `${checked.reason} Nothing was changed.`);
+    const alertId = String(checked.params.alertId ?? '');
+    const now = this.deps.clock.now();
+    const out = await this.deps.db.transaction(async (tx): Promise<{ added: false; step: StepRow } | { added: true; seq: number }> => {
+      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
+      const live = (await tx.query("SELECT * FROM steps WHERE migration_id = $1 AND key = $2 AND params->>'alertId' = $3 AND state NOT IN ('succeeded', 'skipped') ORDER BY seq DESC LIMIT 1", [m.id, key, alertId])).rows[0];
+      if (live) return { added: false, step: toStep(live) };
+      const steps = (await tx.query('SELECT seq, ord, state FROM steps WHERE migration_id = $1 ORDER BY ord, seq', [m.id])).rows.map((r: any) => ({ seq: Number(r.seq), ord: Number(r.ord ?? r.seq), state: r.state as StepState }));
+      const next = steps.find((x) => !DONE.includes(x.state));
+      const earlier = next ? steps.filter((x) => x.ord < next.ord).map((x) => x.ord) : [];
+      const ord = next ? ((earlier.length ? Math.max(...earlier) : 0) + next.ord) / 2 : Math.max(0, ...steps.map((x) => x.ord)) + 1;
+      const seq = Math.max(0, ...steps.map((x) => x.seq)) + 1;
+      await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, params, updated_at) VALUES ($1,$2,$3,$4,NULL,$5,$6,$7)', [m.id, seq, ord, key, 'pending', JSON.stringify(checked.params), now.toISOString()]);
+      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'incident-step-added', stepSeq: seq, details: { key, params: checked.params } });
+      return { added: true, seq };
+    });
+    if (!out.added) return { step: out.step, added: false };
+    this.#emit({ type: 'step-changed', migrationId: m.id, seq: out.seq });
+    // A new row is at version 0; the request is the clicker's, approved by the owners like any change.
+    const asked = await this.act({ verb: 'request', migrationId: m.id, seq: out.seq, version: 0, actor });
+    return { step: (await this.getStep(m.id, out.seq))!, added: true, ...(asked.changed ? {} : { notice: asked.notice }) };
+  }
+
+  /** The steps added for an incident (by its alert id), in every migration, the latest last. */
+  async incidentSteps(alertId: string): Promise<{ migration: Migration; step: StepRow }[]> {
+    const rows = (await this.deps.db.query("SELECT s.* FROM steps s WHERE s.params->>'alertId' = $1 ORDER BY s.updated_at ASC, s.seq ASC", [alertId])).rows.map(toStep);
+    const out: { migration: Migration; step: StepRow }[] = [];
+    for (const step of rows) {
+      const migration = await this.getMigration(step.migrationId);
+      if (migration) out.push({ migration, step });
+    }
+    return out;
+  }
+
+  /**
+   * The incident resolved: the steps added for it that have not run (waiting, rejected, or failed) are skipped with the
+   * reason, so the runbook does not wait for a remedy nobody needs any more. A step approved or running is left to end.
+   */
+  async settleIncidentSteps(alertId: string, reason: string): Promise<number[]> {
+    const settled: number[] = [];
+    const open: StepState[] = ['pending', 'awaiting_approval', 'rejected', 'failed'];
+    for (const { migration, step } of await this.incidentSteps(alertId)) {
+      if (migration.state !== 'active' || !open.includes(step.state)) continue;
+      if (await this.#transition(migration.id, step.seq, open, { state: 'skipped', evidence: { ...(step.evidence ?? {}), skipped: reason } }, { action: 'step-skipped', details: { reason, alertId } })) settled.push(step.seq);
+    }
+    return settled;
+  }
+
   /**
    * Taking an OU out of Connect Sync's scope during coexistence exports deletes (seed 001): refused with the
    * reason while any active migration is moving that OU and has not decommissioned Connect.
@@ -1466,6 +1533,7 @@ function toStep(r: any): StepRow {
     ownerId: r.owner_id ?? null,
     leaseUntil: r.lease_until ? new Date(r.lease_until) : null,
     leaseAttempt: r.lease_attempt ?? null,
+    params: r.params ?? null,
   };
 }
 

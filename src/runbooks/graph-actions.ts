@@ -4,6 +4,7 @@ import { sourceAnchorOf } from '../identity.js';
 import type { EnginePorts, PlannedGraphRequest } from './engine.js';
 import type { Facts, GraphOperation, MigrationContext } from './types.js';
 import { assessForest } from './assessment.js';
+import { restartJobParams } from './definitions/incident-steps.js';
 
 /** Per-tenant Graph access: the composition root decides credentials (sandbox, secret, managed identity). */
 export interface TenantGraphs {
@@ -77,6 +78,16 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
     const found = await provisioningJob(g(ctx), ctx.domain);
     if (!found) throw new Error(`No Cloud Sync provisioning job exists for ${ctx.domain}: run "Configure Cloud Sync" first.`);
     return { ...found, ref: { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } as JobRef };
+  }
+
+  /** The job a restart step names, checked again: one of the Cloud Sync jobs of the migration's domain, and its reset scope. */
+  async function restartTarget(ctx: MigrationContext): Promise<{ ref: JobRef; resetScope: string; reason: string }> {
+    const p = restartJobParams(ctx.params ?? {});
+    if (!p.ok) throw new GraphPlanError('InvalidParameters', p.reason);
+    const sp = await g(ctx).findServicePrincipal(ctx.domain);
+    const jobs = sp ? await g(ctx).listJobs(sp.id) : [];
+    if (!sp || !jobs.some((j) => j.id === p.params.jobId)) throw new GraphPlanError('JobNotFound', `${p.params.jobId} is not a Cloud Sync job of ${ctx.domain}'s configuration (any more).`);
+    return { ref: { servicePrincipalId: sp.id, jobId: p.params.jobId }, resetScope: p.params.resetScope, reason: p.params.reason };
   }
 
   /** The object provisioned on demand: the OU's first user, else its first group (the API takes users and groups); null when it has neither. */
@@ -185,6 +196,10 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         case 'pause-cloud-sync-job': {
           const found = await provisioningJob(g(ctx), ctx.domain);
           return found ? found.jobs.filter((j) => j.schedule.state === 'Active').flatMap((j) => strip(g(ctx).describePauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: j.id }))) : [];
+        }
+        case 'restart-quarantined-job': {
+          const { ref, resetScope } = await restartTarget(ctx);
+          return strip(g(ctx).describeRestartJob(ref, resetScope));
         }
       }
     },
@@ -403,6 +418,22 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         }
         case 'check-accidental-delete-prevention':
           return { ok: true, evidence: {} };
+        case 'restart-quarantined-job': {
+          const { ref, resetScope, reason } = await restartTarget(ctx);
+          const before = await graph.getJob(ref);
+          const quarantine = before.status.quarantine?.reason ?? null;
+          if (!quarantine && before.status.code !== 'Quarantine') {
+            // What was approved is a restart of a quarantined job: one that left quarantine meanwhile is not restarted.
+            return { ok: true, evidence: { jobId: ref.jobId, resetScope, restarted: false, note: `The job was no longer in quarantine (${reason} was) when the approved restart came to run: nothing was sent.`, jobStatus: before.status.code } };
+          }
+          const restartedAt = graph.clock.now().toISOString();
+          await graph.restartJob(ref, resetScope);
+          const after = await graph.getJob(ref);
+          return {
+            ok: true,
+            evidence: { jobId: ref.jobId, resetScope, restarted: true, restartedAt, quarantineBefore: quarantine ?? reason, jobStatus: after.status.code, quarantineAfter: after.status.quarantine?.reason ?? null },
+          };
+        }
         case 'verify-group-provisioning': {
           // Provisioning groups to AD is configured in the admin center ("Microsoft Entra ID to AD sync"): its job must exist, run and not be quarantined.
           const sp = await graph.findServicePrincipal(ctx.domain);

@@ -36,6 +36,8 @@ export interface MigrationContext {
   runnerName: string | null;
   /** Runbook-specific choices made at creation (e.g. `path` for the DirSync upgrade). */
   options: Record<string, string>;
+  /** The step's own validated parameters (a step added for an incident: which job to restart, with which reset scope). */
+  params?: Record<string, unknown>;
 }
 
 /** A Graph operation the engine may call; implemented by src/runbooks/ports.ts adapters over src/graph. */
@@ -54,7 +56,9 @@ export type GraphOperation =
   /** Cloud Sync's Entra ID → AD group provisioning (AAD2ADGroupProvisioning) is configured, running and not quarantined. */
   | 'verify-group-provisioning'
   /** Entra ID received a directory sync after the step before (the tenant's onPremisesLastSyncDateTime moved on). */
-  | 'verify-sync-resumed';
+  | 'verify-sync-resumed'
+  /** Restart a quarantined Cloud Sync job of the migration's configuration with a reset scope (the step's parameters). */
+  | 'restart-quarantined-job';
 
 /** A sequence of runner actions (each a read or a change), run in order as one step. */
 export type RunnerSequence = { action: string | ((ctx: MigrationContext) => string); params: (ctx: MigrationContext) => Record<string, unknown> }[];
@@ -150,6 +154,11 @@ export interface StepDefinition {
   summarize?: (results: any[], ctx: MigrationContext) => Record<string, unknown>;
   /** Go-live gate: reads made when approval is asked (and again before it runs); their figures are what is approved. */
   preview?: { reads: RunnerSequence; figures: (results: any[], ctx: MigrationContext) => GoLiveFigures };
+  /**
+   * A step added to a running migration with parameters of its own (an incident's remedy): they are checked when the
+   * step is added, and again before they are used. Returns the parameters to store, or the reason they are refused.
+   */
+  params?: (raw: Record<string, unknown>) => { ok: true; params: Record<string, unknown> } | { ok: false; reason: string };
 }
 
 export interface RunbookDefinition {
@@ -163,6 +172,9 @@ export interface RunbookDefinition {
   rollbackSteps?: StepDefinition[];
 }
 
+/** Steps any migration can be given while it runs, for an incident the monitor found (incident-steps.ts). */
+export type IncidentStepKey = 'restart-quarantined-job';
+
 /** One expanded step of one migration (per-batch steps repeat per batch). */
 export interface PlannedStep {
   seq: number;
@@ -171,4 +183,6 @@ export interface PlannedStep {
   key: string;
   batch: number | null;
   def: StepDefinition;
+  /** The step's own parameters, when it has any (a step added for an incident). */
+  params?: Record<string, unknown> | null;
 }

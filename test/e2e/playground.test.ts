@@ -465,11 +465,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await api('/sandbox/v1/faults', { kind: 'quarantine', reason: 'EncounteredBaseEscrowThreshold' });
     const report = await api('/sandbox/v1/monitor/run', {});
     expect(report.findings.some((f: any) => /quarantine/i.test(f.title) && f.alerted)).toBe(true);
-    // One alert per migration on the job (both migrations here are in contoso.com, which has one Cloud Sync job).
-    const pilotAlerts = () => cards().filter({ hasText: /^CRITICAL · Pilot/ }).filter({ hasText: 'Cloud Sync job quarantined' });
+    // One incident for the job, naming both migrations (both are in contoso.com, which has one Cloud Sync job).
+    const pilotAlerts = () => cards().filter({ hasText: /^CRITICAL · Pilot and Writeback/ }).filter({ hasText: 'Cloud Sync job quarantined' });
     const alert = pilotAlerts().first();
     await alert.waitFor();
     expect(await alert.innerText()).toContain('EncounteredBaseEscrowThreshold');
+    expect(await buttonsOf(alert)).toEqual(expect.arrayContaining(['Acknowledge', 'Resolve', 'Restart']));
     // a second cycle finds the same incident: no second card
     await api('/sandbox/v1/monitor/run', {});
     expect(await pilotAlerts().count()).toBe(1);

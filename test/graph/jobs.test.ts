@@ -112,6 +112,23 @@ describe('job control and status', () => {
     expect(() => graph.describeRestartJob(ref, 'Watermark, Everything')).toThrow(GraphPlanError);
   });
 
+  it('a restart lifts a quarantine only with QuarantineState (or Full); ForceDeletes lifts only TooManyDeletes', async () => {
+    const { sim, graph, ref } = await configured();
+    await graph.startJob(ref);
+    sim.injectQuarantine(ref.jobId, 'EncounteredBaseEscrowThreshold', { code: 'EscrowThresholdExceeded', message: 'too many failures' });
+    // Re-evaluating and retrying does not lift it, nor does letting held deletes through: the job stays quarantined.
+    for (const scope of ['Watermark', 'Watermark, Escrows', 'ForceDeletes']) {
+      await graph.restartJob(ref, scope);
+      const job = await graph.getJob(ref);
+      expect([scope, job.status.code, job.status.quarantine?.reason]).toEqual([scope, 'Quarantine', 'EncounteredBaseEscrowThreshold']);
+    }
+    await graph.restartJob(ref, 'Watermark, Escrows, QuarantineState');
+    expect((await graph.getJob(ref)).status).toMatchObject({ code: 'NotRun', quarantine: null }); // lifted; it has not run a cycle yet
+    sim.injectQuarantine(ref.jobId, 'TooManyDeletes', { code: 'SyncJobQuarantinedTooManyDeletes', message: 'held deletes' });
+    await graph.restartJob(ref, 'ForceDeletes');
+    expect((await graph.getJob(ref)).status.quarantine).toBeNull();
+  });
+
   it('holds deletes over the threshold in TooManyDeletes until a ForceDeletes restart', async () => {
     const { sim, graph, ref, clock, baseUrl, cfg } = await configured();
     sim.seedAgent({ machineName: 'AGENT1', domain: 'contoso.com' });

@@ -7,7 +7,8 @@ import { runCloudSync } from './helpers.js';
 describe('monitor and alerts', () => {
   let h: Harness;
   let migrationId = '';
-  const alertPosts = (title: string) => h.connector.sent.filter((s) => s.method === 'POST' && cardText(s.activity).includes(title));
+  // Cards posted (a new incident's card is followed by a message mentioning the owners: not a card).
+  const alertPosts = (title: string) => h.connector.sent.filter((s) => s.method === 'POST' && s.activity.attachments?.length && cardText(s.activity).includes(title));
 
   beforeAll(async () => {
     h = await Harness.start();

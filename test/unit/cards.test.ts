@@ -108,6 +108,35 @@ describe('card templates render without parser errors or warnings', () => {
     expect(parserEvents(alert)).toEqual([]);
   });
 
+  it('an incident card: the migrations it affects, its history, the restart in each of its states, every button', () => {
+    const now = new Date('2026-12-05T10:00:00Z');
+    const base = {
+      id: 'al-1', migrationId: 'p-1', migrationName: 'Pilot', tenantId: 't', subject: 'job:AD2AADProvisioning.x', check: 'job-health', scope: 'AD2AADProvisioning.x', severity: 'critical' as const, title: 'Cloud Sync job quarantined: TooManyDeletes', summary: 'Held deletes.', remedy: 'Restart.',
+      facts: [{ title: 'Reason', value: 'TooManyDeletes' }], action: { kind: 'restart-job' as const, jobId: 'AD2AADProvisioning.x', resetScope: 'ForceDeletes', reason: 'TooManyDeletes' }, state: 'open' as const, openedAt: now, lastSeenAt: now, resolvedAt: null, resolvedBy: null,
+      ackedBy: null, snoozedUntil: null, activityId: null, conversationId: null, deliveryError: null, version: 2, posts: [],
+      migrations: ['Pilot', 'Sales', 'Finance', 'HR'].map((name, i) => ({ id: `m-${i}`, name, conversationId: 'c', since: now, clearedAt: null })),
+      history: [{ at: now.toISOString(), event: 'opened' as const }, { at: now.toISOString(), event: 'snoozed' as const, by: 'Megan Bowen', until: new Date(now.getTime() + 3_600_000).toISOString() }],
+    };
+    const open = alertCard(base, { now, restartIn: 'Pilot' });
+    expect(parserEvents(open)).toEqual([]);
+    expect(JSON.stringify(open)).not.toContain('${');
+    expect(open.actions).toEqual(expect.arrayContaining([expect.objectContaining({ title: 'Restart', verb: 'alert.restart', data: { alert: 'al-1', v: 2 } })]));
+    const text = JSON.stringify(open);
+    expect(text).toContain('CRITICAL · Pilot, Sales, Finance and 1 more');
+    expect(text).toContain('Snoozed by Megan Bowen until 2026-12-05 11:00 UTC (in 1 h)');
+    const restart = { migrationName: 'Pilot', seq: 21, stepsTotal: 21, resetScope: 'ForceDeletes', requestedBy: 'Lee Gu', approvedBy: ['Megan Bowen'], rejectedBy: [], runAfter: null, evidence: { restarted: true, restartedAt: now.toISOString(), quarantineAfter: null, skipped: 'resolved' }, error: 'boom' };
+    for (const state of ['pending', 'awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'rejected', 'skipped', 'lost'] as const) {
+      const card = alertCard(base, { now, restartIn: 'Pilot', restart: { ...restart, state } });
+      expect(parserEvents(card), state).toEqual([]);
+      expect(JSON.stringify(card), state).toContain('step 21 of 21 of Pilot');
+      // Another restart is offered once this one is done with (its own card offers asking again or Retry meanwhile).
+      expect((card.actions as any[]).some((a) => a.verb === 'alert.restart'), state).toBe(state === 'succeeded' || state === 'skipped');
+    }
+    const resolved = alertCard({ ...base, state: 'resolved', resolvedAt: now, resolvedBy: 'Megan Bowen' }, { now, restartIn: 'Pilot' });
+    expect(resolved.actions).toEqual([expect.objectContaining({ title: 'Refresh' })]);
+    expect(JSON.stringify(resolved)).toContain('✅ Resolved by Megan Bowen 2026-12-05 10:00 UTC');
+  });
+
   it('runner request and token cards; a notice with a button', () => {
     const base: RunnerRequest = { id: 'rr-1', tenantId: 't', name: 'connect02', kind: 'add', state: 'awaiting_approval', requestedBy: { oid: 'a', name: 'Alex Wilber' }, requestedAt: new Date(), decidedBy: null, decidedAt: null, claimBy: null, issuedAt: null, runnerId: null, conversationId: 'c', activityId: null, version: 0 };
     const states: Partial<RunnerRequest>[] = [{}, { state: 'approved', decidedBy: { oid: 'm', name: 'Megan Bowen' }, decidedAt: new Date(), claimBy: new Date() }, { state: 'issued', kind: 'rotate', issuedAt: new Date(), claimBy: new Date(), decidedBy: { oid: 'm', name: 'Megan' } }, { state: 'rejected', decidedBy: { oid: 'm', name: 'Megan' } }, { state: 'expired' }];

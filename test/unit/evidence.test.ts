@@ -64,7 +64,7 @@ describe('evidence renderers', () => {
   it('have one renderer per action of the runner catalog and per Graph operation', () => {
     expect(Object.keys(RUNNER_EVIDENCE).sort()).toEqual([...actionNames].sort());
     expect(PARAMS.map(([a]) => a).sort()).toEqual([...actionNames].filter((a) => a !== 'get-export-deletion-threshold').sort());
-    const ops: GraphOperation[] = ['assess', 'configure-cloud-sync', 'provision-on-demand', 'start-cloud-sync-job', 'verify-ou-counts', 'verify-all-ous', 'post-migration-validation', 'configure-sync-features', 'check-accidental-delete-prevention', 'pause-cloud-sync-job', 'verify-connect-owns-ou', 'verify-group-provisioning', 'verify-sync-resumed'];
+    const ops: GraphOperation[] = ['assess', 'configure-cloud-sync', 'provision-on-demand', 'start-cloud-sync-job', 'verify-ou-counts', 'verify-all-ous', 'post-migration-validation', 'configure-sync-features', 'check-accidental-delete-prevention', 'pause-cloud-sync-job', 'verify-connect-owns-ou', 'verify-group-provisioning', 'verify-sync-resumed', 'restart-quarantined-job'];
     expect(Object.keys(GRAPH_EVIDENCE).sort()).toEqual([...ops].sort());
   });
 
@@ -108,9 +108,14 @@ describe('evidence renderers', () => {
       'pause-cloud-sync-job': { paused: ['a'], jobs: ['a: Paused (Active)'], scopeKept: 'The OUs stay.' },
       'verify-group-provisioning': { jobId: 'AAD2ADGroupProvisioning.x', state: 'Active', status: 'Active', quarantine: null },
       'post-migration-validation': { 'User attributes': '40 users match', 'Agent health': 'healthy' },
+      'restart-quarantined-job': { jobId: 'AD2AADProvisioning.x.y', resetScope: 'Watermark, Escrows, QuarantineState', restarted: true, restartedAt: '2026-11-21T09:25:00Z', quarantineBefore: 'EncounteredBaseEscrowThreshold', jobStatus: 'Active', quarantineAfter: null },
     };
     for (const [op, ev] of Object.entries(samples)) expectReadable(GRAPH_EVIDENCE[op as GraphOperation](ev as any, { now }), op);
     expect(GRAPH_EVIDENCE['verify-sync-resumed'](samples['verify-sync-resumed'] as any, { now })[1]).toEqual({ title: 'Last sync Entra ID received', value: '2026-11-21 09:20 UTC (10 min ago)' });
+    expect(GRAPH_EVIDENCE['restart-quarantined-job'](samples['restart-quarantined-job'] as any, { now }).slice(0, 2)).toEqual([
+      { title: 'Restarted', value: 'resetScope "Watermark, Escrows, QuarantineState", 2026-11-21 09:25 UTC (5 min ago)' },
+      { title: 'Quarantine', value: 'lifted (it was EncounteredBaseEscrowThreshold)' },
+    ]);
     expect(fallback({ a: 1, b: { c: 2 } })).toEqual([{ title: 'Result', value: '2 fields: see Details' }]);
   });
 

@@ -1025,10 +1025,11 @@ export class GraphSimulator implements EntraSyncTarget {
           const known = ['None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes'];
           const bad = flags.find((f) => !known.includes(f));
           if (bad) throw new HttpError(400, 'BadRequest', `Requested value '${bad}' was not found.`);
-          // An empty resetScope behaves like the portal's restart (QuarantineState, Watermark, Escrows).
-          if (flags.length === 0 || flags.includes('QuarantineState') || flags.includes('Full') || flags.includes('ForceDeletes')) {
-            if (job.status.quarantine) this.clearQuarantine(job);
-          }
+          // An empty resetScope behaves like the portal's restart (QuarantineState, Watermark, Escrows). QuarantineState
+          // (or Full) lifts a quarantine; ForceDeletes lifts only the one it is documented for, TooManyDeletes (the held
+          // deletes go through). Any other scope leaves a quarantined job quarantined: never kinder than production.
+          const lifts = flags.length === 0 || flags.includes('QuarantineState') || flags.includes('Full') || (flags.includes('ForceDeletes') && job.status.quarantine?.reason === 'TooManyDeletes');
+          if (lifts && job.status.quarantine) this.clearQuarantine(job);
           if (flags.includes('ForceDeletes')) job.forceDeletes = true;
           job.runningSchema = structuredClone(job.schema);
           if (flags.length === 0 || flags.includes('Escrows') || flags.includes('Full')) job.status.countSuccessiveCompleteFailures = 0;
