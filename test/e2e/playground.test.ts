@@ -461,7 +461,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await shoot(jobs, 'jobs.png');
   }, STEP_TIMEOUT);
 
-  it('issue 9: a quarantined job raises one alert card in the channel; an owner acknowledges it for everyone', async () => {
+  it('issues 9 and 17: a quarantined job is one incident, its own post in the channel; an owner acknowledges it, Restart is approved and run, then it is resolved', async () => {
     await api('/sandbox/v1/faults', { kind: 'quarantine', reason: 'EncounteredBaseEscrowThreshold' });
     const report = await api('/sandbox/v1/monitor/run', {});
     expect(report.findings.some((f: any) => /quarantine/i.test(f.title) && f.alerted)).toBe(true);
@@ -484,6 +484,26 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     const jobs = cardTitled('Cloud Sync jobs').first();
     await jobs.filter({ hasText: /EncounteredBaseEscrowThreshold/ }).waitFor();
     await shoot(jobs, 'jobs-quarantined.png');
+
+    // Restart is an approved change: Lee asks from the alert, Megan approves the step it adds to Pilot, and it runs.
+    await as(LEE, () => click(alert, 'Restart'));
+    await alert.filter({ hasText: /Restart requested by Lee Gu — waiting for approval/ }).waitFor();
+    const seq = Number((await alert.innerText()).match(/waiting for approval \(step (\d+) of \d+ of Pilot\)/)?.[1]);
+    expect(seq, await alert.innerText()).toBeGreaterThan(0);
+    const restart = stepCard('Pilot', seq);
+    await restart.waitFor(); // in Pilot's thread, as any step waiting for approval
+    expect(await restart.innerText()).toContain('Restart the quarantined Cloud Sync job');
+    await approve('Pilot', seq, MEGAN);
+    await restart.filter({ hasText: '✅ Done' }).waitFor();
+    await shoot(restart, 'alert-restart-done.png');
+    await alert.filter({ hasText: /Restarted \(resetScope "Watermark, Escrows, QuarantineState"\)/ }).waitFor();
+    expect(await alert.innerText()).toMatch(/requested by Lee Gu, approved by Megan Bowen/);
+
+    // Resolve: the quarantine is lifted; an owner closes the incident (the next monitor cycle would too).
+    await as(MEGAN, () => click(alert, 'Resolve'));
+    await alert.filter({ hasText: /Resolved/ }).waitFor();
+    expect(await buttonsOf(alert)).not.toContain('Restart');
+    await shoot(alert, 'alert-resolved.png');
     await api('/sandbox/v1/faults', { kind: 'clear' });
   }, STEP_TIMEOUT);
 
