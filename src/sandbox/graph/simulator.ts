@@ -2,101 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../clock.js';
-import { isValidDn, normalizeDn } from '../../dn.js';
+import { normalizeDn } from '../../dn.js';
 import type { Logger } from '../../log.js';
 import { decodeAccessToken, endpointFor, OWNED_BY, type AccessTokenClaims, type EndpointPermissions } from '../../graph/permissions.js';
-import type { AdObject, AdObjectClass, EntraSyncTarget, OnPremDirectory, SyncEngine } from '../contracts.js';
-import { EntraDirectory, type EntraKind, type EntraObject } from './entraDirectory.js';
-import { applySelect, decodeToken, encodeToken, HttpError, parseFilter, parseSelect, parseTop, type Predicate } from './odata.js';
+import type { AdObject, EntraSyncTarget, OnPremDirectory, SyncEngine } from '../contracts.js';
+import { EntraDirectory, type EntraObject } from './entraDirectory.js';
+import { CLOUD_SYNC_CLASSES, DEFAULT_DELETE_THRESHOLD, iso, NEVER, type SimDomain, type SimHost, type SimJob, type SimLimits, type SimServicePrincipal, type SimulatedAgent } from './model.js';
+import { HttpError } from './odata.js';
+import { dispatch } from './routes/index.js';
 
-export const AD2AAD_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
-/** The AD2AADProvisioning rule id seen in real schema dumps (graph-api.md §4). */
-export const AD2AAD_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
-const PHS_RULE_ID = '5a8d8e8b-7bc0-4fe5-9c5c-6b4b1d1d3f21';
-const EXCHANGE_RULE_ID = '0e3f5b7a-6c1d-4e2f-8a9b-3c4d5e6f7a81';
-/**
- * AAD2ADGroupProvisioning: Cloud Sync's group provisioning to AD (Entra ID → AD), what the admin center configures for
- * "Microsoft Entra ID to AD sync" (the job id prefix seen in public Cloud Sync scripts; Microsoft documents no list).
- */
-const JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback', 'AAD2ADGroupProvisioning'] as const;
-const GROUP_PROVISIONING_RULE_ID = '7d1e4c2a-9b3f-4e6d-8a5c-1f2e3d4c5b61';
-/**
- * What Cloud Sync takes from its OUs: users, inetOrgPersons, groups and contacts (how-to-configure.md, and the
- * AD2AAD template's object mappings). 'inetOrgPerson' is named as a string so this works before AdObjectClass has it.
- */
-const CLOUD_SYNC_CLASSES = ['user', 'inetOrgPerson', 'group', 'contact'] as unknown as AdObjectClass[];
-/**
- * Secrets Graph never returns on GET. AppKey is write-only: Microsoft's samples of GET …/synchronization/secrets list
- * Domain, SyncNotificationSettings, UserName and Password ("*") only, never the AppKey the portal sets
- * (how-to-inbound-synch-ms-graph.md; the CSS "Cloud Sync data collection" sample in graph-api.md §4).
- */
-const WRITE_ONLY_SECRETS = new Set(['AppKey']);
+export { AD2AAD_RULE_ID, AD2AAD_TEMPLATE_ID, type SimDomain, type SimulatedAgent } from './model.js';
+
 /** The Graph error Microsoft returns when a token lacks every permission an endpoint accepts. */
 const DENIED = ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'] as const;
-const NEVER = '0001-01-01T00:00:00Z';
-const DEFAULT_DELETE_THRESHOLD = 500;
-/** Secrets Graph returns masked. */
-const MASKED_SECRETS = new Set(['Password', 'SecretToken', 'ClientSecret', 'Oauth2ClientSecret', 'Oauth2AccessToken', 'Oauth2RefreshToken', 'ConsumerSecret']);
-
-const USER_DEFAULT_SELECT = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
-const GROUP_DEFAULT_SELECT = ['displayName', 'mail', 'mailNickname', 'proxyAddresses', 'securityEnabled', 'onPremisesSyncEnabled'];
-
-/** A domain of the tenant, with the properties of Graph's domain resource. */
-export interface SimDomain {
-  id: string;
-  authenticationType: 'Managed' | 'Federated';
-  availabilityStatus: string | null;
-  isAdminManaged: boolean;
-  isDefault: boolean;
-  isInitial: boolean;
-  isRoot: boolean;
-  isVerified: boolean;
-  passwordNotificationWindowInDays: number | null;
-  passwordValidityPeriodInDays: number | null;
-  supportedServices: string[];
-  state: unknown;
-}
-
-export interface SimulatedAgent {
-  id: string;
-  machineName: string;
-  externalIp: string;
-  status: 'active' | 'inactive';
-  /** The AD domain the agent serves (its agent group's published resource). */
-  domain: string;
-}
-
-interface SimJob {
-  id: string;
-  templateId: (typeof JOB_TEMPLATES)[number];
-  schedule: { expiration: string | null; interval: string; state: 'Active' | 'Disabled' | 'Paused' };
-  status: any;
-  settings: { name: string; value: string }[];
-  schema: any;
-  /** Set by restart with ForceDeletes: the next cycle may exceed the delete threshold once. */
-  forceDeletes: boolean;
-  /** An injected quarantine stays until start/restart; a precondition quarantine re-evaluates each cycle. */
-  stickyQuarantine: boolean;
-  /**
-   * The schema the running job uses: taken when it was last started (from Disabled/Paused) or restarted. A schema PUT
-   * on an Active job is not picked up until then: "Once you've changed the scope, you should restart provisioning"
-   * (how-to-configure.md).
-   */
-  runningSchema: any | null;
-}
-
-interface SimServicePrincipal {
-  id: string;
-  appId: string;
-  applicationObjectId: string;
-  displayName: string;
-  secrets: { key: string; value: string }[];
-  jobs: Map<string, SimJob>;
-  /** The appid of the app that instantiated it: its owner, which Application.ReadWrite.OwnedBy reaches. */
-  ownerAppId: string | null;
-  /** The last AppKey scenario set (a write-only secret: it turns on the tenant's sync/PHS flags). */
-  appKeyScenario: string | null;
-}
 
 export interface FaultRule {
   /** An HTTP error answer, or 'drop': the connection is reset with no answer at all (a network fault). */
@@ -129,94 +47,12 @@ export interface SimulatorStats {
   maxInFlight: number;
 }
 
-function iso(d: Date): string {
-  return d.toISOString();
-}
-
-function hex32(): string {
-  return randomUUID().replace(/-/g, '');
-}
-
-function emptyStatus(): any {
-  return {
-    code: 'NotRun',
-    countSuccessiveCompleteFailures: 0,
-    escrowsPruned: false,
-    lastExecution: null,
-    lastSuccessfulExecution: null,
-    lastSuccessfulExecutionWithExports: null,
-    progress: [],
-    quarantine: null,
-    steadyStateFirstAchievedTime: NEVER,
-    steadyStateLastAchievedTime: NEVER,
-    synchronizedEntryCountByType: [],
-    troubleshootingUrl: null,
-  };
-}
-
-function templateSchema(jobId: string, templateId: SimJob['templateId'], now: Date, mailNickname: boolean): any {
-  const adUserAttributes = ['objectGUID', 'distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'mail', 'proxyAddresses', 'mS-DS-ConsistencyGuid'];
-  if (mailNickname) adUserAttributes.push('mailNickname');
-  return {
-    id: jobId,
-    version: `Date:${iso(now)}, ActivityId:${randomUUID()}`,
-    synchronizationRules: [
-      {
-        editable: true,
-        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : templateId === 'AD2AADPasswordHash' ? PHS_RULE_ID : templateId === 'AAD2ADGroupProvisioning' ? GROUP_PROVISIONING_RULE_ID : EXCHANGE_RULE_ID,
-        name: templateId,
-        priority: 0,
-        sourceDirectoryName: 'Active Directory',
-        targetDirectoryName: 'Microsoft Entra ID',
-        containerFilter: { includedContainers: [] },
-        groupFilter: { includedGroups: [] },
-        metadata: [{ key: 'defaultSourceObjectMappings', value: 'user,group,contact' }],
-        // The AD2AAD template maps users, inetOrgPersons, groups and contacts (Entra how-to-inbound-synch-ms-graph.md names
-        // "Provision Active Directory users" and "Provision Active Directory inetOrgPersons").
-        objectMappings: [
-          ['Provision Active Directory users', 'user', 'User'],
-          ['Provision Active Directory inetOrgPersons', 'inetOrgPerson', 'User'],
-          ['Provision Active Directory groups', 'group', 'Group'],
-          ['Provision Active Directory contacts', 'contact', 'Contact'],
-        ].map(([name, sourceObjectName, targetObjectName]) => ({
-          enabled: true,
-          flowTypes: 'Add, Update, Delete',
-          name,
-          sourceObjectName,
-          targetObjectName,
-          attributeMappings: [],
-          metadata: [],
-          scope: null,
-        })),
-      },
-    ],
-    directories: [
-      {
-        id: '5e7e6a2b-0a4f-4a3b-8f2e-6d2f5f0a9c01',
-        name: 'Active Directory',
-        discoverabilities: 'AttributeNames, AttributeDataTypes',
-        discoveryDateTime: null,
-        readOnly: false,
-        version: 'v1',
-        objects: [{ name: 'user', attributes: adUserAttributes.map((n) => ({ name: n, type: 'String' })) }],
-      },
-      {
-        id: '7c1b9a44-2f7d-4c8e-9f14-8f1c2e3d4b02',
-        name: 'Microsoft Entra ID',
-        discoverabilities: 'None',
-        discoveryDateTime: null,
-        readOnly: false,
-        version: 'v1',
-        objects: [{ name: 'User', attributes: [{ name: 'userPrincipalName', type: 'String' }] }],
-      },
-    ],
-  };
-}
-
 /**
  * A Microsoft Graph simulator on loopback: the Entra side of the sandbox tenant, the Cloud Sync
  * service (template, jobs, schema, secrets, status, provisioning logs) and the agents endpoint.
  * It never acts on its own timers: runSyncCycle(now) is called by the composition root or a test.
+ * This class holds the state, runs the provisioning cycles and the HTTP front (token, faults, permissions, stats);
+ * what each endpoint answers is declared in routes/, one table per resource.
  */
 export class GraphSimulator implements EntraSyncTarget {
   readonly directory: EntraDirectory;
@@ -237,7 +73,9 @@ export class GraphSimulator implements EntraSyncTarget {
   #adHasMailNickname = true;
   readonly #exportFailures = new Map<string, { errorCode: string; reason: string }>();
   readonly #onDemandHits: number[] = [];
-  readonly #opts: Required<Pick<GraphSimulatorOptions, 'defaultPageSize' | 'deltaPageSize' | 'provisionOnDemandLimit'>>;
+  readonly #opts: SimLimits;
+  /** What the route handlers (routes/) see of this simulator. */
+  readonly #host: SimHost;
 
   /**
    * The tenant's domains (GET /domains), by name: the initial <tenant>.onmicrosoft.com and the custom domains added,
@@ -255,6 +93,37 @@ export class GraphSimulator implements EntraSyncTarget {
       defaultPageSize: opts.defaultPageSize ?? 100,
       deltaPageSize: opts.deltaPageSize ?? 200,
       provisionOnDemandLimit: opts.provisionOnDemandLimit ?? { requests: 5, windowMs: 10_000 },
+    };
+    // Getters for what changes after construction; the maps and arrays are shared, so handlers change them in place.
+    const sim = this;
+    this.#host = {
+      clock: this.#clock,
+      get baseUrl() {
+        return sim.#baseUrl;
+      },
+      tenantId: this.tenantId,
+      directory: this.directory,
+      get onPrem() {
+        return sim.#onPrem;
+      },
+      limits: this.#opts,
+      sps: this.#sps,
+      agents: this.#agents,
+      domains: this.#domains,
+      logs: this.#logs,
+      get lastDirectorySync() {
+        return sim.#lastDirectorySync;
+      },
+      get onPremisesSynchronization() {
+        return sim.onPremisesSynchronization;
+      },
+      get adHasMailNickname() {
+        return sim.#adHasMailNickname;
+      },
+      onDemandHits: this.#onDemandHits,
+      clearQuarantine: (job) => this.clearQuarantine(job),
+      inScope: (schema, onPrem, domain) => this.inScope(schema, onPrem, domain),
+      addLog: (...args) => this.addLog(...args),
     };
   }
 
@@ -781,9 +650,9 @@ export class GraphSimulator implements EntraSyncTarget {
         this.stats.byRoute[`403 ${endpoint.name}`] = (this.stats.byRoute[`403 ${endpoint.name}`] ?? 0) + 1;
         return sendError(403, ...DENIED);
       }
-      const out = this.route(method, version, segments, url, req, body, caller);
-      this.stats.byRoute[out.route] = (this.stats.byRoute[out.route] ?? 0) + 1;
-      send(out.status, out.body, out.headers);
+      const { reply, stat } = dispatch({ sim: this.#host, method, version, segments, url, query: url.searchParams, req, body, caller });
+      this.stats.byRoute[stat] = (this.stats.byRoute[stat] ?? 0) + 1;
+      send(reply.status, reply.body, reply.headers);
     } catch (e) {
       if (e instanceof HttpError) return sendError(e.status, e.code, e.message, e.headers);
       this.#log?.error({ err: e }, 'graph simulator failure');
@@ -813,557 +682,6 @@ export class GraphSimulator implements EntraSyncTarget {
     }
     return true;
   }
-
-  private link(version: string, path: string, params: URLSearchParams): string {
-    const qs = [...params.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-    return `${this.#baseUrl}/${version}${path}${qs ? `?${qs}` : ''}`;
-  }
-
-  private route(method: string, version: 'v1.0' | 'beta', s: string[], url: URL, req: IncomingMessage, body: any, caller: AccessTokenClaims): { status: number; body?: unknown; headers?: Record<string, string>; route: string } {
-    const q = url.searchParams;
-    const ok = (b: unknown, route: string, status = 200) => ({ status, body: b, route });
-    const none = (route: string) => ({ status: 204, route });
-    const ctx = (fragment: string) => `${this.#baseUrl}/${version}/$metadata#${fragment}`;
-    const notFoundSegment = () => new HttpError(400, 'BadRequest', `Resource not found for the segment '${s[s.length - 1] ?? ''}'.`);
-
-    // /users, /groups
-    if ((s[0] === 'users' || s[0] === 'groups') && method === 'GET') {
-      const kind: EntraKind = s[0] === 'users' ? 'user' : 'group';
-      if (s.length === 1) return ok(this.list(kind, version, url, req), `GET /${s[0]}`);
-      if (s.length === 2 && s[1] === '$count') {
-        if (!/^eventual$/i.test(String(req.headers.consistencylevel ?? ''))) {
-          throw new HttpError(400, 'Request_BadRequest', 'Count is only supported with the ConsistencyLevel: eventual header.');
-        }
-        const filter = parseFilter(q.get('$filter'), ['onPremisesSyncEnabled'], kind === 'user' ? 'User' : 'Group');
-        let n = 0;
-        for (const o of this.directory.objects.values()) if (o.kind === kind && filter(o.props)) n++;
-        return ok(String(n), `GET /${s[0]}/$count`);
-      }
-      if (s.length === 2 && s[1] === 'delta') return ok(this.delta(kind, version, url, req), `GET /${s[0]}/delta`);
-      if (kind === 'group' && s[2] === 'transitiveMembers' && s.length <= 4) {
-        return ok(this.transitiveMembers(s[1], s[3], version, url, req), `GET /groups/{id}/transitiveMembers${s[3] ? `/${s[3]}` : ''}`);
-      }
-      if (s.length === 2) {
-        const o = this.directory.objects.get(s[1]);
-        if (!o || o.kind !== kind) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
-        return ok({ '@odata.context': ctx(`${s[0]}/$entity`), ...applySelect(o.props, parseSelect(q.get('$select')), kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT) }, `GET /${s[0]}/{id}`);
-      }
-      throw notFoundSegment();
-    }
-
-    // GET /domains, GET /domains/{id}: https://learn.microsoft.com/graph/api/domain-list , domain-get (no paging;
-    // $select applies; a domain that is not the tenant's is 404 Request_ResourceNotFound).
-    if (s[0] === 'domains' && s.length <= 2 && method === 'GET') {
-      const select = parseSelect(q.get('$select'));
-      const shape = (d: SimDomain) => (select ? applySelect({ ...d }, select, []) : { ...d, supportedServices: [...d.supportedServices] });
-      if (s.length === 1) return ok({ '@odata.context': ctx(`domains${select ? `(${select.join(',')})` : ''}`), value: [...this.#domains.values()].map(shape) }, 'GET /domains');
-      const d = this.#domains.get(s[1].toLowerCase());
-      if (!d) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
-      return ok({ '@odata.context': ctx('domains/$entity'), ...shape(d) }, 'GET /domains/{id}');
-    }
-
-    // GET /organization: the tenant, with its directory sync state (organization resource; $select honoured)
-    if (s[0] === 'organization' && s.length === 1 && method === 'GET') {
-      const org = { id: this.tenantId, displayName: 'Contoso', onPremisesSyncEnabled: this.#lastDirectorySync !== null, onPremisesLastSyncDateTime: this.#lastDirectorySync ? iso(this.#lastDirectorySync) : null };
-      return ok({ '@odata.context': ctx('organization'), value: [applySelect(org, parseSelect(q.get('$select')), ['id', 'displayName'])] }, 'GET /organization');
-    }
-
-    // GET /directory/onPremisesSynchronization: Connect's tenant-level settings, incl. accidental-delete prevention
-    if (s[0] === 'directory' && s[1] === 'onPremisesSynchronization' && s.length === 2 && method === 'GET') {
-      return ok({ '@odata.context': ctx('directory/onPremisesSynchronization'), value: [this.onPremisesSynchronization] }, 'GET /directory/onPremisesSynchronization');
-    }
-
-    // POST /applicationTemplates/{id}/instantiate
-    if (s[0] === 'applicationTemplates' && s.length === 3 && s[2] === 'instantiate' && method === 'POST') {
-      if (s[1] !== AD2AAD_TEMPLATE_ID) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
-      const displayName = typeof body?.displayName === 'string' && body.displayName ? body.displayName : 'Active Directory to Azure Active Directory Provisioning';
-      const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), applicationObjectId: randomUUID(), displayName, secrets: [], jobs: new Map(), ownerAppId: typeof caller.appid === 'string' ? caller.appid : null, appKeyScenario: null };
-      this.#sps.set(sp.id, sp);
-      // The v1.0 docs show `id`, the beta docs `objectId`: return both so either client reading works.
-      return ok(
-        {
-          '@odata.context': ctx('microsoft.graph.applicationServicePrincipal'),
-          application: { id: sp.applicationObjectId, objectId: sp.applicationObjectId, appId: sp.appId, applicationTemplateId: AD2AAD_TEMPLATE_ID, displayName },
-          servicePrincipal: this.spJson(sp),
-        },
-        'POST /applicationTemplates/{id}/instantiate',
-        201,
-      );
-    }
-
-    if (s[0] === 'servicePrincipals') {
-      if (s.length === 1 && method === 'GET') {
-        const filter = parseFilter(q.get('$filter'), ['applicationTemplateId', 'displayName', 'appId'], 'ServicePrincipal');
-        const select = parseSelect(q.get('$select'));
-        const value = [...this.#sps.values()].map((sp) => this.spJson(sp)).filter((j) => filter(j)).map((j) => (select ? applySelect(j, select, []) : j));
-        return ok({ '@odata.context': ctx('servicePrincipals'), value }, 'GET /servicePrincipals');
-      }
-      const sp = this.#sps.get(s[1] ?? '');
-      if (!sp) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
-      if (s.length === 2 && method === 'GET') return ok({ '@odata.context': ctx('servicePrincipals/$entity'), ...this.spJson(sp) }, 'GET /servicePrincipals/{id}');
-      if (s[2] === 'synchronization') return this.routeSync(method, version, sp, s.slice(3), url, body);
-      throw notFoundSegment();
-    }
-
-    if (s[0] === 'onPremisesPublishingProfiles' && s[1] === 'provisioning' && s[2] === 'agents' && s.length === 3 && method === 'GET') {
-      if (version !== 'beta') throw new HttpError(400, 'BadRequest', "Resource not found for the segment 'onPremisesPublishingProfiles'.");
-      const expand = (q.get('$expand') ?? '').split(',').map((x) => x.trim()).includes('agentGroups');
-      const value = [...this.#agents.values()].map((a) => ({
-        id: a.id,
-        externalIp: a.externalIp,
-        machineName: a.machineName,
-        status: a.status,
-        supportedPublishingTypes: ['provisioning'],
-        ...(expand ? { agentGroups: [{ id: groupIdFor(a.domain), displayName: a.domain, isDefault: false, publishingType: 'provisioning' }] } : {}),
-      }));
-      return ok({ '@odata.context': ctx('onPremisesPublishingProfiles(\'provisioning\')/agents'), value }, 'GET /onPremisesPublishingProfiles/provisioning/agents');
-    }
-
-    if (s[0] === 'auditLogs' && s[1] === 'provisioning' && s.length === 2 && method === 'GET') return ok(this.auditLogs(version, url), 'GET /auditLogs/provisioning');
-
-    throw notFoundSegment();
-  }
-
-  private spJson(sp: SimServicePrincipal): Record<string, unknown> {
-    return { id: sp.id, objectId: sp.id, appId: sp.appId, applicationTemplateId: AD2AAD_TEMPLATE_ID, displayName: sp.displayName, servicePrincipalType: 'Application', accountEnabled: true };
-  }
-
-  private jobJson(job: SimJob): Record<string, unknown> {
-    return { id: job.id, templateId: job.templateId, schedule: { ...job.schedule }, status: structuredClone(job.status), synchronizationJobSettings: job.settings.map((x) => ({ ...x })) };
-  }
-
-  private routeSync(method: string, version: string, sp: SimServicePrincipal, s: string[], url: URL, body: any): { status: number; body?: unknown; route: string } {
-    const ctx = (fragment: string) => `${this.#baseUrl}/${version}/$metadata#${fragment}`;
-    const noResource = () =>
-      new HttpError(404, 'NotFound', `No HTTP resource was found that matches the request URI '${this.#baseUrl}${url.pathname}${url.search}'.`);
-    if (s[0] === 'secrets' && s.length === 1) {
-      if (method === 'GET') {
-        const value = sp.secrets.filter((x) => !WRITE_ONLY_SECRETS.has(x.key)).map((x) => ({ key: x.key, value: MASKED_SECRETS.has(x.key) ? '*' : x.value }));
-        return { status: 200, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/secrets'), value }, route: 'GET /synchronization/secrets' };
-      }
-      if (method === 'PUT') {
-        const value = body?.value;
-        if (!Array.isArray(value) || value.some((x: any) => typeof x?.key !== 'string' || typeof x?.value !== 'string')) {
-          throw new HttpError(400, 'BadRequest', 'The request body must be {"value":[{"key":"…","value":"…"}]}.');
-        }
-        const notif = value.find((x: any) => x.key === 'SyncNotificationSettings');
-        if (notif) validateNotificationSettings(notif.value);
-        const appKey = value.find((x: any) => x.key === 'AppKey');
-        if (appKey) {
-          let scenario: unknown;
-          try {
-            scenario = JSON.parse(appKey.value)?.appKeyScenario;
-          } catch {
-            scenario = undefined;
-          }
-          if (scenario !== 'AD2AADPasswordHash' && scenario !== 'AD2AADProvisioning') throw new HttpError(400, 'BadRequest', 'The AppKey value must be {"appKeyScenario":"AD2AADPasswordHash"} or {"appKeyScenario":"AD2AADProvisioning"}.');
-          // AppKey turns on tenant flags; it is not kept as a readable secret.
-          sp.appKeyScenario = scenario;
-        }
-        // Replace-all: whatever is not in the body is gone.
-        sp.secrets = value.filter((x: any) => !WRITE_ONLY_SECRETS.has(x.key)).map((x: any) => ({ key: x.key, value: x.value }));
-        return { status: 204, route: 'PUT /synchronization/secrets' };
-      }
-      throw noResource();
-    }
-    if (s[0] === 'templates' && s.length === 1 && method === 'GET') {
-      const value = JOB_TEMPLATES.map((t) => ({ id: t, applicationId: sp.appId, default: t === 'AD2AADProvisioning', description: t, discoverable: true, factoryTag: t, metadata: [] }));
-      return { status: 200, body: { '@odata.context': ctx('synchronization/templates'), value }, route: 'GET /synchronization/templates' };
-    }
-    if (s[0] !== 'jobs') throw noResource();
-    if (s.length === 1) {
-      if (method === 'GET') return { status: 200, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/jobs'), value: [...sp.jobs.values()].map((j) => this.jobJson(j)) }, route: 'GET /synchronization/jobs' };
-      if (method === 'POST') {
-        const templateId = body?.templateId;
-        if (!JOB_TEMPLATES.includes(templateId)) throw new HttpError(400, 'BadRequest', `The template '${String(templateId)}' is not one of this application's synchronization templates.`);
-        const now = this.#clock.now();
-        const id = `${templateId}.${this.tenantId.replace(/-/g, '')}.${randomUUID()}`;
-        const job: SimJob = {
-          id,
-          templateId,
-          schedule: { expiration: null, interval: 'PT2M', state: 'Disabled' },
-          status: emptyStatus(),
-          settings: [{ name: 'QuarantineTooManyDeletesThreshold', value: String(DEFAULT_DELETE_THRESHOLD) }],
-          schema: templateSchema(id, templateId, now, this.#adHasMailNickname),
-          forceDeletes: false,
-          stickyQuarantine: false,
-          runningSchema: null,
-        };
-        sp.jobs.set(id, job);
-        return { status: 201, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/jobs/$entity'), ...this.jobJson(job) }, route: 'POST /synchronization/jobs' };
-      }
-      throw noResource();
-    }
-    const job = sp.jobs.get(s[1]);
-    if (!job) throw new HttpError(404, 'NotFound', `The synchronization job '${s[1]}' was not found.`);
-    const rest = s.slice(2);
-    if (rest.length === 0) {
-      if (method === 'GET') return { status: 200, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/jobs/$entity'), ...this.jobJson(job) }, route: 'GET /synchronization/jobs/{id}' };
-      if (method === 'DELETE') {
-        sp.jobs.delete(job.id);
-        return { status: 204, route: 'DELETE /synchronization/jobs/{id}' };
-      }
-      throw noResource();
-    }
-    const action = rest[0];
-    if (rest.length === 1 && method === 'POST') {
-      switch (action) {
-        case 'start':
-          // Starting a Disabled or Paused job takes its current schema; start on a running job changes nothing about it.
-          if (job.schedule.state !== 'Active') job.runningSchema = structuredClone(job.schema);
-          job.schedule.state = 'Active';
-          if (job.status.quarantine) this.clearQuarantine(job);
-          job.status.code = job.status.lastExecution ? 'Active' : 'NotRun';
-          return { status: 204, route: 'POST /jobs/{id}/start' };
-        case 'pause':
-          job.schedule.state = 'Paused';
-          job.status.code = 'Paused';
-          return { status: 204, route: 'POST /jobs/{id}/pause' };
-        case 'restart': {
-          const scope = String(body?.criteria?.resetScope ?? '');
-          const flags = scope.split(',').map((x) => x.trim()).filter(Boolean);
-          const known = ['None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes'];
-          const bad = flags.find((f) => !known.includes(f));
-          if (bad) throw new HttpError(400, 'BadRequest', `Requested value '${bad}' was not found.`);
-          // An empty resetScope behaves like the portal's restart (QuarantineState, Watermark, Escrows). QuarantineState
-          // (or Full) lifts a quarantine; ForceDeletes lifts only the one it is documented for, TooManyDeletes (the held
-          // deletes go through). Any other scope leaves a quarantined job quarantined: never kinder than production.
-          const lifts = flags.length === 0 || flags.includes('QuarantineState') || flags.includes('Full') || (flags.includes('ForceDeletes') && job.status.quarantine?.reason === 'TooManyDeletes');
-          if (lifts && job.status.quarantine) this.clearQuarantine(job);
-          if (flags.includes('ForceDeletes')) job.forceDeletes = true;
-          job.runningSchema = structuredClone(job.schema);
-          if (flags.length === 0 || flags.includes('Escrows') || flags.includes('Full')) job.status.countSuccessiveCompleteFailures = 0;
-          job.schedule.state = 'Active';
-          if (job.status.code === 'Paused') job.status.code = job.status.lastExecution ? 'Active' : 'NotRun';
-          return { status: 204, route: 'POST /jobs/{id}/restart' };
-        }
-        case 'provisionOnDemand':
-          return { status: 200, body: this.provisionOnDemand(sp, job, body, ctx), route: 'POST /jobs/{id}/provisionOnDemand' };
-        case 'validateCredentials': {
-          const domain = sp.secrets.find((x) => x.key === 'Domain');
-          if (!domain) throw new HttpError(400, 'HybridIdentityServiceInvalidResource', 'The Domain secret of this configuration is not set.');
-          const active = [...this.#agents.values()].some((a) => a.status === 'active' && domain.value.toLowerCase().includes(`"${a.domain.toLowerCase()}"`));
-          if (!active) throw new HttpError(400, 'HybridIdentityServiceNoActiveAgents', 'No active provisioning agent could validate the credentials.');
-          return { status: 204, route: 'POST /jobs/{id}/validateCredentials' };
-        }
-      }
-    }
-    if (action === 'schema') {
-      if (rest.length === 1 && method === 'GET') return { status: 200, body: { '@odata.context': ctx('servicePrincipals(\'id\')/synchronization/jobs(\'id\')/schema/$entity'), ...structuredClone(job.schema) }, route: 'GET /jobs/{id}/schema' };
-      if (rest.length === 1 && method === 'PUT') {
-        if (!body || !Array.isArray(body.synchronizationRules)) throw new HttpError(400, 'BadRequest', 'The schema must contain synchronizationRules.');
-        for (const r of body.synchronizationRules) {
-          for (const c of [...(r?.containerFilter?.includedContainers ?? []), ...(r?.groupFilter?.includedGroups ?? [])]) {
-            if (typeof c !== 'string' || !isValidDn(c)) throw new HttpError(400, 'BadRequest', `'${String(c)}' is not a valid distinguished name.`);
-          }
-        }
-        const { ['@odata.context']: _ignored, ...schema } = body;
-        job.schema = { ...structuredClone(schema), id: job.id, version: `Date:${iso(this.#clock.now())}, ActivityId:${randomUUID()}` };
-        return { status: 204, route: 'PUT /jobs/{id}/schema' };
-      }
-      // PATCH is what the OpenAPI says and what the SDKs send; the backend has no such route.
-      if (rest.length === 1) throw noResource();
-      if (rest.length === 4 && rest[1] === 'directories' && rest[3] === 'discover' && method === 'POST') {
-        const dir = (job.schema.directories ?? []).find((d: any) => d.id === rest[2]);
-        if (!dir) throw new HttpError(404, 'NotFound', `The directory '${rest[2]}' was not found in the schema.`);
-        dir.discoveryDateTime = iso(this.#clock.now());
-        if (dir.name === 'Active Directory') {
-          const user = dir.objects.find((o: any) => o.name === 'user');
-          const has = user.attributes.some((a: any) => a.name === 'mailNickname');
-          if (this.#adHasMailNickname && !has) user.attributes.push({ name: 'mailNickname', type: 'String' });
-          if (!this.#adHasMailNickname && has) user.attributes = user.attributes.filter((a: any) => a.name !== 'mailNickname');
-        }
-        return { status: 200, body: { '@odata.context': ctx('microsoft.graph.directoryDefinition'), ...structuredClone(dir) }, route: 'POST /schema/directories/{id}/discover' };
-      }
-    }
-    throw noResource();
-  }
-
-  private provisionOnDemand(sp: SimServicePrincipal, job: SimJob, body: any, ctx: (f: string) => string): unknown {
-    const now = this.#clock.now().getTime();
-    const { requests, windowMs } = this.#opts.provisionOnDemandLimit;
-    while (this.#onDemandHits.length && this.#onDemandHits[0] <= now - windowMs) this.#onDemandHits.shift();
-    if (this.#onDemandHits.length >= requests) {
-      const wait = Math.max(0.001, (this.#onDemandHits[0] + windowMs - now) / 1000);
-      throw new HttpError(429, 'TooManyRequests', 'Please retry again later.', { 'retry-after': wait.toFixed(3) });
-    }
-    this.#onDemandHits.push(now);
-    const p = body?.parameters?.[0];
-    const ruleIds = (job.schema.synchronizationRules ?? []).map((r: any) => r.id);
-    if (!p || !ruleIds.includes(p.ruleId)) {
-      throw new HttpError(400, 'RequestParameterInvalid', `The request parameter is invalid: the job does not include the rule '${String(p?.ruleId)}'.`);
-    }
-    const subject = p.subjects?.[0];
-    const dn = subject?.objectId;
-    if (typeof dn !== 'string' || !isValidDn(dn)) throw new HttpError(400, 'RequestParameterInvalid', 'The subject objectId must be the distinguished name of the AD object.');
-    const domainSecret = sp.secrets.find((x) => x.key === 'Domain');
-    const domain = domainSecret ? (JSON.parse(domainSecret.value).domain as string) : undefined;
-    const wantedClass = (CLOUD_SYNC_CLASSES as string[]).find((c) => c.toLowerCase() === String(subject.objectTypeName ?? 'user').toLowerCase()) ?? 'user';
-    const obj = this.#onPrem && domain ? this.#onPrem.objectsUnder([dn], [wantedClass as AdObjectClass]).find((o) => normalizeDn(o.dn) === normalizeDn(dn)) : undefined;
-    const startTime = iso(this.#clock.now());
-    const step = (name: string, type: string, status: string, description: string) => ({ name, type, status, description, timestamp: startTime, details: {} });
-    if (!obj || !domain) {
-      return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Failure', details: { errorCode: 'EntryNotFound' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportObjectNotFound', 'Import', 'Failure', `No object ${dn} was found in Active Directory`)], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Failure' } }) };
-    }
-    // "No user or group will be provisioned on-demand that would not have been provisioned through the regular cycles."
-    const inScope = this.inScope(job.schema, this.#onPrem!, domain).some((o) => o.objectGUID.toLowerCase() === obj.objectGUID.toLowerCase());
-    if (!inScope) {
-      return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Skipped', details: { errorCode: 'NotEffectivelyEntitled', reason: 'The object is out of the job scope.' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn}`), step('EntitlementEvaluation', 'Scoping', 'Skipped', 'The object is not in the scope of the job.')], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Skipped' } }) };
-    }
-    // Matching is on the source anchor: no Entra object with it means Cloud Sync creates one (a duplicate, when the
-    // person already exists in Entra under another anchor).
-    const what = this.directory.exportObject(obj, 'cloud', domain);
-    const targetId = this.directory.byGuid.get(obj.objectGUID.toLowerCase()) ?? null;
-    const kindOf = (c: string) => (c === 'group' ? 'Group' : c === 'contact' ? 'Contact' : 'User');
-    const result = what === 'none' ? { result: 'Skipped', details: { errorCode: 'RedundantExport' } } : { result: 'Success', details: {} };
-    // On-demand provisioning is recorded in the provisioning logs like a cycle's export.
-    if (what !== 'skipped') this.addLog(sp, job, randomUUID(), this.#clock.now(), what === 'none' ? 'update' : what, { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass }, targetId);
-    return {
-      '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
-      key: JSON.stringify(result),
-      value: JSON.stringify({
-        provisioningSteps: [
-          step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn} from Active Directory`),
-          what === 'create'
-            ? step('EntryMatching', 'Matching', 'Success', 'No matching entry was found in Microsoft Entra ID for the source anchor; a new entry will be created.')
-            : step('EntryMatching', 'Matching', 'Success', `Matched the Microsoft Entra ID entry ${targetId} on the source anchor.`),
-          step('EntitlementEvaluation', 'Scoping', 'Success', 'The object is in scope'),
-          step(what === 'create' ? 'EntryExportAdd' : 'EntryExportUpdate', 'Export', what === 'none' ? 'Skipped' : 'Success', 'Exported to Microsoft Entra ID'),
-        ],
-        modifiedProperties: [{ displayName: 'OnPremisesDistinguishedName', newValue: obj.dn }],
-        action: what === 'create' ? 'Create' : 'Update',
-        changeId: randomUUID(),
-        startTime,
-        endTime: startTime,
-        reportableIdentifier: obj.userPrincipalName ?? obj.displayName,
-        sourceIdentity: { id: obj.objectGUID, type: obj.objectClass },
-        sourceSystem: { name: 'Active Directory' },
-        statusInfo: { status: result.result },
-        targetIdentity: { id: targetId, type: kindOf(obj.objectClass) },
-        targetSystem: { name: 'Azure Active Directory' },
-      }),
-    };
-  }
-
-  private list(kind: EntraKind, version: string, url: URL, req: IncomingMessage): unknown {
-    const q = url.searchParams;
-    const resource = kind === 'user' ? 'User' : 'Group';
-    const path = kind === 'user' ? '/users' : '/groups';
-    const top = parseTop(q.get('$top'), this.#opts.defaultPageSize);
-    const select = parseSelect(q.get('$select'));
-    const filter = parseFilter(q.get('$filter'), ['onPremisesSyncEnabled', 'userPrincipalName', 'onPremisesImmutableId', 'displayName', 'mail'], resource);
-    const wantCount = q.get('$count') === 'true';
-    if (wantCount && !/^eventual$/i.test(String(req.headers.consistencylevel ?? ''))) {
-      throw new HttpError(400, 'Request_BadRequest', 'Count is only supported with the ConsistencyLevel: eventual header.');
-    }
-    const skip = q.get('$skiptoken');
-    let offset = skip ? decodeToken<{ o: number }>(skip, 'skip token').o : 0;
-    const order = this.directory.order[kind];
-    const value: unknown[] = [];
-    const matches = (id: string | null): EntraObject | undefined => {
-      if (!id) return undefined;
-      const o = this.directory.objects.get(id);
-      return o && filter(o.props) ? o : undefined;
-    };
-    while (offset < order.length && value.length < top) {
-      const o = matches(order[offset++]);
-      if (o) value.push(applySelect(o.props, select, kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT));
-    }
-    // Look ahead so a last full page does not point at an empty one.
-    while (offset < order.length && !matches(order[offset])) offset++;
-    const out: Record<string, unknown> = { '@odata.context': `${this.#baseUrl}/${version}/$metadata#${path.slice(1)}` };
-    if (wantCount) {
-      let n = 0;
-      for (const o of this.directory.objects.values()) if (o.kind === kind && filter(o.props)) n++;
-      out['@odata.count'] = n;
-    }
-    if (offset < order.length) {
-      const params = new URLSearchParams(q);
-      params.set('$skiptoken', encodeToken({ o: offset }));
-      out['@odata.nextLink'] = this.link(version, path, params);
-    }
-    out.value = value;
-    return out;
-  }
-
-  /**
-   * GET /groups/{id}/transitiveMembers[/microsoft.graph.user|microsoft.graph.group]: every member reached through
-   * nested groups, once each, paged at $top (default 100) with @odata.nextLink. An OData cast returns that type only
-   * (no @odata.type on items, as Graph's cast responses show); without one each item carries its @odata.type.
-   */
-  private transitiveMembers(groupId: string, cast: string | undefined, version: string, url: URL, req: IncomingMessage): unknown {
-    const q = url.searchParams;
-    const g = this.directory.objects.get(groupId.toLowerCase());
-    if (!g || g.kind !== 'group') throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${groupId}' does not exist or one of its queried reference-property objects are not present.`);
-    const type = cast === undefined ? null : cast === 'microsoft.graph.user' ? 'user' : cast === 'microsoft.graph.group' ? 'group' : undefined;
-    if (type === undefined) throw new HttpError(400, 'Request_UnsupportedQuery', `The type '${cast}' is not a supported member type for this query.`);
-    for (const p of ['$filter', '$search', '$orderby']) {
-      if (q.has(p) && !/^eventual$/i.test(String(req.headers.consistencylevel ?? ''))) throw new HttpError(400, 'Request_UnsupportedQuery', `${p} on transitiveMembers needs the ConsistencyLevel: eventual header and $count=true.`);
-      if (q.has(p)) throw new HttpError(400, 'Request_UnsupportedQuery', `${p} is not supported by the sandbox simulator on transitiveMembers.`);
-    }
-    const top = parseTop(q.get('$top'), this.#opts.defaultPageSize);
-    const select = parseSelect(q.get('$select'));
-    const { users, groups } = this.directory.transitiveMembers(g.id);
-    const all = type === 'user' ? users : type === 'group' ? groups : [...users, ...groups];
-    const skip = q.get('$skiptoken');
-    const offset = skip ? decodeToken<{ o: number }>(skip, 'skip token').o : 0;
-    const page = all.slice(offset, offset + top);
-    const value = page.map((o) => {
-      const props = applySelect(o.props, select, o.kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT);
-      return type ? props : { '@odata.type': `#microsoft.graph.${o.kind}`, ...props };
-    });
-    const entity = type === 'user' ? 'users' : type === 'group' ? 'groups' : 'directoryObjects';
-    const out: Record<string, unknown> = { '@odata.context': `${this.#baseUrl}/${version}/$metadata#${entity}${select ? `(${select.join(',')})` : ''}` };
-    if (offset + top < all.length) {
-      const params = new URLSearchParams(q);
-      params.set('$skiptoken', encodeToken({ o: offset + top }));
-      out['@odata.nextLink'] = this.link(version, `/groups/${g.id}/transitiveMembers${cast ? `/${cast}` : ''}`, params);
-    }
-    out.value = value;
-    return out;
-  }
-
-  private delta(kind: EntraKind, version: string, url: URL, req: IncomingMessage): unknown {
-    const q = url.searchParams;
-    const path = kind === 'user' ? '/users/delta' : '/groups/delta';
-    if (q.has('$top')) throw new HttpError(400, 'Request_UnsupportedQuery', 'The $top query option is not supported with delta.');
-    const prefer = /odata\.maxpagesize=(\d+)/i.exec(String(req.headers.prefer ?? ''));
-    const pageSize = Math.min(this.#opts.deltaPageSize, prefer ? Number(prefer[1]) : Infinity);
-    type State = { sel: string[] | null; since: number; upto: number; off: number; init: boolean };
-    let st: State;
-    const dt = q.get('$deltatoken');
-    const sk = q.get('$skiptoken');
-    if (sk) st = decodeToken<State>(sk, 'skip token');
-    else if (dt === 'latest') {
-      const sel = parseSelect(q.get('$select'));
-      return { '@odata.context': `${this.#baseUrl}/${version}/$metadata#${kind}s`, '@odata.deltaLink': `${this.#baseUrl}/${version}${path}?$deltatoken=${encodeToken({ sel, since: this.directory.seq })}`, value: [] };
-    } else if (dt) {
-      const t = decodeToken<{ sel: string[] | null; since: number }>(dt, 'delta token');
-      st = { sel: t.sel, since: t.since, upto: this.directory.seq, off: 0, init: false };
-    } else st = { sel: parseSelect(q.get('$select')), since: 0, upto: this.directory.seq, off: 0, init: true };
-
-    const defaults = kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT;
-    const value: unknown[] = [];
-    let done: boolean;
-    if (st.init) {
-      const order = this.directory.order[kind];
-      let off = st.off;
-      while (off < order.length && value.length < pageSize) {
-        const id = order[off++];
-        const o = id ? this.directory.objects.get(id) : undefined;
-        if (o) value.push(applySelect(o.props, st.sel, defaults));
-      }
-      st = { ...st, off };
-      done = off >= order.length;
-    } else {
-      const log = this.directory.changeLog[kind];
-      // Binary search for the first change after the token.
-      let lo = 0;
-      let hi = log.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (log[mid].seq <= st.since) lo = mid + 1;
-        else hi = mid;
-      }
-      const ids: string[] = [];
-      const seen = new Set<string>();
-      for (let i = lo; i < log.length && log[i].seq <= st.upto; i++) {
-        if (!seen.has(log[i].id)) {
-          seen.add(log[i].id);
-          ids.push(log[i].id);
-        }
-      }
-      const page = ids.slice(st.off, st.off + pageSize);
-      for (const id of page) {
-        const o = this.directory.objects.get(id);
-        if (o) value.push(applySelect(o.props, st.sel, defaults));
-        else {
-          const t = this.directory.tombstones.get(id);
-          value.push({ id, '@removed': { reason: t?.reason ?? 'deleted' } });
-        }
-      }
-      st = { ...st, off: st.off + page.length };
-      done = st.off >= ids.length;
-    }
-    const out: Record<string, unknown> = { '@odata.context': `${this.#baseUrl}/${version}/$metadata#${kind}s` };
-    if (done) out['@odata.deltaLink'] = `${this.#baseUrl}/${version}${path}?$deltatoken=${encodeToken({ sel: st.sel, since: st.upto })}`;
-    else out['@odata.nextLink'] = `${this.#baseUrl}/${version}${path}?$skiptoken=${encodeToken(st)}`;
-    out.value = value;
-    return out;
-  }
-
-  private auditLogs(version: string, url: URL): unknown {
-    const q = url.searchParams;
-    const top = parseTop(q.get('$top'), 50, 500);
-    const filter = parseLogFilter(q.get('$filter'));
-    const skip = q.get('$skiptoken');
-    const offset = skip ? decodeToken<{ o: number }>(skip, 'skip token').o : 0;
-    const matching = this.#logs.filter((l) => filter(l)).reverse(); // newest first
-    const value = matching.slice(offset, offset + top);
-    const out: Record<string, unknown> = { '@odata.context': `${this.#baseUrl}/${version}/$metadata#auditLogs/provisioning` };
-    // "You must pass the top filter in the query to generate the token" (provisioningobjectsummary-list).
-    if (q.has('$top') && offset + top < matching.length) {
-      const params = new URLSearchParams(q);
-      params.set('$skiptoken', encodeToken({ o: offset + top }));
-      out['@odata.nextLink'] = this.link(version, '/auditLogs/provisioning', params);
-    }
-    out.value = value;
-    return out;
-  }
-}
-
-/**
- * $filter on auditLogs/provisioning as documented (provisioningobjectsummary-list, v1.0): `eq` on jobId, cycleId,
- * changeId, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id, servicePrincipal/id…;
- * activityDateTime with eq, gt, lt only (no ge/le). Clauses joined with `and`.
- */
-function parseLogFilter(v: string | null): Predicate {
-  if (!v) return () => true;
-  const eqClauses: string[] = [];
-  const tests: Predicate[] = [];
-  for (const c of v.split(/\s+and\s+/i)) {
-    const m = /^\s*activityDateTime\s+(\w+)\s+(\S+)\s*$/.exec(c);
-    if (!m) {
-      eqClauses.push(c);
-      continue;
-    }
-    const at = Date.parse(m[2]);
-    if (!['eq', 'gt', 'lt'].includes(m[1]) || !Number.isFinite(at) || !/^\d{4}-\d\d-\d\dT/.test(m[2])) {
-      throw new HttpError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property 'activityDateTime' of resource 'ProvisioningObjectSummary'.`);
-    }
-    const op = m[1];
-    tests.push((p) => {
-      const t = Date.parse(String(p.activityDateTime));
-      return op === 'eq' ? t === at : op === 'gt' ? t > at : t < at;
-    });
-  }
-  if (eqClauses.length) {
-    tests.push(parseFilter(eqClauses.join(' and '), ['id', 'jobId', 'cycleId', 'changeId', 'tenantId', 'provisioningStatusInfo/status', 'provisioningAction', 'sourceIdentity/id', 'targetIdentity/id', 'sourceIdentity/identityType', 'targetIdentity/identityType', 'servicePrincipal/id'], 'ProvisioningObjectSummary'));
-  }
-  return (p) => tests.every((t) => t(p));
-}
-
-function groupIdFor(domain: string): string {
-  // Stable per domain so repeated reads show the same agent group.
-  const h = Buffer.from(domain.toLowerCase()).toString('hex').padEnd(32, '0').slice(0, 32);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-/**
- * SyncNotificationSettings as Microsoft documents it (how-to-inbound-synch-ms-graph.md, "Accidental deletes"):
- * {"Enabled":true,"Recipients":"foobar@xyz.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":50}.
- */
-function validateNotificationSettings(v: string): void {
-  let o: any;
-  try {
-    o = JSON.parse(v);
-  } catch {
-    o = undefined;
-  }
-  const ok =
-    o && typeof o === 'object' && typeof o.Enabled === 'boolean' && typeof o.Recipients === 'string' &&
-    typeof o.DeleteThresholdEnabled === 'boolean' && Number.isInteger(o.DeleteThresholdValue) && o.DeleteThresholdValue > 0;
-  if (!ok) throw new HttpError(400, 'BadRequest', 'SyncNotificationSettings must be {"Enabled":bool,"Recipients":"a@b;c@d","DeleteThresholdEnabled":bool,"DeleteThresholdValue":int}.');
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
