@@ -615,13 +615,7 @@ export class ConnectSyncServer {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     let folder = `Exported-ServerConfiguration-${label}-${stamp}`;
     for (let n = 2; this.#exports.has(folder); n++) folder = `Exported-ServerConfiguration-${label}-${stamp}-${n}`;
-    const contents: Array<[string, string]> = [
-      ...this.connectors().map((c): [string, string] => [`Connectors/Connector_{${c.Identifier}}.xml`, toXml('connector', c)]),
-      ['GlobalSettings/MV.xml', toXml('mv', { objectTypes: ['person', 'group'], features: this.#features })],
-      ['GlobalSettings/Scheduler.xml', toXml('scheduler', { interval: this.#scheduler.CurrentlyEffectiveSyncCycleInterval })],
-      ...this.rules().map((r): [string, string] => [`SynchronizationRules/SynchronizationRule_{${r.Identifier}}.xml`, toXml('synchronizationRule', r)]),
-    ];
-    const files = contents.map(([path, body]) => ({
+    const files = this.serverConfigurationFiles().map(([path, body]) => ({
       path,
       sha256: createHash('sha256').update(body).digest('hex'),
       bytes: Buffer.byteLength(body),
@@ -629,6 +623,16 @@ export class ConnectSyncServer {
     const out: ConfigExport = { folder, takenAtUTC: now.toISOString(), files };
     this.#exports.set(folder, out);
     return structuredClone(out);
+  }
+
+  /** The files Get-ADSyncServerConfiguration writes for the configuration as it is now: [path, content]. */
+  serverConfigurationFiles(): Array<[string, string]> {
+    return [
+      ...this.connectors().map((c): [string, string] => [`Connectors/Connector_{${c.Identifier}}.xml`, toXml('connector', c)]),
+      ['GlobalSettings/MV.xml', toXml('mv', { objectTypes: ['person', 'group'], features: this.#features })],
+      ['GlobalSettings/Scheduler.xml', toXml('scheduler', { interval: this.#scheduler.CurrentlyEffectiveSyncCycleInterval })],
+      ...this.rules().map((r): [string, string] => [`SynchronizationRules/SynchronizationRule_{${r.Identifier}}.xml`, toXml('synchronizationRule', r)]),
+    ];
   }
 
   configExports(): ConfigExport[] {
