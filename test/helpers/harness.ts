@@ -21,6 +21,9 @@ export const PILOT_OU = 'OU=CloudSyncPilot,DC=contoso,DC=com';
 
 /** A cutover process on loopback with the sandbox tenant, a recording connector, and a manual clock. */
 export class Harness {
+  /** How long advance() waits for a started step to end (the PowerShell executor's tests give it longer). */
+  stepTimeoutMs = 60_000;
+
   constructor(
     readonly app: App,
     readonly connector: RecordingConnector,
@@ -38,7 +41,9 @@ export class Harness {
     const connector = await new RecordingConnector().start();
     connector.members = Object.values(USERS);
     const clock = new ManualClock(new Date());
-    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', ...opts.env });
+    // The TypeScript sandbox executor by default: the harness's ManualClock drives it, where the PowerShell scripts read
+    // the wall clock (tests of the PowerShell executor pass SANDBOX_EXECUTOR: 'powershell').
+    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', SANDBOX_EXECUTOR: 'sandbox', ...opts.env });
     const app = await buildApp(settings, {
       clock,
       log: createLogger({ level: 'silent' }),
@@ -149,7 +154,7 @@ export class Harness {
       }
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
-      const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
+      const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped'], this.stepTimeoutMs);
       if (s.state !== 'succeeded' && s.state !== 'skipped') throw new Error(`step ${seq} (${row.key}) ended ${s.state}: ${JSON.stringify(s.error)}`);
     }
   }

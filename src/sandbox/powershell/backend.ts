@@ -18,6 +18,8 @@ export type CmdletOutcome = { output: unknown } | { error: { message: string; ca
 export class SandboxCmdletBackend {
   readonly #adsync: AdsyncCmdlets;
   readonly #ad: ActiveDirectoryCmdlets;
+  /** How many times each cmdlet was called (GET /sandbox/v1/onprem/<tenant>/calls): proof the real scripts ran. */
+  readonly calls = new Map<string, number>();
 
   constructor(opts: { server: ConnectSyncServer; clock: Clock }) {
     this.#adsync = new AdsyncCmdlets(opts.server, opts.clock);
@@ -30,6 +32,7 @@ export class SandboxCmdletBackend {
   }
 
   invoke(cmdlet: string, parameters: Record<string, unknown>): CmdletOutcome {
+    this.calls.set(cmdlet, (this.calls.get(cmdlet) ?? 0) + 1);
     try {
       const ad = this.#ad.handlers[cmdlet];
       if (ad) return { output: ad(parameters, cmdlet) };

@@ -131,7 +131,7 @@ function ConvertFrom-SandboxRule($Json) {
 
 # [REF] Get-ADSyncScheduler [<CommonParameters>]
 function Get-ADSyncScheduler {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param()
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncScheduler' $PSBoundParameters $PSCmdlet)
 }
@@ -141,7 +141,7 @@ function Get-ADSyncScheduler {
 #   [[-MaintenanceEnabled] <Boolean>] [[-SchedulerSuspended] <Boolean>] [-Force]   (positions 0-6; INPUTS Nullable<…>)
 # No -Confirm/-WhatIf: adding -Confirm:$false fails with "A parameter cannot be found" (review 2026-12 §2).
 function Set-ADSyncScheduler {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [Parameter(Position = 0, ValueFromPipeline = $true)] [Nullable[timespan]] $CustomizedSyncCycleInterval,
     [Parameter(Position = 1, ValueFromPipeline = $true)] [Nullable[bool]] $SyncCycleEnabled,
@@ -156,7 +156,7 @@ function Set-ADSyncScheduler {
 
 # [REF] Start-ADSyncSyncCycle [[-PolicyType] <SynchronizationPolicyType>] [[-InteractiveMode] <Boolean>] (positions 1, 2)
 function Start-ADSyncSyncCycle {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [Parameter(Position = 1, ValueFromPipeline = $true)] [Nullable[SynchronizationPolicyType]] $PolicyType,
     [Parameter(Position = 2, ValueFromPipeline = $true)] [bool] $InteractiveMode
@@ -166,7 +166,7 @@ function Start-ADSyncSyncCycle {
 
 # [SCH] Get-ADSyncConnectorRunStatus: "returns an empty result if the sync engine is idle"; no parameters documented.
 function Get-ADSyncConnectorRunStatus {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param()
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncConnectorRunStatus' $PSBoundParameters $PSCmdlet)
 }
@@ -174,7 +174,7 @@ function Get-ADSyncConnectorRunStatus {
 # [REF] Get-ADSyncRunProfileResult [-RunHistoryId <Guid>] [-ConnectorId <Guid>] [-RunProfileId <Guid>] [-RunNumber <Int32>]
 #   [-NumberRequested <Int32>] [-RunStepDetails] [-StepNumber <Int32>] [-WhatIf] [-Confirm]   (all named)
 function Get-ADSyncRunProfileResult {
-  [CmdletBinding(SupportsShouldProcess = $true)]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true)]
   param(
     [guid] $RunHistoryId,
     [guid] $ConnectorId,
@@ -191,7 +191,7 @@ function Get-ADSyncRunProfileResult {
 # [REF] Set-ADSyncSchedulerConnectorOverride -ConnectorIdentifier <Guid> | -ConnectorName <String>
 #   [-FullImportRequired <Boolean>] [-FullSyncRequired <Boolean>]   (connector: Required True, named)
 function Set-ADSyncSchedulerConnectorOverride {
-  [CmdletBinding(DefaultParameterSetName = 'ConnectorIdentifier')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ConnectorIdentifier')]
   param(
     [Parameter(Mandatory = $true, ParameterSetName = 'ConnectorIdentifier', ValueFromPipeline = $true)] [guid] $ConnectorIdentifier,
     [Parameter(Mandatory = $true, ParameterSetName = 'ConnectorName', ValueFromPipeline = $true)] [string] $ConnectorName,
@@ -203,7 +203,7 @@ function Set-ADSyncSchedulerConnectorOverride {
 
 # [REF] Get-ADSyncSchedulerConnectorOverride [-ConnectorIdentifier <Guid>] [-ConnectorName <String>]
 function Get-ADSyncSchedulerConnectorOverride {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([guid] $ConnectorIdentifier, [string] $ConnectorName)
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncSchedulerConnectorOverride' $PSBoundParameters $PSCmdlet)
 }
@@ -214,7 +214,7 @@ function Get-ADSyncSchedulerConnectorOverride {
 # failed because the specified MA could not be found."); [PHS] Get-ADSyncConnector with no argument. Positions unknown:
 # named only.
 function Get-ADSyncConnector {
-  [CmdletBinding(DefaultParameterSetName = 'All')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'All')]
   param(
     [Parameter(Mandatory = $true, ParameterSetName = 'ByName')] [string] $Name,
     [Parameter(Mandatory = $true, ParameterSetName = 'ByIdentifier')] [guid] $Identifier
@@ -233,7 +233,7 @@ function Get-ADSyncConnector {
 
 # Not in [REF]. [GWB] Get-ADSyncRule -Identifier '<guid>'; without arguments, every rule ((3p) Export-CustomRule.ps1).
 function Get-ADSyncRule {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([guid] $Identifier)
   $out = Invoke-SandboxCmdlet 'Get-ADSyncRule' $PSBoundParameters $PSCmdlet
   foreach ($r in @($out)) { if ($null -ne $r) { ConvertFrom-SandboxRule $r } }
@@ -245,20 +245,20 @@ function Get-ADSyncRule {
 # published: Name, Direction, SourceObjectType, TargetObjectType, Connector and LinkType are (a rule needs them); the
 # Identifier is generated when absent. Builds the rule in memory only: Add-ADSyncRule commits it ((3p) integrationtrench).
 function New-ADSyncRule {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [Parameter(Mandatory = $true)] [string] $Name,
     [guid] $Identifier = [guid]::NewGuid(),
     [string] $Description,
     [Parameter(Mandatory = $true)] [SynchronizationRuleDirection] $Direction,
     [int] $Precedence,
-    [guid] $PrecedenceAfter,
-    [guid] $PrecedenceBefore,
+    [guid] $PrecedenceAfter = [guid]::Empty,
+    [guid] $PrecedenceBefore = [guid]::Empty,
     [Parameter(Mandatory = $true)] [string] $SourceObjectType,
     [Parameter(Mandatory = $true)] [string] $TargetObjectType,
     [Parameter(Mandatory = $true)] [guid] $Connector,
     [Parameter(Mandatory = $true)] [SynchronizationRuleLinkType] $LinkType,
-    [timespan] $SoftDeleteExpiryInterval,
+    [timespan] $SoftDeleteExpiryInterval = [timespan]::Zero,
     [string] $ImmutableTag,
     [switch] $Disabled,
     [switch] $EnablePasswordSync
@@ -274,7 +274,7 @@ function New-ADSyncRule {
 # Not in [REF]. [GWB] Add-ADSyncAttributeFlowMapping -SynchronizationRule $syncRule[0] -Source @('true') -Destination
 # 'cloudNoFlow' -FlowType 'Constant' -ValueMergeType 'Update'; -Expression, -ExecuteOnce from exports (3p). Writes the rule.
 function Add-ADSyncAttributeFlowMapping {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [Parameter(Mandatory = $true)] [SynchronizationRule] $SynchronizationRule,
     [string[]] $Source,
@@ -293,7 +293,7 @@ function Add-ADSyncAttributeFlowMapping {
 # Not in [REF]. [GWB] Add-ADSyncScopeConditionGroup -SynchronizationRule $syncRule[0] -ScopeConditions @($condition0[0], …).
 # Conditions in one group are ANDed, groups ORed [DEC]. Writes the rule.
 function Add-ADSyncScopeConditionGroup {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [Parameter(Mandatory = $true)] [SynchronizationRule] $SynchronizationRule,
     [Parameter(Mandatory = $true)] [ScopeCondition[]] $ScopeConditions
@@ -306,7 +306,7 @@ function Add-ADSyncScopeConditionGroup {
 
 # Not in [REF]. [GWB] Add-ADSyncRule -SynchronizationRule $syncRule[0]: commits the rule to the server.
 function Add-ADSyncRule {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([Parameter(Mandatory = $true, ValueFromPipeline = $true)] [SynchronizationRule] $SynchronizationRule)
   process {
     $out = Invoke-SandboxCmdlet 'Add-ADSyncRule' @{ SynchronizationRule = (ConvertTo-SandboxRule $SynchronizationRule) } $PSCmdlet
@@ -317,7 +317,7 @@ function Add-ADSyncRule {
 # Not in [REF]. Remove-ADSyncRule -SynchronizationRule $rule ((3p) microsoft/AADConnectConfigDocumenter), by pipeline
 # ((3p) integrationtrench), or -Identifier <guid> ((3p) DSC modules).
 function Remove-ADSyncRule {
-  [CmdletBinding(DefaultParameterSetName = 'SynchronizationRule')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'SynchronizationRule')]
   param(
     [Parameter(Mandatory = $true, ParameterSetName = 'SynchronizationRule', ValueFromPipeline = $true)] [SynchronizationRule] $SynchronizationRule,
     [Parameter(Mandatory = $true, ParameterSetName = 'Identifier')] [guid] $Identifier
@@ -332,7 +332,7 @@ function Remove-ADSyncRule {
 
 # [PHS] Get-ADSyncAADCompanyFeature (no argument in the current doc; older builds took -ConnectorName <Entra connector>).
 function Get-ADSyncAADCompanyFeature {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([string] $ConnectorName)
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncAADCompanyFeature' $PSBoundParameters $PSCmdlet)
 }
@@ -340,7 +340,7 @@ function Get-ADSyncAADCompanyFeature {
 # [GWB] Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false (irreversible); -ForcePasswordChangeOnLogOn $true
 # (how-to-connect-password-hash-synchronization.md); -PasswordHashSync. Booleans, named.
 function Set-ADSyncAADCompanyFeature {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [string] $ConnectorName,
     [Nullable[bool]] $PasswordHashSync,
@@ -352,7 +352,7 @@ function Set-ADSyncAADCompanyFeature {
 
 # [SSPR] Get-ADSyncAADPasswordResetConfiguration -Connector <Entra connector name> (.Enabled).
 function Get-ADSyncAADPasswordResetConfiguration {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([Parameter(Mandatory = $true)] [string] $Connector)
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncAADPasswordResetConfiguration' $PSBoundParameters $PSCmdlet)
 }
@@ -360,7 +360,7 @@ function Get-ADSyncAADPasswordResetConfiguration {
 # [REF] Get-ADSyncExportDeletionThreshold [-AADUserName] <string> [-WhatIf] [-Confirm]  (AADUserName: Required True,
 # Position 1). Without it PowerShell refuses the call (under -NonInteractive: "missing mandatory parameters: AADUserName").
 function Get-ADSyncExportDeletionThreshold {
-  [CmdletBinding(SupportsShouldProcess = $true)]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true)]
   param([Parameter(Mandatory = $true, Position = 1, ValueFromPipelineByPropertyName = $true)] [string] $AADUserName)
   if (-not $PSCmdlet.ShouldProcess($AADUserName, 'Get-ADSyncExportDeletionThreshold')) { return }
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncExportDeletionThreshold' $PSBoundParameters $PSCmdlet)
@@ -369,7 +369,7 @@ function Get-ADSyncExportDeletionThreshold {
 # Not in [REF]. microsoft/AADConnectConfigDocumenter README: Get-ADSyncServerConfiguration -Path "<folder>". Writes
 # Connectors\, GlobalSettings\ and SynchronizationRules\ under -Path.
 function Get-ADSyncServerConfiguration {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([Parameter(Mandatory = $true)] [string] $Path)
   $out = Invoke-SandboxCmdlet 'Get-ADSyncServerConfiguration' @{ Path = $Path } $PSCmdlet
   foreach ($f in @($out['files'])) {
@@ -386,7 +386,7 @@ function Get-ADSyncServerConfiguration {
 # <String> [-SkipDNValidation] [-Transient]; [-ConnectorIdentifier] <Guid> [-Transient] [-StartIndex] [-MaxResultCount];
 # and the same two by [-ConnectorName] <String>. (Positions 0 and 1.)
 function Get-ADSyncCSObject {
-  [CmdletBinding(DefaultParameterSetName = 'SearchByConnectorIdentifierDistinguishedName')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'SearchByConnectorIdentifierDistinguishedName')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'SearchByIdentifier')] [guid] $Identifier,
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'SearchByConnectorIdentifierDistinguishedName')]
@@ -411,7 +411,7 @@ function Get-ADSyncCSObject {
 
 # [REF] Get-ADSyncMVObject -Identifier <Guid>  (Required True, Position Named)
 function Get-ADSyncMVObject {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param([Parameter(Mandatory = $true)] [guid] $Identifier)
   Write-SandboxOutput (Invoke-SandboxCmdlet 'Get-ADSyncMVObject' $PSBoundParameters $PSCmdlet)
 }

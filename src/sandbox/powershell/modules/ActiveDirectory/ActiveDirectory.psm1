@@ -32,7 +32,7 @@ function Invoke-SandboxAdSearch([string] $Cmdlet, $Bound, $PSCmdletObject) {
 #   [-ResultSetSize <Int32>] [-SearchBase <String>] [-SearchScope <ADSearchScope>] [-Server <String>]
 #   [-Identity] <ADObject> (Position 0, pipeline) [-Partition <String>] …; -LDAPFilter <String> …
 function Get-ADObject {
-  [CmdletBinding(DefaultParameterSetName = 'Filter')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Filter')]
   param(
     [ADAuthType] $AuthType,
     [System.Management.Automation.PSCredential] $Credential,
@@ -53,7 +53,7 @@ function Get-ADObject {
 
 # Get-ADUser: Filter (default) | Identity | LdapFilter; as Get-ADObject without -IncludeDeletedObjects.
 function Get-ADUser {
-  [CmdletBinding(DefaultParameterSetName = 'Filter')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Filter')]
   param(
     [ADAuthType] $AuthType,
     [System.Management.Automation.PSCredential] $Credential,
@@ -73,7 +73,7 @@ function Get-ADUser {
 
 # Get-ADGroup: Filter (default) | Identity | LdapFilter; [-ShowMemberTimeToLive].
 function Get-ADGroup {
-  [CmdletBinding(DefaultParameterSetName = 'Filter')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Filter')]
   param(
     [ADAuthType] $AuthType,
     [System.Management.Automation.PSCredential] $Credential,
@@ -94,7 +94,7 @@ function Get-ADGroup {
 
 # Get-ADOrganizationalUnit: Filter (default) | Identity | LdapFilter.
 function Get-ADOrganizationalUnit {
-  [CmdletBinding(DefaultParameterSetName = 'Filter')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Filter')]
   param(
     [ADAuthType] $AuthType,
     [System.Management.Automation.PSCredential] $Credential,
@@ -117,7 +117,7 @@ function Get-ADOrganizationalUnit {
 #   [-Replace <Hashtable>] [-Description] [-DisplayName] [-GroupCategory <ADGroupCategory>] [-GroupScope <ADGroupScope>]
 #   [-HomePage] [-ManagedBy] [-SamAccountName] [-Partition] [-PassThru] [-Server] [-AuthType] [-Credential] [-WhatIf] [-Confirm]
 function Set-ADGroup {
-  [CmdletBinding(SupportsShouldProcess = $true, DefaultParameterSetName = 'Identity')]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true, DefaultParameterSetName = 'Identity')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'Identity', ValueFromPipeline = $true)] [object] $Identity,
     [Parameter(ParameterSetName = 'Identity')] [hashtable] $Add,
@@ -148,7 +148,7 @@ function Set-ADGroup {
 # Get-ADDomain: Current | Identity (default): [[-Identity] <ADDomain>] (Position 0) | -Current <ADCurrentDomainType>;
 # [-AuthType] [-Credential] [-Server].
 function Get-ADDomain {
-  [CmdletBinding(DefaultParameterSetName = 'Identity')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Identity')]
   param(
     [Parameter(Position = 0, ParameterSetName = 'Identity', ValueFromPipeline = $true)] [object] $Identity,
     [Parameter(Mandatory = $true, ParameterSetName = 'Current')] [ADCurrentDomainType] $Current,
@@ -161,7 +161,7 @@ function Get-ADDomain {
 
 # Get-ADForest: Current | Identity (default), as Get-ADDomain.
 function Get-ADForest {
-  [CmdletBinding(DefaultParameterSetName = 'Identity')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Identity')]
   param(
     [Parameter(Position = 0, ParameterSetName = 'Identity', ValueFromPipeline = $true)] [object] $Identity,
     [Parameter(Mandatory = $true, ParameterSetName = 'Current')] [ADCurrentDomainType] $Current,
@@ -174,7 +174,7 @@ function Get-ADForest {
 
 # Get-ADRootDSE [-AuthType] [-Credential] [-Properties <String[]>] [-Server]
 function Get-ADRootDSE {
-  [CmdletBinding()]
+  [CmdletBinding(PositionalBinding = $false)]
   param(
     [ADAuthType] $AuthType,
     [System.Management.Automation.PSCredential] $Credential,

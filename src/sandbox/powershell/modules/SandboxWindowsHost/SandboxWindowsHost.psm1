@@ -31,7 +31,7 @@ function Initialize-SandboxWindowsHost {
 # Get-Service [[-Name] <String[]>] [-DependentServices] [-RequiredServices] [-Include <String[]>] [-Exclude <String[]>]
 # | -DisplayName <String[]> | -InputObject <ServiceController[]>
 function Get-Service {
-  [CmdletBinding(DefaultParameterSetName = 'Default')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Default')]
   param(
     [Parameter(Position = 0, ParameterSetName = 'Default', ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)] [Alias('ServiceName')] [string[]] $Name,
     [Parameter(Mandatory = $true, ParameterSetName = 'DisplayName')] [string[]] $DisplayName,
@@ -47,7 +47,7 @@ function Get-Service {
 # [-Status <String>] [-PassThru] [-WhatIf] [-Confirm]; 5.1's StartupType: Automatic, Manual, Disabled (Boot, System:
 # drivers only).
 function Set-Service {
-  [CmdletBinding(SupportsShouldProcess = $true, DefaultParameterSetName = 'Name')]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true, DefaultParameterSetName = 'Name')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'Name', ValueFromPipelineByPropertyName = $true)] [Alias('ServiceName', 'SN')] [string] $Name,
     [Alias('DN')] [string] $DisplayName,
@@ -62,7 +62,7 @@ function Set-Service {
 
 # Start-Service [-Name] <String[]> [-PassThru] [-Include] [-Exclude] [-WhatIf] [-Confirm]
 function Start-Service {
-  [CmdletBinding(SupportsShouldProcess = $true, DefaultParameterSetName = 'Default')]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true, DefaultParameterSetName = 'Default')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'Default', ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)] [Alias('ServiceName')] [string[]] $Name,
     [switch] $PassThru,
@@ -75,7 +75,7 @@ function Start-Service {
 
 # Stop-Service [-Name] <String[]> [-Force] [-NoWait] [-PassThru] [-Include] [-Exclude] [-WhatIf] [-Confirm]
 function Stop-Service {
-  [CmdletBinding(SupportsShouldProcess = $true, DefaultParameterSetName = 'Default')]
+  [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess = $true, DefaultParameterSetName = 'Default')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'Default', ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)] [Alias('ServiceName')] [string[]] $Name,
     [switch] $Force,
@@ -91,7 +91,7 @@ function Stop-Service {
 # Get-CimInstance [-ClassName] <String> [-Filter <String>] [-Property <String[]>] [-Namespace <String>]
 # [-ComputerName <String[]>] [-KeyOnly] [-Shallow] [-OperationTimeoutSec <UInt32>]   (ClassNameComputerSet)
 function Get-CimInstance {
-  [CmdletBinding(DefaultParameterSetName = 'ClassNameComputerSet')]
+  [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ClassNameComputerSet')]
   param(
     [Parameter(Mandatory = $true, Position = 0, ParameterSetName = 'ClassNameComputerSet')] [string] $ClassName,
     [string] $Filter,
