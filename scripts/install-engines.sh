@@ -4,6 +4,9 @@
 #   - Pester 6.2.0 (PowerShell's test framework), a NuGet package          -> .engines/modules/Pester
 #   - the Bicep compiler 0.49.2 (Azure.Bicep.CommandLine.linux-x64, NuGet)  -> .engines/bin/bicep
 #   - Node.js 22 LTS, the npm registry's "node" package                   -> .engines/node22/bin/node
+# Pester 6.2.0 rather than 5.7.1: it runs on Windows PowerShell 5.1 (a Connect server) and PowerShell 7.4+ alike, and
+# its stricter defaults suit these tests (empty test data fails discovery instead of running nothing; a mock whose
+# parameter filter does not match no longer falls through to the real command).
 # Pester and Bicep are NuGet packages, not .NET tools: a throwaway project with <PackageDownload> items is restored
 # into .engines/nuget. Idempotent: what is already there at the right version is left alone (a second run takes about
 # a second). .engines/ is git-ignored. Needs the .NET SDK (dotnet) and npm.

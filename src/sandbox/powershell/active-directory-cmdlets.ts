@@ -9,7 +9,7 @@
  */
 import { AndFilter, EqualityFilter, type Filter, FilterParser, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter, SubstringFilter } from 'ldapts';
 import type { AdObject } from '../contracts.js';
-import { isUnder, normalizeDn, parentDn, parseDn } from '../../dn.js';
+import { isUnder, isValidDn as isDn, normalizeDn, parentDn, parseDn } from '../../dn.js';
 import { AdError, type ActiveDirectory } from '../onprem/active-directory.js';
 import { CmdletError, derivedGuid, guid, guidBytes, notModelled, datetime } from './values.js';
 
@@ -287,15 +287,6 @@ function objectEntry(o: AdObject): Entry {
 }
 
 const values = (e: Entry, attr: string): Values => e.attrs.get(attr.toLowerCase())?.values ?? [];
-
-function isDn(s: string): boolean {
-  try {
-    parseDn(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function identityText(identity: unknown): string {
   if (identity && typeof identity === 'object') {

@@ -11,7 +11,7 @@ import { Harness, USERS, cardText } from '../helpers/harness.js';
  * Needs pwsh (scripts/install-engines.sh installs it); without it the suite is skipped with that reason.
  */
 const PWSH = findPowerShell(process.env.SANDBOX_POWERSHELL);
-if (!PWSH) process.stderr.write('test/agent/powershell-sandbox.test.ts: skipped: PowerShell 7 (pwsh) is not installed on this machine: run `bash scripts/install-engines.sh`\n');
+if (!PWSH) process.stderr.write('test/e2e/pilot-powershell.test.ts: skipped: PowerShell 7 (pwsh) is not installed on this machine: run `bash scripts/install-engines.sh`\n');
 
 describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scripts, simulated Connect server)', () => {
   let h: Harness;
