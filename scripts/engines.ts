@@ -15,7 +15,7 @@ export const INSTALL_HINT = 'bash scripts/install-engines.sh';
 
 /** pwsh: SANDBOX_POWERSHELL when set, else pwsh on PATH, else ~/.dotnet/tools/pwsh (`dotnet tool install --global`). */
 export function pwsh(): string | null {
-  return findPowerShell(process.env.SANDBOX_POWERSHELL || undefined);
+  return findPowerShell(process.env.SANDBOX_POWERSHELL || undefined, { core: true });
 }
 
 /** The folder to put on PSModulePath for `Import-Module Pester` (it holds Pester/<version>/Pester.psd1). */

@@ -164,7 +164,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   // --- the on-premises side: the runner hub, and the engine that reports into one state machine
   // The sandbox runner's executor: the real PowerShell scripts under pwsh when there is one (SANDBOX_EXECUTOR=auto),
   // else the TypeScript executor. The scripts reach the simulated server through the sandbox's fake modules.
-  const pwsh = !sandboxTenants.length || settings.SANDBOX_EXECUTOR === 'sandbox' ? null : findPowerShell(settings.SANDBOX_POWERSHELL);
+  const pwsh = !sandboxTenants.length || settings.SANDBOX_EXECUTOR === 'sandbox' ? null : findPowerShell(settings.SANDBOX_POWERSHELL, { core: true });
   if (sandboxTenants.length && settings.SANDBOX_EXECUTOR === 'powershell' && !pwsh) throw new Error('Setting SANDBOX_EXECUTOR=powershell, but no pwsh was found: set SANDBOX_POWERSHELL, or run scripts/install-engines.sh');
   let engine!: RunbookEngine;
   let runnerGateway!: RunnerGateway;

@@ -10,7 +10,7 @@ import { Harness, USERS, cardText } from '../helpers/harness.js';
  *
  * Needs pwsh (scripts/install-engines.sh installs it); without it the suite is skipped with that reason.
  */
-const PWSH = findPowerShell(process.env.SANDBOX_POWERSHELL);
+const PWSH = findPowerShell(process.env.SANDBOX_POWERSHELL, { core: true });
 if (!PWSH) process.stderr.write('test/e2e/pilot-powershell.test.ts: skipped: PowerShell 7 (pwsh) is not installed on this machine: run `bash scripts/install-engines.sh`\n');
 
 describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scripts, simulated Connect server)', () => {
@@ -28,7 +28,13 @@ describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scri
 
   it('runs the pilot batch through the scripts: rules made, a full sync run, the OU moved to Cloud Sync', async () => {
     const m = await h.newPilot('Pilot on pwsh');
-    await h.runBatch(m, 1);
+    try {
+      await h.runBatch(m, 1);
+    } catch (e) {
+      // What the people in the channel saw last: a refusal or a failure is written on the step's card.
+      const cards = h.connector.sent.slice(-4).map((s) => cardText(s.activity).slice(0, 800));
+      throw new Error(`${(e as Error).message}\nlast cards in the channel:\n${cards.join('\n---\n')}`);
+    }
     const ou = (await h.state()).ous.find((o: any) => o.name === 'CloudSyncPilot');
     expect(ou.exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });
     const c = await calls();

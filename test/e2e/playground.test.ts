@@ -35,7 +35,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 // What `npm start` will find (its environment is this one's, SANDBOX_* settings removed): pwsh on PATH or ~/.dotnet/tools.
-const PWSH = findPowerShell();
+const PWSH = findPowerShell(undefined, { core: true });
 if (HAVE_CHROMIUM && !PWSH) process.stderr.write('test/e2e/playground.test.ts: the pilot batch runs on the TypeScript sandbox executor: pwsh is not installed (run `bash scripts/install-engines.sh`)\n');
 if (!HAVE_CHROMIUM) {
   process.stderr.write(`test/e2e/playground.test.ts: skipped: no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set CHROMIUM_PATH)\n`);

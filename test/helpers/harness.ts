@@ -152,6 +152,10 @@ export class Harness {
         const notice = cardText(asked.card).split('\n').find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
         throw new Error(`step ${seq} (${row.key}) was not started: ${notice}`);
       }
+      // A request answered with the "checking" card (its guard reads outlasted the click) goes on in the background:
+      // approving before it has asked for approval would be a click on a stale card, answered with nothing changed.
+      if (cardText(asked.card).includes('Checking with the on-premises runner'))
+        await this.waitForStep(migrationId, seq, ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected'], this.stepTimeoutMs);
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped'], this.stepTimeoutMs);

@@ -16,13 +16,17 @@ export const POWERSHELL_TIMEOUT_MS = 5 * 60 * 60_000;
 
 /**
  * The PowerShell interpreter on this machine, or null: `explicit` when given (a setting or --powershell); on Windows
- * powershell.exe (Windows PowerShell 5.1, where the ADSync module lives); elsewhere pwsh on PATH, then
- * ~/.dotnet/tools/pwsh (the .NET global tool `PowerShell`, as scripts/install-engines.sh installs it).
+ * powershell.exe (Windows PowerShell 5.1, where the ADSync module lives) unless `core` (PowerShell 7 is wanted: the
+ * sandbox's simulated modules); otherwise pwsh on PATH, then ~/.dotnet/tools/pwsh (the .NET global tool `PowerShell`,
+ * as scripts/install-engines.sh installs it).
  */
-export function findPowerShell(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function findPowerShell(explicit?: string, opts: { core?: boolean; env?: NodeJS.ProcessEnv } = {}): string | null {
   if (explicit) return explicit;
-  if (process.platform === 'win32') return 'powershell.exe';
-  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, 'pwsh')), path.join(homedir(), '.dotnet', 'tools', 'pwsh')];
+  const env = opts.env ?? process.env;
+  const win = process.platform === 'win32';
+  if (win && !opts.core) return 'powershell.exe';
+  const exe = win ? 'pwsh.exe' : 'pwsh';
+  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, exe)), path.join(homedir(), '.dotnet', 'tools', exe)];
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

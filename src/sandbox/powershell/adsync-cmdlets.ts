@@ -99,7 +99,7 @@ export class AdsyncCmdlets {
         const r = this.server.getRule(String(p.Identifier));
         return r ? [ruleView(r)] : [];
       }
-      return this.server.rules().filter((r) => p.Name === undefined || r.Name.toLowerCase() === String(p.Name).toLowerCase()).map(ruleView);
+      return this.server.rules().map(ruleView);
     },
     'Add-ADSyncRule': (p) => {
       const rule = toRule(p.SynchronizationRule);

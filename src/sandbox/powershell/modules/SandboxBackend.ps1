@@ -3,7 +3,8 @@
 # ($env:CUTOVER_SANDBOX_ONPREM_URL + '/cmdlets/<name>', served by src/sandbox/powershell/routes.ts), with the
 # parameters PowerShell bound; the answer is the cmdlet's output (typed values marked as in values.ts) or its error,
 # thrown as a terminating error of the calling cmdlet, as the real module throws it.
-# Not loaded on a Connect server: there the real modules answer.
+# Not loaded on a Connect server: there the real modules answer. Needs PowerShell 7.5+ (ConvertFrom-Json -DateKind
+# String keeps dates as text until they are converted with their Kind).
 
 Set-StrictMode -Version 1.0
 $script:SandboxHttp = $null
