@@ -81,9 +81,13 @@ async function serveCutover(): Promise<void> {
     const owners = users.slice((i * 5) % USERS, ((i * 5) % USERS) + 5).map((u) => u.aadObjectId);
     const requester = users[(i * 5 + 5) % USERS];
     const name = `Bench ${i + 1}`;
-    const r = await post(activity(requester, { type: 'message', text: `new migration "${name}" domain=contoso.com ou="OU=CloudSyncPilot,DC=contoso,DC=com" owners=${owners.join(',')}` }));
+    // One active migration per OU: each its own, in the sandbox forest.
+    const ou = `OU=${name},DC=contoso,DC=com`;
+    if (!app.tenant!.forest.ad.hasOu(ou)) app.tenant!.forest.ad.addOu(ou);
+    const r = await post(activity(requester, { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${ou}" owners=${owners.join(',')}` }));
     await r.arrayBuffer();
-    const m = (await app.engine.findMigration(name, CHANNEL))!;
+    const m = await app.engine.findMigration(name, CHANNEL);
+    if (!m) throw new Error(`${name} was not created: ${[...connector.messages.values()].map((a) => JSON.stringify(a)).filter((t) => t.includes('not created')).at(-1)?.slice(0, 400)}`);
     // Run the steps that need no approval, then request the first one that does: its card offers Approve.
     for (const row of await app.engine.getSteps(m.id)) {
       const card = connector.messages.get(row.activityId!)?.attachments?.[0]?.content;

@@ -15,6 +15,10 @@ import { configureAudit } from './runbooks/audit.js';
 import { openAuditTrail } from './runbooks/audit-anchor.js';
 import path from 'node:path';
 import { OwnersGroupResolver } from './runbooks/owners.js';
+import { Administrators, type AdminsConfig } from './runbooks/admins.js';
+import { RunnerRegistrations } from './runbooks/runner-registrations.js';
+import { CreationChecks, type CreationPorts } from './runbooks/creation-checks.js';
+import { Cancellations } from './runbooks/cancel.js';
 import { PolicyChanges } from './runbooks/policy-changes.js';
 import { isGraphError } from './graph/index.js';
 import { graphActions, provisioningJob, type TenantGraphs } from './runbooks/graph-actions.js';
@@ -24,7 +28,7 @@ import { startAgent } from './agent/client.js';
 import { SandboxExecutor } from './agent/executors/sandbox.js';
 import { PowerShellExecutor, findPowerShell } from './agent/executors/powershell.js';
 import type { Executor } from './agent/executors/types.js';
-import { AlertService } from './monitor/alerts.js';
+import { AlertService, alertResponders } from './monitor/alerts.js';
 import { Monitor } from './monitor/monitor.js';
 import { createMonitorPorts } from './monitor/ports.js';
 import { AlwaysLeader, PgAdvisoryLeader, type Leader } from './monitor/leader.js';
@@ -36,7 +40,7 @@ import { createHttpServer } from './bot/http.js';
 import { createAdapter } from './bot/adapter.js';
 import { Notifier } from './bot/notifier.js';
 import { PeopleDirectory } from './bot/people.js';
-import { SandboxTenant, SANDBOX_TENANT_ID } from './sandbox/tenant.js';
+import { SandboxTenant, SANDBOX_ADMINS_GROUP, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from './sandbox/tenant.js';
 import { registerSandboxRoutes } from './sandbox/control.js';
 import { cmdletBasePath, registerSandboxCmdletRoutes, sandboxPowerShellEnv } from './sandbox/powershell/index.js';
 
@@ -49,6 +53,10 @@ export interface App {
   clock: Clock;
   log: Logger;
   engine: RunbookEngine;
+  /** Runner registrations (administrators, four-eyes, tokens shown once to the one who asked). */
+  registrations: RunnerRegistrations;
+  /** `cancel <migration>`. */
+  cancellations: Cancellations;
   hub: RunnerHub;
   runnerGateway: RunnerGateway;
   alerts: AlertService;
@@ -202,6 +210,70 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   });
   engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerName: r } : {}), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
 
+  // --- authority (issue 15): administrators, runner registrations, creation checks, cancel, alert responders
+  // Administrators come from the settings. Neither set: nobody outside the sandbox (fail closed, warned at start); the
+  // sandbox names its own "Cutover Administrators" group (Alex and Megan of the Playground) so its demo runs as is.
+  const adminsConfig: AdminsConfig =
+    settings.CUTOVER_ADMINS?.length || settings.CUTOVER_ADMINS_GROUP
+      ? { oids: settings.CUTOVER_ADMINS ?? [], groupId: settings.CUTOVER_ADMINS_GROUP ?? null }
+      : settings.sandbox
+        ? { oids: [], groupId: SANDBOX_ADMINS_GROUP.id, source: `the sandbox's "${SANDBOX_ADMINS_GROUP.name}" group (${[SANDBOX_PEOPLE[0].name, SANDBOX_PEOPLE[1].name].join(', ')})` }
+        : { oids: [], groupId: null };
+  const admins = new Administrators({ config: adminsConfig, groups: ownersGroups });
+  if (!admins.configured) log.warn('CUTOVER_ADMINS and CUTOVER_ADMINS_GROUP are unset: nobody can register, rotate or revoke runners');
+  else if (!adminsConfig.groupId && adminsConfig.oids.length < 2) log.warn({ admins: adminsConfig.oids.length }, 'CUTOVER_ADMINS names one administrator: adding a runner needs a second one to approve it');
+  const registrations = new RunnerRegistrations({
+    db,
+    clock,
+    log: log.child({ component: 'runner-registrations' }),
+    admins,
+    requestExpiryMs: settings.APPROVAL_EXPIRY_HOURS * 3_600_000,
+    firstUseMs: settings.RUNNER_TOKEN_FIRST_USE_HOURS * 3_600_000,
+    managedTenant: (tenantId) => managedTenant(tenantId),
+    registry: {
+      list: (tenantId) => hub.listRunners({ tenantId }),
+      create: async (input) => {
+        const { runner, token } = await hub.createRunner(input);
+        return { runnerId: runner.id, token };
+      },
+      revoke: (name, tenantId) => hub.revokeRunner(name, tenantId),
+    },
+  });
+  // Which Entra tenants cutover holds Graph credentials for: the sandbox's own; in production GRAPH_TENANT_ID, those
+  // listed in GRAPH_TENANTS, and with an app credential (GRAPH_CLIENT_*: one multi-tenant app) any tenant that
+  // consented to it (Graph then answers for it); a managed identity reaches its own tenant only.
+  const managedTenant: CreationPorts['managedTenant'] = (tenantId) => {
+    const id = tenantId.toLowerCase();
+    const known = settings.sandbox
+      ? (joined ? [SANDBOX_TENANT_ID] : sandboxTenants.map((t) => t.tenantId)).map((t) => t.toLowerCase()).includes(id)
+      : id === settings.GRAPH_TENANT_ID?.toLowerCase() || graphTenants.has(id) || !!(settings.GRAPH_CLIENT_SECRET || settings.GRAPH_CERTIFICATE_PATH);
+    return known
+      ? { managed: true }
+      : { managed: false, reason: `cutover does not manage this Microsoft Entra tenant (${tenantId}): it holds no Microsoft Graph credentials for it (GRAPH_TENANT_ID, GRAPH_TENANTS), so it could neither read nor change anything there. Start the migration from a channel of a tenant cutover manages, or ask whoever runs cutover to add this one.` };
+  };
+  const creation = new CreationChecks({
+    engine,
+    ports: {
+      managedTenant,
+      domains: (tenantId) => tenants.graph(tenantId).listDomains(),
+      user: (tenantId, oid) => tenants.graph(tenantId).getUser(oid),
+      runners: (tenantId) => runnerGateway.port().runners(tenantId),
+      runnerRead: (tenantId, runnerName, action, params) => runnerGateway.read(tenantId, action, params, { runnerName }),
+    },
+  });
+  const cancellations = new Cancellations({ db, clock, engine, onCancelled: async (m, actor) => void (await alerts.resolveAllOf(m.id, actor, 'migration cancelled')) });
+  // Alerts: the migration's change owners, or the responders group (CUTOVER_RESPONDERS_GROUP); nobody else.
+  const respondersGroup = settings.CUTOVER_RESPONDERS_GROUP;
+  alerts.setResponders(
+    alertResponders({
+      isOwner: async (migrationId, oid) => {
+        const m = await engine.getMigration(migrationId);
+        return !!m && (await engine.isOwnerNow(m, oid));
+      },
+      ...(respondersGroup ? { responders: { groupId: respondersGroup, isMember: async (tenantId, oid) => (await ownersGroups.resolve(tenantId, respondersGroup)).members.some((x) => x.id.toLowerCase() === oid.toLowerCase()) } } : {}),
+    }),
+  );
+
   // --- the monitor
   const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params, runnerName) => runnerGateway.read(t, action, params, runnerName ? { runnerName } : {}), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
   // One monitor per deployment: with PostgreSQL the instance holding the advisory lock runs the scheduled cycles.
@@ -221,7 +293,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   // --- the Bot Framework surface
   const adapter = createAdapter(settings);
   const people = new PeopleDirectory(db, clock);
-  const notifier = new Notifier({ adapter, appId: settings.MicrosoftAppId ?? '', db, engine, alerts, policyChanges, people, links, clock, log: log.child({ component: 'notifier' }), retryBaseMs: opts.notifierRetryBaseMs, userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId });
+  const notifier = new Notifier({ adapter, appId: settings.MicrosoftAppId ?? '', db, engine, alerts, policyChanges, registrations, cancellations, people, links, clock, log: log.child({ component: 'notifier' }), retryBaseMs: opts.notifierRetryBaseMs, userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId });
   notifier.attach();
   adapter.onTurnError = async (context, error) => {
     log.error({ err: error, activityId: context.activity?.id }, 'turn failed');
@@ -233,7 +305,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       const index = tenants.index(m.tenantId);
       await index.refresh();
       for (const ou of m.ous) {
-        const onPrem = await runnerGateway.read(m.tenantId, 'ad-count', { ou }).then((r) => String(r.users)).catch((e) => `unavailable (${e.message})`);
+        // The migration's own runner (its Connect server's forest), never whichever runner of the tenant answers first.
+        const onPrem = await runnerGateway.read(m.tenantId, 'ad-count', { ou }, m.runnerName ? { runnerName: m.runnerName } : {}).then((r) => String(r.users)).catch((e) => `unavailable (${e.message})`);
         facts.push({ title: ou, value: `on-premises ${onPrem} · Entra ${index.countUnder(ou)}` });
       }
       return facts;
@@ -272,10 +345,12 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     insight,
     alerts,
     runners: {
-      add: async (name, tenantId) => ({ token: (await hub.createRunner({ name, tenantId })).token }),
-      revoke: (name, tenantId) => hub.revokeRunner(name, tenantId),
       list: (tenantId) => hub.listRunners({ tenantId }),
     },
+    registrations,
+    creation,
+    cancellations,
+    publicUrl,
     tenantId: defaultTenantId,
     approvalHours: { expiry: settings.APPROVAL_EXPIRY_HOURS, reminder: settings.APPROVAL_REMINDER_HOURS, escalation: settings.APPROVAL_ESCALATION_HOURS },
     answerClickWithinMs: opts.answerClickWithinMs,
@@ -359,6 +434,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     clock,
     log,
     engine,
+    registrations,
+    cancellations,
     hub,
     runnerGateway,
     alerts,

@@ -10,6 +10,25 @@ const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra object ids, comma-separated (CUTOVER_ADMINS): lower-cased, each a GUID. */
+const objectIdList = z
+  .string()
+  .transform((v, ctx) => {
+    const ids = v.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = ids.find((x) => !GUID.test(x));
+    if (bad) {
+      ctx.addIssue({ code: 'custom', message: `is not a comma-separated list of Entra object ids: "${bad.slice(0, 60)}" is not a GUID` });
+      return z.NEVER;
+    }
+    return [...new Set(ids.map((x) => x.toLowerCase()))];
+  });
+const groupObjectId = z
+  .string()
+  .regex(GUID, "is not an Entra group's object id (a GUID)")
+  .transform((v) => v.toLowerCase());
+
 const cronExpr = z.string().regex(/^\S+(\s+\S+){4,5}$/, 'a cron expression with 5 or 6 fields');
 
 /** One customer tenant's Graph credential (GRAPH_TENANTS). */
@@ -93,6 +112,16 @@ export const settingsSchema = z
     APPROVAL_ESCALATION_HOURS: z.coerce.number().positive().default(8),
     // Change owners through an Entra group: its members are read through Graph and cached this long per (tenant, group).
     OWNERS_GROUP_CACHE_MINUTES: z.coerce.number().positive().max(60).default(5),
+    // Who may register, rotate and revoke runners (issue 15): Entra object ids and/or an Entra group (its transitive
+    // user members, read through Graph as owners groups are). Adding a runner needs a second administrator's approval.
+    // Neither set: nobody outside the sandbox (fail closed); the sandbox names its own "Cutover Administrators" group.
+    CUTOVER_ADMINS: objectIdList.optional(),
+    CUTOVER_ADMINS_GROUP: groupObjectId.optional(),
+    // Who may acknowledge, snooze and resolve alerts besides each migration's change owners: an Entra group.
+    CUTOVER_RESPONDERS_GROUP: groupObjectId.optional(),
+    // A runner token shown to the administrator who asked must be first used by the runner within this time; an
+    // unclaimed token then stops working (and an approved request not shown by then expires).
+    RUNNER_TOKEN_FIRST_USE_HOURS: z.coerce.number().positive().max(168).default(24),
     // Scale-out: a running Graph/manual step is owned by the process running it for this long without a renewal
     // (renewed every third of it); after that another instance settles it as lost (its owner died).
     STEP_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60),

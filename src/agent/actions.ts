@@ -134,6 +134,61 @@ const identitySchema = z.object({
 });
 export type IdentityRecord = z.infer<typeof identitySchema>;
 
+export const pendingExportsSchema = z.object({
+  connector: z.string(),
+  connectorType: z.enum(['ad', 'entra']),
+  counts: z.object({ add: z.number().int(), update: z.number().int(), delete: z.number().int() }),
+  total: z.number().int(),
+  /** Deletes of groups Connect wrote back to AD (GWB): the objects a wrong rule destroys when the server goes live. */
+  writtenBackGroupDeletes: z.number().int(),
+  objects: z.array(z.object({ dn: z.string(), objectType: z.string(), operation: z.enum(['add', 'update', 'delete']), writtenBackGroup: z.boolean() })),
+  truncated: z.boolean(),
+});
+export type PendingExports = z.infer<typeof pendingExportsSchema>;
+
+const gwbGroupSchema = z.object({
+  dn: z.string(),
+  displayName: z.string().nullable(),
+  adminDescription: z.string().nullable(),
+  mail: z.string().nullable(),
+  groupScope: z.enum(['universal', 'global', 'domainLocal']),
+  security: z.boolean(),
+  writtenBack: z.boolean(),
+  inScope: z.boolean(),
+  reason: z.string(),
+});
+
+/** groupType flags (MS-ADTS 2.2.12): scope bits and the security bit. */
+export const GROUP_TYPE = { global: 0x2, domainLocal: 0x4, universal: 0x8, security: 0x80000000 } as const;
+
+/** Seed 004's scope, for one group: only cloud-created security groups written back with universal scope. */
+export function gwbVerdict(g: { adminDescription: string | null; mail: string | null; groupScope: 'universal' | 'global' | 'domainLocal'; security: boolean }): { writtenBack: boolean; inScope: boolean; reason: string } {
+  const writtenBack = (g.adminDescription ?? '').startsWith('Group_');
+  if (!writtenBack) return { writtenBack, inScope: false, reason: 'not written back by Connect (no adminDescription Group_…)' };
+  if (g.mail) return { writtenBack, inScope: false, reason: 'mail-enabled (a Microsoft 365 group or DL): not supported by this migration' };
+  if (!g.security) return { writtenBack, inScope: false, reason: 'a distribution group: not supported by this migration' };
+  if (g.groupScope !== 'universal') return { writtenBack, inScope: false, reason: `${g.groupScope} scope: only universal groups are supported` };
+  return { writtenBack, inScope: true, reason: 'cloud security group written back as universal' };
+}
+
+/**
+ * Which sync tool created an MSOL_ service account, from its description. Connect writes "Account created by Microsoft
+ * Azure Active Directory Connect with installation identifier … running on computer … configured to synchronize to
+ * tenant …"; DirSync's product is the "Windows Azure Active Directory Sync tool" (seed 003, "Uninstall DirSync"), and
+ * public accounts show its accounts described as "Account created by the Windows Azure Active Directory Sync tool with
+ * installation identifier …" (third-party; Microsoft does not document the text). Azure AD Sync was "Azure Active
+ * Directory Sync Services".
+ */
+export function syncToolOf(samAccountName: string, description: string | null | undefined): { tool: 'dirsync' | 'azure-ad-sync' | 'entra-connect' | 'unknown'; computer: string | null } {
+  const d = description ?? '';
+  const computer = /running on (?:computer )?['‘"]?([A-Za-z0-9._-]+)/i.exec(d)?.[1] ?? null;
+  // DirSync's wizard names its account MSOL_AD_SYNC (Microsoft documents that name; the description text is third-party).
+  if (samAccountName.toUpperCase() === 'MSOL_AD_SYNC' || /Directory Sync tool|\bDirSync\b/i.test(d)) return { tool: 'dirsync', computer };
+  if (/Active Directory Connect|Azure AD Connect|Entra Connect/i.test(d)) return { tool: 'entra-connect', computer };
+  if (/Active Directory Sync Services|Azure AD Sync\b/i.test(d)) return { tool: 'azure-ad-sync', computer };
+  return { tool: 'unknown', computer };
+}
+
 // ---------------------------------------------------------------- the catalog
 
 export interface ActionDefinition<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -443,6 +498,87 @@ export const catalog = {
       changes: z.array(z.object({ dn: z.string(), from: z.string().nullable(), to: z.string() })),
       conflicts: z.array(z.object({ dn: z.string(), adminDescription: z.string(), externalDirectoryObjectId: z.string() })),
       applied: z.boolean(),
+    }),
+  }),
+  'get-pending-exports': define({
+    name: 'get-pending-exports',
+    description:
+      'What a connector will export when exports run: csexport "<connector>" /f:x (pending exports) parsed into adds, updates and ' +
+      'deletes by object. On the AD connector, deletes of groups Connect wrote back (adminDescription Group_…) are marked. ' +
+      "Microsoft's staging-mode guidance: review this before a server goes live.",
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({ connector: z.enum(['ad', 'entra']), limit: z.number().int().min(1).max(1000).default(200) }).strict(),
+    result: pendingExportsSchema,
+  }),
+  'get-last-full-runs': define({
+    name: 'get-last-full-runs',
+    description:
+      'For each connector, the latest Full Import and Full Synchronization runs and their results, however many delta runs ' +
+      'followed them (Get-ADSyncRunProfileResult -ConnectorId, the whole retained history).',
+    mutation: false,
+    executors: ADSYNC,
+    params: z.object({}).strict(),
+    result: z.object({
+      connectors: z.array(
+        z.object({
+          ConnectorName: z.string(),
+          ConnectorId: z.string(),
+          type: z.enum(['ad', 'entra']),
+          fullImport: runProfileResultSchema.nullable(),
+          fullSync: runProfileResultSchema.nullable(),
+          runsRead: z.number().int(),
+        }),
+      ),
+    }),
+  }),
+  'find-sync-accounts': define({
+    name: 'find-sync-accounts',
+    description:
+      'The sync tools that ever connected this forest, from their AD service accounts (MSOL_…): the account description names ' +
+      'the tool (DirSync, Azure AD Sync or Entra Connect) and the computer it ran on. Readable over LDAP from any machine.',
+    mutation: false,
+    executors: AD,
+    params: z.object({}).strict(),
+    result: z.object({
+      accounts: z.array(
+        z.object({
+          samAccountName: z.string(),
+          dn: z.string(),
+          description: z.string().nullable(),
+          whenCreated: isoDate.nullable(),
+          tool: z.enum(['dirsync', 'azure-ad-sync', 'entra-connect', 'unknown']),
+          computer: z.string().nullable(),
+        }),
+      ),
+    }),
+  }),
+  'forest-object-count': define({
+    name: 'forest-object-count',
+    description:
+      'Users, groups and contacts in every domain of the forest (not only the runner\'s), leaving out critical system objects: ' +
+      'the count DirSync bases its upgrade path on (its database holds the whole forest it synchronizes).',
+    mutation: false,
+    executors: AD,
+    params: z.object({}).strict(),
+    result: z.object({
+      domains: z.array(z.object({ domain: z.string(), dn: z.string(), users: z.number().int(), groups: z.number().int(), contacts: z.number().int(), total: z.number().int() })),
+      total: z.number().int(),
+    }),
+  }),
+  'gwb-scope-report': define({
+    name: 'gwb-scope-report',
+    description:
+      "Every group under the Group Writeback target OU with its real groupType: in scope of seed 004 (written back from a cloud " +
+      'security group, universal, not mail-enabled) or out of it (mail-enabled groups and DLs, other scopes), with the reason.',
+    mutation: false,
+    executors: AD,
+    params: z.object({ ou: ouDn }).strict(),
+    result: z.object({
+      ou: z.string(),
+      groups: z.array(gwbGroupSchema),
+      inScope: z.number().int(),
+      outOfScope: z.number().int(),
     }),
   }),
 } as const;

@@ -18,6 +18,10 @@ import { textProblem, validateNewMigration } from '../runbooks/new-migration.js'
 import type { ChangeWindow } from '../runbooks/windows.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
+import type { RunnerRegistrations } from '../runbooks/runner-registrations.js';
+import type { CreationChecks } from '../runbooks/creation-checks.js';
+import type { Cancellations } from '../runbooks/cancel.js';
+import { runnerRequestCard, runnerTokenCard } from './runner-views.js';
 import { COMMANDS, CommandError, parseCommand, type Command } from './commands.js';
 import { batchFacts, overviewCard, stateLabel, stepCard, stepLines, type ReportLinker } from './views.js';
 import { policyChangeCard } from './views.js';
@@ -50,14 +54,20 @@ export interface BotDeps {
   alerts: {
     list(opts: { conversationId?: string; openOnly: boolean }): Promise<AlertRecord[]>;
     get(id: string): Promise<AlertRecord | null>;
-    act(id: string, verb: 'ack' | 'snooze', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }>;
+    /** Only the alert's responders may (the change owners, or the responders group): others get the reason. */
+    act(id: string, verb: 'ack' | 'snooze' | 'resolve', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }>;
   };
   runners: {
-    add(name: string, tenantId: string): Promise<{ token: string }>;
-    /** Revokes the runner only when it is bound to this tenant. */
-    revoke(name: string, tenantId: string): Promise<boolean>;
-    list(tenantId: string): Promise<{ name: string; tenantId: string; lastSeenAt: Date | null; version: string | null; executor: string | null; health: string }[]>;
+    list(tenantId: string): Promise<{ name: string; tenantId: string; lastSeenAt: Date | null; version: string | null; executor: string | null; health: string; claimBy?: Date | null; claimedAt?: Date | null }[]>;
   };
+  /** Runner registrations: administrators only, four-eyes, the token shown once to the administrator who asked. */
+  registrations: RunnerRegistrations;
+  /** What a new migration is checked against before anything is created. */
+  creation: CreationChecks;
+  /** `cancel <migration>`. */
+  cancellations: Cancellations;
+  /** cutover's public URL, for the runner's install command on the token card. */
+  publicUrl?: () => string;
   tenantId: string;
   approvalHours: { expiry: number; reminder: number; escalation: number };
   /**
@@ -78,6 +88,7 @@ const STEP_VERBS: Record<string, Verb> = {
   'step.reject': 'reject',
   'step.retry': 'retry',
   'step.mark-done': 'mark-done',
+  'step.done': 'done',
 };
 
 const stepData = z.object({
@@ -98,7 +109,11 @@ const formData = z.object({
   ownerChoices: z.string().max(4000).optional(),
   ownersGroup: z.string().max(100).optional(),
   approvals: z.union([z.string().max(10), z.number()]).optional(),
+  runner: z.string().max(64).optional(),
 });
+
+const runnerData = z.object({ r: z.string().min(1).max(40), v: z.coerce.number().int().min(0).optional() });
+const rollbackData = z.object({ m: z.string().min(1).max(80) });
 
 const policyData = z.object({
   m: z.string().min(1).max(80),
@@ -108,6 +123,8 @@ const policyData = z.object({
 });
 
 const alertData = z.object({ alert: z.string().min(1).max(200), v: z.coerce.number().int().min(0).optional(), hours: z.coerce.number().int().optional() });
+
+const ALERT_VERBS: Record<string, 'ack' | 'snooze' | 'resolve'> = { 'alert.ack': 'ack', 'alert.snooze': 'snooze', 'alert.resolve': 'resolve' };
 
 /** The Bot Framework surface of cutover: commands and card clicks in, cards out. */
 export class CutoverBot extends TeamsActivityHandler {
@@ -198,7 +215,7 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, await this.#formCard(ctx, {}));
         return;
       case 'new-migration': {
-        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner });
+        const out = await this.#createMigration(ctx, { name: cmd.title, kind: cmd.kind, domain: cmd.domain, ous: cmd.ous, owners: cmd.owners, ownersGroup: cmd.ownersGroup, approvals: cmd.approvals, soakDays: cmd.soakDays, windows: cmd.windows, partial: cmd.partial, runner: cmd.runner, path: cmd.path });
         if (!out.ok) await this.#reply(ctx, noticeCard('Migration not created', out.error, { color: 'Attention' }));
         return;
       }
@@ -218,12 +235,27 @@ export class CutoverBot extends TeamsActivityHandler {
         await this.#reply(ctx, await this.#runnersCard(this.#tenant(ctx)));
         return;
       case 'runner-add':
+      case 'runner-rotate':
       case 'runner-revoke':
         await this.#runnerAdmin(ctx, cmd.name, cmd.runner);
         return;
       case 'audit':
         await this.#reply(ctx, await this.#auditCard(conversationId, cmd.migration, this.#tenant(ctx)));
         return;
+      case 'cancel': {
+        const m = this.#visible(ctx, await this.#findHere(cmd.migration, conversationId));
+        if (!m) {
+          await this.#reply(ctx, noticeCard('No such migration', `There is no migration "${cmd.migration}" in this conversation.`, { color: 'Attention' }));
+          return;
+        }
+        const r = await this.d.cancellations.cancel(m.id, this.#actor(ctx));
+        if (r.cancelled) {
+          await this.#reply(ctx, noticeCard(`${m.name} cancelled`, `${r.skipped} open step${r.skipped === 1 ? '' : 's'} will not run, and its cards no longer have buttons. Nothing on the Connect server or in Entra ID was undone: what was done stays done (a rollback undoes a batch).`, { color: 'Good' }));
+        } else {
+          await this.#reply(ctx, noticeCard(`${m.name} was not cancelled`, r.reason, { color: 'Attention', ...(r.offerRollback ? { buttons: [{ title: 'Roll back every batch', verb: 'migration.rollback', data: { m: m.id } }] } : {}) }));
+        }
+        return;
+      }
       case 'runbook':
         await this.#reply(ctx, this.#runbookCard(cmd.kind));
         return;
@@ -236,6 +268,11 @@ export class CutoverBot extends TeamsActivityHandler {
         }
         try {
           if (cmd.name === 'batch-add') {
+            const clash = await this.d.creation.batchClash(m, cmd.ou);
+            if (clash) {
+              await this.#reply(ctx, noticeCard('Nothing was changed', clash, { color: 'Attention' }));
+              return;
+            }
             const { batch } = await this.d.engine.addBatch(m.id, cmd.ou, this.#actor(ctx));
             await this.#reply(ctx, noticeCard(`Batch ${batch} added to ${m.name}`, `${cmd.ou}: its steps are posted below and follow batch ${batch - 1}.`, { color: 'Good' }));
           } else {
@@ -432,11 +469,12 @@ export class CutoverBot extends TeamsActivityHandler {
         owners,
         ownersGroup: f.ownersGroup?.trim() || undefined,
         approvals: f.approvals === undefined || f.approvals === '' ? undefined : Number(f.approvals),
+        runner: f.runner?.trim() || undefined,
       });
       if (!out.ok) return this.#formCard(ctx, f as Record<string, string>, out.error);
       return noticeCard(`Migration "${out.migration.name}" created`, `Its overview and one card per step are posted in this thread. Migration id: ${out.migration.id}.`, { color: 'Good' });
     }
-    if (verb === 'alert.ack' || verb === 'alert.snooze' || verb === 'alert.refresh') {
+    if (Object.hasOwn(ALERT_VERBS, verb) || verb === 'alert.refresh') {
       const p = alertData.safeParse(data);
       if (!p.success) return noticeCard('Nothing was changed', "This card's data is not valid.", { color: 'Attention' });
       const target = await this.d.alerts.get(p.data.alert);
@@ -446,14 +484,50 @@ export class CutoverBot extends TeamsActivityHandler {
       let notice: string | undefined;
       if (verb !== 'alert.refresh') {
         if (verb === 'alert.snooze' && p.data.hours !== 1 && p.data.hours !== 24) return noticeCard('Nothing was changed', 'Snooze for 1 or 24 hours.', { color: 'Attention' });
-        const r = await this.d.alerts.act(p.data.alert, verb === 'alert.ack' ? 'ack' : 'snooze', actor, p.data.v ?? -1, p.data.hours);
+        const r = await this.d.alerts.act(p.data.alert, ALERT_VERBS[verb], actor, p.data.v ?? -1, p.data.hours);
         notice = r.notice;
       }
       const alert = await this.d.alerts.get(p.data.alert);
       if (!alert) return noticeCard('Nothing was changed', 'That alert does not exist.', { color: 'Attention' });
       return alertCard(alert, { notice, now: this.d.clock.now() });
     }
+    if (verb === 'runner.approve' || verb === 'runner.reject' || verb === 'runner.token' || verb === 'runner.refresh') {
+      const p = runnerData.safeParse(data);
+      if (!p.success) return noticeCard('Nothing was changed', "This card's data is not valid.", { color: 'Attention' });
+      const tenantId = this.#tenant(ctx);
+      const before = await this.d.registrations.find(p.data.r, tenantId);
+      // Another tenant's request reads as an unknown one.
+      if (!before || (before.conversationId && ctx.activity.conversation?.id && !sameConversation(before.conversationId, ctx.activity.conversation.id))) {
+        return noticeCard('Nothing was changed', 'That runner request does not exist here.', { color: 'Attention' });
+      }
+      if (ctx.activity.replyToId && !before.activityId) await this.d.registrations.setActivity(before.id, ctx.activity.replyToId);
+      if (verb === 'runner.token') {
+        // The token goes in this invoke response and nowhere else: only the person who clicked sees it, on their
+        // screen. The shared message is not updated now (Teams would replace this card on their screen with it).
+        const out = await this.d.registrations.issue({ id: before.id, tenantId, actor });
+        if (out.ok) return runnerTokenCard(out.request, out.token, { serverUrl: this.d.publicUrl?.() ?? "<cutover's public URL>" });
+        return this.#runnerRequestView(before.id, out.notice);
+      }
+      let notice: string | undefined;
+      if (verb !== 'runner.refresh') notice = (await this.d.registrations.decide({ id: before.id, tenantId, version: p.data.v ?? -1, verb: verb === 'runner.approve' ? 'approve' : 'reject', actor })).notice;
+      return this.#runnerRequestView(before.id, notice);
+    }
+    if (verb === 'migration.rollback') {
+      // Offered by a refused `cancel`: roll every batch back (change owners only; each rollback step is approved).
+      const p = rollbackData.safeParse(data);
+      const m = p.success ? await this.d.engine.getMigration(p.data.m) : null;
+      if (!m || m.tenantId !== this.#tenant(ctx) || (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id))) {
+        return noticeCard('Nothing was changed', 'That migration does not exist here.', { color: 'Attention' });
+      }
+      const { steps, ous } = await this.d.engine.startRollback(m.id, 'all', actor);
+      return noticeCard('Rollback of every batch started', `${ous.join('; ')} go back to Connect Sync. ${steps.length} rollback steps are posted in the thread; each change needs approval. Cancel ${m.name} once they are done.`, { color: 'Warning' });
+    }
     return noticeCard('Nothing was changed', `This button ("${verb.slice(0, 60)}") is not one cutover knows.`, { color: 'Attention' });
+  }
+
+  async #runnerRequestView(id: string, notice?: string): Promise<Card> {
+    const r = (await this.d.registrations.get(id))!;
+    return runnerRequestCard(r, { notice, expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations.requestExpiryMs) });
   }
 
   /** After a policy change: the migration's overview card shows the new policy (best effort). */
@@ -469,13 +543,31 @@ export class CutoverBot extends TeamsActivityHandler {
 
   // ------------------------------------------------------------------ migrations
 
-  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
+  async #createMigration(ctx: TurnContext, input: { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: string }): Promise<{ ok: true; migration: Migration } | { ok: false; error: string }> {
     const actor = this.#actor(ctx);
     if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
     // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
     if (!Object.hasOwn(RUNBOOKS, input.kind)) return { ok: false, error: `Unknown runbook "${input.kind.slice(0, 60)}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
     const v = validateNewMigration(input);
     if (!v.ok) return v;
+    // Everything that can be checked is checked before anything is created (the rules are the runbooks room's).
+    const tenantId = this.#tenant(ctx);
+    const roster = await this.#roster(ctx);
+    const checked = await this.d.creation.check({
+      tenantId,
+      conversationId: ctx.activity.conversation.id,
+      requester: actor,
+      kind: v.value.kind,
+      name: v.value.name,
+      domain: v.value.domain,
+      ous: v.value.ous,
+      owners: v.value.owners,
+      ownersGroup: v.value.ownersGroup,
+      approvals: v.value.approvals,
+      runner: input.runner,
+      roster: roster ? new Set(roster.map((x) => x.oid)) : null,
+    });
+    if (!checked.ok) return checked;
     try {
       const m = await this.d.engine.createMigration({
         name: v.value.name,
@@ -488,9 +580,10 @@ export class CutoverBot extends TeamsActivityHandler {
         conversationId: ctx.activity.conversation.id,
         soakDays: v.value.soakDays,
         partial: input.partial,
-        runner: input.runner,
+        runner: checked.runnerName,
+        ...(input.path ? { options: { path: input.path } } : {}),
       });
-      await this.#learnNames(ctx);
+      await this.#learnNames(ctx, roster);
       await this.d.notifier.postMigration(ctx, m.id);
       return { ok: true, migration: m };
     } catch (e) {
@@ -499,25 +592,63 @@ export class CutoverBot extends TeamsActivityHandler {
     }
   }
 
-  /** Display names of the team's members, so cards show owners by name (authorization stays on object ids). */
-  async #learnNames(ctx: TurnContext): Promise<{ name: string; oid: string }[]> {
+  /** The conversation's members with their object ids (the team's roster, every page), or null when it cannot be read. */
+  async #roster(ctx: TurnContext): Promise<{ name: string; oid: string; id: string }[] | null> {
     try {
-      const page = await TeamsInfo.getPagedMembers(ctx, 50);
-      const members = page.members.filter((m) => m.aadObjectId).map((m) => ({ name: m.name, oid: m.aadObjectId!.toLowerCase(), id: m.id }));
-      for (const m of members) await this.d.people.remember(m.oid, m.name, m.id);
-      return members.map(({ name, oid }) => ({ name, oid }));
+      const out: { name: string; oid: string; id: string }[] = [];
+      let token: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const r = await TeamsInfo.getPagedMembers(ctx, 100, token);
+        for (const m of r.members) if (m.aadObjectId) out.push({ name: m.name, oid: m.aadObjectId.toLowerCase(), id: m.id });
+        token = r.continuationToken;
+        if (!token) break;
+      }
+      return out;
     } catch {
-      return []; // not in a team, or the roster is unavailable: object ids can still be typed
+      return null; // not in a team, or the roster is unavailable: object ids can still be typed (and are checked in Graph)
     }
   }
 
+  /** Display names of the team's members, so cards show owners by name (authorization stays on object ids). */
+  async #learnNames(ctx: TurnContext, known?: { name: string; oid: string; id: string }[] | null): Promise<{ name: string; oid: string }[]> {
+    const members = known ?? (await this.#roster(ctx)) ?? [];
+    try {
+      for (const m of members) await this.d.people.remember(m.oid, m.name, m.id);
+    } catch {
+      /* names are for display only */
+    }
+    return members.map(({ name, oid }) => ({ name, oid }));
+  }
+
+  /**
+   * The new-migration form, saying before submit what it can: the tenant's verified domains, its runners, owners other
+   * than the requester. A tenant cutover cannot run migrations for gets the reason instead of a form.
+   */
   async #formCard(ctx: TurnContext, values: Record<string, string>, error?: string): Promise<Card> {
-    const members = await this.#learnNames(ctx);
+    const tenantId = this.#tenant(ctx);
+    const problem = await this.d.creation.tenantProblem(tenantId);
+    if (problem) return noticeCard('No migration can be started here', problem, { color: 'Attention' });
+    const me = this.#actor(ctx).oid;
+    const members = (await this.#learnNames(ctx)).filter((m) => m.oid !== me);
+    const choices = await this.d.creation.formChoices(tenantId);
     return renderCard('new-migration-form', {
       error: error ?? null,
       kinds: Object.values(RUNBOOKS).map((r) => ({ title: r.title, value: r.kind })),
       members,
-      values: { kind: values.kind ?? 'connect-to-cloud-sync', name: values.name ?? '', domain: values.domain ?? '', ou: values.ou ?? '', owners: values.owners ?? '', ownerChoices: values.ownerChoices ?? '', ownersGroup: values.ownersGroup ?? '', approvals: values.approvals ?? '1' },
+      domains: (choices.domains ?? []).map((name) => ({ name })),
+      runners: choices.runners.map((name) => ({ name })),
+      runnerNote: choices.runners.length === 1 ? `Runs on the runner "${choices.runners[0]}" (this tenant's only one).` : null,
+      values: {
+        kind: values.kind ?? 'connect-to-cloud-sync',
+        name: values.name ?? '',
+        domain: values.domain ?? choices.domains?.[0] ?? '',
+        ou: values.ou ?? '',
+        owners: values.owners ?? '',
+        ownerChoices: values.ownerChoices ?? '',
+        ownersGroup: values.ownersGroup ?? '',
+        approvals: values.approvals ?? '1',
+        runner: values.runner ?? '',
+      },
     });
   }
 
@@ -634,11 +765,12 @@ export class CutoverBot extends TeamsActivityHandler {
     const rs = await this.d.runners.list(tenantId);
     return renderCard('list', {
       title: 'Runners',
-      emptyText: 'No runners registered. A change owner says `runner add <name>`.',
+      emptyText: 'No runners registered. An administrator says `runner add <name>` (a second administrator approves it).',
       items: rs.map((r) => ({
-        heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' ? '🔴' : '⚪'} ${r.name}`,
+        heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' || r.health === 'Expired' ? '🔴' : '⚪'} ${r.name}`,
         facts: [
-          { title: 'Health', value: r.health },
+          { title: 'Health', value: r.health === 'Expired' ? 'Expired (its token was never used before its deadline and never works: runner add again)' : r.health },
+          ...(r.claimBy && !r.claimedAt && r.health !== 'Expired' && r.health !== 'Revoked' ? [{ title: 'First use by', value: `${r.claimBy.toISOString()} (not connected yet)` }] : []),
           { title: 'Last seen', value: r.lastSeenAt ? r.lastSeenAt.toISOString() : 'never' },
           { title: 'Version', value: r.version ?? '—' },
           { title: 'Executor', value: r.executor ?? '—' },
@@ -648,37 +780,42 @@ export class CutoverBot extends TeamsActivityHandler {
     });
   }
 
-  async #runnerAdmin(ctx: TurnContext, op: 'runner-add' | 'runner-revoke', name: string): Promise<void> {
+  /**
+   * `runner add|rotate|revoke <name>`: administrators only (decided by the runbooks room, not here). Add and rotate
+   * post a request card for a second administrator; the token never goes to the channel (see runner.token).
+   */
+  async #runnerAdmin(ctx: TurnContext, op: 'runner-add' | 'runner-rotate' | 'runner-revoke', name: string): Promise<void> {
     const actor = this.#actor(ctx);
-    const ms = (await this.#migrationsHere(ctx.activity.conversation.id)).filter((m) => m.tenantId === this.#tenant(ctx));
-    let owner = false;
-    for (const m of ms) if (!owner) owner = await this.d.engine.isOwnerNow(m, actor.oid);
-    if (!owner) {
-      await this.#reply(ctx, noticeCard('Not allowed', 'Only a change owner of a migration in this conversation can add or revoke runners.', { color: 'Attention' }));
-      return;
-    }
-    const tenantId = ms[0].tenantId;
-    if (op === 'runner-add') {
-      try {
-        const { token } = await this.d.runners.add(name, tenantId);
-        // Shown once, only to the person who asked, in a 1:1 reply where possible.
-        await this.#reply(ctx, noticeCard(`Runner "${name}" registered`, `Its token is shown this once; cutover keeps only a hash:\n\n${token}`, { hint: 'Save it to a file on the Connect server and run: cutover-runner --server <url> --token-file <file> --executor powershell', color: 'Good' }));
-      } catch (e: any) {
-        await this.#reply(ctx, noticeCard('Runner not registered', e?.message ?? String(e), { color: 'Attention' }));
+    const tenantId = this.#tenant(ctx);
+    try {
+      if (op === 'runner-revoke') {
+        const r = await this.d.registrations.revoke({ tenantId, name, actor });
+        await this.#reply(ctx, r.revoked ? noticeCard(`Runner "${name}" revoked`, r.notice, { color: 'Good' }) : noticeCard('No such runner', r.notice, { color: 'Attention' }));
+        return;
       }
-      return;
+      // A second administrator must see the request card: a one-to-one chat with the bot is seen by nobody else.
+      if (ctx.activity.conversation.conversationType === 'personal') {
+        await this.#reply(ctx, noticeCard('Runner not registered', 'Ask for a runner in a channel or group chat where another administrator can approve it: nobody else sees a request made in this one-to-one chat. Nothing was changed.', { color: 'Attention' }));
+        return;
+      }
+      const req = await this.d.registrations.request({ tenantId, name, kind: op === 'runner-add' ? 'add' : 'rotate', actor, conversationId: ctx.activity.conversation.id });
+      const id = await this.#reply(ctx, runnerRequestCard(req, { expiresAt: new Date(req.requestedAt.getTime() + this.d.registrations.requestExpiryMs) }));
+      if (id) await this.d.registrations.setActivity(req.id, id);
+    } catch (e) {
+      if (e instanceof EngineError) await this.#reply(ctx, noticeCard(op === 'runner-revoke' ? 'Runner not revoked' : 'Runner not registered', e.message, { color: 'Attention' }));
+      else throw e;
     }
-    const ok = await this.d.runners.revoke(name, tenantId);
-    await this.#reply(ctx, ok ? noticeCard(`Runner "${name}" revoked`, 'Its token no longer works; a job it held will be marked lost when its lease expires.', { color: 'Good' }) : noticeCard('No such runner', `There is no runner "${name}".`, { color: 'Attention' }));
   }
 
   async #auditCard(conversationId: string, ref: string, tenantId: string): Promise<Card> {
     const found = await this.#findHere(ref, conversationId);
     const m = found && found.tenantId === tenantId ? found : null;
-    if (!m) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`);
-    const rows = await this.d.engine.auditTrail(m.id, 15);
+    // `audit runners`: the tenant's runner changes (a migration of that name here comes first).
+    const runners = !m && ref.toLowerCase() === 'runners';
+    if (!m && !runners) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`);
+    const rows = m ? await this.d.engine.auditTrail(m.id, 15) : await this.d.registrations.audit(tenantId, 15);
     return renderCard('list', {
-      title: `Audit · ${m.name} (latest ${rows.length})`,
+      title: `Audit · ${m ? m.name : 'runners of this tenant'} (latest ${rows.length})`,
       emptyText: 'No entries.',
       items: rows.map((r) => ({
         heading: `${r.at.toISOString()} · ${r.action}${r.stepSeq ? ` · step ${r.stepSeq}` : ''}`,

@@ -6,7 +6,7 @@ import ACData from 'adaptivecards-templating';
 /** Adaptive Card templates live in cards/ as JSON; this only expands them with data. */
 export const CARDS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cards');
 
-export type CardName = 'step' | 'notice' | 'help' | 'new-migration-form' | 'migration-overview' | 'status' | 'jobs' | 'alert' | 'list' | 'policy-change';
+export type CardName = 'step' | 'notice' | 'help' | 'new-migration-form' | 'migration-overview' | 'status' | 'jobs' | 'alert' | 'list' | 'policy-change' | 'runner-request' | 'runner-token';
 
 // Parsed once: a Template parses every ${…} expression when it is made (ANTLR, the costliest part of a card), and
 // expand() only binds data, so one instance serves every render.
@@ -72,7 +72,14 @@ export function splitLongFacts<T extends { value: string }>(facts: T[], maxToken
   return { short: facts.filter((f) => !long(f)), long: facts.filter(long) };
 }
 
-/** A plain card for a message to one person or the channel. */
-export function noticeCard(title: string, message: string, opts: { hint?: string; color?: 'Default' | 'Attention' | 'Good' | 'Warning' } = {}): Card {
-  return renderCard('notice', { title, message, hint: opts.hint ?? null, color: opts.color ?? 'Default' });
+/** A button on a notice: an Action.Execute the bot handles like any card's. */
+export interface NoticeButton {
+  title: string;
+  verb: string;
+  data: Record<string, unknown>;
+}
+
+/** A plain card for a message to one person or the channel (with buttons, when there is something to offer). */
+export function noticeCard(title: string, message: string, opts: { hint?: string; color?: 'Default' | 'Attention' | 'Good' | 'Warning'; buttons?: NoticeButton[] } = {}): Card {
+  return renderCard('notice', { title, message, hint: opts.hint ?? null, color: opts.color ?? 'Default', buttons: opts.buttons ?? [] });
 }

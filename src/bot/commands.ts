@@ -6,14 +6,16 @@ import type { PolicyEdit } from '../runbooks/policy-changes.js';
 export type Command =
   | { name: 'help'; unknown?: string }
   | { name: 'new-migration-form' }
-  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string }
+  | { name: 'new-migration'; title: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: 'in-place' | 'parallel' }
   | { name: 'status'; migration?: string }
   | { name: 'jobs'; migration?: string }
   | { name: 'alerts' }
   | { name: 'pending' }
   | { name: 'runners' }
   | { name: 'runner-add'; runner: string }
+  | { name: 'runner-rotate'; runner: string }
   | { name: 'runner-revoke'; runner: string }
+  | { name: 'cancel'; migration: string }
   | { name: 'audit'; migration: string }
   | { name: 'runbook'; kind: string }
   | { name: 'batch-add'; migration: string; ou: string }
@@ -30,16 +32,20 @@ export const COMMANDS: CommandHelp[] = [
   { usage: 'help', description: 'The commands cutover understands, with examples.' },
   { usage: 'new migration', description: 'A form to start a migration (runbook, name, domain, pilot OU, change owners, approvals required).' },
   {
-    usage: 'new migration "Pilot" domain=contoso.com ou="OU=…" owners=<objectId>[,<objectId>] [ownersGroup=<groupObjectId>] [approvals=N]',
-    description: 'The same in one line. ownersGroup= makes the members of an Entra group (nested groups too) change owners.',
+    usage: 'new migration "Pilot" domain=contoso.com ou="OU=…" owners=<objectId>[,<objectId>] [ownersGroup=<groupObjectId>] [approvals=N] [runner=<name>]',
+    description: 'The same in one line. ownersGroup= makes the members of an Entra group (nested groups too) change owners; runner= names the runner on its Connect server (needed when the tenant has several). Checked before anything is created: real owners other than you, a verified domain of the tenant and of the runner\'s forest, an existing OU no other migration holds.',
   },
   { usage: 'status [migration]', description: 'Progress: steps done, current step, OU batches, on-premises vs Entra counts per OU; with a migration, every step.' },
   { usage: 'jobs [migration]', description: 'Cloud Sync jobs: status, last execution, quarantine.' },
   { usage: 'alerts', description: 'Open alerts with their age.' },
   { usage: 'pending', description: 'Steps waiting for your approval, oldest first.' },
   { usage: 'runners', description: 'On-premises runners: last seen, version, executor, health.' },
-  { usage: 'runner add <name> | runner revoke <name>', description: 'Register a runner (shows its token once) or revoke it. Change owners only.' },
-  { usage: 'audit <migration>', description: 'The latest audit entries of a migration.' },
+  {
+    usage: 'runner add <name> | runner rotate <name> | runner revoke <name>',
+    description: 'Administrators only. Add or rotate: a second administrator approves; the token shows once, to the one who asked only.',
+  },
+  { usage: 'audit <migration> | audit runners', description: "The latest audit entries of a migration, or of this tenant's runner changes." },
+  { usage: 'cancel <migration>', description: "Ends a migration (change owners only); refused while a batch holds Connect Sync's scheduler off (roll back first)." },
   { usage: 'batch add <migration> ou="<DN>"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' },
   { usage: 'rollback <migration> batch=N', description: 'Rolls a batch (or batch=all) back to Connect Sync: approved, audited steps. Change owners only.' },
   {
@@ -105,11 +111,15 @@ export function parseCommand(raw: string): Command {
       return { name: 'runners' };
     case 'runner': {
       const name = words[2];
-      if ((w1 === 'add' || w1 === 'revoke') && name && words.length === 3) {
+      if ((w1 === 'add' || w1 === 'rotate' || w1 === 'revoke') && name && words.length === 3) {
         if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) throw new CommandError('A runner name is 1–63 letters, digits, dots, dashes or underscores.');
-        return { name: w1 === 'add' ? 'runner-add' : 'runner-revoke', runner: name };
+        return { name: w1 === 'add' ? 'runner-add' : w1 === 'rotate' ? 'runner-rotate' : 'runner-revoke', runner: name };
       }
-      throw new CommandError('Say `runner add <name>` or `runner revoke <name>`.');
+      throw new CommandError('Say `runner add <name>`, `runner rotate <name>` or `runner revoke <name>`.');
+    }
+    case 'cancel': {
+      if (!rest.length) throw new CommandError('Say `cancel <migration>`.');
+      return { name: 'cancel', migration: rest.join(' ') };
     }
     case 'audit':
       if (!rest.length) throw new CommandError('Say `audit <migration>`.');
@@ -216,8 +226,11 @@ function parseNewMigration(args: string[]): Command {
       kv[key] = m[2];
     } else positional.push(a);
   }
-  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window', 'mode', 'runner']);
-  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window=, soak= (days), mode=partial and runner=.`);
+  const allowed = new Set(['domain', 'ou', 'owners', 'ownersgroup', 'approvals', 'kind', 'soak', 'window', 'mode', 'runner', 'path']);
+  for (const k of Object.keys(kv)) if (!allowed.has(k)) throw new CommandError(`Unknown setting ${k}=. Use domain=, ou=, owners=, ownersGroup=, approvals=, kind=, window=, soak= (days), mode=partial, runner= and path= (DirSync).`);
+  const path = kv.path?.toLowerCase();
+  if (path !== undefined && path !== 'in-place' && path !== 'parallel') throw new CommandError('path= is in-place or parallel (the DirSync upgrade path, chosen against the analysis\'s recommendation).');
+  if (path !== undefined && (kv.kind ?? 'connect-to-cloud-sync') !== 'dirsync-upgrade') throw new CommandError('path= only applies to kind=dirsync-upgrade.');
   if (kv.runner !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(kv.runner)) throw new CommandError('runner= is the name of a registered runner (say `runners`).');
   const mode = kv.mode?.toLowerCase();
   if (mode !== undefined && mode !== 'full' && mode !== 'partial' && mode !== 'coexistence') throw new CommandError('mode= is full (the default: Connect Sync is disabled at the end) or partial (coexistence: Connect Sync keeps the objects no batch moves).');
@@ -253,7 +266,7 @@ function parseNewMigration(args: string[]): Command {
     if (!Number.isInteger(soakDays) || soakDays < 7 || soakDays > 365) throw new CommandError('soak= is a whole number of days from 7 to 365 (Connect stays disabled at least a week).');
   }
   const ous = (kv.ou ?? '').split(';').map((s) => s.trim()).filter(Boolean);
-  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows, ...(mode === 'partial' || mode === 'coexistence' ? { partial: true } : {}), ...(kv.runner ? { runner: kv.runner } : {}) };
+  return { name: 'new-migration', title, kind, domain: kv.domain.toLowerCase(), ous, owners: [...new Set(owners.map((o) => o.toLowerCase()))], ...(ownersGroup ? { ownersGroup: ownersGroup.toLowerCase() } : {}), approvals, soakDays, windows, ...(mode === 'partial' || mode === 'coexistence' ? { partial: true } : {}), ...(kv.runner ? { runner: kv.runner } : {}), ...(path ? { path: path as 'in-place' | 'parallel' } : {}) };
 }
 
 export { OBJECT_ID };

@@ -77,6 +77,10 @@ export interface HttpDeps {
 
 export function createHttpServer(d: HttpDeps): restify.Server {
   const server = restify.createServer({ name: 'cutover', handleUncaughtExceptions: false } as any);
+  // Keep idle keep-alive connections longer than the load balancers in front of App Service (about 4 minutes idle),
+  // so a reused connection is never closed under a request in flight (Node's default is 5 s). headersTimeout must exceed it.
+  (server as any).server.keepAliveTimeout = 240_000;
+  (server as any).server.headersTimeout = 241_000;
   server.use(restify.plugins.queryParser());
   // Bodies are bounded per route on the decoded bytes before any other work (authentication included): a body over
   // its route's limit is 413, a content coding the route does not take is 415 (see src/runner/body.ts). Runner routes

@@ -8,8 +8,15 @@ import type { Sql } from '../store/db.js';
 import type { AlertEvent, AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
 import { moreApprovals, overviewCard, policyChangeCard, stepCard, type People, type ReportLinker } from './views.js';
+import { requiredQuorum } from '../runbooks/policy.js';
 import type { PolicyChangeEvent, PolicyChanges } from '../runbooks/policy-changes.js';
 import { alertCard } from './alert-views.js';
+import type { RunnerRegistrations, RunnerRequestEvent } from '../runbooks/runner-registrations.js';
+import type { CancelEvent, Cancellations } from '../runbooks/cancel.js';
+import { runnerRequestCard } from './runner-views.js';
+
+/** Alerts jump the per-conversation queue of card refreshes. */
+const ALERT_PRIORITY = 10;
 
 /** Statuses Teams documents as retryable for bot sends; anything else is final. */
 const RETRYABLE = new Set([412, 429, 502, 503, 504]);
@@ -32,6 +39,9 @@ export class Notifier {
       engine: RunbookEngine;
       alerts?: AlertService;
       policyChanges?: PolicyChanges;
+      /** Runner requests: their shared card follows each decision (never the token: that is only an invoke response). */
+      registrations?: RunnerRegistrations;
+      cancellations?: Cancellations;
       people: People;
       /** Download links on cards (the assessment report). */
       links?: ReportLinker;
@@ -47,6 +57,8 @@ export class Notifier {
     this.d.engine.on((e) => void this.#onEngineEvent(e));
     this.d.alerts?.on((e) => void this.#onAlertEvent(e));
     this.d.policyChanges?.on((e) => void this.#onPolicyChangeEvent(e));
+    this.d.registrations?.on((e) => void this.#onRunnerRequestEvent(e));
+    this.d.cancellations?.on((e) => void this.#onCancelled(e));
   }
 
   async rememberConversation(ref: Partial<ConversationReference>): Promise<void> {
@@ -84,7 +96,7 @@ export class Notifier {
   }
 
   /** Sends into the conversation (proactively), retrying what Teams says is retryable. */
-  async #withConversation<T>(conversationId: string, fn: (ctx: TurnContext) => Promise<T>): Promise<T> {
+  async #withConversation<T>(conversationId: string, fn: (ctx: TurnContext) => Promise<T>, priority = 0): Promise<T> {
     const ref = await this.#ref(conversationId);
     if (!ref) throw new Error(`no stored conversation reference for ${conversationId}`);
     return this.#queue(conversationId).add(() =>
@@ -104,17 +116,25 @@ export class Notifier {
         },
         { retries: 5, minTimeout: this.d.retryBaseMs ?? 500, factor: 2, maxTimeout: 30_000 },
       ),
+      { priority },
     ) as Promise<T>;
   }
 
-  async post(conversationId: string, card: Card): Promise<string | undefined> {
-    return this.#withConversation(conversationId, async (ctx) => (await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id);
+  /** `priority`: alerts go before queued card refreshes (an incident must not wait behind a burst of step updates). */
+  async post(conversationId: string, card: Card, priority = 0): Promise<string | undefined> {
+    return this.#withConversation(conversationId, async (ctx) => (await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id, priority);
   }
 
-  async update(conversationId: string, activityId: string, card: Card): Promise<void> {
-    await this.#withConversation(conversationId, async (ctx) => {
-      await ctx.updateActivity({ type: 'message', id: activityId, attachments: [CardFactory.adaptiveCard(card)] });
-    });
+  /** `card` may be a function: it is rendered when its turn in the queue comes, so an older state never overwrites a newer one. */
+  async update(conversationId: string, activityId: string, card: Card | (() => Promise<Card>), priority = 0): Promise<void> {
+    await this.#withConversation(
+      conversationId,
+      async (ctx) => {
+        const body = typeof card === 'function' ? await card() : card;
+        await ctx.updateActivity({ type: 'message', id: activityId, attachments: [CardFactory.adaptiveCard(body)] });
+      },
+      priority,
+    );
   }
 
   /** Within the turn that created a migration: its overview, then one card per step, in the same thread. */
@@ -149,17 +169,22 @@ export class Notifier {
       if (e.type === 'step-changed') {
         await this.showStep(m, e.seq);
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
-      } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked') {
+      } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;
         const def = this.d.engine.plannedStep(m, step).def;
         // Listed owners and the owners group's members (read through Graph, cached); the listed ones if Graph is down.
         const view = await this.d.engine.ownerView(m);
         const graphNames = new Map((view.group?.members ?? []).map((x) => [x.id, x.displayName ?? undefined]));
         const owners = [...view.owners].filter((o) => !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
+        const requested =
+          e.type === 'approval-requested'
+            ? `${e.reason === 'voided' ? `The approval of step ${e.seq} of ${m.name} (${def.title}) is void (what it would do changed): it waits for approval again` : `${step.requestedBy?.name ?? 'Someone'} asks approval for step ${e.seq} of ${m.name} (${def.title})`}: ${moreApprovals(requiredQuorum(m.policy, def.approval))} from these change owners, on the step's card.`
+            : null;
         const text =
-          e.type === 'approval-reasked'
+          requested ??
+          (e.type === 'approval-reasked'
             ? `The approval policy of ${m.name} changed (policy change ${e.policyChangeId}): step ${e.seq} (${def.title}) still waits for approval: ${moreApprovals(e.stillNeeded)} from these owners.`
-            : `${e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`;
+            : `${e.type === 'approval-reminder' && e.escalate ? 'Escalation' : 'Reminder'}: step ${e.seq} of ${m.name} (${def.title}) is waiting for approval since ${step.requestedAt?.toISOString()}.`);
         await this.#mentionOwners(m.conversationId, owners, text, graphNames);
       }
     } catch (err) {
@@ -192,6 +217,33 @@ export class Notifier {
     }
   }
 
+  /** A runner request was decided or expired: its card in the channel follows, for everyone. */
+  async #onRunnerRequestEvent(e: RunnerRequestEvent): Promise<void> {
+    try {
+      const r = await this.d.registrations!.get(e.id);
+      if (!r?.conversationId || !r.activityId) return;
+      await this.update(r.conversationId, r.activityId, runnerRequestCard(r, { expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations!.requestExpiryMs) }));
+    } catch (err) {
+      this.d.log.warn({ err, request: e.id }, 'could not update the runner request card in Teams');
+    }
+  }
+
+  /** A cancelled migration: its overview, every card of a step it skipped and its expired policy changes lose their buttons. */
+  async #onCancelled(e: CancelEvent): Promise<void> {
+    try {
+      const m = await this.d.engine.getMigration(e.migrationId);
+      if (!m?.conversationId) return;
+      if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, m, this.d.people));
+      for (const seq of e.seqs) if ((await this.d.engine.getStep(m.id, seq))?.activityId) await this.showStep(m, seq); // no new posts for a cancellation
+      for (const id of e.policyChanges) {
+        const c = await this.d.policyChanges?.get(m.id, id);
+        if (c?.activityId) await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
+      }
+    } catch (err) {
+      this.d.log.warn({ err, migrationId: e.migrationId }, 'could not update the cards of a cancelled migration');
+    }
+  }
+
   /** Alerts: one card per alert, updated in place; a new card only for a new incident. */
   async #onAlertEvent(e: AlertEvent): Promise<void> {
     const alerts = this.d.alerts!;
@@ -200,10 +252,11 @@ export class Notifier {
     try {
       const card = alertCard(a, { now: this.d.clock.now() });
       if (a.activityId) {
-        await this.update(a.conversationId, a.activityId, card);
-        if (e.type === 'resolved') await this.#withConversation(a.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrationName}).`)));
+        // Rendered from the alert as it is when sent: two quick events (acknowledged, then resolved) can finish reading in either order.
+        await this.update(a.conversationId, a.activityId, async () => alertCard((await alerts.get(a.id)) ?? a, { now: this.d.clock.now() }), ALERT_PRIORITY);
+        if (e.type === 'resolved') await this.#withConversation(a.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrationName}).`)), ALERT_PRIORITY);
       } else {
-        const id = await this.post(a.conversationId, card);
+        const id = await this.post(a.conversationId, card, ALERT_PRIORITY);
         if (id) await alerts.setActivity(a.id, id);
       }
     } catch (err) {

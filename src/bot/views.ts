@@ -41,6 +41,13 @@ export function stateLabel(s: StepState): string {
   return STATE[s].label;
 }
 
+/** A step skipped because its migration was cancelled (issue 15): shown as such, not as an ordinary skip. */
+const CANCELLED = { label: 'Cancelled', icon: '⊘', color: 'Default', style: 'default' };
+const wasCancelled = (s: StepRow) => s.state === 'skipped' && (s.evidence as any)?.cancelled === true;
+const stateOf = (s: StepRow) => (wasCancelled(s) ? CANCELLED : STATE[s.state]);
+/** Steps done: succeeded, or skipped by the runbook (a step a cancellation skipped was not done). */
+const isDone = (s: StepRow) => s.state === 'succeeded' || (s.state === 'skipped' && !wasCancelled(s));
+
 const fmtTime = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
 
 /** Flattens an action result into facts a person can read: scalars as they are, lists by size. */
@@ -117,6 +124,10 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
       facts.push({ title: 'Expires', value: fmtTime(v.expiresAt) });
     }
     const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
+    // Who can still decide, by name: the owners (listed and through the group) who are not the requester and have not decided.
+    const decided = new Set(approvals.map((a) => a.approverOid.toLowerCase()));
+    const waitingFor = [...ownerView.owners].filter((o) => !decided.has(o) && !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
+    if (v.status === 'pending' && waitingFor.length) facts.unshift({ title: 'Waiting for', value: (await Promise.all(waitingFor.map(nameOf))).join(', ') });
     const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
     approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
   }
@@ -133,40 +144,65 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
     const ids = await Promise.all([...ownerView.owners].map((o) => people.teamsIdOf!(o)));
     refreshUserIds = ids.filter((x): x is string => !!x).slice(0, MAX_REFRESH_USERS);
   }
+  // A cancelled migration's cards have no buttons (only Refresh): nothing of it runs any more.
+  const live = m.state !== 'cancelled';
+  const awaitingOperator = step.state === 'running' && (step.evidence as any)?.awaitingOperator === true;
+  const blocker = step.plan?.preview?.blocker ?? null;
   const buttons = {
-    request: step.state === 'pending' || step.state === 'rejected',
-    approve: step.state === 'awaiting_approval' && viewerIsOwner,
-    confirm: step.state === 'awaiting_approval' && def.approval === 'sensitive' && viewerIsOwner,
-    retry: step.state === 'failed' || step.state === 'lost',
-    markDone: step.state === 'lost',
+    request: live && (step.state === 'pending' || step.state === 'rejected'),
+    approve: live && step.state === 'awaiting_approval' && viewerIsOwner,
+    confirm: live && step.state === 'awaiting_approval' && (def.approval === 'sensitive' || !!blocker) && viewerIsOwner,
+    done: live && awaitingOperator,
+    retry: live && (step.state === 'failed' || step.state === 'lost'),
+    markDone: live && step.state === 'lost',
   };
-  const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+  const done = steps.filter(isDone).length;
+  const shown = stateOf(step);
   // The assessment's findings can be downloaded in full (CSV) once it has run.
   const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(engine, m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
   return renderCard('step', {
     migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
     step: { seq: step.seq, title: def.title, purpose: def.purpose, warning: def.warning ?? null, version: step.version, attempt: step.attempt },
     batchLabel: planned.batch ? ` · batch ${planned.batch}` : '',
-    stateLabel: STATE[step.state].label,
-    stateIcon: STATE[step.state].icon,
-    stateColor: STATE[step.state].color,
-    stateStyle: STATE[step.state].style,
+    stateLabel: awaitingOperator ? 'Approved — waiting for the person doing it' : shown.label,
+    stateIcon: shown.icon,
+    stateColor: shown.color,
+    stateStyle: shown.style,
     facts: splitLongFacts(facts).short,
     longFacts: splitLongFacts(facts).long,
     // evidence titles are long (`scheduler.SyncCycleEnabled`), so its value column is narrow: ids and DNs go below
     evidence: splitLongFacts(evidenceObj, 30).short,
     evidenceLong: splitLongFacts(evidenceObj, 30).long,
     error: step.error ?? null,
-    notice: opts.notice ?? null,
+    notice: opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`),
     plan: planLines(step.plan),
     effect: step.plan?.effect ?? null,
     planHash: step.planHash ? step.planHash.slice(0, 16) : null,
     buttons,
-    requestTitle: def.action.kind === 'manual' ? 'Confirm done' : def.approval === 'none' ? 'Run' : 'Request approval',
+    requestTitle: def.approval !== 'none' ? 'Request approval' : def.action.kind === 'manual' ? 'Confirm done' : 'Run',
+    goLive: goLiveView(step.plan?.preview ?? null, blocker),
+    operatorNote: awaitingOperator
+      ? `Approved: go ahead now${(step.evidence as any)?.goAt ? ` (since ${fmtTime(new Date((step.evidence as any).goAt))})` : ''}. Do the checklist under "What will run", then press "Done — verify": the step is done only when the verification proves it.`
+      : null,
+    confirmLabel: blocker && def.approval !== 'sensitive' ? `${blocker} To approve anyway, type the migration's name:` : "This cannot be undone. Type the migration's name to approve:",
     approverNote,
     refreshUserIds,
     report,
   });
+}
+
+/** The go-live figures on a card: one line per connector, the objects on request, styled by what they hold. */
+function goLiveView(p: StepPlan['preview'] | null, blocker: string | null) {
+  if (!p) return null;
+  const deletes = Object.entries(p.counts).some(([k, n]) => k.endsWith('.delete') && n > 0);
+  return {
+    total: p.total,
+    lines: p.lines.map((line) => ({ line })),
+    objects: p.objects.map((o) => ({ line: `${o.operation.padEnd(6)} ${o.connector.padEnd(5)} ${o.objectType.padEnd(8)} ${o.dn}` })),
+    more: Math.max(0, p.total - p.objects.length),
+    blocker,
+    style: blocker ? 'attention' : deletes ? 'warning' : 'emphasis',
+  };
 }
 
 function evidenceFacts(step: StepRow): { title: string; value: string }[] {
@@ -192,9 +228,10 @@ function auditCheckpointText(migrationId: string): string {
 
 export async function overviewCard(engine: RunbookEngine, m: Migration, people: People): Promise<Card> {
   const steps = await engine.getSteps(m.id);
-  const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+  const done = steps.filter(isDone).length;
   const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
   const owners = await Promise.all(m.policy.owners.map(async (o) => (await people.nameOf(o)) ?? o));
+  const cancelledBy = m.state === 'cancelled' ? steps.map((s) => (wasCancelled(s) ? String((s.evidence as any).skipped) : '')).find(Boolean) : undefined;
   const view = m.policy.ownersGroup ? await engine.ownerView(m) : null;
   const groupFact = !m.policy.ownersGroup
     ? []
@@ -205,7 +242,12 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
     id: m.id,
     name: m.name,
     kindTitle: runbookOf(m.kind).title,
-    progress: m.state === 'completed' ? `Completed: ${done} of ${steps.length} steps done.` : `${done} of ${steps.length} steps done${current ? ` · now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})` : ''}`,
+    progress:
+      m.state === 'completed'
+        ? `Completed: ${done} of ${steps.length} steps done.`
+        : m.state === 'cancelled'
+          ? `Cancelled${cancelledBy ? ` (${cancelledBy.replace(/^the migration was /, '')})` : ''}: ${done} of ${steps.length} steps had been done; nothing more runs.`
+          : `${done} of ${steps.length} steps done${current ? ` · now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})` : ''}`,
     facts: [
       { title: 'Migration id', value: m.id },
       { title: 'Domain', value: m.domain },
@@ -226,7 +268,7 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
 export function stepLines(engine: RunbookEngine, m: Migration, steps: StepRow[]): { icon: string; seq: number; title: string; batchLabel: string; stateLabel: string }[] {
   return steps.map((s) => {
     const p = engine.plannedStep(m, s);
-    return { icon: STATE[s.state].icon, seq: s.seq, title: p.def.title, batchLabel: p.batch ? ` (batch ${p.batch})` : '', stateLabel: STATE[s.state].label };
+    return { icon: stateOf(s).icon, seq: s.seq, title: p.def.title, batchLabel: p.batch ? ` (batch ${p.batch})` : '', stateLabel: stateOf(s).label };
   });
 }
 

@@ -74,6 +74,48 @@ export async function getGroup(t: GraphTransport, groupId: string): Promise<{ id
   return { id: String(res.body?.id ?? groupId).toLowerCase(), displayName: typeof res.body?.displayName === 'string' ? res.body.displayName : null };
 }
 
+/** One of the tenant's domains (Graph's domain resource, the properties cutover reads). */
+export interface TenantDomain {
+  id: string;
+  isVerified: boolean;
+  isDefault: boolean;
+  isInitial: boolean;
+  authenticationType: string | null;
+}
+
+/** GET /v1.0/domains: the tenant's domains, verified or not (Domain.Read.All). */
+export async function listDomains(t: GraphTransport): Promise<TenantDomain[]> {
+  const out: TenantDomain[] = [];
+  let path: string | undefined = '/domains?$select=id,isVerified,isDefault,isInitial,authenticationType';
+  let version: 'v1.0' | 'beta' = 'v1.0';
+  while (path) {
+    const res: { body: any } = await t.request('GET', path, { version });
+    for (const d of res.body?.value ?? []) {
+      if (typeof d?.id !== 'string') continue;
+      out.push({ id: d.id.toLowerCase(), isVerified: d.isVerified === true, isDefault: d.isDefault === true, isInitial: d.isInitial === true, authenticationType: typeof d.authenticationType === 'string' ? d.authenticationType : null });
+    }
+    const link: string | undefined = res.body?.['@odata.nextLink'];
+    path = undefined;
+    if (link) ({ version, path } = t.splitLink(link));
+  }
+  return out;
+}
+
+/**
+ * GET /v1.0/users/{id}?$select=id,displayName,accountEnabled (User.Read.All): a user of the tenant, or null when Graph
+ * answers 404 (no such user; a group's or a device's id is not a user either).
+ */
+export async function getUser(t: GraphTransport, oid: string): Promise<{ id: string; displayName: string | null; accountEnabled: boolean | null } | null> {
+  if (!GUID.test(oid)) throw new Error(`not a user object id: ${oid}`);
+  try {
+    const res = await t.request('GET', `/users/${oid}?$select=id,displayName,accountEnabled`);
+    return { id: String(res.body?.id ?? oid).toLowerCase(), displayName: typeof res.body?.displayName === 'string' ? res.body.displayName : null, accountEnabled: typeof res.body?.accountEnabled === 'boolean' ? res.body.accountEnabled : null };
+  } catch (e) {
+    if (e instanceof GraphError && e.status === 404) return null;
+    throw e;
+  }
+}
+
 /**
  * Where the index keeps its deltaLink and the objects it applies to. The caller provides it
  * (the store room backs it with a SQL kv table). Values are strings; keys are namespaced by the index.

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { CloudSyncConfigurator } from './cloudSync.js';
-import { countSyncedUsers, getGroup, iterateSyncedUsers, listTransitiveUserMembers, readSyncedUsers, SyncedObjectIndex, type DeltaStateStore } from './directory.js';
+import { countSyncedUsers, getGroup, getUser, iterateSyncedUsers, listDomains, listTransitiveUserMembers, readSyncedUsers, SyncedObjectIndex, type DeltaStateStore } from './directory.js';
 import { GraphPlanError } from './errors.js';
 import { SyncJobOps, type JobRef } from './jobs.js';
 import { jobIsOfTemplate } from './types.js';
@@ -28,6 +28,7 @@ export {
   type DeltaStateStore,
   type GroupUserMember,
   type RefreshResult,
+  type TenantDomain,
 } from './directory.js';
 export {
   unionContainers,
@@ -116,6 +117,7 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     exchangeHybridWritebackPossible: (ref: JobRef) => jobs.exchangeHybridWritebackPossible(ref),
     passwordWriteback: () => jobs.passwordWriteback(),
     onPremisesSynchronization: () => jobs.onPremisesSynchronization(),
+    organizationSync: () => jobs.organizationSync(),
     provisioningLogs: (jobId: string, opts?: { maxEntries?: number; since?: Date }) => jobs.provisioningLogs(jobId, opts),
 
     // Counts and reconciliation input
@@ -126,6 +128,11 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     // Groups (change owners by group): users reached directly or through nested groups
     transitiveUserMembers: (groupId: string) => listTransitiveUserMembers(transport, groupId),
     getGroup: (groupId: string) => getGroup(transport, groupId),
+    /** A user of the tenant by object id, or null (Graph 404). */
+    getUser: (oid: string) => getUser(transport, oid),
+
+    // The tenant: its domains, verified or not (a new migration's domain must be a verified one)
+    listDomains: () => listDomains(transport),
     /** An OU index kept current by users/delta; its state (deltaLink + objects) lives in `store`. */
     createSyncedObjectIndex: (store: DeltaStateStore, key?: string) => new SyncedObjectIndex(transport, store, log, key),
     clock,

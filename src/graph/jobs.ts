@@ -205,6 +205,17 @@ export class SyncJobOps {
   }
 
   /**
+   * The tenant's directory sync heartbeat: GET /organization's onPremisesSyncEnabled and onPremisesLastSyncDateTime
+   * ("The time and date at which the tenant was last synced with the on-premises directory", organization resource;
+   * Application: Organization.Read.All least privileged, organization-get).
+   */
+  async organizationSync(): Promise<{ onPremisesSyncEnabled: boolean | null; onPremisesLastSyncDateTime: string | null }> {
+    const res = await this.t.request('GET', '/organization?$select=id,onPremisesSyncEnabled,onPremisesLastSyncDateTime', { version: 'v1.0' });
+    const org = (res.body?.value ?? [])[0] ?? {};
+    return { onPremisesSyncEnabled: org.onPremisesSyncEnabled ?? null, onPremisesLastSyncDateTime: org.onPremisesLastSyncDateTime ?? null };
+  }
+
+  /**
    * Provisioning log entries for a job, failures first, newest first within each group.
    * Reads at most maxEntries (reports are throttled at 5 requests / 10 s, so we page sparingly).
    */

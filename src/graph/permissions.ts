@@ -20,6 +20,10 @@
  *   how-to-inbound-synch-ms-graph.md); the stricter reading requires the write permission that PUT needs.
  * - POST …/schema/directories/{id}/discover: https://learn.microsoft.com/graph/api/synchronization-directorydefinition-discover
  *   (Application.ReadWrite.OwnedBy least; Directory.ReadWrite.All. Synchronization.ReadWrite.All is NOT listed).
+ * - GET /domains, GET /domains/{id}: https://learn.microsoft.com/graph/api/domain-list , domain-get
+ *   (Application: Domain.Read.All least; Domain.ReadWrite.All, Directory.Read.All higher).
+ * - GET /organization: https://learn.microsoft.com/graph/api/organization-get (Application: Organization.Read.All least;
+ *   Directory.Read.All, Organization.ReadWrite.All, Directory.ReadWrite.All).
  * - GET /auditLogs/provisioning: https://learn.microsoft.com/graph/api/provisioningobjectsummary-list
  *   (ProvisioningLog.Read.All least; AuditLog.Read.All, Directory.Read.All).
  * - GET /beta/onPremisesPublishingProfiles/provisioning/agents: https://learn.microsoft.com/graph/api/onpremisesagent-list
@@ -48,6 +52,7 @@ const SYNC_WRITE = [OWNED_BY, 'Synchronization.ReadWrite.All'];
 const SYNC_READ = [OWNED_BY, 'Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
 const USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const GROUPS = ['GroupMember.Read.All', 'Group.Read.All', 'GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const DOMAINS = ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const SP = `/servicePrincipals/[^/]+/synchronization`;
 const JOB = `${SP}/jobs/[^/]+`;
 const DOCS = 'https://learn.microsoft.com/graph/api';
@@ -70,6 +75,8 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('groups delta', 'GET', '/groups/delta', GROUPS, 'group-delta'),
   e('get group', 'GET', '/groups/[^/]+', GROUPS, 'group-get'),
   e('group transitive members', 'GET', '/groups/[^/]+/transitiveMembers(/[^/]+)?', GROUPS, 'group-list-transitivemembers'),
+  e('list domains', 'GET', '/domains', DOMAINS, 'domain-list'),
+  e('get domain', 'GET', '/domains/[^/]+', DOMAINS, 'domain-get'),
   e('read onPremisesSynchronization', 'GET', '/directory/onPremisesSynchronization(/[^/]+)?', 'not-supported', 'onpremisesdirectorysynchronization-get', ['OnPremDirectorySynchronization.Read.All', 'OnPremDirectorySynchronization.ReadWrite.All']),
   e('update onPremisesSynchronization', 'PATCH', '/directory/onPremisesSynchronization/[^/]+', 'not-supported', 'onpremisesdirectorysynchronization-update', ['OnPremDirectorySynchronization.ReadWrite.All']),
   e('instantiate application template', 'POST', '/applicationTemplates/[^/]+/instantiate', [OWNED_BY, 'Application.ReadWrite.All', 'Directory.ReadWrite.All'], 'applicationtemplate-instantiate'),
@@ -91,6 +98,7 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('replace synchronization schema', 'PUT', `${JOB}/schema`, SYNC_WRITE, 'synchronization-synchronizationschema-update'),
   e('discover directory schema', 'POST', `${JOB}/schema/directories/[^/]+/discover`, [OWNED_BY, 'Directory.ReadWrite.All'], 'synchronization-directorydefinition-discover'),
   e('list provisioning logs', 'GET', '/auditLogs/provisioning', ['ProvisioningLog.Read.All', 'AuditLog.Read.All', 'Directory.Read.All'], 'provisioningobjectsummary-list'),
+  e('get organization', 'GET', '/organization', ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All', 'Directory.ReadWrite.All'], 'organization-get'),
   e('list provisioning agents', 'GET', '/onPremisesPublishingProfiles/provisioning/agents', 'not-supported', 'onpremisesagent-list', ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All']),
 ];
 
@@ -111,6 +119,8 @@ export const APP_PERMISSIONS = [
   'User.Read.All',
   'GroupMember.Read.All',
   'ProvisioningLog.Read.All',
+  'Domain.Read.All',
+  'Organization.Read.All',
 ] as const;
 
 /**
@@ -122,6 +132,8 @@ export const CLIENT_ENDPOINTS: readonly string[] = [
   'list users',
   'count users',
   'users delta',
+  'get user',
+  'list domains',
   'get group',
   'group transitive members',
   'instantiate application template',
@@ -140,6 +152,7 @@ export const CLIENT_ENDPOINTS: readonly string[] = [
   'replace synchronization schema',
   'discover directory schema',
   'list provisioning logs',
+  'get organization',
 ];
 
 // ---- tokens ----

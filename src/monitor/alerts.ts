@@ -50,13 +50,55 @@ export interface AlertRecord extends AlertContent {
 
 export type AlertEvent = { type: 'opened' | 'updated' | 'resolved' | 'acted'; alertId: string };
 
+export type AlertVerb = 'ack' | 'snooze' | 'resolve';
+
+/** Who may acknowledge, snooze or resolve an alert: null when this person may, else the reason they may not. */
+export interface AlertResponders {
+  refuse(alert: AlertRecord, actorOid: string): Promise<string | null>;
+}
+
+/**
+ * The rule (issue 15): the migration's change owners (listed, or members of its owners group, as now), or members of a
+ * configured responders group (CUTOVER_RESPONDERS_GROUP). Nobody else. Fail closed: a group that cannot be read admits
+ * nobody through it (the reason says so).
+ */
+export function alertResponders(p: {
+  /** Is this person a change owner of the migration now (false when its owners group cannot be read)? */
+  isOwner(migrationId: string, oid: string): Promise<boolean>;
+  /** The responders group, when one is configured: is this person a member (throws when it cannot be read)? */
+  responders?: { groupId: string; isMember(tenantId: string, oid: string): Promise<boolean> };
+}): AlertResponders {
+  return {
+    async refuse(a, oid) {
+      if (!oid) return 'Your Entra object id is not in the request, so cutover cannot tell whether you may act on this alert. Nothing was changed.';
+      if (await p.isOwner(a.migrationId, oid)) return null;
+      let unreadable = '';
+      if (p.responders) {
+        try {
+          if (await p.responders.isMember(a.tenantId, oid)) return null;
+        } catch (err: any) {
+          unreadable = ` (the responders group ${p.responders.groupId} cannot be read from Microsoft Graph now: ${String(err?.message ?? err).slice(0, 150)})`;
+        }
+      }
+      return `Only the change owners of ${a.migrationName}${p.responders ? ' and the members of the responders group' : ''} can acknowledge, snooze or resolve its alerts${unreadable}. Nothing was changed.`;
+    },
+  };
+}
+
 export class AlertService {
   #listeners: ((e: AlertEvent) => void)[] = [];
   #reportLink: ((alertId: string, now: Date) => string) | null = null;
   /** Full reports behind alerts (reconciliation), kept in the store with the alerts. */
   readonly reports: ReportStore;
-  constructor(private readonly d: { db: Db; clock: Clock }) {
+  #responders: AlertResponders | null;
+  constructor(private readonly d: { db: Db; clock: Clock; responders?: AlertResponders }) {
     this.reports = new ReportStore(d.db, d.clock);
+    this.#responders = d.responders ?? null;
+  }
+
+  /** Who may act on alerts (the composition root sets it once the engine exists). Unset: nobody may (fail closed). */
+  setResponders(r: AlertResponders): void {
+    this.#responders = r;
   }
 
   /** How to link an alert's stored full report (set by the report routes, which serve it). */
@@ -129,26 +171,53 @@ export class AlertService {
     return resolved;
   }
 
-  async act(id: string, verb: 'ack' | 'snooze', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }> {
+  /**
+   * Acknowledge, snooze or resolve (by hand) an alert. Only its responders (see alertResponders) may; anyone else gets
+   * the reason and nothing changes. A resolved alert whose condition still holds opens a new incident at the next cycle.
+   */
+  async act(id: string, verb: AlertVerb, actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }> {
+    const target = await this.get(id);
+    if (!target) return { changed: false, notice: 'That alert does not exist.' };
+    if (target.state === 'resolved') return { changed: false, notice: 'This alert is already resolved.' };
+    if (!actor.oid) return { changed: false, notice: 'Your Entra object id is not in the request, so the action cannot be recorded.' };
+    const refused = this.#responders ? await this.#responders.refuse(target, actor.oid.toLowerCase()) : 'Nobody is allowed to act on alerts in this deployment (no responders are configured). Nothing was changed.';
+    if (refused) return { changed: false, notice: refused };
     const now = this.d.clock.now();
     const r = await this.d.db.transaction(async (tx) => {
       const a = (await tx.query('SELECT * FROM alerts WHERE id = $1 FOR UPDATE', [id])).rows[0];
       if (!a) return { changed: false, notice: 'That alert does not exist.' };
       if (a.state === 'resolved') return { changed: false, notice: 'This alert is already resolved.' };
       if (version >= 0 && version !== a.version) return { changed: false, notice: 'This card was out of date, so nothing was done. Here is the current state.' };
-      if (!actor.oid) return { changed: false, notice: 'Your Entra object id is not in the request, so the action cannot be recorded.' };
       if (verb === 'ack') {
         if (a.state === 'acknowledged') return { changed: false, notice: `Already acknowledged by ${a.acked_by}.` };
         await tx.query("UPDATE alerts SET state = 'acknowledged', acked_by = $2, acked_at = $3, snoozed_until = NULL, version = version + 1 WHERE id = $1", [id, actor.name, now.toISOString()]);
-      } else {
+      } else if (verb === 'snooze') {
         const until = new Date(now.getTime() + (hours ?? 1) * 3_600_000);
         await tx.query("UPDATE alerts SET state = 'snoozed', acked_by = $2, snoozed_until = $3, version = version + 1 WHERE id = $1", [id, actor.name, until.toISOString()]);
+      } else {
+        await tx.query("UPDATE alerts SET state = 'resolved', resolved_at = $2, acked_by = coalesce(acked_by, $3), snoozed_until = NULL, version = version + 1 WHERE id = $1", [id, now.toISOString(), actor.name]);
       }
-      await appendAudit(tx, { migrationId: a.migration_id, at: now, actor, action: verb === 'ack' ? 'alert-acknowledged' : 'alert-snoozed', details: { alertId: id, hours: hours ?? null } });
+      const action = verb === 'ack' ? 'alert-acknowledged' : verb === 'snooze' ? 'alert-snoozed' : 'alert-resolved';
+      await appendAudit(tx, { migrationId: a.migration_id, at: now, actor, action, details: { alertId: id, hours: verb === 'snooze' ? hours ?? 1 : null, ...(verb === 'resolve' ? { byHand: true, check: a.check_key, scope: a.scope } : {}) } });
       return { changed: true };
     });
-    if (r.changed) this.#emit({ type: 'acted', alertId: id });
+    if (r.changed) this.#emit({ type: verb === 'resolve' ? 'resolved' : 'acted', alertId: id });
     return r;
+  }
+
+  /** Resolves every unresolved alert of a migration (it was cancelled: nothing watches it any more). */
+  async resolveAllOf(migrationId: string, actor: { oid: string; name: string } | null, reason: string): Promise<string[]> {
+    const now = this.d.clock.now();
+    const ids = await this.d.db.transaction(async (tx) => {
+      const rows = (await tx.query("SELECT id FROM alerts WHERE migration_id = $1 AND state <> 'resolved' FOR UPDATE", [migrationId])).rows;
+      for (const r of rows) {
+        await tx.query("UPDATE alerts SET state = 'resolved', resolved_at = $2, version = version + 1 WHERE id = $1", [r.id, now.toISOString()]);
+        await appendAudit(tx, { migrationId, at: now, actor, action: 'alert-resolved', details: { alertId: r.id, reason } });
+      }
+      return rows.map((r: any) => r.id as string);
+    });
+    for (const id of ids) this.#emit({ type: 'resolved', alertId: id });
+    return ids;
   }
 
   /** Snoozes that ran out: the alert is open again (and its card says so). */

@@ -27,9 +27,14 @@ export async function auditCli(argv: string[], db: Db, out: (s: string) => void)
     out('--export takes csv or json');
     return 2;
   }
+  // Migrations' chains, and each tenant's runner chain (`runners:<tenantId>`: runner registrations, rotations, revocations).
+  const runnerChains = (await db.query("SELECT DISTINCT migration_id FROM audit WHERE migration_id LIKE 'runners:%' ORDER BY migration_id")).rows.map((r: any) => r.migration_id as string);
   const ids = args.length
-    ? (await db.query('SELECT id FROM migrations WHERE id = ANY($1) OR lower(name) = ANY($2) ORDER BY created_at', [args, args.map((a) => a.toLowerCase())])).rows.map((r: any) => r.id as string)
-    : (await db.query('SELECT id FROM migrations ORDER BY created_at')).rows.map((r: any) => r.id as string);
+    ? [
+        ...(await db.query('SELECT id FROM migrations WHERE id = ANY($1) OR lower(name) = ANY($2) ORDER BY created_at', [args, args.map((a) => a.toLowerCase())])).rows.map((r: any) => r.id as string),
+        ...runnerChains.filter((c) => args.includes(c)),
+      ]
+    : [...(await db.query('SELECT id FROM migrations ORDER BY created_at')).rows.map((r: any) => r.id as string), ...runnerChains];
   if (args.length && !ids.length) {
     out(`no migration named ${args.join(', ')}`);
     return 2;

@@ -7,7 +7,7 @@ import { appendAudit, canonicalJson, readAudit, sha256, verifyAuditChain, type A
 import { definitionOf, planBatch, planRollback, planSteps, runbookOf } from './catalog.js';
 import { directOwners, evaluate, isOwner, mayDecide, ownerSet, requiredQuorum, type ApprovalPolicy, type ApprovalRecord, type OwnerSet } from './policy.js';
 import { OwnersGroupNotFound, OwnersGroupUnavailable, type OwnersGroup, type OwnersGroupResolver } from './owners.js';
-import type { Facts, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
+import type { Facts, GoLiveFigures, GraphOperation, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
@@ -56,6 +56,8 @@ export interface StepPlan {
   graph?: PlannedGraphRequest[];
   manual?: string[];
   effect?: string;
+  /** Go-live figures read when approval was asked: part of what the owners approve. */
+  preview?: GoLiveFigures;
 }
 
 export interface Migration {
@@ -76,6 +78,8 @@ export interface Migration {
   cloudHeldOus: string[];
   /** The runner on the Connect server this migration changes: its jobs and reads go to it and no other. */
   runnerName: string | null;
+  /** Runbook-specific choices made at creation (e.g. `path` for the DirSync upgrade). */
+  options: Record<string, string>;
   state: 'active' | 'completed' | 'cancelled';
   createdBy: Person;
   createdAt: Date;
@@ -129,10 +133,13 @@ export type EngineEvent =
   | { type: 'step-changed'; migrationId: string; seq: number }
   | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean }
   /** The approval policy changed while this step waited: asked again of the owners as they are now. */
-  | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number };
+  | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number }
+  /** A step now waits for approval (asked, asked again after a failure, or its approval was void): the owners are told. */
+  | { type: 'approval-requested'; migrationId: string; seq: number; reason: 'requested' | 'retry' | 'voided' };
 
-export type Verb = 'request' | 'approve' | 'reject' | 'retry' | 'mark-done';
-export const VERBS: Verb[] = ['request', 'approve', 'reject', 'retry', 'mark-done'];
+/** `done`: the person who does a manual step by hand says it is done, and its verification runs. */
+export type Verb = 'request' | 'approve' | 'reject' | 'retry' | 'mark-done' | 'done';
+export const VERBS: Verb[] = ['request', 'approve', 'reject', 'retry', 'mark-done', 'done'];
 
 export interface ActInput {
   verb: Verb;
@@ -286,6 +293,7 @@ export class RunbookEngine {
     partial?: boolean;
     /** The runner (by name) on the Connect server; default the tenant's only runner. */
     runner?: string;
+    options?: Record<string, string>;
   }): Promise<Migration> {
     const rb = runbookOf(input.kind);
     const now = this.deps.clock.now();
@@ -300,7 +308,7 @@ export class RunbookEngine {
       await tx.query(
         `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial, ...(runnerName ? { runnerName } : {}) }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
+        [id, input.name, input.kind, input.tenantId, input.domain, JSON.stringify(input.policy), JSON.stringify({ ous: input.ous, soakDays, partial: !!input.partial, ...(runnerName ? { runnerName } : {}), ...(input.options && Object.keys(input.options).length ? { options: input.options } : {}) }), JSON.stringify(input.requester), now.toISOString(), input.conversationId],
       );
       for (const s of steps) {
         await tx.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, s.seq, s.ord, s.key, s.batch, 'pending', now.toISOString()]);
@@ -310,7 +318,7 @@ export class RunbookEngine {
         at: now,
         actor: input.requester,
         action: 'migration-created',
-        details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, partial: !!input.partial, policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
+        details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, partial: !!input.partial, ...(input.options ? { options: input.options } : {}), policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
       });
     });
     this.#emit({ type: 'migration-created', migrationId: id });
@@ -443,6 +451,7 @@ export class RunbookEngine {
       rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
       partial: m.partial,
       runnerName: m.runnerName,
+      options: m.options,
     };
   }
 
@@ -464,14 +473,29 @@ export class RunbookEngine {
     const def = step.def;
     const facts = await this.#facts(m, step);
     const effect = def.effect?.(ctx, facts);
+    const describe = (seq: NonNullable<StepDefinition['preview']>['reads']) => seq.map((a) => this.deps.ports.runner.describe(typeof a.action === 'function' ? a.action(ctx) : a.action, a.params(ctx)));
+    const preview = def.preview ? await this.#preview(m, ctx, def.preview) : undefined;
+    const extra = { effect, ...(preview ? { preview } : {}) };
     switch (def.action.kind) {
-      case 'manual':
-        return { manual: def.action.checklist, effect };
+      case 'manual': {
+        const verify = def.action.verify;
+        if (!verify) return { manual: def.action.checklist, ...extra };
+        return verify.kind === 'runner'
+          ? { manual: def.action.checklist, runner: describe(verify.sequence), ...extra }
+          : { manual: def.action.checklist, graph: await this.deps.ports.graph.describe(verify.operation, ctx, await this.facts(m.id)), ...extra };
+      }
       case 'runner':
-        return { runner: def.action.sequence.map((a) => this.deps.ports.runner.describe(typeof a.action === 'function' ? a.action(ctx) : a.action, a.params(ctx))), effect };
+        return { runner: describe(def.action.sequence), ...extra };
       case 'graph':
-        return { graph: await this.deps.ports.graph.describe(def.action.operation, ctx, await this.facts(m.id)), effect };
+        return { graph: await this.deps.ports.graph.describe(def.action.operation, ctx, await this.facts(m.id)), ...extra };
     }
+  }
+
+  /** The go-live figures, read now from the migration's runner (each read as the step's plan will show it). */
+  async #preview(m: Migration, ctx: MigrationContext, preview: NonNullable<StepDefinition['preview']>): Promise<GoLiveFigures> {
+    const results: any[] = [];
+    for (const r of preview.reads) results.push(await this.#read(m, typeof r.action === 'function' ? r.action(ctx) : r.action, r.params(ctx)));
+    return preview.figures(results, ctx);
   }
 
   /** Facts earlier steps established, used to state a step's effect (e.g. the OU's user count). */
@@ -489,6 +513,7 @@ export class RunbookEngine {
   async act(input: ActInput): Promise<ActResult> {
     const m = await this.getMigration(input.migrationId);
     if (!m) throw new EngineError('not-found', 'That migration does not exist (any more).');
+    if (m.state === 'cancelled') return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.` };
     const before = await this.getStep(m.id, input.seq);
     if (!before) throw new EngineError('not-found', `Step ${input.seq} does not exist in ${m.name}.`);
     const planned = this.plannedStep(m, before);
@@ -523,8 +548,8 @@ export class RunbookEngine {
     // Who owns the migration now (its owners group read through Graph, cached briefly) is settled before the
     // transaction too. Graph unreachable: only the listed owners can decide (fail closed), and nothing changes.
     let owners: OwnerSet = directOwners(m.policy);
-    if (input.verb === 'approve' || input.verb === 'reject' || input.verb === 'mark-done') {
-      const decided = input.verb === 'mark-done' ? [] : (await this.getApprovals(m.id, before.seq, before.attempt)).map((r) => r.approverOid);
+    if (input.verb === 'approve' || input.verb === 'reject' || input.verb === 'mark-done' || input.verb === 'done') {
+      const decided = input.verb === 'mark-done' || input.verb === 'done' ? [] : (await this.getApprovals(m.id, before.seq, before.attempt)).map((r) => r.approverOid);
       try {
         owners = await this.ownersFor(m, [input.actor.oid, ...decided]);
       } catch (e) {
@@ -538,6 +563,8 @@ export class RunbookEngine {
 
     const now = this.deps.clock.now();
     let launch = false;
+    let verifyNow = false;
+    let asked = false;
     const result = await this.deps.db.transaction(async (tx): Promise<ActResult> => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
       const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [m.id, input.seq])).rows[0]);
@@ -567,6 +594,7 @@ export class RunbookEngine {
             stepSeq: step.seq,
             details: { key: step.key, attempt, planHash, plan, quorum: requiredQuorum(m.policy, def.approval) },
           });
+          asked = true;
           return { changed: true };
         }
         case 'approve':
@@ -574,6 +602,10 @@ export class RunbookEngine {
           if (step.state !== 'awaiting_approval' || input.attempt !== step.attempt) return stale;
           if (def.approval === 'sensitive' && input.verb === 'approve' && (input.confirmText ?? '').trim() !== m.name) {
             return { changed: false, notice: `This step cannot be undone. Type the migration's name (${m.name}) in the confirmation box to approve it.` };
+          }
+          const blocker = step.plan?.preview?.blocker;
+          if (blocker && input.verb === 'approve' && (input.confirmText ?? '').trim() !== m.name) {
+            return { changed: false, notice: `${blocker} To approve anyway, type the migration's name (${m.name}) in the confirmation box; or reject, fix it, and ask again.` };
           }
           const records = await this.#approvalsTx(tx, m.id, step.seq, step.attempt);
           const req = { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: def.approval };
@@ -596,6 +628,19 @@ export class RunbookEngine {
           }
           return { changed: true };
         }
+        case 'done': {
+          // The person did the manual change: its verification runs now (a runner job, or a Graph check).
+          if (input.version !== step.version) return stale;
+          if (!awaitingOperator(step, def)) return stale;
+          if (!isOwner(m.policy, input.actor.oid, owners) && input.actor.oid.toLowerCase() !== step.requestedBy?.oid.toLowerCase()) {
+            return { changed: false, notice: 'Only the person who asked for this step or a change owner can say it is done.' };
+          }
+          const evidence = { ...(step.evidence ?? {}), awaitingOperator: false, doneBy: input.actor.name, doneAt: now.toISOString() };
+          await this.#update(tx, step, { evidence, error: null }, now);
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'operator-done', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt } });
+          verifyNow = true;
+          return { changed: true };
+        }
         case 'mark-done': {
           if (input.version !== step.version) return stale;
           if (step.state !== 'lost' && !(step.state === 'failed' && def.action.kind === 'manual')) return stale;
@@ -609,6 +654,8 @@ export class RunbookEngine {
     });
     if (result.changed) this.#emit({ type: 'step-changed', migrationId: m.id, seq: input.seq });
     if (launch) this.#track(this.#startAction(m.id, input.seq));
+    if (verifyNow) this.#track(this.#verifyOperatorStep(m.id, input.seq));
+    if (asked) this.#emit({ type: 'approval-requested', migrationId: m.id, seq: input.seq, reason: input.verb === 'retry' ? 'retry' : 'requested' });
     return result;
   }
 
@@ -852,7 +899,10 @@ export class RunbookEngine {
     const hash = sha256(canonicalJson(plan));
     if (hash !== step.planHash) {
       // Something changed between approval and run: the approval is void, ask again.
-      await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: this.deps.clock.now() }, { action: 'approval-voided', details: { reason: 'what will run changed after approval', oldPlanHash: step.planHash, newPlanHash: hash } });
+      const figures = plan.preview && step.plan?.preview && sha256(canonicalJson(plan.preview)) !== sha256(canonicalJson(step.plan.preview));
+      const reason = figures ? `the go-live figures changed after approval (approved: ${step.plan!.preview!.lines.join('; ')}; now: ${plan.preview!.lines.join('; ')})` : 'what will run changed after approval';
+      if (await this.#transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: this.deps.clock.now(), error: figures ? { code: 'ApprovalVoided', message: `The approval is void: ${reason}. Approve the new figures.` } : null }, { action: 'approval-voided', details: { reason, oldPlanHash: step.planHash, newPlanHash: hash } }))
+        this.#emit({ type: 'approval-requested', migrationId, seq, reason: 'voided' });
       return false;
     }
     const records = await this.getApprovals(migrationId, seq, step.attempt);
@@ -893,7 +943,10 @@ export class RunbookEngine {
     const attrs = { 'cutover.migration.id': migrationId, 'cutover.tenant.id': m.tenantId, 'cutover.step.key': running.key, 'cutover.step.seq': seq, 'cutover.step.batch': running.batch ?? undefined, 'cutover.step.attempt': running.attempt, 'cutover.step.action': action.kind === 'graph' ? `graph:${action.operation}` : action.kind };
     await (this.deps.tracer ?? noTracer).inSpan('runbook.step.run', attrs, async (span) => {
       try {
-        if (action.kind === 'manual') {
+        if (action.kind === 'manual' && action.verify) {
+          // Approved: the person goes ahead now. The step waits for them (no lease: nothing of ours runs) and is proved by its verification.
+          await this.#transition(migrationId, seq, ['running'], { evidence: { awaitingOperator: true, goAt: this.deps.clock.now().toISOString(), checklist: action.checklist } }, { action: 'operator-go', details: {} }, (s) => s.attempt === running.attempt);
+        } else if (action.kind === 'manual') {
           await this.#finish(migrationId, seq, running.attempt, { ok: true, evidence: { confirmedBy: running.requestedBy?.name, confirmedAt: running.requestedAt?.toISOString(), checklist: action.checklist } });
         } else if (action.kind === 'runner') {
           await this.#enqueueNext(m, running, 0);
@@ -913,6 +966,34 @@ export class RunbookEngine {
       if (after) span.set({ 'cutover.step.state': after.state });
       if (after?.state === 'failed') span.fail({ code: after.error?.code });
     });
+  }
+
+  /** A person said a manual change is done: its verification runs (a runner sequence, or a Graph check) and decides. */
+  async #verifyOperatorStep(migrationId: string, seq: number): Promise<void> {
+    const m = await this.getMigration(migrationId);
+    const step = await this.getStep(migrationId, seq);
+    if (!m || !step || step.state !== 'running') return;
+    const def = this.plannedStep(m, step).def;
+    if (def.action.kind !== 'manual' || !def.action.verify) return;
+    const verify = def.action.verify;
+    try {
+      if (verify.kind === 'runner') {
+        await this.#enqueueNext(m, step, 0);
+        return;
+      }
+      const running = await this.#persist(() => this.#claim(migrationId, seq));
+      if (!running) return;
+      const release = this.#hold(migrationId, seq, running.attempt);
+      try {
+        // `$step`: this step's own evidence (when the person went ahead), for checks that look for a change since then.
+        const out = await this.deps.ports.graph.run(verify.operation, this.stepContext(m, step), { ...(await this.facts(m.id)), $step: step.evidence });
+        await this.#finish(migrationId, seq, running.attempt, { ok: out.ok, evidence: { ...(step.evidence ?? {}), ...out.evidence }, error: out.ok ? undefined : { code: 'NotYetTrue', message: out.error ?? 'the verification failed' } });
+      } finally {
+        release();
+      }
+    } catch (err: any) {
+      await this.#persist(() => this.#finish(migrationId, seq, step.attempt, { ok: false, evidence: step.evidence ?? undefined, error: { code: err?.code ?? err?.name ?? 'Error', message: `The verification could not run: ${String(err?.message ?? err)}` } }));
+    }
   }
 
   async #enqueueNext(m: Migration, step: StepRow, index: number): Promise<void> {
@@ -965,12 +1046,14 @@ export class RunbookEngine {
       return;
     }
     const def = this.plannedStep(m, step).def;
-    const unmet = def.expect?.(results as any[], this.stepContext(m, step)) ?? null;
+    const ctx = this.stepContext(m, step);
+    const unmet = def.expect?.(results as any[], ctx, await this.facts(m.id)) ?? null;
+    const summary = def.summarize?.(results as any[], ctx) ?? {};
     await this.#finish(
       m.id,
       step.seq,
       step.attempt,
-      { ok: !unmet, evidence: { ...(step.evidence ?? {}), results, transcript, progress: undefined }, error: unmet ? { code: 'NotYetTrue', message: unmet } : undefined },
+      { ok: !unmet, evidence: { ...(step.evidence ?? {}), results, transcript, progress: undefined, ...summary }, error: unmet ? { code: 'NotYetTrue', message: unmet } : undefined },
       job.id,
     );
   }
@@ -1154,6 +1237,7 @@ export class RunbookEngine {
       const m = (await this.getMigration(step.migrationId))!;
       const def = this.plannedStep(m, step).def;
       if (def.action.kind === 'runner' && step.jobId) continue; // the runner hub owns it: result or lease expiry
+      if (def.action.kind === 'manual' && def.action.verify && (step.jobId || awaitingOperator(step, def))) continue; // a person's turn, or the hub's
       const reason = step.ownerId && step.leaseAttempt === step.attempt && scopeOf(step.ownerId) !== this.#scope ? 'owner-lease-expired' : 'restart';
       const details = { reason, owner: step.ownerId, leaseUntil: step.leaseUntil?.toISOString() ?? null };
       const still = (s: StepRow) => s.attempt === step.attempt && this.#orphaned(s, now);
@@ -1172,6 +1256,7 @@ export class RunbookEngine {
   /** True when nobody alive runs this step: see settleOrphanedSteps. */
   #orphaned(s: StepRow, now: Date): boolean {
     if (s.state !== 'running') return false;
+    if ((s.evidence as any)?.awaitingOperator === true) return false; // waits for a person, not for a process
     const leased = !!s.ownerId && s.leaseAttempt === s.attempt;
     if (leased) {
       if (s.ownerId === this.instanceId) return false; // this process runs it
@@ -1345,6 +1430,7 @@ function toMigration(r: any): Migration {
     rolledBackOus: Array.isArray(r.params.rolledBackOus) ? r.params.rolledBackOus : [],
     cloudHeldOus: Array.isArray(r.params.cloudHeldOus) ? r.params.cloudHeldOus : [],
     runnerName: typeof r.params.runnerName === 'string' ? r.params.runnerName : null,
+    options: r.params.options && typeof r.params.options === 'object' ? r.params.options : {},
     state: r.state,
     createdBy: r.created_by,
     createdAt: new Date(r.created_at),
@@ -1379,6 +1465,11 @@ function toStep(r: any): StepRow {
     leaseUntil: r.lease_until ? new Date(r.lease_until) : null,
     leaseAttempt: r.lease_attempt ?? null,
   };
+}
+
+/** A manual step that was approved and waits for the person to do it and say so (then its verification runs). */
+function awaitingOperator(step: StepRow, def: StepDefinition): boolean {
+  return step.state === 'running' && def.action.kind === 'manual' && !!def.action.verify && !step.jobId && (step.evidence as any)?.awaitingOperator === true;
 }
 
 /** The scope part of an owner id (`<scope>#<boot id>`). */

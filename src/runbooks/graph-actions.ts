@@ -25,7 +25,7 @@ export interface GraphActionOptions {
 
 type JobRef = { servicePrincipalId: string; jobId: string };
 
-const TEMPLATE = { provisioning: 'AD2AADProvisioning', passwordHash: 'AD2AADPasswordHash', exchange: 'AAD2ADExchangeHybridWriteback' } as const;
+const TEMPLATE = { provisioning: 'AD2AADProvisioning', passwordHash: 'AD2AADPasswordHash', exchange: 'AAD2ADExchangeHybridWriteback', groupProvisioning: 'AAD2ADGroupProvisioning' } as const;
 
 /** Provisioning logs are kept 30 days: "every outcome" means within that window. */
 const LOG_RETENTION_MS = 29 * 86_400_000;
@@ -149,6 +149,10 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           ];
         case 'check-accidental-delete-prevention':
           return [];
+        case 'verify-group-provisioning':
+          return [{ method: 'GET', path: '/beta/servicePrincipals/{id}/synchronization/jobs (the AAD2ADGroupProvisioning job: running, not quarantined)' }];
+        case 'verify-sync-resumed':
+          return [{ method: 'GET', path: '/v1.0/organization?$select=id,onPremisesSyncEnabled,onPremisesLastSyncDateTime' }];
         case 'configure-cloud-sync':
           return strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts)));
         case 'provision-on-demand': {
@@ -399,6 +403,28 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         }
         case 'check-accidental-delete-prevention':
           return { ok: true, evidence: {} };
+        case 'verify-group-provisioning': {
+          // Provisioning groups to AD is configured in the admin center ("Microsoft Entra ID to AD sync"): its job must exist, run and not be quarantined.
+          const sp = await graph.findServicePrincipal(ctx.domain);
+          const jobs = sp ? await graph.listJobs(sp.id) : [];
+          const job = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.groupProvisioning));
+          if (!job) return { ok: false, evidence: { jobs: jobs.map((j) => j.id) }, error: `No Cloud Sync group provisioning to AD (${TEMPLATE.groupProvisioning}) is configured for ${ctx.domain} yet: configure it in the Entra admin center, then say Done again.` };
+          const evidence = { jobId: job.id, state: job.schedule.state, status: job.status.code, quarantine: job.status.quarantine?.reason ?? null };
+          if (job.status.quarantine) return { ok: false, evidence, error: `Cloud Sync's group provisioning job is quarantined (${job.status.quarantine.reason}): fix it before going on.` };
+          if (job.schedule.state !== 'Active') return { ok: false, evidence, error: `Cloud Sync's group provisioning job is ${job.schedule.state}, not running: enable the configuration.` };
+          return { ok: true, evidence };
+        }
+        case 'verify-sync-resumed': {
+          // The step's own evidence says when the person went ahead; Entra must have seen a directory sync since then.
+          const since = Date.parse(String(facts.$step?.goAt ?? ''));
+          const org = await graph.organizationSync();
+          const last = org.onPremisesLastSyncDateTime ? Date.parse(org.onPremisesLastSyncDateTime) : NaN;
+          const evidence = { onPremisesSyncEnabled: org.onPremisesSyncEnabled, onPremisesLastSyncDateTime: org.onPremisesLastSyncDateTime, upgradeStartedAt: Number.isNaN(since) ? null : new Date(since).toISOString() };
+          if (!org.onPremisesSyncEnabled) return { ok: false, evidence, error: 'Directory synchronization is not enabled for the tenant (onPremisesSyncEnabled is not true).' };
+          if (Number.isNaN(last) || (!Number.isNaN(since) && last <= since))
+            return { ok: false, evidence, error: `Entra ID has seen no directory sync since the upgrade began (last sync: ${org.onPremisesLastSyncDateTime ?? 'never'}): sync has not resumed. Check the new Entra Connect server (Synchronization Service Manager → Operations), then say Done again.` };
+          return { ok: true, evidence };
+        }
       }
     },
   };

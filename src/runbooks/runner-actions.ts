@@ -12,7 +12,12 @@ export const SEQUENCE_SLOTS = 100;
 export const jobAttemptKey = (attempt: number, position: number) => attempt * SEQUENCE_SLOTS + position;
 export const stepAttemptOf = (jobAttempt: number) => Math.floor(jobAttempt / SEQUENCE_SLOTS);
 
-export class RunnerReadError extends Error {}
+export class RunnerReadError extends Error {
+  /** The runner's error code when it answered with a failure (e.g. `not-found`); none when no runner answered. */
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
 
 /**
  * The engine's and the monitor's way to the runner: queued jobs for steps, and awaited reads.
@@ -61,7 +66,7 @@ export class RunnerGateway {
       if (job.state === 'succeeded') return job.result;
       // Withdrawn by a waiter that gave up just as this one joined: ask again, once.
       if (job.error?.code === 'withdrawn' && tries < 2) continue;
-      throw new RunnerReadError(`${action}: ${job.error?.message ?? job.state}`);
+      throw new RunnerReadError(`${action}: ${job.error?.message ?? job.state}`, job.error?.code ?? job.state);
     }
   }
 
@@ -134,7 +139,8 @@ export class RunnerGateway {
         return { jobId: job.id };
       },
       read: (tenantId, action, params, o) => this.read(tenantId, action, params, o),
-      runners: async (tenantId) => (await this.hub.listRunners({ tenantId })).filter((r) => !r.revokedAt).map((r) => ({ id: r.id, name: r.name })),
+      // Revoked runners, and runners whose token expired unclaimed (it never works), serve no migration.
+      runners: async (tenantId) => (await this.hub.listRunners({ tenantId })).filter((r) => !r.revokedAt && r.health !== 'Expired').map((r) => ({ id: r.id, name: r.name })),
       describe: (action, params) => {
         const def = getAction(action);
         const valid = parseParams(action, params) as Record<string, unknown>;

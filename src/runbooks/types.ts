@@ -34,6 +34,8 @@ export interface MigrationContext {
   partial: boolean;
   /** The runner on the migration's Connect server (null until bound): its reads and jobs go there. */
   runnerName: string | null;
+  /** Runbook-specific choices made at creation (e.g. `path` for the DirSync upgrade). */
+  options: Record<string, string>;
 }
 
 /** A Graph operation the engine may call; implemented by src/runbooks/ports.ts adapters over src/graph. */
@@ -48,12 +50,23 @@ export type GraphOperation =
   | 'configure-sync-features'
   | 'check-accidental-delete-prevention'
   | 'pause-cloud-sync-job'
-  | 'verify-connect-owns-ou';
+  | 'verify-connect-owns-ou'
+  /** Cloud Sync's Entra ID → AD group provisioning (AAD2ADGroupProvisioning) is configured, running and not quarantined. */
+  | 'verify-group-provisioning'
+  /** Entra ID received a directory sync after the step before (the tenant's onPremisesLastSyncDateTime moved on). */
+  | 'verify-sync-resumed';
+
+/** A sequence of runner actions (each a read or a change), run in order as one step. */
+export type RunnerSequence = { action: string | ((ctx: MigrationContext) => string); params: (ctx: MigrationContext) => Record<string, unknown> }[];
 
 export type StepAction =
-  | { kind: 'manual'; checklist: string[] }
+  /**
+   * A person does it by hand. With `verify`, the step is not done on approval: once approved the person is told to
+   * go ahead, says when it is done, and the verification (runner reads or a Graph check, judged by `expect`) proves it.
+   */
+  | { kind: 'manual'; checklist: string[]; verify?: { kind: 'runner'; sequence: RunnerSequence } | { kind: 'graph'; operation: GraphOperation } }
   /** `action` may depend on the context (a rollback rewrites the no-flow rules for the OUs that stay, or removes them). */
-  | { kind: 'runner'; sequence: { action: string | ((ctx: MigrationContext) => string); params: (ctx: MigrationContext) => Record<string, unknown> }[] }
+  | { kind: 'runner'; sequence: RunnerSequence }
   | { kind: 'graph'; operation: GraphOperation };
 
 export type GuardKey =
@@ -72,6 +85,23 @@ export type GuardKey =
 
 /** What earlier steps proved, by step key (latest batch wins): their evidence. */
 export type Facts = Record<string, any>;
+
+/**
+ * What a go-live will export or delete, read just before approval and part of what is approved: if the figures change
+ * before the step runs, the approval is void (the plan's hash changes).
+ */
+export interface GoLiveFigures {
+  /** One line per connector or engine, e.g. "Entra connector: 3 adds, 12 updates, 0 deletes". */
+  lines: string[];
+  counts: Record<string, number>;
+  /** The objects, up to a cap (the card shows them on request); `total` counts them all. */
+  objects: { connector: string; operation: string; objectType: string; dn: string }[];
+  total: number;
+  /** sha256 of every object (not only those listed): the approval binds to the exact set. */
+  digest: string;
+  /** A finding the owners must decide on explicitly (typed confirmation), e.g. written-back groups about to be deleted. */
+  blocker?: string;
+}
 
 export interface StepDefinition {
   key: string;
@@ -95,7 +125,11 @@ export interface StepDefinition {
   /** A step that does not apply, given what earlier steps found, is skipped with this reason. */
   skipIf?: (facts: Facts, ctx: MigrationContext) => string | null;
   /** A runner result that does not prove the step (e.g. staging mode still off): the step fails with this reason. */
-  expect?: (results: any[], ctx: MigrationContext) => string | null;
+  expect?: (results: any[], ctx: MigrationContext, facts: Facts) => string | null;
+  /** Facts derived from a runner sequence's results, kept with the evidence (e.g. the recommended upgrade path). */
+  summarize?: (results: any[], ctx: MigrationContext) => Record<string, unknown>;
+  /** Go-live gate: reads made when approval is asked (and again before it runs); their figures are what is approved. */
+  preview?: { reads: RunnerSequence; figures: (results: any[], ctx: MigrationContext) => GoLiveFigures };
 }
 
 export interface RunbookDefinition {

@@ -11,7 +11,8 @@ import { ActionError, getAction, parseParams, parseResult } from '../agent/actio
 import { BodyError, checkBodyHeaders, limitForRoute, readBoundedBody, sendBodyError, type BodyLimit } from './body.js';
 
 export type JobState = 'queued' | 'leased' | 'succeeded' | 'failed' | 'lost';
-export type RunnerHealth = 'Healthy' | 'Unknown' | 'Down' | 'Revoked';
+/** `Expired`: registered with a first-use deadline that passed before the runner ever used its token (it never works). */
+export type RunnerHealth = 'Healthy' | 'Unknown' | 'Down' | 'Revoked' | 'Expired';
 
 export interface RunnerJob {
   id: string;
@@ -51,6 +52,10 @@ export interface RunnerInfo {
   createdAt: Date;
   lastSeenAt: Date | null;
   revokedAt: Date | null;
+  /** Its token works only if first used before this (null: no deadline, e.g. the sandbox's own runner). */
+  claimBy: Date | null;
+  /** When the runner first used its token (null: not yet, or registered without a deadline and never seen). */
+  claimedAt: Date | null;
   version: string | null;
   executor: string | null;
   health: RunnerHealth;
@@ -149,27 +154,39 @@ export class RunnerHub {
 
   // ---------------------------------------------------------------- runners
 
-  /** Registers a runner and returns its token. The token is shown once; only its SHA-256 is stored. */
-  async createRunner(input: { name: string; tenantId: string; pool?: string }): Promise<{ runner: RunnerInfo; token: string }> {
+  /**
+   * Registers a runner and returns its token. The token is shown once; only its SHA-256 is stored. With `claimBy` the
+   * token works only if the runner first uses it before then. With `replace`, a live runner of the same name is revoked
+   * in the same transaction (a rotation: migrations bound to the name keep their runner). A runner of the same name
+   * whose first-use deadline passed unclaimed is revoked too: its token never worked.
+   */
+  async createRunner(input: { name: string; tenantId: string; pool?: string; claimBy?: Date; replace?: boolean }): Promise<{ runner: RunnerInfo; token: string; replaced: string | null }> {
     if (!NAME.test(input.name)) throw new RunnerError('invalid', 'runner names are 1-64 letters, digits, ".", "_" or "-"');
     if (input.pool !== undefined && !NAME.test(input.pool)) throw new RunnerError('invalid', 'pool names are 1-64 letters, digits, ".", "_" or "-"');
     const id = randomUUID();
     const token = `cutover_${id}_${randomBytes(32).toString('base64url')}`;
     const now = this.#clock.now();
-    const rows = await this.#db.transaction(async (tx) => {
+    const { rows, replaced } = await this.#db.transaction(async (tx) => {
       // Names are unique per tenant among runners not revoked (a unique index holds it under races too); a revoked
       // runner's row stays, so its id is never handed out again.
-      const existing = await tx.query('SELECT id FROM runners WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL FOR UPDATE', [input.tenantId, input.name]);
-      if (existing.rows.length) throw new RunnerError('exists', `a runner named ${input.name} already exists; revoke it first`);
-      return (
+      const existing = (await tx.query('SELECT id, claim_by, claimed_at FROM runners WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL FOR UPDATE', [input.tenantId, input.name])).rows[0];
+      let replaced: string | null = null;
+      if (existing) {
+        const expired = existing.claim_by && !existing.claimed_at && new Date(existing.claim_by).getTime() <= now.getTime();
+        if (!input.replace && !expired) throw new RunnerError('exists', `a runner named ${input.name} already exists; revoke it first`);
+        await tx.query('UPDATE runners SET revoked_at = $2 WHERE id = $1', [existing.id, now]);
+        replaced = existing.id as string;
+      }
+      const rows = (
         await tx.query(
-          `INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-          [input.name, id, input.tenantId, input.pool ?? null, sha256(token), now],
+          `INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at, claim_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+          [input.name, id, input.tenantId, input.pool ?? null, sha256(token), now, input.claimBy ?? null],
         )
       ).rows;
+      return { rows, replaced };
     });
-    this.#log.info({ runner: input.name, tenantId: input.tenantId }, 'runner registered');
-    return { runner: this.#runnerInfo(rows[0], now), token };
+    this.#log.info({ runner: input.name, runnerId: id, tenantId: input.tenantId, claimBy: input.claimBy?.toISOString(), replaced }, replaced ? 'runner registered in place of the one of that name' : 'runner registered');
+    return { runner: this.#runnerInfo(rows[0], now), token, replaced };
   }
 
   /**
@@ -204,6 +221,7 @@ export class RunnerHub {
     const lastSeen: Date | null = row.last_seen_at ? new Date(row.last_seen_at) : null;
     let health: RunnerHealth;
     if (row.revoked_at) health = 'Revoked';
+    else if (unclaimedPastDeadline(row, now)) health = 'Expired';
     else if (!lastSeen) health = 'Unknown';
     else {
       const silent = now.getTime() - lastSeen.getTime();
@@ -217,6 +235,8 @@ export class RunnerHub {
       createdAt: new Date(row.created_at),
       lastSeenAt: lastSeen,
       revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
+      claimBy: row.claim_by ? new Date(row.claim_by) : null,
+      claimedAt: row.claimed_at ? new Date(row.claimed_at) : null,
       version: row.version,
       executor: row.executor,
       health,
@@ -391,6 +411,16 @@ export class RunnerHub {
     const want = Buffer.from(row.token_hash, 'hex');
     const got = Buffer.from(sha256(token), 'hex');
     if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
+    if (row.claim_by && !row.claimed_at) {
+      // First use: only before the deadline. An unclaimed token past it never works (the runner is registered again).
+      const now = this.#clock.now();
+      if (unclaimedPastDeadline(row, now)) {
+        this.#log.warn({ runner: row.name, runnerId: row.id, tenantId: row.tenant_id, claimBy: new Date(row.claim_by).toISOString() }, 'refused a runner token first used after its deadline');
+        return null;
+      }
+      await this.#db.query('UPDATE runners SET claimed_at = $2 WHERE id = $1 AND claimed_at IS NULL', [row.id, now]);
+      this.#log.info({ runner: row.name, runnerId: row.id, tenantId: row.tenant_id }, 'runner token claimed (first use)');
+    }
     return { name: row.name, id: row.id, tenantId: row.tenant_id, pool: row.pool };
   }
 
@@ -576,6 +606,11 @@ function holds(job: RunnerJob, runner: AuthedRunner, leaseId: string): boolean {
 
 function routeLimit(req: Request): BodyLimit {
   return limitForRoute((req as any).getRoute?.()?.path);
+}
+
+/** A token registered with a first-use deadline that passed before it was ever used. */
+function unclaimedPastDeadline(row: { claim_by?: unknown; claimed_at?: unknown }, now: Date): boolean {
+  return !!row.claim_by && !row.claimed_at && new Date(row.claim_by as string).getTime() <= now.getTime();
 }
 
 function sha256(s: string): string {

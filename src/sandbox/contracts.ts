@@ -31,6 +31,9 @@ export interface AdObject {
   /** Group type flags: universal security groups are what GWB v2 wrote back. */
   groupScope?: 'universal' | 'global' | 'domainLocal';
   securityEnabled?: boolean;
+  description?: string;
+  /** ISO time the object was created (whenCreated). */
+  whenCreated?: string;
 }
 
 /** Which engine exports an object to Entra ID (sandbox bookkeeping, exposed by /sandbox/v1/state). */
@@ -56,6 +59,8 @@ export interface EntraSyncTarget {
    * CredentialData mapping in the job's schema and the AD2AADPasswordHash job running.
    */
   syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void;
+  /** A sync engine finished exporting (a directory sync): Entra ID's organization shows it as onPremisesLastSyncDateTime. */
+  syncCompleted?(engine: SyncEngine, now: Date): void;
 }
 
 /** What Cloud Sync's provisioning agent reads from Active Directory. Implemented by the AD model. */

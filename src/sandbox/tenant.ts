@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { isValidDn } from '../dn.js';
 import { GraphSimulator } from './graph/index.js';
-import { seedContosoForest, type ContosoForest } from './onprem/index.js';
+import { addForestDomain, installSyncTool, seedContosoForest, type ContosoForest } from './onprem/index.js';
 
 /**
  * The simulated tenant behind `npm start`: contoso.com's Active Directory and its Connect Sync
@@ -33,6 +33,11 @@ export const SANDBOX_PEOPLE = [
 ] as const;
 export const SANDBOX_OWNERS_GROUP = { id: '5e1f0c3a-7b2d-4c9e-8a61-3d2b4f6e8c90', name: 'Cutover Change Owners' } as const;
 export const SANDBOX_IDENTITY_OPS_GROUP = { id: '9a7b5c3d-1e2f-4a6b-8c9d-0e1f2a3b4c07', name: 'Identity Operations' } as const;
+/**
+ * cutover's administrators in the sandbox (CUTOVER_ADMINS_GROUP by default there): Alex and Megan, so the Playground's
+ * people can add a runner (one asks, the other approves). Lee and Pat are not administrators.
+ */
+export const SANDBOX_ADMINS_GROUP = { id: 'c7a1e5d3-2b4f-4e6a-9c8d-1f2e3d4c5b08', name: 'Cutover Administrators' } as const;
 
 function seedPeople(graph: GraphSimulator): void {
   for (const p of SANDBOX_PEOPLE) graph.addCloudUser(p.upn, p.name, p.oid);
@@ -40,6 +45,7 @@ function seedPeople(graph: GraphSimulator): void {
   const lee = SANDBOX_PEOPLE[2].oid;
   graph.addCloudGroup(SANDBOX_IDENTITY_OPS_GROUP.name, [lee], SANDBOX_IDENTITY_OPS_GROUP.id);
   graph.addCloudGroup(SANDBOX_OWNERS_GROUP.name, [megan, SANDBOX_IDENTITY_OPS_GROUP.id], SANDBOX_OWNERS_GROUP.id);
+  graph.addCloudGroup(SANDBOX_ADMINS_GROUP.name, [SANDBOX_PEOPLE[0].oid, megan], SANDBOX_ADMINS_GROUP.id);
 }
 
 export const faultSchema = z.discriminatedUnion('kind', [
@@ -52,6 +58,10 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('graph-storm'), status: z.union([z.literal(429), z.literal(500), z.literal(503), z.literal(504)]), count: z.number().int().min(1).max(10_000), retryAfterSeconds: z.number().min(0).max(60).optional() }),
   z.object({ kind: z.literal('agent'), status: z.enum(['active', 'inactive']) }),
   z.object({ kind: z.literal('connect-scope-remove'), ou: z.string().max(2048).refine(isValidDn, 'must be a valid DN') }),
+  /** Rehearse another incumbent: the forest synchronized by DirSync (its MSOL_AD_SYNC account) instead of Entra Connect. */
+  z.object({ kind: z.literal('sync-tool'), tool: z.enum(['dirsync', 'entra-connect']), replace: z.boolean().default(true) }),
+  /** Another domain of the forest with this many users (DirSync counts the whole forest). */
+  z.object({ kind: z.literal('forest-domain'), domain: z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i), users: z.number().int().min(0).max(200_000) }),
   z.object({ kind: z.literal('clear') }),
 ]);
 export type Fault = z.infer<typeof faultSchema>;
@@ -80,6 +90,9 @@ export class SandboxTenant {
     // Connect Sync is the incumbent: its first cycle exports the forest before anyone migrates anything.
     const forest = seedContosoForest({ target: graph, now: opts.clock.now(), domain: t.domain, ...(t.seed === 20261121 ? {} : { seed: t.seed }) });
     graph.attachOnPrem(forest.ad);
+    // The tenant's domains in Entra ID: the initial onmicrosoft.com one, and the forest's domain, verified.
+    graph.addDomain(`${t.domain.split('.')[0]}.onmicrosoft.com`, { initial: true, isDefault: false });
+    graph.addDomain(t.domain, { verified: true, isDefault: true });
     if (t.tenantId === SANDBOX_TENANT_ID) seedPeople(graph);
     await graph.start(opts.port ?? 0);
     return new SandboxTenant(graph, forest, opts.clock, log, t.tenantId, t.domain);
@@ -140,6 +153,16 @@ export class SandboxTenant {
         // into ContainerExclusionList (and out of ContainerInclusionList if it was listed there itself).
         this.forest.server.excludeContainer(f.ou);
         return { removedFromConnectScope: f.ou, note: 'Takes effect at the next Connect Sync cycle.' };
+      case 'sync-tool': {
+        const account = installSyncTool(this.forest.ad, f.tool, this.clock.now(), f.tool === 'dirsync' ? 'DIRSYNC01' : 'CONNECT02', f.replace);
+        return { syncTool: f.tool, serviceAccount: account.samAccountName, dn: account.dn };
+      }
+      case 'forest-domain': {
+        if (this.forest.ad.otherDomains.some((d) => d.domainFqdn === f.domain.toLowerCase()) || f.domain.toLowerCase() === this.forest.ad.domainFqdn)
+          throw new Error(`${f.domain} is already a domain of the forest`);
+        const d = addForestDomain(this.forest.ad, f.domain, f.users);
+        return { domain: d.domainFqdn, users: f.users };
+      }
       case 'clear':
         this.graph.clearFaults();
         this.graph.setAgentStatus(this.#agentId, 'active');

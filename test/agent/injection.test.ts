@@ -57,6 +57,8 @@ describe('injection attempts in every string parameter are rejected or inert', (
         'create-group-writeback-noflow-rules.migrationId',
         'create-noflow-rules.migrationId',
         'get-noflow-status.ou',
+        'get-pending-exports.connector',
+        'gwb-scope-report.ou',
         'export-server-config.label',
         'remove-noflow-rules.migrationId',
         'start-sync-cycle.policyType',

@@ -105,6 +105,44 @@ describe.skipIf(reason !== null)('ldap executor against a real Samba AD DC', () 
     expect((await ok('ad-count', { ou: FIXTURE.pilotOu }, startTls)).users).toBe(FIXTURE.pilotUsers);
   });
 
+  it('reads the sync tools\' service accounts, every domain of the forest, and the writeback scope from groupType', async () => {
+    const domain = dc.baseDn.split(',').map((r: string) => r.split('=')[1].toLowerCase()).join('.');
+    const before = await ok('forest-object-count', {});
+    expect(before.domains).toEqual([expect.objectContaining({ domain, dn: dc.baseDn })]);
+    expect(before.total).toBe(before.domains[0].users + before.domains[0].groups + before.domains[0].contacts);
+    expect(before.domains[0].users).toBeGreaterThanOrEqual(BULK + FIXTURE.pilotUsers + FIXTURE.salesUsers + FIXTURE.emeaUsers + FIXTURE.preSalesUsers);
+    const scopeOu = `OU=GwbScope,${dc.baseDn}`;
+    const c = new Client({ url: dc.url });
+    await c.bind(dc.bindDn, dc.password);
+    try {
+      const user = ['top', 'person', 'organizationalPerson', 'user'];
+      await c.add(`CN=MSOL_AD_SYNC,CN=Users,${dc.baseDn}`, { objectClass: user, sAMAccountName: 'MSOL_AD_SYNC', description: "Account created by the Windows Azure Active Directory Sync tool with installation identifier '1f2e3d4c5b6a' running on computer 'DIRSYNC01' configured to synchronize to tenant 'contoso.onmicrosoft.com'." });
+      await c.add(`CN=MSOL_0123456789ab,CN=Users,${dc.baseDn}`, { objectClass: user, sAMAccountName: 'MSOL_0123456789ab', description: 'Account created by Microsoft Azure Active Directory Connect with installation identifier 0123456789ab running on computer AADC01 configured to synchronize to tenant contoso.onmicrosoft.com.' });
+      await c.add(scopeOu, { objectClass: ['top', 'organizationalUnit'] });
+      const group = (cn: string, groupType: string, extra: Record<string, string> = {}) =>
+        c.add(`CN=${cn},${scopeOu}`, { objectClass: ['top', 'group'], sAMAccountName: `gwbscope${cn.slice(-2)}`, groupType, adminDescription: cn, ...extra });
+      await group('Group_00000000-0000-4000-8000-0000000000a1', '-2147483640'); // universal security: in scope
+      await group('Group_00000000-0000-4000-8000-0000000000a2', '8', { mail: 'dl@contoso.test' }); // universal distribution, mail-enabled
+      await group('Group_00000000-0000-4000-8000-0000000000a3', '-2147483646'); // global security
+    } finally {
+      await c.unbind();
+    }
+    const found = await ok('find-sync-accounts', {});
+    expect(found.accounts.map((a: any) => [a.samAccountName, a.tool, a.computer]).sort()).toEqual([
+      ['MSOL_0123456789ab', 'entra-connect', 'AADC01'],
+      ['MSOL_AD_SYNC', 'dirsync', 'DIRSYNC01'],
+    ]);
+    expect(found.accounts.every((a: any) => /^\d{4}-\d{2}-\d{2}T/.test(a.whenCreated))).toBe(true);
+    // The sync accounts are never synchronized, so they are not in the count DirSync's upgrade path depends on.
+    expect((await ok('forest-object-count', {})).domains[0].users).toBe(before.domains[0].users);
+    const report = await ok('gwb-scope-report', { ou: scopeOu });
+    expect(report).toMatchObject({ inScope: 1, outOfScope: 2 });
+    const by = Object.fromEntries(report.groups.map((g: any) => [g.adminDescription.slice(-2), g]));
+    expect(by.a1).toMatchObject({ groupScope: 'universal', security: true, inScope: true });
+    expect(by.a2).toMatchObject({ groupScope: 'universal', security: false, mail: 'dl@contoso.test', inScope: false, reason: expect.stringContaining('mail-enabled') });
+    expect(by.a3).toMatchObject({ groupScope: 'global', security: true, inScope: false, reason: expect.stringContaining('global scope') });
+  });
+
   it('a wrong password fails cleanly', async () => {
     const bad = new LdapExecutor({ url: dc.url, bindDn: dc.bindDn, bindPassword: 'wrong', allowPlainLdap: true });
     expect(await runAction(bad, 'ad-check-schema', {})).toMatchObject({ ok: false, error: { code: 'failed' } });

@@ -27,4 +27,9 @@ export const SAMPLE_PARAMS: Record<string, unknown> = {
   'ad-export-identities': { ou: 'OU=CloudSyncPilot,DC=contoso,DC=com', classes: ['user'] },
   'ad-check-schema': {},
   'ad-copy-admin-description': { ou: 'OU=GWB,DC=contoso,DC=com', dryRun: true },
+  'get-pending-exports': { connector: 'ad', limit: 100 },
+  'get-last-full-runs': {},
+  'find-sync-accounts': {},
+  'forest-object-count': {},
+  'gwb-scope-report': { ou: 'OU=GWB,DC=contoso,DC=com' },
 };

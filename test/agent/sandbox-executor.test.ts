@@ -17,11 +17,12 @@ function setup() {
 describe('sandbox executor', () => {
   it('answers every read action with a result that matches its schema (the deletion threshold fails as on a real server)', async () => {
     const { exec } = setup();
-    const skip = ['ad-count', 'ad-count-by-ou', 'ad-export-identities', 'export-server-config', 'get-noflow-status', 'get-export-deletion-threshold'];
+    const skip = ['ad-count', 'ad-count-by-ou', 'ad-export-identities', 'export-server-config', 'get-noflow-status', 'get-export-deletion-threshold', 'get-pending-exports', 'gwb-scope-report'];
     for (const name of actionNames.filter((n) => !catalog[n].mutation && !skip.includes(n))) {
       const out = await runAction(exec, name, {});
       expect(out, name).toMatchObject({ ok: true });
     }
+    for (const connector of ['ad', 'entra']) expect(await runAction(exec, 'get-pending-exports', { connector }), connector).toMatchObject({ ok: true, result: { connectorType: connector, total: 0 } });
     // -AADUserName is mandatory; a non-interactive runner gets PowerShell's missing-parameter error.
     expect(await runAction(exec, 'get-export-deletion-threshold', {})).toMatchObject({
       ok: false,

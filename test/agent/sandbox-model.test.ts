@@ -50,8 +50,10 @@ describe('seedContosoForest', () => {
     const gwb = a.f.ad.objectsUnder([a.f.ous.GWB], ['group']);
     expect(gwb.every((g) => g.adminDescription === g.dn.split(',')[0].slice(3))).toBe(true);
     expect(gwb.every((g) => !a.target.has(g.objectGUID))).toBe(true);
-    // Everything but the written-back groups and the two OUs Connect's filtering excludes (5 users) is exported.
-    expect(a.target.objects.size).toBe(s.totals.users - 5 + s.totals.groups - 8 + s.totals.contacts);
+    // Everything but the written-back groups, the two OUs Connect's filtering excludes (5 users) and Connect's own
+    // service account (MSOL_…, never synchronized by the out-of-box rules) is exported.
+    expect(a.f.ad.all().filter((o) => o.samAccountName?.startsWith('MSOL_')).map((o) => o.dn)).toEqual([expect.stringMatching(/^CN=MSOL_[0-9a-f]{12},CN=Users,DC=contoso,DC=com$/)]);
+    expect(a.target.objects.size).toBe(s.totals.users - 6 + s.totals.groups - 8 + s.totals.contacts);
     expect(a.f.server.adConnector.Partitions).toEqual([
       { name: 'DC=contoso,DC=com', selected: true, includedContainers: ['DC=contoso,DC=com'], excludedContainers: [a.f.ous.ServiceAccounts, a.f.ous.DisabledUsers] },
     ]);

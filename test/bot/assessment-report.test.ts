@@ -57,7 +57,7 @@ describe('the assessment report: downloadable from the assessment card through a
   beforeAll(async () => {
     h = await Harness.start();
     m = await h.newPilot('Assessed');
-    fresh = await h.newPilot('Not assessed');
+    fresh = await h.newPilot('Not assessed', '', 'OU=Sales,DC=contoso,DC=com');
     // its cards are all posted (and their activity ids stored) long before the refusals below look at the store
     const steps = (await h.app.engine.getSteps(fresh)).length;
     await h.connector.waitFor(() => h.connector.sent.filter((s) => s.method === 'POST' && cardText(s.activity).includes('Not assessed · step')).length === steps || undefined);

@@ -46,13 +46,16 @@ describe('hostile input through /api/messages', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('the new-migration name clash is scoped to the tenant', async () => {
-    // Same conversation id, another tenant: its "Pilot" is its own, not "already exists here".
+  it('the new-migration name clash is scoped to the tenant; a tenant cutover does not manage is told so, not another tenant\'s clash', async () => {
+    // Same conversation id, another tenant (one cutover holds no Graph credentials for): a clear answer, never
+    // "already exists" (which would confirm another tenant's migration name), and nothing is created.
+    const before = await snapshot();
     const n = h.connector.sent.length;
     await h.in({ tenantId: OTHER_TENANT }).say(USERS.alex, `new migration "Pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`);
-    expect(h.connector.sent.slice(n).map((x) => cardText(x.activity)).join('\n')).not.toContain('already exists');
-    const mine = (await h.app.engine.listMigrations()).filter((m) => m.name === 'Pilot');
-    expect(mine.map((m) => m.tenantId).sort()).toEqual([h.app.tenant!.tenantId, OTHER_TENANT].sort());
+    const answer = (await h.connector.waitFor(() => h.connector.sent.slice(n).find((x) => cardText(x.activity).includes('Migration not created')))).activity;
+    expect(cardText(answer)).toContain(`cutover does not manage this Microsoft Entra tenant (${OTHER_TENANT})`);
+    expect(cardText(answer)).not.toContain('already exists');
+    expect(await snapshot()).toBe(before);
     // In its own tenant the clash still holds.
     expect(await ask(h, `new migration "pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, /already exists/)).toContain('already exists');
   });
@@ -87,7 +90,7 @@ describe('hostile input through /api/messages', () => {
   });
   it('a Markdown link in a name or a comment renders as text on the bot cards, never as a link', async () => {
     const n = h.connector.sent.length;
-    await h.say(USERS.alex, `new migration "[Approve here](https://evil.example/x)" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`);
+    await h.say(USERS.alex, `new migration "[Approve here](https://evil.example/x)" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`);
     const m = (await h.app.engine.listMigrations()).find((x) => x.name.startsWith('[Approve'))!;
     expect(m).toBeDefined();
     await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => JSON.stringify(s.activity).includes('Approve here')));

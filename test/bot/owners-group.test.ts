@@ -58,8 +58,18 @@ describe('change owners through an Entra group', () => {
 
   it('refuses a non-member whose display name is a member\'s, and fails closed when Graph is down', async () => {
     const stop = await h.seqOf(migrationId, 'stop-scheduler');
+    const before = h.connector.sent.length;
     await h.click(USERS.alex, 'step.request', await h.stepData(migrationId, stop));
     expect((await h.app.engine.getStep(migrationId, stop))!.state).toBe('awaiting_approval');
+    // Issue 17: the owners who can decide are told at once (not at the 2-hour reminder), by mention, and the card names them.
+    const told = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => String(x.activity?.text ?? '').includes('asks approval for step')));
+    expect(told.activity.text).toContain(`Alex Wilber asks approval for step ${stop}`);
+    const mentioned = (told.activity.entities ?? []).map((e: any) => e.mentioned?.id);
+    expect(mentioned).toEqual(expect.arrayContaining([USERS.megan.aadObjectId, USERS.lee.aadObjectId]));
+    expect(mentioned).not.toContain(USERS.alex.aadObjectId);
+    const shown = cardText((await h.click(USERS.megan, 'card.refresh', await h.stepData(migrationId, stop))).card);
+    expect(shown).toMatch(/Waiting for\n[^\n]*Megan Bowen/);
+    expect(shown).toMatch(/Waiting for\n[^\n]*Lee Gu/);
 
     const forged = await h.click({ ...USERS.bystander, name: USERS.lee.name }, 'step.approve', await h.stepData(migrationId, stop));
     expect(cardText(forged.card)).toContain('members of its owners group');

@@ -495,4 +495,60 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await api('/sandbox/v1/faults', { kind: 'clear' });
   }, STEP_TIMEOUT);
 
+  it('issue 15: an administrator adds a runner, a second one approves, and the token appears only on the card answering the first one\'s own click', async () => {
+    // Alex and Megan are the sandbox's administrators (its "Cutover Administrators" group); Pat is not one.
+    const TOKEN = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/;
+    await say('runner add connect02');
+    const card = cards().filter({ hasText: 'Runner registration · connect02' }).first();
+    await card.waitFor();
+    expect(await card.innerText()).toContain('Waiting for a second administrator');
+    await shoot(card, 'runner-request.png');
+
+    // The one who asked cannot approve it (four-eyes); a member who is no administrator cannot either.
+    await click(card, 'Approve');
+    await card.filter({ hasText: 'four-eyes' }).waitFor();
+    await as(PAT, () => click(card, 'Approve'));
+    await card.filter({ hasText: "Only cutover's administrators" }).waitFor();
+    await as(MEGAN, () => click(card, 'Approve'));
+    await card.filter({ hasText: 'Approved — Alex Wilber can take the token' }).waitFor();
+    expect(await buttonsOf(card)).toContain('Show my token (only I see it)');
+
+    // Megan approved it, but the token is Alex's to see.
+    await as(MEGAN, () => click(card, 'Show my token (only I see it)'));
+    await card.filter({ hasText: 'Only Alex Wilber, who asked for this runner, can see its token' }).waitFor();
+    expect(await card.innerText()).not.toMatch(TOKEN);
+
+    // Where the token appears: the card Alex's own click gets back (the invoke response, which Teams shows to the
+    // clicker alone). The bot posts and updates nothing with it: the channel's shared card keeps no token.
+    const answered = invokes.length;
+    await click(card, 'Show my token (only I see it)');
+    const tokenCard = cards().filter({ hasText: 'Your runner token' }).first();
+    await tokenCard.waitFor();
+    const token = (await tokenCard.innerText()).match(TOKEN)?.[0];
+    expect(token, await tokenCard.innerText()).toBeTruthy();
+    expect(await tokenCard.innerText()).toContain('only you see this');
+    // The screenshot masks the token itself (a sandbox's, but a secret is a secret): the card around it is what shows.
+    await page.setViewportSize({ width: VIEWPORT.width, height: 2400 });
+    try {
+      await tokenCard.scrollIntoViewIfNeeded();
+      const file = path.join(shotsDir, 'runner-token-only-you.png');
+      await tokenCard.screenshot({ path: file, animations: 'disabled', mask: [tokenCard.getByText(TOKEN)] });
+      shots.push(file);
+    } finally {
+      await page.setViewportSize(VIEWPORT);
+    }
+    // Of every card action answered in this session, only Alex's "Show my token" answer holds it.
+    await expect.poll(() => invokes.length).toBeGreaterThan(answered);
+    const holding = invokes.filter((x) => x.includes(token!));
+    expect(holding).toHaveLength(1);
+    expect(holding[0]).toContain('runner.token');
+    expect(holding[0]).toContain(ALEX.id);
+    // The runner is registered, waiting for its first use; `runners` in the channel shows it, not its token.
+    const shown = invokes.length;
+    await say('runners');
+    const runners = cardTitled('Runners').last();
+    await runners.filter({ hasText: 'connect02' }).waitFor();
+    expect(await runners.innerText()).not.toMatch(TOKEN);
+    expect(invokes.slice(shown).some((x) => x.includes(token!))).toBe(false);
+  }, STEP_TIMEOUT);
 });

@@ -103,12 +103,16 @@ export class Harness {
     return (await fetch(`${this.app.url}/sandbox/v1/state`)).json();
   }
 
-  /** Waits for a step to reach one of these states, driven by the engine's own events (no sleeps). */
-  async waitForStep(migrationId: string, seq: number, states: StepState[], timeoutMs = 60_000): Promise<any> {
+  /**
+   * Waits until the step is in one of `states`, driven by the engine's own events (no sleeps); 'operator' stands for an
+   * approved manual step waiting for the person doing it (running, nothing of cutover's own running).
+   */
+  async waitForStep(migrationId: string, seq: number, states: (StepState | 'operator')[], timeoutMs = 60_000): Promise<any> {
     const engine = this.app.engine;
     const current = async () => {
       const s = await engine.getStep(migrationId, seq);
-      return s && states.includes(s.state) ? s : null;
+      const operator = s?.state === 'running' && (s.evidence as any)?.awaitingOperator === true;
+      return s && (states.includes(s.state) || (operator && states.includes('operator'))) ? s : null;
     };
     const now = await current();
     if (now) return now;
@@ -131,23 +135,48 @@ export class Harness {
     });
   }
 
-  /** Creates a pilot migration (requester alex, owners alex + megan) and returns its id. */
-  async newPilot(name = 'Pilot', extra = ''): Promise<string> {
-    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
+  /**
+   * Creates a pilot migration (requester alex, owners alex + megan + lee) and returns its id. One active migration
+   * holds an OU: a second one at a time needs its own `ou`.
+   */
+  async newPilot(name = 'Pilot', extra = '', ou = PILOT_OU): Promise<string> {
+    const n = this.connector.sent.length;
+    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
     const m = await this.app.engine.findMigration(name);
-    if (!m) throw new Error(`migration ${name} was not created`);
+    if (!m) throw new Error(`migration ${name} was not created: ${this.connector.sent.slice(n).map((s) => cardText(s.activity)).join(' | ').slice(0, 600)}`);
     return m.id;
   }
 
+  /**
+   * A fresh OU of the sandbox forest (contoso.com), with `users` users that Connect Sync exports at once: one active
+   * migration holds an OU, so tests that start many migrations at a time give each its own.
+   */
+  ou(name: string, users = 0): string {
+    const forest = this.app.tenant!.forest;
+    const dn = `OU=${name},DC=contoso,DC=com`;
+    if (!forest.ad.hasOu(dn)) forest.ad.addOu(dn);
+    for (let i = 0; i < users; i++) {
+      const sam = `${name.replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase()}u${i}`;
+      const u = forest.ad.add({ cn: `${name} user ${i}`, parentDn: dn, objectClass: 'user', displayName: `${name} user ${i}`, samAccountName: sam, userPrincipalName: `${sam}@contoso.com`, proxyAddresses: [] });
+      forest.ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
+    }
+    if (users) forest.server.runSyncCycle('Delta', this.clock.now());
+    return dn;
+  }
+
   /** Clicks a migration through steps from..to (by seq): alex requests, megan (and lee for sensitive steps) approve. */
+  /** What the person doing a manual step does by hand, by step key (e.g. the Connect wizard's staging mode). */
+  operators: Record<string, () => void | Promise<void>> = {};
+
   async advance(migrationId: string, to: number, from = 1): Promise<void> {
     const m = (await this.app.engine.getMigration(migrationId))!;
     for (let seq = from; seq <= to; seq++) {
       const row = (await this.app.engine.getStep(migrationId, seq))!;
       if (row.state === 'succeeded' || row.state === 'skipped') continue;
       const def = this.app.engine.plannedStep(m, row).def;
-      const asked = await this.click(USERS.alex, 'step.request', await this.stepData(migrationId, seq));
-      if ((await this.app.engine.getStep(migrationId, seq))!.state === 'pending' && !cardText(asked.card).includes('Checking with the on-premises runner')) {
+      const again = row.state === 'failed' || row.state === 'lost';
+      const asked = await this.click(USERS.alex, again ? 'step.retry' : 'step.request', await this.stepData(migrationId, seq));
+      if ((await this.app.engine.getStep(migrationId, seq))!.state === row.state && !cardText(asked.card).includes('Checking with the on-premises runner')) {
         // refused (a guard, the sequence, a plan that could not be prepared): say why instead of waiting for nothing
         const notice = cardText(asked.card).split('\n').find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
         throw new Error(`step ${seq} (${row.key}) was not started: ${notice}`);
@@ -158,7 +187,13 @@ export class Harness {
         await this.waitForStep(migrationId, seq, ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected'], this.stepTimeoutMs);
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
-      const s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped'], this.stepTimeoutMs);
+      let s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped', 'operator'], this.stepTimeoutMs);
+      if (s.state === 'running') {
+        // An approved manual step: the person does it by hand (in the sandbox, `operators[key]` plays them), then says so.
+        await this.operators[row.key]?.();
+        await this.click(USERS.alex, 'step.done', await this.stepData(migrationId, seq));
+        s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped'], this.stepTimeoutMs);
+      }
       if (s.state !== 'succeeded' && s.state !== 'skipped') throw new Error(`step ${seq} (${row.key}) ended ${s.state}: ${JSON.stringify(s.error)}`);
     }
   }

@@ -65,7 +65,7 @@ export const INJECTIONS = [
   '\uFEFF\u200B\u2028\u2029',
 ];
 
-const KNOWN_VERBS = ['step.request', 'step.approve', 'step.reject', 'step.retry', 'step.mark-done', 'card.refresh', 'migration.refresh', 'form.new-migration', 'chat.status', 'migration.create', 'alert.ack', 'alert.snooze', 'alert.refresh'];
+const KNOWN_VERBS = ['step.request', 'step.approve', 'step.reject', 'step.retry', 'step.mark-done', 'card.refresh', 'migration.refresh', 'form.new-migration', 'chat.status', 'migration.create', 'alert.ack', 'alert.snooze', 'alert.refresh', 'alert.resolve', 'runner.approve', 'runner.reject', 'runner.token', 'runner.refresh'];
 const ACTIVITY_TYPES = ['message', 'invoke', 'conversationUpdate', 'installationUpdate', 'messageReaction', 'event', 'typing', 'endOfConversation', 'messageUpdate', 'messageDelete'];
 
 type Input =
@@ -319,9 +319,10 @@ describe('fuzzing /api/messages', () => {
   it('stores injection strings verbatim where they are valid values, and cards show them literally', async () => {
     const names = ["'; DROP TABLE migrations; --", '${migration.id}', '$(rm -rf /)', '*)(objectClass=*)', "Robert'); DELETE FROM approvals; --", '{{7*7}} ${1+1}'];
     const created: string[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const n = h.connector.sent.length;
-      await h.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`);
+      // One active migration per OU: each its own.
+      await h.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${h.ou(`Injection ${i + 1}`)}" owners=${USERS.megan.aadObjectId}`);
       const m = (await h.app.engine.listMigrations()).find((x) => x.name === name);
       expect(m, name).toBeDefined();
       created.push(m!.id);

@@ -19,7 +19,6 @@ const MIGRATIONS = envNumber('RELIABILITY_LOAD_MIGRATIONS', 50);
 /** Mean pause between a person's clicks (uniform from 0 to twice this): people read a card before they click. */
 const THINK_MS = envNumber('RELIABILITY_LOAD_THINK_MS', 1000);
 const CHANNELS = 10;
-const OUS = ['CloudSyncPilot', 'Sales', 'EMEA,OU=Sales', 'PreSales', 'Finance', 'Engineering'].map((o) => `OU=${o},DC=contoso,DC=com`);
 
 const oid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const channel = (c: number) => `19:load-${c}@thread.tacv2`;
@@ -60,6 +59,8 @@ describe('load: approvers clicking on migration cards', () => {
     collected = collectingLogger();
     h = await Harness.start({ build: { log: collected.log } });
     h.connector.members = people;
+    // One active migration per OU: each of the 50 its own, with a few users (Connect Sync exports them at once).
+    const ous = Array.from({ length: MIGRATIONS }, (_, i) => h.ou(`Load ${String(i + 1).padStart(2, '0')}`, 5));
     // 50 migrations, requested by 10 identity admins, each with 6 change owners among the other people.
     const approvers = people.slice(10);
     const create = async (i: number) => {
@@ -68,7 +69,7 @@ describe('load: approvers clicking on migration cards', () => {
       const conv = channel(i % CHANNELS);
       const quorum = i % 2 ? 2 : 1;
       const r = await h.post({
-        ...h.activity(requesters[i % requesters.length], { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${OUS[i % OUS.length]}" owners=${owners.join(',')} approvals=${quorum}` }),
+        ...h.activity(requesters[i % requesters.length], { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${ous[i]}" owners=${owners.join(',')} approvals=${quorum}` }),
         conversation: { id: conv, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
       });
       expect(r.status).toBe(200);

@@ -86,7 +86,8 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     // Ten migrations, each at its first step; owners alex, megan, lee (quorum 1), requested by alex.
     const names = Array.from({ length: 10 }, (_, i) => `PG ${i + 1}`);
     for (const name of names) {
-      const r = await h.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="OU=CloudSyncPilot,DC=contoso,DC=com" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`);
+      // One active migration per OU: each its own.
+      const r = await h.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${h.ou(name.replace(' ', ''))}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`);
       expect(r.status).toBe(200);
     }
     const migrations = await Promise.all(names.map(async (n) => (await h.app.engine.findMigration(n))!));

@@ -23,7 +23,8 @@ describe('several tenants from one deployment', () => {
   let fabrikamId = '';
 
   beforeAll(async () => {
-    h = await Harness.start({ env: { SANDBOX_TENANTS: '2' } });
+    // Alex and Megan administer cutover (CUTOVER_ADMINS: object ids, whichever tenant's channel they speak in).
+    h = await Harness.start({ env: { SANDBOX_TENANTS: '2', CUTOVER_ADMINS: `${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}` } });
     contoso = h.in({ tenantId: CONTOSO.tenantId, channel: CONTOSO_CHANNEL });
     fabrikam = h.in({ tenantId: FABRIKAM.tenantId, channel: FABRIKAM_CHANNEL });
   });
@@ -185,7 +186,7 @@ describe('several tenants from one deployment', () => {
     expect(after.version).toBe(before.version);
   });
 
-  it("a change owner cannot revoke another tenant's runner", async () => {
+  it("an administrator cannot revoke another tenant's runner", async () => {
     const contosoRunner = (await h.app.hub.listRunners({ tenantId: CONTOSO.tenantId })).find((r) => r.health !== 'Revoked')!;
     const reply = await ask(fabrikam, `runner revoke ${contosoRunner.name}`, USERS.alex);
     expect(reply).toContain('No such runner');

@@ -48,6 +48,8 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
       // A running Graph change is owned by its process for 20 s without a renewal: the survivor leaves a live
       // owner's change alone and settles a dead owner's within a sweep of the lease passing.
       STEP_LEASE_SECONDS: '20',
+      // Alex and Megan administer cutover: one asks for the runner, the other approves it.
+      CUTOVER_ADMINS: `${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`,
     };
     // One after the other: the first applies the schema migrations.
     a = await startCutover('A', env);
@@ -113,16 +115,29 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
   });
 
   it('either process takes a message or a card invoke; each click is exactly one transition', async () => {
-    expect((await say(a, USERS.alex, `new migration "Scale pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`)).status).toBe(200);
-    migrationId = (await q.query("SELECT id FROM migrations WHERE name = 'Scale pilot'")).rows[0].id;
-    // A runner for the tenant, registered through B; the agent dials the monitor follower (the leader is killed later).
+    // A runner for the tenant first (a migration needs one): asked for through B by Alex, approved through A by Megan
+    // (an administrator approves another's request), and the token comes back to Alex in the answer to his own click
+    // through B, never in the channel. The agent dials the monitor follower (the leader is killed later).
     const before = connector.sent.length;
     await say(b, USERS.alex, 'runner add connect01');
-    const tokenCard = await connector.waitFor(() => connector.sent.slice(before).find((s) => cardText(s.activity).includes('Runner "connect01" registered')));
-    const token = /hash:\s*\n\s*(\S+)/.exec(cardText(tokenCard.activity))![1];
+    const request = await connector.waitFor(() => connector.sent.slice(before).find((s) => cardText(s.activity).includes('Runner registration')));
+    const approve = JSON.stringify(request.activity).match(/"verb":"runner\.approve","style":"positive","data":(\{[^}]*\})/);
+    const data = JSON.parse(approve![1]);
+    const invoke = (p: Proc, user: TestUser, verb: string, d: Record<string, unknown>) => post(p, activity(connector.url, user, SANDBOX_TENANT_ID, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data: d }, trigger: 'manual' } }));
+    expect(cardText((await invoke(a, USERS.megan, 'runner.approve', data)).body?.value)).toContain('Approved');
+    const shown = await invoke(b, USERS.alex, 'runner.token', { r: data.r });
+    const token = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/.exec(cardText(shown.body?.value))![0];
+    expect(connector.sent.map((s) => JSON.stringify(s.activity)).join('\n')).not.toContain(token);
     const l = await leader();
     const follower = l === a ? b : a;
     startAgent({ serverUrl: follower.url, token, executor: new SandboxExecutor({ server: tenant.forest.server, clock: systemClock }), log: createLogger({ level: 'silent' }), signal: agentAbort.signal });
+
+    // The migration, through A: checked first (its domain in Graph, the forest and the OU through the runner).
+    const created = connector.sent.length;
+    expect((await say(a, USERS.alex, `new migration "Scale pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`)).status).toBe(200);
+    const row = (await q.query("SELECT id FROM migrations WHERE name = 'Scale pilot'")).rows[0];
+    expect(row, connector.sent.slice(created).map((s) => cardText(s.activity)).join(' | ')).toBeDefined();
+    migrationId = row.id;
 
     // Through every step before the first production Graph change: requests through one process, approvals through the other.
     const target = await seqOf('configure-cloud-sync');

@@ -3,6 +3,8 @@ import * as AC from 'adaptivecards';
 import { renderCard, noticeCard, type CardName } from '../../src/bot/cards.js';
 import { alertCard } from '../../src/bot/alert-views.js';
 import { COMMANDS } from '../../src/bot/commands.js';
+import { runnerRequestCard, runnerTokenCard } from '../../src/bot/runner-views.js';
+import type { RunnerRequest } from '../../src/runbooks/runner-registrations.js';
 
 /** Parses a card the way a client does and returns every error or warning the parser reports. */
 function parserEvents(card: unknown): string[] {
@@ -34,6 +36,17 @@ const stepBase = {
   requestTitle: 'Request approval',
   approverNote: 'Approve / Reject: change owners only (Megan Bowen).',
   refreshUserIds: null as null | string[],
+  goLive: null as unknown,
+  operatorNote: null as null | string,
+  confirmLabel: "This cannot be undone. Type the migration's name to approve:",
+};
+const goLive = {
+  total: 7,
+  lines: [{ line: 'Entra connector (contoso.onmicrosoft.com - AAD): 0 adds, 1 updates, 0 deletes' }, { line: 'AD connector (contoso.com): 0 adds, 0 updates, 6 deletes, of which 6 deletes of written-back groups' }],
+  objects: [{ line: 'delete AD    group    CN=Group_1,OU=GWB,DC=contoso,DC=com' }],
+  more: 6,
+  blocker: '6 groups that Connect wrote back to AD would be deleted from AD.',
+  style: 'attention',
 };
 
 const variants: Record<string, Record<string, unknown>> = {
@@ -41,6 +54,8 @@ const variants: Record<string, Record<string, unknown>> = {
   'step awaiting approval (sensitive)': { ...stepBase, stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false } },
   'step succeeded': { ...stepBase, evidence: [{ title: 'SyncCycleEnabled', value: 'false' }], stateLabel: 'Done', stateIcon: '✅', stateColor: 'Good', stateStyle: 'good', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false } },
   'step lost': { ...stepBase, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' }, notice: 'This card was out of date.', stateLabel: 'Lost', stateIcon: '❓', stateColor: 'Attention', stateStyle: 'attention', buttons: { request: false, approve: false, confirm: false, retry: true, markDone: true } },
+  'step go-live with a blocker': { ...stepBase, goLive, confirmLabel: '6 groups … To approve anyway, type the migration\'s name:', stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: true, retry: false, markDone: false, done: false } },
+  'step waiting for the person doing it': { ...stepBase, operatorNote: 'Approved: go ahead now.', stateLabel: 'Approved — waiting for the person doing it', stateIcon: '▶', stateColor: 'Accent', stateStyle: 'accent', buttons: { request: false, approve: false, confirm: false, retry: false, markDone: false, done: true } },
   'step with user-specific refresh': { ...stepBase, refreshUserIds: ['29:megan'], stateLabel: 'Waiting for approval', stateIcon: '⏳', stateColor: 'Warning', stateStyle: 'warning', buttons: { request: false, approve: true, confirm: false, retry: false, markDone: false } },
 };
 
@@ -62,6 +77,8 @@ describe('card templates render without parser errors or warnings', () => {
     ['status', { migrations: [] }],
     ['jobs', { jobs: [{ migration: 'Pilot', templateId: 'AD2AADProvisioning', id: 'AD2AADProvisioning.x.y', style: 'attention', facts: [{ title: 'Status', value: 'Quarantine' }] }], emptyText: '' }],
     ['list', { title: 'Runners', emptyText: 'None', items: [{ heading: 'r1', facts: [{ title: 'Health', value: 'Healthy' }] }] }],
+    // Issue 15: the form with the tenant's verified domains and several runners to choose from.
+    ['new-migration-form', { error: null, kinds: [{ title: 'Entra Connect Sync → Cloud Sync', value: 'connect-to-cloud-sync' }], members: [], domains: [{ name: 'contoso.com' }], runners: [{ name: 'connect01' }, { name: 'connect02' }], runnerNote: null, values: { kind: 'connect-to-cloud-sync', name: '', domain: 'contoso.com', ou: '', owners: '', ownerChoices: '', ownersGroup: '', approvals: '1', runner: '' } }],
   ];
   for (const [name, data] of others) {
     it(`${name} (${Object.keys(data).join(',')})`, () => {
@@ -82,6 +99,21 @@ describe('card templates render without parser errors or warnings', () => {
       { now: new Date() },
     );
     expect(parserEvents(alert)).toEqual([]);
+  });
+
+  it('runner request and token cards; a notice with a button', () => {
+    const base: RunnerRequest = { id: 'rr-1', tenantId: 't', name: 'connect02', kind: 'add', state: 'awaiting_approval', requestedBy: { oid: 'a', name: 'Alex Wilber' }, requestedAt: new Date(), decidedBy: null, decidedAt: null, claimBy: null, issuedAt: null, runnerId: null, conversationId: 'c', activityId: null, version: 0 };
+    const states: Partial<RunnerRequest>[] = [{}, { state: 'approved', decidedBy: { oid: 'm', name: 'Megan Bowen' }, decidedAt: new Date(), claimBy: new Date() }, { state: 'issued', kind: 'rotate', issuedAt: new Date(), claimBy: new Date(), decidedBy: { oid: 'm', name: 'Megan' } }, { state: 'rejected', decidedBy: { oid: 'm', name: 'Megan' } }, { state: 'expired' }];
+    for (const st of states) {
+      const card = runnerRequestCard({ ...base, ...st }, { notice: st.state ? undefined : 'You asked for this runner.', expiresAt: new Date() });
+      expect(parserEvents(card), st.state ?? 'awaiting').toEqual([]);
+      expect(JSON.stringify(card)).not.toContain('${');
+    }
+    const token = runnerTokenCard({ ...base, state: 'issued', claimBy: new Date() }, 'cutover_00000000-0000-0000-0000-000000000000_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', { serverUrl: 'https://cutover.contoso.com' });
+    expect(parserEvents(token)).toEqual([]);
+    expect(token.refresh).toBeUndefined();
+    expect(token.actions ?? []).toEqual([]);
+    expect(parserEvents(noticeCard('Not cancelled', 'Why.', { color: 'Attention', buttons: [{ title: 'Roll back every batch', verb: 'migration.rollback', data: { m: 'p-1' } }] }))).toEqual([]);
   });
 
   it('keeps user text as text: a name with template syntax is not evaluated', () => {

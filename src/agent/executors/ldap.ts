@@ -1,7 +1,7 @@
 import { Attribute, Change, Client, EqualityFilter, type Entry } from 'ldapts';
 import type { ConnectionOptions } from 'node:tls';
 import { makeContainerMatcher, parentDn, parseDn } from '../../dn.js';
-import { ActionError, type ActionName, type IdentityRecord } from '../actions.js';
+import { ActionError, GROUP_TYPE, gwbVerdict, syncToolOf, type ActionName, type IdentityRecord } from '../actions.js';
 import type { ActionContext, Executor } from './types.js';
 import { installFastAttributeDecoding } from './ldap-fast-decode.js';
 
@@ -17,6 +17,11 @@ export interface LdapSettings {
   tls?: ConnectionOptions;
   /** Paged search page size; AD's MaxPageSize is 1000, so larger values are refused. */
   pageSize?: number;
+  /**
+   * The Global Catalog (ldap://host:3268, ldaps://host:3269) for counting the forest's other domains; by default the
+   * same host on the GC port. Every object class and objectCategory is in the GC's partial attribute set.
+   */
+  gcUrl?: string;
   timeoutMs?: number;
 }
 
@@ -26,6 +31,15 @@ export const FILTERS = {
   contact: '(&(objectCategory=person)(objectClass=contact))',
   group: '(objectCategory=group)',
 } as const;
+
+/** Connect never synchronizes its own service accounts (MSOL_…, AAD_…): the default configuration's user filter. */
+const NOT_SYNC_ACCOUNTS = '(!(sAMAccountName=MSOL_*))(!(sAMAccountName=AAD_*))';
+
+/** AD's GeneralizedTime (20261205043012.0Z) as ISO 8601, or null. */
+function generalizedTime(v: unknown): string | null {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/.exec(String(v ?? ''));
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : null;
+}
 
 const IDENTITY_ATTRIBUTES = ['objectClass', 'objectGUID', 'mS-DS-ConsistencyGuid', 'userPrincipalName', 'mail', 'proxyAddresses', 'displayName'];
 
@@ -65,15 +79,21 @@ export class LdapExecutor implements Executor {
         return this.#withClient((c) => this.#checkSchema(c, ctx));
       case 'ad-copy-admin-description':
         return this.#withClient((c) => this.#copyAdminDescription(c, params.ou, params.dryRun, ctx));
+      case 'find-sync-accounts':
+        return this.#withClient((c) => this.#findSyncAccounts(c, ctx));
+      case 'forest-object-count':
+        return this.#withClient((c) => this.#forestObjectCount(c, ctx));
+      case 'gwb-scope-report':
+        return this.#withClient((c) => this.#gwbScopeReport(c, params.ou, ctx));
       default:
         throw new ActionError('unsupported', `the ldap executor does not carry out ${action}`);
     }
   }
 
-  async #withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const secure = this.#s.url.startsWith('ldaps:');
+  async #withClient<T>(fn: (c: Client) => Promise<T>, url = this.#s.url): Promise<T> {
+    const secure = url.startsWith('ldaps:');
     const client = new Client({
-      url: this.#s.url,
+      url,
       timeout: this.#s.timeoutMs ?? 120_000,
       connectTimeout: 10_000,
       // ldapts turns TLS on whenever tlsOptions is given, even for ldap://, so pass them only for ldaps://.
@@ -124,7 +144,7 @@ export class LdapExecutor implements Executor {
   /** What is left under a container outside the excluded ones, per parent container (critical system objects left out). */
   async #countByOu(client: Client, base: string, exclude: string[], ctx: ActionContext) {
     const excluded = makeContainerMatcher(exclude);
-    const filter = `(&(|${FILTERS.user}${FILTERS.group}${FILTERS.contact})(!(isCriticalSystemObject=TRUE)))`;
+    const filter = `(&(|${FILTERS.user}${FILTERS.group}${FILTERS.contact})(!(isCriticalSystemObject=TRUE))${NOT_SYNC_ACCOUNTS})`;
     const rows = new Map<string, { dn: string; users: number; inetOrgPersons: number; groups: number; contacts: number }>();
     let total = 0;
     for await (const entries of this.#paged(client, base, filter, ['objectClass'])) {
@@ -215,6 +235,76 @@ export class LdapExecutor implements Executor {
     return { hasExternalDirectoryObjectId, objectVersion, windowsServer2016OrLater: objectVersion >= 87 };
   }
 
+  /** MSOL_ accounts anywhere in the domain: which sync tool created each (its description says), on which computer. */
+  async #findSyncAccounts(client: Client, ctx: ActionContext) {
+    const base = String(first((await this.#rootDse(client)).defaultNamingContext) ?? '');
+    const accounts = [];
+    for await (const entries of this.#paged(client, base, '(&(objectCategory=person)(objectClass=user)(sAMAccountName=MSOL_*))', ['sAMAccountName', 'description', 'whenCreated'])) {
+      for (const e of entries) {
+        const sam = String(first(e.sAMAccountName) ?? '');
+        const description = text(e.description);
+        accounts.push({ samAccountName: sam, dn: e.dn, description, whenCreated: generalizedTime(first(e.whenCreated)), ...syncToolOf(sam, description) });
+      }
+    }
+    ctx.note(`found ${accounts.length} sync service account(s) under ${base}`);
+    return { accounts };
+  }
+
+  /**
+   * Every domain of the forest (crossRef objects of the configuration partition with the domain flag): this DC's own
+   * domain searched here, the others through the Global Catalog. Critical system objects and sync accounts left out.
+   */
+  async #forestObjectCount(client: Client, ctx: ActionContext) {
+    const root = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['configurationNamingContext', 'defaultNamingContext'] });
+    const config = String(first(root.searchEntries[0]?.configurationNamingContext) ?? '');
+    const own = String(first(root.searchEntries[0]?.defaultNamingContext) ?? '');
+    if (!config || !own) throw new ActionError('failed', 'rootDSE has no configurationNamingContext (not an Active Directory?)');
+    const refs = await client.search(`CN=Partitions,${config}`, { scope: 'one', filter: '(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))', attributes: ['nCName', 'dnsRoot'] });
+    const ncs = refs.searchEntries.map((e) => ({ dn: String(first(e.nCName)), domain: String(first(e.dnsRoot) ?? '').toLowerCase() }));
+    if (!ncs.some((n) => n.dn.toLowerCase() === own.toLowerCase())) ncs.push({ dn: own, domain: parseDn(own).map((r) => r.value).join('.').toLowerCase() });
+    const countIn = async (c: Client, base: string) => {
+      const skip = `(!(isCriticalSystemObject=TRUE))${NOT_SYNC_ACCOUNTS}`;
+      const users = await this.#countFilter(c, base, `(&${FILTERS.user}${skip})`);
+      const groups = await this.#countFilter(c, base, `(&${FILTERS.group}${skip})`);
+      const contacts = await this.#countFilter(c, base, `(&${FILTERS.contact}${skip})`);
+      return { users, groups, contacts, total: users + groups + contacts };
+    };
+    const domains = [];
+    for (const nc of ncs) {
+      const n = nc.dn.toLowerCase() === own.toLowerCase() ? await countIn(client, nc.dn) : await this.#withClient((gc) => countIn(gc, nc.dn), this.#gcUrl());
+      domains.push({ domain: nc.domain, dn: nc.dn, ...n });
+    }
+    const total = domains.reduce((n, d) => n + d.total, 0);
+    ctx.note(`counted ${domains.length} domain(s) of the forest: ${total} users, groups and contacts`);
+    return { domains, total };
+  }
+
+  #gcUrl(): string {
+    if (this.#s.gcUrl) return this.#s.gcUrl;
+    const u = new URL(this.#s.url);
+    return `${u.protocol}//${u.hostname}:${u.protocol === 'ldaps:' ? 3269 : 3268}`;
+  }
+
+  /** Groups under the Group Writeback OU with their groupType: seed 004's scope, group by group. */
+  async #gwbScopeReport(client: Client, ou: string, ctx: ActionContext) {
+    const groups = [];
+    for await (const entries of this.#paged(client, ou, FILTERS.group, ['displayName', 'adminDescription', 'mail', 'groupType'])) {
+      for (const e of entries) {
+        const type = Number(first(e.groupType) ?? 0) >>> 0;
+        const fields = {
+          adminDescription: text(e.adminDescription),
+          mail: text(e.mail),
+          groupScope: type & GROUP_TYPE.universal ? ('universal' as const) : type & GROUP_TYPE.domainLocal ? ('domainLocal' as const) : ('global' as const),
+          security: (type & GROUP_TYPE.security) !== 0,
+        };
+        groups.push({ dn: e.dn, displayName: text(e.displayName), ...fields, ...gwbVerdict(fields) });
+      }
+    }
+    const inScope = groups.filter((g) => g.inScope).length;
+    ctx.note(`${groups.length} groups under ${ou}: ${inScope} in scope`);
+    return { ou, groups, inScope, outOfScope: groups.length - inScope };
+  }
+
   async #copyAdminDescription(client: Client, ou: string, dryRun: boolean, ctx: ActionContext) {
     const changes: Array<{ dn: string; from: string | null; to: string }> = [];
     const conflicts: Array<{ dn: string; adminDescription: string; externalDirectoryObjectId: string }> = [];
@@ -243,6 +333,12 @@ function first(v: unknown): unknown {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** A single-valued string attribute, or null when the entry has none (ldapts gives [] for a requested, absent one). */
+function text(v: unknown): string | null {
+  const x = first(v);
+  return x === undefined || x === null ? null : String(x);
+}
+
 function many(v: unknown): string[] {
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
@@ -262,7 +358,7 @@ function toIdentity(e: Entry): IdentityRecord {
   const objectClass = classes.includes('group') ? 'group' : classes.includes('contact') ? 'contact' : 'user';
   const guid = first(e.objectGUID);
   const cg = first(e['mS-DS-ConsistencyGuid'] ?? e['ms-DS-ConsistencyGuid'] ?? e['msDS-ConsistencyGuid']);
-  const str = (v: unknown) => (v === undefined ? null : String(first(v)));
+  const str = text;
   return {
     dn: e.dn,
     objectClass,

@@ -3,6 +3,7 @@ import { AdError } from '../../sandbox/onprem/active-directory.js';
 import {
   AdsyncServiceStoppedError,
   ENTRA_CONNECTOR_ID,
+  isSyncServiceAccount,
   type ConnectSyncServer,
   type RunProfileResult,
   type SchedulerState,
@@ -13,6 +14,8 @@ import type { AdObject } from '../../sandbox/contracts.js';
 import {
   ActionError,
   NOFLOW_OBJECT_TYPES,
+  gwbVerdict,
+  syncToolOf,
   allocatePrecedences,
   catalog,
   legacyNoFlowNameMarker,
@@ -251,7 +254,7 @@ export class SandboxExecutor implements Executor {
       const rows = new Map<string, { dn: string; users: number; inetOrgPersons: number; groups: number; contacts: number }>();
       let total = 0;
       for (const o of ad.objectsUnder([p.base], ['user', 'inetOrgPerson', 'group', 'contact'])) {
-        if (excluded(o.dn) >= 0 || isWrittenBack(o)) continue;
+        if (excluded(o.dn) >= 0 || isWrittenBack(o) || isSyncServiceAccount(o)) continue;
         const parent = parentDn(o.dn);
         const row = rows.get(parent) ?? { dn: parent, users: 0, inetOrgPersons: 0, groups: 0, contacts: 0 };
         if (o.objectClass === 'user') row.users++;
@@ -297,6 +300,62 @@ export class SandboxExecutor implements Executor {
         displayName: o.displayName ?? null,
       }));
       return { ou, count: objects.length, objects };
+    },
+    'get-pending-exports': (p) => {
+      const server = this.#server;
+      const all = server.pendingExports(p.connector);
+      const counts = { add: 0, update: 0, delete: 0 };
+      for (const x of all) counts[x.operation]++;
+      const objects = all.slice(0, p.limit).map((x) => ({ dn: x.dn, objectType: x.objectClass, operation: x.operation, writtenBackGroup: x.writtenBackGroup === true }));
+      return {
+        connector: p.connector === 'ad' ? server.adConnector.Name : server.entraConnector.Name,
+        connectorType: p.connector,
+        counts,
+        total: all.length,
+        writtenBackGroupDeletes: all.filter((x) => x.operation === 'delete' && x.writtenBackGroup).length,
+        objects,
+        truncated: all.length > objects.length,
+      };
+    },
+    'get-last-full-runs': () => {
+      const server = this.#server;
+      return {
+        connectors: server.connectors().map((c) => {
+          const runs = server.runProfileResults({ connectorId: c.Identifier, limit: 5000 });
+          const latest = (profile: string) => runs.find((r) => r.RunProfileName === profile);
+          const fi = latest('Full Import');
+          const fs = latest('Full Synchronization');
+          return { ConnectorName: c.Name, ConnectorId: c.Identifier, type: c.ConnectorTypeName === 'AD' ? ('ad' as const) : ('entra' as const), fullImport: fi ? runView(fi) : null, fullSync: fs ? runView(fs) : null, runsRead: runs.length };
+        }),
+      };
+    },
+    'find-sync-accounts': () => {
+      const domains = [this.#server.ad, ...this.#server.ad.otherDomains];
+      const accounts = domains.flatMap((ad) =>
+        ad
+          .all()
+          .filter((o) => o.objectClass === 'user' && (o.samAccountName ?? '').toUpperCase().startsWith('MSOL_'))
+          .map((o) => ({ samAccountName: o.samAccountName!, dn: o.dn, description: o.description ?? null, whenCreated: o.whenCreated ?? null, ...syncToolOf(o.samAccountName!, o.description) })),
+      );
+      return { accounts };
+    },
+    'forest-object-count': () => {
+      const domains = [this.#server.ad, ...this.#server.ad.otherDomains].map((ad) => {
+        const objs = ad.all().filter((o) => !isSyncServiceAccount(o));
+        const users = objs.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length;
+        const groups = objs.filter((o) => o.objectClass === 'group').length;
+        const contacts = objs.filter((o) => o.objectClass === 'contact').length;
+        return { domain: ad.domainFqdn, dn: ad.baseDn, users, groups, contacts, total: users + groups + contacts };
+      });
+      return { domains, total: domains.reduce((n, d) => n + d.total, 0) };
+    },
+    'gwb-scope-report': (p) => {
+      const ou = this.#mustOu(p.ou);
+      const groups = this.#server.ad.objectsUnder([ou], ['group']).map((g) => {
+        const fields = { adminDescription: g.adminDescription ?? null, mail: g.mail ?? null, groupScope: g.groupScope ?? 'global', security: g.securityEnabled !== false };
+        return { dn: g.dn, displayName: g.displayName ?? null, ...fields, ...gwbVerdict(fields) };
+      });
+      return { ou, groups, inScope: groups.filter((g) => g.inScope).length, outOfScope: groups.filter((g) => !g.inScope).length };
     },
     'ad-check-schema': () => {
       const s = this.#server.ad.schema;

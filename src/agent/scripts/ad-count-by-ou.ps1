@@ -1,6 +1,7 @@
 #Requires -Version 5.1
 # ad-count-by-ou: users (with inetOrgPersons), groups and contacts under a container, per parent container, leaving
-# out the excluded containers and AD's critical system objects (Connect never synchronizes those).
+# out the excluded containers, AD's critical system objects and the sync tools' own MSOL_/AAD_ accounts (Connect never
+# synchronizes those: concept-azure-ad-connect-sync-default-configuration.md).
 # Parameters: { base, excludeContainers: [dn...] }.
 . (Join-Path $PSScriptRoot '_common.ps1')
 try {
@@ -8,7 +9,7 @@ try {
   Import-Module ActiveDirectory
   $base = [string]$p.params.base
   $exclude = @(@($p.params.excludeContainers) | Where-Object { $_ } | ForEach-Object { ',' + ([string]$_).ToLowerInvariant() })
-  $filter = '(&(|' + $script:CutoverClassFilters['user'] + $script:CutoverClassFilters['group'] + $script:CutoverClassFilters['contact'] + ')(!(isCriticalSystemObject=TRUE)))'
+  $filter = '(&(|' + $script:CutoverClassFilters['user'] + $script:CutoverClassFilters['group'] + $script:CutoverClassFilters['contact'] + ')(!(isCriticalSystemObject=TRUE))(!(sAMAccountName=MSOL_*))(!(sAMAccountName=AAD_*)))'
   $rows = [ordered]@{}
   $total = 0
   foreach ($o in @(Get-ADObject -SearchBase $base -SearchScope Subtree -LDAPFilter $filter -Properties objectClass -ResultPageSize 1000 -ResultSetSize $null)) {

@@ -1,4 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
+import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
  * Entra Connect Sync → Entra Cloud Sync, OU by OU (seeds 000, 001 and 002).
@@ -290,6 +291,8 @@ export const connectToCloudSync: RunbookDefinition = {
       production: true,
       guards: ['no-sync-cycle-running', 'connect-scope-migrated'],
       skipIf: onlyFullMigration,
+      // Go-live gate: what Connect still has pending (it will never be exported once Connect stops) is approved with the step.
+      preview: { reads: PENDING_EXPORT_READS, figures: (r) => pendingExportFigures(r) },
       action: {
         kind: 'runner',
         sequence: [

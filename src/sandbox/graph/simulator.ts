@@ -14,7 +14,12 @@ export const AD2AAD_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
 export const AD2AAD_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
 const PHS_RULE_ID = '5a8d8e8b-7bc0-4fe5-9c5c-6b4b1d1d3f21';
 const EXCHANGE_RULE_ID = '0e3f5b7a-6c1d-4e2f-8a9b-3c4d5e6f7a81';
-const JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
+/**
+ * AAD2ADGroupProvisioning: Cloud Sync's group provisioning to AD (Entra ID → AD), what the admin center configures for
+ * "Microsoft Entra ID to AD sync" (the job id prefix seen in public Cloud Sync scripts; Microsoft documents no list).
+ */
+const JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback', 'AAD2ADGroupProvisioning'] as const;
+const GROUP_PROVISIONING_RULE_ID = '7d1e4c2a-9b3f-4e6d-8a5c-1f2e3d4c5b61';
 /**
  * What Cloud Sync takes from its OUs: users, inetOrgPersons, groups and contacts (how-to-configure.md, and the
  * AD2AAD template's object mappings). 'inetOrgPerson' is named as a string so this works before AdObjectClass has it.
@@ -35,6 +40,22 @@ const MASKED_SECRETS = new Set(['Password', 'SecretToken', 'ClientSecret', 'Oaut
 
 const USER_DEFAULT_SELECT = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
 const GROUP_DEFAULT_SELECT = ['displayName', 'mail', 'mailNickname', 'proxyAddresses', 'securityEnabled', 'onPremisesSyncEnabled'];
+
+/** A domain of the tenant, with the properties of Graph's domain resource. */
+export interface SimDomain {
+  id: string;
+  authenticationType: 'Managed' | 'Federated';
+  availabilityStatus: string | null;
+  isAdminManaged: boolean;
+  isDefault: boolean;
+  isInitial: boolean;
+  isRoot: boolean;
+  isVerified: boolean;
+  passwordNotificationWindowInDays: number | null;
+  passwordValidityPeriodInDays: number | null;
+  supportedServices: string[];
+  state: unknown;
+}
 
 export interface SimulatedAgent {
   id: string;
@@ -142,7 +163,7 @@ function templateSchema(jobId: string, templateId: SimJob['templateId'], now: Da
     synchronizationRules: [
       {
         editable: true,
-        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : templateId === 'AD2AADPasswordHash' ? PHS_RULE_ID : EXCHANGE_RULE_ID,
+        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : templateId === 'AD2AADPasswordHash' ? PHS_RULE_ID : templateId === 'AAD2ADGroupProvisioning' ? GROUP_PROVISIONING_RULE_ID : EXCHANGE_RULE_ID,
         name: templateId,
         priority: 0,
         sourceDirectoryName: 'Active Directory',
@@ -218,6 +239,12 @@ export class GraphSimulator implements EntraSyncTarget {
   readonly #onDemandHits: number[] = [];
   readonly #opts: Required<Pick<GraphSimulatorOptions, 'defaultPageSize' | 'deltaPageSize' | 'provisionOnDemandLimit'>>;
 
+  /**
+   * The tenant's domains (GET /domains), by name: the initial <tenant>.onmicrosoft.com and the custom domains added,
+   * verified or not, as https://learn.microsoft.com/graph/api/resources/domain describes them.
+   */
+  readonly #domains = new Map<string, SimDomain>();
+
   constructor(opts: GraphSimulatorOptions) {
     this.#clock = opts.clock;
     this.#log = opts.log;
@@ -283,6 +310,11 @@ export class GraphSimulator implements EntraSyncTarget {
 
   syncPasswordHashes(objectGUIDs: string[], engine: SyncEngine, now: Date): void {
     this.directory.syncPasswordHashes(objectGUIDs, engine, now);
+  }
+  /** The organization's onPremisesLastSyncDateTime: the last directory sync an engine completed. */
+  #lastDirectorySync: Date | null = null;
+  syncCompleted(_engine: SyncEngine, now: Date): void {
+    if (!this.#lastDirectorySync || now > this.#lastDirectorySync) this.#lastDirectorySync = now;
   }
 
   // ---- sandbox control surface ----
@@ -350,8 +382,32 @@ export class GraphSimulator implements EntraSyncTarget {
     return removed;
   }
   /** A cloud-only user (never synced): present in /users, absent from the synced filter. `id` fixes its object id. */
-  addCloudUser(upn: string, displayName = upn, id?: string): string {
-    return this.directory.create('user', { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null }, {}, id).id;
+  addCloudUser(upn: string, displayName = upn, id?: string, opts: { accountEnabled?: boolean } = {}): string {
+    return this.directory.create('user', { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null, accountEnabled: opts.accountEnabled ?? true }, {}, id).id;
+  }
+  /**
+   * A domain of the tenant. The first one added is the default; `initial` marks the <tenant>.onmicrosoft.com domain
+   * Entra creates with the tenant (always verified, Managed).
+   */
+  addDomain(name: string, opts: { verified?: boolean; initial?: boolean; isDefault?: boolean; federated?: boolean } = {}): void {
+    const id = name.toLowerCase();
+    const isDefault = opts.isDefault ?? this.#domains.size === 0;
+    if (isDefault) for (const d of this.#domains.values()) d.isDefault = false;
+    const verified = opts.initial ? true : opts.verified ?? true;
+    this.#domains.set(id, {
+      id,
+      authenticationType: opts.federated ? 'Federated' : 'Managed',
+      availabilityStatus: null,
+      isAdminManaged: true,
+      isDefault,
+      isInitial: !!opts.initial,
+      isRoot: true,
+      isVerified: verified,
+      passwordNotificationWindowInDays: null,
+      passwordValidityPeriodInDays: null,
+      supportedServices: verified ? ['Email', 'OfficeCommunicationsOnline'] : [],
+      state: null,
+    });
   }
   /** A cloud security group whose members are users or groups, by object id. */
   addCloudGroup(displayName: string, memberIds: string[] = [], id?: string): string {
@@ -793,6 +849,23 @@ export class GraphSimulator implements EntraSyncTarget {
         return ok({ '@odata.context': ctx(`${s[0]}/$entity`), ...applySelect(o.props, parseSelect(q.get('$select')), kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT) }, `GET /${s[0]}/{id}`);
       }
       throw notFoundSegment();
+    }
+
+    // GET /domains, GET /domains/{id}: https://learn.microsoft.com/graph/api/domain-list , domain-get (no paging;
+    // $select applies; a domain that is not the tenant's is 404 Request_ResourceNotFound).
+    if (s[0] === 'domains' && s.length <= 2 && method === 'GET') {
+      const select = parseSelect(q.get('$select'));
+      const shape = (d: SimDomain) => (select ? applySelect({ ...d }, select, []) : { ...d, supportedServices: [...d.supportedServices] });
+      if (s.length === 1) return ok({ '@odata.context': ctx(`domains${select ? `(${select.join(',')})` : ''}`), value: [...this.#domains.values()].map(shape) }, 'GET /domains');
+      const d = this.#domains.get(s[1].toLowerCase());
+      if (!d) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${s[1]}' does not exist or one of its queried reference-property objects are not present.`);
+      return ok({ '@odata.context': ctx('domains/$entity'), ...shape(d) }, 'GET /domains/{id}');
+    }
+
+    // GET /organization: the tenant, with its directory sync state (organization resource; $select honoured)
+    if (s[0] === 'organization' && s.length === 1 && method === 'GET') {
+      const org = { id: this.tenantId, displayName: 'Contoso', onPremisesSyncEnabled: this.#lastDirectorySync !== null, onPremisesLastSyncDateTime: this.#lastDirectorySync ? iso(this.#lastDirectorySync) : null };
+      return ok({ '@odata.context': ctx('organization'), value: [applySelect(org, parseSelect(q.get('$select')), ['id', 'displayName'])] }, 'GET /organization');
     }
 
     // GET /directory/onPremisesSynchronization: Connect's tenant-level settings, incl. accidental-delete prevention

@@ -34,6 +34,8 @@ export class ActiveDirectory implements OnPremDirectory {
   readonly domainFqdn: string;
   readonly baseDn: string;
   schema: AdSchemaInfo;
+  /** The other domains of this forest (child domains, other trees): DirSync synchronizes the whole forest. */
+  readonly otherDomains: ActiveDirectory[] = [];
   #ous = new Map<string, string>(); // normalized DN → DN as created
   #objects = new Map<string, AdObject>(); // objectGUID → object
   #byDn = new Map<string, string>(); // normalized DN → objectGUID

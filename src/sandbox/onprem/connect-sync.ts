@@ -94,12 +94,24 @@ export class AdsyncServiceStoppedError extends Error {
   }
 }
 
-/** Pending export on the Entra connector for one AD-sourced object (csexport /f:x shows these). */
+/** Pending export on a connector for one object (csexport "<connector>" /f:x shows these). */
 export interface PendingExport {
   objectGUID: string;
   dn: string;
   objectClass: AdObjectClass;
   operation: 'add' | 'update' | 'delete';
+  /** AD connector only: a group Connect wrote back from Entra (GWB, adminDescription Group_…). */
+  writtenBackGroup?: boolean;
+}
+
+/**
+ * Connect's own service accounts are never synchronized: the out-of-box rules leave out `Left([sAMAccountName], 4) =
+ * "AAD_"` and `Left([sAMAccountName], 5) = "MSOL_"` ("the service account used by Azure AD Connect sync and its earlier
+ * versions", concept-azure-ad-connect-sync-default-configuration.md).
+ */
+export function isSyncServiceAccount(o: Pick<AdObject, 'objectClass' | 'samAccountName'>): boolean {
+  const sam = (o.samAccountName ?? '').toUpperCase();
+  return (o.objectClass === 'user' || o.objectClass === 'inetOrgPerson') && (sam.startsWith('MSOL_') || sam.startsWith('AAD_'));
 }
 
 /** The metaverse object Connect projected for an AD object (only what cutover reads: cloudNoFlow). */
@@ -196,9 +208,13 @@ interface ExportedState {
   /** Whether the no-flow pair covered the object when Connect last saw it in scope. */
   noFlow: boolean;
   objectClass: AdObjectClass;
+  /** The DN when last seen in scope: a delete export still names it after the AD object is gone. */
+  dn: string;
 }
 
 const SYNC_INTERVAL_MS = 30 * 60_000;
+/** PurgeRunHistoryInterval's default (7.00:00:00): run history older than this is purged by the maintenance task. */
+const RUN_HISTORY_MS = 7 * 86_400_000;
 
 /** Connect's metaverse object type for each AD class: what the outbound rule's SourceObjectType names. */
 const MV_TYPE: Record<AdObjectClass, 'person' | 'group'> = { user: 'person', inetOrgPerson: 'person', group: 'group', contact: 'person' };
@@ -243,6 +259,7 @@ export class ConnectSyncServer {
   #appliedRules = new Map<string, SyncRule[]>();
   #mv = new Map<string, MetaverseEntry>(); // objectGUID → metaverse projection of an in-scope AD object
   #pending = new Map<string, PendingExport>(); // objectGUID → the Entra connector's pending export
+  #adPending = new Map<string, PendingExport>(); // objectGUID → the AD connector's pending export (written-back groups)
 
   constructor(opts: {
     ad: ActiveDirectory;
@@ -459,8 +476,9 @@ export class ConnectSyncServer {
     return this.busy ? [{ RunState: 'Busy', ConnectorName: this.adConnector.Name }] : [];
   }
 
+  /** Get-ADSyncRunProfileResult [-ConnectorId] [-NumberRequested]: newest first. */
   runProfileResults(opts: { connectorId?: string; limit?: number } = {}): RunProfileResult[] {
-    const rows = this.#runs.filter((r) => !opts.connectorId || r.ConnectorId === opts.connectorId);
+    const rows = this.#runs.filter((r) => !opts.connectorId || r.ConnectorId.toLowerCase() === opts.connectorId.toLowerCase());
     return rows.slice(-(opts.limit ?? 50)).reverse().map((r) => ({ ...r }));
   }
 
@@ -664,9 +682,9 @@ export class ConnectSyncServer {
     return e && { ...e };
   }
 
-  /** The Entra connector's pending exports (csexport "<Entra connector>" /f:x). */
-  pendingExports(): PendingExport[] {
-    return [...this.#pending.values()].map((p) => ({ ...p }));
+  /** A connector's pending exports (csexport "<connector>" /f:x): the Entra connector's by default. */
+  pendingExports(connector: 'entra' | 'ad' = 'entra'): PendingExport[] {
+    return [...(connector === 'ad' ? this.#adPending : this.#pending).values()].map((p) => ({ ...p }));
   }
 
   summary(): {
@@ -783,7 +801,7 @@ export class ConnectSyncServer {
         if (!this.#features.GroupWritebackV2 && !obj.mail && !this.#writebackNoFlow(obj, entraRules)) writebackDeletes.push(obj);
         continue;
       }
-      if (!this.inScope(obj)) continue;
+      if (!this.inScope(obj) || isSyncServiceAccount(obj)) continue;
       seen.add(obj.objectGUID);
       const cloudNoFlow = this.#inboundNoFlow(obj, rules);
       mv.set(obj.objectGUID, { objectGUID: obj.objectGUID, dn: obj.dn, objectClass: obj.objectClass, mvObjectType: MV_TYPE[obj.objectClass], cloudNoFlow });
@@ -791,7 +809,7 @@ export class ConnectSyncServer {
       const attrs = hashOf({ ...obj, members: undefined });
       const refs = hashOf(obj.members ?? []);
       const prev = this.#exported.get(obj.objectGUID);
-      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass };
+      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass, dn: obj.dn };
       if (noFlow) {
         // JoinNoFlow: no add, no delete, no plain attribute update -- but a reference change exports everything.
         if (prev && prev.refs !== refs) pending.push({ kind: 'upsert', obj, state, add: false });
@@ -812,8 +830,10 @@ export class ConnectSyncServer {
     }
     this.#mv = mv;
     // The Entra connector's pending exports after the sync steps; the export step clears what it exports.
-    const lastDn = (guid: string) => this.#pending.get(guid)?.dn ?? this.ad.get(guid)?.dn ?? '';
+    const lastDn = (guid: string) => this.#exported.get(guid)?.dn || this.#pending.get(guid)?.dn || this.ad.get(guid)?.dn || '';
     this.#pending = new Map();
+    // The AD connector's side: deletes of the groups Connect wrote back, until exports run (staging holds them).
+    this.#adPending = new Map(writebackDeletes.map((g) => [g.objectGUID, { objectGUID: g.objectGUID, dn: g.dn, objectClass: g.objectClass, operation: 'delete' as const, writtenBackGroup: true }]));
     for (const p of pending) {
       if (p.kind === 'upsert')
         this.#pending.set(p.obj.objectGUID, { objectGUID: p.obj.objectGUID, dn: p.obj.dn, objectClass: p.obj.objectClass, operation: p.add ? 'add' : 'update' });
@@ -851,8 +871,11 @@ export class ConnectSyncServer {
           counts.referenceDeletes = refDeletes.length;
         }
         this.#pending.clear();
+        // Entra ID records the directory sync (the tenant's onPremisesLastSyncDateTime).
+        this.target.syncCompleted?.('connect', now);
       }
       for (const g of writebackDeletes) this.ad.delete(g.objectGUID);
+      this.#adPending.clear();
     }
 
     const stamp = runHistoryDate(now);
@@ -877,7 +900,10 @@ export class ConnectSyncServer {
       runs.push(mk(this.adConnector, 'Export', 'success', { adds: 0, updates: 0, deletes: writebackDeletes.length }));
     }
     this.#runs.push(...runs);
-    if (this.#runs.length > 500) this.#runs.splice(0, this.#runs.length - 500);
+    // The maintenance task purges run history older than PurgeRunHistoryInterval (7 days by default).
+    const keepFrom = now.getTime() - RUN_HISTORY_MS;
+    const firstKept = this.#runs.findIndex((r) => Date.parse(`${r.StartDate}Z`) >= keepFrom);
+    if (firstKept > 0) this.#runs.splice(0, firstKept);
     this.#scheduler.NextSyncCyclePolicyType = 'Delta';
     this.#scheduler.NextSyncCycleStartTimeInUTC = new Date(now.getTime() + SYNC_INTERVAL_MS).toISOString();
     const report: SyncCycleReport = {

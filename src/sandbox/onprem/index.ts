@@ -3,6 +3,7 @@ export { ActiveDirectory, AdError, type AdSchemaInfo, type NewAdObject } from '.
 export {
   ConnectSyncServer,
   ENTRA_CONNECTOR_ID,
+  isSyncServiceAccount,
   ZERO_GUID,
   type AttributeFlowMapping,
   type CompanyFeatures,
@@ -18,5 +19,5 @@ export {
   type SyncRule,
 } from './connect-sync.js';
 export { MemorySyncTarget, type MemoryEntraObject } from './memory-target.js';
-export { seedContosoForest, CONTOSO_SEED_TIME, type ContosoForest, type SeedOptions } from './seed.js';
+export { seedContosoForest, installSyncTool, addForestDomain, CONTOSO_SEED_TIME, type ContosoForest, type SeedOptions } from './seed.js';
 export { Prng } from './prng.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AdObject, EntraSyncTarget } from '../contracts.js';
 import { ActiveDirectory } from './active-directory.js';
 import { ConnectSyncServer } from './connect-sync.js';
@@ -34,6 +35,8 @@ export interface SeedOptions {
   domain?: string;
   /** Users in OU=Contractors, the OU of realistic size (default LARGE_OU_USERS; 0 leaves the OU out). */
   largeOuUsers?: number;
+  /** The sync tool whose service account the forest holds (default Entra Connect; DirSync for upgrade rehearsals). */
+  syncTool?: 'dirsync' | 'entra-connect';
 }
 
 /** OU=Contractors: at least 5,000 users, the size at which identity exports stop fitting the old 256 KB body limit. */
@@ -229,8 +232,50 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     groupFilteringGroupDn: null,
     now,
   });
+  // The sync tool's service account in CN=Users (never synchronized itself), as the installer leaves it.
+  ad.addOu(`CN=Users,${base}`);
+  installSyncTool(ad, opts.syncTool ?? 'entra-connect', now, 'CONNECT01');
   if (opts.initialSync ?? true) server.runSyncCycle('Initial', now);
   return { ad, server, ous, adConnectorId };
+}
+
+/**
+ * The AD service account a sync tool's installer creates. DirSync's configuration wizard creates MSOL_AD_SYNC ("When
+ * you finish the Azure Active Directory Sync tool Configuration Wizard, the MSOL_AD_SYNC account is created in your
+ * Active Directory forest", Exchange Online Protection's directory sync how-to); Entra Connect creates MSOL_<id> with
+ * a description naming itself and the computer. `replace` removes the accounts of other tools first (a forest synced by
+ * that tool alone).
+ */
+export function installSyncTool(ad: ActiveDirectory, tool: 'dirsync' | 'entra-connect', now: Date, computer: string, replace = false): AdObject {
+  const users = `CN=Users,${ad.baseDn}`;
+  if (!ad.hasOu(users)) ad.addOu(users);
+  if (replace) for (const o of ad.objectsUnder([users], ['user'])) if ((o.samAccountName ?? '').toUpperCase().startsWith('MSOL_')) ad.delete(o.objectGUID);
+  const id = createHash('sha1').update(`${ad.domainFqdn}/${tool}/${computer}`).digest('hex').slice(0, 12);
+  const sam = tool === 'dirsync' ? 'MSOL_AD_SYNC' : `MSOL_${id}`;
+  const existing = ad.objectsUnder([users], ['user']).find((o) => o.samAccountName === sam);
+  if (existing) return existing;
+  const tenant = `${ad.domainFqdn.split('.')[0]}.onmicrosoft.com`;
+  const description =
+    tool === 'dirsync'
+      ? `Account created by the Windows Azure Active Directory Sync tool with installation identifier '${id}' running on computer '${computer}' configured to synchronize to tenant '${tenant}'. This account must have directory replication permissions in the local Active Directory and write permission on certain attributes to enable Hybrid Deployment.`
+      : `Account created by Microsoft Azure Active Directory Connect with installation identifier ${id} running on computer ${computer} configured to synchronize to tenant ${tenant}. This account must have directory replication permissions in the local Active Directory and write permission on certain attributes to enable Hybrid Deployment.`;
+  return ad.add({ cn: sam, parentDn: users, objectClass: 'user', displayName: sam, samAccountName: sam, description, whenCreated: now.toISOString(), proxyAddresses: [] });
+}
+
+/**
+ * Another domain of the forest (a child domain) with `users` users, for the DirSync upgrade: its object count is the
+ * forest's, not one domain's.
+ */
+export function addForestDomain(root: ActiveDirectory, fqdn: string, users: number): ActiveDirectory {
+  const child = new ActiveDirectory({ domainFqdn: fqdn, guidSeed: fqdn.length * 7919 });
+  const ou = `OU=Staff,${child.baseDn}`;
+  child.addOu(ou);
+  for (let i = 1; i <= users; i++) {
+    const sam = `staff${String(i).padStart(6, '0')}`;
+    child.add({ cn: sam, parentDn: ou, objectClass: 'user', displayName: `Staff ${i}`, samAccountName: sam, userPrincipalName: `${sam}@${fqdn}`, proxyAddresses: [] });
+  }
+  root.otherDomains.push(child);
+  return child;
 }
 
 /** Two people can share a display name; AD needs the CN unique within its container. */
