@@ -192,23 +192,50 @@ export class AdsyncCmdlets {
       const ad = this.server.ad.get(mv.objectGUID);
       const lineage = [{ ConnectorId: guid(this.server.adConnector.Identifier), ConnectorName: this.server.adConnector.Name, ConnectedCsObjectDN: mv.dn, ConnectedCsObjectId: guid(derivedGuid(`cs:${this.server.adConnector.Identifier}:${mv.objectGUID}`)) }];
       if (exported.has(mv.objectGUID) || pending)
-        lineage.push({ ConnectorId: guid(ENTRA_CONNECTOR_ID), ConnectorName: this.server.entraConnector.Name, ConnectedCsObjectDN: entraCsDn(mv.objectGUID, ad), ConnectedCsObjectId: guid(derivedGuid(`cs:${ENTRA_CONNECTOR_ID}:${mv.objectGUID}`)) });
+        lineage.push({ ConnectorId: guid(ENTRA_CONNECTOR_ID), ConnectorName: this.server.entraConnector.Name, ConnectedCsObjectDN: entraCsDn(sourceAnchorOf(ad ?? mv)), ConnectedCsObjectId: guid(derivedGuid(`cs:${ENTRA_CONNECTOR_ID}:${mv.objectGUID}`)) });
       const attributes: Array<{ Name: string; Values: string[] }> = [{ Name: 'sourceAnchor', Values: [ad ? sourceAnchorOf(ad) : ''] }];
       if (mv.cloudNoFlow) attributes.push({ Name: 'cloudNoFlow', Values: ['true'] });
       return { ObjectId: guid(this.#mvId(mv.objectGUID)), ObjectType: mv.mvObjectType, Attributes: attributes, Lineage: lineage };
     },
-    /** csexport.exe "<connector name>" <file> /f:x — the pending exports of a connector, as the XML csexport writes. */
+    /**
+     * csexport.exe "<connector name>" <file> /f:x — the pending exports of a connector, as the XML csexport writes
+     * ([STG]): one cs-object per connector-space object (cs-dn, id, object-type), its unapplied-export/delta with the
+     * operation, and the synchronized hologram (the attributes as last synchronized: `entry` with `attr`/`value`).
+     * The Entra connector names its objects CN={<sourceAnchor as hex>} and has only `user` for people; the AD
+     * connector's cs-dn is the AD DN, and its hologram carries adminDescription (what marks a written-back group).
+     * Indented, one element per line, as the tool writes it.
+     */
     csexport: (p, c) => {
       const filter = String(p.Filter ?? '');
       if (filter.toLowerCase() !== 'x') throw notModelled(c, `filters other than /f:x (got /f:${filter})`);
       const connector = this.#connector(undefined, p.ConnectorName);
-      const rows = connector.Identifier === ENTRA_CONNECTOR_ID ? this.server.pendingExports() : [];
+      const entra = connector.Identifier === ENTRA_CONNECTOR_ID;
+      const rows = this.server.pendingExports(entra ? 'entra' : 'ad');
       const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
       const objects = rows.map((x) => {
-        const type = x.objectClass === 'inetOrgPerson' ? 'user' : x.objectClass;
-        return `<cs-object cs-dn="${esc(entraCsDn(x.objectGUID, this.server.ad.get(x.objectGUID)))}" id="{${derivedGuid(`cs:${ENTRA_CONNECTOR_ID}:${x.objectGUID}`).toUpperCase()}}" object-type="${type}"><unapplied-export><delta operation="${x.operation}" dn="${esc(x.dn)}"/></unapplied-export></cs-object>`;
+        const type = entra && x.objectClass === 'inetOrgPerson' ? 'user' : x.objectClass;
+        const csDn = entra ? entraCsDn(x.sourceAnchor ?? sourceAnchorOf(x)) : x.dn;
+        const lines = [
+          `  <cs-object cs-dn="${esc(csDn)}" id="{${derivedGuid(`cs:${connector.Identifier}:${x.objectGUID}`).toUpperCase()}}" object-type="${type}">`,
+          '    <unapplied-export>',
+          `      <delta operation="${x.operation}" dn="${esc(csDn)}"/>`,
+          '    </unapplied-export>',
+        ];
+        if (x.adminDescription !== undefined)
+          lines.push(
+            '    <synchronized-hologram>',
+            `      <entry dn="${esc(csDn)}">`,
+            `        <primary-objectclass>${type}</primary-objectclass>`,
+            `        <attr name="adminDescription" type="string" multivalued="false">`,
+            `          <value>${esc(x.adminDescription)}</value>`,
+            '        </attr>',
+            '      </entry>',
+            '    </synchronized-hologram>',
+          );
+        lines.push('  </cs-object>');
+        return lines.join('\n');
       });
-      return { xml: `<?xml version="1.0" encoding="UTF-16"?>\n<cs-objects>\n${objects.join('\n')}\n</cs-objects>\n` };
+      return { xml: `<?xml version="1.0" encoding="UTF-16"?>\n<cs-objects>\n${objects.map((o) => `${o}\n`).join('')}</cs-objects>\n` };
     },
     // ------------------------------------------------------------ the ADSync Windows service
     'Get-Service': (p) => {
@@ -287,9 +314,8 @@ export class AdsyncCmdlets {
 }
 
 /** The Entra connector-space DN of an AD object: Connect names them by the source anchor (CN={<anchor as hex>}). */
-function entraCsDn(objectGUID: string, ad: Parameters<typeof sourceAnchorOf>[0] | undefined): string {
-  const anchor = ad ? sourceAnchorOf(ad) : objectGUID;
-  return `CN={${Buffer.from(anchor).toString('hex').slice(0, 48).toUpperCase()}}`;
+function entraCsDn(sourceAnchor: string): string {
+  return `CN={${Buffer.from(sourceAnchor).toString('hex').slice(0, 48).toUpperCase()}}`;
 }
 
 function connectorView(c: Connector) {
