@@ -7,6 +7,19 @@ BeforeAll {
   Import-Module (Join-Path $PSScriptRoot 'CutoverTest.psm1') -Force
   $script:Pilot = 'OU=CloudSyncPilot,DC=contoso,DC=com'
   $script:Entra = 'b891884f-051e-4a83-95af-2544101c9083'
+  $script:Gwb = 'OU=GWB,DC=contoso,DC=com'
+
+  # Runs the script as the agent does and checks that its result passes the catalog (as the agent checks it) and is
+  # what the TypeScript sandbox executor (the runner's executor where there is no pwsh) answers for the same server.
+  function Assert-AsSandboxExecutor([string] $Action, [hashtable] $Params = @{}, [hashtable] $Environment = @{}) {
+    $r = Invoke-CutoverAction $Action $Params -Environment $Environment
+    $r.Ok | Should -BeTrue -Because ($r.Stderr + $r.Stdout)
+    Test-CutoverResult $Action $r.Result | Should -BeNullOrEmpty -Because 'the agent checks every result against the catalog'
+    $ts = Invoke-SandboxExecutor $Action $Params
+    $ts.ok | Should -BeTrue -Because ([string]$ts.error.message)
+    ConvertTo-ComparableJson $r.Result | Should -Be (ConvertTo-ComparableJson $ts.result) -Because 'the script and the sandbox executor read the same server'
+    return $r.Result
+  }
 }
 
 Describe 'the scripts folder' {
@@ -469,5 +482,156 @@ Describe 'ad-copy-admin-description.ps1' {
     $state = Get-SandboxState
     foreach ($c in $apply.Result.changes) { @($state.groups | Where-Object dn -eq $c.dn)[0].externalDirectoryObjectId | Should -Be $c.to }
     @((Invoke-CutoverAction 'ad-copy-admin-description' @{ ou = $gwb; dryRun = $true }).Result.changes).Count | Should -Be 0
+  }
+}
+
+Describe 'get-pending-exports.ps1' {
+  BeforeEach { Reset-Sandbox }
+  It 'finds nothing pending on either connector of a server that has exported everything' {
+    foreach ($connector in @('ad', 'entra')) {
+      $r = Assert-AsSandboxExecutor 'get-pending-exports' @{ connector = $connector; limit = 100 }
+      $r.total | Should -Be 0
+      $r.connectorType | Should -Be $connector
+    }
+  }
+  It 'lists every delete of a group Connect wrote back that the AD connector holds in staging (group writeback v2 off), each of them' {
+    Set-SandboxState 'staging-mode' @{ enabled = $true }
+    Set-SandboxState 'company-features' @{ features = @{ GroupWritebackV2 = $false } }
+    Set-SandboxState 'run-cycle' @{ policyType = 'Delta' }
+    $r = Assert-AsSandboxExecutor 'get-pending-exports' @{ connector = 'ad'; limit = 1000 }
+    # Six written-back security groups (the two mail-enabled ones are not Connect's to delete), one cs-object after
+    # another in csexport's file: none of them skipped.
+    $r.counts.delete | Should -Be 6
+    $r.writtenBackGroupDeletes | Should -Be 6
+    @($r.objects).Count | Should -Be 6
+    foreach ($o in $r.objects) {
+      $o.dn | Should -BeLike ('CN=Group_*,' + $Gwb)
+      $o.writtenBackGroup | Should -BeTrue
+    }
+    $r.truncated | Should -BeFalse
+    $few = Assert-AsSandboxExecutor 'get-pending-exports' @{ connector = 'ad'; limit = 2 }
+    @($few.objects).Count | Should -Be 2
+    $few.total | Should -Be 6
+    $few.truncated | Should -BeTrue
+  }
+  It 'counts what the Entra connector holds (an add, a delete, the groups whose members changed), naming each by its connector-space DN' {
+    Set-SandboxState 'staging-mode' @{ enabled = $true }
+    $null = Set-SandboxState 'add-user' @{ cn = 'Nadia Example'; parentDn = $Pilot; sam = 'nexample' }
+    Set-SandboxState 'delete-object' @{ dn = 'CN=Smith\, John,OU=CloudSyncPilot,DC=contoso,DC=com' }
+    Set-SandboxState 'run-cycle' @{ policyType = 'Delta' }
+    $r = Invoke-CutoverAction 'get-pending-exports' @{ connector = 'entra'; limit = 1000 }
+    $r.Ok | Should -BeTrue -Because ($r.Stderr + $r.Stdout)
+    Test-CutoverResult 'get-pending-exports' $r.Result | Should -BeNullOrEmpty
+    $r.Result.counts.add | Should -Be 1
+    $r.Result.counts.delete | Should -Be 1
+    $r.Result.counts.update | Should -BeGreaterThan 0
+    # csexport names the Entra connector's objects CN={<source anchor>}; the sandbox executor names them by their AD
+    # DN. Everything else is the same.
+    foreach ($o in $r.Result.objects) { $o.dn | Should -Match '^CN=\{[0-9A-F]+\}$' }
+    $ts = (Invoke-SandboxExecutor 'get-pending-exports' @{ connector = 'entra'; limit = 1000 }).result
+    $withoutDn = { param($x) [ordered]@{ connector = $x.connector; counts = $x.counts; total = $x.total; writtenBackGroupDeletes = $x.writtenBackGroupDeletes; truncated = $x.truncated; objects = @($x.objects | ForEach-Object { $_.objectType + ' ' + $_.operation }) } }
+    ConvertTo-ComparableJson (& $withoutDn $r.Result) | Should -Be (ConvertTo-ComparableJson (& $withoutDn $ts))
+  }
+  It 'fails, saying why, while the ADSync service is stopped' {
+    Set-SandboxState 'adsync-service' @{ running = $false }
+    $r = Invoke-CutoverAction 'get-pending-exports' @{ connector = 'ad'; limit = 10 }
+    $r.Ok | Should -BeFalse
+    $r.Error.message | Should -BeLike 'Unable to connect to the Synchronization Service*'
+    (Invoke-SandboxExecutor 'get-pending-exports' @{ connector = 'ad'; limit = 10 }).error.message | Should -BeLike 'Unable to connect to the Synchronization Service*'
+  }
+}
+
+Describe 'get-last-full-runs.ps1' {
+  BeforeEach { Reset-Sandbox }
+  It 'finds each connector''s last Full Import and Full Synchronization behind a day of delta cycles, in UTC on a server east of UTC' {
+    # An Initial cycle, then the scheduler's delta cycles every 30 minutes for a day.
+    Set-SandboxState 'run-cycles' @{ policyTypes = @(@('Initial') + @('Delta') * 48); everyMinutes = 30 }
+    $r = Assert-AsSandboxExecutor 'get-last-full-runs' -Environment @{ TZ = 'Asia/Tokyo' }
+    @($r.connectors | ForEach-Object type) | Should -Be @('ad', 'entra')
+    foreach ($c in $r.connectors) {
+      $c.fullImport.RunProfileName | Should -Be 'Full Import'
+      $c.fullImport.Result | Should -Be 'success'
+      $c.fullSync.RunProfileName | Should -Be 'Full Synchronization'
+      $c.fullImport.StartDate | Should -BeLike '*Z'
+      ([datetimeoffset]::Parse($c.fullImport.StartDate)).UtcDateTime | Should -BeLessThan ([datetime]::UtcNow.AddHours(-23))
+      # More runs than get-run-profile-results' window: the full runs are older than its last 50.
+      $c.runsRead | Should -BeGreaterThan 50
+    }
+  }
+  It 'says there is none once the run history that held the last full runs is purged (7 days of delta cycles)' {
+    Set-SandboxState 'run-cycles' @{ policyTypes = @('Initial', 'Delta'); everyMinutes = 8 * 24 * 60 }
+    $r = Assert-AsSandboxExecutor 'get-last-full-runs'
+    foreach ($c in $r.connectors) {
+      $c.fullImport | Should -BeNullOrEmpty
+      $c.fullSync | Should -BeNullOrEmpty
+      $c.runsRead | Should -Be 3
+    }
+  }
+}
+
+Describe 'find-sync-accounts.ps1' {
+  BeforeEach { Reset-Sandbox }
+  It 'finds Entra Connect''s MSOL_ account and the computer its description names' {
+    $r = Assert-AsSandboxExecutor 'find-sync-accounts'
+    @($r.accounts).Count | Should -Be 1
+    $r.accounts[0].tool | Should -Be 'entra-connect'
+    $r.accounts[0].computer | Should -Be 'CONNECT01'
+    $r.accounts[0].samAccountName | Should -BeLike 'MSOL_*'
+  }
+  It 'tells DirSync''s MSOL_AD_SYNC from Connect''s, with when each was created in UTC on a server west of UTC' {
+    $null = Set-SandboxState 'sync-tool' @{ tool = 'dirsync'; computer = 'DIRSYNC01' }
+    $r = Assert-AsSandboxExecutor 'find-sync-accounts' -Environment @{ TZ = 'America/Los_Angeles' }
+    $dirsync = @($r.accounts | Where-Object samAccountName -eq 'MSOL_AD_SYNC')
+    $dirsync.Count | Should -Be 1
+    $dirsync[0].tool | Should -Be 'dirsync'
+    $dirsync[0].computer | Should -Be 'DIRSYNC01'
+    $dirsync[0].whenCreated | Should -BeLike '*Z'
+    @($r.accounts | ForEach-Object tool) | Should -Contain 'entra-connect'
+  }
+}
+
+Describe 'forest-object-count.ps1' {
+  BeforeEach { Reset-Sandbox }
+  It 'counts the users, groups and contacts of a one-domain forest, leaving out the sync tool''s own account' {
+    $r = Assert-AsSandboxExecutor 'forest-object-count'
+    @($r.domains).Count | Should -Be 1
+    $r.domains[0].domain | Should -Be 'contoso.com'
+    $r.total | Should -Be ($r.domains[0].users + $r.domains[0].groups + $r.domains[0].contacts)
+  }
+  It 'counts every domain of the forest (Get-ADForest), each through its own domain controller' {
+    $before = (Invoke-CutoverAction 'forest-object-count').Result
+    $null = Set-SandboxState 'forest-domain' @{ domain = 'emea.contoso.com'; users = 25 }
+    $r = Assert-AsSandboxExecutor 'forest-object-count'
+    @($r.domains | ForEach-Object domain) | Should -Be @('contoso.com', 'emea.contoso.com')
+    $emea = $r.domains[1]
+    $emea.dn | Should -Be 'DC=emea,DC=contoso,DC=com'
+    $emea.users | Should -Be 25
+    $r.total | Should -Be ($before.total + 25)
+  }
+}
+
+Describe 'gwb-scope-report.ps1' {
+  BeforeEach { Reset-Sandbox }
+  It 'judges each group under the writeback OU by its real groupType: universal security groups in, the rest out with the reason' {
+    $null = Set-SandboxState 'add-group' @{ cn = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d61'; parentDn = $Gwb; scope = 'global'; security = $true; adminDescription = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d61' }
+    $null = Set-SandboxState 'add-group' @{ cn = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d62'; parentDn = $Gwb; scope = 'domainLocal'; security = $true; adminDescription = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d62' }
+    $null = Set-SandboxState 'add-group' @{ cn = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d63'; parentDn = $Gwb; scope = 'universal'; security = $false; adminDescription = 'Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d63' }
+    $null = Set-SandboxState 'add-group' @{ cn = 'Print Operators Local'; parentDn = $Gwb; scope = 'universal'; security = $true }
+    $r = Assert-AsSandboxExecutor 'gwb-scope-report' @{ ou = $Gwb }
+    $r.inScope | Should -Be 6
+    $r.outOfScope | Should -Be 6
+    $reason = @{}
+    foreach ($g in $r.groups) { $reason[$g.dn] = $g.reason }
+    $reason['CN=Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d61,' + $Gwb] | Should -Be 'global scope: only universal groups are supported'
+    $reason['CN=Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d62,' + $Gwb] | Should -Be 'domainLocal scope: only universal groups are supported'
+    $reason['CN=Group_0b7a3c55-3f0e-4d59-9c4e-1f2a3b4c5d63,' + $Gwb] | Should -Be 'a distribution group: not supported by this migration'
+    $reason['CN=Print Operators Local,' + $Gwb] | Should -BeLike 'not written back by Connect*'
+    @($r.groups | Where-Object { $null -ne $_.mail } | ForEach-Object reason) | Should -Be @('mail-enabled (a Microsoft 365 group or DL): not supported by this migration', 'mail-enabled (a Microsoft 365 group or DL): not supported by this migration')
+  }
+  It 'fails for an OU that does not exist, as the sandbox executor does' {
+    $r = Invoke-CutoverAction 'gwb-scope-report' @{ ou = 'OU=Nowhere,DC=contoso,DC=com' }
+    $r.Ok | Should -BeFalse
+    $r.Error.message | Should -Be 'Directory object not found'
+    (Invoke-SandboxExecutor 'gwb-scope-report' @{ ou = 'OU=Nowhere,DC=contoso,DC=com' }).ok | Should -BeFalse
   }
 }

@@ -39,6 +39,43 @@ function Get-CutoverStdin([string] $Action, [hashtable] $Params = @{}) {
   return (Invoke-SandboxTestApi 'POST' '/test/stdin' @{ action = $Action; params = $Params }).stdin
 }
 
+# What the TypeScript sandbox executor answers for this action on the same simulated server: { ok; result | error }.
+function Invoke-SandboxExecutor([string] $Action, [hashtable] $Params = @{}) {
+  return Invoke-SandboxTestApi 'POST' '/test/sandbox-executor' @{ action = $Action; params = $Params }
+}
+
+# Why a script's result fails the catalog's result schema (as the agent checks it), or $null when it passes.
+function Test-CutoverResult([string] $Action, $Result) {
+  $r = Invoke-SandboxTestApi 'POST' '/test/check-result' @{ action = $Action; result = $Result }
+  if ($r.ok) { return $null }
+  return [string]$r.error
+}
+
+# A result as comparable JSON: ISO dates in one form (a script writes [datetime]::ToString('o'), seven digits of
+# fraction; Node writes three), everything else as it is, in order.
+function ConvertTo-ComparableJson($Value) { return (ConvertTo-Json -InputObject (ConvertTo-ComparableValue $Value) -Depth 30 -Compress) }
+function ConvertTo-ComparableValue($Value) {
+  if ($null -eq $Value) { return $null }
+  if ($Value -is [string]) {
+    if ($Value -match '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$') {
+      return ([datetimeoffset]::Parse($Value, [cultureinfo]::InvariantCulture)).UtcDateTime.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [cultureinfo]::InvariantCulture)
+    }
+    return $Value
+  }
+  if ($Value -is [System.Collections.IDictionary]) {
+    $h = [ordered]@{}
+    foreach ($k in $Value.Keys) { $h[[string]$k] = ConvertTo-ComparableValue $Value[$k] }
+    return $h
+  }
+  if ($Value -is [System.Management.Automation.PSCustomObject]) {
+    $h = [ordered]@{}
+    foreach ($p in $Value.PSObject.Properties) { $h[$p.Name] = ConvertTo-ComparableValue $p.Value }
+    return $h
+  }
+  if ($Value -is [System.Collections.IEnumerable]) { return , @(foreach ($x in $Value) { ConvertTo-ComparableValue $x }) }
+  return $Value
+}
+
 # Runs src/agent/scripts/<Action>.ps1 in its own pwsh as the agent does. -Stdin sends raw text instead of the agent's
 # document; -Environment adds variables (TZ, PSModulePath…). Answers { ExitCode; Ok; Result; Error; Stdout; Stderr }.
 function Invoke-CutoverAction {
@@ -96,4 +133,7 @@ function New-ModulePathWithout([string[]] $Modules) {
   return $dir
 }
 
-Export-ModuleMember -Function @('Get-CutoverRepo', 'Get-CutoverScriptsDir', 'Reset-Sandbox', 'Set-SandboxState', 'Get-SandboxState', 'Get-CutoverStdin', 'Invoke-CutoverAction', 'Get-SandboxModulesDir', 'New-ModulePathWithout', 'Invoke-SandboxTestApi')
+Export-ModuleMember -Function @(
+  'Get-CutoverRepo', 'Get-CutoverScriptsDir', 'Reset-Sandbox', 'Set-SandboxState', 'Get-SandboxState', 'Get-CutoverStdin', 'Invoke-CutoverAction',
+  'Get-SandboxModulesDir', 'New-ModulePathWithout', 'Invoke-SandboxTestApi', 'Invoke-SandboxExecutor', 'Test-CutoverResult', 'ConvertTo-ComparableJson'
+)

@@ -109,9 +109,20 @@ Describe 'ActiveDirectory: parameters as documented' {
   It 'Set-ADGroup -GroupScope takes DomainLocal, Global or Universal' {
     (Get-BindingError { Set-ADGroup -Identity 'CN=Helpdesk,OU=Groups,DC=contoso,DC=com' -GroupScope Forest }).FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError*'
   }
-  It '-Server other than the domain or its DC is unreachable, as in the AD module' {
+  It '-Server other than a domain of the forest or its DC is unreachable, as in the AD module' {
     { Get-ADDomain -Server 'fabrikam.com' } | Should -Throw 'Unable to contact the server*'
     (Get-ADDomain -Server 'contoso.com').DNSRoot | Should -Be 'contoso.com'
+  }
+  It 'Get-ADForest lists every domain of the forest; -Server reaches each one''s own objects' {
+    $null = Set-SandboxState 'forest-domain' @{ domain = 'emea.contoso.com'; users = 3 }
+    (Get-ADForest).Domains | Should -Be @('contoso.com', 'emea.contoso.com')
+    $emea = Get-ADDomain -Server 'emea.contoso.com'
+    $emea.DistinguishedName | Should -Be 'DC=emea,DC=contoso,DC=com'
+    $emea.ParentDomain | Should -Be 'contoso.com'
+    @(Get-ADUser -Server 'DC1.emea.contoso.com' -SearchBase $emea.DistinguishedName -LDAPFilter '(objectClass=user)').Count | Should -Be 3
+    # Without -Server the runner's own domain answers, and a base in another domain is not in it.
+    { Get-ADObject -SearchBase 'DC=emea,DC=contoso,DC=com' -LDAPFilter '(objectClass=*)' } | Should -Throw 'Directory object not found'
+    (Get-ADDomain).DNSRoot | Should -Be 'contoso.com'
   }
 }
 

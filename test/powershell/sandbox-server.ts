@@ -9,15 +9,23 @@
  *   GET  /test/state               what the tests assert on: scheduler, service, rules, overrides, exports, features
  *   POST /test/stdin               { action, params } → the exact JSON the agent writes to the script's stdin
  *                                  (parameters validated by the catalog, the rule plan computed by the agent)
+ *   POST /test/sandbox-executor    { action, params } → what the TypeScript sandbox executor (the runner's executor on
+ *                                  a machine without pwsh) answers for the same simulated server, as runAction
+ *                                  reports it: { ok, result } or { ok: false, error }
+ *   POST /test/check-result        { action, result } → whether a script's result passes the catalog's result schema,
+ *                                  as the agent checks it: { ok: true } or { ok: false, error }
  *   GET  /test/cmdlets             the cmdlets the backend answers
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../src/clock.js';
-import { MemorySyncTarget, seedContosoForest, type ContosoForest } from '../../src/sandbox/onprem/index.js';
+import type { PolicyType } from '../../src/sandbox/onprem/connect-sync.js';
+import { MemorySyncTarget, addForestDomain, installSyncTool, seedContosoForest, type ContosoForest } from '../../src/sandbox/onprem/index.js';
 import { SandboxCmdletBackend } from '../../src/sandbox/powershell/backend.js';
-import { isActionName, parseParams } from '../../src/agent/actions.js';
+import { isActionName, parseParams, parseResult } from '../../src/agent/actions.js';
 import { stdinPayload } from '../../src/agent/executors/powershell.js';
+import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { runAction } from '../../src/agent/run-action.js';
 
 export interface SandboxServer {
   url: string;
@@ -51,6 +59,15 @@ export async function startSandboxServer(): Promise<SandboxServer> {
     'begin-cycle': () => forest.server.beginSyncCycle(),
     'complete-cycle': (a) => forest.server.completeSyncCycle(a.policyType ?? 'Delta', new Date()),
     'run-cycle': (a) => forest.server.runSyncCycle(a.policyType ?? 'Delta', new Date()),
+    // Cycles of these policy types `everyMinutes` apart, the last one now (the scheduler's every 30 minutes): the run
+    // history piles up, and runs older than PurgeRunHistoryInterval (7 days) are purged as they go.
+    'run-cycles': (a) => {
+      const types: PolicyType[] = a.policyTypes ?? ['Delta'];
+      const every = Number(a.everyMinutes ?? 30) * 60_000;
+      const now = Date.now();
+      types.forEach((t, i) => forest.server.runSyncCycle(t, new Date(now - (types.length - 1 - i) * every)));
+      return forest.server.runProfileResults({ limit: Number.MAX_SAFE_INTEGER }).length;
+    },
     'adsync-service': (a) => forest.server.setAdsyncService(Boolean(a.running)),
     'staging-mode': (a) => forest.server.setStagingMode(Boolean(a.enabled)),
     'company-features': (a) => forest.server.setCompanyFeatures(a.features ?? {}),
@@ -59,6 +76,24 @@ export async function startSandboxServer(): Promise<SandboxServer> {
     'group-filtering': (a) => forest.server.setGroupFilteringGroup(a.dn ?? null),
     'move-object': (a) => forest.ad.move(forest.ad.getByDn(String(a.dn))!.objectGUID, String(a.to)),
     'add-ou': (a) => forest.ad.addOu(String(a.dn)),
+    'add-group': (a) =>
+      forest.ad.add({
+        cn: String(a.cn),
+        parentDn: String(a.parentDn),
+        objectClass: 'group',
+        displayName: String(a.cn),
+        samAccountName: String(a.cn).replace(/[^A-Za-z0-9]/g, '').slice(0, 20),
+        proxyAddresses: a.mail ? [`SMTP:${String(a.mail)}`] : [],
+        groupScope: a.scope ?? 'global',
+        securityEnabled: a.security ?? true,
+        ...(a.mail ? { mail: String(a.mail) } : {}),
+        ...(a.adminDescription ? { adminDescription: String(a.adminDescription) } : {}),
+      }).dn,
+    'delete-object': (a) => forest.ad.delete(forest.ad.getByDn(String(a.dn))!.objectGUID),
+    // Another domain of the forest (what the sandbox's forest-domain fault adds), with its own users.
+    'forest-domain': (a) => addForestDomain(forest.ad, String(a.domain), Number(a.users ?? 0)).baseDn,
+    // A sync tool's installer leaving its MSOL_ service account (what the sandbox's sync-tool fault does).
+    'sync-tool': (a) => installSyncTool(forest.ad, a.tool, new Date(), String(a.computer), Boolean(a.replace)).dn,
     'add-user': (a) =>
       forest.ad.add({ cn: String(a.cn), parentDn: String(a.parentDn), objectClass: 'user', displayName: String(a.cn), samAccountName: String(a.sam ?? a.cn).replace(/[^A-Za-z0-9]/g, '').slice(0, 20), userPrincipalName: `${String(a.sam ?? 'new.user')}@contoso.com`, proxyAddresses: [] }).dn,
     'set-threshold': (a) => forest.server.setExportDeletionThreshold(a.threshold ?? {}),
@@ -92,6 +127,20 @@ export async function startSandboxServer(): Promise<SandboxServer> {
         const a = await body(req);
         if (!isActionName(a.action)) return send(400, { error: `no action ${a.action}` });
         return send(200, { stdin: JSON.stringify(stdinPayload(a.action, parseParams(a.action, a.params ?? {}))) });
+      }
+      if (url.pathname === '/test/sandbox-executor' && req.method === 'POST') {
+        const a = await body(req);
+        const { transcript: _t, ...out } = await runAction(new SandboxExecutor({ server: forest.server, clock: systemClock }), String(a.action), a.params ?? {});
+        return send(200, out);
+      }
+      if (url.pathname === '/test/check-result' && req.method === 'POST') {
+        const a = await body(req);
+        try {
+          parseResult(String(a.action), a.result);
+          return send(200, { ok: true });
+        } catch (err) {
+          return send(200, { ok: false, error: (err as Error).message });
+        }
       }
       if (url.pathname === '/test/cmdlets' && req.method === 'GET') return send(200, { cmdlets: backend.cmdlets });
       if (url.pathname === '/test/state' && req.method === 'GET') {

@@ -59,6 +59,38 @@ describe('the sandbox cmdlet backend', () => {
     expect(unmodelled.body.error.message).toMatch(/the sandbox does not model -PurgeRunHistoryInterval/);
   });
 
+  it('answers csexport /f:x for either connector: written-back groups\' deletes on the AD side carry adminDescription in their hologram', async () => {
+    const server = h.app.tenant!.forest.server;
+    expect((await call('csexport', { ConnectorName: server.adConnector.Name, Filter: 'x' })).body.output.xml).not.toContain('<cs-object ');
+    server.setStagingMode(true);
+    server.setCompanyFeatures({ GroupWritebackV2: false });
+    try {
+      server.runSyncCycle('Delta', h.clock.now());
+      const ad = (await call('csexport', { ConnectorName: server.adConnector.Name, Filter: 'x' })).body.output.xml as string;
+      const deletes = [...ad.matchAll(/<cs-object cs-dn="([^"]+)"[^>]*object-type="group">\s*<unapplied-export>\s*<delta operation="delete"/g)].map((m) => m[1]);
+      expect(deletes.sort()).toEqual(server.pendingExports('ad').map((p) => p.dn).sort());
+      expect(deletes.length).toBeGreaterThan(1);
+      expect(ad.match(/<attr name="adminDescription"[^>]*>\s*<value>Group_/g)).toHaveLength(deletes.length);
+      // The Entra connector names its objects by source anchor, never by AD DN.
+      const entra = (await call('csexport', { ConnectorName: server.entraConnector.Name, Filter: 'x' })).body.output.xml as string;
+      for (const m of entra.matchAll(/cs-dn="([^"]+)"/g)) expect(m[1]).toMatch(/^CN=\{[0-9A-F]+\}$/);
+    } finally {
+      server.setCompanyFeatures({ GroupWritebackV2: true });
+      server.setStagingMode(false);
+    }
+  });
+
+  it('answers for every domain of the forest: Get-ADForest lists them, -Server reaches each', async () => {
+    expect((await call('Get-ADForest')).body.output.Domains).toEqual(['contoso.com']);
+    expect((await h.fault({ kind: 'forest-domain', domain: 'emea.contoso.com', users: 4 })).status).toBe(200);
+    expect((await call('Get-ADForest')).body.output.Domains).toEqual(['contoso.com', 'emea.contoso.com']);
+    const d = (await call('Get-ADDomain', { Server: 'emea.contoso.com' })).body.output;
+    expect(d).toMatchObject({ DNSRoot: 'emea.contoso.com', DistinguishedName: 'DC=emea,DC=contoso,DC=com', ParentDomain: 'contoso.com', Forest: 'contoso.com' });
+    const users = await call('Get-ADUser', { Server: 'emea.contoso.com', SearchBase: d.DistinguishedName, LDAPFilter: '(objectClass=user)' });
+    expect(users.body.output).toHaveLength(4);
+    expect((await call('Get-ADDomain', { Server: 'fabrikam.com' })).body.error.message).toMatch(/^Unable to contact the server/);
+  });
+
   it('counts the calls, and knows only its own tenants', async () => {
     const calls = (await (await fetch(`${base}/calls`)).json()).calls;
     expect(calls['Get-ADSyncScheduler']).toBeGreaterThanOrEqual(2);

@@ -6,6 +6,12 @@
  * LDAP filters are parsed by ldapts's FilterParser and evaluated here over multi-valued attributes, case-insensitively
  * (the string syntaxes AD compares that way), with AD's objectCategory shorthand (person, group) and objectClass
  * inheritance (an inetOrgPerson is a user). -Filter (the PowerShell expression language) is accepted as '*' only.
+ *
+ * The forest: the runner's own domain (the one the Connect server is joined to, answered without -Server) and the
+ * other domains of the forest (the sandbox's forest-domain fault), each reached with -Server <domain> or one of its
+ * domain controllers (DC1.<domain>), as the AD module reaches a domain through its Active Directory Web Services. A
+ * search base in another domain without -Server is not found here (a real DC would answer with a referral, which the
+ * AD module does not chase).
  */
 import { AndFilter, EqualityFilter, type Filter, FilterParser, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter, SubstringFilter } from 'ldapts';
 import type { AdObject } from '../contracts.js';
@@ -89,6 +95,7 @@ const ERR = {
 export class ActiveDirectoryCmdlets {
   constructor(private readonly ad: ActiveDirectory) {}
 
+  /** The forest root's: configuration and schema are forest-wide partitions. */
   get schemaNc(): string {
     return `CN=Schema,CN=Configuration,${this.ad.baseDn}`;
   }
@@ -97,8 +104,9 @@ export class ActiveDirectoryCmdlets {
     return `CN=Configuration,${this.ad.baseDn}`;
   }
 
-  get dcName(): string {
-    return `DC1.${this.ad.domainFqdn}`;
+  /** Every domain of the forest: the runner's own first. */
+  get domains(): ActiveDirectory[] {
+    return [this.ad, ...this.ad.otherDomains];
   }
 
   readonly handlers: Record<string, (p: any, cmdlet: string) => unknown> = {
@@ -107,71 +115,77 @@ export class ActiveDirectoryCmdlets {
     'Get-ADGroup': (p, c) => this.#get(c, p),
     'Get-ADOrganizationalUnit': (p, c) => this.#get(c, p),
     'Set-ADGroup': (p, c) => this.#setGroup(c, p),
+    // Get-ADDomain: the domain of -Server (or the runner's own); -Identity names that domain (DNS name, NetBIOS name
+    // or DN) — another domain is not found through this domain's controller.
     'Get-ADDomain': (p, c) => {
-      this.#server(c, p.Server);
-      if (p.Identity !== undefined && !this.#isThisDomain(String(p.Identity))) throw ERR.identity(c, String(p.Identity), this.ad.baseDn);
-      const netbios = this.ad.domainFqdn.split('.')[0].toUpperCase();
+      const d = this.#server(c, p.Server);
+      if (p.Identity !== undefined && !isDomain(d, String(p.Identity))) throw ERR.identity(c, String(p.Identity), d.baseDn);
+      // A child domain's parent is the root (the sandbox's forest is one level deep); another tree has none.
+      const parent = d !== this.ad && d.domainFqdn.endsWith(`.${this.ad.domainFqdn}`) ? this.ad.domainFqdn : null;
       return {
-        DistinguishedName: this.ad.baseDn,
-        DNSRoot: this.ad.domainFqdn,
+        DistinguishedName: d.baseDn,
+        DNSRoot: d.domainFqdn,
         Forest: this.ad.domainFqdn,
-        Name: this.ad.domainFqdn.split('.')[0],
-        NetBIOSName: netbios,
+        Name: d.domainFqdn.split('.')[0],
+        NetBIOSName: d.domainFqdn.split('.')[0].toUpperCase(),
         ObjectClass: 'domainDNS',
-        ObjectGUID: guid(derivedGuid(`domain:${this.ad.baseDn}`)),
-        PDCEmulator: this.dcName,
+        ObjectGUID: guid(derivedGuid(`domain:${d.baseDn}`)),
+        PDCEmulator: dcName(d),
+        ParentDomain: parent,
+        ChildDomains: d === this.ad ? this.ad.otherDomains.map((x) => x.domainFqdn).filter((x) => x.endsWith(`.${this.ad.domainFqdn}`)) : [],
         DomainMode: 'Windows2016Domain',
       };
     },
+    // Get-ADForest: the forest of -Server (or of the runner's domain): Domains lists every domain's DNS name.
     'Get-ADForest': (p, c) => {
       this.#server(c, p.Server);
-      if (p.Identity !== undefined && !this.#isThisDomain(String(p.Identity))) throw ERR.identity(c, String(p.Identity), this.ad.baseDn);
+      if (p.Identity !== undefined && !this.domains.some((d) => isDomain(d, String(p.Identity)))) throw ERR.identity(c, String(p.Identity), this.ad.baseDn);
       return {
         Name: this.ad.domainFqdn,
         RootDomain: this.ad.domainFqdn,
-        Domains: [this.ad.domainFqdn],
+        Domains: this.domains.map((d) => d.domainFqdn),
         ForestMode: 'Windows2016Forest',
-        SchemaMaster: this.dcName,
-        DomainNamingMaster: this.dcName,
-        GlobalCatalogs: [this.dcName],
+        SchemaMaster: dcName(this.ad),
+        DomainNamingMaster: dcName(this.ad),
+        GlobalCatalogs: this.domains.map(dcName),
         UPNSuffixes: [],
       };
     },
     'Get-ADRootDSE': (p, c) => {
-      this.#server(c, p.Server);
+      const d = this.#server(c, p.Server);
       return {
-        defaultNamingContext: this.ad.baseDn,
+        defaultNamingContext: d.baseDn,
         rootDomainNamingContext: this.ad.baseDn,
         configurationNamingContext: this.configurationNc,
         schemaNamingContext: this.schemaNc,
-        namingContexts: [this.ad.baseDn, this.configurationNc, this.schemaNc],
-        dnsHostName: this.dcName,
+        namingContexts: [d.baseDn, this.configurationNc, this.schemaNc],
+        dnsHostName: dcName(d),
         domainFunctionality: 'Windows2016Domain',
         forestFunctionality: 'Windows2016Forest',
       };
     },
   };
 
-  #isThisDomain(id: string): boolean {
-    const v = id.toLowerCase();
-    return v === this.ad.domainFqdn || v === this.ad.domainFqdn.split('.')[0] || (isDn(id) && normalizeDn(id) === normalizeDn(this.ad.baseDn));
-  }
-
-  /** -Server: this domain's name or one of its domain controllers (DC1.<domain>); anything else is unreachable. */
-  #server(cmdlet: string, server: unknown): void {
-    if (server === undefined || server === null) return;
+  /**
+   * -Server: a domain of the forest by its DNS or NetBIOS name, or one of its domain controllers (DC1.<domain>), with
+   * an optional port; none means the runner's own domain. Anything else is unreachable, with the AD module's error.
+   */
+  #server(cmdlet: string, server: unknown): ActiveDirectory {
+    if (server === undefined || server === null) return this.ad;
     const s = String(server).toLowerCase().replace(/:\d+$/, '');
-    if (s === this.ad.domainFqdn || s === this.dcName.toLowerCase() || s === this.ad.domainFqdn.split('.')[0]) return;
+    const hit = this.domains.find((d) => s === d.domainFqdn || s === dcName(d).toLowerCase() || s === d.domainFqdn.split('.')[0]);
+    if (hit) return hit;
     throw ERR.server(cmdlet);
   }
 
   // ------------------------------------------------------------------ the directory as entries
 
-  #entries(): Entry[] {
-    const base = this.ad.baseDn;
+  /** One domain's naming context as entries, with the forest's configuration and schema partitions. */
+  #entries(d: ActiveDirectory): Entry[] {
+    const base = d.baseDn;
     const out: Entry[] = [entry(base, 'domainDNS', { dc: base.split(',')[0].slice(3), objectGUID: derivedGuid(`domain:${base}`) })];
-    for (const dn of this.ad.listOus()) out.push(entry(dn, 'organizationalUnit', { ou: parseDn(dn)[0].value, objectGUID: derivedGuid(`ou:${normalizeDn(dn)}`) }));
-    for (const o of this.ad.all()) out.push(objectEntry(o));
+    for (const dn of d.listOus()) out.push(entry(dn, 'organizationalUnit', { ou: parseDn(dn)[0].value, objectGUID: derivedGuid(`ou:${normalizeDn(dn)}`) }));
+    for (const o of d.all()) out.push(objectEntry(o));
     out.push(entry(this.configurationNc, 'configuration', { objectGUID: derivedGuid(`nc:${this.configurationNc}`) }));
     out.push(entry(this.schemaNc, 'dMD', { objectVersion: this.ad.schema.objectVersion, objectGUID: derivedGuid(`nc:${this.schemaNc}`) }));
     const attrs = [...SCHEMA_ATTRIBUTES, ...(this.ad.schema.hasExternalDirectoryObjectId ? ['msDS-ExternalDirectoryObjectId'] : [])];
@@ -189,13 +203,13 @@ export class ActiveDirectoryCmdlets {
   }
 
   #get(cmdlet: string, p: any): unknown {
-    this.#server(cmdlet, p.Server);
-    const entries = this.#entries();
+    const d = this.#server(cmdlet, p.Server);
+    const entries = this.#entries(d);
     const cls = CLASS_OF[cmdlet];
     const props = (p.Properties ?? []) as string[];
     if (p.Identity !== undefined && p.Identity !== null) {
-      const e = this.#find(entries, cmdlet, p.Identity, p.Partition ?? this.ad.baseDn);
-      if (cls && !values(e, 'objectClass').some((v) => String(v).toLowerCase() === cls.toLowerCase())) throw ERR.identity(cmdlet, identityText(p.Identity), p.Partition ?? this.ad.baseDn);
+      const e = this.#find(entries, cmdlet, p.Identity, p.Partition ?? d.baseDn);
+      if (cls && !values(e, 'objectClass').some((v) => String(v).toLowerCase() === cls.toLowerCase())) throw ERR.identity(cmdlet, identityText(p.Identity), p.Partition ?? d.baseDn);
       return [view(cmdlet, e, props)];
     }
     let filter: Filter | null = null;
@@ -208,7 +222,7 @@ export class ActiveDirectoryCmdlets {
     } else if (p.Filter !== undefined && String(p.Filter).trim() !== '*') {
       throw notModelled(cmdlet, `-Filter expressions other than '*' (got ${JSON.stringify(p.Filter)}); use -LDAPFilter`);
     }
-    const base = p.SearchBase === undefined || p.SearchBase === null || p.SearchBase === '' ? this.ad.baseDn : String(p.SearchBase);
+    const base = p.SearchBase === undefined || p.SearchBase === null || p.SearchBase === '' ? d.baseDn : String(p.SearchBase);
     if (!isDn(base) || !entries.some((e) => normalizeDn(e.dn) === normalizeDn(base))) throw ERR.base(cmdlet);
     const scope = String(p.SearchScope ?? 'Subtree');
     const nbase = normalizeDn(base);
@@ -231,10 +245,10 @@ export class ActiveDirectoryCmdlets {
   }
 
   #setGroup(cmdlet: string, p: any): unknown {
-    this.#server(cmdlet, p.Server);
-    const entries = this.#entries();
-    const e = this.#find(entries, cmdlet, p.Identity, this.ad.baseDn);
-    if (!e.object || e.object.objectClass !== 'group') throw ERR.identity(cmdlet, identityText(p.Identity), this.ad.baseDn);
+    const d = this.#server(cmdlet, p.Server);
+    const entries = this.#entries(d);
+    const e = this.#find(entries, cmdlet, p.Identity, d.baseDn);
+    if (!e.object || e.object.objectClass !== 'group') throw ERR.identity(cmdlet, identityText(p.Identity), d.baseDn);
     for (const op of ['Replace', 'Remove', 'Clear'] as const) if (p[op] !== undefined) throw notModelled(cmdlet, `-${op}`);
     for (const k of ['Description', 'DisplayName', 'GroupCategory', 'GroupScope', 'HomePage', 'ManagedBy', 'SamAccountName']) if (p[k] !== undefined) throw notModelled(cmdlet, `-${k}`);
     for (const [attr, value] of Object.entries<unknown>(p.Add ?? {})) {
@@ -242,14 +256,23 @@ export class ActiveDirectoryCmdlets {
       const v = Array.isArray(value) ? value : [value];
       if (v.length !== 1) throw new CmdletError('InvalidOperation', 'Multiple values were specified for an attribute that can have only one value', 'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup');
       try {
-        this.ad.addExternalDirectoryObjectId(e.object.objectGUID, String(v[0]));
+        d.addExternalDirectoryObjectId(e.object.objectGUID, String(v[0]));
       } catch (err) {
         if (err instanceof AdError) throw new CmdletError('InvalidOperation', err.message, 'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup');
         throw err;
       }
     }
-    return p.PassThru ? [view('Get-ADGroup', objectEntry(this.ad.get(e.object.objectGUID)!), [])] : [];
+    return p.PassThru ? [view('Get-ADGroup', objectEntry(d.get(e.object.objectGUID)!), [])] : [];
   }
+}
+
+/** The sandbox's name for a domain's (first) domain controller. */
+const dcName = (d: ActiveDirectory) => `DC1.${d.domainFqdn}`;
+
+/** Whether an -Identity names this domain: its DNS name, its NetBIOS name or its DN. */
+function isDomain(d: ActiveDirectory, id: string): boolean {
+  const v = id.toLowerCase();
+  return v === d.domainFqdn || v === d.domainFqdn.split('.')[0] || (isDn(id) && normalizeDn(id) === normalizeDn(d.baseDn));
 }
 
 // -------------------------------------------------------------------- entries
