@@ -546,8 +546,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     // The runner is registered, waiting for its first use; `runners` in the channel shows it, not its token.
     const shown = invokes.length;
     await say('runners');
-    const runners = cardTitled('Runners').last();
-    await runners.filter({ hasText: 'connect02' }).waitFor();
+    // The Playground lists the newest message first, and this session said `runners` before (issue 18's test): the
+    // answer to this one is the Runners card that names connect02.
+    const runners = cardTitled('Runners').filter({ hasText: 'connect02' }).first();
+    await runners.waitFor();
     expect(await runners.innerText()).not.toMatch(TOKEN);
     expect(invokes.slice(shown).some((x) => x.includes(token!))).toBe(false);
   }, STEP_TIMEOUT);
