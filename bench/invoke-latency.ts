@@ -63,7 +63,7 @@ async function serveCutover(): Promise<void> {
   connector.members = users;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_TICK_MS: '0', CUTOVER_DATA_DIR: dir });
+  const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', CUTOVER_DATA_DIR: dir });
   const app = await buildApp(settings, { log: createLogger({ level: 'silent' }), ...(process.env.BENCH_STORE === 'memory' ? { db: await openPglite(null) } : {}) });
   const post = (body: unknown) => fetch(`${app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const activity = (from: ReturnType<typeof user>, extra: Record<string, unknown>) => ({

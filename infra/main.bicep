@@ -4,7 +4,7 @@
 //   - Log Analytics + Application Insights
 //   - Azure Database for PostgreSQL flexible server (TLS required; the app's DATABASE_URL lives in Key Vault)
 //   - Key Vault (RBAC) with the secrets: DATABASE_URL, and the bot / Graph client secrets when those are used
-//   - App Service plan + Linux Web App (Node 20, `npm start`), app settings named as src/config.ts reads them
+//   - App Service plan + Linux Web App (Node 22 LTS, `npm start`), app settings named as src/config.ts reads them
 //   - Azure Bot (single-tenant or user-assigned managed identity) with the Microsoft Teams channel
 //
 // Deploy: see infra/README.md (az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json …).
@@ -87,12 +87,11 @@ param postgresSkuName string = 'Standard_B1ms'
 ])
 param postgresSkuTier string = 'Burstable'
 
-@description('Node.js LTS line of the App Service runtime (cutover needs 20 or later; pick 22-lts once 20 leaves App Service).')
+@description('Node.js LTS line of the App Service runtime. cutover runs on Node 22 LTS (CI runs its tests on it); Node 20 reached its end of life in April 2026.')
 @allowed([
-  '20-lts'
   '22-lts'
 ])
-param nodeVersion string = '20-lts'
+param nodeVersion string = '22-lts'
 
 @description('App Service plan SKU. B1 or above (Always On); S1/P0v3 or above to run more than one instance.')
 param appServiceSku string = 'B1'

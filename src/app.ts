@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import type { Server } from 'restify';
 import { systemClock, type Clock } from './clock.js';
 import type { Settings } from './config.js';
@@ -25,6 +26,8 @@ import { RunnerGateway } from './runbooks/runner-actions.js';
 import { RunnerHub } from './runner/index.js';
 import { startAgent } from './agent/client.js';
 import { SandboxExecutor } from './agent/executors/sandbox.js';
+import { PowerShellExecutor, findPowerShell } from './agent/executors/powershell.js';
+import type { Executor } from './agent/executors/types.js';
 import { AlertService, alertResponders } from './monitor/alerts.js';
 import { Monitor } from './monitor/monitor.js';
 import { createMonitorPorts } from './monitor/ports.js';
@@ -40,6 +43,7 @@ import { PeopleDirectory } from './bot/people.js';
 import { formatTime, scheduleInWords } from './bot/format.js';
 import { SandboxTenant, SANDBOX_ADMINS_GROUP, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from './sandbox/tenant.js';
 import { registerSandboxRoutes } from './sandbox/control.js';
+import { cmdletBasePath, registerSandboxCmdletRoutes, sandboxPowerShellEnv } from './sandbox/powershell/index.js';
 
 /** Everything one cutover process is made of. Built here and nowhere else (the composition root). */
 export interface App {
@@ -169,6 +173,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   };
 
   // --- the on-premises side: the runner hub, and the engine that reports into one state machine
+  // The sandbox runner's executor: the real PowerShell scripts under pwsh when there is one (SANDBOX_EXECUTOR=auto),
+  // else the TypeScript executor. The scripts reach the simulated server through the sandbox's fake modules.
+  const pwsh = !sandboxTenants.length || settings.SANDBOX_EXECUTOR === 'sandbox' ? null : findPowerShell(settings.SANDBOX_POWERSHELL, { core: true });
+  if (sandboxTenants.length && settings.SANDBOX_EXECUTOR === 'powershell' && !pwsh) throw new Error('Setting SANDBOX_EXECUTOR=powershell, but no pwsh was found: set SANDBOX_POWERSHELL, or run scripts/install-engines.sh');
   let engine!: RunbookEngine;
   let runnerGateway!: RunnerGateway;
   const alerts = new AlertService({ db, clock });
@@ -183,7 +191,9 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     },
     ...opts.hub,
   });
-  runnerGateway = new RunnerGateway(hub, { readTimeoutMs: opts.runnerReadTimeoutMs });
+  // A script is a pwsh process (about a second to start, more on a busy machine, four reads at a time): a read waits
+  // up to a minute for the sandbox's PowerShell runner, as for a Connect server's powershell.exe under load.
+  runnerGateway = new RunnerGateway(hub, { readTimeoutMs: opts.runnerReadTimeoutMs ?? (pwsh ? 60_000 : undefined) });
   // Change owners through an Entra group: its transitive user members, through Graph, cached per (tenant, group).
   const ownersGroups = new OwnersGroupResolver({
     clock,
@@ -382,6 +392,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     messages: { expired: 'This report link has expired: press Refresh on the assessment card for a new one.', missing: 'No assessment has run for this migration.' },
   });
   if (tenant) registerSandboxRoutes(server, { tenant, monitor, engine, log });
+  // The simulated Connect servers and forests as the fake ADSync / ActiveDirectory modules reach them (loopback only).
+  if (sandboxTenants.length) registerSandboxCmdletRoutes(server, { tenants: sandboxTenants, clock, log });
 
   // In-flight bot turns (messages, card invokes): a graceful stop lets them finish before closing connections.
   let inflight = 0;
@@ -402,13 +414,22 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   const stopSweeper = hub.startSweeper(5_000);
   await engine.recover();
   const agentAbort = new AbortController();
+  const windowsRoots: string[] = [];
+  const sandboxExecutor = (t: SandboxTenant): Executor => {
+    if (!pwsh) return new SandboxExecutor({ server: t.forest.server, clock });
+    const windowsRoot = mkdtempSync(path.join(tmpdir(), `cutover-sandbox-${t.domain.split('.')[0]}-`));
+    windowsRoots.push(windowsRoot);
+    return new PowerShellExecutor({ executable: pwsh, env: sandboxPowerShellEnv({ onpremUrl: `${url}${cmdletBasePath(t.tenantId)}`, windowsRoot }) });
+  };
   // One runner agent per simulated tenant, bound to that tenant: it never leases another tenant's jobs.
   for (const t of opts.sandboxAgent ?? true ? sandboxTenants : []) {
     for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
     const label = t === tenant ? '' : `${t.domain.split('.')[0]}-`;
     // The same name at every start (the old one revoked first): migrations are bound to their runner by name.
     const { token } = await hub.createRunner({ name: `sandbox-${label}runner`, tenantId: t.tenantId });
-    const agent = startAgent({ serverUrl: url, token, executor: new SandboxExecutor({ server: t.forest.server, clock }), log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });
+    const executor = sandboxExecutor(t);
+    log.info({ tenantId: t.tenantId, executor: executor.kind, ...(pwsh ? { powershell: pwsh } : {}) }, executor.kind === 'powershell' ? 'sandbox runner: the real PowerShell scripts under pwsh, against the simulated Connect server' : 'sandbox runner: the TypeScript sandbox executor');
+    const agent = startAgent({ serverUrl: url, token, executor, log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });
     agent.done.catch((err) => log.error({ err }, 'sandbox runner stopped'));
   }
   for (const t of sandboxTenants) t.startTimer(opts.sandboxTickMs ?? settings.SANDBOX_TICK_MS);
@@ -457,6 +478,7 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       await closed;
       await engine.idle();
       for (const t of sandboxTenants) if (t !== opts.tenant) await t.stop();
+      for (const dir of windowsRoots) rmSync(dir, { recursive: true, force: true });
       if (!opts.db) await db.close();
       await telemetry.shutdown().catch((err) => log.warn({ err }, 'could not flush the last traces'));
     },

@@ -65,6 +65,11 @@ export const settingsSchema = z
     // instead of starting its own tenant and runner. Needs DATABASE_URL.
     SANDBOX_JOIN: bool.default(false),
     SANDBOX_GRAPH_URL: z.string().url().optional(),
+    // The sandbox runner's executor: `powershell` runs the real action scripts (src/agent/scripts) under pwsh against
+    // the simulated Connect server through the sandbox's fake ADSync / ActiveDirectory modules; `sandbox` is the
+    // TypeScript executor; `auto` is powershell when a pwsh is found (SANDBOX_POWERSHELL, PATH, ~/.dotnet/tools).
+    SANDBOX_EXECUTOR: z.enum(['auto', 'powershell', 'sandbox']).default('auto'),
+    SANDBOX_POWERSHELL: z.string().min(1).optional(),
     // Monitor schedules besides MONITOR_CRON (jobs and reconciliation): agent/runner/scheduler health, approvals sweep.
     MONITOR_HEALTH_CRON: cronExpr.default('*/1 * * * *'),
     MONITOR_APPROVALS_CRON: cronExpr.default('*/5 * * * *'),

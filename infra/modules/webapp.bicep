@@ -1,4 +1,4 @@
-// App Service plan + Linux Web App running cutover on Node 20 (`npm start`), with its app settings.
+// App Service plan + Linux Web App running cutover on Node 22 LTS (`npm start`), with its app settings.
 // Every setting the app reads is named exactly as src/config.ts names it; secrets are Key Vault references
 // resolved by App Service with the user-assigned identity (keyVaultReferenceIdentity).
 
@@ -7,7 +7,7 @@ param planName string
 param siteName string
 param sku string
 param instances int
-@description('Node.js LTS line, e.g. 20-lts.')
+@description('Node.js LTS line, e.g. 22-lts.')
 param nodeVersion string
 param identityId string
 param identityClientId string

@@ -7,7 +7,7 @@
 
 .DESCRIPTION
     Install (default):
-      - checks Node.js 20 or later;
+      - checks Node.js 22 or later (22 LTS: Node 20 reached its end of life in April 2026);
       - installs the runner from a package you copied to the server: a .tgz made by `npm pack`, or a .zip of the
         repository (with its package-lock.json);
       - writes the runner token to a file that only the service account (read), SYSTEM and Administrators can open;
@@ -92,9 +92,9 @@ $LogDir = Join-Path $DataDir 'logs'
 
 function Get-NodePath {
     $node = (Get-Command -Name 'node.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1)
-    if (-not $node) { throw 'node.exe was not found on PATH: install Node.js 20 LTS first.' }
+    if (-not $node) { throw 'node.exe was not found on PATH: install Node.js 22 LTS first.' }
     $version = (node.exe --version).Trim()
-    if ($version -notmatch '^v(\d+)\.' -or [int]$Matches[1] -lt 20) { throw ('Node.js 20 or later is required; found ' + $version + '.') }
+    if ($version -notmatch '^v(\d+)\.' -or [int]$Matches[1] -lt 22) { throw ('Node.js 22 or later is required; found ' + $version + '.') }
     return $node.Source
 }
 

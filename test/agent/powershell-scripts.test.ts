@@ -6,9 +6,14 @@ import { PowerShellExecutor, SCRIPTS_DIR } from '../../src/agent/executors/power
 import { SAMPLE_PARAMS } from './sample-params.js';
 
 /**
- * No PowerShell tokenizer is published on npm that parses real PowerShell, and pwsh is not on the CI image, so the
- * scripts are held to a strict static check: a small lexer that understands comments, single-quoted strings and
- * line continuations, and rules that make interpolation and dynamic code impossible rather than merely absent.
+ * House rules for the action scripts, checked without PowerShell: a small lexer that understands comments,
+ * single-quoted strings and line continuations, and rules that make interpolation and dynamic code impossible rather
+ * than merely absent (no Invoke-Expression, no double-quoted strings, parameters only from stdin…).
+ *
+ * PowerShell itself checks the rest, in `npm run test:powershell` (CI installs pwsh with scripts/install-engines.sh):
+ * test/powershell/Compatibility.Tests.ps1 parses every script with PowerShell's own parser and refuses what Windows
+ * PowerShell 5.1 lacks, and test/powershell/ActionScripts.Tests.ps1 runs each script under pwsh, as the agent does,
+ * against the sandbox's simulated Connect server.
  */
 
 type Token = { kind: 'comment' | 'string' | 'code'; text: string; line: number };

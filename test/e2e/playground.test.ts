@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import YAML from 'yaml';
+import { findPowerShell } from '../../src/agent/executors/powershell.js';
 
 /**
  * End to end in a real client: `npm start`'s entry (the bot, the sandbox tenant and the Microsoft 365 Agents
@@ -25,11 +26,17 @@ import YAML from 'yaml';
  *
  * Needs Debian's Chromium (`apt-get install -y chromium`; CHROMIUM_PATH overrides /usr/bin/chromium); without it
  * the suite is skipped with a message.
+ *
+ * With pwsh on the machine (scripts/install-engines.sh) `npm start`'s sandbox runner uses the PowerShell executor: the
+ * pilot batch then runs the real action scripts against the simulated Connect server, which this checks.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
+// What `npm start` will find (its environment is this one's, SANDBOX_* settings removed): pwsh on PATH or ~/.dotnet/tools.
+const PWSH = findPowerShell(undefined, { core: true });
+if (HAVE_CHROMIUM && !PWSH) process.stderr.write('test/e2e/playground.test.ts: the pilot batch runs on the TypeScript sandbox executor: pwsh is not installed (run `bash scripts/install-engines.sh`)\n');
 if (!HAVE_CHROMIUM) {
   process.stderr.write(`test/e2e/playground.test.ts: skipped: no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set CHROMIUM_PATH)\n`);
 }
@@ -444,6 +451,20 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     await shoot(configured, 'step-cloud-sync-configured.png');
   }, STEP_TIMEOUT);
 
+  it.skipIf(!PWSH)('issue 18: the pilot batch ran on the PowerShell executor: `runners` says so, and the simulated Connect server got the scripts\' cmdlets', async () => {
+    await say('runners');
+    const runners = cardTitled('Runners').first();
+    await runners.waitFor();
+    expect(await runners.innerText()).toMatch(/Executor\s*powershell/);
+    const st = await api('/sandbox/v1/state');
+    const { calls } = await api(`/sandbox/v1/onprem/${st.tenantId}/calls`);
+    expect(calls['Add-ADSyncRule']).toBeGreaterThanOrEqual(8); // the cloudNoFlow / JoinNoFlow pair per object type
+    expect(calls['Set-ADSyncScheduler']).toBeGreaterThanOrEqual(1); // the scheduler stopped
+    expect(calls['Start-ADSyncSyncCycle']).toBeGreaterThanOrEqual(1); // the Full Synchronization after the rules
+    expect(calls['Get-ADSyncMVObject']).toBeGreaterThan(0); // every object of the OU read back from the metaverse
+    await shoot(runners, 'runners.png');
+  }, STEP_TIMEOUT);
+
   it('5. status and jobs answer in the channel', async () => {
     await say('status');
     const status = cardTitled('Status').first();
@@ -558,8 +579,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     // The runner is registered, waiting for its first use; `runners` in the channel shows it, not its token.
     const shown = invokes.length;
     await say('runners');
-    const runners = cardTitled('Runners').last();
-    await runners.filter({ hasText: 'connect02' }).waitFor();
+    // The Playground lists the newest message first, and this session said `runners` before (issue 18's test): the
+    // answer to this one is the Runners card that names connect02.
+    const runners = cardTitled('Runners').filter({ hasText: 'connect02' }).first();
+    await runners.waitFor();
     expect(await runners.innerText()).not.toMatch(TOKEN);
     expect(invokes.slice(shown).some((x) => x.includes(token!))).toBe(false);
   }, STEP_TIMEOUT);

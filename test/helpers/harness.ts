@@ -21,6 +21,9 @@ export const PILOT_OU = 'OU=CloudSyncPilot,DC=contoso,DC=com';
 
 /** A cutover process on loopback with the sandbox tenant, a recording connector, and a manual clock. */
 export class Harness {
+  /** How long advance() waits for a started step to end (the PowerShell executor's tests give it longer). */
+  stepTimeoutMs = 60_000;
+
   constructor(
     readonly app: App,
     readonly connector: RecordingConnector,
@@ -38,7 +41,9 @@ export class Harness {
     const connector = await new RecordingConnector().start();
     connector.members = Object.values(USERS);
     const clock = new ManualClock(new Date());
-    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', ...opts.env });
+    // The TypeScript sandbox executor by default: the harness's ManualClock drives it, where the PowerShell scripts read
+    // the wall clock (tests of the PowerShell executor pass SANDBOX_EXECUTOR: 'powershell').
+    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', SANDBOX_EXECUTOR: 'sandbox', ...opts.env });
     const app = await buildApp(settings, {
       clock,
       log: createLogger({ level: 'silent' }),
@@ -98,10 +103,9 @@ export class Harness {
     return (await fetch(`${this.app.url}/sandbox/v1/state`)).json();
   }
 
-  /** Waits for a step to reach one of these states, driven by the engine's own events (no sleeps). */
   /**
-   * Waits until the step is in one of `states`; 'operator' stands for an approved manual step waiting for the person
-   * doing it (running, nothing of cutover's own running).
+   * Waits until the step is in one of `states`, driven by the engine's own events (no sleeps); 'operator' stands for an
+   * approved manual step waiting for the person doing it (running, nothing of cutover's own running).
    */
   async waitForStep(migrationId: string, seq: number, states: (StepState | 'operator')[], timeoutMs = 60_000): Promise<any> {
     const engine = this.app.engine;
@@ -180,15 +184,15 @@ export class Harness {
       // A request answered with the "checking" card (its guard reads outlasted the click) goes on in the background:
       // approving before it has asked for approval would be a click on a stale card, answered with nothing changed.
       if (cardText(asked.card).includes('Checking with the on-premises runner'))
-        await this.waitForStep(migrationId, seq, ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected']);
+        await this.waitForStep(migrationId, seq, ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected'], this.stepTimeoutMs);
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
-      let s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped', 'operator']);
+      let s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped', 'operator'], this.stepTimeoutMs);
       if (s.state === 'running') {
         // An approved manual step: the person does it by hand (in the sandbox, `operators[key]` plays them), then says so.
         await this.operators[row.key]?.();
         await this.click(USERS.alex, 'step.done', await this.stepData(migrationId, seq));
-        s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped']);
+        s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped'], this.stepTimeoutMs);
       }
       if (s.state !== 'succeeded' && s.state !== 'skipped') throw new Error(`step ${seq} (${row.key}) ended ${s.state}: ${JSON.stringify(s.error)}`);
     }

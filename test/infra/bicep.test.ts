@@ -4,20 +4,30 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings, settingsSchema } from '../../src/config.js';
+import { bicep, missing } from '../../scripts/engines.js';
+import { runBicep } from '../../scripts/infra-build.js';
 import { type BicepFile, type Value, evaluate, lint, objectKeys, parseBicep, property, unbalanced, walk } from './bicep.js';
 
 /**
- * What is checked here, without a Bicep compiler: the grammar (tree-sitter-bicep) parses every file with no error;
- * brackets balance; every identifier is declared and every param and var is used; every function is a Bicep
- * function; every resource type has an API version, a name, a location (top-level) or a parent (child); module
- * paths exist, the params passed are the module's params (required ones all passed) and the outputs read exist;
- * no @secure() param reaches an output; main.parameters.json names only real params with allowed values; the web
- * app's settings are named as src/config.ts names them, secrets are Key Vault references, and for every
- * combination of bot and Graph authentication the settings Bicep computes pass src/config.ts's loadSettings.
+ * infra/*.bicep, two ways.
  *
- * What is NOT checked (a compiler or Azure would): property names and value types against the resource providers'
- * schemas, that each API version exists for its type, Bicep's linter rules, ARM evaluation order and what-if.
+ * With the Bicep compiler (.engines/bin/bicep, from scripts/install-engines.sh): main.bicep and its modules compile and
+ * lint with no error and no warning, and the facts below are read from the compiled ARM JSON: every resource type and
+ * API version, the web app's runtime (Node 22 LTS), the bot registration. Without the compiler that part is skipped
+ * with the reason.
+ *
+ * Without a compiler too: the grammar (tree-sitter-bicep) parses every file; identifiers, params, functions, module
+ * params and outputs are checked by test/infra/bicep.ts; main.parameters.json names only real params with allowed
+ * values; the web app's settings are named as src/config.ts names them, secrets are Key Vault references, and for every
+ * combination of bot and Graph authentication the settings Bicep computes pass src/config.ts's loadSettings (Bicep's own
+ * expressions evaluated: simpler than evaluating the compiled ARM template expressions).
+ *
+ * What is NOT checked (Azure would): that each API version exists for its type in the target region, ARM evaluation
+ * order and what-if.
  */
+
+const BICEP = bicep();
+if (!BICEP) process.stderr.write(`test/infra/bicep.test.ts: compiled-template checks skipped: ${missing('the Bicep compiler')}\n`);
 
 const INFRA = fileURLToPath(new URL('../../infra/', import.meta.url));
 const MODULES = path.join(INFRA, 'modules');
@@ -68,36 +78,6 @@ describe('infra/*.bicep, statically', () => {
     expect(
       await check("module m 'monitoring.bicep' = {\n  name: 'm'\n  params: {\n    location: 'x'\n    workspace: 'w'\n  }\n}\noutput o string = m.outputs.nope\n"),
     ).toMatch(/passes workspace, which monitoring\.bicep does not declare[\s\S]*does not pass required param workspaceName[\s\S]*has no output nope/);
-  });
-
-  it('every resource type carries a stable API version, the same one for the same type everywhere', async () => {
-    const seen = new Map<string, string>();
-    for (const file of files()) {
-      const f = await load(file);
-      for (const r of f.resources.values()) {
-        const [type, version] = r.type.split('@');
-        expect(version, r.type).not.toMatch(/preview/);
-        if (seen.has(type)) expect(version, type).toBe(seen.get(type));
-        seen.set(type, version);
-      }
-    }
-    expect([...seen.keys()].sort()).toEqual([
-      'Microsoft.Authorization/roleAssignments',
-      'Microsoft.BotService/botServices',
-      'Microsoft.BotService/botServices/channels',
-      'Microsoft.DBforPostgreSQL/flexibleServers',
-      'Microsoft.DBforPostgreSQL/flexibleServers/configurations',
-      'Microsoft.DBforPostgreSQL/flexibleServers/databases',
-      'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules',
-      'Microsoft.Insights/components',
-      'Microsoft.KeyVault/vaults',
-      'Microsoft.KeyVault/vaults/secrets',
-      'Microsoft.ManagedIdentity/userAssignedIdentities',
-      'Microsoft.OperationalInsights/workspaces',
-      'Microsoft.Web/serverfarms',
-      'Microsoft.Web/sites',
-      'Microsoft.Web/sites/config',
-    ]);
   });
 
   it('the text-level balance check agrees with the grammar on every file', async () => {
@@ -179,7 +159,7 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
   const MI_CLIENT = '99999999-8888-4777-8666-555555555555';
   const params = (mode: (typeof MODES)[number]): Record<string, Value> => ({
     location: 'westeurope',
-    nodeVersion: '20-lts',
+    nodeVersion: '22-lts',
     planName: 'p',
     siteName: 's',
     sku: 'B1',
@@ -268,35 +248,110 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
     expect(settings.PUBLIC_URL).toBe('https://cutover.contoso.com');
   });
 
-  it('runs Node 20 on Linux with npm start, HTTPS only, and reads Key Vault references with the user-assigned identity', async () => {
-    const main = await load(path.join(INFRA, 'main.bicep'));
-    const node = main.params.get('nodeVersion')!;
-    expect(node.decl.text).toMatch(/param nodeVersion string = '20-lts'$/);
-    expect(node.allowed).toContain('20-lts');
-    const site = [...web.resources.values()].find((r) => r.type.startsWith('Microsoft.Web/sites@'))!;
-    const props = property(site.body, 'properties')!;
-    const cfg = property(props, 'siteConfig')!;
-    expect(property(cfg, 'linuxFxVersion')?.text).toBe("'NODE|${nodeVersion}'");
-    expect(property(cfg, 'appCommandLine')?.text).toBe("'npm start'");
-    expect(property(props, 'httpsOnly')?.text).toBe('true');
-    expect(property(props, 'keyVaultReferenceIdentity')?.text).toBe('identityId');
-    expect(property(property(site.body, 'identity'), 'type')?.text).toBe("'UserAssigned'");
-    const pkg = JSON.parse(readFileSync(path.join(INFRA, '..', 'package.json'), 'utf8'));
-    expect(pkg.scripts.start).toBeDefined();
-  });
 });
 
-describe('the bot registration (infra/modules/bot.bicep)', () => {
-  it('is single-tenant or a user-assigned managed identity (never multi-tenant), with the Teams channel', async () => {
-    const bot = await load(path.join(MODULES, 'bot.bicep'));
-    const types = bot.params.get('msaAppType')!.allowed;
-    expect(types?.sort()).toEqual(['SingleTenant', 'UserAssignedMSI']);
-    const main = await load(path.join(INFRA, 'main.bicep'));
-    expect(main.params.get('botAppType')!.allowed?.sort()).toEqual(['SingleTenant', 'UserAssignedMSI']);
-    const channel = [...bot.resources.values()].find((r) => r.type.startsWith('Microsoft.BotService/botServices/channels@'))!;
-    expect(property(channel.body, 'name')?.text).toBe("'MsTeamsChannel'");
-    const service = [...bot.resources.values()].find((r) => r.type.startsWith('Microsoft.BotService/botServices@'))!;
-    expect(property(service.body, 'location')?.text).toBe("'global'");
-    expect(property(property(service.body, 'properties'), 'msaAppTenantId')?.text).toBe('tenant().tenantId');
+/** A resource of the compiled template, with the module (nested deployment) it is declared in. */
+interface ArmResource {
+  type: string;
+  apiVersion: string;
+  module: string;
+  body: any;
+}
+
+describe.skipIf(!BICEP)('infra/main.bicep, compiled by Bicep (ARM JSON)', () => {
+  let template: any;
+  let resources: ArmResource[];
+  beforeAll(() => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'cutover-arm-')), 'main.json');
+    const built = runBicep(BICEP!, ['build', path.join(INFRA, 'main.bicep'), '--outfile', out]);
+    expect(built.status, built.raw).toBe(0);
+    template = JSON.parse(readFileSync(out, 'utf8'));
+    resources = [];
+    const collect = (t: any, module: string) => {
+      const list: any[] = Array.isArray(t.resources) ? t.resources : Object.values(t.resources ?? {});
+      for (const r of list) {
+        resources.push({ type: r.type, apiVersion: r.apiVersion, module, body: r });
+        if (r.type === 'Microsoft.Resources/deployments') collect(r.properties.template, r.name);
+      }
+    };
+    collect(template, 'main');
+  });
+
+  it('compiles and passes the linter with no error and no warning (npm run infra:build)', () => {
+    const built = runBicep(BICEP!, ['lint', path.join(INFRA, 'main.bicep')]);
+    expect(built.diagnostics.map((d) => `${d.file}(${d.line}) ${d.level} ${d.rule}: ${d.message}`)).toEqual([]);
+    expect(built.status).toBe(0);
+  });
+
+  it('the compiler and linter are what fail a broken template (an undeclared name, an unused param, a secret output)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bicep-'));
+    const file = path.join(dir, 'broken.bicep');
+    writeFileSync(file, "param unused string\n@secure()\nparam pw string\noutput o string = nowhere\noutput p string = pw\n");
+    const r = runBicep(BICEP!, ['build', file, '--outfile', path.join(dir, 'broken.json')]);
+    expect(r.status).not.toBe(0);
+    const rules = r.diagnostics.map((d) => `${d.level}:${d.rule}`);
+    expect(rules).toContain('error:BCP057'); // "The name "nowhere" does not exist in the current context."
+    const lint = runBicep(BICEP!, ['lint', file]);
+    const lintRules = lint.diagnostics.map((d) => d.rule);
+    expect(lintRules).toContain('no-unused-params');
+    expect(lintRules).toContain('outputs-should-not-contain-secrets');
+  });
+
+  it('every resource type carries a stable API version, the same one for the same type everywhere', () => {
+    const seen = new Map<string, string>();
+    for (const r of resources) {
+      expect(r.apiVersion, r.type).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      if (r.type === 'Microsoft.Resources/deployments') continue;
+      if (seen.has(r.type)) expect(r.apiVersion, r.type).toBe(seen.get(r.type));
+      seen.set(r.type, r.apiVersion);
+    }
+    expect([...seen.keys()].sort()).toEqual([
+      'Microsoft.Authorization/roleAssignments',
+      'Microsoft.BotService/botServices',
+      'Microsoft.BotService/botServices/channels',
+      'Microsoft.DBforPostgreSQL/flexibleServers',
+      'Microsoft.DBforPostgreSQL/flexibleServers/configurations',
+      'Microsoft.DBforPostgreSQL/flexibleServers/databases',
+      'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules',
+      'Microsoft.Insights/components',
+      'Microsoft.KeyVault/vaults',
+      'Microsoft.KeyVault/vaults/secrets',
+      'Microsoft.ManagedIdentity/userAssignedIdentities',
+      'Microsoft.OperationalInsights/workspaces',
+      'Microsoft.Web/serverfarms',
+      'Microsoft.Web/sites',
+      'Microsoft.Web/sites/config',
+    ]);
+  });
+
+  it('runs Node 22 LTS on Linux with npm start, HTTPS only, and reads Key Vault references with the user-assigned identity', () => {
+    const node = template.parameters.nodeVersion;
+    expect(node.defaultValue).toBe('22-lts');
+    expect(node.allowedValues).toEqual(['22-lts']); // Node 20 reached its end of life in April 2026
+    const webapp = resources.find((r) => r.type === 'Microsoft.Resources/deployments' && r.body.name === 'webapp')!;
+    expect(webapp.body.properties.parameters.nodeVersion.value).toBe("[parameters('nodeVersion')]");
+    const site = resources.find((r) => r.type === 'Microsoft.Web/sites')!.body;
+    expect(site.properties.siteConfig.linuxFxVersion).toBe("[format('NODE|{0}', parameters('nodeVersion'))]");
+    expect(site.kind).toMatch(/linux/);
+    expect(site.properties.siteConfig.appCommandLine).toBe('npm start');
+    expect(site.properties.httpsOnly).toBe(true);
+    expect(site.properties.keyVaultReferenceIdentity).toBe("[parameters('identityId')]");
+    expect(site.identity.type).toBe('UserAssigned');
+    const pkg = JSON.parse(readFileSync(path.join(INFRA, '..', 'package.json'), 'utf8'));
+    expect(pkg.scripts.start).toBeDefined();
+    expect(pkg.engines.node).toBe('>=22');
+    const params = JSON.parse(readFileSync(path.join(INFRA, 'main.parameters.json'), 'utf8'));
+    expect(params.parameters.nodeVersion.value).toBe('22-lts');
+  });
+
+  it('the bot is single-tenant or a user-assigned managed identity (never multi-tenant), with the Teams channel', () => {
+    expect([...template.parameters.botAppType.allowedValues].sort()).toEqual(['SingleTenant', 'UserAssignedMSI']);
+    const bot = resources.find((r) => r.type === 'Microsoft.Resources/deployments' && r.body.name === 'bot')!;
+    expect([...bot.body.properties.template.parameters.msaAppType.allowedValues].sort()).toEqual(['SingleTenant', 'UserAssignedMSI']);
+    const channel = resources.find((r) => r.type === 'Microsoft.BotService/botServices/channels')!.body;
+    expect(channel.name).toBe("[format('{0}/{1}', parameters('botName'), 'MsTeamsChannel')]");
+    const service = resources.find((r) => r.type === 'Microsoft.BotService/botServices')!.body;
+    expect(service.location).toBe('global');
+    expect(service.properties.msaAppTenantId).toBe('[tenant().tenantId]');
   });
 });

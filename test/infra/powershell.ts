@@ -1,6 +1,7 @@
 /**
- * PowerShell syntax without PowerShell: tree-sitter-powershell's WebAssembly grammar run by web-tree-sitter. pwsh is
- * not packaged for Debian and the npm wrappers download it, so this is the closest to a parser this machine has.
+ * PowerShell syntax without PowerShell: tree-sitter-powershell's WebAssembly grammar run by web-tree-sitter, so these
+ * checks run on any machine. With pwsh (scripts/install-engines.sh), test/powershell/*.Tests.ps1 also parse the
+ * scripts with PowerShell's own parser and run them under Pester (npm run test:powershell).
  * Known false positive of the grammar (0.26.4): a parameter name ending in a digit (`-GroupWritebackV2 $false`) is
  * read as a stream redirection (`2>`), so such a line reports a missing ">".
  */

@@ -9,7 +9,8 @@ import { openPglite, type Db } from '../../src/store/db.js';
 import { commands, powershellParser, syntaxErrors, walk } from './powershell.js';
 
 /**
- * infra/runner/install.ps1 cannot run here (no PowerShell, no Windows). It is held to: a clean parse by the
+ * infra/runner/install.ps1 needs Windows to run whole (test/powershell/RunnerInstall.Tests.ps1 binds its parameters
+ * and runs its functions under pwsh with the Windows commands mocked). Here, without PowerShell, it is held to: a clean parse by the
  * tree-sitter PowerShell grammar; validated parameters (and the validation patterns tried on good and bad input, as
  * .NET would: case-insensitive); no dynamic code or downloads; the token never printed and written only into a
  * file locked down first; firewall rules that let node.exe out on TCP 443 and nothing else; a non-elevated task;

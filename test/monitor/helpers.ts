@@ -44,7 +44,7 @@ export async function startProcess(o: { db: Db; tenant?: SandboxTenant; connecto
   const connector = o.connector ?? (await new RecordingConnector().start());
   connector.members = Object.values(USERS);
   const tenant = o.tenant ?? (await SandboxTenant.start({ clock, log }));
-  const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', ...o.env });
+  const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_EXECUTOR: 'sandbox', ...o.env }); // manual clock: the TypeScript executor
   const app = await buildApp(settings, { clock, log, db: o.db, sandboxTickMs: 0, monitorSchedules: false, notifierRetryBaseMs: 10, tenant });
   return new H(app, connector, clock);
 }

@@ -45,7 +45,7 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   async function start(): Promise<Child> {
     const proc = spawn(process.execPath, ['--import', 'tsx', '--import', './test/reliability/fixtures/child-hooks.ts', 'src/index.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CUTOVER_DATA_DIR: dir, PLAYGROUND: '0', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', MONITOR: '0', SANDBOX_TICK_MS: '0', RELIABILITY_LEASE_MS: '3000' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CUTOVER_DATA_DIR: dir, PLAYGROUND: '0', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', MONITOR: '0', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', RELIABILITY_LEASE_MS: '3000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -20,7 +20,7 @@ export interface Proc {
 export async function startCutover(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', PLAYGROUND: '0', LOG_LEVEL: 'warn', SANDBOX_TICK_MS: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', PLAYGROUND: '0', LOG_LEVEL: 'warn', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ActionError, catalog, legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules, type ActionName } from '../actions.js';
@@ -12,6 +13,30 @@ export const POWERSHELL_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-Fi
 
 /** The executor kills a script after this long; every script's own waits must end sooner (start-sync-cycle: 4.5 h). */
 export const POWERSHELL_TIMEOUT_MS = 5 * 60 * 60_000;
+
+/**
+ * The PowerShell interpreter on this machine, or null: `explicit` when given (a setting or --powershell); on Windows
+ * powershell.exe (Windows PowerShell 5.1, where the ADSync module lives) unless `core` (PowerShell 7 is wanted: the
+ * sandbox's simulated modules); otherwise pwsh on PATH, then ~/.dotnet/tools/pwsh (the .NET global tool `PowerShell`,
+ * as scripts/install-engines.sh installs it).
+ */
+export function findPowerShell(explicit?: string, opts: { core?: boolean; env?: NodeJS.ProcessEnv } = {}): string | null {
+  if (explicit) return explicit;
+  const env = opts.env ?? process.env;
+  const win = process.platform === 'win32';
+  if (win && !opts.core) return 'powershell.exe';
+  const exe = win ? 'pwsh.exe' : 'pwsh';
+  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, exe)), path.join(homedir(), '.dotnet', 'tools', exe)];
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // not there, or not executable
+    }
+  }
+  return null;
+}
 
 export interface PowerShellInvocation {
   executable: string;
@@ -47,12 +72,18 @@ export class PowerShellExecutor implements Executor {
   readonly kind = 'powershell' as const;
   readonly executable: string;
   readonly #timeoutMs: number;
+  readonly #env: Record<string, string> | undefined;
 
-  constructor(opts: { executable?: string; timeoutMs?: number } = {}) {
+  /**
+   * `executable`: the interpreter (default: powershell.exe on Windows, where the ADSync module lives; pwsh elsewhere).
+   * `env`: variables added to the script's environment (the sandbox points PSModulePath at its simulated modules).
+   */
+  constructor(opts: { executable?: string; timeoutMs?: number; env?: Record<string, string> } = {}) {
     // ADSync is a Windows PowerShell module: on Windows use powershell.exe (5.1) unless told otherwise.
     this.executable = opts.executable ?? (process.platform === 'win32' ? 'powershell.exe' : 'pwsh');
     // An Initial cycle on a large forest can take hours; start-sync-cycle.ps1 gives up well before this (4.5 h in all).
     this.#timeoutMs = opts.timeoutMs ?? POWERSHELL_TIMEOUT_MS;
+    this.#env = opts.env;
   }
 
   invocation(action: ActionName, params: unknown): PowerShellInvocation {
@@ -70,7 +101,7 @@ export class PowerShellExecutor implements Executor {
     const inv = this.invocation(action, params);
     ctx.note(`${inv.executable} ${inv.args.join(' ')} (parameters on stdin)`);
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(inv.executable, inv.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+      const child = spawn(inv.executable, inv.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, ...(this.#env ? { env: { ...process.env, ...this.#env } } : {}) });
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => child.kill(), this.#timeoutMs);

@@ -115,6 +115,42 @@ function Resolve-CutoverOu([string]$Dn, [bool]$UseAdModule) {
   return $stored
 }
 
+# A connector's pending exports, as Microsoft's staging-server check reads them (how-to-connect-sync-staging-server.md,
+# "Verify"): csexport "<connector name>" <file> /f:x writes them as XML, cs-object elements (cs-dn, object-type) with
+# unapplied-export/delta/@operation (add, update, replace or delete; replace is reported as update) and the synchronized
+# hologram (entry/attr/value: the attributes as last synchronized). Writes one object per pending export to the
+# pipeline as it reads the file, { csDn; objectType; operation; adminDescription (the hologram's, else $null) }, with an
+# XmlReader (a staging server can hold hundreds of thousands), and removes the file.
+function Get-CutoverPendingExports([string]$ConnectorName) {
+  $csexport = 'C:\Program Files\Microsoft Azure AD Sync\Bin\csexport.exe'
+  if (-not (Test-Path -LiteralPath $csexport)) { Stop-Cutover 'failed' ('csexport.exe not found at ' + $csexport + ': cannot read pending exports') }
+  $file = Join-Path ([System.IO.Path]::GetTempPath()) ('cutover-csexport-' + [guid]::NewGuid().ToString() + '.xml')
+  try {
+    & 'C:\Program Files\Microsoft Azure AD Sync\Bin\csexport.exe' $ConnectorName $file '/f:x' | Out-Null
+    if ($LASTEXITCODE -ne 0) { Stop-Cutover 'failed' ('csexport.exe exited ' + $LASTEXITCODE) }
+    $settings = New-Object System.Xml.XmlReaderSettings
+    $settings.IgnoreWhitespace = $true
+    $reader = [System.Xml.XmlReader]::Create($file, $settings)
+    try {
+      [void]$reader.MoveToContent()
+      while (-not $reader.EOF) {
+        # ReadOuterXml leaves the reader on the node after the element, often the next cs-object: reading on from there
+        # (Read, ReadToFollowing) would skip it, so only a node that is not a cs-object is stepped over.
+        if ($reader.NodeType -ne [System.Xml.XmlNodeType]::Element -or $reader.LocalName -ne 'cs-object') { [void]$reader.Read(); continue }
+        $cs = ([xml]$reader.ReadOuterXml()).DocumentElement
+        $delta = $cs.SelectSingleNode('unapplied-export/delta')
+        if ($null -eq $delta) { continue }
+        $op = [string]$delta.GetAttribute('operation')
+        if ($op -ne 'add' -and $op -ne 'delete') { $op = 'update' }
+        $admin = $cs.SelectSingleNode('synchronized-hologram/entry/attr[@name=''adminDescription'']/value')
+        $adminText = $null
+        if ($null -ne $admin) { $adminText = [string]$admin.InnerText }
+        [pscustomobject][ordered]@{ csDn = [string]$cs.GetAttribute('cs-dn'); objectType = [string]$cs.GetAttribute('object-type'); operation = $op; adminDescription = $adminText }
+      }
+    } finally { $reader.Close() }
+  } finally { if (Test-Path -LiteralPath $file) { Remove-Item -LiteralPath $file -Force } }
+}
+
 # A rule's scope as one comparable string: groups in order, conditions in order (attribute|value|operator).
 function Get-CutoverScopeKey($Groups, [bool]$FromPlan) {
   $parts = @(foreach ($g in @($Groups)) {

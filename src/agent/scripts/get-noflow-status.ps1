@@ -39,21 +39,8 @@ try {
 
   $adConnector = Get-CutoverAdConnector
   $entra = Get-ADSyncConnector -Identifier $script:CutoverEntraConnectorId
-  $csexport = 'C:\Program Files\Microsoft Azure AD Sync\Bin\csexport.exe'
-  if (-not (Test-Path -LiteralPath $csexport)) { Stop-Cutover 'failed' ('csexport.exe not found at ' + $csexport + ': cannot read pending exports') }
-  $file = Join-Path ([System.IO.Path]::GetTempPath()) ('cutover-csexport-' + [guid]::NewGuid().ToString() + '.xml')
   $pendingByCsDn = @{}
-  try {
-    & 'C:\Program Files\Microsoft Azure AD Sync\Bin\csexport.exe' ([string]$entra.Name) $file '/f:x' | Out-Null
-    if ($LASTEXITCODE -ne 0) { Stop-Cutover 'failed' ('csexport.exe exited ' + $LASTEXITCODE) }
-    $xml = New-Object System.Xml.XmlDocument
-    $xml.Load($file)
-    foreach ($node in @($xml.SelectNodes('/cs-objects/cs-object'))) {
-      $op = [string]$node.SelectSingleNode('unapplied-export/delta').GetAttribute('operation')
-      if ($op -ne 'add' -and $op -ne 'delete') { $op = 'update' }
-      $pendingByCsDn[[string]$node.GetAttribute('cs-dn')] = $op
-    }
-  } finally { if (Test-Path -LiteralPath $file) { Remove-Item -LiteralPath $file -Force } }
+  Get-CutoverPendingExports ([string]$entra.Name) | ForEach-Object { $pendingByCsDn[$_.csDn] = $_.operation }
 
   $byType = [ordered]@{}
   foreach ($t in @('user', 'inetOrgPerson', 'group', 'contact')) { $byType[$t] = [ordered]@{ objects = 0; withCloudNoFlow = 0 } }

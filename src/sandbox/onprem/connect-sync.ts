@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AdObject, AdObjectClass, EntraSyncTarget } from '../contracts.js';
 import { isUnder, normalizeDn, parseDn } from '../../dn.js';
+import { sourceAnchorOf } from '../../identity.js';
 import type { ActiveDirectory } from './active-directory.js';
 
 /** The Entra connector's identifier is the same on every Connect Sync server (how-to-upgrade-previous-version.md). */
@@ -102,6 +103,13 @@ export interface PendingExport {
   operation: 'add' | 'update' | 'delete';
   /** AD connector only: a group Connect wrote back from Entra (GWB, adminDescription Group_…). */
   writtenBackGroup?: boolean;
+  /** AD connector only: the adminDescription Connect last imported (csexport's synchronized hologram holds it). */
+  adminDescription?: string;
+  /**
+   * Entra connector only: the object's sourceAnchor, which names its connector-space object (CN={…}); a delete keeps
+   * the anchor it was exported with after the AD object is gone.
+   */
+  sourceAnchor?: string;
 }
 
 /**
@@ -210,6 +218,8 @@ interface ExportedState {
   objectClass: AdObjectClass;
   /** The DN when last seen in scope: a delete export still names it after the AD object is gone. */
   dn: string;
+  /** The sourceAnchor it was exported with (its Entra connector-space object's name). */
+  sourceAnchor: string;
 }
 
 const SYNC_INTERVAL_MS = 30 * 60_000;
@@ -633,13 +643,7 @@ export class ConnectSyncServer {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     let folder = `Exported-ServerConfiguration-${label}-${stamp}`;
     for (let n = 2; this.#exports.has(folder); n++) folder = `Exported-ServerConfiguration-${label}-${stamp}-${n}`;
-    const contents: Array<[string, string]> = [
-      ...this.connectors().map((c): [string, string] => [`Connectors/Connector_{${c.Identifier}}.xml`, toXml('connector', c)]),
-      ['GlobalSettings/MV.xml', toXml('mv', { objectTypes: ['person', 'group'], features: this.#features })],
-      ['GlobalSettings/Scheduler.xml', toXml('scheduler', { interval: this.#scheduler.CurrentlyEffectiveSyncCycleInterval })],
-      ...this.rules().map((r): [string, string] => [`SynchronizationRules/SynchronizationRule_{${r.Identifier}}.xml`, toXml('synchronizationRule', r)]),
-    ];
-    const files = contents.map(([path, body]) => ({
+    const files = this.serverConfigurationFiles().map(([path, body]) => ({
       path,
       sha256: createHash('sha256').update(body).digest('hex'),
       bytes: Buffer.byteLength(body),
@@ -647,6 +651,16 @@ export class ConnectSyncServer {
     const out: ConfigExport = { folder, takenAtUTC: now.toISOString(), files };
     this.#exports.set(folder, out);
     return structuredClone(out);
+  }
+
+  /** The files Get-ADSyncServerConfiguration writes for the configuration as it is now: [path, content]. */
+  serverConfigurationFiles(): Array<[string, string]> {
+    return [
+      ...this.connectors().map((c): [string, string] => [`Connectors/Connector_{${c.Identifier}}.xml`, toXml('connector', c)]),
+      ['GlobalSettings/MV.xml', toXml('mv', { objectTypes: ['person', 'group'], features: this.#features })],
+      ['GlobalSettings/Scheduler.xml', toXml('scheduler', { interval: this.#scheduler.CurrentlyEffectiveSyncCycleInterval })],
+      ...this.rules().map((r): [string, string] => [`SynchronizationRules/SynchronizationRule_{${r.Identifier}}.xml`, toXml('synchronizationRule', r)]),
+    ];
   }
 
   configExports(): ConfigExport[] {
@@ -805,7 +819,7 @@ export class ConnectSyncServer {
       const attrs = hashOf({ ...obj, members: undefined });
       const refs = hashOf(obj.members ?? []);
       const prev = this.#exported.get(obj.objectGUID);
-      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass, dn: obj.dn };
+      const state: ExportedState = { attrs, refs, noFlow, objectClass: obj.objectClass, dn: obj.dn, sourceAnchor: sourceAnchorOf(obj) };
       if (noFlow) {
         // JoinNoFlow: no add, no delete, no plain attribute update -- but a reference change exports everything.
         if (prev && prev.refs !== refs) pending.push({ kind: 'upsert', obj, state, add: false });
@@ -829,12 +843,14 @@ export class ConnectSyncServer {
     const lastDn = (guid: string) => this.#exported.get(guid)?.dn || this.#pending.get(guid)?.dn || this.ad.get(guid)?.dn || '';
     this.#pending = new Map();
     // The AD connector's side: deletes of the groups Connect wrote back, until exports run (staging holds them).
-    this.#adPending = new Map(writebackDeletes.map((g) => [g.objectGUID, { objectGUID: g.objectGUID, dn: g.dn, objectClass: g.objectClass, operation: 'delete' as const, writtenBackGroup: true }]));
+    this.#adPending = new Map(
+      writebackDeletes.map((g) => [g.objectGUID, { objectGUID: g.objectGUID, dn: g.dn, objectClass: g.objectClass, operation: 'delete' as const, writtenBackGroup: true, adminDescription: g.adminDescription }]),
+    );
     for (const p of pending) {
       if (p.kind === 'upsert')
-        this.#pending.set(p.obj.objectGUID, { objectGUID: p.obj.objectGUID, dn: p.obj.dn, objectClass: p.obj.objectClass, operation: p.add ? 'add' : 'update' });
+        this.#pending.set(p.obj.objectGUID, { objectGUID: p.obj.objectGUID, dn: p.obj.dn, objectClass: p.obj.objectClass, operation: p.add ? 'add' : 'update', sourceAnchor: p.state.sourceAnchor });
       else if (p.kind === 'delete')
-        this.#pending.set(p.guid, { objectGUID: p.guid, dn: lastDn(p.guid), objectClass: gone.get(p.guid)!.objectClass, operation: 'delete' });
+        this.#pending.set(p.guid, { objectGUID: p.guid, dn: lastDn(p.guid), objectClass: gone.get(p.guid)!.objectClass, operation: 'delete', sourceAnchor: gone.get(p.guid)!.sourceAnchor });
     }
 
     const counts = { adds: 0, updates: 0, deletes: 0, referenceDeletes: 0 };
