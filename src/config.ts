@@ -65,7 +65,7 @@ export const settingsSchema = z
     // instead of starting its own tenant and runner. Needs DATABASE_URL.
     SANDBOX_JOIN: bool.default(false),
     SANDBOX_GRAPH_URL: z.string().url().optional(),
-    // Monitor schedules besides MONITOR_CRON (jobs and reconciliation): agent/runner/scheduler health, approvals sweep.
+    // Schedules besides MONITOR_CRON (jobs and reconciliation): agent/runner/scheduler health (monitor); approvals sweep (runbooks/housekeeping.ts).
     MONITOR_HEALTH_CRON: cronExpr.default('*/1 * * * *'),
     MONITOR_APPROVALS_CRON: cronExpr.default('*/5 * * * *'),
     /** Universal Actions user-specific views: on by default with a bot app id (Teams); the Playground has none. */
