@@ -20,6 +20,7 @@ import { RunnerRegistrations } from './runbooks/runner-registrations.js';
 import { CreationChecks, type CreationPorts } from './runbooks/creation-checks.js';
 import { Cancellations } from './runbooks/cancel.js';
 import { PolicyChanges } from './runbooks/policy-changes.js';
+import { ApprovalHousekeeping } from './runbooks/housekeeping.js';
 import { isGraphError } from './graph/index.js';
 import { graphActions, provisioningJob, type TenantGraphs } from './runbooks/graph-actions.js';
 import { RunnerGateway } from './runbooks/runner-actions.js';
@@ -62,6 +63,8 @@ export interface App {
   runnerGateway: RunnerGateway;
   alerts: AlertService;
   monitor: Monitor;
+  /** The runbooks room's schedule: approval expiry, reminders and escalation, lost steps, expired policy changes. */
+  housekeeping: ApprovalHousekeeping;
   notifier: Notifier;
   /** The first sandbox tenant (contoso.com), or null (production, or a process that joined another's sandbox). */
   tenant: SandboxTenant | null;
@@ -292,7 +295,9 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       ? new PgAdvisoryLeader({ connectionString: settings.DATABASE_URL, log: leaseLog, onChange: (held) => (held ? leaseLog.warn({ leader: true }, 'monitor lease taken by this instance') : leaseLog.warn({ leader: false }, 'monitor lease released or lost by this instance')) })
       : new AlwaysLeader();
   const policyChanges = new PolicyChanges({ db, clock, engine });
-  const monitor = new Monitor({ engine, alerts, policyChanges, ports: monitorPorts, clock, log: log.child({ component: 'monitor' }), settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
+  const monitor = new Monitor({ engine, alerts, ports: monitorPorts, clock, log: log.child({ component: 'monitor' }), settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
+  // The approvals sweep under the same lease (one process of a deployment sweeps); snoozed alerts wake on its tick too.
+  const housekeeping = new ApprovalHousekeeping({ engine, policyChanges, lease: leader, log: log.child({ component: 'housekeeping' }), after: () => alerts.wakeSnoozed() });
 
   // --- downloadable reports behind signed, expiring links (alert reconciliations, assessments)
   const reportLinks = await ReportLinks.open(db, clock);
@@ -434,7 +439,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   }
   for (const t of sandboxTenants) t.startTimer(opts.sandboxTickMs ?? settings.SANDBOX_TICK_MS);
   if (opts.monitorSchedules ?? settings.MONITOR) {
-    monitor.start({ jobs: settings.MONITOR_CRON, reconcile: settings.MONITOR_CRON, health: settings.MONITOR_HEALTH_CRON, approvals: settings.MONITOR_APPROVALS_CRON });
+    monitor.start({ jobs: settings.MONITOR_CRON, reconcile: settings.MONITOR_CRON, health: settings.MONITOR_HEALTH_CRON });
+    housekeeping.start(settings.MONITOR_APPROVALS_CRON);
   }
 
   return {
@@ -451,13 +457,15 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     runnerGateway,
     alerts,
     monitor,
+    housekeeping,
     notifier,
     tenant,
     tenants: sandboxTenants,
     telemetry,
     inflight: () => inflight,
     async stop() {
-      // Give the monitor lease up first, so another instance takes the cycles over at its next tick.
+      // Give the monitor lease up first, so another instance takes the cycles (and the approvals sweep) over at its next tick.
+      await housekeeping.stop();
       await monitor.stop();
       stopSweeper();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -70,7 +70,7 @@ export const settingsSchema = z
     // TypeScript executor; `auto` is powershell when a pwsh is found (SANDBOX_POWERSHELL, PATH, ~/.dotnet/tools).
     SANDBOX_EXECUTOR: z.enum(['auto', 'powershell', 'sandbox']).default('auto'),
     SANDBOX_POWERSHELL: z.string().min(1).optional(),
-    // Monitor schedules besides MONITOR_CRON (jobs and reconciliation): agent/runner/scheduler health, approvals sweep.
+    // Schedules besides MONITOR_CRON (jobs and reconciliation): agent/runner/scheduler health (monitor); approvals sweep (runbooks/housekeeping.ts).
     MONITOR_HEALTH_CRON: cronExpr.default('*/1 * * * *'),
     MONITOR_APPROVALS_CRON: cronExpr.default('*/5 * * * *'),
     /** Universal Actions user-specific views: on by default with a bot app id (Teams); the Playground has none. */

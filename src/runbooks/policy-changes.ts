@@ -229,7 +229,7 @@ export class PolicyChanges {
 
   /**
    * Pending changes past the current policy's expiry window become expired (audited, and their cards told). Run on the
-   * monitor's approvals schedule, and before any decision or listing, so a late click never counts. Returns how many.
+   * approvals schedule (housekeeping.ts), and before any decision or listing, so a late click never counts. Returns how many.
    */
   async expireDue(migrationId?: string): Promise<number> {
     const rows = (await this.d.db.query("SELECT * FROM policy_changes WHERE state = 'awaiting_approval' AND ($1::text IS NULL OR migration_id = $1)", [migrationId ?? null])).rows.map(toChange);

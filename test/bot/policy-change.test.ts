@@ -102,7 +102,7 @@ describe('changing a migration\'s approval policy', () => {
     expect(activityId).toBeTruthy();
     h.clock.advance(48 * 3_600_000 + 1000);
     const before = h.connector.sent.length;
-    expect(await h.app.monitor.runScheduled('approvals')).toMatchObject({ approvals: { policyChangesExpired: 1 } });
+    expect(await h.app.housekeeping.runScheduled()).toMatchObject({ approvals: { policyChangesExpired: 1 } });
     const updated = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId));
     expect(cardText(updated.activity)).toContain('Expired');
     expect(buttons(updated.activity)).not.toContain('Approve');
