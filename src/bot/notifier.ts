@@ -249,9 +249,12 @@ export class Notifier {
       if (!m?.conversationId || m.state === 'cancelled') return posted;
       const steps = await this.d.engine.getSteps(m.id);
       const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
-      for (const s of steps) {
-        if (s.activityId) continue;
-        if (s !== current && (s.state === 'pending' || s.state === 'skipped' || s.state === 'succeeded')) continue;
+      const reached = current ? steps.indexOf(current) : steps.length;
+      for (const [i, s] of steps.entries()) {
+        if (s.activityId || s.state === 'skipped') continue;
+        // Every step up to the current one has its card, also one done before the queue reached it (the thread keeps
+        // its history); a later step only once it has left pending.
+        if (i > reached && s.state === 'pending') continue;
         const card = await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
         const id = await this.post(m.conversationId, card);
         if (id) await this.d.engine.setStepActivity(m.id, s.seq, id);
