@@ -231,12 +231,6 @@ export class Notifier {
     return overviewCard(this.d.engine, m, this.d.people, { openAlerts, now: this.d.clock.now() });
   }
 
-  /** Where a migration's cards are (its home thread and the overview's post), once it has one. */
-  async home(migrationId: string): Promise<{ conversationId: string; overviewActivityId: string | null } | null> {
-    const m = await this.d.engine.getMigration(migrationId);
-    return m?.conversationId ? { conversationId: m.conversationId, overviewActivityId: m.overviewActivityId } : null;
-  }
-
   /**
    * Posts the cards a migration's thread lacks: its current step (the first not done) and every step that has left
    * `pending` (asked, running, failed…). One migration at a time, so two events never post the same card twice.

@@ -416,10 +416,6 @@ export class RunbookEngine {
     await this.deps.db.query('UPDATE migrations SET conversation_id = $2, overview_activity_id = $3 WHERE id = $1', [migrationId, conversationId, overviewActivityId]);
   }
 
-  async setOverviewActivity(migrationId: string, activityId: string): Promise<void> {
-    await this.deps.db.query('UPDATE migrations SET overview_activity_id = $2 WHERE id = $1', [migrationId, activityId]);
-  }
-
   async setStepActivity(migrationId: string, seq: number, activityId: string): Promise<void> {
     await this.deps.db.query('UPDATE steps SET activity_id = $3 WHERE migration_id = $1 AND seq = $2', [migrationId, seq, activityId]);
   }

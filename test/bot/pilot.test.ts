@@ -98,6 +98,7 @@ describe('pilot batch from a Teams channel', () => {
 
   it('lets only a change owner other than the requester approve a production change', async () => {
     const stop = await seq('stop-scheduler');
+    await h.postedCard(migrationId, stop); // a person asks from the step's card, posted once the step is next
     const data = await h.stepData(migrationId, stop);
     const req = await h.click(requester, 'step.request', data);
     expect(buttons(req.card), cardText(req.card)).toContain('Approve');

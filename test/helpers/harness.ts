@@ -142,6 +142,9 @@ export class Harness {
   async newPilot(name = 'Pilot', extra = '', ou = PILOT_OU): Promise<string> {
     const n = this.connector.sent.length;
     await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
+    // Answered "Creating…" when the checks outlast the answer's time (a slow runner, pwsh): the answer is then replaced
+    // by the result, whichever it is.
+    await this.connector.waitFor(() => this.connector.sent.slice(n).some((s) => /Migration "[^"]*" created|Migration not created/.test(cardText(s.activity))) || undefined, 60_000, `the answer to new migration "${name}"`).catch(() => undefined);
     const m = await this.app.engine.findMigration(name);
     if (!m) throw new Error(`migration ${name} was not created: ${this.connector.sent.slice(n).map((s) => cardText(s.activity)).join(' | ').slice(0, 600)}`);
     return m.id;

@@ -87,7 +87,7 @@ describe('runner killed mid-job', () => {
     expect(swept.requeued.map((j) => j.id)).not.toContain(job.id);
     const lost = await h.waitForStep(id, seq, ['lost'], 10_000);
     expect(lost.error.code).toBe('RunnerLost');
-    const activityId = lost.activityId!;
+    const activityId = await h.postedCard(id, seq);
     await h.connector.waitFor(() => /Lost/.test(cardText(h.connector.messages.get(activityId))) || undefined, 15_000, 'the step card to say lost');
     const shared = cardText(h.connector.messages.get(activityId));
     expect(shared).toMatch(/Lost — a human must check/);

@@ -18,7 +18,7 @@ describe('graceful shutdown', () => {
   it('finishes a slow turn started before SIGTERM, exits 0, and the store reopens with its result', async () => {
     await connector.start();
     connector.members = Object.values(USERS);
-    connector.delayMs = 150; // a slow connector: posting a migration's 21 cards takes seconds
+    connector.delayMs = 150; // a slow connector: the roster, the new post, its first card and the answer take a while
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cutover-shutdown-'));
     proc = await startCutover('a', { CUTOVER_DATA_DIR: dataDir, MONITOR: '0' });
     const tenantId = (await (await fetch(`${proc.url}/sandbox/v1/state`)).json()).tenantId;
@@ -27,7 +27,12 @@ describe('graceful shutdown', () => {
     proc.child.kill('SIGTERM');
     const [reply, exit] = await Promise.all([turn, proc.exited]);
     expect(reply.status).toBe(200);
-    expect(connector.sent.filter((s) => s.method === 'POST').length).toBe(21); // overview + 20 step cards: nothing cut off
+    // Nothing cut off: the migration's own post (the overview), its first step's card in that thread, and the answer
+    // in the command's thread saying it was created (at once, or replacing its "Creating…").
+    const top = connector.sent.filter((s) => s.topLevel);
+    expect(top.map((s) => JSON.stringify(s.activity).includes('0 of 20 steps done'))).toEqual([true]);
+    expect(connector.sent.filter((s) => s.method === 'POST' && !s.topLevel && s.conversationId === top[0].conversationId)).toHaveLength(1);
+    expect(connector.sent.some((s) => JSON.stringify(s.activity).includes('Migration \\"Drain\\" created'))).toBe(true);
     expect(exit).toEqual({ code: 0, signal: null });
     // The PGlite store was closed cleanly: a new process opens it and finds the migration complete with its steps.
     connector.delayMs = 0;

@@ -135,6 +135,8 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
     // The migration, through A: checked first (its domain in Graph, the forest and the OU through the runner).
     const created = connector.sent.length;
     expect((await say(a, USERS.alex, `new migration "Scale pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`)).status).toBe(200);
+    // the answer, at once or (checks outlasting the answer's time) replacing its "Creating…"
+    await connector.waitFor(() => connector.sent.slice(created).some((s) => /Migration "Scale pilot" created|Migration not created/.test(cardText(s.activity))) || undefined, 60_000, 'the answer to new migration');
     const row = (await q.query("SELECT id FROM migrations WHERE name = 'Scale pilot'")).rows[0];
     expect(row, connector.sent.slice(created).map((s) => cardText(s.activity)).join(' | ')).toBeDefined();
     migrationId = row.id;
