@@ -4,6 +4,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { EngineEvent, Migration, RunbookEngine } from '../runbooks/engine.js';
+import type { StepSnapshot } from '../runbooks/snapshot.js';
 import type { Sql } from '../store/db.js';
 import type { AlertEvent, AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
@@ -32,6 +33,8 @@ export class Notifier {
   #written = new Map<string, string>();
   /** Per migration, the posting of its missing step cards in progress (one at a time). */
   #posting = new Map<string, Promise<unknown>>();
+  /** Per step card (`<migration>/<seq>`), the newest version of the step this process has rendered it from. */
+  #shownVersions = new Map<string, number>();
 
   constructor(
     private readonly d: {
@@ -227,7 +230,7 @@ export class Notifier {
       for (const s of steps) {
         if (s.activityId) continue;
         if (s !== current && (s.state === 'pending' || s.state === 'skipped' || s.state === 'succeeded')) continue;
-        const card = await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
+        const card = stepCard((await this.d.engine.stepSnapshot(m.id, s.seq))!, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
         const id = await this.post(m.conversationId, card);
         if (id) await this.d.engine.setStepActivity(m.id, s.seq, id);
         posted.add(s.seq);
@@ -240,9 +243,12 @@ export class Notifier {
     return next;
   }
 
-  /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
-  async showStep(m: Migration, seq: number, notice?: string): Promise<void> {
-    const step = await this.d.engine.getStep(m.id, seq);
+  /**
+   * A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given.
+   * `snapshot`: the step as a click's transition left it (rendered as is, unless this card already shows a newer version).
+   */
+  async showStep(m: Migration, seq: number, notice?: string, snapshot?: StepSnapshot): Promise<void> {
+    const step = snapshot?.step ?? (await this.d.engine.getStep(m.id, seq));
     if (!step || !m.conversationId) return;
     let activityId = step.activityId;
     if (!activityId) {
@@ -252,16 +258,33 @@ export class Notifier {
       if (!activityId || (postedNow.has(seq) && !notice)) return;
     }
     // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
-    await this.update(m.conversationId, activityId, async () => stepCard(this.d.engine, this.d.people, m, (await this.d.engine.getStep(m.id, seq)) ?? step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    await this.update(m.conversationId, activityId, async () => stepCard(await this.#newest(m.id, seq, snapshot), { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+  }
+
+  /**
+   * What a step's card is rendered from: the snapshot a click handed over, unless this process already sent the card a
+   * newer version of the step (two events' updates can reach the queue in either order); else the step read now.
+   */
+  async #newest(migrationId: string, seq: number, snapshot?: StepSnapshot): Promise<StepSnapshot> {
+    const key = `${migrationId}/${seq}`;
+    const shown = this.#shownVersions.get(key) ?? -1;
+    const s = snapshot && snapshot.step.version >= shown ? snapshot : await this.d.engine.stepSnapshot(migrationId, seq);
+    if (!s) throw new Error(`step ${seq} of ${migrationId} does not exist`);
+    if (s.step.version > shown) this.#shownVersions.set(key, s.step.version);
+    return s;
   }
 
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
   async #onEngineEvent(e: EngineEvent): Promise<void> {
     try {
-      const m = await this.d.engine.getMigration(e.migrationId);
+      // A click's change comes with the step as it left it (its migration too): its card is rendered from that.
+      const snapshot = e.type === 'step-changed' ? e.snapshot : undefined;
+      const m = snapshot?.migration ?? (await this.d.engine.getMigration(e.migrationId));
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
-        await this.showStep(m, e.seq);
+        await this.showStep(m, e.seq, undefined, snapshot);
+        // A change that left the step's state as it was (an approval short of quorum) changes no other card.
+        if (snapshot && e.previousState === snapshot.step.state) return;
         await this.#postCurrentCards(m.id); // the next step became current
         if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await overviewCard(this.d.engine, (await this.d.engine.getMigration(m.id))!, this.d.people));
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
