@@ -1,24 +1,26 @@
 /**
  * What one card click costs cutover, through /api/messages on PGlite: SQL statements per click and CPU time per click in
- * the server process, for an approval click (a change owner approves a step that needs more approvals: the decision is
- * recorded, the clicker gets their card back and the channel's card is updated), for a refresh click (the clicker's
- * own view of a step card) and for a stale approval click (an Approve from a card of an earlier request: the current
- * card back, nothing changes; with Refresh, the clicks bench/invoke-latency.ts sends). The baseline is the bare botbuilder bot of bench/echo-bot.ts (a fixed card per invoke),
- * measured in the same run with the same clicks.
+ * the server process, for
+ * - an approval click: a change owner approves a step that needs more approvals; the decision is recorded, the clicker
+ *   gets their card back and the channel's card is updated;
+ * - a refresh click: the clicker's own view of a step card;
+ * - a stale approval click: an Approve from a card of an earlier request; the current card back, nothing changes (with
+ *   Refresh, the clicks bench/invoke-latency.ts sends).
+ * The baseline is the bare botbuilder bot of bench/echo-bot.ts (a fixed card per invoke), measured in the same run with
+ * the same clicks.
  *
  *   npm run bench -- --only click          (or: node --import tsx bench/click.ts)
- *   BENCH_ROUNDS=5 BENCH_STORE=disk|memory
+ *   BENCH_ROUNDS=5 BENCH_STORE=disk|memory BENCH_PROFILE=dir (a V8 CPU profile of cutover per measured window)
  *
  * Targets (issue 17): ≤ 8 SQL statements per approval click; ≤ 2.5 ms CPU per click.
  *
  * Each server runs in its own process and reports its own figures over IPC: process.cpuUsage() around the clicks, and
- * the store's statement counter (Db.counters). A measurement ends when the server has settled (the channel's card
- * updated, no statement for a while), so work a click leaves behind it (the notifier's update of the shared card) is
- * counted with it (the bench waits until the bot has sent nothing for a while: Teams allows 7 sends a second per
- * conversation, so the updates of a quick series of clicks queue). The Bot Connector the bot sends to runs in this
- * process, so receiving the updates is not counted.
- * Clicks go one at a time (a click's cost, not contention). The store's background work in the same time (the runner
- * hub's sweeps and the runner's poll) is measured on its own, idle, and subtracted; both are reported.
+ * the store's statement counter (Db.counters). Clicks go one at a time (a click's cost, not contention). A measurement
+ * ends when the bot has sent nothing for a while and the store has settled, so the work a click leaves behind it (the
+ * notifier's update of the channel's card: Teams allows 7 sends a second per conversation, so the updates of a quick
+ * series of clicks queue) is counted with it. The Bot Connector the bot sends to runs in this process, so receiving the
+ * updates is not counted. The store's background work in the same time (the runner hub's sweeps, the runner's poll) is
+ * measured on its own, idle, and subtracted; the raw figures are reported beside.
  *
  * Setup: 10 migrations, each with 10 change owners, 10 approvals required and a requester who is not an owner, waiting
  * for approval on their first step that needs it. A round is 9 approvals per migration (never the 10th: that would
