@@ -86,17 +86,18 @@ async function serveCutover(): Promise<void> {
     if (!app.tenant!.forest.ad.hasOu(ou)) app.tenant!.forest.ad.addOu(ou);
     const r = await post(activity(requester, { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${ou}" owners=${owners.join(',')}` }));
     await r.arrayBuffer();
-    const m = await app.engine.findMigration(name, CHANNEL);
+    // By name alone: the migration's home is its own thread of the channel (`<channel>;messageid=…`), not CHANNEL.
+    const m = await app.engine.findMigration(name);
     if (!m) throw new Error(`${name} was not created: ${[...connector.messages.values()].map((a) => JSON.stringify(a)).filter((t) => t.includes('not created')).at(-1)?.slice(0, 400)}`);
     // Run the steps that need no approval, then request the first one that does: its card offers Approve.
     for (const row of await app.engine.getSteps(m.id)) {
-      const card = connector.messages.get(row.activityId!)?.attachments?.[0]?.content;
-      const request = JSON.stringify(card ?? {}).match(/"title":"([^"]+)","verb":"step\.request"/)?.[1];
+      // A step's card is posted when the step becomes current: what its button asks is read from its definition.
+      const needsApproval = app.engine.plannedStep(m, row).def.approval !== 'none';
       const current = (await app.engine.getStep(m.id, row.seq))!;
       if (current.state === 'succeeded' || current.state === 'skipped') continue;
       const res = await app.engine.act({ verb: 'request', migrationId: m.id, seq: row.seq, version: current.version, actor: { oid: requester.aadObjectId, name: requester.name } });
       if (!res.changed) throw new Error(`${name} step ${row.seq}: ${res.notice}`);
-      if (request === 'Request approval') {
+      if (needsApproval) {
         const s = (await app.engine.getStep(m.id, row.seq))!;
         clicks.push({ m: m.id, s: s.seq, v: s.version, a: s.attempt, name });
         break;

@@ -95,6 +95,14 @@ function rowsOf(name: string, r: any): Row[] {
       },
     ];
   }
+  if (name === 'click' && r?.approval) {
+    const cpu = (label: string, x: any) => ({ bench: name, figure: `${label}: ${fmt(x.sqlStatements)} SQL statements, ${fmt(x.cpuMs)} ms CPU`, baseline: `bare botbuilder ${fmt(r.echo.cpuMsPerClick)} ms CPU`, ratio: `CPU ${x.cpuRatioToEcho}×`, target: `≤ ${r.target.cpuMsPerClick.target} ms CPU`, met: x.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : 'no' });
+    return [
+      { ...cpu('approval click', r.approval), target: `≤ ${r.target.sqlPerApproval.target} SQL, ≤ ${r.target.cpuMsPerClick.target} ms CPU`, met: r.target.sqlPerApproval.met && r.approval.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : r.target.sqlPerApproval.met ? 'SQL yes, CPU no' : 'no' },
+      cpu('refresh click', r.refresh),
+      ...(r.staleApproval ? [cpu('stale approval click', r.staleApproval)] : []),
+    ];
+  }
   if (name === 'graph-ou-count' && r?.firstRead) {
     return [
       { bench: name, figure: `first read of ${fmt(r.users)} users: ${fmt(r.firstRead.requests)} requests, ${fmt(r.firstRead.wallMs)} ms`, baseline: `minimum ${fmt(r.firstRead.minimum)} requests`, ratio: `${(r.firstRead.requests / r.firstRead.minimum).toFixed(3)}×`, target: '≤ 1.02×', met: r.targets?.firstReadWithin2Pct ? 'yes' : 'no' },

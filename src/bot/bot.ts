@@ -433,31 +433,31 @@ export class CutoverBot extends TeamsActivityHandler {
     if (Object.hasOwn(STEP_VERBS, verb) || verb === 'card.refresh') {
       const p = stepData.safeParse(data);
       if (!p.success) return noticeCard('Nothing was changed', 'This card\'s data is not valid (it may have been altered). Ask for "status" to get current cards.', { color: 'Attention' });
-      const m = await this.d.engine.getMigration(p.data.m);
+      // One read per click: the step's snapshot (migration, step, progress, decisions, owners, names). The clicker's card
+      // and, through the step-changed event, the channel's card are rendered from it or from what the click's transition
+      // handed back; nothing is read again.
+      const before = await this.d.engine.stepSnapshot(p.data.m, p.data.s, { tenantId: this.#tenant(ctx) });
+      const m = before?.migration ?? (await this.d.engine.getMigration(p.data.m)); // no snapshot: which message to give
       // Another tenant's migration reads exactly as an unknown one: a click must not confirm that an id exists.
       if (!m || m.tenantId !== this.#tenant(ctx)) return noticeCard('Nothing was changed', `Migration ${p.data.m} does not exist.`, { color: 'Attention' });
       const commentProblem = textProblem(p.data.comment, 'The comment', { lineBreaks: true });
       if (commentProblem) return noticeCard('Nothing was changed', commentProblem, { color: 'Attention' });
-      // The whole list: the card shows the migration's progress too, and the step is one of its rows.
-      const steps = await this.d.engine.getSteps(m.id);
-      const step = steps.find((s) => s.seq === p.data.s);
-      if (!step) return noticeCard('Nothing was changed', `Step ${p.data.s} does not exist in ${m.name}.`, { color: 'Attention' });
+      if (!before) return noticeCard('Nothing was changed', `Step ${p.data.s} does not exist in ${m.name}.`, { color: 'Attention' });
       if (m.conversationId && ctx.activity.conversation?.id && !sameConversation(m.conversationId, ctx.activity.conversation.id)) {
         return noticeCard('Nothing was changed', 'This migration belongs to another conversation.', { color: 'Attention' });
       }
-      if (verb === 'card.refresh') return stepCard(this.d.engine, this.d.people, m, step, { now, viewerOid: actor.oid, links: this.d.links, steps });
+      const view = { viewerOid: actor.oid, links: this.d.links };
+      if (verb === 'card.refresh') return stepCard(before, { ...view, now });
       // The card clicked is the step's card in the channel, if none is recorded yet (updates go to it).
-      if (ctx.activity.replyToId && !step.activityId) await this.d.engine.setStepActivity(m.id, step.seq, ctx.activity.replyToId);
-      const acting = this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm });
+      if (ctx.activity.replyToId && !before.step.activityId) await this.d.engine.setStepActivity(m.id, before.step.seq, ctx.activity.replyToId);
+      const acting = this.d.engine.act({ verb: STEP_VERBS[verb], migrationId: m.id, seq: p.data.s, version: p.data.v, attempt: p.data.a, actor, comment: p.data.comment?.trim() || undefined, confirmText: p.data.confirm }, { before });
       const result = verb === 'step.request' || verb === 'step.retry' ? await this.#withinClickTime(acting) : await acting;
       if (!result) {
         // Still waiting on the runner: answer now, finish in the background, and update this card when done.
-        this.#finishInBackground(acting, m, step);
-        return stepCard(this.d.engine, this.d.people, m, step, { now, notice: CHECKING_NOTICE, viewerOid: actor.oid, links: this.d.links, steps });
+        this.#finishInBackground(acting, m, before.step);
+        return stepCard(before, { ...view, now, notice: CHECKING_NOTICE });
       }
-      const current = result.step ?? (await this.d.engine.getStep(m.id, p.data.s))!;
-      // Nothing changed: the list read before the click is still the migration's progress.
-      return stepCard(this.d.engine, this.d.people, m, current, { now: this.d.clock.now(), notice: result.notice, viewerOid: actor.oid, links: this.d.links, steps: result.changed ? undefined : steps.map((s) => (s.seq === current.seq ? current : s)) });
+      return stepCard(result.snapshot, { ...view, now: this.d.clock.now(), notice: result.notice });
     }
     if ((verb === 'policy.approve' || verb === 'policy.reject' || verb === 'policy.refresh') && this.d.policyChanges) {
       const p = policyData.safeParse(data);

@@ -17,11 +17,23 @@ for (const f of readdirSync(CARDS_DIR).filter((f) => f.endsWith('.json'))) {
 
 export type Card = Record<string, unknown>;
 
+/**
+ * The last card each template rendered, by its data. A click renders the clicker's card and the channel's card from one
+ * snapshot, and Teams asks for every owner's view of a card it updates: most of these are the same card, rendered once.
+ * Cards are never changed once rendered (they are only serialized), so the same object can be handed out again.
+ */
+const lastRendered = new Map<CardName, { data: string; card: Card }>();
+
 export function renderCard(name: CardName, data: Record<string, unknown>): Card {
   const tpl = templates.get(name);
   if (!tpl) throw new Error(`no card template cards/${name}.json`);
+  const key = JSON.stringify(data);
+  const last = lastRendered.get(name);
+  if (last?.data === key) return last.card;
   const expanded = tpl.expand({ $root: data });
-  return plainText(dropNulls(expanded)) as Card;
+  const card = plainText(dropNulls(expanded)) as Card;
+  lastRendered.set(name, { data: key, card });
+  return card;
 }
 
 /**

@@ -4,6 +4,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { EngineEvent, Migration, RunbookEngine, StepRow } from '../runbooks/engine.js';
+import type { StepSnapshot } from '../runbooks/snapshot.js';
 import type { Sql } from '../store/db.js';
 import { channelOf, type AlertEvent, type AlertRecord, type AlertService } from '../monitor/alerts.js';
 import type { Card } from './cards.js';
@@ -34,6 +35,8 @@ export class Notifier {
   #posting = new Map<string, Promise<unknown>>();
   /** Per incident, its delivery in progress: its events are handled one after another, so each channel gets one post. */
   #delivering = new Map<string, Promise<void>>();
+  /** Per step card (`<migration>/<seq>`), the newest version of the step this process has rendered it from. */
+  #shownVersions = new Map<string, number>();
 
   constructor(
     private readonly d: {
@@ -220,7 +223,10 @@ export class Notifier {
     const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
     const shown = seq !== undefined ? steps.filter((s) => s.seq === seq) : steps.filter((s) => s === current || ['awaiting_approval', 'approved', 'running', 'failed', 'lost'].includes(s.state));
     const cards = [...(seq === undefined ? [await this.overviewOf(m)] : [])];
-    for (const s of shown) cards.push(await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links, steps }));
+    for (const s of shown) {
+      const snapshot = await this.d.engine.stepSnapshot(m.id, s.seq);
+      if (snapshot) cards.push(stepCard(snapshot, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    }
     for (const c of cards) await this.post(conversationId, c);
     return cards.length;
   }
@@ -249,7 +255,7 @@ export class Notifier {
         // Every step up to the current one has its card, also one done before the queue reached it (the thread keeps
         // its history); a later step only once it has left pending.
         if (i > reached && s.state === 'pending') continue;
-        const card = await stepCard(this.d.engine, this.d.people, m, s, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
+        const card = stepCard((await this.d.engine.stepSnapshot(m.id, s.seq))!, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
         const id = await this.post(m.conversationId, card);
         if (id) await this.d.engine.setStepActivity(m.id, s.seq, id);
         posted.add(s.seq);
@@ -262,10 +268,13 @@ export class Notifier {
     return next;
   }
 
-  /** A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given. */
-  /** Returns the step as read (null when there is none, or no thread to show it in). */
-  async showStep(m: Migration, seq: number, notice?: string): Promise<StepRow | null> {
-    const step = await this.d.engine.getStep(m.id, seq);
+  /**
+   * A step's card in the channel, for everyone: updated in place (posted if it has none yet), with a notice if given.
+   * `snapshot`: the step as a click's transition left it (rendered as is, unless this card already shows a newer version).
+   * Returns the step as read (null when there is none, or no thread to show it in).
+   */
+  async showStep(m: Migration, seq: number, notice?: string, snapshot?: StepSnapshot): Promise<StepRow | null> {
+    const step = snapshot?.step ?? (await this.d.engine.getStep(m.id, seq));
     if (!step || !m.conversationId) return null;
     let activityId = step.activityId;
     if (!activityId) {
@@ -275,22 +284,39 @@ export class Notifier {
       if (!activityId || (postedNow.has(seq) && !notice)) return step;
     }
     // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
-    await this.update(m.conversationId, activityId, async () => stepCard(this.d.engine, this.d.people, m, (await this.d.engine.getStep(m.id, seq)) ?? step, { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    await this.update(m.conversationId, activityId, async () => stepCard(await this.#newest(m.id, seq, snapshot), { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
     return step;
+  }
+
+  /**
+   * What a step's card is rendered from: the snapshot a click handed over, unless this process already sent the card a
+   * newer version of the step (two events' updates can reach the queue in either order); else the step read now.
+   */
+  async #newest(migrationId: string, seq: number, snapshot?: StepSnapshot): Promise<StepSnapshot> {
+    const key = `${migrationId}/${seq}`;
+    const shown = this.#shownVersions.get(key) ?? -1;
+    const s = snapshot && snapshot.step.version >= shown ? snapshot : await this.d.engine.stepSnapshot(migrationId, seq);
+    if (!s) throw new Error(`step ${seq} of ${migrationId} does not exist`);
+    if (s.step.version > shown) this.#shownVersions.set(key, s.step.version);
+    return s;
   }
 
   /** Keeps each step's card (and the overview) in step with the engine, for everyone in the channel. */
   async #onEngineEvent(e: EngineEvent): Promise<void> {
     try {
-      const m = await this.d.engine.getMigration(e.migrationId);
+      // A click's change comes with the step as it left it (its migration too): its card is rendered from that.
+      const snapshot = e.type === 'step-changed' ? e.snapshot : undefined;
+      const m = snapshot?.migration ?? (await this.d.engine.getMigration(e.migrationId));
       if (!m?.conversationId) return;
       if (e.type === 'step-changed') {
-        const step = await this.showStep(m, e.seq);
-        await this.#postCurrentCards(m.id); // the next step became current
-        if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await this.overviewOf((await this.d.engine.getMigration(m.id))!));
+        const step = await this.showStep(m, e.seq, undefined, snapshot);
         // A step an incident added (a restart): the incident's card tells how it goes.
         const alertId = step?.params?.alertId;
         if (typeof alertId === 'string') this.#onAlertEvent({ type: 'updated', alertId });
+        // A change that left the step's state as it was (an approval short of quorum) changes no other card.
+        if (snapshot && e.previousState === snapshot.step.state) return;
+        await this.#postCurrentCards(m.id); // the next step became current
+        if (m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, await this.overviewOf((await this.d.engine.getMigration(m.id))!));
       } else if (e.type === 'approval-reminder' || e.type === 'approval-reasked' || e.type === 'approval-requested') {
         const step = (await this.d.engine.getStep(m.id, e.seq))!;
         const def = this.d.engine.plannedStep(m, step).def;

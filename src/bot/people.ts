@@ -25,8 +25,4 @@ export class PeopleDirectory {
     if (r) this.#cache.set(key, r.name);
     return r?.name;
   }
-
-  async teamsIdOf(oid: string): Promise<string | undefined> {
-    return (await this.db.query<{ teams_id: string | null }>('SELECT teams_id FROM people WHERE oid = $1', [oid.toLowerCase()])).rows[0]?.teams_id ?? undefined;
-  }
 }

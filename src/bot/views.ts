@@ -1,4 +1,5 @@
-import type { Migration, RunbookEngine, StepPlan, StepRow } from '../runbooks/engine.js';
+import { plannedStepOf, stepContextOf, type Migration, type RunbookEngine, type StepPlan, type StepRow } from '../runbooks/engine.js';
+import type { StepSnapshot } from '../runbooks/snapshot.js';
 import { latestCheckpoint } from '../runbooks/audit.js';
 import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js';
 import type { ApprovalPolicy } from '../runbooks/policy.js';
@@ -15,12 +16,11 @@ import { formatTime } from './format.js';
 import { alertLine, openAlertsTitle } from './alert-views.js';
 import type { AlertRecord } from '../monitor/alerts.js';
 
-/** Turns engine state into card data. Pure reads: rendering never changes anything. */
+/** Turns engine state into card data: rendering never changes anything, and a step card reads nothing (a snapshot). */
 
+/** Names of people cutover has seen (step cards take theirs from the step's snapshot). */
 export interface People {
   nameOf(oid: string): Promise<string | undefined>;
-  /** The person's Teams id (29:…), known once they have written in a conversation with the bot. */
-  teamsIdOf?(oid: string): Promise<string | undefined>;
 }
 
 /** Signed, expiring links to downloadable reports (the composition root builds them; see src/reports/links.ts). */
@@ -49,10 +49,11 @@ export function stateLabel(s: StepState): string {
 
 /** A step skipped because its migration was cancelled (issue 15): shown as such, not as an ordinary skip. */
 const CANCELLED = { label: 'Cancelled', icon: '⊘', color: 'Default', style: 'default' };
-const wasCancelled = (s: StepRow) => s.state === 'skipped' && (s.evidence as any)?.cancelled === true;
-const stateOf = (s: StepRow) => (wasCancelled(s) ? CANCELLED : STATE[s.state]);
+type StepStateOnly = Pick<StepRow, 'state' | 'evidence'>;
+const wasCancelled = (s: StepStateOnly) => s.state === 'skipped' && (s.evidence as any)?.cancelled === true;
+const stateOf = (s: StepStateOnly) => (wasCancelled(s) ? CANCELLED : STATE[s.state]);
 /** Steps done: succeeded, or skipped by the runbook (a step a cancellation skipped was not done). */
-const isDone = (s: StepRow) => s.state === 'succeeded' || (s.state === 'skipped' && !wasCancelled(s));
+const isDone = (s: StepStateOnly) => s.state === 'succeeded' || (s.state === 'skipped' && !wasCancelled(s));
 
 /** Every time on a card: "2026-12-05 04:37 UTC", with "(in 2 h)" / "(3 min ago)" when the clock is given. */
 const fmtTime = (d: Date | string | null | undefined, now?: Date) => formatTime(d, now);
@@ -85,25 +86,36 @@ export function planLines(plan: StepPlan | null): { line: string }[] {
   return lines.map((line) => ({ line }));
 }
 
-/**
- * A step card. With `userSpecific` (Teams, Universal Actions), the shared card is read-only and names the
- * owners in refresh.userIds: each owner's client asks for its own view (card.refresh) with Approve / Reject.
- * Without it (the Playground does not support refresh), the shared card carries the buttons for everyone and
- * the server refuses non-owners with the reason.
- */
 /** "1 more approval", "2 more approvals". */
 export function moreApprovals(n: number): string {
   return `${n} more approval${n === 1 ? '' : 's'}`;
 }
 
-export async function stepCard(engine: RunbookEngine, people: People, m: Migration, step: StepRow, opts: { notice?: string; now: Date; viewerOid?: string; userSpecific?: boolean; links?: ReportLinker; steps?: StepRow[] }): Promise<Card> {
-  const planned = engine.plannedStep(m, step);
+export interface StepCardOptions {
+  now: Date;
+  /** A sentence for the person who clicked (why nothing changed, or what happens next). */
+  notice?: string;
+  /** Whose view this is: Approve / Reject for a change owner only. None: the channel's card. */
+  viewerOid?: string;
+  /** The channel's card of a client with user-specific views (Teams): read-only, each owner refreshes their own view. */
+  userSpecific?: boolean;
+  links?: ReportLinker;
+}
+
+/**
+ * A step card, from a snapshot of the step (RunbookEngine.stepSnapshot, or what a click's transition handed back):
+ * reads nothing, so the clicker's card and the channel's card of one click come from one read. With `userSpecific`
+ * (Teams, Universal Actions), the shared card is read-only and names the owners in refresh.userIds: each owner's client
+ * asks for its own view (card.refresh) with Approve / Reject. Without it (the Playground does not support refresh), the
+ * shared card carries the buttons for everyone and the server refuses non-owners with the reason.
+ */
+export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
+  const { migration: m, step, steps, owners: ownerView } = snapshot;
+  const planned = plannedStepOf(m, step);
   const def = planned.def;
-  const steps = opts.steps ?? (await engine.getSteps(m.id));
-  const approvals = step.attempt ? await engine.getApprovals(m.id, step.seq, step.attempt) : [];
-  const ownerView = await engine.ownerView(m);
+  const approvals = step.attempt ? snapshot.approvals : [];
   const graphNames = new Map((ownerView.group?.members ?? []).map((x) => [x.id, x.displayName]));
-  const nameOf = async (oid: string) => (await people.nameOf(oid)) ?? graphNames.get(oid.toLowerCase()) ?? oid;
+  const nameOf = (oid: string) => snapshot.people[oid.toLowerCase()]?.name ?? graphNames.get(oid.toLowerCase()) ?? oid;
   const needed = requiredQuorum(m.policy, def.approval);
   const facts: { title: string; value: string }[] = [];
   if (planned.batch) facts.push({ title: 'OU', value: m.ous[planned.batch - 1] });
@@ -117,8 +129,8 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name}, ${fmtTime(step.requestedAt, opts.now)}` });
   const approvedBy = approvals.filter((a) => a.decision === 'approve' && a.planHash === step.planHash);
   const rejectedBy = approvals.filter((a) => a.decision === 'reject');
-  if (approvedBy.length) facts.push({ title: 'Approved by', value: (await Promise.all(approvedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))}, ${fmtTime(a.at, opts.now)}`))).join('; ') });
-  if (rejectedBy.length) facts.push({ title: 'Rejected by', value: (await Promise.all(rejectedBy.map(async (a) => `${a.approverName ?? (await nameOf(a.approverOid))}${a.comment ? `: "${a.comment}"` : ''}`))).join(', ') });
+  if (approvedBy.length) facts.push({ title: 'Approved by', value: approvedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}, ${fmtTime(a.at, opts.now)}`).join('; ') });
+  if (rejectedBy.length) facts.push({ title: 'Rejected by', value: rejectedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}${a.comment ? `: "${a.comment}"` : ''}`).join(', ') });
   let approverNote: string | null = null;
   if (step.state === 'awaiting_approval' && step.requestedAt && step.planHash) {
     const v = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval }, approvals, opts.now, ownerView.owners);
@@ -126,11 +138,11 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
       facts.push({ title: 'Still needed', value: moreApprovals(v.needed - v.approvedBy.length) });
       facts.push({ title: 'Expires', value: fmtTime(v.expiresAt, opts.now) });
     }
-    const owners = await Promise.all(m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf));
+    const owners = m.policy.owners.filter((o) => !(m.policy.fourEyes && o.toLowerCase() === step.requestedBy?.oid.toLowerCase())).map(nameOf);
     // Who can still decide, by name: the owners (listed and through the group) who are not the requester and have not decided.
     const decided = new Set(approvals.map((a) => a.approverOid.toLowerCase()));
     const waitingFor = [...ownerView.owners].filter((o) => !decided.has(o) && !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
-    if (v.status === 'pending' && waitingFor.length) facts.unshift({ title: 'Waiting for', value: (await Promise.all(waitingFor.map(nameOf))).join(', ') });
+    if (v.status === 'pending' && waitingFor.length) facts.unshift({ title: 'Waiting for', value: waitingFor.map(nameOf).join(', ') });
     const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
     approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
   }
@@ -144,8 +156,7 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   const ev = showEvidence ? evidenceView(def, step, opts.now) : { facts: [], details: null };
   const evidenceObj = (assessment ? assessment.findings : ev.facts).map((f) => ({ title: f.title, value: withoutSeedNumbers(humanTimes(f.value, opts.now)) }));
   // Its blast radius first: what a production step affects, in words (as approved once it has a plan).
-  const ctx = engine.stepContext(m, step);
-  const effect = step.plan?.effect ?? (def.production && def.effect ? def.effect(ctx, effectFacts(steps, step.batch, (r) => engine.plannedStep(m, r).def.title)) : null);
+  const effect = step.plan?.effect ?? (def.production && def.effect ? def.effect(stepContextOf(m, step), effectFacts(steps, step.batch, (r) => plannedStepOf(m, r).def.title)) : null);
   const headline = assessment?.recommendation
     ? { label: 'Recommendation', text: assessment.recommendation, style: 'emphasis' }
     : effect && def.production
@@ -154,9 +165,8 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   const baseOfUserSpecific = !!opts.userSpecific && !opts.viewerOid;
   const viewerIsOwner = opts.viewerOid ? isOwner(m.policy, opts.viewerOid, ownerView.owners) : !baseOfUserSpecific;
   let refreshUserIds: string[] | null = null;
-  if (baseOfUserSpecific && step.state === 'awaiting_approval' && people.teamsIdOf) {
-    const ids = await Promise.all([...ownerView.owners].map((o) => people.teamsIdOf!(o)));
-    refreshUserIds = ids.filter((x): x is string => !!x).slice(0, MAX_REFRESH_USERS);
+  if (baseOfUserSpecific && step.state === 'awaiting_approval') {
+    refreshUserIds = [...ownerView.owners].map((o) => snapshot.people[o]?.teamsId).filter((x): x is string => !!x).slice(0, MAX_REFRESH_USERS);
   }
   // A cancelled migration's cards have no buttons (only Refresh): nothing of it runs any more.
   const live = m.state !== 'cancelled';
@@ -174,7 +184,7 @@ export async function stepCard(engine: RunbookEngine, people: People, m: Migrati
   const shown = stateOf(step);
   const noticeText = opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`);
   // The assessment's findings can be downloaded in full (CSV) once it has run.
-  const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(engine, m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
+  const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
   return renderCard('step', {
     migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
     step: { seq: step.seq, title: def.title, purpose: withoutSeedNumbers(def.purpose), version: step.version, attempt: step.attempt },

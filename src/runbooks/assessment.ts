@@ -1,6 +1,7 @@
 import { csvDocument } from '../reports/csv.js';
 import type { Migration, RunbookEngine, StepRow } from './engine.js';
 import { withoutSeedNumbers } from './sources.js';
+import { definitionOf } from './catalog.js';
 
 /**
  * The pre-migration assessment (seed 002, "Pre-Migration Assessment"): one finding per check, each with what was
@@ -147,14 +148,14 @@ export interface AssessmentReport {
 export async function loadAssessmentReport(engine: RunbookEngine, migrationId: string): Promise<AssessmentReport | null> {
   const m = await engine.getMigration(migrationId);
   if (!m) return null;
-  const step = (await engine.getSteps(m.id)).find((s) => s.state === 'succeeded' && isAssessment(engine, m, s) && findingsOf(s));
+  const step = (await engine.getSteps(m.id)).find((s) => s.state === 'succeeded' && isAssessment(m, s) && findingsOf(s));
   if (!step) return null;
   const ev = step.evidence as { verdict?: Verdict; recommendation?: string };
   return { migration: { id: m.id, name: m.name, kind: m.kind, domain: m.domain, ous: m.ous }, assessedAt: step.updatedAt.toISOString(), verdict: ev.verdict ?? null, recommendation: ev.recommendation ?? null, findings: findingsOf(step)! };
 }
 
-export function isAssessment(engine: RunbookEngine, m: Migration, step: StepRow): boolean {
-  const action = engine.plannedStep(m, step).def.action;
+export function isAssessment(m: Pick<Migration, 'kind'>, step: Pick<StepRow, 'key'>): boolean {
+  const action = definitionOf(m.kind, step.key).action;
   return action.kind === 'graph' && action.operation === 'assess';
 }
 

@@ -13,9 +13,12 @@ export interface EffectStepRow {
   evidence: Record<string, unknown> | null;
 }
 
+/** The steps whose evidence effectFacts reads (when they succeeded): a card's snapshot carries the evidence of these only. */
+export const EFFECT_EVIDENCE_KEYS = ['count-ou-users', 'assessment', 'dirsync-analysis', 'gwb-copy-dry-run'] as const;
+
 export function effectFacts(rows: EffectStepRow[], batch: number | null, titleOf: (row: EffectStepRow) => string): EffectFacts {
   const out: EffectFacts = {};
-  const done = (key: string, b: number | null = null) => rows.filter((r) => r.key === key && r.state === 'succeeded' && (b === null || r.batch === b)).at(-1)?.evidence as any;
+  const done = (key: (typeof EFFECT_EVIDENCE_KEYS)[number], b: number | null = null) => rows.filter((r) => r.key === key && r.state === 'succeeded' && (b === null || r.batch === b)).at(-1)?.evidence as any;
 
   const count = batch ? done('count-ou-users', batch)?.results?.[0] : undefined;
   if (count && typeof count.users === 'number') {

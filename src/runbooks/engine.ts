@@ -9,7 +9,8 @@ import { incidentStep } from './definitions/incident-steps.js';
 import { directOwners, evaluate, isOwner, mayDecide, ownerSet, requiredQuorum, type ApprovalPolicy, type ApprovalRecord, type OwnerSet } from './policy.js';
 import { OwnersGroupNotFound, OwnersGroupUnavailable, type OwnersGroup, type OwnersGroupResolver } from './owners.js';
 import type { EffectFacts, Facts, GoLiveFigures, GraphOperation, IncidentStepKey, MigrationContext, Person, PlannedStep, StepDefinition, StepState } from './types.js';
-import { effectFacts } from './effects.js';
+import { EFFECT_EVIDENCE_KEYS, effectFacts } from './effects.js';
+import { progressOf, type OwnerView, type PersonSeen, type StepSnapshot } from './snapshot.js';
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer, type Tracer } from '../telemetry/tracer.js';
@@ -134,7 +135,11 @@ export interface EngineOwnerOptions {
 
 export type EngineEvent =
   | { type: 'migration-created'; migrationId: string }
-  | { type: 'step-changed'; migrationId: string; seq: number }
+  /**
+   * From a click (act): `snapshot` is the step as the click left it and `previousState` its state before, so the card
+   * can be rendered without reading it again (and nothing else changed when the state did not).
+   */
+  | { type: 'step-changed'; migrationId: string; seq: number; snapshot?: StepSnapshot; previousState?: StepState }
   | { type: 'approval-reminder'; migrationId: string; seq: number; escalate: boolean }
   /** The approval policy changed while this step waited: asked again of the owners as they are now. */
   | { type: 'approval-reasked'; migrationId: string; seq: number; policyChangeId: number; stillNeeded: number }
@@ -162,8 +167,8 @@ export interface ActResult {
   changed: boolean;
   /** A plain sentence for the person who clicked, when nothing changed or something needs saying. */
   notice?: string;
-  /** The step as the click left it, when the engine already has it (a stale click: no need to read it again). */
-  step?: StepRow;
+  /** The step as the click left it, with all its card shows: the clicker's card is rendered from it, not read again. */
+  snapshot: StepSnapshot;
 }
 
 const STALE_NOTICE = 'This card was out of date, so nothing was done. Here is the current state.';
@@ -244,7 +249,7 @@ export class RunbookEngine {
   }
 
   /** Owners for cards and mentions; never throws: when the group cannot be read, the listed owners and the reason. */
-  async ownerView(m: Pick<Migration, 'tenantId' | 'policy'>): Promise<{ owners: OwnerSet; direct: string[]; group: OwnersGroup | null; groupError: string | null }> {
+  async ownerView(m: Pick<Migration, 'tenantId' | 'policy'>): Promise<OwnerView> {
     const direct = m.policy.owners.map((o) => o.toLowerCase());
     if (!m.policy.ownersGroup) return { owners: new Set(direct), direct, group: null, groupError: null };
     try {
@@ -430,40 +435,65 @@ export class RunbookEngine {
   }
 
   async getApprovals(migrationId: string, seq: number, attempt: number): Promise<ApprovalRecord[]> {
-    return (
-      await this.deps.db.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 ORDER BY at', [migrationId, seq, attempt])
-    ).rows.map((r: any) => ({ approverOid: r.approver_oid, approverName: r.approver_name, decision: r.decision, at: new Date(r.at), planHash: r.plan_hash, comment: r.comment }));
+    return (await this.deps.db.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 ORDER BY at', [migrationId, seq, attempt])).rows.map(toApproval);
+  }
+
+  /**
+   * A step with all its card shows, in one statement: the migration, the step, every step's progress, the decisions on
+   * its current approval request (each with its approver's name) and the names of its listed owners cutover has seen
+   * (the people table); then its owners (the owners group through Graph, cached) and, for a group, the names of its
+   * members seen (one more statement). Null when the
+   * migration or the step does not exist, or (`tenantId`) the migration is another tenant's: its owners group is then
+   * never looked up.
+   */
+  async stepSnapshot(migrationId: string, seq: number, opts: { tenantId?: string } = {}): Promise<StepSnapshot | null> {
+    // json, not jsonb: built only to be sent, json is much cheaper to make (on PGlite it halved this statement's cost).
+    // Owners are stored lower-case (creation and policy changes lower-case them), so `?` finds their people rows.
+    const r = (
+      await this.deps.db.query(
+        `SELECT m.*, to_json(s) AS step_json,
+           (SELECT json_agg(json_build_object('seq', x.seq, 'ord', x.ord, 'key', x.key, 'batch', x.batch, 'state', x.state, 'activityId', x.activity_id,
+                     'evidence', CASE WHEN x.state = 'skipped' OR (x.state = 'succeeded' AND x.key = ANY($3::text[])) THEN x.evidence END) ORDER BY x.ord, x.seq)
+              FROM steps x WHERE x.migration_id = m.id) AS steps_json,
+           (SELECT json_agg(a ORDER BY a.at) FROM approvals a WHERE a.migration_id = m.id AND a.seq = s.seq AND a.attempt = s.attempt) AS approvals_json,
+           (SELECT json_object_agg(p.oid, json_build_object('name', p.name, 'teamsId', p.teams_id)) FROM people p WHERE (m.policy->'owners') ? p.oid) AS people_json
+         FROM migrations m JOIN steps s ON s.migration_id = m.id AND s.seq = $2
+         WHERE m.id = $1`,
+        [migrationId, seq, EFFECT_EVIDENCE_KEYS],
+      )
+    ).rows[0];
+    if (!r) return null;
+    const migration = toMigration(r);
+    if (opts.tenantId !== undefined && migration.tenantId !== opts.tenantId) return null;
+    const owners = await this.ownerView(migration);
+    const people: Record<string, PersonSeen> = r.people_json ?? {};
+    // Names not found above: the owners group's members, and listed owners stored in another case (older rows).
+    const unnamed = [...new Set([...migration.policy.owners.filter((o) => o !== o.toLowerCase()), ...(owners.group?.members ?? []).map((x) => x.id)].map((o) => o.toLowerCase()))].filter((o) => !people[o]);
+    if (unnamed.length) {
+      for (const p of (await this.deps.db.query('SELECT oid, name, teams_id FROM people WHERE oid = ANY($1::text[])', [unnamed])).rows) people[p.oid] = { name: p.name, teamsId: p.teams_id };
+    }
+    return {
+      migration,
+      step: toStep(r.step_json),
+      steps: ((r.steps_json ?? []) as any[]).map((x) => ({ seq: x.seq, ord: Number(x.ord ?? x.seq), key: x.key, batch: x.batch, state: x.state, evidence: x.evidence ?? null, activityId: x.activityId ?? null })),
+      approvals: ((r.approvals_json ?? []) as any[]).map(toApproval),
+      owners,
+      people,
+    };
   }
 
   /** A stored step with its definition (the row is the truth: batches and rollbacks are added later). */
   plannedStep(m: Migration, row: { seq: number; key: string; batch: number | null; ord?: number; params?: Record<string, unknown> | null }): PlannedStep {
-    return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key), ...(row.params ? { params: row.params } : {}) };
+    return plannedStepOf(m, row);
   }
 
   context(m: Migration, batch: number | null, rollback = false): MigrationContext {
-    const single = runbookOf(m.kind).ous === 'one';
-    const rolledBack = new Set(m.rolledBackOus.map(normalizeDn));
-    const through = batch ? m.ous.slice(0, batch) : m.ous;
-    return {
-      migrationId: m.id,
-      name: m.name,
-      domain: m.domain,
-      tenantId: m.tenantId,
-      batch,
-      ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null,
-      allOus: m.ous,
-      batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
-      rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
-      partial: m.partial,
-      runnerName: m.runnerName,
-      options: m.options,
-    };
+    return migrationContext(m, batch, rollback);
   }
 
   /** The context a stored step runs in (rollback steps see the OUs they take back; a step with parameters, those). */
   stepContext(m: Migration, step: { key: string; batch: number | null; params?: Record<string, unknown> | null }): MigrationContext {
-    const ctx = this.context(m, step.batch, !!runbookOf(m.kind).rollbackSteps?.some((d) => d.key === step.key));
-    return step.params ? { ...ctx, params: step.params } : ctx;
+    return stepContextOf(m, step);
   }
 
   /** What earlier steps proved, by step key (the latest batch's evidence wins). */
@@ -511,54 +541,63 @@ export class RunbookEngine {
 
   // ---------------------------------------------------------------- transitions
 
-  /** One click on a step card. Never throws for a user's mistake: the notice says what happened. */
-  async act(input: ActInput): Promise<ActResult> {
-    const m = await this.getMigration(input.migrationId);
-    if (!m) throw new EngineError('not-found', 'That migration does not exist (any more).');
-    if (m.state === 'cancelled') return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.` };
-    const before = await this.getStep(m.id, input.seq);
-    if (!before) throw new EngineError('not-found', `Step ${input.seq} does not exist in ${m.name}.`);
-    const planned = this.plannedStep(m, before);
+  /**
+   * One click on a step card. Never throws for a user's mistake: the notice says what happened. `before`: the step as
+   * the click's card was checked against, read just now (the bot reads one snapshot per click); read here otherwise.
+   * The result carries the step as the click left it (the transaction returns what it read and wrote), and so does the
+   * step-changed event, so neither the clicker's card nor the channel's needs another read.
+   */
+  async act(input: ActInput, opts: { before?: StepSnapshot } = {}): Promise<ActResult> {
+    const before = opts.before ?? (await this.stepSnapshot(input.migrationId, input.seq));
+    if (!before) {
+      const m = await this.getMigration(input.migrationId);
+      throw new EngineError('not-found', m ? `Step ${input.seq} does not exist in ${m.name}.` : 'That migration does not exist (any more).');
+    }
+    const m = before.migration;
+    if (m.state === 'cancelled') return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.`, snapshot: before };
+    const planned = this.plannedStep(m, before.step);
     // A decision from a card whose request has ended (decided, expired, or a later attempt) stays stale whatever
     // happens next: attempts only grow, and an attempt waits for approval once. Answer it without the owner lookup
     // and the transaction (under load most clicks are on old cards). The transaction re-checks everything else.
-    if ((input.verb === 'approve' || input.verb === 'reject') && (before.attempt > (input.attempt ?? before.attempt) || (before.attempt === input.attempt && before.state !== 'awaiting_approval'))) {
-      return { changed: false, notice: STALE_NOTICE, step: before };
+    if ((input.verb === 'approve' || input.verb === 'reject') && (before.step.attempt > (input.attempt ?? before.step.attempt) || (before.step.attempt === input.attempt && before.step.state !== 'awaiting_approval'))) {
+      return { changed: false, notice: STALE_NOTICE, snapshot: before };
     }
 
     // Precondition checks that talk to other systems run before the transaction (never hold it across I/O).
     let plan: StepPlan | null = null;
-    if ((input.verb === 'request' || input.verb === 'retry') && input.version === before.version) {
+    if ((input.verb === 'request' || input.verb === 'retry') && input.version === before.step.version) {
+      // A refusal after these reads (the runner's answers take time) shows the step as it is by then.
+      const refuse = async (notice: string): Promise<ActResult> => ({ changed: false, notice, snapshot: (await this.stepSnapshot(m.id, input.seq)) ?? before });
       const gate = await this.#sequenceGate(m, planned);
-      if (gate) return { changed: false, notice: gate };
+      if (gate) return refuse(gate);
       try {
         await this.runnerOf(m); // plans and guards read the migration's own Connect server
       } catch (e) {
-        if (e instanceof EngineError) return { changed: false, notice: `${e.message} Nothing was changed.` };
+        if (e instanceof EngineError) return refuse(`${e.message} Nothing was changed.`);
         throw e;
       }
       const guard = await this.#checkGuards(m, planned);
-      if (guard) return { changed: false, notice: guard };
+      if (guard) return refuse(guard);
       try {
         plan = await this.planFor(m, planned);
       } catch (err: any) {
         // The plan shows facts read now (e.g. the OU's identities, from the runner): without them nothing is asked.
-        this.deps.log.warn({ migrationId: m.id, step: before.seq, err: err?.message ?? String(err) }, 'could not prepare the plan of a step');
-        return { changed: false, notice: `The plan for this step could not be prepared: ${err?.message ?? err}. Nothing was changed; try again.` };
+        this.deps.log.warn({ migrationId: m.id, step: before.step.seq, err: err?.message ?? String(err) }, 'could not prepare the plan of a step');
+        return refuse(`The plan for this step could not be prepared: ${err?.message ?? err}. Nothing was changed; try again.`);
       }
     }
     // Who owns the migration now (its owners group read through Graph, cached briefly) is settled before the
     // transaction too. Graph unreachable: only the listed owners can decide (fail closed), and nothing changes.
     let owners: OwnerSet = directOwners(m.policy);
     if (input.verb === 'approve' || input.verb === 'reject' || input.verb === 'mark-done' || input.verb === 'done') {
-      const decided = input.verb === 'mark-done' || input.verb === 'done' ? [] : (await this.getApprovals(m.id, before.seq, before.attempt)).map((r) => r.approverOid);
+      const decided = input.verb === 'mark-done' || input.verb === 'done' ? [] : before.approvals.map((r) => r.approverOid);
       try {
         owners = await this.ownersFor(m, [input.actor.oid, ...decided]);
       } catch (e) {
         if (!(e instanceof OwnersGroupUnavailable)) throw e;
         this.deps.log.warn({ migrationId: m.id, group: e.groupId, reason: e.reason }, 'owners group unreadable: only listed owners can decide');
         if (!isOwner(m.policy, input.actor.oid)) {
-          return { changed: false, notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed. Try again in a few minutes.` };
+          return { changed: false, notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed. Try again in a few minutes.`, snapshot: before };
         }
       }
     }
@@ -567,11 +606,28 @@ export class RunbookEngine {
     let launch = false;
     let verifyNow = false;
     let asked = false;
-    const result = await this.deps.db.transaction(async (tx): Promise<ActResult> => {
+    /** What the transaction decided, the step's state it found, and the step and its decisions as it left them. */
+    type Outcome = { changed: boolean; notice?: string; from: StepState; step: StepRow; approvals: ApprovalRecord[]; completed?: boolean };
+    const out = await this.deps.db.transaction(async (tx): Promise<Outcome> => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
-      const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [m.id, input.seq])).rows[0]);
+      // Read after the lock, in a statement of its own (on PostgreSQL a statement sees what was committed when it
+      // began): the step, the decisions on its current request, and the audit chain's head its row will chain to.
+      const row = (
+        await tx.query(
+          `SELECT s.*,
+             (SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.at), '[]'::jsonb) FROM approvals a WHERE a.migration_id = s.migration_id AND a.seq = s.seq AND a.attempt = s.attempt) AS decisions,
+             (SELECT hash FROM audit WHERE migration_id = s.migration_id ORDER BY id DESC LIMIT 1) AS audit_head
+           FROM steps s WHERE s.migration_id = $1 AND s.seq = $2`,
+          [m.id, input.seq],
+        )
+      ).rows[0];
+      const step = toStep(row);
+      const records = (row.decisions as any[]).map(toApproval);
+      const known = { head: (row.audit_head as string | null) ?? null };
       const def = planned.def;
-      const stale = { changed: false, notice: STALE_NOTICE };
+      const from = step.state;
+      const stale: Outcome = { changed: false, notice: STALE_NOTICE, from, step, approvals: records };
+      const unchanged = (notice: string): Outcome => ({ changed: false, notice, from, step, approvals: records });
 
       switch (input.verb) {
         case 'request':
@@ -582,93 +638,95 @@ export class RunbookEngine {
           const planHash = sha256(canonicalJson(plan));
           const attempt = step.attempt + 1;
           if (def.approval === 'none') {
-            await this.#update(tx, step, { state: 'running', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null }, now);
-            await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'retry' ? 'step-retried' : 'step-run', stepSeq: step.seq, details: { key: step.key, attempt, plan } });
+            const next = await this.#update(tx, step, { state: 'running', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null }, now);
+            await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'retry' ? 'step-retried' : 'step-run', stepSeq: step.seq, details: { key: step.key, attempt, plan } }, known);
             launch = true;
-            return { changed: true };
+            return { changed: true, from, step: next, approvals: [] };
           }
-          await this.#update(tx, step, { state: 'awaiting_approval', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null, remindedAt: null, escalatedAt: null }, now);
-          await appendAudit(tx, {
-            migrationId: m.id,
-            at: now,
-            actor: input.actor,
-            action: input.verb === 'retry' ? 'retry-requested' : 'approval-requested',
-            stepSeq: step.seq,
-            details: { key: step.key, attempt, planHash, plan, quorum: requiredQuorum(m.policy, def.approval) },
-          });
+          const next = await this.#update(tx, step, { state: 'awaiting_approval', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null, remindedAt: null, escalatedAt: null }, now);
+          await appendAudit(
+            tx,
+            {
+              migrationId: m.id,
+              at: now,
+              actor: input.actor,
+              action: input.verb === 'retry' ? 'retry-requested' : 'approval-requested',
+              stepSeq: step.seq,
+              details: { key: step.key, attempt, planHash, plan, quorum: requiredQuorum(m.policy, def.approval) },
+            },
+            known,
+          );
           asked = true;
-          return { changed: true };
+          return { changed: true, from, step: next, approvals: [] }; // a new request: no decision on it yet
         }
         case 'approve':
         case 'reject': {
           if (step.state !== 'awaiting_approval' || input.attempt !== step.attempt) return stale;
           if (def.approval === 'sensitive' && input.verb === 'approve' && (input.confirmText ?? '').trim() !== m.name) {
-            return { changed: false, notice: `This step cannot be undone. Type the migration's name (${m.name}) in the confirmation box to approve it.` };
+            return unchanged(`This step cannot be undone. Type the migration's name (${m.name}) in the confirmation box to approve it.`);
           }
           const blocker = step.plan?.preview?.blocker;
           if (blocker && input.verb === 'approve' && (input.confirmText ?? '').trim() !== m.name) {
-            return { changed: false, notice: `${blocker} To approve anyway, type the migration's name (${m.name}) in the confirmation box; or reject, fix it, and ask again.` };
+            return unchanged(`${blocker} To approve anyway, type the migration's name (${m.name}) in the confirmation box; or reject, fix it, and ask again.`);
           }
-          const records = await this.#approvalsTx(tx, m.id, step.seq, step.attempt);
           const req = { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: def.approval };
           const may = mayDecide(m.policy, req, records, input.actor, now, input.verb, owners);
-          if (!may.ok) return { changed: false, notice: may.reason };
+          if (!may.ok) return unchanged(may.reason);
+          const decision: ApprovalRecord = { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: step.planHash!, comment: input.comment ?? null };
           await tx.query(
             'INSERT INTO approvals (migration_id, seq, attempt, approver_oid, approver_name, decision, comment, plan_hash, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)',
-            [m.id, step.seq, step.attempt, input.actor.oid.toLowerCase(), input.actor.name, input.verb, input.comment ?? null, step.planHash, now.toISOString()],
+            [m.id, step.seq, step.attempt, decision.approverOid, decision.approverName, decision.decision, decision.comment, decision.planHash, now.toISOString()],
           );
-          const all = [...records, { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: step.planHash! }];
+          const all = [...records, decision];
           const verdict = evaluate(m.policy, req, all, now, owners);
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'approve' ? 'approved' : 'rejected', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt, planHash: step.planHash, comment: input.comment ?? null, verdict: verdict.status } });
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'approve' ? 'approved' : 'rejected', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt, planHash: step.planHash, comment: input.comment ?? null, verdict: verdict.status } }, known);
+          let next: StepRow;
           if (verdict.status === 'rejected') {
-            await this.#update(tx, step, { state: 'rejected' }, now);
+            next = await this.#update(tx, step, { state: 'rejected' }, now);
           } else if (verdict.status === 'approved') {
-            await this.#update(tx, step, { state: 'approved' }, now);
+            next = await this.#update(tx, step, { state: 'approved' }, now);
             launch = true;
           } else {
-            await this.#update(tx, step, {}, now); // version bump: every viewer's card shows the new approval
+            next = await this.#update(tx, step, {}, now); // version bump: every viewer's card shows the new approval
           }
-          return { changed: true };
+          return { changed: true, from, step: next, approvals: all };
         }
         case 'done': {
           // The person did the manual change: its verification runs now (a runner job, or a Graph check).
           if (input.version !== step.version) return stale;
           if (!awaitingOperator(step, def)) return stale;
           if (!isOwner(m.policy, input.actor.oid, owners) && input.actor.oid.toLowerCase() !== step.requestedBy?.oid.toLowerCase()) {
-            return { changed: false, notice: 'Only the person who asked for this step or a change owner can say it is done.' };
+            return unchanged('Only the person who asked for this step or a change owner can say it is done.');
           }
           const evidence = { ...(step.evidence ?? {}), awaitingOperator: false, doneBy: input.actor.name, doneAt: now.toISOString() };
-          await this.#update(tx, step, { evidence, error: null }, now);
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'operator-done', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt } });
+          const next = await this.#update(tx, step, { evidence, error: null }, now);
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'operator-done', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt } }, known);
           verifyNow = true;
-          return { changed: true };
+          return { changed: true, from, step: next, approvals: records };
         }
         case 'mark-done': {
           if (input.version !== step.version) return stale;
           if (step.state !== 'lost' && !(step.state === 'failed' && def.action.kind === 'manual')) return stale;
-          if (!isOwner(m.policy, input.actor.oid, owners)) return { changed: false, notice: 'Only a change owner can mark a step done after checking it by hand.' };
-          await this.#update(tx, step, { state: 'succeeded', evidence: { ...(step.evidence ?? {}), markedDoneBy: input.actor.name, markedDoneAt: now.toISOString(), note: 'Checked by hand after the runner went silent.' } }, now);
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'marked-done', stepSeq: step.seq, details: { key: step.key, from: step.state } });
-          await this.#completeIfDone(tx, m.id, now);
-          return { changed: true };
+          if (!isOwner(m.policy, input.actor.oid, owners)) return unchanged('Only a change owner can mark a step done after checking it by hand.');
+          const next = await this.#update(tx, step, { state: 'succeeded', evidence: { ...(step.evidence ?? {}), markedDoneBy: input.actor.name, markedDoneAt: now.toISOString(), note: 'Checked by hand after the runner went silent.' } }, now);
+          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'marked-done', stepSeq: step.seq, details: { key: step.key, from: step.state } }, known);
+          const completed = await this.#completeIfDone(tx, m.id, now);
+          return { changed: true, from, step: next, approvals: records, completed };
         }
       }
     });
-    if (result.changed) this.#emit({ type: 'step-changed', migrationId: m.id, seq: input.seq });
+    const snapshot: StepSnapshot = {
+      ...before,
+      migration: out.completed ? { ...m, state: 'completed' } : m,
+      step: out.step,
+      steps: before.steps.map((s) => (s.seq === out.step.seq ? progressOf(out.step, EFFECT_EVIDENCE_KEYS) : s)),
+      approvals: out.approvals,
+    };
+    if (out.changed) this.#emit({ type: 'step-changed', migrationId: m.id, seq: input.seq, snapshot, previousState: out.from });
     if (launch) this.#track(this.#startAction(m.id, input.seq));
     if (verifyNow) this.#track(this.#verifyOperatorStep(m.id, input.seq));
     if (asked) this.#emit({ type: 'approval-requested', migrationId: m.id, seq: input.seq, reason: input.verb === 'retry' ? 'retry' : 'requested' });
-    return result;
-  }
-
-  async #approvalsTx(tx: Sql, migrationId: string, seq: number, attempt: number): Promise<ApprovalRecord[]> {
-    return (await tx.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3', [migrationId, seq, attempt])).rows.map((r: any) => ({
-      approverOid: r.approver_oid,
-      approverName: r.approver_name,
-      decision: r.decision,
-      at: new Date(r.at),
-      planHash: r.plan_hash,
-    }));
+    return { changed: out.changed, ...(out.notice ? { notice: out.notice } : {}), snapshot };
   }
 
   async #sequenceGate(m: Migration, planned: PlannedStep): Promise<string | null> {
@@ -808,11 +866,18 @@ export class RunbookEngine {
     );
   }
 
-  async #update(tx: Sql, step: StepRow, patch: Partial<StepRow>, now: Date): Promise<void> {
+  /**
+   * Writes the step as patched (its version bumped) and answers the row as written. Moving to running takes this
+   * process's owner lease in the same statement: no moment where a step runs unowned (another process's recovery would
+   * leave such a step alone for a lease's grace).
+   */
+  async #update(tx: Sql, step: StepRow, patch: Partial<StepRow>, now: Date): Promise<StepRow> {
     const n = { ...step, ...patch };
-    await tx.query(
+    const lease = patch.state === 'running';
+    const r = await tx.query(
       `UPDATE steps SET state=$3, attempt=$4, requested_by=$5, requested_at=$6, plan_hash=$7, plan=$8, job_id=$9, evidence=$10, error=$11,
-        reminded_at=$12, escalated_at=$13, updated_at=$14, run_after=$15, version = version + 1 WHERE migration_id=$1 AND seq=$2`,
+        reminded_at=$12, escalated_at=$13, updated_at=$14, run_after=$15, version = version + 1${lease ? ', owner_id = $16, lease_until = $17, lease_attempt = $4' : ''}
+        WHERE migration_id=$1 AND seq=$2 RETURNING *`,
       [
         step.migrationId,
         step.seq,
@@ -829,18 +894,10 @@ export class RunbookEngine {
         n.escalatedAt ? n.escalatedAt.toISOString() : null,
         now.toISOString(),
         n.runAfter ? n.runAfter.toISOString() : null,
+        ...(lease ? [this.instanceId, new Date(now.getTime() + this.#leaseMs).toISOString()] : []),
       ],
     );
-    // Moving to running takes this process's owner lease in the same transaction: no moment where a step runs unowned
-    // (another process's recovery would leave such a step alone for a lease's grace).
-    if (patch.state === 'running') {
-      await tx.query('UPDATE steps SET owner_id = $3, lease_until = $4, lease_attempt = attempt WHERE migration_id = $1 AND seq = $2', [
-        step.migrationId,
-        step.seq,
-        this.instanceId,
-        new Date(now.getTime() + this.#leaseMs).toISOString(),
-      ]);
-    }
+    return toStep(r.rows[0]);
   }
 
   /** Moves a step and records it, in one transaction, if it is still in the expected state. */
@@ -848,10 +905,12 @@ export class RunbookEngine {
     const now = this.deps.clock.now();
     const ok = await this.deps.db.transaction(async (tx) => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [migrationId]);
-      const step = toStep((await tx.query('SELECT * FROM steps WHERE migration_id = $1 AND seq = $2', [migrationId, seq])).rows[0]);
+      // After the lock, in a statement of its own: the step and the audit chain's head its row will chain to.
+      const row = (await tx.query('SELECT s.*, (SELECT hash FROM audit WHERE migration_id = s.migration_id ORDER BY id DESC LIMIT 1) AS audit_head FROM steps s WHERE s.migration_id = $1 AND s.seq = $2', [migrationId, seq])).rows[0];
+      const step = toStep(row);
       if (!expect.includes(step.state) || (guard && !guard(step))) return false;
       await this.#update(tx, step, patch, now);
-      await appendAudit(tx, { migrationId, at: now, actor: null, action: audit.action, stepSeq: seq, details: { key: step.key, attempt: step.attempt, ...audit.details } });
+      await appendAudit(tx, { migrationId, at: now, actor: null, action: audit.action, stepSeq: seq, details: { key: step.key, attempt: step.attempt, ...audit.details } }, { head: row.audit_head ?? null });
       await this.#completeIfDone(tx, migrationId, now);
       return true;
     });
@@ -1265,11 +1324,12 @@ export class RunbookEngine {
   }
 
   /** The migration is completed in the same transaction as its last step, so nobody sees one without the other. */
-  async #completeIfDone(tx: Sql, migrationId: string, now: Date): Promise<void> {
+  async #completeIfDone(tx: Sql, migrationId: string, now: Date): Promise<boolean> {
     const left = (await tx.query("SELECT count(*)::int AS n FROM steps WHERE migration_id = $1 AND state NOT IN ('succeeded', 'skipped')", [migrationId])).rows[0].n;
-    if (Number(left) > 0) return;
+    if (Number(left) > 0) return false;
     const r = await tx.query("UPDATE migrations SET state = 'completed', version = version + 1 WHERE id = $1 AND state = 'active' RETURNING id", [migrationId]);
     if (r.rows.length) await appendAudit(tx, { migrationId, at: now, actor: null, action: 'migration-completed', details: {} });
+    return r.rows.length > 0;
   }
 
   /**
@@ -1461,6 +1521,38 @@ export class RunbookEngine {
   }
 }
 
+/** A stored step with its definition (the row is the truth: batches and rollbacks are added later). */
+export function plannedStepOf(m: Pick<Migration, 'kind'>, row: { seq: number; key: string; batch: number | null; ord?: number; params?: Record<string, unknown> | null }): PlannedStep {
+  return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key), ...(row.params ? { params: row.params } : {}) };
+}
+
+/** What a step of the migration acts on: its batch's OU, the OUs moved so far (or being taken back). */
+export function migrationContext(m: Migration, batch: number | null, rollback = false): MigrationContext {
+  const single = runbookOf(m.kind).ous === 'one';
+  const rolledBack = new Set(m.rolledBackOus.map(normalizeDn));
+  const through = batch ? m.ous.slice(0, batch) : m.ous;
+  return {
+    migrationId: m.id,
+    name: m.name,
+    domain: m.domain,
+    tenantId: m.tenantId,
+    batch,
+    ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null,
+    allOus: m.ous,
+    batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
+    rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],
+    partial: m.partial,
+    runnerName: m.runnerName,
+    options: m.options,
+  };
+}
+
+/** The context a stored step runs in (rollback steps see the OUs they take back; a step with parameters, those). */
+export function stepContextOf(m: Migration, step: { key: string; batch: number | null; params?: Record<string, unknown> | null }): MigrationContext {
+  const ctx = migrationContext(m, step.batch, !!runbookOf(m.kind).rollbackSteps?.some((d) => d.key === step.key));
+  return step.params ? { ...ctx, params: step.params } : ctx;
+}
+
 function slug(name: string): string {
   return (
     name
@@ -1502,6 +1594,10 @@ function toMigration(r: any): Migration {
     conversationId: r.conversation_id,
     overviewActivityId: r.overview_activity_id,
   };
+}
+
+function toApproval(r: any): ApprovalRecord {
+  return { approverOid: r.approver_oid, approverName: r.approver_name, decision: r.decision, at: new Date(r.at), planHash: r.plan_hash, comment: r.comment ?? null };
 }
 
 function toStep(r: any): StepRow {

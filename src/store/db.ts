@@ -14,8 +14,20 @@ async function runAfterCommit(fns: Array<() => Promise<void> | void>): Promise<v
   for (const fn of fns) await Promise.resolve().then(fn).catch(() => {});
 }
 
+/**
+ * What this process has sent the store since it opened it, for diagnostics (the click benchmark reads it): statements
+ * cutover issued through query(), inside transactions or not, and transactions. The BEGIN and COMMIT that open and close
+ * a transaction are not counted as statements (on PostgreSQL each is one more round trip; PGlite runs them in-process).
+ */
+export interface StoreCounters {
+  statements: number;
+  transactions: number;
+}
+
 export interface Db extends Sql {
   readonly kind: 'pglite' | 'postgres';
+  /** Live counts (two integers bumped per call: no cost worth a switch). */
+  readonly counters: Readonly<StoreCounters>;
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -27,12 +39,26 @@ export async function openPglite(dataDir: string | null): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  const counters: StoreCounters = { statements: 0, transactions: 0 };
   const db: Db = {
     kind: 'pglite',
-    query: async (text, params) => pg.query(text, params as any[]) as any,
+    counters,
+    query: async (text, params) => {
+      counters.statements++;
+      return pg.query(text, params as any[]) as any;
+    },
     async transaction(fn) {
       const after: Array<() => Promise<void> | void> = [];
-      const out = await pg.transaction((tx) => fn({ query: async (text, params) => tx.query(text, params as any[]) as any, afterCommit: (f) => void after.push(f) }));
+      counters.transactions++;
+      const out = await pg.transaction((tx) =>
+        fn({
+          query: async (text, params) => {
+            counters.statements++;
+            return tx.query(text, params as any[]) as any;
+          },
+          afterCommit: (f) => void after.push(f),
+        }),
+      );
       await runAfterCommit(after);
       return out;
     },
@@ -47,10 +73,16 @@ export async function openPostgres(url: string): Promise<Db> {
   const pool = new pgmod.Pool({ connectionString: url, max: 10 });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => {});
+  const counters: StoreCounters = { statements: 0, transactions: 0 };
   const db: Db = {
     kind: 'postgres',
-    query: (text, params) => pool.query(text, params as any[]) as any,
+    counters,
+    query: (text, params) => {
+      counters.statements++;
+      return pool.query(text, params as any[]) as any;
+    },
     async transaction(fn) {
+      counters.transactions++;
       const client = await pool.connect();
       // A checked-out client has no listener of the pool's: a server gone between two statements of the
       // transaction would otherwise be an uncaught 'error' event. The failing statement reports it instead.
@@ -59,7 +91,13 @@ export async function openPostgres(url: string): Promise<Db> {
       try {
         await client.query('BEGIN');
         const after: Array<() => Promise<void> | void> = [];
-        const out = await fn({ query: (text, params) => client.query(text, params as any[]) as any, afterCommit: (f) => void after.push(f) });
+        const out = await fn({
+          query: (text, params) => {
+            counters.statements++;
+            return client.query(text, params as any[]) as any;
+          },
+          afterCommit: (f) => void after.push(f),
+        });
         await client.query('COMMIT');
         await runAfterCommit(after);
         return out;

@@ -121,7 +121,7 @@ describe('owner lease of running steps (two engines on one store)', () => {
     expect(bEvents.filter((e) => e.type === 'step-changed' && e.migrationId === m.id)).toHaveLength(1);
     const audit = (await db.query("SELECT details FROM audit WHERE migration_id = $1 AND action = 'step-lost'", [m.id])).rows[0].details;
     expect(audit).toMatchObject({ reason: 'owner-lease-expired', owner: a.instanceId });
-    const card = JSON.stringify(await stepCard(b, { nameOf: async () => undefined }, m, lost, { now: clock.now() }));
+    const card = JSON.stringify(stepCard((await b.stepSnapshot(m.id, lost.seq))!, { now: clock.now() }));
     expect(card).toContain('Lost — a human must check');
     expect(card).toContain('the cutover instance running this action stopped');
 

@@ -185,6 +185,7 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       await engine.act({ verb: 'request', migrationId: m, seq: 2, version: v0, actor: REQ });
       const again = await engine.act({ verb: 'request', migrationId: m, seq: 2, version: v0, actor: REQ });
       expect(again).toMatchObject({ changed: false, notice: expect.stringContaining('out of date') });
+      await engine.idle(); // the first click's action has queued its job (whatever the second click took)
       expect(fake.jobs.filter((j) => j.stepSeq === 2)).toHaveLength(1);
     });
 
@@ -198,6 +199,24 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       expect(fake.jobs.filter((j) => j.stepSeq === 3)).toHaveLength(1);
       const audit = await engine.auditTrail(m);
       expect(audit.filter((x) => x.action === 'approved' && x.stepSeq === 3)).toHaveLength(1);
+    });
+
+    it('an approval hands back the step as it left it (what a fresh read gives), in one transaction of five statements', async () => {
+      m = (await engine.createMigration({ name: `Q ${Math.random()}`, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 2), requester: REQ, conversationId: `c-${Math.random()}` })).id;
+      await through(2);
+      await act('request', 3, REQ);
+      const before = (await engine.stepSnapshot(m, 3))!;
+      expect(before).toMatchObject({ step: { state: 'awaiting_approval', attempt: 1 }, approvals: [] });
+      const { statements, transactions } = { ...db.counters };
+      const r = await engine.act({ verb: 'approve', migrationId: m, seq: 3, version: before.step.version, attempt: before.step.attempt, actor: OWN1 }, { before });
+      // The lock; the step, its decisions and the audit head; the decision; its audit row; the step's new version.
+      expect([db.counters.transactions - transactions, db.counters.statements - statements]).toEqual([1, 5]);
+      expect(r).toMatchObject({ changed: true, snapshot: { step: { state: 'awaiting_approval', version: before.step.version + 1 }, approvals: [{ approverOid: OWN1.oid.toLowerCase(), decision: 'approve' }] } });
+      expect(r.snapshot).toEqual(await engine.stepSnapshot(m, 3));
+      // The channel's card is rendered from the same snapshot: the event carries it, and the state it found.
+      const changed = mine().filter((e) => e.type === 'step-changed' && e.seq === 3).at(-1) as Extract<EngineEvent, { type: 'step-changed' }>;
+      expect(changed.snapshot).toBe(r.snapshot);
+      expect(changed.previousState).toBe('awaiting_approval');
     });
 
     it('a lost runner job asks a human: retry re-asks approval, mark done is for owners only', async () => {
