@@ -26,7 +26,7 @@ import { graphActions, provisioningJob, type TenantGraphs } from './runbooks/gra
 import { RunnerGateway } from './runbooks/runner-actions.js';
 import { RunnerHub } from './runner/index.js';
 import { startAgent } from './agent/client.js';
-import { SandboxExecutor } from './agent/executors/sandbox.js';
+import { SandboxExecutor } from './sandbox/onprem/executor.js';
 import { PowerShellExecutor, findPowerShell } from './agent/executors/powershell.js';
 import type { Executor } from './agent/executors/types.js';
 import { AlertService, alertResponders } from './monitor/alerts.js';

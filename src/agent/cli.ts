@@ -4,19 +4,21 @@
  *   cutover-runner --server https://cutover.contoso.com --token-file C:\cutover\runner.token --executor powershell
  *   cutover-runner exec <action> --params '<json>' --executor ldap|powershell|sandbox [--dry-run]
  *   cutover-runner actions [--json]
+ *
+ * This is the production agent's CLI: it loads the PowerShell and LDAP executors and nothing of the sandbox. The
+ * sandbox executor is plugged in by the sandbox's own entry point (src/sandbox/runner-cli.ts), which
+ * bin/cutover-runner.mjs routes `--executor sandbox` to.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
-import { actionNames, catalog, describeParams, isActionName, parseParams, type ExecutorKind } from './actions.js';
+import { actionNames, catalog, describeParams, isActionName, parseParams, type ExecutorKind } from '../actions/index.js';
 import { AGENT_VERSION, startAgent } from './client.js';
 import { FILTERS, LdapExecutor } from './executors/ldap.js';
 import { PowerShellExecutor } from './executors/powershell.js';
-import { SandboxExecutor } from './executors/sandbox.js';
 import type { Executor } from './executors/types.js';
 import { refusalReason, runAction } from './run-action.js';
-import { systemClock } from '../clock.js';
-import { MemorySyncTarget, seedContosoForest } from '../sandbox/onprem/index.js';
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -58,6 +60,16 @@ PowerShell:
 Token: --token-file <path> or CUTOVER_RUNNER_TOKEN.
 `;
 
+/**
+ * An executor a host plugs into this CLI (the sandbox's entry point plugs in `sandbox`): how to build it from the
+ * command line, and what `exec --dry-run` shows for it.
+ */
+export interface ExecutorPlugin {
+  kind: ExecutorKind;
+  build(): Executor;
+  dryRunPlan(action: string, params: unknown): unknown;
+}
+
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 function fail(message: string): never {
@@ -72,7 +84,7 @@ function readSecret(file: string | undefined, envName: string, what: string): st
   return fail(`${what} is required (--${what === 'token' ? 'token-file' : 'bind-password-file'} or ${envName})`);
 }
 
-function buildExecutor(kind: string | undefined, v: Values): Executor {
+function buildExecutor(kind: string | undefined, v: Values, plugins: readonly ExecutorPlugin[]): Executor {
   switch (kind as ExecutorKind | undefined) {
     case 'powershell':
       return new PowerShellExecutor({ executable: v.powershell });
@@ -95,15 +107,12 @@ function buildExecutor(kind: string | undefined, v: Values): Executor {
         return fail((err as Error).message);
       }
     }
-    case 'sandbox': {
-      // A self-contained simulated contoso.com, for trying actions out; nothing leaves the process.
-      let forest: ReturnType<typeof seedContosoForest> | undefined;
-      const target = new MemorySyncTarget((dn) => forest?.ad.getByDn(dn)?.objectGUID);
-      forest = seedContosoForest({ target });
-      return new SandboxExecutor({ server: forest.server, clock: systemClock });
-    }
-    default:
+    default: {
+      const plugin = plugins.find((p) => p.kind === kind);
+      if (plugin) return plugin.build();
+      if (kind === 'sandbox') return fail('--executor sandbox runs the simulated contoso.com: start it through bin/cutover-runner.mjs (or src/sandbox/runner-cli.ts)');
       return fail('--executor must be powershell, ldap or sandbox');
+    }
   }
 }
 
@@ -128,7 +137,7 @@ function listActions(asJson: boolean): void {
   }
 }
 
-async function execOne(action: string | undefined, v: Values): Promise<number> {
+async function execOne(action: string | undefined, v: Values, plugins: readonly ExecutorPlugin[]): Promise<number> {
   if (!action || !isActionName(action)) return fail(`exec needs an allowlisted action; see \`cutover-runner actions\` (got ${JSON.stringify(action)})`);
   let raw: unknown = {};
   if (v.params) {
@@ -152,20 +161,20 @@ async function execOne(action: string | undefined, v: Values): Promise<number> {
     if (kind === 'powershell') plan = new PowerShellExecutor({ executable: v.powershell }).dryRun(action, params);
     else if (kind === 'ldap')
       plan = { ldapUrl: v['ldap-url'] ?? process.env.CUTOVER_LDAP_URL ?? null, searchBase: (params as any).ou ?? '(rootDSE, schema NC)', filters: FILTERS, pageSizeMax: 1000 };
-    else plan = { note: 'the sandbox executor acts on a simulated contoso.com in this process only' };
+    else plan = plugins.find((p) => p.kind === kind)?.dryRunPlan(action, params) ?? { note: `the ${kind} executor is not part of the production agent` };
     process.stdout.write(`${JSON.stringify({ dryRun: true, executor: kind, action, params, plan }, null, 2)}\n`);
     return 0;
   }
-  const executor = buildExecutor(v.executor, v);
+  const executor = buildExecutor(v.executor, v, plugins);
   const outcome = await runAction(executor, action, raw);
   process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   return outcome.ok ? 0 : 1;
 }
 
-async function runAgent(v: Values): Promise<number> {
+async function runAgent(v: Values, plugins: readonly ExecutorPlugin[]): Promise<number> {
   const server = v.server ?? fail('--server is required');
   const token = readSecret(v['token-file'], 'CUTOVER_RUNNER_TOKEN', 'token');
-  const executor = buildExecutor(v.executor, v);
+  const executor = buildExecutor(v.executor, v, plugins);
   const log = createLogger();
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
@@ -178,7 +187,8 @@ async function runAgent(v: Values): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI on these arguments; `plugins` adds executors beyond powershell and ldap. Resolves to the exit code. */
+export async function main(argv: string[], plugins: readonly ExecutorPlugin[] = []): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -199,9 +209,10 @@ export async function main(argv: string[]): Promise<number> {
     listActions(!!v.json);
     return 0;
   }
-  if (command === 'exec') return execOne(rest[0], v);
-  if (command === undefined || command === 'run') return runAgent(v);
+  if (command === 'exec') return execOne(rest[0], v, plugins);
+  if (command === undefined || command === 'run') return runAgent(v, plugins);
   return fail(`unknown command ${command}\n\n${USAGE}`);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run directly (`tsx src/agent/cli.ts …`); bin/cutover-runner.mjs imports main and runs it itself.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Executor } from './executors/types.js';
 import { runAction } from './run-action.js';
-import { getAction } from './actions.js';
+import { getAction } from '../actions/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 

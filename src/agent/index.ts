@@ -1,29 +1,19 @@
-/** The on-premises runner agent: the action allowlist, the executors, and the client loop. */
+/**
+ * The on-premises runner agent: the executors, and the client loop. The actions' allowlist it carries out is the
+ * contract in src/actions (import it from there); the sandbox's TypeScript executor lives with the sandbox
+ * (src/sandbox/onprem/executor.ts).
+ */
+export { startAgent, checkServerUrl, AgentAuthError, AGENT_VERSION, type AgentHandle, type AgentOptions } from './client.js';
+export { runAction, refusalReason, type ActionOutcome } from './run-action.js';
+export type { Executor, ActionContext } from './executors/types.js';
+export { LdapExecutor, FILTERS, guidFromBytes, type LdapSettings } from './executors/ldap.js';
+export { PowerShellExecutor, SCRIPTS_DIR, stdinPayload, type PowerShellInvocation } from './executors/powershell.js';
 export {
-  catalog,
-  actionNames,
-  getAction,
-  isActionName,
-  parseParams,
-  parseResult,
-  describeParams,
-  ActionError,
   noFlowRuleId,
+  legacyNoFlowRuleId,
   groupWritebackRuleId,
   planNoFlowRules,
   planGroupWritebackRules,
   uuidV5,
-  type ActionDefinition,
-  type ActionErrorCode,
-  type ActionName,
-  type ActionParams,
-  type ActionResult,
-  type ExecutorKind,
-  type IdentityRecord,
-} from './actions.js';
-export { startAgent, checkServerUrl, AgentAuthError, AGENT_VERSION, type AgentHandle, type AgentOptions } from './client.js';
-export { runAction, refusalReason, type ActionOutcome } from './run-action.js';
-export type { Executor, ActionContext } from './executors/types.js';
-export { SandboxExecutor } from './executors/sandbox.js';
-export { LdapExecutor, FILTERS, guidFromBytes, type LdapSettings } from './executors/ldap.js';
-export { PowerShellExecutor, SCRIPTS_DIR, stdinPayload, type PowerShellInvocation } from './executors/powershell.js';
+  type PlannedRule,
+} from './executors/rules.js';

@@ -1,4 +1,4 @@
-import { ActionError, getAction, parseParams, parseResult, type ActionErrorCode } from './actions.js';
+import { ActionError, getAction, parseParams, parseResult, type ActionErrorCode } from '../actions/index.js';
 import type { Executor } from './executors/types.js';
 
 export type ActionOutcome =

@@ -1,4 +1,4 @@
-import type { ActionName, ActionResult } from '../agent/actions.js';
+import type { ActionName, ActionResult } from '../actions/index.js';
 import type { StepRow } from '../runbooks/engine.js';
 import type { GraphOperation, StepDefinition } from '../runbooks/types.js';
 import { everyInterval, formatSpan, formatTime } from './format.js';

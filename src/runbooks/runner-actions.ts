@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { getAction, parseParams } from '../agent/actions.js';
+import { getAction, parseParams } from '../actions/index.js';
 import { canonicalJson } from './audit.js';
 import type { RunnerHub, RunnerJob } from '../runner/hub.js';
 import type { EnginePorts } from './engine.js';

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Db, Sql } from '../store/db.js';
 import { noTracer, type TraceSpan, type Tracer } from '../telemetry/tracer.js';
-import { ActionError, getAction, parseParams, parseResult } from '../agent/actions.js';
+import { ActionError, getAction, parseParams, parseResult } from '../actions/index.js';
 import { BodyError, checkBodyHeaders, limitForRoute, readBoundedBody, sendBodyError, type BodyLimit } from './body.js';
 
 export type JobState = 'queued' | 'leased' | 'succeeded' | 'failed' | 'lost';

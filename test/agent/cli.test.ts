@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import restify from 'restify';
 import { describe, expect, it } from 'vitest';
-import { actionNames } from '../../src/agent/actions.js';
+import { actionNames } from '../../src/actions/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import { RunnerHub, type RunnerJob } from '../../src/runner/index.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ActionError, actionNames, catalog, parseParams, type ActionName } from '../../src/agent/actions.js';
+import { ActionError, actionNames, catalog, parseParams, type ActionName } from '../../src/actions/index.js';
 import { PowerShellExecutor } from '../../src/agent/executors/powershell.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { runAction } from '../../src/agent/run-action.js';
 import { ManualClock } from '../../src/clock.js';
 import { MemorySyncTarget, seedContosoForest } from '../../src/sandbox/onprem/index.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { actionNames, catalog, parseParams } from '../../src/agent/actions.js';
+import { actionNames, catalog, parseParams } from '../../src/actions/index.js';
 import { PowerShellExecutor, SCRIPTS_DIR } from '../../src/agent/executors/powershell.js';
 import { SAMPLE_PARAMS } from './sample-params.js';
 

@@ -22,9 +22,9 @@ import { systemClock } from '../../src/clock.js';
 import type { PolicyType } from '../../src/sandbox/onprem/connect-sync.js';
 import { MemorySyncTarget, addForestDomain, installSyncTool, seedContosoForest, type ContosoForest } from '../../src/sandbox/onprem/index.js';
 import { SandboxCmdletBackend } from '../../src/sandbox/powershell/backend.js';
-import { isActionName, parseParams, parseResult } from '../../src/agent/actions.js';
+import { isActionName, parseParams, parseResult } from '../../src/actions/index.js';
 import { stdinPayload } from '../../src/agent/executors/powershell.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { runAction } from '../../src/agent/run-action.js';
 
 export interface SandboxServer {

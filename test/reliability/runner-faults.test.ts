@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, USERS, cardText } from '../helpers/harness.js';
 import { startAgent } from '../../src/agent/client.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import type { ActionContext, Executor } from '../../src/agent/executors/types.js';
-import type { ActionName } from '../../src/agent/actions.js';
+import type { ActionName } from '../../src/actions/index.js';
 import { createLogger } from '../../src/log.js';
 import { record, seqOf, transitionViolations, until } from './support.js';
 

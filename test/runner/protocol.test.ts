@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { RunnerHub, type RunnerJob } from '../../src/runner/index.js';
 import { startAgent } from '../../src/agent/client.js';
 import type { Executor } from '../../src/agent/executors/types.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { MemorySyncTarget, seedContosoForest } from '../../src/sandbox/onprem/index.js';
 import { runnerStore, silentLog as log } from '../helpers/runner-store.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { runAction } from '../../src/agent/run-action.js';
 import { MemorySyncTarget, seedContosoForest, type ContosoForest } from '../../src/sandbox/onprem/index.js';
 import { SandboxTenant } from '../../src/sandbox/tenant.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, USERS, cardText } from '../helpers/harness.js';
 import { SANDBOX_TENANTS } from '../../src/sandbox/tenant.js';
 import { startAgent } from '../../src/agent/client.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { createLogger } from '../../src/log.js';
 
 /**

@@ -5,7 +5,7 @@ import { SandboxTenant, SANDBOX_TENANT_ID } from '../../src/sandbox/tenant.js';
 import { systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import { startAgent } from '../../src/agent/client.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { MONITOR_LOCK_KEY } from '../../src/monitor/leader.js';
 import { activity, cardText, post, scratchDatabase, startCutover, stopCutover, USERS, type Proc } from './processes.js';
 import type { TestUser } from '../helpers/harness.js';

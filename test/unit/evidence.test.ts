@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { seedContosoForest, MemorySyncTarget, type ContosoForest } from '../../src/sandbox/onprem/index.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { runAction } from '../../src/agent/run-action.js';
-import { actionNames, parseResult, type ActionName } from '../../src/agent/actions.js';
+import { actionNames, parseResult, type ActionName } from '../../src/actions/index.js';
 import { GRAPH_EVIDENCE, RUNNER_EVIDENCE, detailsOf, evidenceView, fallback } from '../../src/bot/evidence.js';
 import { connectToCloudSync } from '../../src/runbooks/definitions/connect-to-cloud-sync.js';
 import type { GraphOperation } from '../../src/runbooks/types.js';

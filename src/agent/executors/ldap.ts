@@ -1,7 +1,8 @@
 import { Attribute, Change, Client, EqualityFilter, type Entry } from 'ldapts';
 import type { ConnectionOptions } from 'node:tls';
 import { makeContainerMatcher, parentDn, parseDn } from '../../dn.js';
-import { ActionError, GROUP_TYPE, gwbVerdict, syncToolOf, type ActionName, type IdentityRecord } from '../actions.js';
+import { ActionError, type ActionName, type IdentityRecord } from '../../actions/index.js';
+import { GROUP_TYPE, gwbVerdict, syncToolOf } from './ad-verdicts.js';
 import type { ActionContext, Executor } from './types.js';
 import { installFastAttributeDecoding } from './ldap-fast-decode.js';
 

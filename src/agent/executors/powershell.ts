@@ -3,7 +3,8 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ActionError, catalog, legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules, type ActionName } from '../actions.js';
+import { ActionError, catalog, type ActionName } from '../../actions/index.js';
+import { legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules } from './rules.js';
 import type { ActionContext, Executor } from './types.js';
 
 export const SCRIPTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts');

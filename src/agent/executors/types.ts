@@ -1,4 +1,4 @@
-import type { ActionName, ExecutorKind } from '../actions.js';
+import type { ActionName, ExecutorKind } from '../../actions/index.js';
 
 export interface ActionContext {
   signal?: AbortSignal;

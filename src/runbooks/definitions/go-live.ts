@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PendingExports } from '../../agent/actions.js';
+import type { PendingExports } from '../../actions/index.js';
 import type { GoLiveFigures, RunnerSequence } from '../types.js';
 
 /** The objects a card lists with the figures (all of them are in the digest the approval binds to). */

@@ -21,3 +21,4 @@ export {
 export { MemorySyncTarget, type MemoryEntraObject } from './memory-target.js';
 export { seedContosoForest, installSyncTool, addForestDomain, CONTOSO_SEED_TIME, type ContosoForest, type SeedOptions } from './seed.js';
 export { Prng } from './prng.js';
+export { SandboxExecutor } from './executor.js';

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { seedContosoForest, MemorySyncTarget, type ContosoForest } from '../../src/sandbox/onprem/index.js';
-import { SandboxExecutor } from '../../src/agent/executors/sandbox.js';
+import { SandboxExecutor } from '../../src/sandbox/onprem/executor.js';
 import { runAction } from '../../src/agent/run-action.js';
-import { actionNames, catalog, legacyNoFlowRuleId, noFlowRuleId } from '../../src/agent/actions.js';
+import { actionNames, catalog } from '../../src/actions/index.js';
+import { legacyNoFlowRuleId, noFlowRuleId } from '../../src/agent/executors/rules.js';
 import type { Executor } from '../../src/agent/executors/types.js';
 
 function setup() {

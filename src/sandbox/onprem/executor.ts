@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { AdError } from '../../sandbox/onprem/active-directory.js';
+import { AdError } from './active-directory.js';
 import {
   AdsyncServiceStoppedError,
   ENTRA_CONNECTOR_ID,
@@ -9,25 +9,12 @@ import {
   type SchedulerState,
   type SyncCycleReport,
   type SyncRule,
-} from '../../sandbox/onprem/connect-sync.js';
-import type { AdObject } from '../../sandbox/contracts.js';
-import {
-  ActionError,
-  NOFLOW_OBJECT_TYPES,
-  gwbVerdict,
-  syncToolOf,
-  allocatePrecedences,
-  catalog,
-  legacyNoFlowNameMarker,
-  noFlowRuleIds,
-  planGroupWritebackRules,
-  planNoFlowRules,
-  type ActionName,
-  type ActionParams,
-  type ActionResult,
-  type PlannedRule,
-} from '../actions.js';
-import type { ActionContext, Executor } from './types.js';
+} from './connect-sync.js';
+import type { AdObject } from '../contracts.js';
+import { ActionError, NOFLOW_OBJECT_TYPES, catalog, type ActionName, type ActionParams, type ActionResult } from '../../actions/index.js';
+import { gwbVerdict, syncToolOf } from '../../agent/executors/ad-verdicts.js';
+import { allocatePrecedences, legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules, type PlannedRule } from '../../agent/executors/rules.js';
+import type { ActionContext, Executor } from '../../agent/executors/types.js';
 import { makeContainerMatcher, parentDn } from '../../dn.js';
 
 /**
@@ -49,7 +36,12 @@ const NEEDS_ADSYNC_SERVICE = new Set<string>(
 
 type Handlers = { [A in ActionName]: (p: ActionParams<A>, ctx: ActionContext) => Promise<ActionResult<A>> | ActionResult<A> };
 
-/** Carries out actions against the simulated Connect Sync server and its Active Directory (used by `npm start`). */
+/**
+ * Carries out actions against the simulated Connect Sync server and its Active Directory (used by `npm start`). It
+ * implements the agent's Executor port but lives with the sandbox, so the production agent never loads the simulator;
+ * it is plugged in where the sandbox is wired: the composition root (src/app.ts) and the sandbox's runner entry point
+ * (src/sandbox/runner-cli.ts, which `cutover-runner … --executor sandbox` routes to).
+ */
 export class SandboxExecutor implements Executor {
   readonly kind = 'sandbox' as const;
   readonly #server: ConnectSyncServer;
