@@ -3,7 +3,6 @@ import type { Request, Response, Server } from 'restify';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Sql } from '../store/db.js';
-import { KvStore } from '../store/kv.js';
 
 /** What a report link can point at: GET /api/reports/<kind>/<id>.<format>. */
 export type ReportKind = 'alerts' | 'assessments';
@@ -22,12 +21,16 @@ export const REPORT_LINK_DAYS = 14;
 export class ReportLinks {
   private constructor(private readonly secret: Buffer) {}
 
+  /** Reads (or, the first time, creates) the secret in the store's kv table, through the handle the app gives it. */
   static async open(db: Sql, clock: Clock): Promise<ReportLinks> {
-    const kv = new KvStore(db, clock);
-    let s = await kv.get(SECRET_KEY);
+    const read = async () => {
+      const r = (await db.query<{ value: unknown }>('SELECT value FROM kv WHERE key = $1', [SECRET_KEY])).rows[0];
+      return r === undefined ? undefined : typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
+    };
+    let s = await read();
     if (!s) {
       await db.query('INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [SECRET_KEY, JSON.stringify(randomBytes(32).toString('base64url')), clock.now().toISOString()]);
-      s = await kv.get(SECRET_KEY);
+      s = await read();
     }
     if (!s) throw new Error('could not create the report link secret');
     return new ReportLinks(Buffer.from(s, 'base64url'));

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { ActionError, NOFLOW_OBJECT_TYPES, type NoFlowObjectType } from '../../actions/index.js';
 
 /**
- * How the ADSync executors (PowerShell's scripts mirror it; the sandbox's TypeScript executor uses it) name, plan and
- * place cutover's sync rules, so that every executor creates the same rules with the same identifiers. Execution
- * detail of the agent, not part of the actions' contract: the control plane never computes a rule identifier.
+ * How the ADSync executors name, plan and place cutover's sync rules (the PowerShell executor hands the plan to its
+ * scripts; the sandbox's TypeScript executor carries it out itself), so that every executor creates the same rules
+ * with the same identifiers. Execution detail of the agent, not part of the actions' contract: the control plane and
+ * the runbooks never compute a rule identifier.
  */
 
 // ---------------------------------------------------------------- deterministic rule identifiers
