@@ -189,7 +189,7 @@ describe('boundaries (../shared/DESIGN.md, issue 19)', () => {
     // and the parser finds the imports it should (a broken pattern would pass every rule)
     expect(IMPORTS.some((i) => i.file === 'runner/hub.ts' && i.target === 'actions/index.ts')).toBe(true);
     expect(IMPORTS.some((i) => i.dynamic && i.file === 'store/db.ts')).toBe(true);
-    expect(IMPORTS.some((i) => i.typeOnly && i.file === 'runbooks/definitions/go-live.ts')).toBe(true);
+    expect(IMPORTS.some((i) => i.typeOnly && i.file === 'agent/executors/types.ts' && i.target === 'actions/index.ts')).toBe(true);
   });
 
   for (const [room, rule] of Object.entries(FORBIDDEN)) {
