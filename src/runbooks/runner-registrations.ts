@@ -10,6 +10,7 @@ import type { Person } from './types.js';
 /**
  * Registering a runner is a change (issue 15). A runner receives a tenant's production jobs, so:
  * - only cutover's administrators ask for one (`runner add`, `runner rotate`) or revoke one;
+ * - asked where a second administrator sees it (a channel or group chat, not a one-to-one chat with the bot);
  * - a second administrator approves it (four-eyes: the one who asked never approves their own request);
  * - the token is minted only then, and shown to the administrator who asked and to nobody else (the caller puts it in
  *   an invoke response of theirs); it is never stored (only its SHA-256, by the hub), never in an audit row or a log;
@@ -99,9 +100,14 @@ export class RunnerRegistrations {
     }
   }
 
-  /** An administrator asks for a new runner (`add`) or a new token for an existing one (`rotate`). Throws EngineError with the reason. */
-  async request(input: { tenantId: string; name: string; kind: RunnerRequestKind; actor: Person; conversationId: string | null }): Promise<RunnerRequest> {
+  /**
+   * An administrator asks for a new runner (`add`) or a new token for an existing one (`rotate`), where a second
+   * administrator can see the request and approve it: never in a one-to-one chat (`oneToOne`), which nobody else sees.
+   * Throws EngineError with the reason.
+   */
+  async request(input: { tenantId: string; name: string; kind: RunnerRequestKind; actor: Person; conversationId: string | null; oneToOne?: boolean }): Promise<RunnerRequest> {
     const { tenantId, name, kind, actor } = input;
+    if (input.oneToOne) throw new EngineError('invalid', 'Ask for a runner in a channel or group chat where another administrator can approve it: nobody else sees a request made in this one-to-one chat. Nothing was changed.');
     if (!NAME.test(name)) throw new EngineError('invalid', 'A runner name is 1–63 letters, digits, dots, dashes or underscores.');
     const verdict = await this.d.admins.check(tenantId, actor.oid);
     if (!verdict.admin) throw new EngineError('invalid', `${verdict.reason} Nothing was changed.`);
