@@ -121,6 +121,7 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-stop-scheduler',
+      establishes: { scheduler: { enabled: false } },
       title: 'Step 2: disable the sync scheduler',
       purpose: 'No scheduled cycle while the group rules are created.',
       source: 'seed 004, "Step 2" (Set-ADSyncScheduler -SyncCycleEnabled $false)',
@@ -188,6 +189,7 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-start-scheduler',
+      establishes: { scheduler: { enabled: true } },
       title: 'Step 5: re-enable the sync scheduler',
       purpose: 'Set-ADSyncScheduler -SyncCycleEnabled $true.',
       source: 'seed 004, "Step 5" (6)',
