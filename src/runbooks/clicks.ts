@@ -2,7 +2,7 @@ import { appendAudit, canonicalJson, sha256 } from './audit.js';
 import { directOwners, evaluate, isOwner, mayDecide, requiredQuorum, type ApprovalRecord, type OwnerSet } from './policy.js';
 import { OwnersGroupUnavailable } from './owners.js';
 import type { PlannedStep, StepState } from './types.js';
-import { EFFECT_EVIDENCE_KEYS } from './effects.js';
+import { effectEvidenceKeys } from './effects.js';
 import { progressOf, stepSnapshot, type StepSnapshot } from './snapshot.js';
 import { DONE, EngineError, STALE_NOTICE, type ActInput, type ActResult, type Migration, type StepPlan, type StepRow } from './engine-types.js';
 import { awaitingOperator, type EngineContext } from './engine-context.js';
@@ -179,7 +179,7 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
     ...before,
     migration: out.completed ? { ...m, state: 'completed' } : m,
     step: out.step,
-    steps: before.steps.map((s) => (s.seq === out.step.seq ? progressOf(out.step, EFFECT_EVIDENCE_KEYS) : s)),
+    steps: before.steps.map((s) => (s.seq === out.step.seq ? progressOf(out.step, effectEvidenceKeys()) : s)),
     approvals: out.approvals,
   };
   if (out.changed) cx.emit({ type: 'step-changed', migrationId: m.id, seq: input.seq, snapshot, previousState: out.from });

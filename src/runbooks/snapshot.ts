@@ -2,7 +2,7 @@ import type { Migration, StepRow } from './engine.js';
 import type { OwnersGroup } from './owners.js';
 import type { ApprovalRecord, OwnerSet } from './policy.js';
 import type { EngineContext } from './engine-context.js';
-import { EFFECT_EVIDENCE_KEYS } from './effects.js';
+import { effectEvidenceKeys } from './effects.js';
 
 /**
  * Everything a step's card shows, read at once (RunbookEngine.stepSnapshot) or handed back by the transition that
@@ -29,7 +29,7 @@ export interface StepSnapshot {
 /**
  * A step of the migration as another step's card needs it. `evidence` only where a card reads it: skipped steps (why
  * they were skipped, a cancellation) and succeeded steps whose evidence states another step's effect
- * (EFFECT_EVIDENCE_KEYS); null otherwise, however large the step's evidence is.
+ * (effectEvidenceKeys(): their definitions declare informsEffects); null otherwise, however large the step's evidence is.
  */
 export interface StepProgress {
   seq: number;
@@ -70,7 +70,7 @@ export function progressOf(s: StepRow, evidenceKeys: readonly string[]): StepPro
  * or the step does not exist, or (`tenantId`) the migration is another tenant's: its owners group is then never looked up.
  */
 export async function stepSnapshot(cx: EngineContext, migrationId: string, seq: number, opts: { tenantId?: string } = {}): Promise<StepSnapshot | null> {
-  const r = await cx.store.snapshotRow(migrationId, seq, EFFECT_EVIDENCE_KEYS);
+  const r = await cx.store.snapshotRow(migrationId, seq, effectEvidenceKeys());
   if (!r) return null;
   const { migration } = r;
   if (opts.tenantId !== undefined && migration.tenantId !== opts.tenantId) return null;

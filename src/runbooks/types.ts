@@ -183,6 +183,11 @@ export interface StepDefinition {
   summarize?: (results: any[], ctx: MigrationContext) => Record<string, unknown>;
   /** Go-live gate: reads made when approval is asked (and again before it runs); their figures are what is approved. */
   preview?: { reads: RunnerSequence; figures: (results: any[], ctx: MigrationContext) => GoLiveFigures };
+  /**
+   * What this step's evidence, once it succeeded, tells the effects of other steps (effects.ts): cards carry the evidence
+   * of such steps. `sameBatch`: it speaks only for the steps of its own batch; otherwise its latest success speaks for all.
+   */
+  informsEffects?: { sameBatch?: boolean; facts: (evidence: any) => Partial<EffectFacts> };
   /** What this step's success establishes for the rest of cutover (see StepEstablishes). */
   establishes?: StepEstablishes;
   /** A rollback step's precondition for having anything to do (see RollbackNeed). */

@@ -46,9 +46,8 @@ function runnerActions(): Set<string> {
   return names;
 }
 
-/** Every runner action a step's sequences can name, in a batch and out of one. */
-function actionsOfDefinitions(): Set<string> {
-  const ctxs: MigrationContext[] = [true, false].map((many) => ({
+/** Contexts a step's sequence is evaluated in: with another batch staying on Cloud Sync, and alone. */
+const ctxs: MigrationContext[] = [true, false].map((many) => ({
     migrationId: 'm',
     name: 'm',
     domain: 'contoso.com',
@@ -62,6 +61,15 @@ function actionsOfDefinitions(): Set<string> {
     runnerName: null,
     options: {},
   }));
+
+/** The runner actions a step runs (its sequence or its verification), with their parameters, in every context. */
+function runnerActionsOf(s: StepDefinition): { action: string; params: Record<string, unknown> }[] {
+  const seq = s.action.kind === 'runner' ? s.action.sequence : s.action.kind === 'manual' && s.action.verify?.kind === 'runner' ? s.action.verify.sequence : [];
+  return ctxs.flatMap((c) => seq.map((a) => ({ action: typeof a.action === 'function' ? a.action(c) : a.action, params: a.params(c) })));
+}
+
+/** Every runner action a step's sequences can name, in a batch and out of one. */
+function actionsOfDefinitions(): Set<string> {
   const out = new Set<string>();
   const add = (seq: RunnerSequence) => {
     for (const a of seq) for (const c of ctxs) out.add(typeof a.action === 'function' ? a.action(c) : a.action);
@@ -218,5 +226,39 @@ describe('a runbook is data: the engine and the monitor name no step and no acti
         .map((l) => `${path.relative(ROOT, f)}:${l.line} '${l.text}' (${known.get(l.text)})`),
     );
     expect(offenders).toEqual([]);
+  });
+});
+
+/**
+ * What a step declares it establishes must be what its actions do: the engine and the monitor trust the declarations
+ * (the scheduler hold, rule changes, OUs on Cloud Sync), so a step whose actions change must change them too.
+ */
+describe('step declarations agree with the steps\' actions', () => {
+  it('the scheduler as a step leaves it is what its set-scheduler (and set-adsync-service) actions say', () => {
+    for (const s of everyStep) {
+      const actions = runnerActionsOf(s);
+      const sets = actions.filter((a) => a.action === 'set-scheduler');
+      const declared = s.establishes?.scheduler;
+      if (!sets.length) {
+        expect({ step: s.key, scheduler: declared }).toEqual({ step: s.key, scheduler: undefined });
+        continue;
+      }
+      const stopped = actions.some((a) => a.action === 'set-adsync-service' && a.params.running === false);
+      expect({ step: s.key, enabled: declared?.enabled, serviceStopped: !!declared?.serviceStopped }).toEqual({ step: s.key, enabled: sets.at(-1)!.params.enabled, serviceStopped: stopped });
+    }
+  });
+
+  it('a rule change is a step that makes or removes the no-flow rules', () => {
+    for (const s of everyStep) {
+      const rules = runnerActionsOf(s).some((a) => a.action === 'create-noflow-rules' || a.action === 'remove-noflow-rules');
+      expect({ step: s.key, ruleChange: !!s.establishes?.ruleChange }).toEqual({ step: s.key, ruleChange: rules });
+    }
+  });
+
+  it("an OU is on Cloud Sync once the step configuring Cloud Sync's scope for it succeeded", () => {
+    for (const s of everyStep) {
+      const configures = s.action.kind === 'graph' && s.action.operation === 'configure-cloud-sync';
+      expect({ step: s.key, ouOnCloudSync: !!s.establishes?.ouOnCloudSync }).toEqual({ step: s.key, ouOnCloudSync: configures });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
-import { everyObjectOf, objectsOfOu, stepRef } from '../effects.js';
+import { everyObjectOf, objectsOfOu, parseObjects, stepRef } from '../effects.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -44,6 +44,13 @@ export const connectToCloudSync: RunbookDefinition = {
   steps: [
     {
       key: 'assessment',
+      informsEffects: {
+        // The domain's counts: "every object of contoso.com it synchronizes (the domain holds …)".
+        facts: (e) => {
+          const counts = e.counts ?? parseObjects(e.objects);
+          return counts ? { domain: counts } : {};
+        },
+      },
       title: 'Assess the forest for Cloud Sync',
       purpose: 'Before any change: object counts against Cloud Sync limits, parity gaps, prerequisites and a recommendation.',
       warning: 'If you depend on device writeback, advanced sync rules, cross-forest references, or other Connect Sync-only features, you cannot fully migrate yet; a partial migration (coexistence) is still possible. (seed 002)',
@@ -85,6 +92,13 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'count-ou-users',
+      informsEffects: {
+        sameBatch: true,
+        facts: (e) => {
+          const count = e.results?.[0];
+          return count && typeof count.users === 'number' ? { ouUserCount: count.users, ou: { users: count.users, groups: Number(count.groups ?? 0), contacts: Number(count.contacts ?? 0) } } : {};
+        },
+      },
       perBatch: true,
       title: 'Count the users in the OU',
       purpose: 'Count the users in the batch OU on-premises: the number Cloud Sync must reach.',

@@ -85,6 +85,12 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-copy-dry-run',
+      informsEffects: {
+        facts: (e) => {
+          const dry = e.results?.[0];
+          return dry && Array.isArray(dry.changes) ? { gwbGroups: dry.changes.length } : {};
+        },
+      },
       title: 'Step 1: copy adminDescription → msDS-ExternalDirectoryObjectId (dry run)',
       purpose: 'Report which groups would change, without writing anything.',
       source: 'seed 004, "Step 1 - Copy adminDescription to msDS-ExternalDirectoryObjectID"',
