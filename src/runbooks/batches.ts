@@ -1,5 +1,5 @@
 import { appendAudit } from './audit.js';
-import { definitionOf, establishedBy, planBatch, planRollback, runbookOf } from './catalog.js';
+import { establishedBy, planBatch, planRollback, runbookOf } from './catalog.js';
 import { incidentStep } from './definitions/incident-steps.js';
 import { isOwner } from './policy.js';
 import type { IncidentStepKey, Person, RollbackNeed, StepState } from './types.js';
@@ -94,8 +94,7 @@ export async function startRollback(cx: EngineContext, migrationId: string, batc
   };
   const skip = new Map<string, string>();
   for (const r of rows) {
-    const need = definitionOf(m.kind, r.key).rollbackNeeds;
-    const why = need && nothingToDo[need];
+    const why = r.def.rollbackNeeds && nothingToDo[r.def.rollbackNeeds];
     if (why) skip.set(r.key, why);
   }
   await cx.store.transaction(async (tx) => {
