@@ -1,5 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
-import { everyObjectOf, objectsOfOu, parseObjects, stepRef } from '../effects.js';
+import { everyObjectOf, objectsOfOu, parseObjects, stepRef } from './phrases.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Facts, RunbookDefinition } from '../types.js';
-import { stepRef } from '../effects.js';
+import { stepRef } from './phrases.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
