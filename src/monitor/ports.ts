@@ -4,6 +4,7 @@ import type { Migration } from '../runbooks/engine.js';
 import type { MonitoredJob, MonitorPorts } from './monitor.js';
 import type { OnPremIdentity } from './reconcile.js';
 import type { ConnectScope } from '../runbooks/connect-scope.js';
+import { runnerReads, type RunnerRead } from '../runbooks/runner-reads.js';
 
 /**
  * The monitor's view of Graph and the runner, built by the composition root (and the benchmark) from the
@@ -42,6 +43,9 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
     return g.listJobs(sp.id);
   }
 
+  /** A read on the migration's own runner (its Connect server). */
+  const read = (m: Migration, r: RunnerRead) => d.runnerRead(m.tenantId, r.action, r.params, m.runnerName ?? undefined);
+
   return {
     async jobs(m) {
       return (await listJobs(m)).map(
@@ -72,7 +76,7 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
       return { stamp: `${index.deltaLink ?? ''}|${r.total}|${r.mode === 'full' ? Date.now() : ''}`, users: () => index.all() };
     },
     async onPremIdentities(m, ou) {
-      const r = await d.runnerRead(m.tenantId, 'ad-export-identities', { ou, classes: ['user'] }, m.runnerName ?? undefined);
+      const r = await read(m, runnerReads.ouUsers(ou));
       return (r?.objects ?? []) as OnPremIdentity[];
     },
     async agents(m) {
@@ -82,11 +86,11 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
     },
     runners: (tenantId) => d.runners(tenantId),
     async scheduler(m) {
-      const s = await d.runnerRead(m.tenantId, 'get-scheduler', {}, m.runnerName ?? undefined);
+      const s = await read(m, runnerReads.scheduler());
       return { syncCycleEnabled: s.SyncCycleEnabled, stagingModeEnabled: s.StagingModeEnabled };
     },
     async connectorScope(m) {
-      return (await d.runnerRead(m.tenantId, 'get-connector-scope', {}, m.runnerName ?? undefined)) as ConnectScope;
+      return (await read(m, runnerReads.connectorScope())) as ConnectScope;
     },
     async schedulerSeenOff(tenantId, off, now) {
       if (!d.kv) return null;

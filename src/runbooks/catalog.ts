@@ -2,7 +2,7 @@ import { connectToCloudSync } from './definitions/connect-to-cloud-sync.js';
 import { groupWritebackV2 } from './definitions/group-writeback-v2.js';
 import { dirsyncUpgrade } from './definitions/dirsync-upgrade.js';
 import { incidentStep } from './definitions/incident-steps.js';
-import type { PlannedStep, RunbookDefinition, StepDefinition } from './types.js';
+import type { PlannedStep, RunbookDefinition, StepDefinition, StepEstablishes } from './types.js';
 
 export const RUNBOOKS: Record<string, RunbookDefinition> = {
   [connectToCloudSync.kind]: connectToCloudSync,
@@ -22,6 +22,20 @@ export function definitionOf(kind: string, key: string): StepDefinition {
   const def = rb.steps.find((s) => s.key === key) ?? rb.rollbackSteps?.find((s) => s.key === key) ?? incidentStep(key);
   if (!def) throw new Error(`runbook ${kind} has no step "${key}"`);
   return def;
+}
+
+/** What a stored step's success establishes, by its definition; nothing for a key its runbook does not know (any more). */
+export function establishedBy(kind: string, key: string): StepEstablishes {
+  try {
+    return definitionOf(kind, key).establishes ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** The OUs of the batches in which a step establishing `what` has succeeded (read from definitions, never from keys). */
+export function batchOusWhere(m: { kind: string; ous: string[] }, steps: readonly { key: string; batch: number | null; state: string }[], what: keyof StepEstablishes): string[] {
+  return m.ous.filter((_, i) => steps.some((s) => s.batch === i + 1 && s.state === 'succeeded' && !!establishedBy(m.kind, s.key)[what]));
 }
 
 /**

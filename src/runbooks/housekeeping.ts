@@ -2,6 +2,9 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import type { RunbookEngine } from './engine.js';
 import type { PolicyChanges } from './policy-changes.js';
+import type { StepRow } from './engine-types.js';
+import type { EngineContext } from './engine-context.js';
+import { startAction } from './step-runs.js';
 
 /** Who may sweep now: the composition root passes the monitor's lease, so one process of a deployment sweeps. */
 export interface HousekeepingLease {
@@ -65,4 +68,32 @@ export class ApprovalHousekeeping {
     await this.#task?.destroy();
     this.#task = null;
   }
+}
+
+/** Expiry, reminders and escalation of pending approval requests; approved steps whose window opened start. Called by ApprovalHousekeeping's schedule (through the engine). */
+export async function sweepApprovals(cx: EngineContext): Promise<{ expired: number; reminded: number; escalated: number; started: number }> {
+  const now = cx.clock.now();
+  const due = await cx.store.dueToStart(now);
+  for (const d of due) await startAction(cx, d.migrationId, d.seq);
+  const rows = await cx.store.awaitingApproval();
+  const out = { expired: 0, reminded: 0, escalated: 0, started: due.length };
+  for (const s of rows) {
+    const m = (await cx.store.migration(s.migrationId))!;
+    const age = now.getTime() - s.requestedAt!.getTime();
+    if (age >= m.policy.expiryMs) {
+      if (await cx.transition(m.id, s.seq, ['awaiting_approval'], { state: 'pending', error: { code: 'ApprovalExpired', message: `The approval request expired at ${new Date(s.requestedAt!.getTime() + m.policy.expiryMs).toISOString()} without a decision; request it again.` } }, { action: 'approval-expired', details: {} }, (x) => x.attempt === s.attempt)) out.expired++;
+      continue;
+    }
+    const escalate = !s.escalatedAt && age >= m.policy.reminderMs + m.policy.escalationMs;
+    const remind = !s.remindedAt && age >= m.policy.reminderMs;
+    if (escalate || remind) {
+      const patch: Partial<StepRow> = escalate ? { escalatedAt: now, remindedAt: s.remindedAt ?? now } : { remindedAt: now };
+      const ok = await cx.transition(m.id, s.seq, ['awaiting_approval'], patch, { action: escalate ? 'approval-escalated' : 'approval-reminded', details: {} }, (x) => x.attempt === s.attempt);
+      if (ok) {
+        escalate ? out.escalated++ : out.reminded++;
+        cx.emit({ type: 'approval-reminder', migrationId: m.id, seq: s.seq, escalate });
+      }
+    }
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 import type { Migration, StepRow } from './engine.js';
 import type { OwnersGroup } from './owners.js';
 import type { ApprovalRecord, OwnerSet } from './policy.js';
+import type { EngineContext } from './engine-context.js';
+import { effectEvidenceKeys } from './effects.js';
 
 /**
  * Everything a step's card shows, read at once (RunbookEngine.stepSnapshot) or handed back by the transition that
@@ -27,7 +29,7 @@ export interface StepSnapshot {
 /**
  * A step of the migration as another step's card needs it. `evidence` only where a card reads it: skipped steps (why
  * they were skipped, a cancellation) and succeeded steps whose evidence states another step's effect
- * (EFFECT_EVIDENCE_KEYS); null otherwise, however large the step's evidence is.
+ * (effectEvidenceKeys(): their definitions declare informsEffects); null otherwise, however large the step's evidence is.
  */
 export interface StepProgress {
   seq: number;
@@ -60,4 +62,22 @@ export interface PersonSeen {
 export function progressOf(s: StepRow, evidenceKeys: readonly string[]): StepProgress {
   const evidence = s.state === 'skipped' || (s.state === 'succeeded' && evidenceKeys.includes(s.key)) ? s.evidence : null;
   return { seq: s.seq, ord: s.ord, key: s.key, batch: s.batch, state: s.state, evidence, activityId: s.activityId };
+}
+
+/**
+ * A step with all its card shows, in one statement (RunbookStore.snapshotRow); then its owners (the owners group
+ * through Graph, cached) and, for a group, the names of its members seen (one more statement). Null when the migration
+ * or the step does not exist, or (`tenantId`) the migration is another tenant's: its owners group is then never looked up.
+ */
+export async function stepSnapshot(cx: EngineContext, migrationId: string, seq: number, opts: { tenantId?: string } = {}): Promise<StepSnapshot | null> {
+  const r = await cx.store.snapshotRow(migrationId, seq, effectEvidenceKeys());
+  if (!r) return null;
+  const { migration } = r;
+  if (opts.tenantId !== undefined && migration.tenantId !== opts.tenantId) return null;
+  const owners = await cx.ownerView(migration);
+  const people = r.people;
+  // Names not found above: the owners group's members, and listed owners stored in another case (older rows).
+  const unnamed = [...new Set([...migration.policy.owners.filter((o) => o !== o.toLowerCase()), ...(owners.group?.members ?? []).map((x) => x.id)].map((o) => o.toLowerCase()))].filter((o) => !people[o]);
+  if (unnamed.length) Object.assign(people, await cx.store.people(unnamed));
+  return { migration, step: r.step, steps: r.steps, approvals: r.approvals, owners, people };
 }

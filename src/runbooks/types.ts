@@ -123,6 +123,35 @@ export interface GoLiveFigures {
   blocker?: string;
 }
 
+/**
+ * What a step's success establishes that the engine and the monitor act on. Declared on the step, so that neither of
+ * them names a step or a runner action: they read these from the definitions of the steps that succeeded.
+ */
+export interface StepEstablishes {
+  /**
+   * The Connect Sync scheduler as the step leaves it (Connect keeps no "disabled since" anywhere: cutover's records are
+   * the only source of who holds it off, and since when). `serviceStopped`: the ADSync service too (Connect disabled on
+   * purpose).
+   */
+  scheduler?: { enabled: boolean; serviceStopped?: boolean };
+  /** It makes or removes the no-flow rules of a rule change: once it succeeded, the scheduler stopped for the change may start again. */
+  ruleChange?: boolean;
+  /** Its batch's OU has no-flow rules in Connect Sync: the OU must stay in Connect Sync's scope during coexistence (the monitor checks it). */
+  ouNoFlowRules?: boolean;
+  /** Its batch's OU is in Cloud Sync's configuration scope: reconciled and watched by the monitor, and rolled back only with every other such batch. */
+  ouOnCloudSync?: boolean;
+  /** Connect Sync is disabled: the soak starts when this step succeeds, and no batch may be added once it has begun. */
+  connectDisabled?: boolean;
+  /** Connect Sync is decommissioned: its scope may change freely from then on. */
+  connectDecommissioned?: boolean;
+}
+
+/**
+ * What a rollback step needs to have anything to do; without it the step is added already skipped, with the reason:
+ * `ou-on-cloud-sync`, a rolled-back OU in Cloud Sync's configuration; `scheduler-held`, a scheduler this migration stopped.
+ */
+export type RollbackNeed = 'ou-on-cloud-sync' | 'scheduler-held';
+
 export interface StepDefinition {
   key: string;
   title: string;
@@ -154,6 +183,15 @@ export interface StepDefinition {
   summarize?: (results: any[], ctx: MigrationContext) => Record<string, unknown>;
   /** Go-live gate: reads made when approval is asked (and again before it runs); their figures are what is approved. */
   preview?: { reads: RunnerSequence; figures: (results: any[], ctx: MigrationContext) => GoLiveFigures };
+  /**
+   * What this step's evidence, once it succeeded, tells the effects of other steps (effects.ts): cards carry the evidence
+   * of such steps. `sameBatch`: it speaks only for the steps of its own batch; otherwise its latest success speaks for all.
+   */
+  informsEffects?: { sameBatch?: boolean; facts: (evidence: any) => Partial<EffectFacts> };
+  /** What this step's success establishes for the rest of cutover (see StepEstablishes). */
+  establishes?: StepEstablishes;
+  /** A rollback step's precondition for having anything to do (see RollbackNeed). */
+  rollbackNeeds?: RollbackNeed;
   /**
    * A step added to a running migration with parameters of its own (an incident's remedy): they are checked when the
    * step is added, and again before they are used. Returns the parameters to store, or the reason they are refused.

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { batchOusWhere } from '../../runbooks/catalog.js';
 import type { Migration, RunbookEngine, StepRow } from '../../runbooks/engine.js';
 import type { AlertContent, AlertService } from '../alerts.js';
 import type { MonitoredJob, MonitorPorts, MonitorSettings } from '../monitor.js';
@@ -60,5 +61,5 @@ export function errorText(err: any): string {
 /** Batches whose Cloud Sync scope is configured: their OUs are reconciled and their agents watched. */
 export async function scopedOus(m: Migration, cx: CheckContext): Promise<string[]> {
   const steps = await cx.steps(m);
-  return m.ous.filter((_, i) => steps.some((s) => s.key === 'configure-cloud-sync' && s.batch === i + 1 && s.state === 'succeeded'));
+  return batchOusWhere(m, steps, 'ouOnCloudSync');
 }

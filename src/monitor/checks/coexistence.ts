@@ -1,3 +1,4 @@
+import { batchOusWhere } from '../../runbooks/catalog.js';
 import { describeConnectScope, ouInConnectScope } from '../../runbooks/connect-scope.js';
 import type { MonitorCheck } from './check.js';
 
@@ -8,7 +9,7 @@ export const coexistence: MonitorCheck = {
   schedule: 'reconcile',
   async run(m, cx) {
     const steps = await cx.steps(m);
-    const ous = m.ous.filter((_, i) => steps.some((s) => s.key === 'create-noflow-rules' && s.batch === i + 1 && s.state === 'succeeded'));
+    const ous = batchOusWhere(m, steps, 'ouNoFlowRules');
     if (!ous.length) return;
     const scope = await cx.once(`connector-scope|${m.tenantId}`, () => cx.ports.connectorScope(m));
     // Inclusions, exclusions, partition selection and group filtering: in the usual "domain root included" shape an

@@ -1,5 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
-import { everyObjectOf, objectsOfOu, stepRef } from '../effects.js';
+import { everyObjectOf, objectsOfOu, parseObjects, stepRef } from './phrases.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -44,6 +44,13 @@ export const connectToCloudSync: RunbookDefinition = {
   steps: [
     {
       key: 'assessment',
+      informsEffects: {
+        // The domain's counts: "every object of contoso.com it synchronizes (the domain holds …)".
+        facts: (e) => {
+          const counts = e.counts ?? parseObjects(e.objects);
+          return counts ? { domain: counts } : {};
+        },
+      },
       title: 'Assess the forest for Cloud Sync',
       purpose: 'Before any change: object counts against Cloud Sync limits, parity gaps, prerequisites and a recommendation.',
       warning: 'If you depend on device writeback, advanced sync rules, cross-forest references, or other Connect Sync-only features, you cannot fully migrate yet; a partial migration (coexistence) is still possible. (seed 002)',
@@ -85,6 +92,13 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'count-ou-users',
+      informsEffects: {
+        sameBatch: true,
+        facts: (e) => {
+          const count = e.results?.[0];
+          return count && typeof count.users === 'number' ? { ouUserCount: count.users, ou: { users: count.users, groups: Number(count.groups ?? 0), contacts: Number(count.contacts ?? 0) } } : {};
+        },
+      },
       perBatch: true,
       title: 'Count the users in the OU',
       purpose: 'Count the users in the batch OU on-premises: the number Cloud Sync must reach.',
@@ -98,6 +112,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'stop-scheduler',
+      establishes: { scheduler: { enabled: false } },
       perBatch: true,
       title: 'Stop the Connect Sync scheduler',
       purpose: 'Stop scheduled sync cycles so that no cycle runs while the no-flow rules are half-created.',
@@ -112,6 +127,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'create-noflow-rules',
+      establishes: { ruleChange: true, ouNoFlowRules: true },
       perBatch: true,
       title: 'Create the cloudNoFlow / JoinNoFlow rules',
       purpose: 'Stop Connect Sync exporting adds, deletes and non-reference updates for the OU, while keeping it in scope.',
@@ -158,6 +174,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'configure-cloud-sync',
+      establishes: { ouOnCloudSync: true },
       perBatch: true,
       title: 'Configure Cloud Sync scoped to the OU',
       purpose: 'Create (or reuse) the Cloud Sync configuration for the domain and add the OU to its scope; the job is not started yet.',
@@ -215,6 +232,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'start-scheduler',
+      establishes: { scheduler: { enabled: true } },
       perBatch: true,
       title: 'Start the Connect Sync scheduler',
       purpose: 'Resume Connect Sync for everything still on it, now that the OU is verified on Cloud Sync.',
@@ -291,6 +309,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'disable-connect-sync',
+      establishes: { scheduler: { enabled: false, serviceStopped: true }, connectDisabled: true },
       title: 'Disable Connect Sync',
       purpose: 'Stop Connect Sync entirely: the scheduler off and the ADSync service stopped and disabled; the server stays installed for the soak.',
       warning: 'Keep the Connect Sync server in a disabled (not decommissioned) state for at least a week after full migration: it is the quick rollback path. (seed 002)',
@@ -354,6 +373,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'decommission',
+      establishes: { connectDecommissioned: true },
       title: 'Decommission the Connect Sync server',
       purpose: 'Take the Connect Sync server offline for good: uninstall Microsoft Entra Connect Sync.',
       warning: 'This cannot be undone: after it, rollback to Connect Sync means a new installation. Two change owners and the migration name are required.',
@@ -377,6 +397,7 @@ export const connectToCloudSync: RunbookDefinition = {
   rollbackSteps: [
     {
       key: 'rollback-pause-cloud-sync',
+      rollbackNeeds: 'ou-on-cloud-sync',
       perBatch: true,
       title: 'Rollback: disable the Cloud Sync configuration',
       purpose: "Pause the configuration's jobs so Cloud Sync changes nothing while Connect Sync takes the objects back. The OU stays in Cloud Sync's scope: taking it out would delete its objects from Entra ID.",
@@ -390,6 +411,7 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'rollback-remove-rules',
+      establishes: { ruleChange: true },
       perBatch: true,
       title: "Rollback: remove the no-flow rules and run a full sync",
       purpose: 'Connect Sync exports the OUs again after a full (Initial) synchronization: objects are picked back up.',
@@ -416,6 +438,8 @@ export const connectToCloudSync: RunbookDefinition = {
     },
     {
       key: 'rollback-start-scheduler',
+      establishes: { scheduler: { enabled: true } },
+      rollbackNeeds: 'scheduler-held',
       perBatch: true,
       title: 'Rollback: start the Connect Sync scheduler',
       purpose: 'A rollback started while the scheduler was stopped (mid-batch, or after Connect was disabled) starts it again: nothing else would.',

@@ -1,5 +1,5 @@
 import type { Facts, RunbookDefinition } from '../types.js';
-import { stepRef } from '../effects.js';
+import { stepRef } from './phrases.js';
 import { pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -44,6 +44,9 @@ export const dirsyncUpgrade: RunbookDefinition = {
   steps: [
     {
       key: 'dirsync-analysis',
+      informsEffects: {
+        facts: (e) => (typeof e.objects === 'number' ? { forest: { objects: e.objects, hours: typeof e.estimateHours === 'number' ? e.estimateHours : undefined } } : {}),
+      },
       title: 'Analyse: the sync tool, the forest object count and the upgrade path',
       purpose:
         "Confirm the forest is synchronized by DirSync (its MSOL_AD_SYNC service account; this upgrade does not apply to Azure AD Sync or another Entra Connect), then count the users, groups and contacts of every domain of the forest (DirSync's database holds them all): in-place below 50,000 objects, parallel deployment at 50,000 or more.",

@@ -1,5 +1,5 @@
 import type { RunbookDefinition } from '../types.js';
-import { stepRef } from '../effects.js';
+import { stepRef } from './phrases.js';
 import { cycleProblem, pendingExportFigures, PENDING_EXPORT_READS } from './go-live.js';
 
 /**
@@ -85,6 +85,12 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-copy-dry-run',
+      informsEffects: {
+        facts: (e) => {
+          const dry = e.results?.[0];
+          return dry && Array.isArray(dry.changes) ? { gwbGroups: dry.changes.length } : {};
+        },
+      },
       title: 'Step 1: copy adminDescription → msDS-ExternalDirectoryObjectId (dry run)',
       purpose: 'Report which groups would change, without writing anything.',
       source: 'seed 004, "Step 1 - Copy adminDescription to msDS-ExternalDirectoryObjectID"',
@@ -121,6 +127,7 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-stop-scheduler',
+      establishes: { scheduler: { enabled: false } },
       title: 'Step 2: disable the sync scheduler',
       purpose: 'No scheduled cycle while the group rules are created.',
       source: 'seed 004, "Step 2" (Set-ADSyncScheduler -SyncCycleEnabled $false)',
@@ -188,6 +195,7 @@ export const groupWritebackV2: RunbookDefinition = {
     },
     {
       key: 'gwb-start-scheduler',
+      establishes: { scheduler: { enabled: true } },
       title: 'Step 5: re-enable the sync scheduler',
       purpose: 'Set-ADSyncScheduler -SyncCycleEnabled $true.',
       source: 'seed 004, "Step 5" (6)',
