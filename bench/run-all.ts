@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     console.log(`== ${name}`);
     const { code, output, ms } = await run(file);
-    let result: any = null;
+    let result: any;
     if (existsSync(out) && statSync(out).mtimeMs >= started) result = JSON.parse(readFileSync(out, 'utf8'));
     else {
       result = lastJson(output);

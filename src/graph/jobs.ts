@@ -146,7 +146,7 @@ export class SyncJobOps {
    */
   async agentHealth(ref: JobRef, now: Date, opts: { staleAfterMs?: number; logWindowMs?: number } = {}): Promise<AgentHealth> {
     const job = await this.getJob(ref);
-    let logs: ProvisioningLogEntry[] = [];
+    let logs: ProvisioningLogEntry[];
     try {
       logs = await this.provisioningLogs(ref.jobId, { maxEntries: 200, since: new Date(now.getTime() - (opts.logWindowMs ?? 2 * 3_600_000)) });
     } catch (e) {

@@ -94,7 +94,7 @@ export class FileAuditAnchor implements AuditAnchor {
 
   async #read(): Promise<{ latest: Map<string, Checkpoint>; problem: string | null }> {
     const latest = new Map<string, Checkpoint>();
-    let text = '';
+    let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (e: any) {

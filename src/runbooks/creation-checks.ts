@@ -71,7 +71,7 @@ export class CreationChecks {
    */
   async formChoices(tenantId: string): Promise<{ domains: string[] | null; runners: string[] }> {
     const runners = (await this.d.ports.runners(tenantId)).map((r) => r.name);
-    let domains: string[] | null = null;
+    let domains: string[] | null;
     try {
       // An AD forest's domain is never the tenant's initial *.onmicrosoft.com one.
       domains = (await this.d.ports.domains(tenantId)).filter((d) => d.isVerified && !d.id.endsWith('.onmicrosoft.com')).map((d) => d.id);

@@ -9,6 +9,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * differently from what it is, and the line and paragraph separators (U+2028, U+2029), which break it over lines.
  */
 const FORBIDDEN: [RegExp, string][] = [
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   [/[\u0000-\u001f\u007f-\u009f]/, 'control characters'],
   [/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/, 'bidirectional-override characters (they make text read differently from what it is)'],
   [/[\u2028\u2029]/, 'line or paragraph separators'],

@@ -25,7 +25,6 @@ const TOKEN = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/;
 /** Where a token's secret part starts (`cutover_<runner id>_<secret>`; the secret's base64url may itself hold "_"). */
 const SECRET_AT = 'cutover_'.length + 36 + 1;
 const SALES_OU = 'OU=Sales,DC=contoso,DC=com';
-const FINANCE_OU = 'OU=Finance,DC=contoso,DC=com';
 
 /** Everything the bot sent to any conversation (posts and updates), as one string. */
 const channelTraffic = (h: Harness) => h.connector.sent.map((s) => JSON.stringify(s.activity)).join('\n');

@@ -33,7 +33,7 @@ describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scri
     } catch (e) {
       // What the people in the channel saw last: a refusal or a failure is written on the step's card.
       const cards = h.connector.sent.slice(-4).map((s) => cardText(s.activity).slice(0, 800));
-      throw new Error(`${(e as Error).message}\nlast cards in the channel:\n${cards.join('\n---\n')}`);
+      throw new Error(`${(e as Error).message}\nlast cards in the channel:\n${cards.join('\n---\n')}`, { cause: e });
     }
     const ou = (await h.state()).ous.find((o: any) => o.name === 'CloudSyncPilot');
     expect(ou.exportedBy).toEqual({ connect: 0, cloud: 40, missing: 0 });

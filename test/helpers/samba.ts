@@ -191,8 +191,8 @@ async function startDc(dc: string): Promise<void> {
       run('ldapsearch', [...LDAP_AUTH, '-b', '', '-s', 'base', '(objectClass=*)', 'defaultNamingContext']);
       return;
     } catch (err) {
-      if (Date.now() > until) throw new Error(`Samba DC did not answer LDAP within 60 s: ${(err as Error).message}`);
-      if (!pidAlive(child.pid!)) throw new Error(`Samba DC exited; see ${path.join(dc, 'log')}`);
+      if (Date.now() > until) throw new Error(`Samba DC did not answer LDAP within 60 s: ${(err as Error).message}`, { cause: err });
+      if (!pidAlive(child.pid!)) throw new Error(`Samba DC exited; see ${path.join(dc, 'log')}`, { cause: err });
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -36,13 +36,6 @@ describe('per-OU reconciliation alerts', () => {
     const fresh = (await h.app.alerts.get(alert.id))!;
     return { alert: fresh, card: h.connector.messages.get(fresh.activityId!) ?? post };
   }
-  async function resolvedCard(alertId: string): Promise<void> {
-    await h.connector.waitFor(() => {
-      const a = h.connector.messages.get(postsOf(h.connector.sent.find((s) => cardText(s.activity).includes(alertId))?.activityId ?? '')[0]?.activityId ?? '');
-      return a && cardText(a).includes('Resolved') ? a : undefined;
-    }, 5_000, 'the resolved card');
-  }
-
   beforeAll(async () => {
     db = await openPglite(null);
     h = await startProcess({ db });

@@ -185,8 +185,8 @@ describe('Graph failing between approval and start', () => {
     await h.click(USERS.alex, 'step.request', await h.stepData(m.id, seq));
     const sim = h.app.tenant!.graph;
     sim.injectFault({ status: 500, count: 1_000, match: /^GET / });
-    let state = '';
-    let error = '';
+    let state: string;
+    let error: string;
     try {
       await h.click(USERS.megan, 'step.approve', { ...(await h.stepData(m.id, seq)), confirm: 'Stuck' });
       const s = await h.waitForStep(m.id, seq, ['failed', 'awaiting_approval', 'lost', 'succeeded'], 20_000).catch(() => null);

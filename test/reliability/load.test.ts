@@ -145,7 +145,7 @@ describe('load: approvers clicking on migration cards', () => {
         return (x >>> 0) / 2 ** 32;
       };
       while (Date.now() < deadline) {
-        let click: Click | null = null;
+        let click: Click | null;
         if (history.length && random() < 0.12) {
           click = history[Math.floor(random() * history.length)];
           replays++;
@@ -229,7 +229,7 @@ describe('load: approvers clicking on migration cards', () => {
 
     // Let what was approved finish (runner jobs, Graph calls), within a bound.
     const drainStart = Date.now();
-    let inFlight = 0;
+    let inFlight: number;
     for (;;) {
       inFlight = Number((await h.app.db.query("SELECT count(*)::int AS n FROM steps WHERE state IN ('approved','running')")).rows[0].n);
       if (!inFlight || Date.now() - drainStart > 60_000) break;

@@ -159,7 +159,7 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     // Back to normal: ready, and clicks accepted again.
     await until(async () => (await fetch(`${h.app.url}/readyz`)).status === 200, 30_000, '/readyz');
     const settle = Date.now();
-    let stuck = 0;
+    let stuck: number;
     for (;;) {
       stuck = Number((await h.app.db.query("SELECT count(*)::int AS n FROM steps WHERE state IN ('approved','running')")).rows[0].n);
       if (!stuck || Date.now() - settle > 20_000) break;

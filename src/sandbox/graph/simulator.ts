@@ -95,6 +95,7 @@ export class GraphSimulator implements EntraSyncTarget {
       provisionOnDemandLimit: opts.provisionOnDemandLimit ?? { requests: 5, windowMs: 10_000 },
     };
     // Getters for what changes after construction; the maps and arrays are shared, so handlers change them in place.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below have their own `this`
     const sim = this;
     this.#host = {
       clock: this.#clock,
