@@ -11,6 +11,8 @@ export default tseslint.config(
     rules: {
       // Graph, LDAP and PowerShell hand back untyped JSON; we validate it at the boundary rather than type every shape.
       '@typescript-eslint/no-explicit-any': 'off',
+      // A forest's sync target resolves members through the forest built after it: read before assigned, so `let`.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },

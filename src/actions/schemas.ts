@@ -8,6 +8,7 @@ import { isValidDn, parseDn } from '../dn.js';
 
 // ---------------------------------------------------------------- parameter building blocks
 
+// eslint-disable-next-line no-control-regex -- control characters are what parameters may not carry
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Any free-text parameter: no control characters (newlines, NUL, escape sequences), bounded length. */

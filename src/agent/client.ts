@@ -197,7 +197,9 @@ async function runLoop(opts: AgentOptions, base: URL): Promise<void> {
           let detail = '';
           try {
             detail = String(JSON.parse(answer)?.message ?? JSON.parse(answer)?.error?.message ?? '');
-          } catch {}
+          } catch {
+            // Not JSON: the status alone says why.
+          }
           const message = `the server refused the result (${r.status}${detail ? `: ${detail}` : ''}); it was ${Buffer.byteLength(body)} bytes`;
           log.warn({ jobId: job.jobId, status: r.status, bytes: Buffer.byteLength(body) }, 'result refused by the server; reporting the job failed with the reason');
           body = JSON.stringify({ leaseId: job.leaseId, ok: false, error: { code: why, message }, transcript: (outcome.transcript ?? '').slice(-64 * 1024) });

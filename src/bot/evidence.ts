@@ -163,7 +163,7 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
     { title: 'Excluded containers', value: some(r.excludedContainers) },
     { title: 'Group filtering', value: r.groupFilteringGroupDn ? `only direct members of ${r.groupFilteringGroupDn}` : 'off' },
   ],
-  'start-sync-cycle': (r, ctx) => {
+  'start-sync-cycle': (r) => {
     const failed = r.runs.filter((x) => x.Result !== 'success');
     return [
       { title: 'Sync cycle', value: `${r.policyType === 'Initial' ? 'full synchronization (Initial)' : 'delta'}: ${r.result}` },

@@ -90,7 +90,8 @@ export async function sweepApprovals(cx: EngineContext): Promise<{ expired: numb
       const patch: Partial<StepRow> = escalate ? { escalatedAt: now, remindedAt: s.remindedAt ?? now } : { remindedAt: now };
       const ok = await cx.transition(m.id, s.seq, ['awaiting_approval'], patch, { action: escalate ? 'approval-escalated' : 'approval-reminded', details: {} }, (x) => x.attempt === s.attempt);
       if (ok) {
-        escalate ? out.escalated++ : out.reminded++;
+        if (escalate) out.escalated++;
+        else out.reminded++;
         cx.emit({ type: 'approval-reminder', migrationId: m.id, seq: s.seq, escalate });
       }
     }

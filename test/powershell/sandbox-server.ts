@@ -45,8 +45,9 @@ export async function startSandboxServer(): Promise<SandboxServer> {
   let forest!: ContosoForest;
   let backend!: SandboxCmdletBackend;
   const reset = (opts: { largeOuUsers?: number } = {}) => {
-    const target = new MemorySyncTarget((dn) => f.ad.getByDn(dn)?.objectGUID);
-    const f: ContosoForest = seedContosoForest({ target, largeOuUsers: opts.largeOuUsers ?? 0 });
+    let f: ContosoForest | undefined;
+    const target = new MemorySyncTarget((dn) => f?.ad.getByDn(dn)?.objectGUID);
+    f = seedContosoForest({ target, largeOuUsers: opts.largeOuUsers ?? 0 });
     forest = f;
     backend = new SandboxCmdletBackend({ server: forest.server, clock: systemClock });
   };

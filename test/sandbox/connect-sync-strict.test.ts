@@ -7,8 +7,9 @@ import { MemorySyncTarget, seedContosoForest, type ContosoForest } from '../../s
 import { SandboxTenant } from '../../src/sandbox/tenant.js';
 
 function setup() {
-  const target = new MemorySyncTarget((dn) => f.ad.getByDn(dn)?.objectGUID);
-  const f: ContosoForest = seedContosoForest({ target, initialSync: false });
+  let f: ContosoForest | undefined;
+  const target = new MemorySyncTarget((dn) => f?.ad.getByDn(dn)?.objectGUID);
+  f = seedContosoForest({ target, initialSync: false });
   f.server.runSyncCycle('Initial', new Date('2026-11-01T06:00:00Z'));
   const clock = new ManualClock('2026-11-21T09:00:00Z');
   return { f, target, clock, exec: new SandboxExecutor({ server: f.server, clock, cycleStartTimeoutMs: 2000 }) };

@@ -109,9 +109,9 @@ describe('the command registry parses every command and alias', () => {
     expect(refusal('cancel')).toBe('Say "cancel MIGRATION".');
     expect(refusal('audit')).toBe('Say "audit MIGRATION" (its name or id).');
     expect(refusal('runbook')).toBe('Say "runbook KIND", e.g. "runbook connect-to-cloud-sync".');
-    expect(refusal('batch add Pilot')).toBe('Say "batch add MIGRATION ou=\"OU=…,DC=…\"".');
+    expect(refusal('batch add Pilot')).toBe('Say "batch add MIGRATION ou="OU=…,DC=…"".');
     expect(refusal('rollback Pilot batch=0')).toBe('Say "rollback MIGRATION batch=N" (or batch=all).');
-    expect(refusal('connect scope')).toBe('Say "connect scope remove \"OU=…,DC=…\"".');
+    expect(refusal('connect scope')).toBe('Say "connect scope remove "OU=…,DC=…"".');
     expect(refusal('policy Pilot')).toMatch(/^Say what to change\. Say "policy MIGRATION/);
     expect(refusal('policy Pilot approvals=11')).toBe('approvals= is a whole number from 1 to 10.');
     expect(refusal('policy Pilot color=red')).toMatch(/^Unknown setting color=\./);
@@ -149,6 +149,6 @@ describe('the help lists every command', () => {
 describe('text as Teams delivers it', () => {
   it('mentions and HTML are dropped, entities decoded, quotes keep values together', () => {
     expect(cleanText('<at>cutover</at>&nbsp;status <b>Pilot</b> &amp; &quot;x&quot;')).toBe('status Pilot & "x"');
-    expect(tokenize(String.raw`a "b c" d=“e f” g="OU=\"Q\" T,DC=x"`)).toEqual(['a', 'b c', 'd=e f', String.raw`g=OU=\"Q\" T,DC=x`]);
+    expect(tokenize(String.raw`a "b c" d=“e f” g="OU="Q" T,DC=x"`)).toEqual(['a', 'b c', 'd=e f', String.raw`g=OU="Q" T,DC=x`]);
   });
 });

@@ -172,8 +172,13 @@ function stringLiterals(text: string): { text: string; line: number }[] {
       i++;
       while (i < text.length && text[i] !== '\n') {
         if (text[i] === '\\') i += 2;
-        else if (text[i] === '[') (inClass = true), i++;
-        else if (text[i] === ']') (inClass = false), i++;
+        else if (text[i] === '[') {
+          inClass = true;
+          i++;
+        } else if (text[i] === ']') {
+          inClass = false;
+          i++;
+        }
         else if (text[i] === '/' && !inClass) break;
         else i++;
       }

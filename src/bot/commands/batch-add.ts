@@ -9,7 +9,7 @@ export const batchAddCommand = defineCommand<{ name: 'batch-add'; migration: str
   help: [{ usage: 'batch add MIGRATION ou="OU=…,DC=…"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' }],
   parse({ args }) {
     const kv = keyValues(args);
-    if (!kv.rest.length || !kv.values.ou) throw new CommandError('Say "batch add MIGRATION ou=\"OU=…,DC=…\"".');
+    if (!kv.rest.length || !kv.values.ou) throw new CommandError('Say "batch add MIGRATION ou="OU=…,DC=…"".');
     return { name: 'batch-add', migration: kv.rest.join(' '), ou: kv.values.ou };
   },
   about: migrationHere,

@@ -8,7 +8,7 @@ export const connectScopeRemoveCommand = defineCommand<{ name: 'connect-scope-re
   help: [{ usage: 'connect scope remove "OU=…,DC=…"', description: "Asks to take an OU out of Connect Sync's scope: refused while a migration is moving it (coexistence)." }],
   parse({ args }) {
     if (args[0]?.toLowerCase() === 'scope' && args[1]?.toLowerCase() === 'remove' && args[2]) return { name: 'connect-scope-remove', ou: args.slice(2).join(' ') };
-    throw new CommandError('Say "connect scope remove \"OU=…,DC=…\"".');
+    throw new CommandError('Say "connect scope remove "OU=…,DC=…"".');
   },
   async handleCommandReceived(turn, c) {
     const { isValidDn } = await import('../../dn.js');

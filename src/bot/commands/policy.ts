@@ -30,7 +30,7 @@ export const policyCommand = defineCommand<{ name: 'policy'; migration: string; 
 
 /** `policy <migration> [approvals=N] [owners=…|none] [ownersGroup=…|none] [window=…|none] [expiry=Nh]` */
 function parsePolicy(args: string[]): { name: 'policy'; migration: string; edit: PolicyEdit } {
-  const usage = 'Say "policy MIGRATION [approvals=N] [owners=OBJECTID,…|none] [ownersGroup=GROUPID|none] [window=\"Mon-Fri 22:00-06:00 Europe/Paris\"|none] [expiry=48h]".';
+  const usage = 'Say "policy MIGRATION [approvals=N] [owners=OBJECTID,…|none] [ownersGroup=GROUPID|none] [window="Mon-Fri 22:00-06:00 Europe/Paris"|none] [expiry=48h]".';
   const { values, rest } = settings(args, { trim: true });
   if (!rest.length) throw new CommandError(usage);
   const allowed = new Set(['approvals', 'owners', 'ownersgroup', 'window', 'expiry']);
