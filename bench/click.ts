@@ -107,8 +107,12 @@ async function serveCutover(serviceUrl: string): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-click-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_TICK_MS: '0', CUTOVER_DATA_DIR: dir });
-  const app = await buildApp(settings, { log: createLogger({ level: 'silent' }), ...(process.env.BENCH_STORE === 'memory' ? { db: await openPglite(null) } : {}) });
-  const post = (body: unknown) => fetch(`${app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const app = await buildApp(settings, {
+    log: createLogger({ level: 'silent' }),
+    ...(process.env.BENCH_STORE === 'memory' ? { db: await openPglite(null) } : {}),
+  });
+  const post = (body: unknown) =>
+    fetch(`${app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const activity = (from: ReturnType<typeof user>, extra: Record<string, unknown>) => ({
     id: randomUUID(),
     channelId: 'msteams',
@@ -137,7 +141,13 @@ async function serveCutover(serviceUrl: string): Promise<void> {
     for (const row of await app.engine.getSteps(m.id)) {
       const current = (await app.engine.getStep(m.id, row.seq))!;
       if (current.state === 'succeeded' || current.state === 'skipped') continue;
-      const res = await app.engine.act({ verb: 'request', migrationId: m.id, seq: row.seq, version: current.version, actor: { oid: requester.aadObjectId, name: requester.name } });
+      const res = await app.engine.act({
+        verb: 'request',
+        migrationId: m.id,
+        seq: row.seq,
+        version: current.version,
+        actor: { oid: requester.aadObjectId, name: requester.name },
+      });
       if (!res.changed) throw new Error(`${name} step ${row.seq}: ${res.notice}`);
       if (app.engine.plannedStep(m, row).def.approval !== 'none') {
         const s = (await app.engine.getStep(m.id, row.seq))!;
@@ -170,9 +180,19 @@ async function serveCutover(serviceUrl: string): Promise<void> {
     },
     end: async (): Promise<Measured> => {
       await settle();
-      const out = { cpuMs: cpuNow() - start.cpu, statements: db.counters.statements - start.statements, transactions: db.counters.transactions - start.transactions, wallMs: performance.now() - start.t };
+      const out = {
+        cpuMs: cpuNow() - start.cpu,
+        statements: db.counters.statements - start.statements,
+        transactions: db.counters.transactions - start.transactions,
+        wallMs: performance.now() - start.t,
+      };
       await profiler.stop();
-      const approvals = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM approvals WHERE (migration_id, seq, attempt) IN (${requests.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::int, $${3 * i + 3}::int)`).join(',')})`, requests.flatMap((r) => [r.m, r.s, r.a]))).rows[0].n;
+      const approvals = (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM approvals WHERE (migration_id, seq, attempt) IN (${requests.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}::int, $${3 * i + 3}::int)`).join(',')})`,
+          requests.flatMap((r) => [r.m, r.s, r.a]),
+        )
+      ).rows[0].n;
       return { ...out, approvals };
     },
     // Between rounds, not measured: the same requests can be approved again.
@@ -217,7 +237,12 @@ interface Server {
 }
 
 function start(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const child = fork(path.join(HERE, 'click.ts'), args, { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+  const child = fork(path.join(HERE, 'click.ts'), args, {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+  });
   let next = 1;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   return new Promise((resolve, reject) => {
@@ -262,7 +287,10 @@ async function send(url: string, serviceUrl: string, clicks: Click[]): Promise<{
   let failures = 0;
   let refused = 0;
   for (const c of clicks) {
-    const data = c.verb === 'card.refresh' ? { m: c.r.m, s: String(c.r.s), v: String(c.r.v) } : { m: c.r.m, s: String(c.r.s), v: String(c.r.v), a: String(c.stale ? c.r.a - 1 : c.r.a), confirm: c.r.name };
+    const data =
+      c.verb === 'card.refresh'
+        ? { m: c.r.m, s: String(c.r.s), v: String(c.r.v) }
+        : { m: c.r.m, s: String(c.r.s), v: String(c.r.v), a: String(c.stale ? c.r.a - 1 : c.r.a), confirm: c.r.name };
     const body = JSON.stringify({
       id: randomUUID(),
       type: 'invoke',
@@ -332,11 +360,18 @@ async function main(): Promise<void> {
     await quiet(connector);
     await cut.call('reset');
     type Run = Measured & { failures: number; refused: number };
-    const rounds: { echo: Measured[]; approve: Run[]; stale: Run[]; refresh: Run[]; idle: Measured[] } = { echo: [], approve: [], stale: [], refresh: [], idle: [] };
+    const rounds: { echo: Measured[]; approve: Run[]; stale: Run[]; refresh: Run[]; idle: Measured[] } = {
+      echo: [],
+      approve: [],
+      stale: [],
+      refresh: [],
+      idle: [],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       rounds.echo.push(await measure(echo, connector, approvals(requests)));
       const a = await measure(cut, connector, approvals(requests));
-      if (a.approvals !== CLICKS) throw new Error(`round ${round + 1}: ${a.approvals} approvals recorded, ${CLICKS} expected (${a.refused} refused, ${a.failures} failed)`);
+      if (a.approvals !== CLICKS)
+        throw new Error(`round ${round + 1}: ${a.approvals} approvals recorded, ${CLICKS} expected (${a.refused} refused, ${a.failures} failed)`);
       rounds.approve.push(a);
       await quiet(connector);
       await cut.call('reset');
@@ -344,7 +379,9 @@ async function main(): Promise<void> {
       rounds.stale.push(await measure(cut, connector, approvals(requests, true)));
       rounds.idle.push(await idle(cut, Math.round(a.wallMs)));
       const per = (m: Measured) => `${r2(m.statements / CLICKS)} SQL, ${r2(m.cpuMs / CLICKS)} ms CPU`;
-      console.log(`  round ${round + 1}: approval ${per(a)}; refresh ${per(rounds.refresh[round])}; stale approval ${per(rounds.stale[round])}; echo ${r2(rounds.echo[round].cpuMs / CLICKS)} ms CPU; idle ${rounds.idle[round].statements} SQL in ${Math.round(rounds.idle[round].wallMs)} ms`);
+      console.log(
+        `  round ${round + 1}: approval ${per(a)}; refresh ${per(rounds.refresh[round])}; stale approval ${per(rounds.stale[round])}; echo ${r2(rounds.echo[round].cpuMs / CLICKS)} ms CPU; idle ${rounds.idle[round].statements} SQL in ${Math.round(rounds.idle[round].wallMs)} ms`,
+      );
     }
     // Per click, over every round; the idle background (per ms of wall time) subtracted from the clicks' windows.
     const sum = (xs: Measured[], k: 'cpuMs' | 'statements' | 'transactions' | 'wallMs') => xs.reduce((n, x) => n + x[k], 0);
@@ -370,33 +407,70 @@ async function main(): Promise<void> {
       bench: 'click',
       date: new Date().toISOString(),
       machine: machine(),
-      load: { loadavg1mBefore: +load0.toFixed(2), loadavg1mAfter: +os.loadavg()[0].toFixed(2), note: 'other processes on the machine share its cores; rounds alternate the servers so that interference falls on all' },
+      load: {
+        loadavg1mBefore: +load0.toFixed(2),
+        loadavg1mAfter: +os.loadavg()[0].toFixed(2),
+        note: 'other processes on the machine share its cores; rounds alternate the servers so that interference falls on all',
+      },
       settings: {
         rounds: ROUNDS,
         clicksPerRound: CLICKS,
         store: process.env.BENCH_STORE === 'memory' ? 'PGlite in memory' : 'PGlite on disk (as npm start)',
         setup: `${MIGRATIONS} migrations, ${OWNERS} change owners and ${OWNERS} approvals required each, waiting for approval; ${APPROVERS} approvals per migration per round`,
-        counting: 'statements through the store (Db.counters, BEGIN/COMMIT not counted) and process.cpuUsage() in the server process, from the first click until the server settled after the last; the idle background over the same time is subtracted (raw figures beside)',
+        counting:
+          'statements through the store (Db.counters, BEGIN/COMMIT not counted) and process.cpuUsage() in the server process, from the first click until the server settled after the last; the idle background over the same time is subtracted (raw figures beside)',
         userSpecificViews: false,
       },
       idleBackground: { statementsPerSecond: r2(idleRate.statements * 1000), cpuMsPerSecond: r2(idleRate.cpuMs * 1000) },
-      echo: { what: 'bare botbuilder CloudAdapter + restify, onAdaptiveCardInvoke returns a fixed card (bench/echo-bot.ts)', cpuMsPerClick: echoCpu, cpuMsPerRound: rounds.echo.map((x) => r2(x.cpuMs / CLICKS)) },
-      approval: { ...approval, failures: rounds.approve.reduce((n, x) => n + x.failures, 0), refused: rounds.approve.reduce((n, x) => n + x.refused, 0), cpuRatioToEcho: r2(approval.cpuMs / echoCpu) },
+      echo: {
+        what: 'bare botbuilder CloudAdapter + restify, onAdaptiveCardInvoke returns a fixed card (bench/echo-bot.ts)',
+        cpuMsPerClick: echoCpu,
+        cpuMsPerRound: rounds.echo.map((x) => r2(x.cpuMs / CLICKS)),
+      },
+      approval: {
+        ...approval,
+        failures: rounds.approve.reduce((n, x) => n + x.failures, 0),
+        refused: rounds.approve.reduce((n, x) => n + x.refused, 0),
+        cpuRatioToEcho: r2(approval.cpuMs / echoCpu),
+      },
       refresh: { ...refresh, failures: rounds.refresh.reduce((n, x) => n + x.failures, 0), cpuRatioToEcho: r2(refresh.cpuMs / echoCpu) },
-      staleApproval: { what: 'an Approve from a card of an earlier approval request: the current card back, nothing changes', ...stale, failures: rounds.stale.reduce((n, x) => n + x.failures, 0), cpuRatioToEcho: r2(stale.cpuMs / echoCpu) },
+      staleApproval: {
+        what: 'an Approve from a card of an earlier approval request: the current card back, nothing changes',
+        ...stale,
+        failures: rounds.stale.reduce((n, x) => n + x.failures, 0),
+        cpuRatioToEcho: r2(stale.cpuMs / echoCpu),
+      },
       /** As bench/invoke-latency.ts clicks: half Refresh, half a stale Approve. */
       refreshAndStaleMix: { cpuMs: r2((refresh.cpuMs + stale.cpuMs) / 2), cpuRatioToEcho: r2((refresh.cpuMs + stale.cpuMs) / 2 / echoCpu) },
       target: {
         sqlPerApproval: { target: TARGET.sqlPerApproval, met: approval.sqlStatements <= TARGET.sqlPerApproval },
-        cpuMsPerClick: { target: TARGET.cpuMsPerClick, met: approval.cpuMs <= TARGET.cpuMsPerClick && refresh.cpuMs <= TARGET.cpuMsPerClick && stale.cpuMs <= TARGET.cpuMsPerClick },
+        cpuMsPerClick: {
+          target: TARGET.cpuMsPerClick,
+          met: approval.cpuMs <= TARGET.cpuMsPerClick && refresh.cpuMs <= TARGET.cpuMsPerClick && stale.cpuMs <= TARGET.cpuMsPerClick,
+        },
       },
     };
     mkdirSync(path.join(HERE, 'results'), { recursive: true });
     writeFileSync(path.join(HERE, 'results', 'click.json'), `${JSON.stringify(results, null, 2)}\n`);
     console.table({
-      'approval click': { 'SQL statements': approval.sqlStatements, transactions: approval.transactions, 'CPU ms': approval.cpuMs, '× echo': results.approval.cpuRatioToEcho },
-      'refresh click': { 'SQL statements': refresh.sqlStatements, transactions: refresh.transactions, 'CPU ms': refresh.cpuMs, '× echo': results.refresh.cpuRatioToEcho },
-      'stale approval click': { 'SQL statements': stale.sqlStatements, transactions: stale.transactions, 'CPU ms': stale.cpuMs, '× echo': results.staleApproval.cpuRatioToEcho },
+      'approval click': {
+        'SQL statements': approval.sqlStatements,
+        transactions: approval.transactions,
+        'CPU ms': approval.cpuMs,
+        '× echo': results.approval.cpuRatioToEcho,
+      },
+      'refresh click': {
+        'SQL statements': refresh.sqlStatements,
+        transactions: refresh.transactions,
+        'CPU ms': refresh.cpuMs,
+        '× echo': results.refresh.cpuRatioToEcho,
+      },
+      'stale approval click': {
+        'SQL statements': stale.sqlStatements,
+        transactions: stale.transactions,
+        'CPU ms': stale.cpuMs,
+        '× echo': results.staleApproval.cpuRatioToEcho,
+      },
       'bare botbuilder': { 'SQL statements': 0, transactions: 0, 'CPU ms': echoCpu, '× echo': 1 },
     });
     console.log(
@@ -411,7 +485,13 @@ async function main(): Promise<void> {
 
 function machine() {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
 }
 
 main().catch((err) => {

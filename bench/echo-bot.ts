@@ -54,7 +54,9 @@ class EchoBot extends ActivityHandler {
 }
 
 export async function startEchoBot(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: '', MicrosoftAppTenantId: '' } as any));
+  const adapter = new CloudAdapter(
+    new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: '', MicrosoftAppTenantId: '' } as any),
+  );
   const bot = new EchoBot();
   const server = restify.createServer({ name: 'echo-bot', handleUncaughtExceptions: false } as any);
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false, rejectUnknown: true } as any));

@@ -21,11 +21,26 @@ const TARGETS = { firstReadSlack: 0.02, deltaRequests: 3, rssGrowthMb: 150 };
 
 const ous = Array.from({ length: OUS }, (_, i) =>
   // a few awkward names on purpose: a suffix pair and an escaped comma
-  i === 0 ? 'OU=Sales,DC=contoso,DC=com' : i === 1 ? 'OU=PreSales,DC=contoso,DC=com' : i === 2 ? 'OU=Sales\\, EMEA,DC=contoso,DC=com' : `OU=Dept${i},OU=Corp,DC=contoso,DC=com`,
+  i === 0
+    ? 'OU=Sales,DC=contoso,DC=com'
+    : i === 1
+      ? 'OU=PreSales,DC=contoso,DC=com'
+      : i === 2
+        ? 'OU=Sales\\, EMEA,DC=contoso,DC=com'
+        : `OU=Dept${i},OU=Corp,DC=contoso,DC=com`,
 );
 
 function adUser(i: number, ou: string): AdObject {
-  return { objectGUID: randomUUID(), dn: `CN=User ${i},${ou}`, objectClass: 'user', displayName: `User ${i}`, samAccountName: `user${i}`, userPrincipalName: `user${i}@contoso.com`, mail: `user${i}@contoso.com`, proxyAddresses: [`SMTP:user${i}@contoso.com`] };
+  return {
+    objectGUID: randomUUID(),
+    dn: `CN=User ${i},${ou}`,
+    objectClass: 'user',
+    displayName: `User ${i}`,
+    samAccountName: `user${i}`,
+    userPrincipalName: `user${i}@contoso.com`,
+    mail: `user${i}@contoso.com`,
+    proxyAddresses: [`SMTP:user${i}@contoso.com`],
+  };
 }
 
 const mb = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
@@ -85,9 +100,23 @@ async function main() {
   const results = {
     users: USERS,
     ous: OUS,
-    firstRead: { requests: fullServerRequests, clientRequests: full.requests, minimum: minRequests, overheadPct: Math.round(((fullServerRequests - minRequests) / minRequests) * 10000) / 100, wallMs: Math.round(fullMs), usersIndexed: full.total },
+    firstRead: {
+      requests: fullServerRequests,
+      clientRequests: full.requests,
+      minimum: minRequests,
+      overheadPct: Math.round(((fullServerRequests - minRequests) / minRequests) * 10000) / 100,
+      wallMs: Math.round(fullMs),
+      usersIndexed: full.total,
+    },
     countAllOus: { wallMs: Math.round(countMs), sales: counts.get(ous[0]), preSales: counts.get(ous[1]), salesEmea: counts.get(ous[2]) },
-    deltaPoll: { changesMade: CHANGES, changesSeen: delta.changes, requests: deltaServerRequests, wallMs: Math.round(deltaMs), usersAfter: delta.total, countedAfter: total },
+    deltaPoll: {
+      changesMade: CHANGES,
+      changesSeen: delta.changes,
+      requests: deltaServerRequests,
+      wallMs: Math.round(deltaMs),
+      usersAfter: delta.total,
+      countedAfter: total,
+    },
     memory: { baselineRssMb: mb(baselineRss), peakRssMb: mb(peakRss), growthMb: mb(peakRss - baselineRss), gcExposed: !!gc, storedStateMb: mb(store.size) },
     targets: {
       firstReadWithin2Pct: fullServerRequests <= minRequests * (1 + TARGETS.firstReadSlack),
@@ -101,11 +130,18 @@ async function main() {
   writeFileSync(new URL('./results/graph-ou-count.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 
   console.table({
-    'first full read': { requests: results.firstRead.requests, target: `≤ ${Math.floor(minRequests * 1.02)} (min ${minRequests})`, 'wall ms': results.firstRead.wallMs },
+    'first full read': {
+      requests: results.firstRead.requests,
+      target: `≤ ${Math.floor(minRequests * 1.02)} (min ${minRequests})`,
+      'wall ms': results.firstRead.wallMs,
+    },
     'delta poll (100 changes)': { requests: results.deltaPoll.requests, target: `≤ ${TARGETS.deltaRequests}`, 'wall ms': results.deltaPoll.wallMs },
     'count 20 OUs (in memory)': { requests: 0, target: '-', 'wall ms': results.countAllOus.wallMs },
   });
-  console.table({ 'RSS growth MB': { value: results.memory.growthMb, target: `≤ ${TARGETS.rssGrowthMb}` }, 'stored state MB': { value: results.memory.storedStateMb, target: '-' } });
+  console.table({
+    'RSS growth MB': { value: results.memory.growthMb, target: `≤ ${TARGETS.rssGrowthMb}` },
+    'stored state MB': { value: results.memory.storedStateMb, target: '-' },
+  });
   console.log(JSON.stringify(results.targets));
   if (!Object.values(results.targets).every(Boolean)) process.exitCode = 1;
 }

@@ -63,9 +63,21 @@ async function serveCutover(): Promise<void> {
   connector.members = users;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', CUTOVER_DATA_DIR: dir });
-  const app = await buildApp(settings, { log: createLogger({ level: 'silent' }), ...(process.env.BENCH_STORE === 'memory' ? { db: await openPglite(null) } : {}) });
-  const post = (body: unknown) => fetch(`${app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const settings = loadSettings({
+    PORT: '0',
+    PLAYGROUND: '0',
+    MONITOR: '0',
+    LOG_LEVEL: 'silent',
+    SANDBOX_TICK_MS: '0',
+    SANDBOX_EXECUTOR: 'sandbox',
+    CUTOVER_DATA_DIR: dir,
+  });
+  const app = await buildApp(settings, {
+    log: createLogger({ level: 'silent' }),
+    ...(process.env.BENCH_STORE === 'memory' ? { db: await openPglite(null) } : {}),
+  });
+  const post = (body: unknown) =>
+    fetch(`${app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const activity = (from: ReturnType<typeof user>, extra: Record<string, unknown>) => ({
     id: randomUUID(),
     channelId: 'msteams',
@@ -88,14 +100,27 @@ async function serveCutover(): Promise<void> {
     await r.arrayBuffer();
     // By name alone: the migration's home is its own thread of the channel (`<channel>;messageid=…`), not CHANNEL.
     const m = await app.engine.findMigration(name);
-    if (!m) throw new Error(`${name} was not created: ${[...connector.messages.values()].map((a) => JSON.stringify(a)).filter((t) => t.includes('not created')).at(-1)?.slice(0, 400)}`);
+    if (!m)
+      throw new Error(
+        `${name} was not created: ${[...connector.messages.values()]
+          .map((a) => JSON.stringify(a))
+          .filter((t) => t.includes('not created'))
+          .at(-1)
+          ?.slice(0, 400)}`,
+      );
     // Run the steps that need no approval, then request the first one that does: its card offers Approve.
     for (const row of await app.engine.getSteps(m.id)) {
       // A step's card is posted when the step becomes current: what its button asks is read from its definition.
       const needsApproval = app.engine.plannedStep(m, row).def.approval !== 'none';
       const current = (await app.engine.getStep(m.id, row.seq))!;
       if (current.state === 'succeeded' || current.state === 'skipped') continue;
-      const res = await app.engine.act({ verb: 'request', migrationId: m.id, seq: row.seq, version: current.version, actor: { oid: requester.aadObjectId, name: requester.name } });
+      const res = await app.engine.act({
+        verb: 'request',
+        migrationId: m.id,
+        seq: row.seq,
+        version: current.version,
+        actor: { oid: requester.aadObjectId, name: requester.name },
+      });
       if (!res.changed) throw new Error(`${name} step ${row.seq}: ${res.notice}`);
       if (needsApproval) {
         const s = (await app.engine.getStep(m.id, row.seq))!;
@@ -126,7 +151,11 @@ function cpuMs(pid: number): number {
 function start(args: string[]): Promise<{ child: ChildProcess; served: Served }> {
   // BENCH_PROFILE=dir writes a V8 CPU profile of each server process there (for finding where the time goes).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${out}`)), 300_000);
@@ -142,7 +171,12 @@ function start(args: string[]): Promise<{ child: ChildProcess; served: Served }>
   });
 }
 
-async function drive(target: Served, clicks: Click[], serviceUrl: string, n: number): Promise<{ latencies: number[]; wallMs: number; cpuMs: number; failures: number; resets: number }> {
+async function drive(
+  target: Served,
+  clicks: Click[],
+  serviceUrl: string,
+  n: number,
+): Promise<{ latencies: number[]; wallMs: number; cpuMs: number; failures: number; resets: number }> {
   const latencies: number[] = [];
   let issued = 0;
   let failures = 0;
@@ -155,7 +189,8 @@ async function drive(target: Served, clicks: Click[], serviceUrl: string, n: num
       const i = issued++;
       const c = clicks[i % clicks.length];
       const verb = i % 2 ? 'card.refresh' : 'step.approve';
-      const data = verb === 'card.refresh' ? { m: c.m, s: String(c.s), v: String(c.v) } : { m: c.m, s: String(c.s), v: String(c.v), a: String(c.a - 1), confirm: c.name };
+      const data =
+        verb === 'card.refresh' ? { m: c.m, s: String(c.s), v: String(c.v) } : { m: c.m, s: String(c.s), v: String(c.v), a: String(c.a - 1), confirm: c.name };
       const body = JSON.stringify({
         id: randomUUID(),
         type: 'invoke',
@@ -234,17 +269,43 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       runs.echo.push(await drive(echo.served, clicks, serviceUrl, INVOKES));
       runs.cutover.push(await drive(cut.served, clicks, serviceUrl, INVOKES));
-      console.log(`  round ${round + 1}: floor p50 ${r1(pct([...runs.echo[round].latencies].sort((a, b) => a - b), 50))} ms, cutover p50 ${r1(pct([...runs.cutover[round].latencies].sort((a, b) => a - b), 50))} ms`);
+      console.log(
+        `  round ${round + 1}: floor p50 ${r1(
+          pct(
+            [...runs.echo[round].latencies].sort((a, b) => a - b),
+            50,
+          ),
+        )} ms, cutover p50 ${r1(
+          pct(
+            [...runs.cutover[round].latencies].sort((a, b) => a - b),
+            50,
+          ),
+        )} ms`,
+      );
     }
     const floor = summarize(runs.echo);
     const cutover = summarize(runs.cutover);
-    const ratio = { p50: +(cutover.p50Ms / floor.p50Ms).toFixed(2), p99: +(cutover.p99Ms / floor.p99Ms).toFixed(2), cpuPerInvoke: +(cutover.cpuMsPerInvoke / floor.cpuMsPerInvoke).toFixed(2) };
+    const ratio = {
+      p50: +(cutover.p50Ms / floor.p50Ms).toFixed(2),
+      p99: +(cutover.p99Ms / floor.p99Ms).toFixed(2),
+      cpuPerInvoke: +(cutover.cpuMsPerInvoke / floor.cpuMsPerInvoke).toFixed(2),
+    };
     const results = {
       bench: 'invoke-latency',
       date: new Date().toISOString(),
       machine: machine(),
-      load: { loadavg1mBefore: +load0.toFixed(2), loadavg1mAfter: +os.loadavg()[0].toFixed(2), note: 'other processes on the machine share its cores; both servers see the same interference (rounds alternate)' },
-      settings: { concurrentUsers: USERS, invokesPerRound: INVOKES, rounds: ROUNDS, clicks: 'half Refresh, half a stale Approve (old approval request), on 10 migrations waiting for approval', store: process.env.BENCH_STORE === 'memory' ? 'PGlite in memory' : 'PGlite on disk (as npm start)' },
+      load: {
+        loadavg1mBefore: +load0.toFixed(2),
+        loadavg1mAfter: +os.loadavg()[0].toFixed(2),
+        note: 'other processes on the machine share its cores; both servers see the same interference (rounds alternate)',
+      },
+      settings: {
+        concurrentUsers: USERS,
+        invokesPerRound: INVOKES,
+        rounds: ROUNDS,
+        clicks: 'half Refresh, half a stale Approve (old approval request), on 10 migrations waiting for approval',
+        store: process.env.BENCH_STORE === 'memory' ? 'PGlite in memory' : 'PGlite on disk (as npm start)',
+      },
       floor: { what: 'bare botbuilder CloudAdapter + restify, onAdaptiveCardInvoke returns a fixed card', ...floor },
       cutover,
       ratio,
@@ -253,7 +314,9 @@ async function main(): Promise<void> {
     mkdirSync(path.join(HERE, 'results'), { recursive: true });
     writeFileSync(path.join(HERE, 'results', 'invoke-latency.json'), `${JSON.stringify(results, null, 2)}\n`);
     console.table({ floor: pick(floor), cutover: pick(cutover) });
-    console.log(`ratio cutover / floor: p50 ${ratio.p50}×, p99 ${ratio.p99}×, CPU per invoke ${ratio.cpuPerInvoke}× (target ≤ ${TARGET}×: ${results.target.met ? 'met' : 'NOT met'})`);
+    console.log(
+      `ratio cutover / floor: p50 ${ratio.p50}×, p99 ${ratio.p99}×, CPU per invoke ${ratio.cpuPerInvoke}× (target ≤ ${TARGET}×: ${results.target.met ? 'met' : 'NOT met'})`,
+    );
   } finally {
     // SIGINT lets a profiled server write its profile; SIGKILL after a grace period otherwise.
     for (const c of [echo.child, cut.child]) {
@@ -264,12 +327,26 @@ async function main(): Promise<void> {
 }
 
 function pick(s: ReturnType<typeof summarize>) {
-  return { invokes: s.invokes, 'p50 ms': s.p50Ms, 'p90 ms': s.p90Ms, 'p99 ms': s.p99Ms, 'per s': s.perSecond, 'CPU ms/invoke': s.cpuMsPerInvoke, failures: s.failures };
+  return {
+    invokes: s.invokes,
+    'p50 ms': s.p50Ms,
+    'p90 ms': s.p90Ms,
+    'p99 ms': s.p99Ms,
+    'per s': s.perSecond,
+    'CPU ms/invoke': s.cpuMsPerInvoke,
+    failures: s.failures,
+  };
 }
 
 function machine() {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
 }
 
 main().catch((err) => {

@@ -41,9 +41,13 @@ interface Target {
 /** ldapsearch with the paged-results control; returns the number of entries it printed. */
 function ldapsearch(t: Target, filter: string, attributes: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ldapsearch', ['-LLL', '-x', '-H', t.url, '-D', t.bindDn, '-w', t.password, '-E', `pr=${PAGE}/noprompt`, '-b', t.ou, filter, ...attributes], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ldapsearch',
+      ['-LLL', '-x', '-H', t.url, '-D', t.bindDn, '-w', t.password, '-E', `pr=${PAGE}/noprompt`, '-b', t.ou, filter, ...attributes],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let n = 0;
     let carry = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

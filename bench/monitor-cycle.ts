@@ -83,7 +83,10 @@ async function buildTenant(t: number, users: number): Promise<TenantFixture> {
   const ous: string[] = [];
   for (let j = 0; j < MIGRATIONS_PER_TENANT; j++) {
     const domain = `m${j}.t${t}.example`;
-    const base = domain.split('.').map((p) => `DC=${p}`).join(',');
+    const base = domain
+      .split('.')
+      .map((p) => `DC=${p}`)
+      .join(',');
     const mous = Array.from({ length: OUS_PER_MIGRATION }, (_, o) => `OU=Unit ${o},OU=Staff,${base}`);
     fx.migrations.push({ name: `T${t} M${j}`, domain, ous: mous });
     ous.push(...mous);
@@ -110,7 +113,16 @@ async function buildTenant(t: number, users: number): Promise<TenantFixture> {
       consistencyGuid: guid(i, t),
     };
     sim.upsertFromOnPrem(obj, 'cloud', mig.domain);
-    fx.onPrem.get(normalizeDn(ou))!.push({ dn: obj.dn, objectClass: 'user', objectGUID: obj.objectGUID, consistencyGuid: obj.consistencyGuid, userPrincipalName: upn, mail: upn, proxyAddresses: obj.proxyAddresses, displayName: obj.displayName });
+    fx.onPrem.get(normalizeDn(ou))!.push({
+      dn: obj.dn,
+      objectClass: 'user',
+      objectGUID: obj.objectGUID,
+      consistencyGuid: obj.consistencyGuid,
+      userPrincipalName: upn,
+      mail: upn,
+      proxyAddresses: obj.proxyAddresses,
+      displayName: obj.displayName,
+    });
   }
   return fx;
 }
@@ -132,7 +144,11 @@ async function main(): Promise<void> {
   const tenants: TenantGraphs = {
     graph(tenantId) {
       let g = graphs.get(tenantId);
-      if (!g) graphs.set(tenantId, (g = createGraph({ baseUrl: byTenant.get(tenantId)!.sim.baseUrl, tenantId, auth: { kind: 'static-token', token: 'bench' } }, { log, clock })));
+      if (!g)
+        graphs.set(
+          tenantId,
+          (g = createGraph({ baseUrl: byTenant.get(tenantId)!.sim.baseUrl, tenantId, auth: { kind: 'static-token', token: 'bench' } }, { log, clock })),
+        );
       return g;
     },
     index(tenantId) {
@@ -144,7 +160,8 @@ async function main(): Promise<void> {
 
   // Cloud Sync configured for every migration (its own service principal and jobs), before latency is on.
   say('configuring Cloud Sync: 200 service principals with their jobs');
-  for (const f of fixtures) for (const m of f.migrations) await tenants.graph(f.tenantId).ensureCloudSyncConfiguration({ domain: m.domain, passwordHashSync: true, containers: m.ous });
+  for (const f of fixtures)
+    for (const m of f.migrations) await tenants.graph(f.tenantId).ensureCloudSyncConfiguration({ domain: m.domain, passwordHashSync: true, containers: m.ous });
 
   // The runner: one agent per tenant, one read at a time, BENCH_RUNNER_MS each, JSON round trip of the result.
   let runnerReads = 0;
@@ -177,19 +194,47 @@ async function main(): Promise<void> {
   const adapter = createAdapter({} as any); // no app id: anonymous, as the Playground
   const notifier = new Notifier({ adapter, appId: '', db, engine, alerts, people: new PeopleDirectory(db, clock), clock, log, retryBaseMs: 50 });
   notifier.attach();
-  const monitor = new Monitor({ engine, alerts, ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000, concurrency: CONCURRENCY } });
+  const monitor = new Monitor({
+    engine,
+    alerts,
+    ports,
+    clock,
+    log,
+    settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000, concurrency: CONCURRENCY },
+  });
 
   say('creating 200 migrations with their OU batches configured');
-  const policy = { owners: ['00000000-0000-0000-0000-00000000a1e0'], quorum: 1, fourEyes: true, expiryMs: 86_400_000, reminderMs: 7_200_000, escalationMs: 28_800_000 };
+  const policy = {
+    owners: ['00000000-0000-0000-0000-00000000a1e0'],
+    quorum: 1,
+    fourEyes: true,
+    expiryMs: 86_400_000,
+    reminderMs: 7_200_000,
+    escalationMs: 28_800_000,
+  };
   for (const f of fixtures) {
     const channel = `19:bench-${f.tenantId}@thread.tacv2`;
     await db.query('INSERT INTO conversations (id, reference, updated_at) VALUES ($1, $2, $3)', [
       channel,
-      JSON.stringify({ channelId: 'msteams', serviceUrl: connector.url, conversation: { id: channel, isGroup: true, conversationType: 'channel', tenantId: f.tenantId }, bot: { id: '28:cutover', name: 'cutover' } }),
+      JSON.stringify({
+        channelId: 'msteams',
+        serviceUrl: connector.url,
+        conversation: { id: channel, isGroup: true, conversationType: 'channel', tenantId: f.tenantId },
+        bot: { id: '28:cutover', name: 'cutover' },
+      }),
       new Date().toISOString(),
     ]);
     for (const m of f.migrations) {
-      const created = await engine.createMigration({ name: m.name, kind: 'connect-to-cloud-sync', domain: m.domain, tenantId: f.tenantId, ous: m.ous, policy: policy as any, requester: { oid: policy.owners[0], name: 'Bench' } as any, conversationId: channel });
+      const created = await engine.createMigration({
+        name: m.name,
+        kind: 'connect-to-cloud-sync',
+        domain: m.domain,
+        tenantId: f.tenantId,
+        ous: m.ous,
+        policy: policy as any,
+        requester: { oid: policy.owners[0], name: 'Bench' } as any,
+        conversationId: channel,
+      });
       (m as any).id = created.id;
     }
   }
@@ -202,7 +247,12 @@ async function main(): Promise<void> {
     for (const f of fixtures) for (const [r, c] of Object.entries(f.sim.stats.byRoute)) out[r] = (out[r] ?? 0) + c;
     return out;
   };
-  const diff = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+  const diff = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(b)
+        .map(([k, v]) => [k, v - (a[k] ?? 0)])
+        .filter(([, v]) => (v as number) > 0),
+    );
 
   const cycles: any[] = [];
   async function measuredCycle(label: string) {
@@ -228,7 +278,9 @@ async function main(): Promise<void> {
     };
     if (report.errors.length) console.log(report.errors.slice(0, 5));
     cycles.push(out);
-    say(`${label}: ${(wallMs / 1000).toFixed(2)} s (job health ${report.timings?.jobHealthMs} ms), ${out.graphRequests} Graph requests, ${out.runnerReads} runner reads, ${out.findings} findings`);
+    say(
+      `${label}: ${(wallMs / 1000).toFixed(2)} s (job health ${report.timings?.jobHealthMs} ms), ${out.graphRequests} Graph requests, ${out.runnerReads} runner reads, ${out.findings} findings`,
+    );
     return out;
   }
 
@@ -261,7 +313,11 @@ async function main(): Promise<void> {
   lastTenant.sim.injectQuarantine(job.jobId, 'EncounteredBaseEscrowThreshold', { code: 'EscrowThresholdExceeded', message: 'bench' });
   const cycleStart = Date.now();
   const cyclePromise = monitor.runCycle();
-  const post = await connector.waitFor(() => connector.sent.slice(postsBefore).find((s) => s.method === 'POST' && JSON.stringify(s.activity).includes('quarantined')), 120_000, 'the quarantine card');
+  const post = await connector.waitFor(
+    () => connector.sent.slice(postsBefore).find((s) => s.method === 'POST' && JSON.stringify(s.activity).includes('quarantined')),
+    120_000,
+    'the quarantine card',
+  );
   const postedAt = Date.now();
   const alertCycle = await cyclePromise;
   const raised = (await alerts.list({ openOnly: true })).find((a) => a.check === 'job-health')!;
@@ -275,12 +331,18 @@ async function main(): Promise<void> {
   // The same with only the job-health check running (a separate MONITOR schedule for jobs): the card's path
   // without reconciliation competing for the process.
   const second = fixtures[fixtures.length - 2];
-  const job2 = second.sim.summary().jobs.find((j) => j.domain === second.migrations[second.migrations.length - 1].domain && j.templateId === 'AD2AADProvisioning')!;
+  const job2 = second.sim
+    .summary()
+    .jobs.find((j) => j.domain === second.migrations[second.migrations.length - 1].domain && j.templateId === 'AD2AADProvisioning')!;
   const before2 = connector.sent.length;
   const start2 = Date.now();
   second.sim.injectQuarantine(job2.jobId, 'TooManyDeletes', { code: 'TooManyDeletes', message: 'bench' });
   const only = await monitor.runCycle({ only: ['job-health'] });
-  await connector.waitFor(() => connector.sent.slice(before2).find((s) => s.method === 'POST' && JSON.stringify(s.activity).includes('TooManyDeletes')), 60_000, 'the second quarantine card');
+  await connector.waitFor(
+    () => connector.sent.slice(before2).find((s) => s.method === 'POST' && JSON.stringify(s.activity).includes('TooManyDeletes')),
+    60_000,
+    'the second quarantine card',
+  );
   const jobsOnlyToPostMs = Date.now() - start2;
   say(`job-health only: card ${jobsOnlyToPostMs} ms after the cycle started (phase ${only.timings?.jobHealthMs} ms)`);
 
@@ -292,27 +354,91 @@ async function main(): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-    scale: { tenants: TENANTS, migrations: jobs, provisioningJobs: jobs, ous: jobs * OUS_PER_MIGRATION, usersLargestTenant: USERS_LARGEST, usersOtherTenants: USERS_OTHER, usersTotal: USERS_LARGEST + (TENANTS - 1) * USERS_OTHER },
+    scale: {
+      tenants: TENANTS,
+      migrations: jobs,
+      provisioningJobs: jobs,
+      ous: jobs * OUS_PER_MIGRATION,
+      usersLargestTenant: USERS_LARGEST,
+      usersOtherTenants: USERS_OTHER,
+      usersTotal: USERS_LARGEST + (TENANTS - 1) * USERS_OTHER,
+    },
     store: db.kind,
-    settings: { graphLatencyMs: LATENCY_MS, runnerRoundTripMs: RUNNER_MS, monitorConcurrency: CONCURRENCY, jobHealthConcurrency: 32, cyclePeriodSeconds: CYCLE_PERIOD_S, graphMaxConcurrencyPerTenant: 8 },
-    load: { loadavg1m: +(await import('node:os')).loadavg()[0].toFixed(2), note: 'other processes on this machine share its 2 cores; wall times vary with them' },
+    settings: {
+      graphLatencyMs: LATENCY_MS,
+      runnerRoundTripMs: RUNNER_MS,
+      monitorConcurrency: CONCURRENCY,
+      jobHealthConcurrency: 32,
+      cyclePeriodSeconds: CYCLE_PERIOD_S,
+      graphMaxConcurrencyPerTenant: 8,
+    },
+    load: {
+      loadavg1m: +(await import('node:os')).loadavg()[0].toFixed(2),
+      note: 'other processes on this machine share its 2 cores; wall times vary with them',
+    },
     buildSeconds: Math.round(buildMs / 1000),
     cycles,
     runner: { reads: runnerReads, objectsExported: runnerObjects },
-    alert: { injectedToPostMs: postedAt - injectedAt, cycleStartToPostMs: detectToPostMs, raisedAfterCycleStartMs: raised.openedAt.getTime() - cycleStart, raisedToPostMs: postedAt - raised.openedAt.getTime(), jobHealthPhaseMs: alertCycle.timings?.jobHealthMs, cycleWallMs: alertCycleWallMs, jobHealthScheduleOnly: { cycleStartToPostMs: jobsOnlyToPostMs, jobHealthPhaseMs: only.timings?.jobHealthMs }, worstCaseScheduledMs: worstScheduledMs, findings: alertCycle.findings.filter((f) => f.check === 'job-health').length },
+    alert: {
+      injectedToPostMs: postedAt - injectedAt,
+      cycleStartToPostMs: detectToPostMs,
+      raisedAfterCycleStartMs: raised.openedAt.getTime() - cycleStart,
+      raisedToPostMs: postedAt - raised.openedAt.getTime(),
+      jobHealthPhaseMs: alertCycle.timings?.jobHealthMs,
+      cycleWallMs: alertCycleWallMs,
+      jobHealthScheduleOnly: { cycleStartToPostMs: jobsOnlyToPostMs, jobHealthPhaseMs: only.timings?.jobHealthMs },
+      worstCaseScheduledMs: worstScheduledMs,
+      findings: alertCycle.findings.filter((f) => f.check === 'job-health').length,
+    },
     targets: {
-      steadyRequestsPerCycle: { target: requestTarget, measured: stats.graphRequests, ratio: +(stats.graphRequests / requestTarget).toFixed(3), rule: '≤ 2 per job + delta pages' },
-      alertLatencyMs: { target: latencyTargetMs, measured: worstScheduledMs, ratio: +(worstScheduledMs / latencyTargetMs).toFixed(3), rule: 'quarantine in the channel within one cycle (120 s) + 2 s, worst case: fault just after its check' },
-      detectionToCardMs: { target: 2000, measured: detectToPostMs, ratio: +(detectToPostMs / 2000).toFixed(3), rule: 'within the cycle that sees it: ≤ 2 s from the cycle start' },
-      steadyCycleWallMs: { target: CYCLE_PERIOD_S * 1000, measured: stats.wallMs, ratio: +(stats.wallMs / (CYCLE_PERIOD_S * 1000)).toFixed(3), rule: 'a cycle fits in its period' },
+      steadyRequestsPerCycle: {
+        target: requestTarget,
+        measured: stats.graphRequests,
+        ratio: +(stats.graphRequests / requestTarget).toFixed(3),
+        rule: '≤ 2 per job + delta pages',
+      },
+      alertLatencyMs: {
+        target: latencyTargetMs,
+        measured: worstScheduledMs,
+        ratio: +(worstScheduledMs / latencyTargetMs).toFixed(3),
+        rule: 'quarantine in the channel within one cycle (120 s) + 2 s, worst case: fault just after its check',
+      },
+      detectionToCardMs: {
+        target: 2000,
+        measured: detectToPostMs,
+        ratio: +(detectToPostMs / 2000).toFixed(3),
+        rule: 'within the cycle that sees it: ≤ 2 s from the cycle start',
+      },
+      steadyCycleWallMs: {
+        target: CYCLE_PERIOD_S * 1000,
+        measured: stats.wallMs,
+        ratio: +(stats.wallMs / (CYCLE_PERIOD_S * 1000)).toFixed(3),
+        rule: 'a cycle fits in its period',
+      },
     },
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   // On PostgreSQL the figures go beside the default (PGlite) ones rather than over them.
   writeFileSync(new URL(`./results/monitor-cycle${db.kind === 'postgres' ? '-postgres' : ''}.json`, import.meta.url), JSON.stringify(results, null, 2) + '\n');
 
-  console.log('\nmonitor cycle, %d migrations / %d OUs / %s users in the largest tenant, Graph latency %d ms', jobs, jobs * OUS_PER_MIGRATION, USERS_LARGEST.toLocaleString('en'), LATENCY_MS);
-  console.table(results.cycles.map((c) => ({ cycle: c.label, 'wall s': +(c.wallMs / 1000).toFixed(2), 'Graph requests': c.graphRequests, 'runner reads': c.runnerReads, findings: c.findings, 'RSS MB': c.rssMB, 'heap after GC MB': c.heapAfterGcMB })));
+  console.log(
+    '\nmonitor cycle, %d migrations / %d OUs / %s users in the largest tenant, Graph latency %d ms',
+    jobs,
+    jobs * OUS_PER_MIGRATION,
+    USERS_LARGEST.toLocaleString('en'),
+    LATENCY_MS,
+  );
+  console.table(
+    results.cycles.map((c) => ({
+      cycle: c.label,
+      'wall s': +(c.wallMs / 1000).toFixed(2),
+      'Graph requests': c.graphRequests,
+      'runner reads': c.runnerReads,
+      findings: c.findings,
+      'RSS MB': c.rssMB,
+      'heap after GC MB': c.heapAfterGcMB,
+    })),
+  );
   console.table(Object.fromEntries(Object.entries(results.targets).map(([k, v]) => [k, { target: v.target, measured: v.measured, ratio: v.ratio }])));
   console.log('steady-state requests by route:', stats.byRoute);
 

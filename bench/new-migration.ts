@@ -34,7 +34,14 @@ async function measure(budgetMs: number | undefined, graphMs: number): Promise<{
   const connector = await new RecordingConnector().start();
   connector.members = Object.values(USERS);
   const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', SANDBOX_TICK_MS: '0' });
-  const app = await buildApp(settings, { clock: new ManualClock(new Date()), log: createLogger({ level: 'silent' }), db: await openPglite(null), sandboxTickMs: 0, monitorSchedules: false, answerNewMigrationWithinMs: budgetMs });
+  const app = await buildApp(settings, {
+    clock: new ManualClock(new Date()),
+    log: createLogger({ level: 'silent' }),
+    db: await openPglite(null),
+    sandboxTickMs: 0,
+    monitorSchedules: false,
+    answerNewMigrationWithinMs: budgetMs,
+  });
   try {
     const tenantId = app.tenant!.tenantId;
     const activity = (extra: Record<string, unknown>) => ({
@@ -67,9 +74,33 @@ async function measure(budgetMs: number | undefined, graphMs: number): Promise<{
     const command: number[] = [];
     const form: number[] = [];
     for (let i = 0; i < CREATIONS; i++) {
-      command.push(await timed(activity({ type: 'message', text: `new migration "Cmd ${i}" domain=contoso.com ou="${ou(`Cmd${i}`)}" owners=${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}` })));
-      const data = { kind: 'connect-to-cloud-sync', name: `Form ${i}`, domain: 'contoso.com', ou: ou(`Form${i}`), ownerChoices: `${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`, owners: '', approvals: '1' };
-      form.push(await timed(activity({ type: 'invoke', name: 'adaptiveCard/action', replyToId: 'form-message', value: { action: { type: 'Action.Execute', verb: 'migration.create', data }, trigger: 'manual' } })));
+      command.push(
+        await timed(
+          activity({
+            type: 'message',
+            text: `new migration "Cmd ${i}" domain=contoso.com ou="${ou(`Cmd${i}`)}" owners=${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+          }),
+        ),
+      );
+      const data = {
+        kind: 'connect-to-cloud-sync',
+        name: `Form ${i}`,
+        domain: 'contoso.com',
+        ou: ou(`Form${i}`),
+        ownerChoices: `${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+        owners: '',
+        approvals: '1',
+      };
+      form.push(
+        await timed(
+          activity({
+            type: 'invoke',
+            name: 'adaptiveCard/action',
+            replyToId: 'form-message',
+            value: { action: { type: 'Action.Execute', verb: 'migration.create', data }, trigger: 'manual' },
+          }),
+        ),
+      );
     }
     return { command, form };
   } finally {
@@ -84,7 +115,9 @@ function summary(ms: number[]) {
 }
 
 async function main(): Promise<void> {
-  console.log(`new migration: ${CREATIONS} from the command and ${CREATIONS} from the form; Bot Connector +${CONNECTOR_MS} ms, Graph +${GRAPH_MS.join(' / ')} ms per request`);
+  console.log(
+    `new migration: ${CREATIONS} from the command and ${CREATIONS} from the form; Bot Connector +${CONNECTOR_MS} ms, Graph +${GRAPH_MS.join(' / ')} ms per request`,
+  );
   const scenarios = [];
   for (const graphMs of GRAPH_MS) {
     const baseline = await measure(24 * 3_600_000, graphMs); // no answer budget: the answer waits for everything
@@ -94,9 +127,20 @@ async function main(): Promise<void> {
       baseline: { command: summary(baseline.command), form: summary(baseline.form) },
       cutover: { command: summary(cutover.command), form: summary(cutover.form) },
     };
-    scenarios.push({ ...s, ratio: { commandP99: +(s.cutover.command.p99Ms / s.baseline.command.p99Ms).toFixed(2), formP99: +(s.cutover.form.p99Ms / s.baseline.form.p99Ms).toFixed(2) } });
+    scenarios.push({
+      ...s,
+      ratio: {
+        commandP99: +(s.cutover.command.p99Ms / s.baseline.command.p99Ms).toFixed(2),
+        formP99: +(s.cutover.form.p99Ms / s.baseline.form.p99Ms).toFixed(2),
+      },
+    });
     console.log(`Graph +${graphMs} ms per request`);
-    console.table({ 'baseline command': s.baseline.command, 'baseline form': s.baseline.form, 'cutover command': s.cutover.command, 'cutover form': s.cutover.form });
+    console.table({
+      'baseline command': s.baseline.command,
+      'baseline form': s.baseline.form,
+      'cutover command': s.cutover.command,
+      'cutover form': s.cutover.form,
+    });
   }
   const met = scenarios.every((s) => s.cutover.command.p99Ms <= TARGET_P99_MS && s.cutover.form.p99Ms <= TARGET_P99_MS);
   const results = {

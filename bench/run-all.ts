@@ -36,11 +36,23 @@ interface Row {
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, skip: { type: 'string' } } });
 const only = values.only ? new Set(values.only.split(',').map((s) => s.trim().replace(/\.ts$/, ''))) : null;
-const skip = new Set((values.skip ?? '').split(',').filter(Boolean).map((s) => s.trim().replace(/\.ts$/, '')));
+const skip = new Set(
+  (values.skip ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((s) => s.trim().replace(/\.ts$/, '')),
+);
 
 function machine() {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg1m: +os.loadavg()[0].toFixed(2) };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadavg1m: +os.loadavg()[0].toFixed(2),
+  };
 }
 
 function run(file: string): Promise<{ code: number | null; output: string; ms: number }> {
@@ -50,7 +62,8 @@ function run(file: string): Promise<{ code: number | null; output: string; ms: n
     let output = '';
     const tee = (d: Buffer) => {
       output += d;
-      for (const line of String(d).split('\n')) if (line.trim() && !/DeprecationWarning|trace-deprecation/.test(line)) process.stdout.write(`  [${file.replace(/\.ts$/, '')}] ${line}\n`);
+      for (const line of String(d).split('\n'))
+        if (line.trim() && !/DeprecationWarning|trace-deprecation/.test(line)) process.stdout.write(`  [${file.replace(/\.ts$/, '')}] ${line}\n`);
     };
     child.stdout.on('data', tee);
     child.stderr.on('data', tee);
@@ -96,28 +109,76 @@ function rowsOf(name: string, r: any): Row[] {
     ];
   }
   if (name === 'click' && r?.approval) {
-    const cpu = (label: string, x: any) => ({ bench: name, figure: `${label}: ${fmt(x.sqlStatements)} SQL statements, ${fmt(x.cpuMs)} ms CPU`, baseline: `bare botbuilder ${fmt(r.echo.cpuMsPerClick)} ms CPU`, ratio: `CPU ${x.cpuRatioToEcho}×`, target: `≤ ${r.target.cpuMsPerClick.target} ms CPU`, met: x.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : 'no' });
+    const cpu = (label: string, x: any) => ({
+      bench: name,
+      figure: `${label}: ${fmt(x.sqlStatements)} SQL statements, ${fmt(x.cpuMs)} ms CPU`,
+      baseline: `bare botbuilder ${fmt(r.echo.cpuMsPerClick)} ms CPU`,
+      ratio: `CPU ${x.cpuRatioToEcho}×`,
+      target: `≤ ${r.target.cpuMsPerClick.target} ms CPU`,
+      met: x.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : 'no',
+    });
     return [
-      { ...cpu('approval click', r.approval), target: `≤ ${r.target.sqlPerApproval.target} SQL, ≤ ${r.target.cpuMsPerClick.target} ms CPU`, met: r.target.sqlPerApproval.met && r.approval.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : r.target.sqlPerApproval.met ? 'SQL yes, CPU no' : 'no' },
+      {
+        ...cpu('approval click', r.approval),
+        target: `≤ ${r.target.sqlPerApproval.target} SQL, ≤ ${r.target.cpuMsPerClick.target} ms CPU`,
+        met: r.target.sqlPerApproval.met && r.approval.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : r.target.sqlPerApproval.met ? 'SQL yes, CPU no' : 'no',
+      },
       cpu('refresh click', r.refresh),
       ...(r.staleApproval ? [cpu('stale approval click', r.staleApproval)] : []),
     ];
   }
   if (name === 'graph-ou-count' && r?.firstRead) {
     return [
-      { bench: name, figure: `first read of ${fmt(r.users)} users: ${fmt(r.firstRead.requests)} requests, ${fmt(r.firstRead.wallMs)} ms`, baseline: `minimum ${fmt(r.firstRead.minimum)} requests`, ratio: `${(r.firstRead.requests / r.firstRead.minimum).toFixed(3)}×`, target: '≤ 1.02×', met: r.targets?.firstReadWithin2Pct ? 'yes' : 'no' },
-      { bench: name, figure: `delta poll, ${fmt(r.deltaPoll.changesMade)} changes: ${fmt(r.deltaPoll.requests)} request(s), ${fmt(r.deltaPoll.wallMs)} ms`, baseline: '3 requests', ratio: `${(r.deltaPoll.requests / 3).toFixed(2)}×`, target: '≤ 3 requests', met: r.targets?.deltaPollAtMost3 ? 'yes' : 'no' },
-      { bench: name, figure: `client RSS growth ${fmt(r.memory.growthMb)} MB`, baseline: '150 MB', ratio: `${(r.memory.growthMb / 150).toFixed(2)}×`, target: '≤ 150 MB', met: r.targets?.rssGrowthAtMost150Mb ? 'yes' : 'no' },
+      {
+        bench: name,
+        figure: `first read of ${fmt(r.users)} users: ${fmt(r.firstRead.requests)} requests, ${fmt(r.firstRead.wallMs)} ms`,
+        baseline: `minimum ${fmt(r.firstRead.minimum)} requests`,
+        ratio: `${(r.firstRead.requests / r.firstRead.minimum).toFixed(3)}×`,
+        target: '≤ 1.02×',
+        met: r.targets?.firstReadWithin2Pct ? 'yes' : 'no',
+      },
+      {
+        bench: name,
+        figure: `delta poll, ${fmt(r.deltaPoll.changesMade)} changes: ${fmt(r.deltaPoll.requests)} request(s), ${fmt(r.deltaPoll.wallMs)} ms`,
+        baseline: '3 requests',
+        ratio: `${(r.deltaPoll.requests / 3).toFixed(2)}×`,
+        target: '≤ 3 requests',
+        met: r.targets?.deltaPollAtMost3 ? 'yes' : 'no',
+      },
+      {
+        bench: name,
+        figure: `client RSS growth ${fmt(r.memory.growthMb)} MB`,
+        baseline: '150 MB',
+        ratio: `${(r.memory.growthMb / 150).toFixed(2)}×`,
+        target: '≤ 150 MB',
+        met: r.targets?.rssGrowthAtMost150Mb ? 'yes' : 'no',
+      },
     ];
   }
   if (name === 'ldap-count' && r?.results) {
-    const rows: Row[] = r.results.flatMap((t: any) => (t.rows ?? []).map((x: any) => ({ bench: name, figure: `${x.target} ${x.op}: ${fmt(x.users)} users in ${fmt(x.nodeMs)} ms`, baseline: `ldapsearch ${fmt(x.ldapsearchMs)} ms`, ratio: `${x.ratio}×`, target: '≤ 1.2×', met: x.ratio <= 1.2 ? 'yes' : 'no' })));
+    const rows: Row[] = r.results.flatMap((t: any) =>
+      (t.rows ?? []).map((x: any) => ({
+        bench: name,
+        figure: `${x.target} ${x.op}: ${fmt(x.users)} users in ${fmt(x.nodeMs)} ms`,
+        baseline: `ldapsearch ${fmt(x.ldapsearchMs)} ms`,
+        ratio: `${x.ratio}×`,
+        target: '≤ 1.2×',
+        met: x.ratio <= 1.2 ? 'yes' : 'no',
+      })),
+    );
     if (rows.length) return rows;
   }
   if (r?.targets && typeof r.targets === 'object') {
     const rows = Object.entries(r.targets)
       .filter(([, v]: any) => v && typeof v === 'object' && 'measured' in v)
-      .map(([k, v]: any) => ({ bench: name, figure: `${k}: ${fmt(v.measured)}`, baseline: fmt(v.target), ratio: v.ratio !== undefined ? `${v.ratio}×` : '—', target: v.rule ?? '≤ 1×', met: v.ratio !== undefined ? (v.ratio <= 1 ? 'yes' : 'no') : '—' }));
+      .map(([k, v]: any) => ({
+        bench: name,
+        figure: `${k}: ${fmt(v.measured)}`,
+        baseline: fmt(v.target),
+        ratio: v.ratio !== undefined ? `${v.ratio}×` : '—',
+        target: v.rule ?? '≤ 1×',
+        met: v.ratio !== undefined ? (v.ratio <= 1 ? 'yes' : 'no') : '—',
+      }));
     if (rows.length) return rows;
   }
   return [{ bench: name, figure: `see bench/results/${name}.json`, baseline: '—', ratio: '—', target: '—', met: '—' }];
@@ -161,7 +222,15 @@ async function main(): Promise<void> {
       if (!ran) status = 'skipped';
       rows.push({ bench: name, figure: `skipped: ${skipped.join('; ')}`, baseline: '—', ratio: '—', target: '—', met: '—' });
     }
-    if (code !== 0) rows.push({ bench: name, figure: `FAILED (exit ${code}): ${output.trim().split('\n').slice(-1)[0]?.slice(0, 100) ?? ''}`, baseline: '—', ratio: '—', target: '—', met: 'no' });
+    if (code !== 0)
+      rows.push({
+        bench: name,
+        figure: `FAILED (exit ${code}): ${output.trim().split('\n').slice(-1)[0]?.slice(0, 100) ?? ''}`,
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        met: 'no',
+      });
     runs[name] = { seconds: Math.round(ms / 1000), exit: code, status };
   }
   const after = machine();
@@ -170,7 +239,10 @@ async function main(): Promise<void> {
     table(rows),
   ].join('\n');
   console.log(text);
-  writeFileSync(path.join(RESULTS, 'summary.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: before, loadavgAfter: after.loadavg1m, runs, rows }, null, 2)}\n`);
+  writeFileSync(
+    path.join(RESULTS, 'summary.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), machine: before, loadavgAfter: after.loadavg1m, runs, rows }, null, 2)}\n`,
+  );
   if (Object.values(runs).some((r) => r.status.startsWith('failed'))) process.exitCode = 1;
 }
 

@@ -28,7 +28,11 @@ export interface Diagnostic {
 
 /** Runs `bicep <verb> <file> --diagnostics-format sarif …` and returns its diagnostics (SARIF comes on stdout or stderr). */
 export function runBicep(bin: string, args: string[]): { status: number | null; diagnostics: Diagnostic[]; raw: string } {
-  const r = spawnSync(bin, [...args, '--diagnostics-format', 'sarif'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1' } });
+  const r = spawnSync(bin, [...args, '--diagnostics-format', 'sarif'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1' },
+  });
   const diagnostics: Diagnostic[] = [];
   for (const text of [r.stdout, r.stderr]) {
     const start = text.indexOf('{');
@@ -73,12 +77,14 @@ function main(): void {
     const key = `${d.file}:${d.line}:${d.column}:${d.rule}`;
     return seen.has(key) ? false : (seen.add(key), true);
   });
-  for (const d of all) process.stdout.write(`${d.file}(${d.line}${d.column ? `,${d.column}` : ""}) ${d.level} ${d.rule}: ${d.message}\n`);
+  for (const d of all) process.stdout.write(`${d.file}(${d.line}${d.column ? `,${d.column}` : ''}) ${d.level} ${d.rule}: ${d.message}\n`);
   const errors = all.filter((d) => d.level === 'error').length;
   const warnings = all.filter((d) => d.level === 'warning').length;
   if (build.status !== 0 && errors === 0) process.stdout.write(build.raw);
   const ok = build.status === 0 && lint.status === 0 && errors === 0 && warnings === 0;
-  process.stdout.write(`infra:build: ${main} → infra/build/main.json; ${errors} error(s), ${warnings} warning(s), ${all.length - errors - warnings} note(s)${ok ? '' : ' — failing'}\n`);
+  process.stdout.write(
+    `infra:build: ${main} → infra/build/main.json; ${errors} error(s), ${warnings} warning(s), ${all.length - errors - warnings} note(s)${ok ? '' : ' — failing'}\n`,
+  );
   process.exit(ok ? 0 : 1);
 }
 

@@ -124,14 +124,19 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   const auditDir = opts.db ? null : (settings.dataDir ?? path.resolve(settings.CUTOVER_DATA_DIR));
   const audit = await openAuditTrail({ secret: settings.AUDIT_HMAC_KEY, checkpointPath: settings.AUDIT_CHECKPOINT_PATH, dir: auditDir, clock });
   configureAudit({ key: audit.key, anchor: audit.anchor });
-  if (!settings.sandbox && audit.keySource !== 'setting') log.warn({ keyFile: auditDir && path.join(auditDir, 'audit.key') }, 'AUDIT_HMAC_KEY is not set: the audit chain is keyed with a generated key kept next to the data; set it from Key Vault');
+  if (!settings.sandbox && audit.keySource !== 'setting')
+    log.warn(
+      { keyFile: auditDir && path.join(auditDir, 'audit.key') },
+      'AUDIT_HMAC_KEY is not set: the audit chain is keyed with a generated key kept next to the data; set it from Key Vault',
+    );
 
   // --- the cloud side: Microsoft Graph per tenant (the sandbox's simulator, or the real one)
   // SANDBOX_JOIN: another process runs the simulated tenant; this one talks to its Graph simulator.
   const joined = settings.sandbox && settings.SANDBOX_JOIN;
   const sandboxTenants: SandboxTenant[] = [];
   if (settings.sandbox && !joined) {
-    for (let i = 0; i < settings.SANDBOX_TENANTS; i++) sandboxTenants.push(i === 0 && opts.tenant ? opts.tenant : await SandboxTenant.start({ clock, log, index: i }));
+    for (let i = 0; i < settings.SANDBOX_TENANTS; i++)
+      sandboxTenants.push(i === 0 && opts.tenant ? opts.tenant : await SandboxTenant.start({ clock, log, index: i }));
   }
   const tenant = sandboxTenants[0] ?? null;
   const defaultTenantId = tenant?.tenantId ?? (joined ? SANDBOX_TENANT_ID : settings.GRAPH_TENANT_ID!);
@@ -179,7 +184,8 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   // The sandbox runner's executor: the real PowerShell scripts under pwsh when there is one (SANDBOX_EXECUTOR=auto),
   // else the TypeScript executor. The scripts reach the simulated server through the sandbox's fake modules.
   const pwsh = !sandboxTenants.length || settings.SANDBOX_EXECUTOR === 'sandbox' ? null : findPowerShell(settings.SANDBOX_POWERSHELL, { core: true });
-  if (sandboxTenants.length && settings.SANDBOX_EXECUTOR === 'powershell' && !pwsh) throw new Error('Setting SANDBOX_EXECUTOR=powershell, but no pwsh was found: set SANDBOX_POWERSHELL, or run scripts/install-engines.sh');
+  if (sandboxTenants.length && settings.SANDBOX_EXECUTOR === 'powershell' && !pwsh)
+    throw new Error('Setting SANDBOX_EXECUTOR=powershell, but no pwsh was found: set SANDBOX_POWERSHELL, or run scripts/install-engines.sh');
   let engine!: RunbookEngine;
   let runnerGateway!: RunnerGateway;
   const alerts = new AlertService({ db, clock });
@@ -214,7 +220,23 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       },
     },
   });
-  engine = new RunbookEngine({ ownersGroups, db, clock, log: log.child({ component: 'engine' }), owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 }, tracer, ports: { runner: runnerGateway.port(), graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerName: r } : {}), { notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL, verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000, verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000 }), openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical') } });
+  engine = new RunbookEngine({
+    ownersGroups,
+    db,
+    clock,
+    log: log.child({ component: 'engine' }),
+    owner: { scope: ownerScope(settings, db), leaseMs: settings.STEP_LEASE_SECONDS * 1000 },
+    tracer,
+    ports: {
+      runner: runnerGateway.port(),
+      graph: graphActions(tenants, (t, a, p, r) => runnerGateway.read(t, a, p, r ? { runnerName: r } : {}), {
+        notificationEmail: settings.CLOUD_SYNC_NOTIFICATION_EMAIL,
+        verifyWaitMs: settings.VERIFY_WAIT_MINUTES * 60_000,
+        verifyPollMs: settings.VERIFY_POLL_SECONDS * 1000,
+      }),
+      openCriticalAlerts: async (id) => (await alerts.list({ migrationId: id, openOnly: true })).filter((x) => x.severity === 'critical'),
+    },
+  });
 
   // --- authority (issue 15): administrators, runner registrations, creation checks, cancel, alert responders
   // Administrators come from the settings. Neither set: nobody outside the sandbox (fail closed, warned at start); the
@@ -223,11 +245,16 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     settings.CUTOVER_ADMINS?.length || settings.CUTOVER_ADMINS_GROUP
       ? { oids: settings.CUTOVER_ADMINS ?? [], groupId: settings.CUTOVER_ADMINS_GROUP ?? null }
       : settings.sandbox
-        ? { oids: [], groupId: SANDBOX_ADMINS_GROUP.id, source: `the sandbox's "${SANDBOX_ADMINS_GROUP.name}" group (${[SANDBOX_PEOPLE[0].name, SANDBOX_PEOPLE[1].name].join(', ')})` }
+        ? {
+            oids: [],
+            groupId: SANDBOX_ADMINS_GROUP.id,
+            source: `the sandbox's "${SANDBOX_ADMINS_GROUP.name}" group (${[SANDBOX_PEOPLE[0].name, SANDBOX_PEOPLE[1].name].join(', ')})`,
+          }
         : { oids: [], groupId: null };
   const admins = new Administrators({ config: adminsConfig, groups: ownersGroups });
   if (!admins.configured) log.warn('CUTOVER_ADMINS and CUTOVER_ADMINS_GROUP are unset: nobody can register, rotate or revoke runners');
-  else if (!adminsConfig.groupId && adminsConfig.oids.length < 2) log.warn({ admins: adminsConfig.oids.length }, 'CUTOVER_ADMINS names one administrator: adding a runner needs a second one to approve it');
+  else if (!adminsConfig.groupId && adminsConfig.oids.length < 2)
+    log.warn({ admins: adminsConfig.oids.length }, 'CUTOVER_ADMINS names one administrator: adding a runner needs a second one to approve it');
   const registrations = new RunnerRegistrations({
     db,
     clock,
@@ -255,7 +282,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       : id === settings.GRAPH_TENANT_ID?.toLowerCase() || graphTenants.has(id) || !!(settings.GRAPH_CLIENT_SECRET || settings.GRAPH_CERTIFICATE_PATH);
     return known
       ? { managed: true }
-      : { managed: false, reason: `cutover does not manage this Microsoft Entra tenant (${tenantId}): it holds no Microsoft Graph credentials for it (GRAPH_TENANT_ID, GRAPH_TENANTS), so it could neither read nor change anything there. Start the migration from a channel of a tenant cutover manages, or ask whoever runs cutover to add this one.` };
+      : {
+          managed: false,
+          reason: `cutover does not manage this Microsoft Entra tenant (${tenantId}): it holds no Microsoft Graph credentials for it (GRAPH_TENANT_ID, GRAPH_TENANTS), so it could neither read nor change anything there. Start the migration from a channel of a tenant cutover manages, or ask whoever runs cutover to add this one.`,
+        };
   };
   const creation = new CreationChecks({
     engine,
@@ -267,12 +297,19 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       runnerRead: (tenantId, runnerName, action, params) => runnerGateway.read(tenantId, action, params, { runnerName }),
     },
   });
-  const cancellations = new Cancellations({ db, clock, engine, onCancelled: async (m, actor) => void (await alerts.resolveAllOf(m.id, actor, 'migration cancelled')) });
+  const cancellations = new Cancellations({
+    db,
+    clock,
+    engine,
+    onCancelled: async (m, actor) => void (await alerts.resolveAllOf(m.id, actor, 'migration cancelled')),
+  });
   // An incident that resolved takes the remedy steps it added and that have not run (a restart waiting for approval,
   // rejected or failed) with it: the runbook does not wait for a remedy nobody needs any more.
   alerts.on((e) => {
     if (e.type !== 'resolved') return;
-    void engine.settleIncidentSteps(e.alertId, 'the alert it was asked for was resolved before it ran').catch((err) => log.warn({ err, alertId: e.alertId }, 'could not settle the steps of a resolved alert'));
+    void engine
+      .settleIncidentSteps(e.alertId, 'the alert it was asked for was resolved before it ran')
+      .catch((err) => log.warn({ err, alertId: e.alertId }, 'could not settle the steps of a resolved alert'));
   });
   // Alerts: the migration's change owners, or the responders group (CUTOVER_RESPONDERS_GROUP); nobody else.
   const respondersGroup = settings.CUTOVER_RESPONDERS_GROUP;
@@ -282,22 +319,56 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
         const m = await engine.getMigration(migrationId);
         return !!m && (await engine.isOwnerNow(m, oid));
       },
-      ...(respondersGroup ? { responders: { groupId: respondersGroup, isMember: async (tenantId, oid) => (await ownersGroups.resolve(tenantId, respondersGroup)).members.some((x) => x.id.toLowerCase() === oid.toLowerCase()) } } : {}),
+      ...(respondersGroup
+        ? {
+            responders: {
+              groupId: respondersGroup,
+              isMember: async (tenantId, oid) =>
+                (await ownersGroups.resolve(tenantId, respondersGroup)).members.some((x) => x.id.toLowerCase() === oid.toLowerCase()),
+            },
+          }
+        : {}),
     }),
   );
 
   // --- the monitor
-  const monitorPorts = createMonitorPorts({ tenants, runnerRead: (t, action, params, runnerName) => runnerGateway.read(t, action, params, runnerName ? { runnerName } : {}), runners: (tenantId) => hub.listRunners({ tenantId }), kv });
+  const monitorPorts = createMonitorPorts({
+    tenants,
+    runnerRead: (t, action, params, runnerName) => runnerGateway.read(t, action, params, runnerName ? { runnerName } : {}),
+    runners: (tenantId) => hub.listRunners({ tenantId }),
+    kv,
+  });
   // One monitor per deployment: with PostgreSQL the instance holding the advisory lock runs the scheduled cycles.
   const leaseLog = log.child({ component: 'monitor-lease', pid: process.pid });
   const leader: Leader =
     db.kind === 'postgres' && settings.DATABASE_URL
-      ? new PgAdvisoryLeader({ connectionString: settings.DATABASE_URL, log: leaseLog, onChange: (held) => (held ? leaseLog.warn({ leader: true }, 'monitor lease taken by this instance') : leaseLog.warn({ leader: false }, 'monitor lease released or lost by this instance')) })
+      ? new PgAdvisoryLeader({
+          connectionString: settings.DATABASE_URL,
+          log: leaseLog,
+          onChange: (held) =>
+            held
+              ? leaseLog.warn({ leader: true }, 'monitor lease taken by this instance')
+              : leaseLog.warn({ leader: false }, 'monitor lease released or lost by this instance'),
+        })
       : new AlwaysLeader();
   const policyChanges = new PolicyChanges({ db, clock, engine });
-  const monitor = new Monitor({ engine, alerts, ports: monitorPorts, clock, log: log.child({ component: 'monitor' }), settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
+  const monitor = new Monitor({
+    engine,
+    alerts,
+    ports: monitorPorts,
+    clock,
+    log: log.child({ component: 'monitor' }),
+    settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 },
+    leader,
+  });
   // The approvals sweep under the same lease (one process of a deployment sweeps); snoozed alerts wake on its tick too.
-  const housekeeping = new ApprovalHousekeeping({ engine, policyChanges, lease: leader, log: log.child({ component: 'housekeeping' }), after: () => alerts.wakeSnoozed() });
+  const housekeeping = new ApprovalHousekeeping({
+    engine,
+    policyChanges,
+    lease: leader,
+    log: log.child({ component: 'housekeeping' }),
+    after: () => alerts.wakeSnoozed(),
+  });
 
   // --- downloadable reports behind signed, expiring links (alert reconciliations, assessments)
   const reportLinks = await ReportLinks.open(db, clock);
@@ -307,11 +378,27 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
   // --- the Bot Framework surface
   const adapter = createAdapter(settings);
   const people = new PeopleDirectory(db, clock);
-  const notifier = new Notifier({ adapter, appId: settings.MicrosoftAppId ?? '', db, engine, alerts, policyChanges, registrations, cancellations, people, links, clock, log: log.child({ component: 'notifier' }), retryBaseMs: opts.notifierRetryBaseMs, userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId });
+  const notifier = new Notifier({
+    adapter,
+    appId: settings.MicrosoftAppId ?? '',
+    db,
+    engine,
+    alerts,
+    policyChanges,
+    registrations,
+    cancellations,
+    people,
+    links,
+    clock,
+    log: log.child({ component: 'notifier' }),
+    retryBaseMs: opts.notifierRetryBaseMs,
+    userSpecificViews: settings.USER_SPECIFIC_VIEWS ?? !!settings.MicrosoftAppId,
+  });
   notifier.attach();
   adapter.onTurnError = async (context, error) => {
     log.error({ err: error, activityId: context.activity?.id }, 'turn failed');
-    if (context.activity?.type === 'message') await context.sendActivity('cutover hit an error handling that message; nothing was changed. The error is in the service log.').catch(() => {});
+    if (context.activity?.type === 'message')
+      await context.sendActivity('cutover hit an error handling that message; nothing was changed. The error is in the service log.').catch(() => {});
   };
   const insight: BotDeps['insight'] = {
     async statusFacts(m) {
@@ -320,7 +407,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
       await index.refresh();
       for (const ou of m.ous) {
         // The migration's own runner (its Connect server's forest), never whichever runner of the tenant answers first.
-        const onPrem = await runnerGateway.read(m.tenantId, 'ad-count', { ou }, m.runnerName ? { runnerName: m.runnerName } : {}).then((r) => String(r.users)).catch((e) => `unavailable (${e.message})`);
+        const onPrem = await runnerGateway
+          .read(m.tenantId, 'ad-count', { ou }, m.runnerName ? { runnerName: m.runnerName } : {})
+          .then((r) => String(r.users))
+          .catch((e) => `unavailable (${e.message})`);
         facts.push({ title: ou, value: `on-premises ${onPrem} · Entra ${index.countUnder(ou)}` });
       }
       return facts;
@@ -342,10 +432,29 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
           facts: [
             { title: 'Status', value: j.status.code },
             { title: 'Schedule', value: scheduleInWords(j.schedule.state, j.schedule.interval) },
-            { title: 'Last execution', value: last ? `${last.state}, ${formatTime(last.timeEnded, now)} (exported ${last.countExported}, escrowed ${last.countEscrowed})` : 'never' },
-            { title: 'Steady state', value: j.status.steadyStateFirstAchievedTime ? `since ${formatTime(j.status.steadyStateFirstAchievedTime, now)}` : 'not reached' },
-            ...(q ? [{ title: 'Quarantine', value: `${q.reason}${q.error ? ` (${q.error.code})` : ''} since ${formatTime(q.currentBegan, now)}; next attempt ${formatTime(q.nextAttempt, now)}` }] : []),
-            { title: 'Synchronized', value: Object.entries(j.status.synchronizedEntryCountByType).map(([k, v]) => `${k}: ${v}`).join(', ') || '—' },
+            {
+              title: 'Last execution',
+              value: last ? `${last.state}, ${formatTime(last.timeEnded, now)} (exported ${last.countExported}, escrowed ${last.countEscrowed})` : 'never',
+            },
+            {
+              title: 'Steady state',
+              value: j.status.steadyStateFirstAchievedTime ? `since ${formatTime(j.status.steadyStateFirstAchievedTime, now)}` : 'not reached',
+            },
+            ...(q
+              ? [
+                  {
+                    title: 'Quarantine',
+                    value: `${q.reason}${q.error ? ` (${q.error.code})` : ''} since ${formatTime(q.currentBegan, now)}; next attempt ${formatTime(q.nextAttempt, now)}`,
+                  },
+                ]
+              : []),
+            {
+              title: 'Synchronized',
+              value:
+                Object.entries(j.status.synchronizedEntryCountByType)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join(', ') || '—',
+            },
           ],
         };
       });
@@ -381,7 +490,16 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     log,
     ready: async () => {
       await db.query('SELECT 1');
-      return { store: db.kind, sandbox: tenant ? { graph: tenant.graphBaseUrl, tenants: sandboxTenants.map((t) => ({ tenantId: t.tenantId, domain: t.domain, graph: t.graphBaseUrl })) } : joined ? { joined: settings.SANDBOX_GRAPH_URL } : null, monitor: { lease: leader.kind, leader: leader.isLeader() }, pid: process.pid };
+      return {
+        store: db.kind,
+        sandbox: tenant
+          ? { graph: tenant.graphBaseUrl, tenants: sandboxTenants.map((t) => ({ tenantId: t.tenantId, domain: t.domain, graph: t.graphBaseUrl })) }
+          : joined
+            ? { joined: settings.SANDBOX_GRAPH_URL }
+            : null,
+        monitor: { lease: leader.kind, leader: leader.isLeader() },
+        pid: process.pid,
+      };
     },
   });
   hub.registerRoutes(server);
@@ -394,7 +512,10 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     id: /[a-z0-9][a-z0-9-]{0,99}/,
     load: (migrationId) => loadAssessmentReport(engine, migrationId),
     render: { csv: assessmentCsv, json: assessmentJson },
-    messages: { expired: 'This report link has expired: press Refresh on the assessment card for a new one.', missing: 'No assessment has run for this migration.' },
+    messages: {
+      expired: 'This report link has expired: press Refresh on the assessment card for a new one.',
+      missing: 'No assessment has run for this migration.',
+    },
   });
   if (tenant) registerSandboxRoutes(server, { tenant, monitor, engine, log });
   // The simulated Connect servers and forests as the fake ADSync / ActiveDirectory modules reach them (loopback only).
@@ -427,14 +548,26 @@ export async function buildApp(settings: Settings, opts: BuildOptions = {}): Pro
     return new PowerShellExecutor({ executable: pwsh, env: sandboxPowerShellEnv({ onpremUrl: `${url}${cmdletBasePath(t.tenantId)}`, windowsRoot }) });
   };
   // One runner agent per simulated tenant, bound to that tenant: it never leases another tenant's jobs.
-  for (const t of opts.sandboxAgent ?? true ? sandboxTenants : []) {
-    for (const r of await hub.listRunners({ tenantId: t.tenantId })) if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
+  for (const t of (opts.sandboxAgent ?? true) ? sandboxTenants : []) {
+    for (const r of await hub.listRunners({ tenantId: t.tenantId }))
+      if (r.name.startsWith('sandbox-') && r.health !== 'Revoked') await hub.revokeRunner(r.id, t.tenantId);
     const label = t === tenant ? '' : `${t.domain.split('.')[0]}-`;
     // The same name at every start (the old one revoked first): migrations are bound to their runner by name.
     const { token } = await hub.createRunner({ name: `sandbox-${label}runner`, tenantId: t.tenantId });
     const executor = sandboxExecutor(t);
-    log.info({ tenantId: t.tenantId, executor: executor.kind, ...(pwsh ? { powershell: pwsh } : {}) }, executor.kind === 'powershell' ? 'sandbox runner: the real PowerShell scripts under pwsh, against the simulated Connect server' : 'sandbox runner: the TypeScript sandbox executor');
-    const agent = startAgent({ serverUrl: url, token, executor, log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }), signal: agentAbort.signal });
+    log.info(
+      { tenantId: t.tenantId, executor: executor.kind, ...(pwsh ? { powershell: pwsh } : {}) },
+      executor.kind === 'powershell'
+        ? 'sandbox runner: the real PowerShell scripts under pwsh, against the simulated Connect server'
+        : 'sandbox runner: the TypeScript sandbox executor',
+    );
+    const agent = startAgent({
+      serverUrl: url,
+      token,
+      executor,
+      log: log.child({ component: 'sandbox-runner', tenantId: t.tenantId }),
+      signal: agentAbort.signal,
+    });
     agent.done.catch((err) => log.error({ err }, 'sandbox runner stopped'));
   }
   for (const t of sandboxTenants) t.startTimer(opts.sandboxTickMs ?? settings.SANDBOX_TICK_MS);

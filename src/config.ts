@@ -6,24 +6,23 @@ import { z } from 'zod';
  * process with one line naming it. With no settings at all, cutover runs the embedded sandbox.
  */
 
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Entra object ids, comma-separated (CUTOVER_ADMINS): lower-cased, each a GUID. */
-const objectIdList = z
-  .string()
-  .transform((v, ctx) => {
-    const ids = v.split(',').map((x) => x.trim()).filter(Boolean);
-    const bad = ids.find((x) => !GUID.test(x));
-    if (bad) {
-      ctx.addIssue({ code: 'custom', message: `is not a comma-separated list of Entra object ids: "${bad.slice(0, 60)}" is not a GUID` });
-      return z.NEVER;
-    }
-    return [...new Set(ids.map((x) => x.toLowerCase()))];
-  });
+const objectIdList = z.string().transform((v, ctx) => {
+  const ids = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const bad = ids.find((x) => !GUID.test(x));
+  if (bad) {
+    ctx.addIssue({ code: 'custom', message: `is not a comma-separated list of Entra object ids: "${bad.slice(0, 60)}" is not a GUID` });
+    return z.NEVER;
+  }
+  return [...new Set(ids.map((x) => x.toLowerCase()))];
+});
 const groupObjectId = z
   .string()
   .regex(GUID, "is not an Entra group's object id (a GUID)")
@@ -41,7 +40,9 @@ export const graphTenantSchema = z
     managedIdentity: z.boolean().optional(),
   })
   .strict()
-  .refine((t) => t.managedIdentity || ((t.clientSecret || t.certificatePath) && t.clientId), { message: 'needs clientId with clientSecret or certificatePath, or managedIdentity: true' });
+  .refine((t) => t.managedIdentity || ((t.clientSecret || t.certificatePath) && t.clientId), {
+    message: 'needs clientId with clientSecret or certificatePath, or managedIdentity: true',
+  });
 export type GraphTenantCredential = z.infer<typeof graphTenantSchema>;
 
 export const settingsSchema = z
@@ -50,7 +51,10 @@ export const settingsSchema = z
     HOST: z.string().default('127.0.0.1'),
     PUBLIC_URL: z.string().url().optional(),
     CUTOVER_DATA_DIR: z.string().default('.cutover'),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
     SANDBOX: bool.optional(),
     PLAYGROUND: bool.default(true),
     PLAYGROUND_PORT: z.coerce.number().int().min(1).max(65535).default(56150),
@@ -100,7 +104,10 @@ export const settingsSchema = z
         try {
           return JSON.parse(v) as unknown;
         } catch {
-          ctx.addIssue({ code: 'custom', message: 'is not valid JSON (a JSON array of {tenantId, clientId, clientSecret | certificatePath | managedIdentity})' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'is not valid JSON (a JSON array of {tenantId, clientId, clientSecret | certificatePath | managedIdentity})',
+          });
           return z.NEVER;
         }
       })
@@ -131,7 +138,11 @@ export const settingsSchema = z
       .regex(/^[^\s;@]+@[^\s;@]+(;[^\s;@]+@[^\s;@]+)*$/, 'one or more e-mail addresses separated by ;')
       .optional(),
     // "Verify the OU": how long to wait for Cloud Sync to take every object, and how often to look (provisioning logs).
-    VERIFY_WAIT_MINUTES: z.coerce.number().min(0).max(24 * 60).default(60),
+    VERIFY_WAIT_MINUTES: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .default(60),
     VERIFY_POLL_SECONDS: z.coerce.number().min(0.01).max(3600).default(15),
     // Traces, off unless set: an OTLP/HTTP collector (the standard OpenTelemetry variable; spans go to <url>/v1/traces)
     // and/or Azure Monitor (Application Insights).
@@ -146,33 +157,52 @@ export const settingsSchema = z
     AUDIT_CHECKPOINT_PATH: z.string().min(1).optional(),
     APPLICATIONINSIGHTS_CONNECTION_STRING: z
       .string()
-      .regex(/(^|;)\s*InstrumentationKey=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i, 'is not an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://…)')
+      .regex(
+        /(^|;)\s*InstrumentationKey=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i,
+        'is not an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://…)',
+      )
       .optional(),
   })
   .superRefine((s, ctx) => {
     if (s.MicrosoftAppId && !s.MicrosoftAppPassword && !(s.CertificateThumbprint && s.CertificatePrivateKey) && s.MicrosoftAppType !== 'UserAssignedMSI') {
-      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set (or a certificate, or MicrosoftAppType=UserAssignedMSI)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MicrosoftAppPassword'],
+        message: 'is required when MicrosoftAppId is set (or a certificate, or MicrosoftAppType=UserAssignedMSI)',
+      });
     }
     if ((s.MicrosoftAppType === 'SingleTenant' || s.MicrosoftAppType === 'UserAssignedMSI') && !s.MicrosoftAppTenantId) {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required when MicrosoftAppType=${s.MicrosoftAppType}` });
     }
     const sandbox = s.SANDBOX ?? !s.GRAPH_TENANT_ID;
     if (s.SANDBOX_JOIN) {
-      if (!s.SANDBOX_GRAPH_URL) ctx.addIssue({ code: 'custom', path: ['SANDBOX_GRAPH_URL'], message: "is required with SANDBOX_JOIN=1 (the first process's Graph simulator)" });
-      if (!s.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required with SANDBOX_JOIN=1 (the processes share one PostgreSQL database)' });
+      if (!s.SANDBOX_GRAPH_URL)
+        ctx.addIssue({ code: 'custom', path: ['SANDBOX_GRAPH_URL'], message: "is required with SANDBOX_JOIN=1 (the first process's Graph simulator)" });
+      if (!s.DATABASE_URL)
+        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required with SANDBOX_JOIN=1 (the processes share one PostgreSQL database)' });
     }
     if (!sandbox) {
       if (!s.GRAPH_TENANT_ID) ctx.addIssue({ code: 'custom', path: ['GRAPH_TENANT_ID'], message: 'is required outside sandbox mode' });
       const listed = s.GRAPH_TENANTS?.some((t) => t.tenantId.toLowerCase() === s.GRAPH_TENANT_ID?.toLowerCase());
       if (!listed && !s.GRAPH_MANAGED_IDENTITY && !s.GRAPH_CLIENT_SECRET && !s.GRAPH_CERTIFICATE_PATH) {
-        ctx.addIssue({ code: 'custom', path: ['GRAPH_CLIENT_SECRET'], message: 'a Graph credential is required outside sandbox mode (GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH, GRAPH_MANAGED_IDENTITY=1, or GRAPH_TENANT_ID listed in GRAPH_TENANTS)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['GRAPH_CLIENT_SECRET'],
+          message:
+            'a Graph credential is required outside sandbox mode (GRAPH_CLIENT_SECRET, GRAPH_CERTIFICATE_PATH, GRAPH_MANAGED_IDENTITY=1, or GRAPH_TENANT_ID listed in GRAPH_TENANTS)',
+        });
       }
       if ((s.GRAPH_CLIENT_SECRET || s.GRAPH_CERTIFICATE_PATH) && !s.GRAPH_CLIENT_ID) {
         ctx.addIssue({ code: 'custom', path: ['GRAPH_CLIENT_ID'], message: 'is required with a client secret or certificate' });
       }
       // Without a bot identity botbuilder accepts unsigned activities: anyone could pose as a change owner.
       if (!s.MicrosoftAppId) {
-        ctx.addIssue({ code: 'custom', path: ['MicrosoftAppId'], message: 'is required outside sandbox mode (the bot identity, with MicrosoftAppPassword, a certificate or MicrosoftAppType=UserAssignedMSI): without it unsigned activities would be accepted' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MicrosoftAppId'],
+          message:
+            'is required outside sandbox mode (the bot identity, with MicrosoftAppPassword, a certificate or MicrosoftAppType=UserAssignedMSI): without it unsigned activities would be accepted',
+        });
       }
     }
   });
@@ -188,7 +218,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = issue.path.join('.') || 'settings';
-    throw new SettingsError(`Setting ${name} ${issue.message.startsWith('is ') || issue.message.startsWith('a ') ? issue.message : `is invalid: ${issue.message}`}`);
+    throw new SettingsError(
+      `Setting ${name} ${issue.message.startsWith('is ') || issue.message.startsWith('a ') ? issue.message : `is invalid: ${issue.message}`}`,
+    );
   }
   const s = parsed.data;
   const sandbox = s.SANDBOX ?? !s.GRAPH_TENANT_ID;

@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     `  health:             ${app.url}/healthz  ${app.url}/readyz`,
   ];
   if (app.tenant) lines.push(`  Graph simulator:    ${app.tenants.map((t) => t.graphBaseUrl).join('  ')}`, `  sandbox state:      ${app.url}/sandbox/v1/state`);
-  if (playground) lines.push(`  Agents Playground:  http://localhost:${settings.PLAYGROUND_PORT}  (open it, pick the team channel, @mention the bot and say help)`);
+  if (playground)
+    lines.push(`  Agents Playground:  http://localhost:${settings.PLAYGROUND_PORT}  (open it, pick the team channel, @mention the bot and say help)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;

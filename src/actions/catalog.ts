@@ -107,7 +107,7 @@ export const catalog = {
     name: 'get-export-deletion-threshold',
     description:
       'Get-ADSyncExportDeletionThreshold: accidental-delete protection (default 500 objects). Its -AADUserName is mandatory ' +
-      'and it signs in to Entra interactively, so a non-interactive runner cannot answer it: it fails with PowerShell\'s ' +
+      "and it signs in to Entra interactively, so a non-interactive runner cannot answer it: it fails with PowerShell's " +
       'missing-mandatory-parameter error (use Graph onPremisesSynchronization.configuration instead).',
     mutation: false,
     executors: ADSYNC,
@@ -160,7 +160,7 @@ export const catalog = {
   'create-noflow-rules': define({
     name: 'create-noflow-rules',
     description:
-      'Creates or updates the migration\'s no-flow rules: per object type ONE inbound rule (AD connector, Join, Constant true → ' +
+      "Creates or updates the migration's no-flow rules: per object type ONE inbound rule (AD connector, Join, Constant true → " +
       'cloudNoFlow, one scope group "dn ENDSWITH <OU>" per OU, ORed) and ONE outbound rule (Entra connector, JoinNoFlow, ' +
       'cloudNoFlow EQUAL true). Identifiers derive from migration + type + direction; a longer OU list updates the rules in ' +
       'place (same identifier and precedence). Each OU DN must be verified in AD (AD module or ADSI). Marks the AD connector ' +
@@ -175,7 +175,11 @@ export const catalog = {
           .min(1)
           .max(50)
           .refine((a) => new Set(a.map((d) => d.toLowerCase())).size === a.length, 'OUs must be unique'),
-        objectTypes: z.array(noFlowObjectTypeSchema).min(1).max(4).refine((a) => new Set(a).size === a.length, 'object types must be unique'),
+        objectTypes: z
+          .array(noFlowObjectTypeSchema)
+          .min(1)
+          .max(4)
+          .refine((a) => new Set(a).size === a.length, 'object types must be unique'),
       })
       .strict(),
     result: z.object({
@@ -190,7 +194,7 @@ export const catalog = {
   'remove-noflow-rules': define({
     name: 'remove-noflow-rules',
     description:
-      "Rollback: removes every no-flow rule of this migration (and any older per-batch rules cutover made for it) and marks the AD " +
+      'Rollback: removes every no-flow rule of this migration (and any older per-batch rules cutover made for it) and marks the AD ' +
       'connector FullSyncRequired: Connect takes the objects back at its next Full Synchronization.',
     mutation: true,
     executors: ADSYNC,
@@ -288,7 +292,9 @@ export const catalog = {
       .strict(),
     result: z.object({
       base: z.string(),
-      containers: z.array(z.object({ dn: z.string(), users: z.number().int(), inetOrgPersons: z.number().int(), groups: z.number().int(), contacts: z.number().int() })),
+      containers: z.array(
+        z.object({ dn: z.string(), users: z.number().int(), inetOrgPersons: z.number().int(), groups: z.number().int(), contacts: z.number().int() }),
+      ),
       total: z.number().int(),
     }),
   }),
@@ -314,9 +320,7 @@ export const catalog = {
     description: 'Per-object identity data under an OU for reconciliation: objectGUID, ms-DS-ConsistencyGuid, UPN, mail, proxyAddresses, displayName, DN.',
     mutation: false,
     executors: AD,
-    params: z
-      .object({ ou: ouDn, classes: z.array(objectClassSchema).min(1).max(3).default(['user', 'group', 'contact']) })
-      .strict(),
+    params: z.object({ ou: ouDn, classes: z.array(objectClassSchema).min(1).max(3).default(['user', 'group', 'contact']) }).strict(),
     result: z.object({ ou: z.string(), count: z.number().int(), objects: z.array(identitySchema) }),
   }),
   'ad-check-schema': define({
@@ -396,20 +400,29 @@ export const catalog = {
   'forest-object-count': define({
     name: 'forest-object-count',
     description:
-      'Users, groups and contacts in every domain of the forest (not only the runner\'s), leaving out critical system objects: ' +
+      "Users, groups and contacts in every domain of the forest (not only the runner's), leaving out critical system objects: " +
       'the count DirSync bases its upgrade path on (its database holds the whole forest it synchronizes).',
     mutation: false,
     executors: AD,
     params: z.object({}).strict(),
     result: z.object({
-      domains: z.array(z.object({ domain: z.string(), dn: z.string(), users: z.number().int(), groups: z.number().int(), contacts: z.number().int(), total: z.number().int() })),
+      domains: z.array(
+        z.object({
+          domain: z.string(),
+          dn: z.string(),
+          users: z.number().int(),
+          groups: z.number().int(),
+          contacts: z.number().int(),
+          total: z.number().int(),
+        }),
+      ),
       total: z.number().int(),
     }),
   }),
   'gwb-scope-report': define({
     name: 'gwb-scope-report',
     description:
-      "Every group under the Group Writeback target OU with its real groupType: in scope of seed 004 (written back from a cloud " +
+      'Every group under the Group Writeback target OU with its real groupType: in scope of seed 004 (written back from a cloud ' +
       'security group, universal, not mail-enabled) or out of it (mail-enabled groups and DLs, other scopes), with the reason.',
     mutation: false,
     executors: AD,

@@ -110,7 +110,8 @@ function buildExecutor(kind: string | undefined, v: Values, plugins: readonly Ex
     default: {
       const plugin = plugins.find((p) => p.kind === kind);
       if (plugin) return plugin.build();
-      if (kind === 'sandbox') return fail('--executor sandbox runs the simulated contoso.com: start it through bin/cutover-runner.mjs (or src/sandbox/runner-cli.ts)');
+      if (kind === 'sandbox')
+        return fail('--executor sandbox runs the simulated contoso.com: start it through bin/cutover-runner.mjs (or src/sandbox/runner-cli.ts)');
       return fail('--executor must be powershell, ldap or sandbox');
     }
   }
@@ -160,7 +161,12 @@ async function execOne(action: string | undefined, v: Values, plugins: readonly 
     let plan: unknown;
     if (kind === 'powershell') plan = new PowerShellExecutor({ executable: v.powershell }).dryRun(action, params);
     else if (kind === 'ldap')
-      plan = { ldapUrl: v['ldap-url'] ?? process.env.CUTOVER_LDAP_URL ?? null, searchBase: (params as any).ou ?? '(rootDSE, schema NC)', filters: FILTERS, pageSizeMax: 1000 };
+      plan = {
+        ldapUrl: v['ldap-url'] ?? process.env.CUTOVER_LDAP_URL ?? null,
+        searchBase: (params as any).ou ?? '(rootDSE, schema NC)',
+        filters: FILTERS,
+        pageSizeMax: 1000,
+      };
     else plan = plugins.find((p) => p.kind === kind)?.dryRunPlan(action, params) ?? { note: `the ${kind} executor is not part of the production agent` };
     process.stdout.write(`${JSON.stringify({ dryRun: true, executor: kind, action, params, plan }, null, 2)}\n`);
     return 0;

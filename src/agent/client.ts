@@ -150,15 +150,23 @@ async function runLoop(opts: AgentOptions, base: URL): Promise<void> {
   async function runJob(job: LeasedJob): Promise<void> {
     log.info({ jobId: job.jobId, action: job.action }, 'job received');
     const leaseMs = job.leaseMs ?? Math.max(3_000, Date.parse(job.leaseUntil) - Date.now());
-    const beat = setInterval(() => {
-      f(endpoint(`/api/runner/v1/jobs/${encodeURIComponent(job.jobId)}/heartbeat`), { method: 'POST', headers, body: JSON.stringify({ leaseId: job.leaseId }), signal })
-        .then(async (r) => {
-          await r.body?.cancel();
-          if (r.status === 409) log.warn({ jobId: job.jobId }, 'lease no longer ours (the server marked the job lost); finishing and reporting anyway');
-          else if (r.status !== 200) log.warn({ jobId: job.jobId, status: r.status }, 'heartbeat not accepted');
+    const beat = setInterval(
+      () => {
+        f(endpoint(`/api/runner/v1/jobs/${encodeURIComponent(job.jobId)}/heartbeat`), {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ leaseId: job.leaseId }),
+          signal,
         })
-        .catch((err) => signal.aborted || log.warn({ jobId: job.jobId, err: String(err) }, 'heartbeat failed'));
-    }, Math.max(1_000, Math.floor(leaseMs / 3)));
+          .then(async (r) => {
+            await r.body?.cancel();
+            if (r.status === 409) log.warn({ jobId: job.jobId }, 'lease no longer ours (the server marked the job lost); finishing and reporting anyway');
+            else if (r.status !== 200) log.warn({ jobId: job.jobId, status: r.status }, 'heartbeat not accepted');
+          })
+          .catch((err) => signal.aborted || log.warn({ jobId: job.jobId, err: String(err) }, 'heartbeat failed'));
+      },
+      Math.max(1_000, Math.floor(leaseMs / 3)),
+    );
     let outcome;
     const stopped = aborted(signal);
     try {
@@ -201,7 +209,10 @@ async function runLoop(opts: AgentOptions, base: URL): Promise<void> {
             // Not JSON: the status alone says why.
           }
           const message = `the server refused the result (${r.status}${detail ? `: ${detail}` : ''}); it was ${Buffer.byteLength(body)} bytes`;
-          log.warn({ jobId: job.jobId, status: r.status, bytes: Buffer.byteLength(body) }, 'result refused by the server; reporting the job failed with the reason');
+          log.warn(
+            { jobId: job.jobId, status: r.status, bytes: Buffer.byteLength(body) },
+            'result refused by the server; reporting the job failed with the reason',
+          );
           body = JSON.stringify({ leaseId: job.leaseId, ok: false, error: { code: why, message }, transcript: (outcome.transcript ?? '').slice(-64 * 1024) });
           continue;
         }

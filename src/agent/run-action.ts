@@ -2,8 +2,7 @@ import { ActionError, getAction, parseParams, parseResult, type ActionErrorCode 
 import type { Executor } from './executors/types.js';
 
 export type ActionOutcome =
-  | { ok: true; result: unknown; transcript: string }
-  | { ok: false; error: { code: ActionErrorCode | string; message: string }; transcript: string };
+  { ok: true; result: unknown; transcript: string } | { ok: false; error: { code: ActionErrorCode | string; message: string }; transcript: string };
 
 /** Why this executor will not run the action, or null when it will. */
 export function refusalReason(executor: Executor, action: string): string | null {
@@ -14,8 +13,10 @@ export function refusalReason(executor: Executor, action: string): string | null
     return (err as Error).message;
   }
   if (!def.executors.includes(executor.kind))
-    return `the ${executor.kind} executor does not carry out ${action}; it runs on: ${def.executors.join(', ')}` +
-      (executor.kind === 'ldap' ? ' (ADSync cmdlets need the Connect server, so use the powershell executor there)' : '');
+    return (
+      `the ${executor.kind} executor does not carry out ${action}; it runs on: ${def.executors.join(', ')}` +
+      (executor.kind === 'ldap' ? ' (ADSync cmdlets need the Connect server, so use the powershell executor there)' : '')
+    );
   return null;
 }
 

@@ -15,7 +15,12 @@ const SEVERITY = {
 /** An incident in one line, for `status`, the overview and lists: severity, title, since when (and who has it). */
 export function alertLine(a: Pick<AlertRecord, 'severity' | 'title' | 'openedAt' | 'state' | 'ackedBy' | 'snoozedUntil'>, now: Date): string {
   const sev = SEVERITY[a.severity];
-  const who = a.state === 'acknowledged' ? ` · acknowledged by ${a.ackedBy}` : a.state === 'snoozed' ? ` · snoozed by ${a.ackedBy} until ${formatTime(a.snoozedUntil, now)}` : '';
+  const who =
+    a.state === 'acknowledged'
+      ? ` · acknowledged by ${a.ackedBy}`
+      : a.state === 'snoozed'
+        ? ` · snoozed by ${a.ackedBy} until ${formatTime(a.snoozedUntil, now)}`
+        : '';
   return `${sev.icon} ${sev.label} · ${a.title} · since ${formatTime(a.openedAt, now)}${who}`;
 }
 
@@ -40,7 +45,8 @@ export interface RestartView {
 }
 
 /** Card data is a record of the store; cards built from older records (or tests) may lack what an incident added. */
-export type AlertCardInput = Omit<AlertRecord, 'subject' | 'resolvedBy' | 'migrations' | 'posts' | 'history'> & Partial<Pick<AlertRecord, 'subject' | 'resolvedBy' | 'migrations' | 'posts' | 'history'>>;
+export type AlertCardInput = Omit<AlertRecord, 'subject' | 'resolvedBy' | 'migrations' | 'posts' | 'history'> &
+  Partial<Pick<AlertRecord, 'subject' | 'resolvedBy' | 'migrations' | 'posts' | 'history'>>;
 
 /** "Pilot", "Pilot, Sales and Finance", "Pilot, Sales, Finance and 2 more". */
 function namesOf(names: string[], max = 3): string {
@@ -80,7 +86,10 @@ function restartText(r: RestartView, now: Date): { text: string; style: string }
     case 'awaiting_approval':
       return { text: `Restart ${by ?? 'requested'} — waiting for approval (${where}${approved ? `; ${approved} so far` : ''}).`, style: 'warning' };
     case 'approved':
-      return { text: `Restart ${approved ?? 'approved'} — ${r.runAfter ? `runs at ${formatTime(r.runAfter, now)}, in the change window` : 'starting'} (${where}).`, style: 'accent' };
+      return {
+        text: `Restart ${approved ?? 'approved'} — ${r.runAfter ? `runs at ${formatTime(r.runAfter, now)}, in the change window` : 'starting'} (${where}).`,
+        style: 'accent',
+      };
     case 'running':
       return { text: `Restarting (resetScope "${r.resetScope}") — ${[by, approved].filter(Boolean).join(', ')} (${where}).`, style: 'accent' };
     case 'succeeded':

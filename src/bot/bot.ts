@@ -98,7 +98,7 @@ export class CutoverBot extends TeamsActivityHandler {
   // ------------------------------------------------------------------ chat commands
 
   async #handleMessage(ctx: TurnContext): Promise<void> {
-    const text = typeof ctx.activity.text === 'string' ? TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text : '';
+    const text = typeof ctx.activity.text === 'string' ? (TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text) : '';
     const turn = this.#turn(ctx);
     let routed: RoutedCommand;
     try {
@@ -156,7 +156,12 @@ export class CutoverBot extends TeamsActivityHandler {
       // instead of leaving the person with Teams' generic "something went wrong".
       this.d.log.error({ err: e, verb, activityId: ctx.activity.id }, 'card action failed');
       const reason = String((e as any)?.message ?? e).slice(0, 300);
-      return cardResponse(noticeCard('That did not go through', `cutover could not finish this click: ${reason}`, { hint: 'Refresh the card to see the current state, then try again. The details are in the service log.', color: 'Attention' }));
+      return cardResponse(
+        noticeCard('That did not go through', `cutover could not finish this click: ${reason}`, {
+          hint: 'Refresh the card to see the current state, then try again. The details are in the service log.',
+          color: 'Attention',
+        }),
+      );
     }
   }
 

@@ -6,7 +6,19 @@ import ACData from 'adaptivecards-templating';
 /** Adaptive Card templates live in cards/ as JSON; this only expands them with data. */
 export const CARDS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cards');
 
-export type CardName = 'step' | 'notice' | 'help' | 'new-migration-form' | 'migration-overview' | 'status' | 'jobs' | 'alert' | 'list' | 'policy-change' | 'runner-request' | 'runner-token';
+export type CardName =
+  | 'step'
+  | 'notice'
+  | 'help'
+  | 'new-migration-form'
+  | 'migration-overview'
+  | 'status'
+  | 'jobs'
+  | 'alert'
+  | 'list'
+  | 'policy-change'
+  | 'runner-request'
+  | 'runner-token';
 
 // Parsed once: a Template parses every ${…} expression when it is made (ANTLR, the costliest part of a card), and
 // expand() only binds data, so one instance serves every render.
@@ -73,7 +85,12 @@ function textRun(text: unknown, style: Record<string, unknown>): Record<string, 
 }
 
 function textBlock(o: Record<string, unknown>): Record<string, unknown> {
-  return { type: 'RichTextBlock', ...pick(o, ELEMENT_PROPS), ...(o.horizontalAlignment ? { horizontalAlignment: o.horizontalAlignment } : {}), inlines: [textRun(o.text, pick(o, RUN_PROPS))] };
+  return {
+    type: 'RichTextBlock',
+    ...pick(o, ELEMENT_PROPS),
+    ...(o.horizontalAlignment ? { horizontalAlignment: o.horizontalAlignment } : {}),
+    inlines: [textRun(o.text, pick(o, RUN_PROPS))],
+  };
 }
 
 /**
@@ -138,6 +155,10 @@ export interface NoticeButton {
 }
 
 /** A plain card for a message to one person or the channel (with buttons, when there is something to offer). */
-export function noticeCard(title: string, message: string, opts: { hint?: string; color?: 'Default' | 'Attention' | 'Good' | 'Warning'; buttons?: NoticeButton[] } = {}): Card {
+export function noticeCard(
+  title: string,
+  message: string,
+  opts: { hint?: string; color?: 'Default' | 'Attention' | 'Good' | 'Warning'; buttons?: NoticeButton[] } = {},
+): Card {
   return renderCard('notice', { title, message, hint: opts.hint ?? null, color: opts.color ?? 'Default', buttons: opts.buttons ?? [] });
 }

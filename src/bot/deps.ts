@@ -37,12 +37,29 @@ export interface BotDeps {
     list(opts: { conversationId?: string; openOnly: boolean; migrationId?: string }): Promise<AlertRecord[]>;
     get(id: string): Promise<AlertRecord | null>;
     /** Only the alert's responders may (the change owners of a migration it affects, or the responders group): others get the reason. */
-    act(id: string, verb: 'ack' | 'snooze' | 'resolve', actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }>;
+    act(
+      id: string,
+      verb: 'ack' | 'snooze' | 'resolve',
+      actor: { oid: string; name: string },
+      version: number,
+      hours?: number,
+    ): Promise<{ changed: boolean; notice?: string }>;
     /** Why this person may not act on the alert (the same rule), or null. */
     refusal(a: AlertRecord, actorOid: string, doing?: string): Promise<string | null>;
   };
   runners: {
-    list(tenantId: string): Promise<{ name: string; tenantId: string; lastSeenAt: Date | null; version: string | null; executor: string | null; health: string; claimBy?: Date | null; claimedAt?: Date | null }[]>;
+    list(tenantId: string): Promise<
+      {
+        name: string;
+        tenantId: string;
+        lastSeenAt: Date | null;
+        version: string | null;
+        executor: string | null;
+        health: string;
+        claimBy?: Date | null;
+        claimedAt?: Date | null;
+      }[]
+    >;
   };
   /** Runner registrations: administrators only, four-eyes, the token shown once to the administrator who asked. */
   registrations: RunnerRegistrations;

@@ -78,12 +78,20 @@ function schedulerFacts(s: Scheduler, ctx: Ctx, was?: boolean): Fact[] {
   const facts: Fact[] = [
     {
       title: 'Scheduler',
-      value: s.SyncCycleEnabled ? `on${since}: a sync cycle ${everyInterval(s.CurrentlyEffectiveSyncCycleInterval)}${change}` : `off${since}: no scheduled sync cycle runs${change}`,
+      value: s.SyncCycleEnabled
+        ? `on${since}: a sync cycle ${everyInterval(s.CurrentlyEffectiveSyncCycleInterval)}${change}`
+        : `off${since}: no scheduled sync cycle runs${change}`,
     },
-    { title: 'Staging mode', value: s.StagingModeEnabled ? 'on: this server exports nothing and runs no password hash sync or writeback' : 'off: this server exports' },
+    {
+      title: 'Staging mode',
+      value: s.StagingModeEnabled ? 'on: this server exports nothing and runs no password hash sync or writeback' : 'off: this server exports',
+    },
     {
       title: 'Next cycle',
-      value: s.SyncCycleEnabled && s.NextSyncCycleStartTimeInUTC ? `${s.NextSyncCyclePolicyType === 'Initial' ? 'full (Initial)' : s.NextSyncCyclePolicyType.toLowerCase()} at ${formatTime(s.NextSyncCycleStartTimeInUTC, ctx.now)}` : 'none while the scheduler is off',
+      value:
+        s.SyncCycleEnabled && s.NextSyncCycleStartTimeInUTC
+          ? `${s.NextSyncCyclePolicyType === 'Initial' ? 'full (Initial)' : s.NextSyncCyclePolicyType.toLowerCase()} at ${formatTime(s.NextSyncCycleStartTimeInUTC, ctx.now)}`
+          : 'none while the scheduler is off',
     },
   ];
   if (s.SyncCycleInProgress) facts.push({ title: 'Sync cycle', value: 'running now' });
@@ -98,7 +106,10 @@ function ruleFacts(rules: { name: string; direction: string; objectType: string;
     title: `${(TYPE_LABEL[t] ?? t).replace(/^./, (c) => c.toUpperCase())} rules`,
     value: rules
       .filter((r) => r.objectType === t)
-      .map((r) => `${r.name}: ${r.direction.toLowerCase()}, precedence ${r.precedence}${r.updated ? ', updated in place' : r.alreadyPresent ? ', already there' : ''}`)
+      .map(
+        (r) =>
+          `${r.name}: ${r.direction.toLowerCase()}, precedence ${r.precedence}${r.updated ? ', updated in place' : r.alreadyPresent ? ', already there' : ''}`,
+      )
       .join('; '),
   }));
 }
@@ -110,7 +121,12 @@ function jobState(schedule: unknown, status: unknown): string {
 }
 
 function tally(parts: [number, string][]): string {
-  return parts.filter(([n]) => n > 0).map(([n, w]) => `${num(n)} ${w}`).join(', ') || 'nothing to do';
+  return (
+    parts
+      .filter(([n]) => n > 0)
+      .map(([n, w]) => `${num(n)} ${w}`)
+      .join(', ') || 'nothing to do'
+  );
 }
 
 function bytes(n: number): string {
@@ -120,7 +136,12 @@ function bytes(n: number): string {
 const runProfile = (r: { RunProfileName: string; ConnectorName: string; Result: string; EndDate: string | null } | null, now: Date) =>
   r ? `${r.RunProfileName} ${r.Result}${r.EndDate ? `, ${formatTime(r.EndDate, now)}` : ''}` : 'never ran';
 
-const TOOL: Record<string, string> = { dirsync: 'DirSync', 'azure-ad-sync': 'Azure AD Sync', 'entra-connect': 'Entra Connect', unknown: 'an unknown sync tool' };
+const TOOL: Record<string, string> = {
+  dirsync: 'DirSync',
+  'azure-ad-sync': 'Azure AD Sync',
+  'entra-connect': 'Entra Connect',
+  unknown: 'an unknown sync tool',
+};
 
 const FEATURE: Record<string, string> = {
   PasswordHashSync: 'password hash sync',
@@ -136,7 +157,9 @@ const FEATURE: Record<string, string> = {
 export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } = {
   'get-scheduler': (r, ctx) => schedulerFacts(r, ctx),
   'set-scheduler': (r, ctx) => schedulerFacts(r.scheduler, ctx, r.previousSyncCycleEnabled),
-  'get-connector-run-status': (r) => [{ title: 'Sync engine', value: r.busy ? `busy: ${some(r.running.map((x) => `${x.RunState} on ${x.ConnectorName}`))}` : 'idle' }],
+  'get-connector-run-status': (r) => [
+    { title: 'Sync engine', value: r.busy ? `busy: ${some(r.running.map((x) => `${x.RunState} on ${x.ConnectorName}`))}` : 'idle' },
+  ],
   'get-run-profile-results': (r, ctx) => [
     { title: 'Runs read', value: num(r.results.length) },
     ...r.results.slice(0, 3).map((x) => ({ title: 'Run', value: `${x.ConnectorName}: ${runProfile(x, ctx.now)}` })),
@@ -146,8 +169,12 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
     ...r.rules.slice(0, 6).map((x) => ({ title: `${x.Direction} rule`, value: `${x.Name} · precedence ${x.Precedence}${x.Disabled ? ' · disabled' : ''}` })),
   ],
   'get-company-features': (r) => {
-    const on = Object.entries(FEATURE).filter(([k]) => (r as Record<string, boolean>)[k]).map(([, v]) => v);
-    const off = Object.entries(FEATURE).filter(([k]) => !(r as Record<string, boolean>)[k]).map(([, v]) => v);
+    const on = Object.entries(FEATURE)
+      .filter(([k]) => (r as Record<string, boolean>)[k])
+      .map(([, v]) => v);
+    const off = Object.entries(FEATURE)
+      .filter(([k]) => !(r as Record<string, boolean>)[k])
+      .map(([, v]) => v);
     return [
       { title: 'In use on Connect Sync', value: on.join(', ') || 'none of these features' },
       { title: 'Not in use', value: off.join(', ') || 'none' },
@@ -168,11 +195,23 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
     return [
       { title: 'Sync cycle', value: `${r.policyType === 'Initial' ? 'full synchronization (Initial)' : 'delta'}: ${r.result}` },
       { title: 'Ran', value: formatSpan(r.startedAt, r.endedAt) },
-      { title: 'Runs', value: failed.length ? `${failed.length} of ${r.runs.length} did not succeed: ${some(failed.map((x) => `${x.RunProfileName} on ${x.ConnectorName}: ${x.Result}`))}` : `${plural(r.runs.length, 'run')} on ${[...new Set(r.runs.map((x) => x.ConnectorName))].join(' and ') || 'no connector'}, all succeeded` },
+      {
+        title: 'Runs',
+        value: failed.length
+          ? `${failed.length} of ${r.runs.length} did not succeed: ${some(failed.map((x) => `${x.RunProfileName} on ${x.ConnectorName}: ${x.Result}`))}`
+          : `${plural(r.runs.length, 'run')} on ${[...new Set(r.runs.map((x) => x.ConnectorName))].join(' and ') || 'no connector'}, all succeeded`,
+      },
     ];
   },
   'create-noflow-rules': (r) => [
-    { title: 'No-flow rules', value: `${tally([[r.created, 'created'], [r.updated, 'updated in place'], [r.alreadyPresent, 'already there']])}; they take effect at the next full synchronization` },
+    {
+      title: 'No-flow rules',
+      value: `${tally([
+        [r.created, 'created'],
+        [r.updated, 'updated in place'],
+        [r.alreadyPresent, 'already there'],
+      ])}; they take effect at the next full synchronization`,
+    },
     ...ruleFacts(r.rules),
     { title: 'OUs the rules cover', value: r.ous.join('; ') },
   ],
@@ -182,17 +221,43 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
     { title: 'Takes effect', value: 'at the next full synchronization' },
   ],
   'get-noflow-status': (r) => {
-    const types = (['user', 'inetOrgPerson', 'group', 'contact'] as const).filter((t) => r.byType[t].objects > 0).map((t) => `${t}s ${r.byType[t].withCloudNoFlow} of ${r.byType[t].objects}`);
+    const types = (['user', 'inetOrgPerson', 'group', 'contact'] as const)
+      .filter((t) => r.byType[t].objects > 0)
+      .map((t) => `${t}s ${r.byType[t].withCloudNoFlow} of ${r.byType[t].objects}`);
     return [
-      { title: 'cloudNoFlow in the metaverse', value: `${num(r.withCloudNoFlow)} of ${plural(r.objects, 'object')} of the OU${types.length ? ` (${types.join(', ')})` : ''}` },
+      {
+        title: 'cloudNoFlow in the metaverse',
+        value: `${num(r.withCloudNoFlow)} of ${plural(r.objects, 'object')} of the OU${types.length ? ` (${types.join(', ')})` : ''}`,
+      },
       ...(r.missingCloudNoFlow.length ? [{ title: 'Without cloudNoFlow', value: some(r.missingCloudNoFlow.map((m) => `${m.dn} (${m.objectClass})`)) }] : []),
-      { title: 'Pending exports to Entra ID', value: r.pendingExportCount ? `${num(r.pendingExportCount)}: ${some(r.pendingExports.map((p) => `${p.operation} ${p.dn}`), 3)}` : 'none' },
+      {
+        title: 'Pending exports to Entra ID',
+        value: r.pendingExportCount
+          ? `${num(r.pendingExportCount)}: ${some(
+              r.pendingExports.map((p) => `${p.operation} ${p.dn}`),
+              3,
+            )}`
+          : 'none',
+      },
     ];
   },
   'get-adsync-service': (r) => [{ title: 'ADSync service', value: `${r.status}, startup ${r.startupType}` }],
-  'set-adsync-service': (r) => [{ title: 'ADSync service', value: `${r.current.status}, startup ${r.current.startupType} (was ${r.previous.status}, ${r.previous.startupType})` }],
-  'create-group-writeback-noflow-rules': (r) => [{ title: 'Group rules', value: tally([[r.created, 'created'], [r.alreadyPresent, 'already there']]) }, ...ruleFacts(r.rules)],
-  'disable-group-writeback-v2': (r) => [{ title: 'Group writeback v2', value: `off for the tenant, for good (${r.wasEnabled ? 'it was on' : 'it already was off'})` }],
+  'set-adsync-service': (r) => [
+    { title: 'ADSync service', value: `${r.current.status}, startup ${r.current.startupType} (was ${r.previous.status}, ${r.previous.startupType})` },
+  ],
+  'create-group-writeback-noflow-rules': (r) => [
+    {
+      title: 'Group rules',
+      value: tally([
+        [r.created, 'created'],
+        [r.alreadyPresent, 'already there'],
+      ]),
+    },
+    ...ruleFacts(r.rules),
+  ],
+  'disable-group-writeback-v2': (r) => [
+    { title: 'Group writeback v2', value: `off for the tenant, for good (${r.wasEnabled ? 'it was on' : 'it already was off'})` },
+  ],
   'export-server-config': (r, ctx) => [
     {
       title: 'Configuration export',
@@ -207,17 +272,44 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
   ],
   'ad-domain-summary': (r) => [
     { title: `Domain ${r.domain}`, value: `${objectCounts(r)} (${plural(r.total, 'object')})` },
-    { title: 'Largest groups', value: some(r.largestGroups.map((g) => `${g.dn} (${plural(g.members, 'member')})`), 3) },
+    {
+      title: 'Largest groups',
+      value: some(
+        r.largestGroups.map((g) => `${g.dn} (${plural(g.members, 'member')})`),
+        3,
+      ),
+    },
     { title: 'Groups without ms-DS-ConsistencyGuid', value: num(r.groupsWithoutConsistencyGuid) },
   ],
   'ad-export-identities': (r) => [{ title: 'Identities read', value: `${plural(r.count, 'object')} under ${r.ou}` }],
   'ad-check-schema': (r) => [
     { title: 'msDS-ExternalDirectoryObjectId', value: r.hasExternalDirectoryObjectId ? 'in the schema' : 'not in the schema' },
-    { title: 'Schema version', value: `${r.objectVersion} (${r.windowsServer2016OrLater ? 'Windows Server 2016 or later' : 'older than Windows Server 2016'})` },
+    {
+      title: 'Schema version',
+      value: `${r.objectVersion} (${r.windowsServer2016OrLater ? 'Windows Server 2016 or later' : 'older than Windows Server 2016'})`,
+    },
   ],
   'ad-copy-admin-description': (r) => [
-    { title: r.applied ? 'Groups changed' : 'Groups to change', value: r.changes.length ? `${num(r.changes.length)}: ${some(r.changes.map((c) => `${c.dn} (${c.from ?? 'empty'} → ${c.to})`), 3)}` : 'none' },
-    ...(r.conflicts.length ? [{ title: 'Left alone (a different value is there)', value: some(r.conflicts.map((c) => c.dn), 3) }] : []),
+    {
+      title: r.applied ? 'Groups changed' : 'Groups to change',
+      value: r.changes.length
+        ? `${num(r.changes.length)}: ${some(
+            r.changes.map((c) => `${c.dn} (${c.from ?? 'empty'} → ${c.to})`),
+            3,
+          )}`
+        : 'none',
+    },
+    ...(r.conflicts.length
+      ? [
+          {
+            title: 'Left alone (a different value is there)',
+            value: some(
+              r.conflicts.map((c) => c.dn),
+              3,
+            ),
+          },
+        ]
+      : []),
   ],
   'get-pending-exports': (r) => [
     {
@@ -229,10 +321,16 @@ export const RUNNER_EVIDENCE: { [A in ActionName]: Renderer<ActionResult<A>> } =
     },
   ],
   'get-last-full-runs': (r, ctx) =>
-    r.connectors.map((c) => ({ title: `${side(c.type)} full runs`, value: `${c.ConnectorName}: Full Import ${runProfile(c.fullImport, ctx.now).replace(/^Full Import /, '')}; Full Synchronization ${runProfile(c.fullSync, ctx.now).replace(/^Full Synchronization /, '')}` })),
+    r.connectors.map((c) => ({
+      title: `${side(c.type)} full runs`,
+      value: `${c.ConnectorName}: Full Import ${runProfile(c.fullImport, ctx.now).replace(/^Full Import /, '')}; Full Synchronization ${runProfile(c.fullSync, ctx.now).replace(/^Full Synchronization /, '')}`,
+    })),
   'find-sync-accounts': (r, ctx) =>
     r.accounts.length
-      ? r.accounts.map((a) => ({ title: 'Sync service account', value: `${a.samAccountName}: ${TOOL[a.tool]}${a.computer ? ` on ${a.computer}` : ''}${a.whenCreated ? `, created ${formatTime(a.whenCreated, ctx.now)}` : ''}` }))
+      ? r.accounts.map((a) => ({
+          title: 'Sync service account',
+          value: `${a.samAccountName}: ${TOOL[a.tool]}${a.computer ? ` on ${a.computer}` : ''}${a.whenCreated ? `, created ${formatTime(a.whenCreated, ctx.now)}` : ''}`,
+        }))
       : [{ title: 'Sync service accounts', value: 'none found' }],
   'forest-object-count': (r) => [
     ...r.domains.map((d) => ({ title: `Domain ${d.domain}`, value: `${objectCounts(d)} (${plural(d.total, 'object')})` })),
@@ -254,7 +352,10 @@ type Ev = Record<string, any>;
 const text = (v: unknown) => (v === null || v === undefined ? '—' : Array.isArray(v) ? some(v.map(String), 8) : String(v));
 
 /** Evidence whose fields are already labels in words (e.g. "User attributes"): one fact per field. */
-const labelled: Renderer<Ev> = (ev) => Object.entries(ev).filter(([k]) => /\s/.test(k)).map(([k, v]) => ({ title: k, value: text(v) }));
+const labelled: Renderer<Ev> = (ev) =>
+  Object.entries(ev)
+    .filter(([k]) => /\s/.test(k))
+    .map(([k, v]) => ({ title: k, value: text(v) }));
 
 const note = (ev: Ev): Fact[] => (typeof ev.note === 'string' ? [{ title: 'Note', value: ev.note }] : []);
 
@@ -263,7 +364,12 @@ export const GRAPH_EVIDENCE: Record<GraphOperation, Renderer<Ev>> = {
   assess: (ev) => [{ title: 'Recommendation', value: text(ev.recommendation) }],
   'configure-cloud-sync': (ev, ctx) => [
     { title: 'Cloud Sync scope', value: text(ev.scopedContainers) },
-    { title: 'Configuration', value: ev.configurationChanged ? `changed (${plural(Number(ev.requestsSent ?? 0), 'request')} sent), ${formatTime(ev.configuredAt, ctx.now)}` : 'already as planned: nothing sent' },
+    {
+      title: 'Configuration',
+      value: ev.configurationChanged
+        ? `changed (${plural(Number(ev.requestsSent ?? 0), 'request')} sent), ${formatTime(ev.configuredAt, ctx.now)}`
+        : 'already as planned: nothing sent',
+    },
     { title: 'Password hash sync', value: text(ev.passwordHashSync) },
     { title: 'Provisioning job', value: jobState(ev.schedule, ev.jobStatus) },
     { title: 'Provisioning job id', value: text(ev.provisioningJobId) },
@@ -315,7 +421,10 @@ export const GRAPH_EVIDENCE: Record<GraphOperation, Renderer<Ev>> = {
   'verify-group-provisioning': (ev) =>
     ev.jobId
       ? [
-          { title: 'Group provisioning job', value: `${jobState(ev.state, ev.status)}, ${ev.quarantine ? `quarantined: ${ev.quarantine}` : 'not quarantined'}` },
+          {
+            title: 'Group provisioning job',
+            value: `${jobState(ev.state, ev.status)}, ${ev.quarantine ? `quarantined: ${ev.quarantine}` : 'not quarantined'}`,
+          },
           { title: 'Group provisioning job id', value: String(ev.jobId) },
         ]
       : [{ title: 'Cloud Sync jobs', value: text(ev.jobs) }],
@@ -328,7 +437,12 @@ export const GRAPH_EVIDENCE: Record<GraphOperation, Renderer<Ev>> = {
     ev.restarted
       ? [
           { title: 'Restarted', value: `resetScope "${text(ev.resetScope)}"${ev.restartedAt ? `, ${formatTime(ev.restartedAt, ctx.now)}` : ''}` },
-          { title: 'Quarantine', value: ev.quarantineAfter ? `still quarantined: ${ev.quarantineAfter} (it was ${text(ev.quarantineBefore)})` : `lifted (it was ${text(ev.quarantineBefore)})` },
+          {
+            title: 'Quarantine',
+            value: ev.quarantineAfter
+              ? `still quarantined: ${ev.quarantineAfter} (it was ${text(ev.quarantineBefore)})`
+              : `lifted (it was ${text(ev.quarantineBefore)})`,
+          },
           { title: 'Job now', value: `status ${text(ev.jobStatus)}` },
           { title: 'Job id', value: text(ev.jobId) },
         ]
@@ -343,7 +457,10 @@ const SUMMARY: Record<string, (v: any, ev: Ev) => Fact | null> = {
   objects: (v) => (typeof v === 'number' ? { title: 'Objects in the forest', value: num(v) } : null),
   domains: () => null, // the forest count's own facts list the domains
   estimateHours: (v) => ({ title: 'Upgrade estimate', value: `about ${v} hour${v === 1 ? '' : 's'} (Microsoft: 3 hours per 50,000 objects)` }),
-  recommendedPath: (v, ev) => ({ title: 'Upgrade path', value: ev.chosenPath && ev.chosenPath !== v ? `${ev.chosenPath}, chosen against the recommendation (${v})` : `${v} (recommended)` }),
+  recommendedPath: (v, ev) => ({
+    title: 'Upgrade path',
+    value: ev.chosenPath && ev.chosenPath !== v ? `${ev.chosenPath}, chosen against the recommendation (${v})` : `${v} (recommended)`,
+  }),
   chosenPath: () => null,
   override: () => null,
   inScopeGroups: (v) => (Array.isArray(v) ? { title: 'Groups that move', value: some(v, 3) } : null),
@@ -357,14 +474,34 @@ function peopleFacts(ev: Ev, ctx: Ctx): Fact[] {
   const out: Fact[] = [];
   if (ev.skipped) out.push({ title: 'Skipped', value: String(ev.skipped) });
   if (ev.confirmedBy) out.push({ title: 'Confirmed by', value: `${ev.confirmedBy}${ev.confirmedAt ? `, ${formatTime(ev.confirmedAt, ctx.now)}` : ''}` });
-  if (Array.isArray(ev.checklist) && (ev.confirmedBy || ev.doneBy)) out.push({ title: 'Checklist', value: `${plural(ev.checklist.length, 'item')} confirmed (see "What will run")` });
+  if (Array.isArray(ev.checklist) && (ev.confirmedBy || ev.doneBy))
+    out.push({ title: 'Checklist', value: `${plural(ev.checklist.length, 'item')} confirmed (see "What will run")` });
   if (ev.goAt) out.push({ title: 'Go-ahead given', value: formatTime(ev.goAt, ctx.now) });
   if (ev.doneBy) out.push({ title: 'Done by', value: `${ev.doneBy}${ev.doneAt ? `, ${formatTime(ev.doneAt, ctx.now)}` : ''}` });
-  if (ev.markedDoneBy) out.push({ title: 'Marked done by', value: `${ev.markedDoneBy}${ev.markedDoneAt ? `, ${formatTime(ev.markedDoneAt, ctx.now)}` : ''}${ev.note ? ` — ${ev.note}` : ''}` });
+  if (ev.markedDoneBy)
+    out.push({
+      title: 'Marked done by',
+      value: `${ev.markedDoneBy}${ev.markedDoneAt ? `, ${formatTime(ev.markedDoneAt, ctx.now)}` : ''}${ev.note ? ` — ${ev.note}` : ''}`,
+    });
   return out;
 }
 
-const BOOKKEEPING = new Set(['results', 'transcript', 'progress', 'skipped', 'confirmedBy', 'confirmedAt', 'checklist', 'goAt', 'doneBy', 'doneAt', 'awaitingOperator', 'markedDoneBy', 'markedDoneAt', 'note']);
+const BOOKKEEPING = new Set([
+  'results',
+  'transcript',
+  'progress',
+  'skipped',
+  'confirmedBy',
+  'confirmedAt',
+  'checklist',
+  'goAt',
+  'doneBy',
+  'doneAt',
+  'awaitingOperator',
+  'markedDoneBy',
+  'markedDoneAt',
+  'note',
+]);
 
 /** The operation a step's Graph evidence comes from (its action, or a manual step's verification). */
 function graphOperationOf(def: StepDefinition): GraphOperation | null {
@@ -437,14 +574,20 @@ export function detailsOf(ev: unknown): string {
 
 function outline(v: unknown, pad: string): string[] {
   if (v === null || v === undefined) return [`${pad}—`];
-  if (typeof v !== 'object') return String(v).split('\n').map((l) => `${pad}${l}`);
-  const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [`${i + 1}.`, x]) : Object.entries(v as Record<string, unknown>).map(([k, x]) => [`${k}:`, x]);
+  if (typeof v !== 'object')
+    return String(v)
+      .split('\n')
+      .map((l) => `${pad}${l}`);
+  const entries: [string, unknown][] = Array.isArray(v)
+    ? v.map((x, i) => [`${i + 1}.`, x])
+    : Object.entries(v as Record<string, unknown>).map(([k, x]) => [`${k}:`, x]);
   if (!entries.length) return [`${pad}${Array.isArray(v) ? '(none)' : '—'}`];
   const out: string[] = [];
   for (const [k, x] of entries) {
     const scalar = x === null || x === undefined || typeof x !== 'object';
     if (scalar && !String(x ?? '—').includes('\n')) out.push(`${pad}${k} ${x ?? '—'}`);
-    else if (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object') && x.join('; ').length <= 100) out.push(`${pad}${k} ${x.join('; ') || '(none)'}`);
+    else if (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object') && x.join('; ').length <= 100)
+      out.push(`${pad}${k} ${x.join('; ') || '(none)'}`);
     else if (Array.isArray(v)) {
       // a list item: its first line beside its number, the rest under it
       const inner = outline(x, `${pad}${' '.repeat(k.length + 1)}`);

@@ -9,7 +9,18 @@ import { ACTIVITY_LIMIT, BodyError, checkBodyHeaders, limitForRoute, readBounded
 export const MAX_ACTIVITY_BYTES = ACTIVITY_LIMIT.maxBytes;
 
 /** Activity types cutover handles; anything else is acknowledged and ignored by botbuilder. */
-const KNOWN_TYPES = new Set(['message', 'invoke', 'conversationUpdate', 'installationUpdate', 'messageReaction', 'event', 'typing', 'endOfConversation', 'messageUpdate', 'messageDelete']);
+const KNOWN_TYPES = new Set([
+  'message',
+  'invoke',
+  'conversationUpdate',
+  'installationUpdate',
+  'messageReaction',
+  'event',
+  'typing',
+  'endOfConversation',
+  'messageUpdate',
+  'messageDelete',
+]);
 
 /** Why an activity is refused before it reaches the bot, or null when it may proceed. */
 export function activityProblem(body: unknown): string | null {
@@ -33,10 +44,21 @@ export function activityProblem(body: unknown): string | null {
     if (o.isGroup !== undefined && o.isGroup !== null && typeof o.isGroup !== 'boolean') return `${k}.isGroup is not a boolean`;
   }
   // botbuilder reads every entity's type (mentions) and walks the attachments of a message.
-  if (a.entities !== undefined && a.entities !== null && (!Array.isArray(a.entities) || a.entities.some((e: any) => !e || typeof e !== 'object' || typeof e.type !== 'string'))) return 'entities is not a list of typed entities';
-  if (a.attachments !== undefined && a.attachments !== null && (!Array.isArray(a.attachments) || a.attachments.some((x: any) => !x || typeof x !== 'object' || Array.isArray(x)))) return 'attachments is not a list of objects';
+  if (
+    a.entities !== undefined &&
+    a.entities !== null &&
+    (!Array.isArray(a.entities) || a.entities.some((e: any) => !e || typeof e !== 'object' || typeof e.type !== 'string'))
+  )
+    return 'entities is not a list of typed entities';
+  if (
+    a.attachments !== undefined &&
+    a.attachments !== null &&
+    (!Array.isArray(a.attachments) || a.attachments.some((x: any) => !x || typeof x !== 'object' || Array.isArray(x)))
+  )
+    return 'attachments is not a list of objects';
   // botbuilder's Teams handler reads channelData.eventType (and friends) whenever channelData is present.
-  if (a.channelData !== undefined && (a.channelData === null || typeof a.channelData !== 'object' || Array.isArray(a.channelData))) return 'channelData is not an object';
+  if (a.channelData !== undefined && (a.channelData === null || typeof a.channelData !== 'object' || Array.isArray(a.channelData)))
+    return 'channelData is not an object';
   if (a.text !== undefined && a.text !== null && typeof a.text !== 'string') return 'text is not a string';
   if (a.type === 'invoke' && typeof a.name !== 'string') return 'invoke without a name';
   if (a.value !== undefined && a.value !== null && typeof a.value !== 'object' && a.type === 'invoke') return 'invoke value is not an object';
@@ -103,7 +125,8 @@ export function createHttpServer(d: HttpDeps): restify.Server {
         return;
       }
       const type = String(req.headers['content-type'] ?? '');
-      if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) throw new BodyError(415, 'UnsupportedMediaType', `Content-Type ${type.split(';')[0]} is not accepted here (application/json).`);
+      if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type))
+        throw new BodyError(415, 'UnsupportedMediaType', `Content-Type ${type.split(';')[0]} is not accepted here (application/json).`);
       try {
         (req as any).body = JSON.parse(text);
       } catch {
@@ -172,19 +195,24 @@ export function createHttpServer(d: HttpDeps): restify.Server {
       'cutover.activity.verb': typeof a.value?.action?.verb === 'string' ? a.value.action.verb : undefined,
       'cutover.conversation.id': typeof a.conversation?.id === 'string' ? a.conversation.id : undefined,
     };
-    await (d.tracer ?? noTracer).inSpan('bot.activity', attrs, async (span) => {
-      try {
-        await d.adapter.process(req as any, guarded as any, (context) => {
-          turnStarted = true;
-          return d.bot.run(context);
-        });
-      } catch (err) {
-        span.fail(err);
-        d.log.error({ err }, 'activity processing failed');
-        if (!res.headersSent) res.send(500, { error: { code: 'InternalError', message: 'cutover could not process this activity.' } });
-      }
-      span.set({ 'http.response.status_code': refused ?? res.statusCode });
-    }, { kind: 'server' });
+    await (d.tracer ?? noTracer).inSpan(
+      'bot.activity',
+      attrs,
+      async (span) => {
+        try {
+          await d.adapter.process(req as any, guarded as any, (context) => {
+            turnStarted = true;
+            return d.bot.run(context);
+          });
+        } catch (err) {
+          span.fail(err);
+          d.log.error({ err }, 'activity processing failed');
+          if (!res.headersSent) res.send(500, { error: { code: 'InternalError', message: 'cutover could not process this activity.' } });
+        }
+        span.set({ 'http.response.status_code': refused ?? res.statusCode });
+      },
+      { kind: 'server' },
+    );
   });
 
   return server;

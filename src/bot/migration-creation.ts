@@ -15,12 +15,29 @@ import { within, type RosterMember, type Turn } from './turn.js';
  * creation and the posting of its cards, answered within the time Teams gives.
  */
 
-export type NewMigrationInput = { name: string; kind: string; domain: string; ous: string[]; owners: string[]; ownersGroup?: string; approvals?: number; soakDays?: number; windows?: ChangeWindow[]; partial?: boolean; runner?: string; path?: string };
+export type NewMigrationInput = {
+  name: string;
+  kind: string;
+  domain: string;
+  ous: string[];
+  owners: string[];
+  ownersGroup?: string;
+  approvals?: number;
+  soakDays?: number;
+  windows?: ChangeWindow[];
+  partial?: boolean;
+  runner?: string;
+  path?: string;
+};
 export type CreationResult = { ok: true; migration: Migration } | { ok: false; error: string };
 
 /** The answer to a new migration whose checks are still running. */
 export function creatingCard(name: string): Card {
-  return noticeCard(`Creating "${name.slice(0, 120)}"…`, 'Checking the owners, the domain, the OUs and the runner before anything is created. This message is updated with the result.', { color: 'Default' });
+  return noticeCard(
+    `Creating "${name.slice(0, 120)}"…`,
+    'Checking the owners, the domain, the OUs and the runner before anything is created. This message is updated with the result.',
+    { color: 'Default' },
+  );
 }
 
 /** Where a new migration's cards are, in words (its own thread in the channel, or here). */
@@ -34,11 +51,15 @@ export function homeText(m: Migration): string {
  * What a new migration needs from the turn (who asks, where, the team's roster), read while the turn is alive; then
  * the checks, the creation and the posting of its cards, which need no turn and may finish after the answer.
  */
-async function startCreation(turn: Turn, input: NewMigrationInput): Promise<{ ok: false; error: string } | { ok: true; roster: RosterMember[] | null; finish: () => Promise<CreationResult> }> {
+async function startCreation(
+  turn: Turn,
+  input: NewMigrationInput,
+): Promise<{ ok: false; error: string } | { ok: true; roster: RosterMember[] | null; finish: () => Promise<CreationResult> }> {
   const { actor, tenantId } = turn;
   if (!actor.oid) return { ok: false, error: 'Your Entra object id is not in this message, so cutover cannot record who started the migration.' };
   // An own key of the catalog only: "kind=constructor" or "kind=__proto__" name Object.prototype's members, not runbooks.
-  if (!Object.hasOwn(RUNBOOKS, input.kind)) return { ok: false, error: `Unknown runbook "${input.kind.slice(0, 60)}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
+  if (!Object.hasOwn(RUNBOOKS, input.kind))
+    return { ok: false, error: `Unknown runbook "${input.kind.slice(0, 60)}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
   const v = validateNewMigration(input);
   if (!v.ok) return v;
   const conversation = { ...turn.conversation };
@@ -46,7 +67,17 @@ async function startCreation(turn: Turn, input: NewMigrationInput): Promise<{ ok
   return { ok: true, roster, finish: () => finishCreation(turn.d, { input, value: v.value, actor, tenantId, conversation, roster }) };
 }
 
-async function finishCreation(d: BotDeps, c: { input: NewMigrationInput; value: ReturnType<typeof validateNewMigration> & { ok: true } extends { value: infer V } ? V : never; actor: Person; tenantId: string; conversation: { id: string; type?: string }; roster: RosterMember[] | null }): Promise<CreationResult> {
+async function finishCreation(
+  d: BotDeps,
+  c: {
+    input: NewMigrationInput;
+    value: ReturnType<typeof validateNewMigration> & { ok: true } extends { value: infer V } ? V : never;
+    actor: Person;
+    tenantId: string;
+    conversation: { id: string; type?: string };
+    roster: RosterMember[] | null;
+  },
+): Promise<CreationResult> {
   const { input, value: v, actor, tenantId, roster } = c;
   // Everything that can be checked is checked before anything is created (the rules are the runbooks room's).
   const checked = await d.creation.check({
@@ -71,7 +102,11 @@ async function finishCreation(d: BotDeps, c: { input: NewMigrationInput; value: 
       domain: v.domain,
       tenantId,
       ous: v.ous,
-      policy: { ...defaultPolicy(v.owners, v.approvals, d.approvalHours), ...(v.ownersGroup ? { ownersGroup: v.ownersGroup } : {}), ...(input.windows?.length ? { changeWindows: input.windows } : {}) },
+      policy: {
+        ...defaultPolicy(v.owners, v.approvals, d.approvalHours),
+        ...(v.ownersGroup ? { ownersGroup: v.ownersGroup } : {}),
+        ...(input.windows?.length ? { changeWindows: input.windows } : {}),
+      },
       requester: actor,
       conversationId: c.conversation.id,
       soakDays: v.soakDays,
@@ -92,7 +127,11 @@ async function finishCreation(d: BotDeps, c: { input: NewMigrationInput; value: 
  * A new migration, answered within the time Teams gives (BotDeps.answerNewMigrationWithinMs): the result if it is in
  * by then; otherwise `late` answers now (a "checking" card) and `done` updates that answer with the result.
  */
-export async function createWithinAnswerTime(turn: Turn, input: NewMigrationInput, answer: { late: () => Promise<string | undefined>; done: (r: CreationResult, roster: RosterMember[] | null) => Promise<Card> }): Promise<CreationResult | null> {
+export async function createWithinAnswerTime(
+  turn: Turn,
+  input: NewMigrationInput,
+  answer: { late: () => Promise<string | undefined>; done: (r: CreationResult, roster: RosterMember[] | null) => Promise<Card> },
+): Promise<CreationResult | null> {
   const { d } = turn;
   const started = await startCreation(turn, input);
   if (!started.ok) return started;
@@ -135,7 +174,14 @@ export async function formCard(turn: Turn, values: Record<string, string>, error
   return renderForm(turn.d, turn.tenantId, turn.actor.oid, await learnNames(turn), values, error);
 }
 
-export async function renderForm(d: BotDeps, tenantId: string, me: string, everyone: { name: string; oid: string }[], values: Record<string, string>, error?: string): Promise<Card> {
+export async function renderForm(
+  d: BotDeps,
+  tenantId: string,
+  me: string,
+  everyone: { name: string; oid: string }[],
+  values: Record<string, string>,
+  error?: string,
+): Promise<Card> {
   const problem = await d.creation.tenantProblem(tenantId);
   if (problem) return noticeCard('No migration can be started here', problem, { color: 'Attention' });
   const members = everyone.filter((m) => m.oid !== me);

@@ -106,30 +106,35 @@ export class Notifier {
   async #withConversation<T>(conversationId: string, fn: (ctx: TurnContext) => Promise<T>, priority = 0): Promise<T> {
     const ref = await this.#ref(conversationId);
     if (!ref) throw new Error(`no stored conversation reference for ${conversationId}`);
-    return this.#queue(conversationId).add(() =>
-      pRetry(
-        async () => {
-          let out!: T;
-          try {
-            await this.d.adapter.continueConversationAsync(this.d.appId, ref as ConversationReference, async (ctx) => {
-              out = await fn(ctx);
-            });
-          } catch (err: any) {
-            const status = err?.statusCode ?? err?.status;
-            if (!RETRYABLE.has(status)) throw new AbortError(err);
-            throw err;
-          }
-          return out;
-        },
-        { retries: 5, minTimeout: this.d.retryBaseMs ?? 500, factor: 2, maxTimeout: 30_000 },
-      ),
+    return this.#queue(conversationId).add(
+      () =>
+        pRetry(
+          async () => {
+            let out!: T;
+            try {
+              await this.d.adapter.continueConversationAsync(this.d.appId, ref as ConversationReference, async (ctx) => {
+                out = await fn(ctx);
+              });
+            } catch (err: any) {
+              const status = err?.statusCode ?? err?.status;
+              if (!RETRYABLE.has(status)) throw new AbortError(err);
+              throw err;
+            }
+            return out;
+          },
+          { retries: 5, minTimeout: this.d.retryBaseMs ?? 500, factor: 2, maxTimeout: 30_000 },
+        ),
       { priority },
     ) as Promise<T>;
   }
 
   /** `priority`: alerts go before queued card refreshes (an incident must not wait behind a burst of step updates). */
   async post(conversationId: string, card: Card, priority = 0): Promise<string | undefined> {
-    return this.#withConversation(conversationId, async (ctx) => (await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id, priority);
+    return this.#withConversation(
+      conversationId,
+      async (ctx) => (await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id,
+      priority,
+    );
   }
 
   /** `card` may be a function: it is rendered when its turn in the queue comes, so an older state never overwrites a newer one. */
@@ -152,7 +157,8 @@ export class Notifier {
   async startThread(conversationId: string, card: Card, priority = 0): Promise<{ conversationId: string; activityId: string }> {
     const ref = await this.#ref(conversationId);
     if (!ref?.serviceUrl) throw new Error(`no stored conversation reference for ${conversationId}`);
-    if (ref.conversation?.conversationType && ref.conversation.conversationType !== 'channel') throw new Error(`${conversationId} is a ${ref.conversation.conversationType} chat: it has no channel to post in`);
+    if (ref.conversation?.conversationType && ref.conversation.conversationType !== 'channel')
+      throw new Error(`${conversationId} is a ${ref.conversation.conversationType} chat: it has no channel to post in`);
     const channel = conversationId.split(';')[0];
     const tenantId = ref.conversation?.tenantId;
     const created = await this.#queue(channel).add(
@@ -167,7 +173,13 @@ export class Notifier {
                 ref.channelId ?? 'msteams',
                 ref.serviceUrl!,
                 null as unknown as string, // the default audience, as TeamsInfo.sendMessageToTeamsChannel passes
-                { isGroup: true, bot: ref.bot as any, tenantId, channelData: { channel: { id: channel }, ...(tenantId ? { tenant: { id: tenantId } } : {}) }, activity: MessageFactory.attachment(CardFactory.adaptiveCard(card)) as any } as any,
+                {
+                  isGroup: true,
+                  bot: ref.bot as any,
+                  tenantId,
+                  channelData: { channel: { id: channel }, ...(tenantId ? { tenant: { id: tenantId } } : {}) },
+                  activity: MessageFactory.attachment(CardFactory.adaptiveCard(card)) as any,
+                } as any,
                 async (ctx) => void (thread = ctx.activity.conversation?.id),
               );
             } catch (err: any) {
@@ -200,7 +212,7 @@ export class Notifier {
       try {
         home = await this.startThread(askedIn.id, overview);
       } catch (err) {
-        this.d.log.warn({ err, migrationId }, 'could not start the migration\'s own thread; its cards go where it was asked for');
+        this.d.log.warn({ err, migrationId }, "could not start the migration's own thread; its cards go where it was asked for");
       }
     }
     if (!home) {
@@ -221,7 +233,10 @@ export class Notifier {
     if (!m) return 0;
     const steps = await this.d.engine.getSteps(m.id);
     const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
-    const shown = seq !== undefined ? steps.filter((s) => s.seq === seq) : steps.filter((s) => s === current || ['awaiting_approval', 'approved', 'running', 'failed', 'lost'].includes(s.state));
+    const shown =
+      seq !== undefined
+        ? steps.filter((s) => s.seq === seq)
+        : steps.filter((s) => s === current || ['awaiting_approval', 'approved', 'running', 'failed', 'lost'].includes(s.state));
     const cards = [...(seq === undefined ? [await this.overviewOf(m)] : [])];
     for (const s of shown) {
       const snapshot = await this.d.engine.stepSnapshot(m.id, s.seq);
@@ -255,7 +270,11 @@ export class Notifier {
         // Every step up to the current one has its card, also one done before the queue reached it (the thread keeps
         // its history); a later step only once it has left pending.
         if (i > reached && s.state === 'pending') continue;
-        const card = stepCard((await this.d.engine.stepSnapshot(m.id, s.seq))!, { now: this.d.clock.now(), userSpecific: this.d.userSpecificViews, links: this.d.links });
+        const card = stepCard((await this.d.engine.stepSnapshot(m.id, s.seq))!, {
+          now: this.d.clock.now(),
+          userSpecific: this.d.userSpecificViews,
+          links: this.d.links,
+        });
         const id = await this.post(m.conversationId, card);
         if (id) await this.d.engine.setStepActivity(m.id, s.seq, id);
         posted.add(s.seq);
@@ -284,7 +303,9 @@ export class Notifier {
       if (!activityId || (postedNow.has(seq) && !notice)) return step;
     }
     // Rendered when its turn in the queue comes: the card shows the step as it is when sent, never an older state.
-    await this.update(m.conversationId, activityId, async () => stepCard(await this.#newest(m.id, seq, snapshot), { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }));
+    await this.update(m.conversationId, activityId, async () =>
+      stepCard(await this.#newest(m.id, seq, snapshot), { now: this.d.clock.now(), notice, userSpecific: this.d.userSpecificViews, links: this.d.links }),
+    );
     return step;
   }
 
@@ -340,17 +361,27 @@ export class Notifier {
     }
   }
 
-  async #mentionOwners(conversationId: string, oids: string[], text: string, graphNames: Map<string, string | undefined> = new Map(), priority = 0): Promise<void> {
-    await this.#withConversation(conversationId, async (ctx) => {
-      const entities: any[] = [];
-      const names: string[] = [];
-      for (const oid of oids) {
-        const name = (await this.d.people.nameOf(oid)) ?? graphNames.get(oid) ?? oid;
-        names.push(`<at>${escapeXml(name)}</at>`);
-        entities.push({ type: 'mention', text: `<at>${escapeXml(name)}</at>`, mentioned: { id: oid, name } });
-      }
-      await ctx.sendActivity({ type: 'message', text: `${names.join(' ')} ${escapeXml(text)}`, entities });
-    }, priority);
+  async #mentionOwners(
+    conversationId: string,
+    oids: string[],
+    text: string,
+    graphNames: Map<string, string | undefined> = new Map(),
+    priority = 0,
+  ): Promise<void> {
+    await this.#withConversation(
+      conversationId,
+      async (ctx) => {
+        const entities: any[] = [];
+        const names: string[] = [];
+        for (const oid of oids) {
+          const name = (await this.d.people.nameOf(oid)) ?? graphNames.get(oid) ?? oid;
+          names.push(`<at>${escapeXml(name)}</at>`);
+          entities.push({ type: 'mention', text: `<at>${escapeXml(name)}</at>`, mentioned: { id: oid, name } });
+        }
+        await ctx.sendActivity({ type: 'message', text: `${names.join(' ')} ${escapeXml(text)}`, entities });
+      },
+      priority,
+    );
   }
 
   /** A policy change that expired: its card loses the Approve/Reject buttons and says so. */
@@ -359,7 +390,11 @@ export class Notifier {
       const m = await this.d.engine.getMigration(e.migrationId);
       const c = await this.d.policyChanges!.get(e.migrationId, e.changeId);
       if (!m?.conversationId || !c?.activityId) return;
-      await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
+      await this.update(
+        m.conversationId,
+        c.activityId,
+        await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }),
+      );
     } catch (err) {
       this.d.log.warn({ err, event: e }, 'could not update the policy change card in Teams');
     }
@@ -370,7 +405,11 @@ export class Notifier {
     try {
       const r = await this.d.registrations!.get(e.id);
       if (!r?.conversationId || !r.activityId) return;
-      await this.update(r.conversationId, r.activityId, runnerRequestCard(r, { expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations!.requestExpiryMs) }));
+      await this.update(
+        r.conversationId,
+        r.activityId,
+        runnerRequestCard(r, { expiresAt: new Date(r.requestedAt.getTime() + this.d.registrations!.requestExpiryMs) }),
+      );
     } catch (err) {
       this.d.log.warn({ err, request: e.id }, 'could not update the runner request card in Teams');
     }
@@ -385,7 +424,12 @@ export class Notifier {
       for (const seq of e.seqs) if ((await this.d.engine.getStep(m.id, seq))?.activityId) await this.showStep(m, seq); // no new posts for a cancellation
       for (const id of e.policyChanges) {
         const c = await this.d.policyChanges?.get(m.id, id);
-        if (c?.activityId) await this.update(m.conversationId, c.activityId, await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }));
+        if (c?.activityId)
+          await this.update(
+            m.conversationId,
+            c.activityId,
+            await policyChangeCard(this.d.engine, this.d.policyChanges!, this.d.people, m, c, { now: this.d.clock.now() }),
+          );
       }
     } catch (err) {
       this.d.log.warn({ err, migrationId: e.migrationId }, 'could not update the cards of a cancelled migration');
@@ -408,7 +452,8 @@ export class Notifier {
     const render = async () => incidentCard(this.d.engine, (await alerts.get(a.id)) ?? a, { now: this.d.clock.now() });
     // One card per channel its migrations speak in (normally one: they share the channel).
     const channels = new Map<string, string>();
-    for (const m of a.migrations) if (m.conversationId && !channels.has(channelOf(m.conversationId))) channels.set(channelOf(m.conversationId), m.conversationId);
+    for (const m of a.migrations)
+      if (m.conversationId && !channels.has(channelOf(m.conversationId))) channels.set(channelOf(m.conversationId), m.conversationId);
     for (const [channel, conversationId] of channels) {
       try {
         const post = a.posts.find((p) => p.channel === channel);
@@ -416,7 +461,11 @@ export class Notifier {
           await this.update(post.conversationId, post.activityId, render, ALERT_PRIORITY);
           if (e.type === 'resolved') {
             const how = a.resolvedBy ? `, by ${a.resolvedBy}` : ': the condition cleared';
-            await this.#withConversation(post.conversationId, async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrations.map((m) => m.name).join(', ')})${how}.`)), ALERT_PRIORITY);
+            await this.#withConversation(
+              post.conversationId,
+              async (ctx) => void (await ctx.sendActivity(`Resolved: ${a.title} (${a.migrations.map((m) => m.name).join(', ')})${how}.`)),
+              ALERT_PRIORITY,
+            );
           }
           continue;
         }
@@ -432,7 +481,10 @@ export class Notifier {
     // Each affected migration's overview starts with its open incidents.
     for (const x of a.migrations) {
       const m = await this.d.engine.getMigration(x.id);
-      if (m?.conversationId && m.overviewActivityId) await this.update(m.conversationId, m.overviewActivityId, async () => this.overviewOf((await this.d.engine.getMigration(m.id)) ?? m)).catch((err) => this.d.log.warn({ err, migrationId: m.id }, 'could not update the overview card'));
+      if (m?.conversationId && m.overviewActivityId)
+        await this.update(m.conversationId, m.overviewActivityId, async () => this.overviewOf((await this.d.engine.getMigration(m.id)) ?? m)).catch((err) =>
+          this.d.log.warn({ err, migrationId: m.id }, 'could not update the overview card'),
+        );
     }
   }
 

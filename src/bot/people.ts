@@ -4,7 +4,10 @@ import type { Sql } from '../store/db.js';
 /** Names and Teams ids seen in activities, for display only: authorization uses object ids. */
 export class PeopleDirectory {
   #cache = new Map<string, string>();
-  constructor(private readonly db: Sql, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Sql,
+    private readonly clock: Clock,
+  ) {}
 
   async remember(oid: string, name: string, teamsId?: string): Promise<void> {
     const key = oid.toLowerCase();

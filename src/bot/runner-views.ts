@@ -3,7 +3,13 @@ import { renderCard, type Card } from './cards.js';
 
 /** Cards of runner registrations: the shared request card (never a token), and the token card (its requester's only). */
 
-const fmt = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
+const fmt = (d: Date | null | undefined) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')
+    : '—';
 
 const STATES: Record<RunnerRequest['state'], { style: string; color: string }> = {
   awaiting_approval: { style: 'warning', color: 'Warning' },
@@ -27,11 +33,13 @@ export function runnerRequestCard(r: RunnerRequest, opts: { notice?: string; exp
     { title: 'Runner', value: r.name },
     { title: 'Asked by', value: `${who} at ${fmt(r.requestedAt)}` },
   ];
-  if (r.state === 'awaiting_approval') facts.push({ title: 'Approval', value: `another administrator (not ${who}); the request expires ${fmt(opts.expiresAt)}` });
+  if (r.state === 'awaiting_approval')
+    facts.push({ title: 'Approval', value: `another administrator (not ${who}); the request expires ${fmt(opts.expiresAt)}` });
   if (r.decidedBy && r.state !== 'rejected') facts.push({ title: 'Approved by', value: `${r.decidedBy.name} at ${fmt(r.decidedAt)}` });
   if (r.state === 'approved') facts.push({ title: 'Token', value: `shown once, to ${who} alone, when they press "Show my token"` });
   if (r.state === 'issued') facts.push({ title: 'Token shown', value: `to ${who} at ${fmt(r.issuedAt)} (not in this channel)` });
-  if (r.claimBy && (r.state === 'approved' || r.state === 'issued')) facts.push({ title: 'First use by', value: `${fmt(r.claimBy)}: a token the runner has not used by then never works` });
+  if (r.claimBy && (r.state === 'approved' || r.state === 'issued'))
+    facts.push({ title: 'First use by', value: `${fmt(r.claimBy)}: a token the runner has not used by then never works` });
   facts.push({ title: 'Request id', value: r.id });
   const s = STATES[r.state];
   return renderCard('runner-request', {

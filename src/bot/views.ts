@@ -70,7 +70,10 @@ function truncate(s: string, n = 300): string {
 
 /** A runner action's parameters as they are given: `ou: OU=Sales\, EMEA,…` (a DN exactly, where JSON doubles its backslashes). */
 function paramText(params: Record<string, unknown>): string {
-  const parts = Object.entries(params).map(([k, v]) => `${k}: ${Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join('; ') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const parts = Object.entries(params).map(
+    ([k, v]) =>
+      `${k}: ${Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join('; ') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+  );
   return parts.length ? ` · ${parts.join(' · ')}` : '';
 }
 
@@ -125,15 +128,32 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
     facts.push({ title: 'Reset scope', value: String(step.params.resetScope ?? '—') });
     facts.push({ title: 'Cloud Sync job', value: step.params.jobId });
   }
-  facts.push({ title: 'Approval', value: def.approval === 'none' ? 'Not needed (no production change)' : `${needed} change owner${needed > 1 ? 's' : ''}${def.approval === 'sensitive' ? ' — sensitive, typed confirmation' : ''}${m.policy.fourEyes ? ', not the requester' : ''}` });
+  facts.push({
+    title: 'Approval',
+    value:
+      def.approval === 'none'
+        ? 'Not needed (no production change)'
+        : `${needed} change owner${needed > 1 ? 's' : ''}${def.approval === 'sensitive' ? ' — sensitive, typed confirmation' : ''}${m.policy.fourEyes ? ', not the requester' : ''}`,
+  });
   if (step.requestedBy) facts.push({ title: 'Asked by', value: `${step.requestedBy.name}, ${fmtTime(step.requestedAt, opts.now)}` });
   const approvedBy = approvals.filter((a) => a.decision === 'approve' && a.planHash === step.planHash);
   const rejectedBy = approvals.filter((a) => a.decision === 'reject');
-  if (approvedBy.length) facts.push({ title: 'Approved by', value: approvedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}, ${fmtTime(a.at, opts.now)}`).join('; ') });
-  if (rejectedBy.length) facts.push({ title: 'Rejected by', value: rejectedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}${a.comment ? `: "${a.comment}"` : ''}`).join(', ') });
+  if (approvedBy.length)
+    facts.push({ title: 'Approved by', value: approvedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}, ${fmtTime(a.at, opts.now)}`).join('; ') });
+  if (rejectedBy.length)
+    facts.push({
+      title: 'Rejected by',
+      value: rejectedBy.map((a) => `${a.approverName ?? nameOf(a.approverOid)}${a.comment ? `: "${a.comment}"` : ''}`).join(', '),
+    });
   let approverNote: string | null = null;
   if (step.state === 'awaiting_approval' && step.requestedAt && step.planHash) {
-    const v = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval }, approvals, opts.now, ownerView.owners);
+    const v = evaluate(
+      m.policy,
+      { requester: step.requestedBy!, requestedAt: step.requestedAt, planHash: step.planHash, kind: def.approval },
+      approvals,
+      opts.now,
+      ownerView.owners,
+    );
     if (v.status === 'pending') {
       facts.push({ title: 'Still needed', value: moreApprovals(v.needed - v.approvedBy.length) });
       facts.push({ title: 'Expires', value: fmtTime(v.expiresAt, opts.now) });
@@ -143,11 +163,18 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
     const decided = new Set(approvals.map((a) => a.approverOid.toLowerCase()));
     const waitingFor = [...ownerView.owners].filter((o) => !decided.has(o) && !(m.policy.fourEyes && o === step.requestedBy?.oid.toLowerCase()));
     if (v.status === 'pending' && waitingFor.length) facts.unshift({ title: 'Waiting for', value: waitingFor.map(nameOf).join(', ') });
-    const group = m.policy.ownersGroup ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}` : null;
+    const group = m.policy.ownersGroup
+      ? `members of ${ownerView.group?.name ?? `the group ${m.policy.ownersGroup}`}${ownerView.groupError ? ' (the group cannot be read from Graph now)' : ''}`
+      : null;
     approverNote = `Approve / Reject: change owners only (${[...owners, ...(group ? [group] : [])].join(', ') || 'none'}). Anyone else who clicks gets the reason and nothing changes.`;
   }
-  if (step.state === 'approved' && step.runAfter) facts.push({ title: 'Waits for the change window', value: `runs at ${fmtTime(step.runAfter, opts.now)}, in the window ${describeWindows(m.policy.changeWindows ?? [])}` });
-  if (step.jobId && step.state === 'running') facts.push({ title: 'Runner job', value: `${step.jobId}${(step.evidence as any)?.progress ? ` (${(step.evidence as any).progress})` : ''}` });
+  if (step.state === 'approved' && step.runAfter)
+    facts.push({
+      title: 'Waits for the change window',
+      value: `runs at ${fmtTime(step.runAfter, opts.now)}, in the window ${describeWindows(m.policy.changeWindows ?? [])}`,
+    });
+  if (step.jobId && step.state === 'running')
+    facts.push({ title: 'Runner job', value: `${step.jobId}${(step.evidence as any)?.progress ? ` (${(step.evidence as any).progress})` : ''}` });
   if (step.attempt > 1) facts.push({ title: 'Attempt', value: String(step.attempt) });
 
   // What the step proved: labelled facts, the whole of it behind Details. The assessment leads with its recommendation.
@@ -156,7 +183,14 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
   const ev = showEvidence ? evidenceView(def, step, opts.now) : { facts: [], details: null };
   const evidenceObj = (assessment ? assessment.findings : ev.facts).map((f) => ({ title: f.title, value: withoutSeedNumbers(humanTimes(f.value, opts.now)) }));
   // Its blast radius first: what a production step affects, in words (as approved once it has a plan).
-  const effect = step.plan?.effect ?? (def.production && def.effect ? def.effect(stepContextOf(m, step), effectFacts(steps, step.batch, (r) => plannedStepOf(m, r).def.title)) : null);
+  const effect =
+    step.plan?.effect ??
+    (def.production && def.effect
+      ? def.effect(
+          stepContextOf(m, step),
+          effectFacts(steps, step.batch, (r) => plannedStepOf(m, r).def.title),
+        )
+      : null);
   const headline = assessment?.recommendation
     ? { label: 'Recommendation', text: assessment.recommendation, style: 'emphasis' }
     : effect && def.production
@@ -166,7 +200,10 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
   const viewerIsOwner = opts.viewerOid ? isOwner(m.policy, opts.viewerOid, ownerView.owners) : !baseOfUserSpecific;
   let refreshUserIds: string[] | null = null;
   if (baseOfUserSpecific && step.state === 'awaiting_approval') {
-    refreshUserIds = [...ownerView.owners].map((o) => snapshot.people[o]?.teamsId).filter((x): x is string => !!x).slice(0, MAX_REFRESH_USERS);
+    refreshUserIds = [...ownerView.owners]
+      .map((o) => snapshot.people[o]?.teamsId)
+      .filter((x): x is string => !!x)
+      .slice(0, MAX_REFRESH_USERS);
   }
   // A cancelled migration's cards have no buttons (only Refresh): nothing of it runs any more.
   const live = m.state !== 'cancelled';
@@ -182,9 +219,13 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
   };
   const done = steps.filter(isDone).length;
   const shown = stateOf(step);
-  const noticeText = opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`);
+  const noticeText =
+    opts.notice ?? (live ? null : `${m.name} was cancelled${wasCancelled(step) ? `: ${(step.evidence as any).skipped}` : ''}. Nothing of it runs any more.`);
   // The assessment's findings can be downloaded in full (CSV) once it has run.
-  const report = opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(m, step) ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') } : null;
+  const report =
+    opts.links && step.state === 'succeeded' && findingsOf(step) && isAssessment(m, step)
+      ? { url: opts.links.url('assessments', m.id, opts.now, 'csv') }
+      : null;
   return renderCard('step', {
     migration: { id: m.id, name: m.name, stepsTotal: steps.length, stepsDone: done },
     step: { seq: step.seq, title: def.title, purpose: withoutSeedNumbers(def.purpose), version: step.version, attempt: step.attempt },
@@ -213,7 +254,10 @@ export function stepCard(snapshot: StepSnapshot, opts: StepCardOptions): Card {
     operatorNote: awaitingOperator
       ? `Approved: go ahead now${(step.evidence as any)?.goAt ? ` (since ${fmtTime((step.evidence as any).goAt, opts.now)})` : ''}. Do the checklist under "What will run", then press "Done — verify": the step is done only when the verification proves it.`
       : null,
-    confirmLabel: blocker && def.approval !== 'sensitive' ? `${blocker} To approve anyway, type the migration's name:` : "This cannot be undone. Type the migration's name to approve:",
+    confirmLabel:
+      blocker && def.approval !== 'sensitive'
+        ? `${blocker} To approve anyway, type the migration's name:`
+        : "This cannot be undone. Type the migration's name to approve:",
     approverNote,
     refreshUserIds,
     report,
@@ -237,8 +281,12 @@ function goLiveView(p: StepPlan['preview'] | null, blocker: string | null) {
 /** The assessment: its recommendation first, then one fact per finding, as the downloadable report has one row per finding. */
 function assessmentView(step: StepRow): { recommendation: string | null; findings: { title: string; value: string }[] } {
   const findings = findingsOf(step) ?? [];
-  const recommendation = (step.evidence as { recommendation?: string } | null)?.recommendation ?? findings.find((f) => f.area === 'Recommendation')?.result ?? null;
-  return { recommendation: recommendation ? withoutSeedNumbers(recommendation) : null, findings: findings.filter((f) => f.area !== 'Recommendation').map(findingFact) };
+  const recommendation =
+    (step.evidence as { recommendation?: string } | null)?.recommendation ?? findings.find((f) => f.area === 'Recommendation')?.result ?? null;
+  return {
+    recommendation: recommendation ? withoutSeedNumbers(recommendation) : null,
+    findings: findings.filter((f) => f.area !== 'Recommendation').map(findingFact),
+  };
 }
 
 function auditCheckpointText(migrationId: string): string {
@@ -260,7 +308,12 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
   const groupFact = !m.policy.ownersGroup
     ? []
     : view?.group
-      ? [{ title: 'Owners group', value: `${view.group.name ?? m.policy.ownersGroup} (${view.group.members.length} member${view.group.members.length === 1 ? '' : 's'}: ${truncate(view.group.members.map((x) => x.displayName ?? x.id).join(', ') || 'none', 200)})` }]
+      ? [
+          {
+            title: 'Owners group',
+            value: `${view.group.name ?? m.policy.ownersGroup} (${view.group.members.length} member${view.group.members.length === 1 ? '' : 's'}: ${truncate(view.group.members.map((x) => x.displayName ?? x.id).join(', ') || 'none', 200)})`,
+          },
+        ]
       : [{ title: 'Owners group', value: `${m.policy.ownersGroup} (${view?.groupError ?? 'not readable now'})` }];
   const now = opts.now ?? new Date();
   return renderCard('migration-overview', {
@@ -281,7 +334,10 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
       { title: 'OU batches', value: m.ous.map((o, i) => `${i + 1}. ${o}`).join('; ') },
       { title: 'Change owners', value: owners.join(', ') || (m.policy.ownersGroup ? 'the owners group' : '—') },
       ...groupFact,
-      { title: 'Approvals', value: `${m.policy.quorum} owner${m.policy.quorum > 1 ? 's' : ''} per step${m.policy.fourEyes ? '; a requester never approves their own step' : ''}; requests expire after ${Math.round(m.policy.expiryMs / 3_600_000)} h` },
+      {
+        title: 'Approvals',
+        value: `${m.policy.quorum} owner${m.policy.quorum > 1 ? 's' : ''} per step${m.policy.fourEyes ? '; a requester never approves their own step' : ''}; requests expire after ${Math.round(m.policy.expiryMs / 3_600_000)} h`,
+      },
       { title: 'Change windows', value: m.policy.changeWindows?.length ? describeWindows(m.policy.changeWindows) : 'any time' },
       { title: 'Started by', value: `${m.createdBy.name}, ${fmtTime(m.createdAt)}` },
       // The chain's head as signed outside the database: a rewritten or truncated audit no longer matches it.
@@ -292,7 +348,11 @@ export async function overviewCard(engine: RunbookEngine, m: Migration, people: 
 }
 
 /** Every step of a migration, one line each, in order: as the overview and `status <migration>` list them. */
-export function stepLines(engine: RunbookEngine, m: Migration, steps: StepRow[]): { icon: string; seq: number; title: string; batchLabel: string; stateLabel: string }[] {
+export function stepLines(
+  engine: RunbookEngine,
+  m: Migration,
+  steps: StepRow[],
+): { icon: string; seq: number; title: string; batchLabel: string; stateLabel: string }[] {
   return steps.map((s) => {
     const p = engine.plannedStep(m, s);
     return { icon: stateOf(s).icon, seq: s.seq, title: p.def.title, batchLabel: p.batch ? ` (batch ${p.batch})` : '', stateLabel: stateOf(s).label };
@@ -307,7 +367,13 @@ export function batchFacts(engine: RunbookEngine, m: Migration, steps: StepRow[]
     const done = mine.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
     const current = mine.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
     const rollback = mine.some((s) => s.key.startsWith('rollback-'));
-    const where = current ? `${rollback ? 'rolling back · ' : ''}now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})` : rollback ? 'rolled back to Connect Sync' : mine.length ? 'done' : 'no steps';
+    const where = current
+      ? `${rollback ? 'rolling back · ' : ''}now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})`
+      : rollback
+        ? 'rolled back to Connect Sync'
+        : mine.length
+          ? 'done'
+          : 'no steps';
     return { title: `Batch ${i + 1}`, value: `${ou} · ${done} of ${mine.length} steps done · ${where}` };
   });
 }
@@ -337,7 +403,14 @@ const POLICY_STATE: Record<PolicyChange['state'], { label: string; color: string
 };
 
 /** A policy-change card: old → new, who asked, who decided, what is still needed. */
-export async function policyChangeCard(engine: RunbookEngine, changes: PolicyChanges, people: People, m: Migration, c: PolicyChange, opts: { notice?: string; now: Date; viewerOid?: string }): Promise<Card> {
+export async function policyChangeCard(
+  engine: RunbookEngine,
+  changes: PolicyChanges,
+  people: People,
+  m: Migration,
+  c: PolicyChange,
+  opts: { notice?: string; now: Date; viewerOid?: string },
+): Promise<Card> {
   const before = await describePolicy(engine, people, m, c.oldPolicy);
   const after = await describePolicy(engine, people, m, c.newPolicy);
   const rows = Object.keys(after).map((k) => ({ title: k, value: before[k] === after[k] ? `${after[k]} (unchanged)` : `${before[k]} → ${after[k]}` }));
@@ -348,8 +421,10 @@ export async function policyChangeCard(engine: RunbookEngine, changes: PolicyCha
   ];
   const approved = records.filter((r) => r.decision === 'approve');
   const rejected = records.filter((r) => r.decision === 'reject');
-  if (approved.length) facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid}, ${fmtTime(r.at, opts.now)}`).join('; ') });
-  if (rejected.length) facts.push({ title: 'Rejected by', value: rejected.map((r) => `${r.approverName ?? r.approverOid}${r.comment ? `: "${r.comment}"` : ''}`).join(', ') });
+  if (approved.length)
+    facts.push({ title: 'Approved by', value: approved.map((r) => `${r.approverName ?? r.approverOid}, ${fmtTime(r.at, opts.now)}`).join('; ') });
+  if (rejected.length)
+    facts.push({ title: 'Rejected by', value: rejected.map((r) => `${r.approverName ?? r.approverOid}${r.comment ? `: "${r.comment}"` : ''}`).join(', ') });
   if (c.state === 'awaiting_approval' && verdict.status === 'pending') {
     facts.push({ title: 'Still needed', value: moreApprovals(verdict.needed - verdict.approvedBy.length) });
     facts.push({ title: 'Expires', value: fmtTime(verdict.expiresAt, opts.now) });

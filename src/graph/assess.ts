@@ -41,12 +41,20 @@ export function inferAgentHealth(job: SyncJob, recentLogs: ProvisioningLogEntry[
   const reasons: string[] = [];
   const s = job.status;
   const lastOk = s.lastSuccessfulExecution?.timeEnded ?? null;
-  const out = (verdict: AgentHealth['verdict']): AgentHealth => ({ verdict, reasons, lastSuccessfulRun: lastOk ? lastOk.toISOString() : null, source: AGENT_HEALTH_SOURCE });
+  const out = (verdict: AgentHealth['verdict']): AgentHealth => ({
+    verdict,
+    reasons,
+    lastSuccessfulRun: lastOk ? lastOk.toISOString() : null,
+    source: AGENT_HEALTH_SOURCE,
+  });
   const q = s.quarantine;
   if (q || s.code === 'Quarantine') {
     const code = q?.error?.code ?? '';
     const reason = q?.reason ?? 'Unknown';
-    if (AGENT_ERROR.test(code) || AGENT_ERROR.test(reason)) reasons.push(`The job is in quarantine because no provisioning agent could run it: ${code || reason}${q?.error?.message ? ` (${q.error.message})` : ''}.`);
+    if (AGENT_ERROR.test(code) || AGENT_ERROR.test(reason))
+      reasons.push(
+        `The job is in quarantine because no provisioning agent could run it: ${code || reason}${q?.error?.message ? ` (${q.error.message})` : ''}.`,
+      );
     else reasons.push(`The job is in quarantine (${reason}${code ? `, ${code}` : ''}); the agents cannot be judged until it runs.`);
     return out('unhealthy');
   }
@@ -61,7 +69,8 @@ export function inferAgentHealth(job: SyncJob, recentLogs: ProvisioningLogEntry[
   const interval = durationMs(job.schedule.interval) ?? 40 * 60_000;
   const stale = opts.staleAfterMs ?? Math.max(3 * interval, 2 * 3_600_000);
   if (!lastOk) reasons.push('The job has never completed a successful cycle.');
-  else if (now.getTime() - lastOk.getTime() > stale) reasons.push(`No successful cycle since ${lastOk.toISOString()} (more than ${Math.round(stale / 60_000)} minutes).`);
+  else if (now.getTime() - lastOk.getTime() > stale)
+    reasons.push(`No successful cycle since ${lastOk.toISOString()} (more than ${Math.round(stale / 60_000)} minutes).`);
   const agentFailures = recentLogs.filter((l) => l.status === 'failure' && AGENT_ERROR.test(l.errorCode ?? ''));
   if (agentFailures.length) reasons.push(`${agentFailures.length} recent provisioning-log failure(s) name the agents (${agentFailures[0].errorCode}).`);
   if (reasons.length) return out('unhealthy');
@@ -98,10 +107,20 @@ export function judgeProvisionOnDemand(r: ProvisionOnDemandResult): OnDemandJudg
     };
   }
   if (r.result === 'Success' || redundant) {
-    return { ok: true, matched: true, action, message: `Matched the existing Microsoft Entra object ${r.targetId ?? ''}`.trim() + (redundant ? ' (nothing to change).' : ` (${action ?? 'Update'}).`) };
+    return {
+      ok: true,
+      matched: true,
+      action,
+      message: `Matched the existing Microsoft Entra object ${r.targetId ?? ''}`.trim() + (redundant ? ' (nothing to change).' : ` (${action ?? 'Update'}).`),
+    };
   }
   const d = r.details as any;
-  return { ok: false, matched: false, action, message: `Provision on demand: ${r.result}${d?.errorCode ? ` (${d.errorCode}${d.reason ? `: ${d.reason}` : ''})` : ''}.` };
+  return {
+    ok: false,
+    matched: false,
+    action,
+    message: `Provision on demand: ${r.result}${d?.errorCode ? ` (${d.errorCode}${d.reason ? `: ${d.reason}` : ''})` : ''}.`,
+  };
 }
 
 export type CloudSyncOutcome =
@@ -123,7 +142,8 @@ export function outcomesFromLogs(objectGUIDs: string[], newestFirst: Provisionin
     const action = e.action;
     if (e.status === 'failure') found.set(key, { objectGUID, outcome: 'failed', action, at, errorCode: e.errorCode, reason: e.errorReason });
     else if (e.status === 'skipped') found.set(key, { objectGUID, outcome: 'skipped', action, at, reason: e.errorReason });
-    else if (e.status === 'success' && (action === 'delete' || action === 'stagedDelete' || action === 'disable')) found.set(key, { objectGUID, outcome: 'deleted', action, at });
+    else if (e.status === 'success' && (action === 'delete' || action === 'stagedDelete' || action === 'disable'))
+      found.set(key, { objectGUID, outcome: 'deleted', action, at });
     else if (e.status === 'success' || e.status === 'warning') found.set(key, { objectGUID, outcome: 'taken', action: action ?? 'other', at });
   }
   return objectGUIDs.map((g) => found.get(g.toLowerCase()) ?? { objectGUID: g, outcome: 'not-seen' as const });

@@ -3,13 +3,7 @@ import type { Logger } from '../log.js';
 import { GraphPlanError } from './errors.js';
 import { paths, SYNC_VERSION, versioned } from './paths.js';
 import type { GraphTransport } from './transport.js';
-import {
-  AD2AAD_APPLICATION_TEMPLATE_ID,
-  jobIsOfTemplate,
-  parseJob,
-  type CloudSyncJobTemplate,
-  type PlannedRequest,
-} from './types.js';
+import { AD2AAD_APPLICATION_TEMPLATE_ID, jobIsOfTemplate, parseJob, type CloudSyncJobTemplate, type PlannedRequest } from './types.js';
 
 export interface CloudSyncConfigurationInput {
   /** AD DNS domain, e.g. contoso.com; also the service principal's display name, as the portal does. */
@@ -88,7 +82,8 @@ export function hasPasswordHashMapping(schema: any): boolean {
 /** "a@b; c@d" or ['a@b','c@d'] → "a@b;c@d" (the Recipients format of SyncNotificationSettings). */
 export function normalizeRecipients(v: string | string[]): string {
   const list = (Array.isArray(v) ? v : v.split(/[;,]/)).map((x) => x.trim()).filter(Boolean);
-  for (const r of list) if (!/^[^\s@;,]+@[^\s@;,]+\.[^\s@;,]+$/.test(r)) throw new GraphPlanError('InvalidRecipient', `not an email address: ${JSON.stringify(r)}`);
+  for (const r of list)
+    if (!/^[^\s@;,]+@[^\s@;,]+\.[^\s@;,]+$/.test(r)) throw new GraphPlanError('InvalidRecipient', `not an email address: ${JSON.stringify(r)}`);
   if (list.length === 0) throw new GraphPlanError('InvalidRecipient', 'notificationEmail names no recipient');
   return list.join(';');
 }
@@ -223,9 +218,7 @@ export class CloudSyncConfigurator {
     let link: string | undefined;
     let res = await this.t.request('GET', paths.servicePrincipalsByTemplate(AD2AAD_APPLICATION_TEMPLATE_ID));
     for (;;) {
-      const hit = (res.body?.value ?? []).find(
-        (sp: any) => typeof sp?.displayName === 'string' && sp.displayName.toLowerCase() === domain.toLowerCase(),
-      );
+      const hit = (res.body?.value ?? []).find((sp: any) => typeof sp?.displayName === 'string' && sp.displayName.toLowerCase() === domain.toLowerCase());
       if (hit) return { id: String(hit.id ?? hit.objectId), appId: hit.appId, displayName: hit.displayName };
       link = res.body?.['@odata.nextLink'];
       if (!link) return undefined;
@@ -271,18 +264,28 @@ export class CloudSyncConfigurator {
    * plus the write-only AppKey when asked to send it. Values are Microsoft's documented JSON strings
    * (how-to-inbound-synch-ms-graph.md: "Update targeted domain", "Accidental deletes").
    */
-  private desiredSecrets(input: CloudSyncConfigurationInput, existing: { key: string; value: string | null }[], o: PlanOptions): { key: string; value: string }[] {
+  private desiredSecrets(
+    input: CloudSyncConfigurationInput,
+    existing: { key: string; value: string | null }[],
+    o: PlanOptions,
+  ): { key: string; value: string }[] {
     const out = [{ key: 'Domain', value: JSON.stringify({ domain: input.domain }) }];
     if (input.notificationEmail !== undefined) {
       const cur = parseJsonObject(existing.find((s) => s.key === 'SyncNotificationSettings')?.value ?? null);
       const threshold = input.deleteThreshold ?? (Number.isInteger(cur?.DeleteThresholdValue) ? (cur!.DeleteThresholdValue as number) : 500);
       out.push({
         key: 'SyncNotificationSettings',
-        value: JSON.stringify({ Enabled: true, Recipients: normalizeRecipients(input.notificationEmail), DeleteThresholdEnabled: true, DeleteThresholdValue: threshold }),
+        value: JSON.stringify({
+          Enabled: true,
+          Recipients: normalizeRecipients(input.notificationEmail),
+          DeleteThresholdEnabled: true,
+          DeleteThresholdValue: threshold,
+        }),
       });
     }
     // AppKey turns on the tenant's sync flags; the PasswordHash scenario also enables PHS (ENTRA how-to). Write-only.
-    if (o.sendAppKey) out.push({ key: 'AppKey', value: JSON.stringify({ appKeyScenario: input.passwordHashSync ? 'AD2AADPasswordHash' : 'AD2AADProvisioning' }) });
+    if (o.sendAppKey)
+      out.push({ key: 'AppKey', value: JSON.stringify({ appKeyScenario: input.passwordHashSync ? 'AD2AADPasswordHash' : 'AD2AADProvisioning' }) });
     return out;
   }
 
@@ -297,7 +300,12 @@ export class CloudSyncConfigurator {
       const a = parseJsonObject(cur.value);
       const b = JSON.parse(d.value);
       if (d.key === 'Domain') return typeof a?.domain === 'string' && a.domain.toLowerCase() === String(b.domain).toLowerCase();
-      return a?.Enabled === b.Enabled && a?.Recipients === b.Recipients && a?.DeleteThresholdEnabled === b.DeleteThresholdEnabled && a?.DeleteThresholdValue === b.DeleteThresholdValue;
+      return (
+        a?.Enabled === b.Enabled &&
+        a?.Recipients === b.Recipients &&
+        a?.DeleteThresholdEnabled === b.DeleteThresholdEnabled &&
+        a?.DeleteThresholdValue === b.DeleteThresholdValue
+      );
     };
     if (desired.every(satisfied)) return undefined;
     // Secrets are PUT-only replace-all: resend every value we keep. A masked value cannot be resent.
@@ -455,7 +463,10 @@ export class CloudSyncConfigurator {
         const kept = list.filter((x) => !(typeof x === 'string' && sameDn(x, container)));
         // An empty includedContainers means "no OU filter": the whole domain. Removing the last OU would widen, not narrow.
         if (list.length > 0 && kept.length === 0) {
-          throw new GraphPlanError('WouldWidenScope', `Removing ${container}, the last scoped OU, would leave no OU filter: Cloud Sync would then sync the whole domain.`);
+          throw new GraphPlanError(
+            'WouldWidenScope',
+            `Removing ${container}, the last scoped OU, would leave no OU filter: Cloud Sync would then sync the whole domain.`,
+          );
         }
         if (kept.length !== list.length) {
           rule.containerFilter.includedContainers = kept;
@@ -493,7 +504,9 @@ export class CloudSyncConfigurator {
    * DELETES the objects under it from Entra: users go to the recycle bin, security groups are hard-deleted (no
    * recycle bin). A running job keeps its old scope until restartProvisioningAfterScopeChange (how-to-configure.md).
    */
-  async removeContainerFromScope(target: ScopeTarget & { container: string }): Promise<{ changed: boolean; includedContainers: string[]; requests: PlannedRequest[] }> {
+  async removeContainerFromScope(
+    target: ScopeTarget & { container: string },
+  ): Promise<{ changed: boolean; includedContainers: string[]; requests: PlannedRequest[] }> {
     requireDns([target.container], 'container');
     const { request, schema } = await this.scopeChange(target, this.removeEdit(target.container), `Remove ${target.container} from the OU scope`);
     if (request) await this.t.request('PUT', paths.schema(target.servicePrincipalId, target.jobId), { version: SYNC_VERSION, body: request.body });

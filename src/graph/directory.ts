@@ -92,7 +92,13 @@ export async function listDomains(t: GraphTransport): Promise<TenantDomain[]> {
     const res: { body: any } = await t.request('GET', path, { version });
     for (const d of res.body?.value ?? []) {
       if (typeof d?.id !== 'string') continue;
-      out.push({ id: d.id.toLowerCase(), isVerified: d.isVerified === true, isDefault: d.isDefault === true, isInitial: d.isInitial === true, authenticationType: typeof d.authenticationType === 'string' ? d.authenticationType : null });
+      out.push({
+        id: d.id.toLowerCase(),
+        isVerified: d.isVerified === true,
+        isDefault: d.isDefault === true,
+        isInitial: d.isInitial === true,
+        authenticationType: typeof d.authenticationType === 'string' ? d.authenticationType : null,
+      });
     }
     const link: string | undefined = res.body?.['@odata.nextLink'];
     path = undefined;
@@ -109,7 +115,11 @@ export async function getUser(t: GraphTransport, oid: string): Promise<{ id: str
   if (!GUID.test(oid)) throw new Error(`not a user object id: ${oid}`);
   try {
     const res = await t.request('GET', `/users/${oid}?$select=id,displayName,accountEnabled`);
-    return { id: String(res.body?.id ?? oid).toLowerCase(), displayName: typeof res.body?.displayName === 'string' ? res.body.displayName : null, accountEnabled: typeof res.body?.accountEnabled === 'boolean' ? res.body.accountEnabled : null };
+    return {
+      id: String(res.body?.id ?? oid).toLowerCase(),
+      displayName: typeof res.body?.displayName === 'string' ? res.body.displayName : null,
+      accountEnabled: typeof res.body?.accountEnabled === 'boolean' ? res.body.accountEnabled : null,
+    };
   } catch (e) {
     if (e instanceof GraphError && e.status === 404) return null;
     throw e;

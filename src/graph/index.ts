@@ -8,7 +8,17 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { CloudSyncConfigurator } from './cloudSync.js';
-import { countSyncedUsers, getGroup, getUser, iterateSyncedUsers, listDomains, listTransitiveUserMembers, readSyncedUsers, SyncedObjectIndex, type DeltaStateStore } from './directory.js';
+import {
+  countSyncedUsers,
+  getGroup,
+  getUser,
+  iterateSyncedUsers,
+  listDomains,
+  listTransitiveUserMembers,
+  readSyncedUsers,
+  SyncedObjectIndex,
+  type DeltaStateStore,
+} from './directory.js';
 import { GraphPlanError } from './errors.js';
 import { SyncJobOps, type JobRef } from './jobs.js';
 import { jobIsOfTemplate } from './types.js';
@@ -17,7 +27,15 @@ import type { Tracer } from '../telemetry/tracer.js';
 import { GraphTransport } from './transport.js';
 
 export { GraphError, GraphPlanError, isGraphError, isAuthorizationDenied } from './errors.js';
-export { AGENT_HEALTH_SOURCE, inferAgentHealth, judgeProvisionOnDemand, outcomesFromLogs, type AgentHealth, type CloudSyncOutcome, type OnDemandJudgement } from './assess.js';
+export {
+  AGENT_HEALTH_SOURCE,
+  inferAgentHealth,
+  judgeProvisionOnDemand,
+  outcomesFromLogs,
+  type AgentHealth,
+  type CloudSyncOutcome,
+  type OnDemandJudgement,
+} from './assess.js';
 export { APP_PERMISSIONS, CLIENT_ENDPOINTS, ENDPOINT_PERMISSIONS, endpointFor, mintSandboxAppToken } from './permissions.js';
 export { GraphSettingsSchema, graphScope, type GraphAuth, type GraphSettings } from './settings.js';
 export { GraphTransport, type TransportStats, type GraphResponse } from './transport.js';
@@ -84,7 +102,11 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     /** Starts the configuration's AD2AADPasswordHash job (created by ensureCloudSyncConfiguration with passwordHashSync). */
     startPasswordHashSync: async (servicePrincipalId: string, opts?: { clearQuarantine?: boolean }) => {
       const job = (await jobs.listJobs(servicePrincipalId)).find((j) => jobIsOfTemplate(j, 'AD2AADPasswordHash'));
-      if (!job) throw new GraphPlanError('NoPasswordHashJob', `configuration ${servicePrincipalId} has no AD2AADPasswordHash job: configure it with passwordHashSync first`);
+      if (!job)
+        throw new GraphPlanError(
+          'NoPasswordHashJob',
+          `configuration ${servicePrincipalId} has no AD2AADPasswordHash job: configure it with passwordHashSync first`,
+        );
       const ref = { servicePrincipalId, jobId: job.id };
       return { jobId: job.id, requests: await jobs.startJob(ref, opts) };
     },
@@ -113,7 +135,8 @@ export function createGraph(settings: GraphSettings, deps: GraphDeps) {
     /** Agent health inferred from job status and provisioning logs (what app-only can read). */
     agentHealth: (ref: JobRef, opts?: { now?: Date; staleAfterMs?: number; logWindowMs?: number }) => jobs.agentHealth(ref, opts?.now ?? clock.now(), opts),
     /** Per objectGUID, the latest Cloud Sync provisioning outcome since `since` (taken / failed / skipped / deleted / not-seen). */
-    cloudSyncOutcomes: (jobId: string, objectGUIDs: string[], since: Date, opts?: { maxPages?: number }) => jobs.cloudSyncOutcomes(jobId, objectGUIDs, since, opts),
+    cloudSyncOutcomes: (jobId: string, objectGUIDs: string[], since: Date, opts?: { maxPages?: number }) =>
+      jobs.cloudSyncOutcomes(jobId, objectGUIDs, since, opts),
     exchangeHybridWritebackPossible: (ref: JobRef) => jobs.exchangeHybridWritebackPossible(ref),
     passwordWriteback: () => jobs.passwordWriteback(),
     onPremisesSynchronization: () => jobs.onPremisesSynchronization(),

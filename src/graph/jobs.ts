@@ -135,7 +135,12 @@ export class SyncJobOps {
       return { available: true, agents: await this.listAgents() };
     } catch (e) {
       if (!isAuthorizationDenied(e)) throw e;
-      return { available: false, reason: 'Graph serves the provisioning agents list to delegated callers only (Application: Not supported); agent health is inferred from job status and provisioning logs instead.', error: e };
+      return {
+        available: false,
+        reason:
+          'Graph serves the provisioning agents list to delegated callers only (Application: Not supported); agent health is inferred from job status and provisioning logs instead.',
+        error: e,
+      };
     }
   }
 
@@ -164,7 +169,12 @@ export class SyncJobOps {
    * Reads the job's log once, newest first, 500 entries a page through the reports limiter (5 requests / 10 s per app
    * per tenant), and stops as soon as every object has an outcome or after maxPages.
    */
-  async cloudSyncOutcomes(jobId: string, objectGUIDs: string[], since: Date, opts: { maxPages?: number } = {}): Promise<{ outcomes: CloudSyncOutcome[]; pagesRead: number; complete: boolean }> {
+  async cloudSyncOutcomes(
+    jobId: string,
+    objectGUIDs: string[],
+    since: Date,
+    opts: { maxPages?: number } = {},
+  ): Promise<{ outcomes: CloudSyncOutcome[]; pagesRead: number; complete: boolean }> {
     const wanted = new Set(objectGUIDs.map((g) => g.toLowerCase()));
     const entries: ProvisioningLogEntry[] = [];
     const seen = new Set<string>();
@@ -194,7 +204,10 @@ export class SyncJobOps {
    * (isAuthorizationDenied). Its accidental-delete
    * prevention also blocks Cloud Sync's deletes after cutover, until it is turned off.
    */
-  async onPremisesSynchronization(): Promise<{ accidentalDeletionPrevention: { type: string; alertThreshold: number | null } | null; features: Record<string, boolean> }> {
+  async onPremisesSynchronization(): Promise<{
+    accidentalDeletionPrevention: { type: string; alertThreshold: number | null } | null;
+    features: Record<string, boolean>;
+  }> {
     const res = await this.t.request('GET', '/directory/onPremisesSynchronization', { version: 'v1.0' });
     const first = (res.body?.value ?? [])[0] ?? {};
     const adp = first.configuration?.accidentalDeletionPrevention;
@@ -234,9 +247,7 @@ export class SyncJobOps {
       if (link) ({ version, path } = this.t.splitLink(link));
     }
     const rank = (e: ProvisioningLogEntry) => (e.status === 'failure' ? 0 : e.status === 'warning' ? 1 : 2);
-    return out
-      .slice(0, max)
-      .sort((a, b) => rank(a) - rank(b) || (b.activityDateTime?.getTime() ?? 0) - (a.activityDateTime?.getTime() ?? 0));
+    return out.slice(0, max).sort((a, b) => rank(a) - rank(b) || (b.activityDateTime?.getTime() ?? 0) - (a.activityDateTime?.getTime() ?? 0));
   }
 
   // ---- control: each has a describe twin that returns exactly what it sends ----
@@ -269,7 +280,10 @@ export class SyncJobOps {
     const job = await this.getJob(ref);
     if (job.status.code === 'Quarantine' || job.status.quarantine) throw quarantined(job);
     if (job.schedule.state !== 'Active') return [];
-    return this.describeRestartJob(ref, 'Watermark').map((r) => ({ ...r, summary: `Restart job ${ref.jobId} so it picks up the changed scope (resetScope Watermark)` }));
+    return this.describeRestartJob(ref, 'Watermark').map((r) => ({
+      ...r,
+      summary: `Restart job ${ref.jobId} so it picks up the changed scope (resetScope Watermark)`,
+    }));
   }
   async restartProvisioningAfterScopeChange(ref: JobRef): Promise<PlannedRequest[]> {
     const reqs = await this.describeRestartProvisioningAfterScopeChange(ref);
@@ -388,10 +402,16 @@ export class SyncJobOps {
     try {
       const s = await this.onPremisesSynchronization();
       const v = s.features.passwordWritebackEnabled;
-      return typeof v === 'boolean' ? { enabled: v, reason: 'directory/onPremisesSynchronization features.passwordWritebackEnabled' } : { enabled: null, reason: 'Graph did not report passwordWritebackEnabled.' };
+      return typeof v === 'boolean'
+        ? { enabled: v, reason: 'directory/onPremisesSynchronization features.passwordWritebackEnabled' }
+        : { enabled: null, reason: 'Graph did not report passwordWritebackEnabled.' };
     } catch (e) {
       if (!isAuthorizationDenied(e)) throw e;
-      return { enabled: null, reason: 'App-only credentials cannot read directory/onPremisesSynchronization (Application: Not supported); check Password reset → On-premises integration in the portal.' };
+      return {
+        enabled: null,
+        reason:
+          'App-only credentials cannot read directory/onPremisesSynchronization (Application: Not supported); check Password reset → On-premises integration in the portal.',
+      };
     }
   }
 

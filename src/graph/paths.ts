@@ -13,8 +13,7 @@ export const paths = {
   jobAction: (sp: string, job: string, action: 'start' | 'pause' | 'restart' | 'provisionOnDemand' | 'validateCredentials') =>
     `/servicePrincipals/${e(sp)}/synchronization/jobs/${e(job)}/${action}`,
   schema: (sp: string, job: string) => `/servicePrincipals/${e(sp)}/synchronization/jobs/${e(job)}/schema`,
-  discover: (sp: string, job: string, dir: string) =>
-    `/servicePrincipals/${e(sp)}/synchronization/jobs/${e(job)}/schema/directories/${e(dir)}/discover`,
+  discover: (sp: string, job: string, dir: string) => `/servicePrincipals/${e(sp)}/synchronization/jobs/${e(job)}/schema/directories/${e(dir)}/discover`,
   secrets: (sp: string) => `/servicePrincipals/${e(sp)}/synchronization/secrets`,
   agents: () => `/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups`,
   /** activityDateTime takes eq, gt and lt only (provisioningobjectsummary-list); `since` is exclusive (gt). */

@@ -57,7 +57,14 @@ const SP = `/servicePrincipals/[^/]+/synchronization`;
 const JOB = `${SP}/jobs/[^/]+`;
 const DOCS = 'https://learn.microsoft.com/graph/api';
 
-const e = (name: string, method: EndpointPermissions['method'], pattern: string, application: EndpointPermissions['application'], doc: string, delegated: string[] = []): EndpointPermissions => ({
+const e = (
+  name: string,
+  method: EndpointPermissions['method'],
+  pattern: string,
+  application: EndpointPermissions['application'],
+  doc: string,
+  delegated: string[] = [],
+): EndpointPermissions => ({
   name,
   method,
   pattern: new RegExp(`^${pattern}$`),
@@ -77,11 +84,34 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('group transitive members', 'GET', '/groups/[^/]+/transitiveMembers(/[^/]+)?', GROUPS, 'group-list-transitivemembers'),
   e('list domains', 'GET', '/domains', DOMAINS, 'domain-list'),
   e('get domain', 'GET', '/domains/[^/]+', DOMAINS, 'domain-get'),
-  e('read onPremisesSynchronization', 'GET', '/directory/onPremisesSynchronization(/[^/]+)?', 'not-supported', 'onpremisesdirectorysynchronization-get', ['OnPremDirectorySynchronization.Read.All', 'OnPremDirectorySynchronization.ReadWrite.All']),
-  e('update onPremisesSynchronization', 'PATCH', '/directory/onPremisesSynchronization/[^/]+', 'not-supported', 'onpremisesdirectorysynchronization-update', ['OnPremDirectorySynchronization.ReadWrite.All']),
-  e('instantiate application template', 'POST', '/applicationTemplates/[^/]+/instantiate', [OWNED_BY, 'Application.ReadWrite.All', 'Directory.ReadWrite.All'], 'applicationtemplate-instantiate'),
-  e('list service principals', 'GET', '/servicePrincipals', ['Application.Read.All', OWNED_BY, 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], 'serviceprincipal-list'),
-  e('get service principal', 'GET', '/servicePrincipals/[^/]+', ['Application.Read.All', OWNED_BY, 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], 'serviceprincipal-get'),
+  e('read onPremisesSynchronization', 'GET', '/directory/onPremisesSynchronization(/[^/]+)?', 'not-supported', 'onpremisesdirectorysynchronization-get', [
+    'OnPremDirectorySynchronization.Read.All',
+    'OnPremDirectorySynchronization.ReadWrite.All',
+  ]),
+  e('update onPremisesSynchronization', 'PATCH', '/directory/onPremisesSynchronization/[^/]+', 'not-supported', 'onpremisesdirectorysynchronization-update', [
+    'OnPremDirectorySynchronization.ReadWrite.All',
+  ]),
+  e(
+    'instantiate application template',
+    'POST',
+    '/applicationTemplates/[^/]+/instantiate',
+    [OWNED_BY, 'Application.ReadWrite.All', 'Directory.ReadWrite.All'],
+    'applicationtemplate-instantiate',
+  ),
+  e(
+    'list service principals',
+    'GET',
+    '/servicePrincipals',
+    ['Application.Read.All', OWNED_BY, 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+    'serviceprincipal-list',
+  ),
+  e(
+    'get service principal',
+    'GET',
+    '/servicePrincipals/[^/]+',
+    ['Application.Read.All', OWNED_BY, 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+    'serviceprincipal-get',
+  ),
   e('list synchronization templates', 'GET', `${SP}/templates`, SYNC_READ, 'synchronization-synchronization-list-templates'),
   e('read synchronization secrets', 'GET', `${SP}/secrets`, SYNC_WRITE, 'synchronization-synchronization-secrets'),
   e('set synchronization secrets', 'PUT', `${SP}/secrets`, SYNC_WRITE, 'synchronization-synchronization-secrets'),
@@ -96,10 +126,32 @@ export const ENDPOINT_PERMISSIONS: readonly EndpointPermissions[] = [
   e('validate credentials', 'POST', `${JOB}/validateCredentials`, SYNC_WRITE, 'synchronization-synchronizationjob-validatecredentials'),
   e('get synchronization schema', 'GET', `${JOB}/schema`, SYNC_READ, 'synchronization-synchronizationschema-get'),
   e('replace synchronization schema', 'PUT', `${JOB}/schema`, SYNC_WRITE, 'synchronization-synchronizationschema-update'),
-  e('discover directory schema', 'POST', `${JOB}/schema/directories/[^/]+/discover`, [OWNED_BY, 'Directory.ReadWrite.All'], 'synchronization-directorydefinition-discover'),
-  e('list provisioning logs', 'GET', '/auditLogs/provisioning', ['ProvisioningLog.Read.All', 'AuditLog.Read.All', 'Directory.Read.All'], 'provisioningobjectsummary-list'),
-  e('get organization', 'GET', '/organization', ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All', 'Directory.ReadWrite.All'], 'organization-get'),
-  e('list provisioning agents', 'GET', '/onPremisesPublishingProfiles/provisioning/agents', 'not-supported', 'onpremisesagent-list', ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All']),
+  e(
+    'discover directory schema',
+    'POST',
+    `${JOB}/schema/directories/[^/]+/discover`,
+    [OWNED_BY, 'Directory.ReadWrite.All'],
+    'synchronization-directorydefinition-discover',
+  ),
+  e(
+    'list provisioning logs',
+    'GET',
+    '/auditLogs/provisioning',
+    ['ProvisioningLog.Read.All', 'AuditLog.Read.All', 'Directory.Read.All'],
+    'provisioningobjectsummary-list',
+  ),
+  e(
+    'get organization',
+    'GET',
+    '/organization',
+    ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All', 'Directory.ReadWrite.All'],
+    'organization-get',
+  ),
+  e('list provisioning agents', 'GET', '/onPremisesPublishingProfiles/provisioning/agents', 'not-supported', 'onpremisesagent-list', [
+    'Policy.Read.HybridAuthentication',
+    'Policy.ReadWrite.HybridAuthentication',
+    'Directory.ReadWrite.All',
+  ]),
 ];
 
 /** The table entry for a request (path without version or query), or undefined when Graph has no such endpoint here. */

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { AuthenticationProvider } from '@microsoft/microsoft-graph-client';
 import { mintSandboxAppToken } from './permissions.js';
 

@@ -167,10 +167,7 @@ export class GraphTransport {
   ) {
     const url = new URL(settings.baseUrl);
     this.#origin = url.origin;
-    const retry = new RetryHandlerOptions(
-      settings.retryDelaySeconds ?? DEFAULTS.retryDelaySeconds,
-      settings.maxRetries ?? DEFAULTS.maxRetries,
-    );
+    const retry = new RetryHandlerOptions(settings.retryDelaySeconds ?? DEFAULTS.retryDelaySeconds, settings.maxRetries ?? DEFAULTS.maxRetries);
     this.#client = Client.initWithMiddleware({
       baseUrl: this.#origin,
       defaultVersion: 'v1.0',
@@ -203,7 +200,12 @@ export class GraphTransport {
     const clientRequestId = randomUUID();
     return this.tracer.inSpan(
       `graph ${method}`,
-      { 'http.request.method': method, 'url.template': `/${version}${pathTemplate(path)}`, 'cutover.graph.client_request_id': clientRequestId, 'cutover.tenant.id': this.settings.tenantId },
+      {
+        'http.request.method': method,
+        'url.template': `/${version}${pathTemplate(path)}`,
+        'cutover.graph.client_request_id': clientRequestId,
+        'cutover.tenant.id': this.settings.tenantId,
+      },
       async (span) => {
         try {
           const r = await this.#request<T>(method, path, version, clientRequestId, opts);
@@ -218,12 +220,14 @@ export class GraphTransport {
     );
   }
 
-  async #request<T>(method: HttpMethod, path: string, version: GraphVersion, clientRequestId: string, opts: { body?: unknown; headers?: Record<string, string> }): Promise<GraphResponse<T>> {
-    let req = this.#client
-      .api(path)
-      .version(version)
-      .header('client-request-id', clientRequestId)
-      .responseType(ResponseType.RAW);
+  async #request<T>(
+    method: HttpMethod,
+    path: string,
+    version: GraphVersion,
+    clientRequestId: string,
+    opts: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<GraphResponse<T>> {
+    let req = this.#client.api(path).version(version).header('client-request-id', clientRequestId).responseType(ResponseType.RAW);
     for (const [k, v] of Object.entries(opts.headers ?? {})) req = req.header(k, v);
     let res: Response;
     const send = async (): Promise<Response> => {
@@ -244,7 +248,17 @@ export class GraphTransport {
       // A connection dropped before any answer (a reset, a kept-alive socket closed by the server as we reused it)
       // is tried again for idempotent methods only: a POST may have been carried out, so it surfaces instead.
       res = IDEMPOTENT.has(method)
-        ? await pRetry(send, { retries: 2, minTimeout: 200, shouldRetry: ({ error }) => (error as any).code === CONNECTION_DROPPED, onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => void (retriesLeft > 0 && (error as any).code === CONNECTION_DROPPED && this.log.warn({ method, path: `/${version}${path}`, attempt: attemptNumber, err: error.message }, 'graph connection dropped; trying again')) })
+        ? await pRetry(send, {
+            retries: 2,
+            minTimeout: 200,
+            shouldRetry: ({ error }) => (error as any).code === CONNECTION_DROPPED,
+            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
+              void (
+                retriesLeft > 0 &&
+                (error as any).code === CONNECTION_DROPPED &&
+                this.log.warn({ method, path: `/${version}${path}`, attempt: attemptNumber, err: error.message }, 'graph connection dropped; trying again')
+              ),
+          })
         : await send();
     } catch (e) {
       // Network-level failure (connection refused, DNS, auth provider): no response, so no request-id.

@@ -253,10 +253,27 @@ export class AlertService {
     const now = this.d.clock.now();
     const subject = key.subject ?? `migration:${key.migrationId}`;
     const res = await this.d.db.transaction(async (tx) => {
-      const find = async () => (await tx.query("SELECT * FROM alerts WHERE tenant_id = $1 AND subject = $2 AND check_key = $3 AND scope = $4 AND state <> 'resolved' FOR UPDATE", [key.tenantId, subject, key.check, key.scope])).rows[0];
+      const find = async () =>
+        (
+          await tx.query("SELECT * FROM alerts WHERE tenant_id = $1 AND subject = $2 AND check_key = $3 AND scope = $4 AND state <> 'resolved' FOR UPDATE", [
+            key.tenantId,
+            subject,
+            key.check,
+            key.scope,
+          ])
+        ).rows[0];
       let cur = await find();
       if (!cur) {
-        const incidents = Number((await tx.query('SELECT count(*)::int AS n FROM alerts WHERE tenant_id = $1 AND subject = $2 AND check_key = $3 AND scope = $4', [key.tenantId, subject, key.check, key.scope])).rows[0].n);
+        const incidents = Number(
+          (
+            await tx.query('SELECT count(*)::int AS n FROM alerts WHERE tenant_id = $1 AND subject = $2 AND check_key = $3 AND scope = $4', [
+              key.tenantId,
+              subject,
+              key.check,
+              key.scope,
+            ])
+          ).rows[0].n,
+        );
         // A migration's own incidents keep the ids they always had; a shared subject's id names the subject.
         const seed = key.subject ? `${key.tenantId}|${subject}|${key.check}|${key.scope}` : `${key.migrationId}|${key.check}|${key.scope}`;
         const id = `al-${createHash('sha256').update(seed).digest('hex').slice(0, 10)}-${incidents + 1}`;
@@ -266,11 +283,38 @@ export class AlertService {
         const inserted = await tx.query(
           `INSERT INTO alerts (id, migration_id, tenant_id, subject, check_key, scope, severity, title, summary, remedy, facts, objects, remedy_action, state, opened_at, last_seen_at, conversation_id, history)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'open',$14,$14,$15,$16) ON CONFLICT DO NOTHING RETURNING id`,
-          [id, key.migrationId, key.tenantId, subject, key.check, key.scope, content.severity, content.title, content.summary, content.remedy ?? null, JSON.stringify(content.facts), JSON.stringify(content.objects ?? null), content.action ? JSON.stringify(content.action) : null, now.toISOString(), key.conversationId, JSON.stringify([opened])],
+          [
+            id,
+            key.migrationId,
+            key.tenantId,
+            subject,
+            key.check,
+            key.scope,
+            content.severity,
+            content.title,
+            content.summary,
+            content.remedy ?? null,
+            JSON.stringify(content.facts),
+            JSON.stringify(content.objects ?? null),
+            content.action ? JSON.stringify(content.action) : null,
+            now.toISOString(),
+            key.conversationId,
+            JSON.stringify([opened]),
+          ],
         );
         if (inserted.rows.length) {
-          await tx.query('INSERT INTO alert_migrations (alert_id, migration_id, conversation_id, added_at) VALUES ($1,$2,$3,$4)', [id, key.migrationId, key.conversationId, now.toISOString()]);
-          await auditEach(tx, [key.migrationId], { at: now, actor: null, action: 'alert-opened', details: { alertId: id, check: key.check, scope: key.scope, subject, severity: content.severity, title: content.title } });
+          await tx.query('INSERT INTO alert_migrations (alert_id, migration_id, conversation_id, added_at) VALUES ($1,$2,$3,$4)', [
+            id,
+            key.migrationId,
+            key.conversationId,
+            now.toISOString(),
+          ]);
+          await auditEach(tx, [key.migrationId], {
+            at: now,
+            actor: null,
+            action: 'alert-opened',
+            details: { alertId: id, check: key.check, scope: key.scope, subject, severity: content.severity, title: content.title },
+          });
           return { alertId: id, opened: true, changed: true };
         }
         cur = await find();
@@ -289,17 +333,45 @@ export class AlertService {
       let joined = false;
       if (!link) {
         joined = true;
-        await tx.query('INSERT INTO alert_migrations (alert_id, migration_id, conversation_id, added_at) VALUES ($1,$2,$3,$4)', [cur.id, key.migrationId, key.conversationId, now.toISOString()]);
+        await tx.query('INSERT INTO alert_migrations (alert_id, migration_id, conversation_id, added_at) VALUES ($1,$2,$3,$4)', [
+          cur.id,
+          key.migrationId,
+          key.conversationId,
+          now.toISOString(),
+        ]);
         const name = (await tx.query('SELECT name FROM migrations WHERE id = $1', [key.migrationId])).rows[0]?.name ?? key.migrationId;
-        await tx.query('UPDATE alerts SET history = history || $2::jsonb WHERE id = $1', [cur.id, JSON.stringify([{ at: now.toISOString(), event: 'joined', migration: name } satisfies AlertHistoryEntry])]);
+        await tx.query('UPDATE alerts SET history = history || $2::jsonb WHERE id = $1', [
+          cur.id,
+          JSON.stringify([{ at: now.toISOString(), event: 'joined', migration: name } satisfies AlertHistoryEntry]),
+        ]);
         // Each affected migration's audit holds the incident: `audit <migration>` finds it whichever it is.
-        await auditEach(tx, [key.migrationId], { at: now, actor: null, action: 'alert-opened', details: { alertId: cur.id, check: key.check, scope: key.scope, subject, severity: content.severity, title: content.title, joined: true } });
+        await auditEach(tx, [key.migrationId], {
+          at: now,
+          actor: null,
+          action: 'alert-opened',
+          details: { alertId: cur.id, check: key.check, scope: key.scope, subject, severity: content.severity, title: content.title, joined: true },
+        });
       } else if (link.cleared_at || (link.conversation_id ?? null) !== (key.conversationId ?? null)) {
-        await tx.query('UPDATE alert_migrations SET cleared_at = NULL, conversation_id = $3 WHERE alert_id = $1 AND migration_id = $2', [cur.id, key.migrationId, key.conversationId]);
+        await tx.query('UPDATE alert_migrations SET cleared_at = NULL, conversation_id = $3 WHERE alert_id = $1 AND migration_id = $2', [
+          cur.id,
+          key.migrationId,
+          key.conversationId,
+        ]);
       }
       await tx.query(
         `UPDATE alerts SET last_seen_at = $2, severity = $3, title = $4, summary = $5, remedy = $6, facts = $7, objects = $8, remedy_action = $9, version = version + $10 WHERE id = $1`,
-        [cur.id, now.toISOString(), content.severity, content.title, content.summary, content.remedy ?? null, JSON.stringify(content.facts), JSON.stringify(content.objects ?? null), content.action ? JSON.stringify(content.action) : null, changed || joined ? 1 : 0],
+        [
+          cur.id,
+          now.toISOString(),
+          content.severity,
+          content.title,
+          content.summary,
+          content.remedy ?? null,
+          JSON.stringify(content.facts),
+          JSON.stringify(content.objects ?? null),
+          content.action ? JSON.stringify(content.action) : null,
+          changed || joined ? 1 : 0,
+        ],
       );
       return { alertId: cur.id as string, opened: false, changed: changed || joined };
     });
@@ -363,14 +435,22 @@ export class AlertService {
   /** Why this person may not act on the alert, or null when they may (the responders rule; nobody when none is set). */
   async refusal(a: AlertRecord, actorOid: string, doing?: string): Promise<string | null> {
     if (!actorOid) return 'Your Entra object id is not in the request, so the action cannot be recorded.';
-    return this.#responders ? this.#responders.refuse(a, actorOid.toLowerCase(), doing) : 'Nobody is allowed to act on alerts in this deployment (no responders are configured). Nothing was changed.';
+    return this.#responders
+      ? this.#responders.refuse(a, actorOid.toLowerCase(), doing)
+      : 'Nobody is allowed to act on alerts in this deployment (no responders are configured). Nothing was changed.';
   }
 
   /**
    * Acknowledge, snooze or resolve (by hand) an alert. Only its responders (see alertResponders) may; anyone else gets
    * the reason and nothing changes. A resolved alert whose condition still holds opens a new incident at the next cycle.
    */
-  async act(id: string, verb: AlertVerb, actor: { oid: string; name: string }, version: number, hours?: number): Promise<{ changed: boolean; notice?: string }> {
+  async act(
+    id: string,
+    verb: AlertVerb,
+    actor: { oid: string; name: string },
+    version: number,
+    hours?: number,
+  ): Promise<{ changed: boolean; notice?: string }> {
     const target = await this.get(id);
     if (!target) return { changed: false, notice: 'That alert does not exist.' };
     if (target.state === 'resolved') return { changed: false, notice: 'This alert is already resolved.' };
@@ -381,7 +461,8 @@ export class AlertService {
       const a = (await tx.query('SELECT * FROM alerts WHERE id = $1 FOR UPDATE', [id])).rows[0];
       if (!a) return { changed: false, notice: 'That alert does not exist.' };
       if (a.state === 'resolved') return { changed: false, notice: 'This alert is already resolved.' };
-      if (version >= 0 && version !== a.version) return { changed: false, notice: 'This card was out of date, so nothing was done. Here is the current state.' };
+      if (version >= 0 && version !== a.version)
+        return { changed: false, notice: 'This card was out of date, so nothing was done. Here is the current state.' };
       if (verb === 'resolve') {
         await this.#resolve(tx, id, now, actor, { check: a.check_key, scope: a.scope });
         return { changed: true };
@@ -390,14 +471,25 @@ export class AlertService {
       if (verb === 'ack') {
         if (a.state === 'acknowledged') return { changed: false, notice: `Already acknowledged by ${a.acked_by}.` };
         entry = { at: now.toISOString(), event: 'acknowledged', by: actor.name };
-        await tx.query("UPDATE alerts SET state = 'acknowledged', acked_by = $2, acked_at = $3, snoozed_until = NULL, history = history || $4::jsonb, version = version + 1 WHERE id = $1", [id, actor.name, now.toISOString(), JSON.stringify([entry])]);
+        await tx.query(
+          "UPDATE alerts SET state = 'acknowledged', acked_by = $2, acked_at = $3, snoozed_until = NULL, history = history || $4::jsonb, version = version + 1 WHERE id = $1",
+          [id, actor.name, now.toISOString(), JSON.stringify([entry])],
+        );
       } else {
         const until = new Date(now.getTime() + (hours ?? 1) * 3_600_000);
         entry = { at: now.toISOString(), event: 'snoozed', by: actor.name, until: until.toISOString() };
-        await tx.query("UPDATE alerts SET state = 'snoozed', acked_by = $2, snoozed_until = $3, history = history || $4::jsonb, version = version + 1 WHERE id = $1", [id, actor.name, until.toISOString(), JSON.stringify([entry])]);
+        await tx.query(
+          "UPDATE alerts SET state = 'snoozed', acked_by = $2, snoozed_until = $3, history = history || $4::jsonb, version = version + 1 WHERE id = $1",
+          [id, actor.name, until.toISOString(), JSON.stringify([entry])],
+        );
       }
       const ids = (await tx.query('SELECT migration_id FROM alert_migrations WHERE alert_id = $1', [id])).rows.map((x: any) => x.migration_id as string);
-      await auditEach(tx, ids, { at: now, actor, action: verb === 'ack' ? 'alert-acknowledged' : 'alert-snoozed', details: { alertId: id, hours: verb === 'snooze' ? hours ?? 1 : null } });
+      await auditEach(tx, ids, {
+        at: now,
+        actor,
+        action: verb === 'ack' ? 'alert-acknowledged' : 'alert-snoozed',
+        details: { alertId: id, hours: verb === 'snooze' ? (hours ?? 1) : null },
+      });
       return { changed: true };
     });
     if (r.changed) this.#emit({ type: verb === 'resolve' ? 'resolved' : 'acted', alertId: id });
@@ -420,10 +512,17 @@ export class AlertService {
       const resolved: string[] = [];
       const left: string[] = [];
       for (const r of rows) {
-        await tx.query('UPDATE alert_migrations SET cleared_at = coalesce(cleared_at, $3) WHERE alert_id = $1 AND migration_id = $2', [r.id, migrationId, now.toISOString()]);
+        await tx.query('UPDATE alert_migrations SET cleared_at = coalesce(cleared_at, $3) WHERE alert_id = $1 AND migration_id = $2', [
+          r.id,
+          migrationId,
+          now.toISOString(),
+        ]);
         if (await this.#holdsElsewhere(tx, r.id, migrationId)) {
           const name = (await tx.query('SELECT name FROM migrations WHERE id = $1', [migrationId])).rows[0]?.name ?? migrationId;
-          await tx.query('UPDATE alerts SET history = history || $2::jsonb, version = version + 1 WHERE id = $1', [r.id, JSON.stringify([{ at: now.toISOString(), event: 'left', migration: name, note: reason } satisfies AlertHistoryEntry])]);
+          await tx.query('UPDATE alerts SET history = history || $2::jsonb, version = version + 1 WHERE id = $1', [
+            r.id,
+            JSON.stringify([{ at: now.toISOString(), event: 'left', migration: name, note: reason } satisfies AlertHistoryEntry]),
+          ]);
           await auditEach(tx, [migrationId], { at: now, actor, action: 'alert-left', details: { alertId: r.id, reason } });
           left.push(r.id);
           continue;
@@ -442,7 +541,12 @@ export class AlertService {
   async wakeSnoozed(): Promise<string[]> {
     const now = this.d.clock.now().toISOString();
     const entry = JSON.stringify([{ at: now, event: 'woke' } satisfies AlertHistoryEntry]);
-    const rows = (await this.d.db.query("UPDATE alerts SET state = 'open', snoozed_until = NULL, history = history || $2::jsonb, version = version + 1 WHERE state = 'snoozed' AND snoozed_until <= $1 RETURNING id", [now, entry])).rows;
+    const rows = (
+      await this.d.db.query(
+        "UPDATE alerts SET state = 'open', snoozed_until = NULL, history = history || $2::jsonb, version = version + 1 WHERE state = 'snoozed' AND snoozed_until <= $1 RETURNING id",
+        [now, entry],
+      )
+    ).rows;
     for (const r of rows) this.#emit({ type: 'updated', alertId: r.id });
     return rows.map((r: any) => r.id);
   }
@@ -470,7 +574,8 @@ export class AlertService {
   }
 
   async get(id: string): Promise<AlertRecord | null> {
-    const r = (await this.d.db.query('SELECT a.*, m.name AS migration_name FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE a.id = $1', [id])).rows[0];
+    const r = (await this.d.db.query('SELECT a.*, m.name AS migration_name FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE a.id = $1', [id]))
+      .rows[0];
     return r ? (await this.#records([r]))[0] : null;
   }
 
@@ -518,7 +623,11 @@ export class AlertService {
   /** Every unresolved alert's scopes by `${migrationId}|${check}`: one query lets a cycle skip resolveExcept calls that would find nothing. */
   async openScopes(): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    const rows = (await this.d.db.query("SELECT am.migration_id, a.check_key, a.scope FROM alerts a JOIN alert_migrations am ON am.alert_id = a.id WHERE a.state <> 'resolved' AND am.cleared_at IS NULL")).rows;
+    const rows = (
+      await this.d.db.query(
+        "SELECT am.migration_id, a.check_key, a.scope FROM alerts a JOIN alert_migrations am ON am.alert_id = a.id WHERE a.state <> 'resolved' AND am.cleared_at IS NULL",
+      )
+    ).rows;
     for (const r of rows) {
       const k = `${r.migration_id}|${r.check_key}`;
       const a = out.get(k);
@@ -567,13 +676,22 @@ async function auditEach(tx: Sql, migrationIds: string[], e: Omit<AuditEntry, 'm
 
 /** JSON with object keys sorted (jsonb reorders keys by length, then bytes). */
 export function canonical(v: unknown): string {
-  return JSON.stringify(v ?? null, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+  return JSON.stringify(v ?? null, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 }
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? new Date(v).toISOString() : String(v));
 
 function toAlert(r: any, links: any[], posts: any[]): AlertRecord {
-  const main: AlertPost[] = r.activity_id && r.conversation_id ? [{ channel: channelOf(r.conversation_id), conversationId: r.conversation_id, activityId: r.activity_id }] : [];
+  const main: AlertPost[] =
+    r.activity_id && r.conversation_id ? [{ channel: channelOf(r.conversation_id), conversationId: r.conversation_id, activityId: r.activity_id }] : [];
   return {
     id: r.id,
     migrationId: r.migration_id,
@@ -596,8 +714,19 @@ function toAlert(r: any, links: any[], posts: any[]): AlertRecord {
     resolvedBy: r.resolved_by ?? null,
     ackedBy: r.acked_by,
     snoozedUntil: r.snoozed_until ? new Date(r.snoozed_until) : null,
-    migrations: links.map((l) => ({ id: l.migration_id, name: l.name, conversationId: l.conversation_id ?? null, since: new Date(l.added_at), clearedAt: l.cleared_at ? new Date(l.cleared_at) : null })),
-    posts: [...main, ...posts.filter((p) => !main.some((x) => x.channel === p.channel)).map((p) => ({ channel: p.channel, conversationId: p.conversation_id, activityId: p.activity_id }))],
+    migrations: links.map((l) => ({
+      id: l.migration_id,
+      name: l.name,
+      conversationId: l.conversation_id ?? null,
+      since: new Date(l.added_at),
+      clearedAt: l.cleared_at ? new Date(l.cleared_at) : null,
+    })),
+    posts: [
+      ...main,
+      ...posts
+        .filter((p) => !main.some((x) => x.channel === p.channel))
+        .map((p) => ({ channel: p.channel, conversationId: p.conversation_id, activityId: p.activity_id })),
+    ],
     activityId: r.activity_id,
     conversationId: r.conversation_id,
     deliveryError: r.delivery_error,

@@ -42,7 +42,13 @@ export interface MonitoredJob {
   id: string;
   templateId: string;
   code: string;
-  quarantine: { reason: string; error?: { code: string | null; message: string | null } | null; currentBegan?: string; nextAttempt?: string; seriesCount?: number } | null;
+  quarantine: {
+    reason: string;
+    error?: { code: string | null; message: string | null } | null;
+    currentBegan?: string;
+    nextAttempt?: string;
+    seriesCount?: number;
+  } | null;
   countSuccessiveCompleteFailures: number;
   steadyStateAchieved: boolean;
   lastExecutionState?: string | null;
@@ -134,7 +140,16 @@ export class Monitor {
   readonly #stepsCache = new Map<string, { at: number; steps: Promise<StepRow[]> }>();
 
   constructor(
-    private readonly d: { engine: RunbookEngine; alerts: AlertService; ports: MonitorPorts; clock: Clock; log: Logger; settings: MonitorSettings; leader?: Leader; checks?: readonly MonitorCheck[] },
+    private readonly d: {
+      engine: RunbookEngine;
+      alerts: AlertService;
+      ports: MonitorPorts;
+      clock: Clock;
+      log: Logger;
+      settings: MonitorSettings;
+      leader?: Leader;
+      checks?: readonly MonitorCheck[];
+    },
   ) {
     this.#leader = d.leader ?? new AlwaysLeader();
     this.#checks = d.checks ?? MONITOR_CHECKS;
@@ -234,7 +249,10 @@ export class Monitor {
     }
     const order = new Map(migrations.map((m, i) => [m.id, i]));
     const byCheck = (c: string) => this.#checks.findIndex((x) => x.key === c);
-    report.findings.sort((a, b) => order.get(a.migrationId)! - order.get(b.migrationId)! || byCheck(a.check) - byCheck(b.check) || (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
+    report.findings.sort(
+      (a, b) =>
+        order.get(a.migrationId)! - order.get(b.migrationId)! || byCheck(a.check) - byCheck(b.check) || (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0),
+    );
     report.errors.sort((a, b) => order.get(a.migrationId)! - order.get(b.migrationId)! || byCheck(a.check) - byCheck(b.check));
     return report;
   }
@@ -265,10 +283,24 @@ export class Monitor {
    * `subject`: what the condition is about when migrations share it (a Cloud Sync job, a runner, a configuration's
    * agents): every migration sharing it raises the same incident, which then lists them all.
    */
-  async #raise(c: CycleCache, m: Migration, check: string, scope: string, content: AlertContent, report: CycleReport, alert = true, subject?: string): Promise<string | null> {
+  async #raise(
+    c: CycleCache,
+    m: Migration,
+    check: string,
+    scope: string,
+    content: AlertContent,
+    report: CycleReport,
+    alert = true,
+    subject?: string,
+  ): Promise<string | null> {
     report.findings.push({ migrationId: m.id, check, scope, severity: content.severity, title: content.title, alerted: alert });
     if (!alert) return null;
-    return (await (c.outbox ?? this.d.alerts).raise({ migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope, ...(subject ? { subject } : {}) }, content)).alertId;
+    return (
+      await (c.outbox ?? this.d.alerts).raise(
+        { migrationId: m.id, tenantId: m.tenantId, conversationId: m.conversationId, check, scope, ...(subject ? { subject } : {}) },
+        content,
+      )
+    ).alertId;
   }
 
   /** resolveExcept, skipped when the cycle's snapshot of open alerts shows nothing it could resolve. */

@@ -48,26 +48,24 @@ export function createMonitorPorts(d: MonitorPortDeps): MonitorPorts {
 
   return {
     async jobs(m) {
-      return (await listJobs(m)).map(
-        (j): MonitoredJob => ({
-          id: j.id,
-          templateId: j.templateId ?? j.id.split('.')[0],
-          code: j.status.code,
-          quarantine: j.status.quarantine
-            ? {
-                reason: j.status.quarantine.reason,
-                error: j.status.quarantine.error,
-                currentBegan: j.status.quarantine.currentBegan?.toISOString(),
-                nextAttempt: j.status.quarantine.nextAttempt?.toISOString(),
-                seriesCount: j.status.quarantine.seriesCount,
-              }
-            : null,
-          countSuccessiveCompleteFailures: j.status.countSuccessiveCompleteFailures,
-          steadyStateAchieved: !!j.status.steadyStateFirstAchievedTime,
-          lastExecutionState: j.status.lastExecution?.state ?? null,
-          lastExecutionEnded: j.status.lastExecution?.timeEnded?.toISOString() ?? null,
-        }),
-      );
+      return (await listJobs(m)).map((j): MonitoredJob => ({
+        id: j.id,
+        templateId: j.templateId ?? j.id.split('.')[0],
+        code: j.status.code,
+        quarantine: j.status.quarantine
+          ? {
+              reason: j.status.quarantine.reason,
+              error: j.status.quarantine.error,
+              currentBegan: j.status.quarantine.currentBegan?.toISOString(),
+              nextAttempt: j.status.quarantine.nextAttempt?.toISOString(),
+              seriesCount: j.status.quarantine.seriesCount,
+            }
+          : null,
+        countSuccessiveCompleteFailures: j.status.countSuccessiveCompleteFailures,
+        steadyStateAchieved: !!j.status.steadyStateFirstAchievedTime,
+        lastExecutionState: j.status.lastExecution?.state ?? null,
+        lastExecutionEnded: j.status.lastExecution?.timeEnded?.toISOString() ?? null,
+      }));
     },
     async entraUsers(tenantId) {
       const index = d.tenants.index(tenantId);

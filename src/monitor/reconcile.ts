@@ -167,7 +167,12 @@ const anchorOf = memo(400_000, (guid: string): string | null => {
   const s = guid.trim().replace(/^\{|\}$/g, '');
   if (!GUID_RE.test(s)) return null;
   const b = Buffer.from(s.replace(/-/g, ''), 'hex');
-  const le = Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+  const le = Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(),
+    Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(),
+    b.subarray(8),
+  ]);
   return le.toString('base64');
 });
 
@@ -181,7 +186,12 @@ export function guidOfImmutableId(immutableId: string | null | undefined): strin
   if (!immutableId || !/^[A-Za-z0-9+/]{22}==$/.test(immutableId.trim())) return null;
   const b = Buffer.from(immutableId.trim(), 'base64');
   if (b.length !== 16) return null;
-  const hex = Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]).toString('hex');
+  const hex = Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(),
+    Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(),
+    b.subarray(8),
+  ]).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
@@ -267,7 +277,10 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-export function reconcileOu(input: { ou: string; onPrem: readonly OnPremIdentity[]; entra: readonly EntraIdentity[]; tenant?: TenantLookup }, opts: ReconcileOptions = {}): ReconcileResult {
+export function reconcileOu(
+  input: { ou: string; onPrem: readonly OnPremIdentity[]; entra: readonly EntraIdentity[]; tenant?: TenantLookup },
+  opts: ReconcileOptions = {},
+): ReconcileResult {
   const ignore = opts.ignoreEntraOnlyProxy ?? defaultIgnoreEntraOnlyProxy;
   const ou = input.ou;
 
@@ -352,13 +365,17 @@ export function reconcileOu(input: { ou: string; onPrem: readonly OnPremIdentity
           : `Found by ${m.by === 'distinguishedName' ? 'DN' : 'samAccountName'} only: Entra's immutable id ${actual ?? '(none)'}${actualGuid ? ` (GUID ${actualGuid})` : ''} is not ${p.anchor ?? '(no valid anchor)'}; a sync would create a duplicate or soft-match by UPN/mail.`;
       immutableIdMismatch.push({ onPrem: p.ref, entra: e, expected: p.anchor, actual, actualGuid, matchedBy: m.by, detail });
     }
-    const add = (attribute: DriftAttribute, onPremValue: string, entraValue: string, detail: string) => drift.push({ onPrem: p.ref, entra: e, attribute, onPremValue, entraValue, detail });
+    const add = (attribute: DriftAttribute, onPremValue: string, entraValue: string, detail: string) =>
+      drift.push({ onPrem: p.ref, entra: e, attribute, onPremValue, entraValue, detail });
     if ((p.o.displayName ?? '') !== (u.displayName ?? '')) add('displayName', p.o.displayName ?? '', u.displayName ?? '', 'displayName differs');
     if (lower(p.o.mail) !== lower(u.mail)) add('mail', p.o.mail ?? '', u.mail ?? '', 'mail differs');
     if (p.o.userPrincipalName && lower(p.o.userPrincipalName) !== lower(u.userPrincipalName)) {
       const [lp, dp] = lower(p.o.userPrincipalName).split('@');
       const [le, de] = lower(u.userPrincipalName).split('@');
-      const detail = lp === le && de?.endsWith('.onmicrosoft.com') && !dp?.endsWith('.onmicrosoft.com') ? `UPN suffix @${dp} was replaced by @${de}: is ${dp} a verified domain?` : 'userPrincipalName differs';
+      const detail =
+        lp === le && de?.endsWith('.onmicrosoft.com') && !dp?.endsWith('.onmicrosoft.com')
+          ? `UPN suffix @${dp} was replaced by @${de}: is ${dp} a verified domain?`
+          : 'userPrincipalName differs';
       add('userPrincipalName', p.o.userPrincipalName, u.userPrincipalName ?? '', detail);
     }
     const pd = proxyDiff(p.o.proxyAddresses ?? [], u.proxyAddresses ?? [], ignore);
@@ -369,7 +386,9 @@ export function reconcileOu(input: { ou: string; onPrem: readonly OnPremIdentity
         'onPremisesDistinguishedName',
         p.o.dn,
         u.onPremisesDistinguishedName ?? '',
-        outside ? 'Entra still places this user outside the OU: a move not yet synced, or the sync engine does not see the new location' : 'DN differs within the OU (rename or move not yet synced)',
+        outside
+          ? 'Entra still places this user outside the OU: a move not yet synced, or the sync engine does not see the new location'
+          : 'DN differs within the OU (rename or move not yet synced)',
       );
     }
   }
@@ -395,7 +414,14 @@ export function reconcileOu(input: { ou: string; onPrem: readonly OnPremIdentity
     if (!f) first.set(key, { identity, h });
     else if (f.identity === identity) {
       if (h.side === 'on-prem') f.h = h;
-    } else holders.set(key, new Map([[f.identity, f.h], [identity, h]]));
+    } else
+      holders.set(
+        key,
+        new Map([
+          [f.identity, f.h],
+          [identity, h],
+        ]),
+      );
   };
   const identityOf = (u: EntraIdentity): string => {
     const i = claimed.get(u.id);
@@ -487,7 +513,11 @@ export class EntraOuView implements TenantLookup {
   readonly #mail = new Map<string, EntraIdentity[]>();
   readonly size: number;
 
-  constructor(users: Iterable<EntraIdentity>, ous: readonly string[], readonly dnCache: DnBucketCache = new DnBucketCache(ous)) {
+  constructor(
+    users: Iterable<EntraIdentity>,
+    ous: readonly string[],
+    readonly dnCache: DnBucketCache = new DnBucketCache(ous),
+  ) {
     if (dnCache.signature !== DnBucketCache.signatureOf(ous)) throw new Error('DN cache built for another OU list');
     this.#buckets = ous.map(() => []);
     ous.forEach((o, i) => this.#index.set(safeDn(o) ?? o, i));

@@ -36,17 +36,28 @@ export function findingLines(r: ReconcileResult, list: ListKey): string[] {
     case 'notOnPrem':
       return r.notOnPrem.map((f) => `${f.entra.dn ?? '(no DN)'} · ${f.entra.userPrincipalName ?? '(no UPN)'} · Entra id ${f.entra.id}`);
     case 'duplicates':
-      return r.duplicates.map((f) => `${f.attribute} ${f.value}: ${f.holders.map((h) => `${h.side === 'on-prem' ? 'AD' : 'Entra'} ${h.dn ?? h.id}`).join(' | ')}`);
+      return r.duplicates.map(
+        (f) => `${f.attribute} ${f.value}: ${f.holders.map((h) => `${h.side === 'on-prem' ? 'AD' : 'Entra'} ${h.dn ?? h.id}`).join(' | ')}`,
+      );
     case 'drift':
-      return r.drift.map((f) => `${f.onPrem.dn}: ${f.attribute} ${q(f.onPremValue)} → Entra ${q(f.entraValue)}${f.attribute === 'proxyAddresses' || f.attribute === 'userPrincipalName' ? ` (${f.detail})` : ''}`);
+      return r.drift.map(
+        (f) =>
+          `${f.onPrem.dn}: ${f.attribute} ${q(f.onPremValue)} → Entra ${q(f.entraValue)}${f.attribute === 'proxyAddresses' || f.attribute === 'userPrincipalName' ? ` (${f.detail})` : ''}`,
+      );
     case 'immutableIdMismatch':
-      return r.immutableIdMismatch.map((f) => `${f.onPrem.dn}: expected ${f.expected ?? '(none)'}, Entra has ${f.actual ?? '(none)'} (matched by ${f.matchedBy})`);
+      return r.immutableIdMismatch.map(
+        (f) => `${f.onPrem.dn}: expected ${f.expected ?? '(none)'}, Entra has ${f.actual ?? '(none)'} (matched by ${f.matchedBy})`,
+      );
   }
 }
 
 /** The card's lists: every non-empty list with its total and its first 20 lines. */
 export function cardSections(r: ReconcileResult): { title: string; total: number; lines: string[] }[] {
-  const lists = LIST_KEYS.filter((k) => r[k].length > 0).map((k) => ({ k, all: findingLines(r, k), shown: findingLines(r, k).slice(0, CARD_LINES_PER_LIST).map(clip) }));
+  const lists = LIST_KEYS.filter((k) => r[k].length > 0).map((k) => ({
+    k,
+    all: findingLines(r, k),
+    shown: findingLines(r, k).slice(0, CARD_LINES_PER_LIST).map(clip),
+  }));
   // Within Teams' card size: when long lines would overflow it, show fewer per list (the CSV has them all).
   // Each line costs its text plus the JSON of the element it is shown in (a RichTextBlock with a TextRun: about 200 bytes).
   const size = () => lists.reduce((n, l) => n + l.shown.reduce((m, x) => m + x.length + 200, 0), 0);
@@ -55,7 +66,11 @@ export function cardSections(r: ReconcileResult): { title: string; total: number
     if (longest.shown.length <= 3) break;
     longest.shown.pop();
   }
-  return lists.map(({ k, all, shown }) => ({ title: `${LIST_TITLES[k]}: ${all.length}${all.length > shown.length ? ` (first ${shown.length} shown)` : ''}`, total: all.length, lines: shown }));
+  return lists.map(({ k, all, shown }) => ({
+    title: `${LIST_TITLES[k]}: ${all.length}${all.length > shown.length ? ` (first ${shown.length} shown)` : ''}`,
+    total: all.length,
+    lines: shown,
+  }));
 }
 
 export function reportRowCount(r: ReconcileResult): number {
@@ -89,22 +104,83 @@ export { csvCell } from '../reports/csv.js';
 export function reportRows(r: ReconcileResult): Row[] {
   const rows: Row[] = [];
   for (const f of r.missingInEntra)
-    rows.push({ list: 'missingInEntra', side: 'on-prem', onPremDn: f.onPrem.dn, objectGUID: f.onPrem.objectGUID, sourceAnchor: f.onPrem.anchor, userPrincipalName: f.onPrem.userPrincipalName, mail: f.onPrem.mail, displayName: f.onPrem.displayName, detail: 'No Entra user with this source anchor, objectGUID, DN or samAccountName' });
+    rows.push({
+      list: 'missingInEntra',
+      side: 'on-prem',
+      onPremDn: f.onPrem.dn,
+      objectGUID: f.onPrem.objectGUID,
+      sourceAnchor: f.onPrem.anchor,
+      userPrincipalName: f.onPrem.userPrincipalName,
+      mail: f.onPrem.mail,
+      displayName: f.onPrem.displayName,
+      detail: 'No Entra user with this source anchor, objectGUID, DN or samAccountName',
+    });
   for (const f of r.notOnPrem)
-    rows.push({ list: 'notOnPrem', side: 'entra', entraId: f.entra.id, entraDn: f.entra.dn, entraImmutableId: f.entra.immutableId, userPrincipalName: f.entra.userPrincipalName, mail: f.entra.mail, displayName: f.entra.displayName, detail: 'Entra places this synced user in the OU; no on-premises object in the OU matches it' });
+    rows.push({
+      list: 'notOnPrem',
+      side: 'entra',
+      entraId: f.entra.id,
+      entraDn: f.entra.dn,
+      entraImmutableId: f.entra.immutableId,
+      userPrincipalName: f.entra.userPrincipalName,
+      mail: f.entra.mail,
+      displayName: f.entra.displayName,
+      detail: 'Entra places this synced user in the OU; no on-premises object in the OU matches it',
+    });
   for (const f of r.duplicates)
     for (const h of f.holders)
-      rows.push({ list: 'duplicates', attribute: f.attribute, value: f.value, side: h.side, ...(h.side === 'on-prem' ? { onPremDn: h.dn, objectGUID: h.id } : { entraDn: h.dn, entraId: h.id }), detail: `${f.holders.length} objects hold this ${f.attribute}` });
+      rows.push({
+        list: 'duplicates',
+        attribute: f.attribute,
+        value: f.value,
+        side: h.side,
+        ...(h.side === 'on-prem' ? { onPremDn: h.dn, objectGUID: h.id } : { entraDn: h.dn, entraId: h.id }),
+        detail: `${f.holders.length} objects hold this ${f.attribute}`,
+      });
   for (const f of r.drift)
-    rows.push({ list: 'drift', attribute: f.attribute, side: 'both', onPremDn: f.onPrem.dn, objectGUID: f.onPrem.objectGUID, sourceAnchor: f.onPrem.anchor, entraId: f.entra.id, entraDn: f.entra.dn, entraImmutableId: f.entra.immutableId, userPrincipalName: f.onPrem.userPrincipalName, onPremValue: f.onPremValue, entraValue: f.entraValue, detail: f.detail });
+    rows.push({
+      list: 'drift',
+      attribute: f.attribute,
+      side: 'both',
+      onPremDn: f.onPrem.dn,
+      objectGUID: f.onPrem.objectGUID,
+      sourceAnchor: f.onPrem.anchor,
+      entraId: f.entra.id,
+      entraDn: f.entra.dn,
+      entraImmutableId: f.entra.immutableId,
+      userPrincipalName: f.onPrem.userPrincipalName,
+      onPremValue: f.onPremValue,
+      entraValue: f.entraValue,
+      detail: f.detail,
+    });
   for (const f of r.immutableIdMismatch)
-    rows.push({ list: 'immutableIdMismatch', attribute: 'onPremisesImmutableId', side: 'both', onPremDn: f.onPrem.dn, objectGUID: f.onPrem.objectGUID, sourceAnchor: f.expected, entraId: f.entra.id, entraDn: f.entra.dn, entraImmutableId: f.actual, userPrincipalName: f.onPrem.userPrincipalName, onPremValue: f.expected, entraValue: f.actual, detail: `matched by ${f.matchedBy}${f.actualGuid ? `; Entra's immutable id decodes to GUID ${f.actualGuid}` : ''}. ${f.detail}` });
+    rows.push({
+      list: 'immutableIdMismatch',
+      attribute: 'onPremisesImmutableId',
+      side: 'both',
+      onPremDn: f.onPrem.dn,
+      objectGUID: f.onPrem.objectGUID,
+      sourceAnchor: f.expected,
+      entraId: f.entra.id,
+      entraDn: f.entra.dn,
+      entraImmutableId: f.actual,
+      userPrincipalName: f.onPrem.userPrincipalName,
+      onPremValue: f.expected,
+      entraValue: f.actual,
+      detail: `matched by ${f.matchedBy}${f.actualGuid ? `; Entra's immutable id decodes to GUID ${f.actualGuid}` : ''}. ${f.detail}`,
+    });
   return rows;
 }
 
 /** The full report as CSV (see csvDocument). */
 export function toCsv(report: StoredReport): string {
-  const head = [`# cutover reconciliation report`, `# migration ${report.migrationName ?? report.migrationId} · OU ${report.ou} · generated ${report.generatedAt} · alert ${report.alertId}`, `# counts ${Object.entries(report.result.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`];
+  const head = [
+    `# cutover reconciliation report`,
+    `# migration ${report.migrationName ?? report.migrationId} · OU ${report.ou} · generated ${report.generatedAt} · alert ${report.alertId}`,
+    `# counts ${Object.entries(report.result.counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  ];
   return csvDocument(head, CSV_COLUMNS, reportRows(report.result));
 }
 

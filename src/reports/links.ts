@@ -29,7 +29,11 @@ export class ReportLinks {
     };
     let s = await read();
     if (!s) {
-      await db.query('INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [SECRET_KEY, JSON.stringify(randomBytes(32).toString('base64url')), clock.now().toISOString()]);
+      await db.query('INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [
+        SECRET_KEY,
+        JSON.stringify(randomBytes(32).toString('base64url')),
+        clock.now().toISOString(),
+      ]);
       s = await read();
     }
     if (!s) throw new Error('could not create the report link secret');

@@ -21,9 +21,7 @@ export interface AdminsConfig {
 export type AdminVerdict = { admin: true; via: 'listed' | 'group' } | { admin: false; reason: string };
 
 export class Administrators {
-  constructor(
-    private readonly d: { config: AdminsConfig; groups?: OwnersGroupResolver },
-  ) {}
+  constructor(private readonly d: { config: AdminsConfig; groups?: OwnersGroupResolver }) {}
 
   get configured(): boolean {
     return this.d.config.oids.length > 0 || !!this.d.config.groupId;
@@ -32,8 +30,12 @@ export class Administrators {
   /** For messages and the README's question "who are the administrators here". */
   describe(): string {
     const c = this.d.config;
-    if (!this.configured) return 'No cutover administrators are configured (CUTOVER_ADMINS / CUTOVER_ADMINS_GROUP): nobody can register, rotate or revoke runners.';
-    const parts = [c.oids.length ? `${c.oids.length} listed by object id (CUTOVER_ADMINS)` : '', c.groupId ? `the members of the Entra group ${c.groupId} (CUTOVER_ADMINS_GROUP)` : ''].filter(Boolean);
+    if (!this.configured)
+      return 'No cutover administrators are configured (CUTOVER_ADMINS / CUTOVER_ADMINS_GROUP): nobody can register, rotate or revoke runners.';
+    const parts = [
+      c.oids.length ? `${c.oids.length} listed by object id (CUTOVER_ADMINS)` : '',
+      c.groupId ? `the members of the Entra group ${c.groupId} (CUTOVER_ADMINS_GROUP)` : '',
+    ].filter(Boolean);
     return `cutover's administrators are ${parts.join(' and ')}${c.source ? ` — ${c.source}` : ''}.`;
   }
 
@@ -44,15 +46,30 @@ export class Administrators {
     if (!this.configured) return { admin: false, reason: this.describe() };
     const id = oid.toLowerCase();
     if (c.oids.includes(id)) return { admin: true, via: 'listed' };
-    if (!c.groupId) return { admin: false, reason: 'Only cutover\'s administrators (CUTOVER_ADMINS) can register, rotate or revoke runners.' };
-    if (!this.d.groups) return { admin: false, reason: `The administrators group ${c.groupId} cannot be read (no Graph connection): only administrators listed by object id are recognized.` };
+    if (!c.groupId) return { admin: false, reason: "Only cutover's administrators (CUTOVER_ADMINS) can register, rotate or revoke runners." };
+    if (!this.d.groups)
+      return {
+        admin: false,
+        reason: `The administrators group ${c.groupId} cannot be read (no Graph connection): only administrators listed by object id are recognized.`,
+      };
     try {
       const g = await this.d.groups.resolve(tenantId, c.groupId);
       if (g.members.some((m) => m.id.toLowerCase() === id)) return { admin: true, via: 'group' };
-      return { admin: false, reason: `Only cutover's administrators (listed in CUTOVER_ADMINS, or members of the group ${g.name ?? c.groupId}) can register, rotate or revoke runners.` };
+      return {
+        admin: false,
+        reason: `Only cutover's administrators (listed in CUTOVER_ADMINS, or members of the group ${g.name ?? c.groupId}) can register, rotate or revoke runners.`,
+      };
     } catch (e) {
-      if (e instanceof OwnersGroupNotFound) return { admin: false, reason: `Only cutover's administrators can register, rotate or revoke runners (the administrators group ${c.groupId} does not exist in this tenant).` };
-      if (e instanceof OwnersGroupUnavailable) return { admin: false, reason: `${e.message.replace('change owners group', 'administrators group')} You are not listed by object id, so you were refused and nothing changed; try again in a few minutes.` };
+      if (e instanceof OwnersGroupNotFound)
+        return {
+          admin: false,
+          reason: `Only cutover's administrators can register, rotate or revoke runners (the administrators group ${c.groupId} does not exist in this tenant).`,
+        };
+      if (e instanceof OwnersGroupUnavailable)
+        return {
+          admin: false,
+          reason: `${e.message.replace('change owners group', 'administrators group')} You are not listed by object id, so you were refused and nothing changed; try again in a few minutes.`,
+        };
       throw e;
     }
   }

@@ -151,7 +151,8 @@ export class FileAuditAnchor implements AuditAnchor {
     if (problem && !c) return { problem };
     // A checkpoint this process wrote that is gone from the file: the file was cut.
     const mine = this.#latest.get(migrationId);
-    if (mine && (!c || c.rowId < mine.rowId)) return { problem: `the checkpoint of row ${mine.rowId} (${mine.at}) is missing from ${this.file}: the checkpoint file was cut` };
+    if (mine && (!c || c.rowId < mine.rowId))
+      return { problem: `the checkpoint of row ${mine.rowId} (${mine.at}) is missing from ${this.file}: the checkpoint file was cut` };
     return c;
   }
 }
@@ -161,7 +162,10 @@ export class FileAuditAnchor implements AuditAnchor {
  * 32-byte key kept in <dir>/audit.key with 0600 permissions (created on first start), or, with no directory, one for
  * this process only.
  */
-export async function loadAuditKey(opts: { secret?: string; dir: string | null }): Promise<{ key: Buffer; source: 'setting' | 'file' | 'ephemeral'; file?: string }> {
+export async function loadAuditKey(opts: {
+  secret?: string;
+  dir: string | null;
+}): Promise<{ key: Buffer; source: 'setting' | 'file' | 'ephemeral'; file?: string }> {
   if (opts.secret) {
     const key = /^(?:[0-9a-f]{2}){32,}$/i.test(opts.secret) ? Buffer.from(opts.secret, 'hex') : Buffer.from(opts.secret, 'utf8');
     return { key, source: 'setting' };
@@ -193,7 +197,12 @@ export async function loadAuditKey(opts: { secret?: string; dir: string | null }
  * PostgreSQL the CUTOVER_DATA_DIR), the key file and checkpoint file live there unless set; with an in-memory store
  * (`dir` null) the key is for this process and checkpoints are kept in memory, unless a checkpoint path is set.
  */
-export async function openAuditTrail(opts: { secret?: string; checkpointPath?: string; dir: string | null; clock: Clock }): Promise<{ key: Buffer; keySource: 'setting' | 'file' | 'ephemeral'; anchor: AuditAnchor }> {
+export async function openAuditTrail(opts: {
+  secret?: string;
+  checkpointPath?: string;
+  dir: string | null;
+  clock: Clock;
+}): Promise<{ key: Buffer; keySource: 'setting' | 'file' | 'ephemeral'; anchor: AuditAnchor }> {
   const { key, source } = await loadAuditKey({ secret: opts.secret, dir: opts.dir });
   const file = opts.checkpointPath ?? (opts.dir ? path.join(opts.dir, 'audit-checkpoints.jsonl') : null);
   const anchor = file ? await FileAuditAnchor.open(file, key, opts.clock) : new MemoryAuditAnchor(key, opts.clock);

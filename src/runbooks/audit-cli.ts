@@ -28,10 +28,14 @@ export async function auditCli(argv: string[], db: Db, out: (s: string) => void)
     return 2;
   }
   // Migrations' chains, and each tenant's runner chain (`runners:<tenantId>`: runner registrations, rotations, revocations).
-  const runnerChains = (await db.query("SELECT DISTINCT migration_id FROM audit WHERE migration_id LIKE 'runners:%' ORDER BY migration_id")).rows.map((r: any) => r.migration_id as string);
+  const runnerChains = (await db.query("SELECT DISTINCT migration_id FROM audit WHERE migration_id LIKE 'runners:%' ORDER BY migration_id")).rows.map(
+    (r: any) => r.migration_id as string,
+  );
   const ids = args.length
     ? [
-        ...(await db.query('SELECT id FROM migrations WHERE id = ANY($1) OR lower(name) = ANY($2) ORDER BY created_at', [args, args.map((a) => a.toLowerCase())])).rows.map((r: any) => r.id as string),
+        ...(
+          await db.query('SELECT id FROM migrations WHERE id = ANY($1) OR lower(name) = ANY($2) ORDER BY created_at', [args, args.map((a) => a.toLowerCase())])
+        ).rows.map((r: any) => r.id as string),
         ...runnerChains.filter((c) => args.includes(c)),
       ]
     : [...(await db.query('SELECT id FROM migrations ORDER BY created_at')).rows.map((r: any) => r.id as string), ...runnerChains];
@@ -57,7 +61,11 @@ export async function auditCli(argv: string[], db: Db, out: (s: string) => void)
         ? JSON.stringify(exported, null, 2)
         : [
             'migration_id,id,at,actor_oid,actor_name,action,step_seq,hash,details',
-            ...exported.map((r: any) => [r.migrationId, r.id, r.at, r.actorOid, r.actorName, r.action, r.stepSeq, r.hash, JSON.stringify(r.details)].map((v) => csvCell(v == null ? null : String(v))).join(',')),
+            ...exported.map((r: any) =>
+              [r.migrationId, r.id, r.at, r.actorOid, r.actorName, r.action, r.stepSeq, r.hash, JSON.stringify(r.details)]
+                .map((v) => csvCell(v == null ? null : String(v)))
+                .join(','),
+            ),
           ].join('\n');
     if (file) writeFileSync(file, `${text}\n`);
     else out(text);
@@ -71,7 +79,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const settings = loadSettings(process.env, []);
       const db = await openDb({ databaseUrl: settings.DATABASE_URL, dataDir: settings.dataDir });
       // The same key and checkpoints the service uses (AUDIT_HMAC_KEY / audit.key, AUDIT_CHECKPOINT_PATH).
-      const trail = await openAuditTrail({ secret: settings.AUDIT_HMAC_KEY, checkpointPath: settings.AUDIT_CHECKPOINT_PATH, dir: settings.dataDir ?? path.resolve(settings.CUTOVER_DATA_DIR), clock: systemClock });
+      const trail = await openAuditTrail({
+        secret: settings.AUDIT_HMAC_KEY,
+        checkpointPath: settings.AUDIT_CHECKPOINT_PATH,
+        dir: settings.dataDir ?? path.resolve(settings.CUTOVER_DATA_DIR),
+        clock: systemClock,
+      });
       configureAudit({ key: trail.key, anchor: trail.anchor });
       const code = await auditCli(process.argv.slice(2), db, (s) => process.stdout.write(`${s}\n`));
       await db.close();

@@ -71,10 +71,22 @@ export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-type RowContent = { migrationId: string; at: string; actorOid: string | null; actorName: string | null; action: string; stepSeq: number | null; details: unknown };
+type RowContent = {
+  migrationId: string;
+  at: string;
+  actorOid: string | null;
+  actorName: string | null;
+  action: string;
+  stepSeq: number | null;
+  details: unknown;
+};
 
 function rowHash(prev: string, e: RowContent, key: Buffer | null = null): string {
-  return key ? createHmac('sha256', key).update(prev + canonicalJson(e)).digest('hex') : sha256(prev + canonicalJson(e));
+  return key
+    ? createHmac('sha256', key)
+        .update(prev + canonicalJson(e))
+        .digest('hex')
+    : sha256(prev + canonicalJson(e));
 }
 
 /**
@@ -84,7 +96,11 @@ function rowHash(prev: string, e: RowContent, key: Buffer | null = null): string
  */
 export async function appendAudit(tx: Sql, e: AuditEntry, known?: { head: string | null }): Promise<void> {
   // The migration row lock serialises appends for one migration (callers hold it), so prev is stable.
-  const prev = (known ? known.head : (await tx.query<{ hash: string }>('SELECT hash FROM audit WHERE migration_id = $1 ORDER BY id DESC LIMIT 1', [e.migrationId])).rows[0]?.hash) ?? GENESIS;
+  const prev =
+    (known
+      ? known.head
+      : (await tx.query<{ hash: string }>('SELECT hash FROM audit WHERE migration_id = $1 ORDER BY id DESC LIMIT 1', [e.migrationId])).rows[0]?.hash) ??
+    GENESIS;
   const row = {
     migrationId: e.migrationId,
     at: e.at.toISOString(),
@@ -153,7 +169,13 @@ export type ChainVerdict = { ok: true; rows: number } | { ok: false; rows: numbe
  */
 export async function verifyAuditChain(db: Sql, migrationId: string): Promise<ChainVerdict> {
   const rows = (await db.query('SELECT * FROM audit WHERE migration_id = $1 ORDER BY id ASC', [migrationId])).rows as any[];
-  const broken = (r: { id: unknown } | number, kind: TamperKind, reason: string): ChainVerdict => ({ ok: false, rows: rows.length, brokenAt: typeof r === 'number' ? r : Number(r.id), reason, kind });
+  const broken = (r: { id: unknown } | number, kind: TamperKind, reason: string): ChainVerdict => ({
+    ok: false,
+    rows: rows.length,
+    brokenAt: typeof r === 'number' ? r : Number(r.id),
+    reason,
+    kind,
+  });
   let prev = GENESIS;
   let prevAt = -Infinity;
   let keyed = false;
@@ -174,10 +196,16 @@ export async function verifyAuditChain(db: Sql, migrationId: string): Promise<Ch
     const shifted = at < prevAt || at > nextAt;
     if (r.key_id) {
       const key = keyring.get(r.key_id);
-      if (!key) return broken(r, 'unknown-key', `the row is signed with audit key ${r.key_id}, which this process does not have (AUDIT_HMAC_KEY, or audit.key in the data directory)`);
+      if (!key)
+        return broken(
+          r,
+          'unknown-key',
+          `the row is signed with audit key ${r.key_id}, which this process does not have (AUDIT_HMAC_KEY, or audit.key in the data directory)`,
+        );
       keyed = true;
       if (rowHash(prev, content, key) !== r.hash) {
-        if (r.hash === rowHash(prev, content)) return broken(r, 'recomputed-chain', "the row's hash is a plain SHA-256, not the HMAC under the audit key: the chain was recomputed without the key");
+        if (r.hash === rowHash(prev, content))
+          return broken(r, 'recomputed-chain', "the row's hash is a plain SHA-256, not the HMAC under the audit key: the chain was recomputed without the key");
         if (shifted) return broken(r, 'time-shift', "the row's time was changed (it is out of order with its neighbours and does not match its hash)");
         return broken(r, 'edited-row', 'row content does not match its hash (the row was changed)');
       }
@@ -199,10 +227,20 @@ export async function verifyAuditChain(db: Sql, migrationId: string): Promise<Ch
     const at = rows.find((r) => Number(r.id) === cp.rowId);
     const headId = rows.length ? Number(rows[rows.length - 1].id) : 0;
     if (!at) {
-      if (headId < cp.rowId) return broken(cp.rowId, 'truncated-tail', `the chain ends at row ${headId || 'none'} but a signed checkpoint of ${cp.at} anchors row ${cp.rowId}: the newest rows were deleted`);
-      return broken(cp.rowId, 'recomputed-chain', `row ${cp.rowId}, anchored by a signed checkpoint of ${cp.at}, is missing from a chain that otherwise verifies: the chain was rebuilt`);
+      if (headId < cp.rowId)
+        return broken(
+          cp.rowId,
+          'truncated-tail',
+          `the chain ends at row ${headId || 'none'} but a signed checkpoint of ${cp.at} anchors row ${cp.rowId}: the newest rows were deleted`,
+        );
+      return broken(
+        cp.rowId,
+        'recomputed-chain',
+        `row ${cp.rowId}, anchored by a signed checkpoint of ${cp.at}, is missing from a chain that otherwise verifies: the chain was rebuilt`,
+      );
     }
-    if (at.hash !== cp.hash) return broken(cp.rowId, 'recomputed-chain', `row ${cp.rowId}'s hash differs from the signed checkpoint of ${cp.at}: the chain was recomputed`);
+    if (at.hash !== cp.hash)
+      return broken(cp.rowId, 'recomputed-chain', `row ${cp.rowId}'s hash differs from the signed checkpoint of ${cp.at}: the chain was recomputed`);
   }
   return { ok: true, rows: rows.length };
 }

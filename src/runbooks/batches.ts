@@ -28,9 +28,11 @@ export async function addBatch(cx: EngineContext, migrationId: string, ou: strin
     throw e;
   }
   if (domainOfDn(ou) !== m.domain) throw new EngineError('invalid', `${ou} is not in the domain ${m.domain}.`);
-  if (m.ous.some((o) => normalizeDn(o) === normalizeDn(ou))) throw new EngineError('invalid', `${ou} is already batch ${m.ous.findIndex((o) => normalizeDn(o) === normalizeDn(ou)) + 1}.`);
+  if (m.ous.some((o) => normalizeDn(o) === normalizeDn(ou)))
+    throw new EngineError('invalid', `${ou} is already batch ${m.ous.findIndex((o) => normalizeDn(o) === normalizeDn(ou)) + 1}.`);
   const steps = await cx.store.steps(m.id);
-  if (steps.some((s) => s.state !== 'pending' && establishedBy(m.kind, s.key).connectDisabled)) throw new EngineError('invalid', 'Connect Sync is being disabled: no batch can be added now.');
+  if (steps.some((s) => s.state !== 'pending' && establishedBy(m.kind, s.key).connectDisabled))
+    throw new EngineError('invalid', 'Connect Sync is being disabled: no batch can be added now.');
   if (m.cloudHeldOus.length) throw new EngineError('invalid', `${cloudHeldReason(m)} No batch can be added to this migration.`);
   const batch = m.ous.length + 1;
   const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
@@ -60,12 +62,19 @@ export async function startRollback(cx: EngineContext, migrationId: string, batc
   if (!rb.rollbackSteps?.length) throw new EngineError('invalid', `A ${rb.title} migration has no rollback runbook.`);
   if (m.state !== 'active') throw new EngineError('invalid', `${m.name} is ${m.state}.`);
   if (batch !== 'all' && (!Number.isInteger(batch) || batch < 1 || batch > m.ous.length)) throw new EngineError('invalid', `${m.name} has no batch ${batch}.`);
-  if (!(await cx.isOwnerNow(m, actor.oid))) throw new EngineError('invalid', m.policy.ownersGroup && !isOwner(m.policy, actor.oid) ? 'Only a change owner can start a rollback (listed, or a member of the owners group; the group could not be confirmed for you now).' : 'Only a change owner can start a rollback.');
+  if (!(await cx.isOwnerNow(m, actor.oid)))
+    throw new EngineError(
+      'invalid',
+      m.policy.ownersGroup && !isOwner(m.policy, actor.oid)
+        ? 'Only a change owner can start a rollback (listed, or a member of the owners group; the group could not be confirmed for you now).'
+        : 'Only a change owner can start a rollback.',
+    );
   const steps = await cx.store.steps(m.id);
   const rolledBack = new Set(m.rolledBackOus.map(normalizeDn));
   const active = m.ous.map((ou, i) => ({ ou, batch: i + 1 })).filter((b) => !rolledBack.has(normalizeDn(b.ou)));
   const chosen = batch === 'all' ? active : active.filter((b) => b.batch === batch);
-  if (!chosen.length) throw new EngineError('conflict', batch === 'all' ? `${m.name} has no batch left to roll back.` : `Batch ${batch} was already rolled back.`);
+  if (!chosen.length)
+    throw new EngineError('conflict', batch === 'all' ? `${m.name} has no batch left to roll back.` : `Batch ${batch} was already rolled back.`);
   const chosenBatches = new Set(chosen.map((b) => b.batch));
   // An OU is on Cloud Sync once its configure step added it to the configuration's scope.
   const onCloud = active.filter((b) => steps.some((s) => s.batch === b.batch && s.state === 'succeeded' && establishedBy(m.kind, s.key).ouOnCloudSync));
@@ -105,7 +114,20 @@ export async function startRollback(cx: EngineContext, migrationId: string, batc
       await cx.store.insertStep(tx, m.id, { ...r, state: why ? 'skipped' : 'pending', evidence: why ? { skipped: why } : null }, now);
     }
     await cx.store.mergeParams(tx, m.id, { rolledBackOus: [...m.rolledBackOus, ...chosen.map((b) => b.ou)], cloudHeldOus: [...m.cloudHeldOus, ...held] });
-    await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'rollback-started', details: { batches: [...chosenBatches], ous: chosen.map((b) => b.ou), heldByCloudSync: held, skipped: cancelled.map((s) => s.key), steps: rows.map((r) => r.key), skippedRollbackSteps: Object.fromEntries(skip) } });
+    await appendAudit(tx, {
+      migrationId: m.id,
+      at: now,
+      actor,
+      action: 'rollback-started',
+      details: {
+        batches: [...chosenBatches],
+        ous: chosen.map((b) => b.ou),
+        heldByCloudSync: held,
+        skipped: cancelled.map((s) => s.key),
+        steps: rows.map((r) => r.key),
+        skippedRollbackSteps: Object.fromEntries(skip),
+      },
+    });
   });
   for (const s of cancelled) cx.emit({ type: 'step-changed', migrationId: m.id, seq: s.seq });
   for (const r of rows) cx.emit({ type: 'step-changed', migrationId: m.id, seq: r.seq });
@@ -120,7 +142,13 @@ export async function startRollback(cx: EngineContext, migrationId: string, batc
  * migration's next thing to do), and nothing before it holds it up. One at a time per incident: while one is not done
  * (or skipped), asking again answers with it and changes nothing.
  */
-export async function addIncidentStep(cx: EngineContext, migrationId: string, key: IncidentStepKey, raw: Record<string, unknown>, actor: Person): Promise<{ step: StepRow; added: boolean; notice?: string }> {
+export async function addIncidentStep(
+  cx: EngineContext,
+  migrationId: string,
+  key: IncidentStepKey,
+  raw: Record<string, unknown>,
+  actor: Person,
+): Promise<{ step: StepRow; added: boolean; notice?: string }> {
   const m = await cx.store.migration(migrationId);
   if (!m) throw new EngineError('not-found', 'That migration does not exist.');
   if (m.state !== 'active') throw new EngineError('invalid', `${m.name} is ${m.state}: no step can be added to it. Nothing was changed.`);
@@ -170,7 +198,16 @@ export async function settleIncidentSteps(cx: EngineContext, alertId: string, re
   const open: StepState[] = ['pending', 'awaiting_approval', 'rejected', 'failed'];
   for (const { migration, step } of await incidentSteps(cx, alertId)) {
     if (migration.state !== 'active' || !open.includes(step.state)) continue;
-    if (await cx.transition(migration.id, step.seq, open, { state: 'skipped', evidence: { ...(step.evidence ?? {}), skipped: reason } }, { action: 'step-skipped', details: { reason, alertId } })) settled.push(step.seq);
+    if (
+      await cx.transition(
+        migration.id,
+        step.seq,
+        open,
+        { state: 'skipped', evidence: { ...(step.evidence ?? {}), skipped: reason } },
+        { action: 'step-skipped', details: { reason, alertId } },
+      )
+    )
+      settled.push(step.seq);
   }
   return settled;
 }

@@ -43,12 +43,19 @@ export class Cancellations {
     if (!(await engine.isOwnerNow(m, actor.oid))) {
       return {
         cancelled: false,
-        reason: m.policy.ownersGroup && !isOwner(m.policy, actor.oid) ? `Only a change owner of ${m.name} can cancel it (listed, or a member of its owners group; the group could not confirm you now). Nothing was changed.` : `Only a change owner of ${m.name} can cancel it. Nothing was changed.`,
+        reason:
+          m.policy.ownersGroup && !isOwner(m.policy, actor.oid)
+            ? `Only a change owner of ${m.name} can cancel it (listed, or a member of its owners group; the group could not confirm you now). Nothing was changed.`
+            : `Only a change owner of ${m.name} can cancel it. Nothing was changed.`,
       };
     }
     const steps = await engine.getSteps(m.id);
     const busy = steps.find((s) => s.state === 'running' || s.state === 'approved');
-    if (busy) return { cancelled: false, reason: `Step ${busy.seq} (${engine.plannedStep(m, busy).def.title}) is ${busy.state === 'running' ? 'running' : 'approved and about to run'}: cancel when it has ended. Nothing was changed.` };
+    if (busy)
+      return {
+        cancelled: false,
+        reason: `Step ${busy.seq} (${engine.plannedStep(m, busy).def.title}) is ${busy.state === 'running' ? 'running' : 'approved and about to run'}: cancel when it has ended. Nothing was changed.`,
+      };
     const hold = await engine.schedulerHold(m.id);
     if (hold) {
       return {
@@ -74,10 +81,28 @@ export class Cancellations {
           [m.id, OPEN, JSON.stringify({ skipped: why, cancelled: true }), now.toISOString()],
         )
       ).rows as { seq: number; key: string }[];
-      const changes = (await tx.query("UPDATE policy_changes SET state = 'expired', decided_at = $2, version = version + 1 WHERE migration_id = $1 AND state = 'awaiting_approval' RETURNING id", [m.id, now.toISOString()])).rows.map((r: any) => Number(r.id));
+      const changes = (
+        await tx.query(
+          "UPDATE policy_changes SET state = 'expired', decided_at = $2, version = version + 1 WHERE migration_id = $1 AND state = 'awaiting_approval' RETURNING id",
+          [m.id, now.toISOString()],
+        )
+      ).rows.map((r: any) => Number(r.id));
       await tx.query("UPDATE migrations SET state = 'cancelled', version = version + 1 WHERE id = $1", [m.id]);
-      for (const id of changes) await appendAudit(tx, { migrationId: m.id, at: now, actor: null, action: 'policy-change-expired', details: { changeId: id, reason: 'migration cancelled' } });
-      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'migration-cancelled', details: { skipped: skipped.map((s) => ({ seq: s.seq, key: s.key })), policyChangesExpired: changes } });
+      for (const id of changes)
+        await appendAudit(tx, {
+          migrationId: m.id,
+          at: now,
+          actor: null,
+          action: 'policy-change-expired',
+          details: { changeId: id, reason: 'migration cancelled' },
+        });
+      await appendAudit(tx, {
+        migrationId: m.id,
+        at: now,
+        actor,
+        action: 'migration-cancelled',
+        details: { skipped: skipped.map((s) => ({ seq: s.seq, key: s.key })), policyChangesExpired: changes },
+      });
       return { ok: true as const, seqs: skipped.map((s) => s.seq).sort((a, b) => a - b), changes };
     });
     if (!out.ok) return { cancelled: false, reason: out.reason };

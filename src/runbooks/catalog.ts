@@ -34,7 +34,11 @@ export function establishedBy(kind: string, key: string): StepEstablishes {
 }
 
 /** The OUs of the batches in which a step establishing `what` has succeeded (read from definitions, never from keys). */
-export function batchOusWhere(m: { kind: string; ous: string[] }, steps: readonly { key: string; batch: number | null; state: string }[], what: keyof StepEstablishes): string[] {
+export function batchOusWhere(
+  m: { kind: string; ous: string[] },
+  steps: readonly { key: string; batch: number | null; state: string }[],
+  what: keyof StepEstablishes,
+): string[] {
   return m.ous.filter((_, i) => steps.some((s) => s.batch === i + 1 && s.state === 'succeeded' && !!establishedBy(m.kind, s.key)[what]));
 }
 

@@ -29,12 +29,16 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
     throw new EngineError('not-found', m ? `Step ${input.seq} does not exist in ${m.name}.` : 'That migration does not exist (any more).');
   }
   const m = before.migration;
-  if (m.state === 'cancelled') return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.`, snapshot: before };
+  if (m.state === 'cancelled')
+    return { changed: false, notice: `${m.name} was cancelled: none of its steps runs any more, and nothing was changed.`, snapshot: before };
   const planned = cx.plannedStep(m, before.step);
   // A decision from a card whose request has ended (decided, expired, or a later attempt) stays stale whatever
   // happens next: attempts only grow, and an attempt waits for approval once. Answer it without the owner lookup
   // and the transaction (under load most clicks are on old cards). The transaction re-checks everything else.
-  if ((input.verb === 'approve' || input.verb === 'reject') && (before.step.attempt > (input.attempt ?? before.step.attempt) || (before.step.attempt === input.attempt && before.step.state !== 'awaiting_approval'))) {
+  if (
+    (input.verb === 'approve' || input.verb === 'reject') &&
+    (before.step.attempt > (input.attempt ?? before.step.attempt) || (before.step.attempt === input.attempt && before.step.state !== 'awaiting_approval'))
+  ) {
     return { changed: false, notice: STALE_NOTICE, snapshot: before };
   }
 
@@ -72,7 +76,11 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
       if (!(e instanceof OwnersGroupUnavailable)) throw e;
       cx.log.warn({ migrationId: m.id, group: e.groupId, reason: e.reason }, 'owners group unreadable: only listed owners can decide');
       if (!isOwner(m.policy, input.actor.oid)) {
-        return { changed: false, notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed. Try again in a few minutes.`, snapshot: before };
+        return {
+          changed: false,
+          notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed. Try again in a few minutes.`,
+          snapshot: before,
+        };
       }
     }
   }
@@ -101,12 +109,45 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
         const planHash = sha256(canonicalJson(plan));
         const attempt = step.attempt + 1;
         if (def.approval === 'none') {
-          const next = await cx.update(tx, step, { state: 'running', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null }, now);
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'retry' ? 'step-retried' : 'step-run', stepSeq: step.seq, details: { key: step.key, attempt, plan } }, known);
+          const next = await cx.update(
+            tx,
+            step,
+            { state: 'running', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null },
+            now,
+          );
+          await appendAudit(
+            tx,
+            {
+              migrationId: m.id,
+              at: now,
+              actor: input.actor,
+              action: input.verb === 'retry' ? 'step-retried' : 'step-run',
+              stepSeq: step.seq,
+              details: { key: step.key, attempt, plan },
+            },
+            known,
+          );
           launch = true;
           return { changed: true, from, step: next, approvals: [] };
         }
-        const next = await cx.update(tx, step, { state: 'awaiting_approval', attempt, requestedBy: input.actor, requestedAt: now, plan, planHash, error: null, evidence: null, jobId: null, remindedAt: null, escalatedAt: null }, now);
+        const next = await cx.update(
+          tx,
+          step,
+          {
+            state: 'awaiting_approval',
+            attempt,
+            requestedBy: input.actor,
+            requestedAt: now,
+            plan,
+            planHash,
+            error: null,
+            evidence: null,
+            jobId: null,
+            remindedAt: null,
+            escalatedAt: null,
+          },
+          now,
+        );
         await appendAudit(
           tx,
           {
@@ -135,11 +176,29 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
         const req = { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: def.approval };
         const may = mayDecide(m.policy, req, records, input.actor, now, input.verb, owners);
         if (!may.ok) return unchanged(may.reason);
-        const decision: ApprovalRecord = { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: step.planHash!, comment: input.comment ?? null };
+        const decision: ApprovalRecord = {
+          approverOid: input.actor.oid.toLowerCase(),
+          approverName: input.actor.name,
+          decision: input.verb,
+          at: now,
+          planHash: step.planHash!,
+          comment: input.comment ?? null,
+        };
         await cx.store.insertApproval(tx, m.id, step.seq, step.attempt, decision);
         const all = [...records, decision];
         const verdict = evaluate(m.policy, req, all, now, owners);
-        await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'approve' ? 'approved' : 'rejected', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt, planHash: step.planHash, comment: input.comment ?? null, verdict: verdict.status } }, known);
+        await appendAudit(
+          tx,
+          {
+            migrationId: m.id,
+            at: now,
+            actor: input.actor,
+            action: input.verb === 'approve' ? 'approved' : 'rejected',
+            stepSeq: step.seq,
+            details: { key: step.key, attempt: step.attempt, planHash: step.planHash, comment: input.comment ?? null, verdict: verdict.status },
+          },
+          known,
+        );
         let next: StepRow;
         if (verdict.status === 'rejected') {
           next = await cx.update(tx, step, { state: 'rejected' }, now);
@@ -160,7 +219,11 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
         }
         const evidence = { ...(step.evidence ?? {}), awaitingOperator: false, doneBy: input.actor.name, doneAt: now.toISOString() };
         const next = await cx.update(tx, step, { evidence, error: null }, now);
-        await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'operator-done', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt } }, known);
+        await appendAudit(
+          tx,
+          { migrationId: m.id, at: now, actor: input.actor, action: 'operator-done', stepSeq: step.seq, details: { key: step.key, attempt: step.attempt } },
+          known,
+        );
         verifyNow = true;
         return { changed: true, from, step: next, approvals: records };
       }
@@ -168,8 +231,25 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
         if (input.version !== step.version) return stale;
         if (step.state !== 'lost' && !(step.state === 'failed' && def.action.kind === 'manual')) return stale;
         if (!isOwner(m.policy, input.actor.oid, owners)) return unchanged('Only a change owner can mark a step done after checking it by hand.');
-        const next = await cx.update(tx, step, { state: 'succeeded', evidence: { ...(step.evidence ?? {}), markedDoneBy: input.actor.name, markedDoneAt: now.toISOString(), note: 'Checked by hand after the runner went silent.' } }, now);
-        await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'marked-done', stepSeq: step.seq, details: { key: step.key, from: step.state } }, known);
+        const next = await cx.update(
+          tx,
+          step,
+          {
+            state: 'succeeded',
+            evidence: {
+              ...(step.evidence ?? {}),
+              markedDoneBy: input.actor.name,
+              markedDoneAt: now.toISOString(),
+              note: 'Checked by hand after the runner went silent.',
+            },
+          },
+          now,
+        );
+        await appendAudit(
+          tx,
+          { migrationId: m.id, at: now, actor: input.actor, action: 'marked-done', stepSeq: step.seq, details: { key: step.key, from: step.state } },
+          known,
+        );
         const completed = await cx.completeIfDone(tx, m.id, now);
         return { changed: true, from, step: next, approvals: records, completed };
       }
@@ -204,7 +284,11 @@ async function sequenceGate(cx: EngineContext, m: Migration, planned: PlannedSte
  * owner. A step they now suffice for is approved and starts (its start re-checks plan, approvals and window like any
  * other); the others are asked again of the owners as they are now, with reminders counted afresh.
  */
-export async function reweighPendingApprovals(cx: EngineContext, migrationId: string, policyChangeId: number): Promise<{ approved: number[]; reasked: number[] }> {
+export async function reweighPendingApprovals(
+  cx: EngineContext,
+  migrationId: string,
+  policyChangeId: number,
+): Promise<{ approved: number[]; reasked: number[] }> {
   const out = { approved: [] as number[], reasked: [] as number[] };
   const m = await cx.store.migration(migrationId);
   if (!m || m.state !== 'active') return out;
@@ -212,7 +296,10 @@ export async function reweighPendingApprovals(cx: EngineContext, migrationId: st
     const records = await cx.store.approvals(m.id, s.seq, s.attempt);
     let owners = directOwners(m.policy);
     try {
-      owners = await cx.ownersFor(m, records.map((r) => r.approverOid));
+      owners = await cx.ownersFor(
+        m,
+        records.map((r) => r.approverOid),
+      );
     } catch (e) {
       if (!(e instanceof OwnersGroupUnavailable)) throw e; // unreadable group: only listed owners count (fail closed)
     }
@@ -220,12 +307,30 @@ export async function reweighPendingApprovals(cx: EngineContext, migrationId: st
     const verdict = evaluate(m.policy, req, records, cx.clock.now(), owners);
     const sameAttempt = (x: StepRow) => x.attempt === s.attempt;
     if (verdict.status === 'approved') {
-      if (await cx.transition(m.id, s.seq, ['awaiting_approval'], { state: 'approved' }, { action: 'approved-under-new-policy', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } }, sameAttempt)) {
+      if (
+        await cx.transition(
+          m.id,
+          s.seq,
+          ['awaiting_approval'],
+          { state: 'approved' },
+          { action: 'approved-under-new-policy', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } },
+          sameAttempt,
+        )
+      ) {
         out.approved.push(s.seq);
         cx.track(startAction(cx, m.id, s.seq));
       }
     } else if (verdict.status === 'pending') {
-      if (await cx.transition(m.id, s.seq, ['awaiting_approval'], { remindedAt: null, escalatedAt: null }, { action: 'approval-reasked', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } }, sameAttempt)) {
+      if (
+        await cx.transition(
+          m.id,
+          s.seq,
+          ['awaiting_approval'],
+          { remindedAt: null, escalatedAt: null },
+          { action: 'approval-reasked', details: { policyChangeId, approvedBy: verdict.approvedBy, needed: verdict.needed } },
+          sameAttempt,
+        )
+      ) {
         out.reasked.push(s.seq);
         cx.emit({ type: 'approval-reasked', migrationId: m.id, seq: s.seq, policyChangeId, stillNeeded: verdict.needed - verdict.approvedBy.length });
       }

@@ -14,8 +14,7 @@ export interface ConnectScope {
 }
 
 export type ScopeVerdict =
-  | { inScope: true }
-  | { inScope: false; reason: 'partition-not-selected' | 'not-included' | 'excluded' | 'group-filtering'; detail: string };
+  { inScope: true } | { inScope: false; reason: 'partition-not-selected' | 'not-included' | 'excluded' | 'group-filtering'; detail: string };
 
 function partitionsOf(scope: ConnectScope): NonNullable<ConnectScope['partitions']> {
   if (scope.partitions?.length) return scope.partitions;
@@ -32,15 +31,26 @@ export function ouInConnectScope(scope: ConnectScope, ou: string): ScopeVerdict 
   const parts = partitionsOf(scope);
   const partition = parts.find((p) => p.name && isValidDn(p.name) && isUnder(ou, p.name)) ?? (parts.length === 1 && !parts[0].name ? parts[0] : undefined);
   if (!partition) return { inScope: false, reason: 'not-included', detail: `no partition of the AD connector holds ${ou}` };
-  if (!partition.selected) return { inScope: false, reason: 'partition-not-selected', detail: `the partition ${partition.name} is not selected on the AD connector` };
+  if (!partition.selected)
+    return { inScope: false, reason: 'partition-not-selected', detail: `the partition ${partition.name} is not selected on the AD connector` };
   const inclusion = partition.includedContainers.filter((c) => under(ou, c)).sort((a, b) => normalizeDn(b).length - normalizeDn(a).length)[0];
   if (!inclusion) return { inScope: false, reason: 'not-included', detail: `no included container of the AD connector holds ${ou}` };
   // The nearest exclusion above the OU, or one below it, takes objects out (an exclusion inside an inclusion wins).
   const excluded = partition.excludedContainers.find((c) => under(ou, c) && normalizeDn(c).length >= normalizeDn(inclusion).length);
-  if (excluded) return { inScope: false, reason: 'excluded', detail: `${excluded === ou || normalizeDn(excluded) === normalizeDn(ou) ? ou : `its parent ${excluded}`} is excluded from the AD connector's scope` };
+  if (excluded)
+    return {
+      inScope: false,
+      reason: 'excluded',
+      detail: `${excluded === ou || normalizeDn(excluded) === normalizeDn(ou) ? ou : `its parent ${excluded}`} is excluded from the AD connector's scope`,
+    };
   const inside = partition.excludedContainers.find((c) => isValidDn(c) && normalizeDn(c) !== normalizeDn(ou) && isUnder(c, ou));
   if (inside) return { inScope: false, reason: 'excluded', detail: `${inside}, inside it, is excluded from the AD connector's scope` };
-  if (scope.groupFilteringGroupDn) return { inScope: false, reason: 'group-filtering', detail: `group-based filtering is on (${scope.groupFilteringGroupDn}): only that group's members are in scope` };
+  if (scope.groupFilteringGroupDn)
+    return {
+      inScope: false,
+      reason: 'group-filtering',
+      detail: `group-based filtering is on (${scope.groupFilteringGroupDn}): only that group's members are in scope`,
+    };
   return { inScope: true };
 }
 

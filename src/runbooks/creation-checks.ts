@@ -61,7 +61,8 @@ export class CreationChecks {
     const t = this.d.ports.managedTenant(tenantId);
     if (!t.managed) return t.reason;
     const runners = await this.d.ports.runners(tenantId);
-    if (!runners.length) return 'No runner is registered for this tenant, so nothing could run on its Connect server: an administrator says `runner add <name>` (a second administrator approves it) and installs it on the Connect server first.';
+    if (!runners.length)
+      return 'No runner is registered for this tenant, so nothing could run on its Connect server: an administrator says `runner add <name>` (a second administrator approves it) and installs it on the Connect server first.';
     return null;
   }
 
@@ -103,7 +104,9 @@ export class CreationChecks {
       if (!hit) return refuse(`There is no runner "${i.runner}" in this tenant (say "runners").`);
       runnerName = hit.name;
     } else if (runners.length > 1) {
-      return refuse(`This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>.`);
+      return refuse(
+        `This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>.`,
+      );
     } else runnerName = runners[0].name;
 
     // The store: the name in this conversation (a channel's posts are one conversation), the OUs of active migrations.
@@ -111,7 +114,10 @@ export class CreationChecks {
     if (theirs.some((m) => channelOf(m.conversationId) === channelOf(i.conversationId) && m.name.toLowerCase() === i.name.trim().toLowerCase())) {
       return refuse(`A migration named "${i.name.trim()}" already exists here.`);
     }
-    const clash = ouClash(theirs.filter((m) => m.state === 'active'), i.ous);
+    const clash = ouClash(
+      theirs.filter((m) => m.state === 'active'),
+      i.ous,
+    );
     if (clash) return refuse(clash);
 
     // The owners: real people of the tenant; never the requester alone; the quorum reachable without the requester.
@@ -119,7 +125,10 @@ export class CreationChecks {
     let groupMembers: string[] = [];
     if (i.ownersGroup) {
       try {
-        groupMembers = (await engine.ownersGroup({ tenantId: i.tenantId, policy: { owners: i.owners, ownersGroup: i.ownersGroup } as any }))?.members.map((x) => x.id.toLowerCase()) ?? [];
+        groupMembers =
+          (await engine.ownersGroup({ tenantId: i.tenantId, policy: { owners: i.owners, ownersGroup: i.ownersGroup } as any }))?.members.map((x) =>
+            x.id.toLowerCase(),
+          ) ?? [];
       } catch (e) {
         if (e instanceof OwnersGroupNotFound) return refuse(e.message);
         if (e instanceof OwnersGroupUnavailable) return refuse(`${e.message} Try again when Graph answers.`);
@@ -127,9 +136,12 @@ export class CreationChecks {
       }
     }
     const others = new Set([...i.owners, ...groupMembers].filter((o) => o !== requester));
-    if (!others.size) return refuse('You cannot be the only change owner: nobody else could ever approve a step you ask for (four-eyes). Name at least one other owner.');
+    if (!others.size)
+      return refuse('You cannot be the only change owner: nobody else could ever approve a step you ask for (four-eyes). Name at least one other owner.');
     if (i.approvals > others.size) {
-      return refuse(`${i.approvals} approvals are required but only ${others.size} change owner${others.size === 1 ? '' : 's'} besides you ${others.size === 1 ? 'is' : 'are'} named: the quorum must be reachable without the requester.`);
+      return refuse(
+        `${i.approvals} approvals are required but only ${others.size} change owner${others.size === 1 ? '' : 's'} besides you ${others.size === 1 ? 'is' : 'are'} named: the quorum must be reachable without the requester.`,
+      );
     }
     for (const oid of i.owners) {
       if (i.roster?.has(oid)) continue;
@@ -139,8 +151,10 @@ export class CreationChecks {
       } catch (e: any) {
         return refuse(`The change owner ${oid} is not in this team, and Microsoft Graph could not be asked whether this tenant has such a user (${short(e)}).`);
       }
-      if (!u) return refuse(`The change owner ${oid} is nobody in this tenant: not a member of this team, and Microsoft Graph has no user with that object id.`);
-      if (u.accountEnabled === false) return refuse(`The change owner ${u.displayName ?? oid} (${oid}) has a disabled account: they could never approve anything.`);
+      if (!u)
+        return refuse(`The change owner ${oid} is nobody in this tenant: not a member of this team, and Microsoft Graph has no user with that object id.`);
+      if (u.accountEnabled === false)
+        return refuse(`The change owner ${u.displayName ?? oid} (${oid}) has a disabled account: they could never approve anything.`);
     }
 
     // The domain: verified in the tenant (Entra ID).
@@ -151,7 +165,15 @@ export class CreationChecks {
       return refuse(`The tenant's domains could not be read through Microsoft Graph (${short(e)}), so ${i.domain} cannot be checked.`);
     }
     const entry = domains.find((d) => d.id.toLowerCase() === i.domain);
-    if (!entry) return refuse(`${i.domain} is not a domain of this tenant (its verified domains: ${domains.filter((d) => d.isVerified).map((d) => d.id).join(', ') || 'none'}).`);
+    if (!entry)
+      return refuse(
+        `${i.domain} is not a domain of this tenant (its verified domains: ${
+          domains
+            .filter((d) => d.isVerified)
+            .map((d) => d.id)
+            .join(', ') || 'none'
+        }).`,
+      );
     if (!entry.isVerified) return refuse(`${i.domain} is not verified in this tenant's Entra ID: verify it first (Entra admin center → Custom domain names).`);
 
     // The Connect server, through the migration's runner: its forest holds the domain, and each OU exists.
@@ -159,11 +181,23 @@ export class CreationChecks {
     let forest: string[];
     try {
       if (runbookOf(i.kind).ous === 'none') forest = [String((await askRunner('ad-domain-summary', {})).domain ?? '').toLowerCase()].filter(Boolean);
-      else forest = [...new Set(((await askRunner('get-connector-scope', {})).partitions ?? []).map((p: { name: string }) => (isValidDn(p.name) ? domainOfDn(p.name) : '')).filter(Boolean))] as string[];
+      else
+        forest = [
+          ...new Set(
+            ((await askRunner('get-connector-scope', {})).partitions ?? [])
+              .map((p: { name: string }) => (isValidDn(p.name) ? domainOfDn(p.name) : ''))
+              .filter(Boolean),
+          ),
+        ] as string[];
     } catch (e: any) {
-      return refuse(`The runner "${runnerName}" did not answer (${short(e)}), so the domain and the OU cannot be checked on the Connect server. Is it running? (say "runners")`);
+      return refuse(
+        `The runner "${runnerName}" did not answer (${short(e)}), so the domain and the OU cannot be checked on the Connect server. Is it running? (say "runners")`,
+      );
     }
-    if (!forest.includes(i.domain)) return refuse(`${i.domain} is not a domain of the forest the runner "${runnerName}" sees (${forest.join(', ') || 'none'}): is this the runner on that forest's Connect server?`);
+    if (!forest.includes(i.domain))
+      return refuse(
+        `${i.domain} is not a domain of the forest the runner "${runnerName}" sees (${forest.join(', ') || 'none'}): is this the runner on that forest's Connect server?`,
+      );
     for (const ou of i.ous) {
       try {
         await askRunner('ad-count', { ou });
@@ -188,5 +222,7 @@ export function ouClash(active: Migration[], ous: string[]): string | null {
 }
 
 function short(e: any): string {
-  return String(e?.message ?? e).replace(/\s+/g, ' ').slice(0, 200);
+  return String(e?.message ?? e)
+    .replace(/\s+/g, ' ')
+    .slice(0, 200);
 }

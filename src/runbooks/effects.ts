@@ -20,7 +20,8 @@ let informers: Map<string, NonNullable<StepDefinition['informsEffects']>> | null
 function informersOf(): Map<string, NonNullable<StepDefinition['informsEffects']>> {
   if (!informers) {
     informers = new Map();
-    for (const rb of Object.values(RUNBOOKS)) for (const s of [...rb.steps, ...(rb.rollbackSteps ?? [])]) if (s.informsEffects) informers.set(s.key, s.informsEffects);
+    for (const rb of Object.values(RUNBOOKS))
+      for (const s of [...rb.steps, ...(rb.rollbackSteps ?? [])]) if (s.informsEffects) informers.set(s.key, s.informsEffects);
   }
   return informers;
 }

@@ -80,7 +80,13 @@ export class EngineContext {
    * about a minute; after that the error is logged and recover() settles the step at the next start.
    */
   persist<T>(fn: () => Promise<T>): Promise<T> {
-    return pRetry(fn, { retries: 8, minTimeout: 250, maxTimeout: 15_000, onFailedAttempt: ({ error, attemptNumber }) => this.log.warn({ err: error, attempt: attemptNumber }, 'store unavailable while starting or settling a step; retrying') });
+    return pRetry(fn, {
+      retries: 8,
+      minTimeout: 250,
+      maxTimeout: 15_000,
+      onFailedAttempt: ({ error, attemptNumber }) =>
+        this.log.warn({ err: error, attempt: attemptNumber }, 'store unavailable while starting or settling a step; retrying'),
+    });
   }
 
   // ---------------------------------------------------------------- transitions
@@ -95,14 +101,25 @@ export class EngineContext {
   }
 
   /** Moves a step and records it, in one transaction, if it is still in the expected state. */
-  async transition(migrationId: string, seq: number, expect: StepState[], patch: Partial<StepRow>, audit: { action: string; details: Record<string, unknown> }, guard?: (s: StepRow) => boolean): Promise<boolean> {
+  async transition(
+    migrationId: string,
+    seq: number,
+    expect: StepState[],
+    patch: Partial<StepRow>,
+    audit: { action: string; details: Record<string, unknown> },
+    guard?: (s: StepRow) => boolean,
+  ): Promise<boolean> {
     const now = this.clock.now();
     const ok = await this.store.transaction(async (tx) => {
       await this.store.lockMigration(tx, migrationId);
       const { step, auditHead } = await this.store.lockedStep(tx, migrationId, seq);
       if (!expect.includes(step.state) || (guard && !guard(step))) return false;
       await this.update(tx, step, patch, now);
-      await appendAudit(tx, { migrationId, at: now, actor: null, action: audit.action, stepSeq: seq, details: { key: step.key, attempt: step.attempt, ...audit.details } }, { head: auditHead });
+      await appendAudit(
+        tx,
+        { migrationId, at: now, actor: null, action: audit.action, stepSeq: seq, details: { key: step.key, attempt: step.attempt, ...audit.details } },
+        { head: auditHead },
+      );
       await this.completeIfDone(tx, migrationId, now);
       return true;
     });
@@ -164,7 +181,8 @@ export class EngineContext {
       const group = await this.ownersGroup(m);
       return { owners: ownerSet(m.policy, group?.members.map((x) => x.id) ?? []), direct, group, groupError: null };
     } catch (e) {
-      if (e instanceof OwnersGroupUnavailable || e instanceof OwnersGroupNotFound) return { owners: new Set(direct), direct, group: null, groupError: e.message };
+      if (e instanceof OwnersGroupUnavailable || e instanceof OwnersGroupNotFound)
+        return { owners: new Set(direct), direct, group: null, groupError: e.message };
       throw e;
     }
   }
@@ -179,10 +197,20 @@ export class EngineContext {
     const runners = await this.ports.runner.runners(m.tenantId);
     if (m.runnerName) {
       const live = runners.find((r) => r.name.toLowerCase() === m.runnerName!.toLowerCase());
-      if (!live) throw new EngineError('invalid', `${m.name} is bound to the runner "${m.runnerName}", which is not registered any more (revoked?): register it again under that name on its Connect server.`);
+      if (!live)
+        throw new EngineError(
+          'invalid',
+          `${m.name} is bound to the runner "${m.runnerName}", which is not registered any more (revoked?): register it again under that name on its Connect server.`,
+        );
       return live.name;
     }
-    if (runners.length !== 1) throw new EngineError('invalid', runners.length ? `${m.name} is bound to no runner and this tenant has ${runners.length}: bind it before running steps.` : 'No runner is registered for this tenant: add one on the Connect server first (say "help").');
+    if (runners.length !== 1)
+      throw new EngineError(
+        'invalid',
+        runners.length
+          ? `${m.name} is bound to no runner and this tenant has ${runners.length}: bind it before running steps.`
+          : 'No runner is registered for this tenant: add one on the Connect server first (say "help").',
+      );
     await this.store.bindRunner(m.id, runners[0].name);
     m.runnerName = (await this.store.migration(m.id))?.runnerName ?? runners[0].name;
     return m.runnerName;
@@ -212,8 +240,18 @@ export class EngineContext {
 }
 
 /** A stored step with its definition (the row is the truth: batches and rollbacks are added later). */
-export function plannedStepOf(m: Pick<Migration, 'kind'>, row: { seq: number; key: string; batch: number | null; ord?: number; params?: Record<string, unknown> | null }): PlannedStep {
-  return { seq: row.seq, ord: row.ord ?? row.seq, key: row.key, batch: row.batch, def: definitionOf(m.kind, row.key), ...(row.params ? { params: row.params } : {}) };
+export function plannedStepOf(
+  m: Pick<Migration, 'kind'>,
+  row: { seq: number; key: string; batch: number | null; ord?: number; params?: Record<string, unknown> | null },
+): PlannedStep {
+  return {
+    seq: row.seq,
+    ord: row.ord ?? row.seq,
+    key: row.key,
+    batch: row.batch,
+    def: definitionOf(m.kind, row.key),
+    ...(row.params ? { params: row.params } : {}),
+  };
 }
 
 /** What a step of the migration acts on: its batch's OU, the OUs moved so far (or being taken back). */
@@ -227,7 +265,7 @@ export function migrationContext(m: Migration, batch: number | null, rollback = 
     domain: m.domain,
     tenantId: m.tenantId,
     batch,
-    ou: batch ? m.ous[batch - 1] : single ? m.ous[0] ?? null : null,
+    ou: batch ? m.ous[batch - 1] : single ? (m.ous[0] ?? null) : null,
     allOus: m.ous,
     batchOus: rollback ? through : through.filter((o) => !rolledBack.has(normalizeDn(o))),
     rollbackOus: rollback ? m.ous.filter((o) => rolledBack.has(normalizeDn(o))) : [],

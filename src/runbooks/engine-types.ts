@@ -13,13 +13,31 @@ export interface SchedulerHold {
 }
 
 /** A runner job as the hub reports its end. */
-export type SettledJob = { id: string; migrationId: string; stepSeq: number; attempt: number; state: 'succeeded' | 'failed' | 'lost'; result?: unknown; error?: { code: string; message: string } | null; transcript?: string | null };
+export type SettledJob = {
+  id: string;
+  migrationId: string;
+  stepSeq: number;
+  attempt: number;
+  state: 'succeeded' | 'failed' | 'lost';
+  result?: unknown;
+  error?: { code: string; message: string } | null;
+  transcript?: string | null;
+};
 
 /** What the engine needs from the outside world; the composition root provides it. */
 export interface EnginePorts {
   runner: {
     /** Queue a runner job for the migration's tenant; its result comes back through onRunnerJobSettled. */
-    enqueue(req: { migrationId: string; stepSeq: number; attempt: number; position: number; action: string; params: Record<string, unknown>; tenantId: string; runnerName?: string }): Promise<{ jobId: string }>;
+    enqueue(req: {
+      migrationId: string;
+      stepSeq: number;
+      attempt: number;
+      position: number;
+      action: string;
+      params: Record<string, unknown>;
+      tenantId: string;
+      runnerName?: string;
+    }): Promise<{ jobId: string }>;
     /** A read through the runner, awaited (guards, verification); `runnerName` addresses the migration's own runner. */
     read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number; runnerName?: string }): Promise<any>;
     /** The tenant's runners that are not revoked (a migration is bound to one of them). */

@@ -7,7 +7,18 @@ import type { ApprovalRecord, OwnerSet } from './policy.js';
 import type { OwnersGroup, OwnersGroupResolver } from './owners.js';
 import type { Facts, IncidentStepKey, MigrationContext, Person, PlannedStep, StepDefinition } from './types.js';
 import { stepSnapshot, type OwnerView, type StepSnapshot } from './snapshot.js';
-import type { ActInput, ActResult, EngineEvent, EngineOwnerOptions, EnginePorts, Migration, SchedulerHold, SettledJob, StepPlan, StepRow } from './engine-types.js';
+import type {
+  ActInput,
+  ActResult,
+  EngineEvent,
+  EngineOwnerOptions,
+  EnginePorts,
+  Migration,
+  SchedulerHold,
+  SettledJob,
+  StepPlan,
+  StepRow,
+} from './engine-types.js';
 import { EngineContext, migrationContext } from './engine-context.js';
 import { RunbookStore } from './store.js';
 import { act, reweighPendingApprovals } from './clicks.js';
@@ -21,7 +32,19 @@ import { createMigration, type NewMigration } from './migrations.js';
 
 // The engine's types live in engine-types.ts (its parts share them); its users keep importing them from here.
 export { EngineError, VERBS } from './engine-types.js';
-export type { ActInput, ActResult, EngineEvent, EngineOwnerOptions, EnginePorts, Migration, PlannedGraphRequest, SchedulerHold, StepPlan, StepRow, Verb } from './engine-types.js';
+export type {
+  ActInput,
+  ActResult,
+  EngineEvent,
+  EngineOwnerOptions,
+  EnginePorts,
+  Migration,
+  PlannedGraphRequest,
+  SchedulerHold,
+  StepPlan,
+  StepRow,
+  Verb,
+} from './engine-types.js';
 export { migrationContext, plannedStepOf, stepContextOf } from './engine-context.js';
 
 /**
@@ -39,7 +62,15 @@ export class RunbookEngine {
   /** This process's owner id for the steps it runs. */
   readonly instanceId: string;
 
-  constructor(deps: { db: Db; clock: Clock; log: Logger; ports: EnginePorts; owner?: EngineOwnerOptions; tracer?: Tracer; ownersGroups?: OwnersGroupResolver }) {
+  constructor(deps: {
+    db: Db;
+    clock: Clock;
+    log: Logger;
+    ports: EnginePorts;
+    owner?: EngineOwnerOptions;
+    tracer?: Tracer;
+    ownersGroups?: OwnersGroupResolver;
+  }) {
     const { db, ...rest } = deps;
     this.#cx = new EngineContext({ ...rest, store: new RunbookStore(db) });
     this.instanceId = this.#cx.leases.instanceId;
@@ -194,7 +225,12 @@ export class RunbookEngine {
   }
 
   /** Adds a step an incident calls for and asks its approval on behalf of `actor` (batches.ts). */
-  addIncidentStep(migrationId: string, key: IncidentStepKey, raw: Record<string, unknown>, actor: Person): Promise<{ step: StepRow; added: boolean; notice?: string }> {
+  addIncidentStep(
+    migrationId: string,
+    key: IncidentStepKey,
+    raw: Record<string, unknown>,
+    actor: Person,
+  ): Promise<{ step: StepRow; added: boolean; notice?: string }> {
     return addIncidentStep(this.#cx, migrationId, key, raw, actor);
   }
 

@@ -1,4 +1,13 @@
-import { GraphPlanError, includedContainersOf, jobIsOfTemplate, judgeProvisionOnDemand, type CloudSyncOutcome, type Graph, type SyncedObjectIndex, type SyncJob } from '../graph/index.js';
+import {
+  GraphPlanError,
+  includedContainersOf,
+  jobIsOfTemplate,
+  judgeProvisionOnDemand,
+  type CloudSyncOutcome,
+  type Graph,
+  type SyncedObjectIndex,
+  type SyncJob,
+} from '../graph/index.js';
 import { normalizeDn } from '../dn.js';
 import { sourceAnchorOf } from '../identity.js';
 import type { EnginePorts, PlannedGraphRequest } from './engine.js';
@@ -26,7 +35,12 @@ export interface GraphActionOptions {
 
 type JobRef = { servicePrincipalId: string; jobId: string };
 
-const TEMPLATE = { provisioning: 'AD2AADProvisioning', passwordHash: 'AD2AADPasswordHash', exchange: 'AAD2ADExchangeHybridWriteback', groupProvisioning: 'AAD2ADGroupProvisioning' } as const;
+const TEMPLATE = {
+  provisioning: 'AD2AADProvisioning',
+  passwordHash: 'AD2AADPasswordHash',
+  exchange: 'AAD2ADExchangeHybridWriteback',
+  groupProvisioning: 'AAD2ADGroupProvisioning',
+} as const;
 
 /** Provisioning logs are kept 30 days: "every outcome" means within that window. */
 const LOG_RETENTION_MS = 29 * 86_400_000;
@@ -45,7 +59,8 @@ function featuresInUse(facts: Facts): { passwordHashSync: boolean; passwordWrite
   return { passwordHashSync: f.passwordHashSync === true, passwordWriteback: f.passwordWriteback === true, exchangeHybrid: f.exchangeHybrid === true };
 }
 
-const strip = (reqs: { method: string; path: string; body?: unknown }[]): PlannedGraphRequest[] => reqs.map(({ method, path, body }) => ({ method, path, body }));
+const strip = (reqs: { method: string; path: string; body?: unknown }[]): PlannedGraphRequest[] =>
+  reqs.map(({ method, path, body }) => ({ method, path, body }));
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
@@ -86,7 +101,8 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
     if (!p.ok) throw new GraphPlanError('InvalidParameters', p.reason);
     const sp = await g(ctx).findServicePrincipal(ctx.domain);
     const jobs = sp ? await g(ctx).listJobs(sp.id) : [];
-    if (!sp || !jobs.some((j) => j.id === p.params.jobId)) throw new GraphPlanError('JobNotFound', `${p.params.jobId} is not a Cloud Sync job of ${ctx.domain}'s configuration (any more).`);
+    if (!sp || !jobs.some((j) => j.id === p.params.jobId))
+      throw new GraphPlanError('JobNotFound', `${p.params.jobId} is not a Cloud Sync job of ${ctx.domain}'s configuration (any more).`);
     return { ref: { servicePrincipalId: sp.id, jobId: p.params.jobId }, resetScope: p.params.resetScope, reason: p.params.reason };
   }
 
@@ -116,14 +132,23 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
   async function taken(ctx: MigrationContext, jobId: string, ous: string[], since: Date, wait: number) {
     const objects: Array<{ dn: string; objectClass: string; objectGUID: string; ou: string }> = [];
     for (const ou of ous) {
-      const found = (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerName ?? undefined)).objects ?? [];
+      const found =
+        (await runnerRead(ctx.tenantId, 'ad-export-identities', { ou, classes: ['user', 'group', 'contact'] }, ctx.runnerName ?? undefined)).objects ?? [];
       objects.push(...found.map((o: any) => ({ ...o, ou })));
     }
     const byGuid = new Map(objects.map((o) => [o.objectGUID.toLowerCase(), o]));
     const deadline = Date.now() + wait;
     let outcomes: CloudSyncOutcome[] = [];
     for (;;) {
-      outcomes = objects.length ? (await g(ctx).cloudSyncOutcomes(jobId, objects.map((o) => o.objectGUID), since)).outcomes : [];
+      outcomes = objects.length
+        ? (
+            await g(ctx).cloudSyncOutcomes(
+              jobId,
+              objects.map((o) => o.objectGUID),
+              since,
+            )
+          ).outcomes
+        : [];
       const pending = outcomes.filter((o) => o.outcome === 'not-seen');
       const bad = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'deleted');
       if (!pending.length || bad.length || Date.now() + pollMs > deadline) break;
@@ -150,7 +175,9 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           return [{ method: 'GET', path: '/beta/servicePrincipals/{id}/synchronization/jobs (agent health, when a configuration exists)' }];
         case 'verify-ou-counts':
         case 'verify-all-ous':
-          return [{ method: 'GET', path: "/v1.0/auditLogs/provisioning?$filter=jobId eq '{provisioningJobId}' and activityDateTime gt … (each object of the OU)" }];
+          return [
+            { method: 'GET', path: "/v1.0/auditLogs/provisioning?$filter=jobId eq '{provisioningJobId}' and activityDateTime gt … (each object of the OU)" },
+          ];
         case 'verify-connect-owns-ou':
           return [{ method: 'GET', path: '/v1.0/users/delta?$select=id,onPremisesDistinguishedName,… (synced users; OUs matched by DN, exactly)' }];
         case 'post-migration-validation':
@@ -170,7 +197,14 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const found = await provisioningJob(g(ctx), ctx.domain);
           const sample = await sampleObject(ctx);
           if (!sample) return [];
-          if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/provisionOnDemand', body: { parameters: [{ ruleId: '{rule id from the schema}', subjects: [{ objectId: sample.dn, objectTypeName: sample.type }] }] } }];
+          if (!found)
+            return [
+              {
+                method: 'POST',
+                path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/provisionOnDemand',
+                body: { parameters: [{ ruleId: '{rule id from the schema}', subjects: [{ objectId: sample.dn, objectTypeName: sample.type }] }] },
+              },
+            ];
           const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
           return strip(g(ctx).describeProvisionOnDemand(ref, await g(ctx).provisioningRuleId(ref), sample.dn, sample.type));
         }
@@ -178,9 +212,19 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const found = await provisioningJob(g(ctx), ctx.domain);
           if (!found) return [{ method: 'POST', path: '/beta/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{provisioningJobId}/start' }];
           const ref = { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id };
-          if (found.job.schedule.state === 'Active') return strip(await g(ctx).describeRestartProvisioningAfterScopeChange(ref).catch(() => []));
-          const phs = featuresInUse(facts).passwordHashSync ? found.jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash) && j.schedule.state !== 'Active') : undefined;
-          return strip([...g(ctx).describeStartJob(ref), ...(phs ? g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id }) : [])]);
+          if (found.job.schedule.state === 'Active')
+            return strip(
+              await g(ctx)
+                .describeRestartProvisioningAfterScopeChange(ref)
+                .catch(() => []),
+            );
+          const phs = featuresInUse(facts).passwordHashSync
+            ? found.jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash) && j.schedule.state !== 'Active')
+            : undefined;
+          return strip([
+            ...g(ctx).describeStartJob(ref),
+            ...(phs ? g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id }) : []),
+          ]);
         }
         case 'configure-sync-features': {
           const used = featuresInUse(facts);
@@ -188,14 +232,19 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const out: PlannedGraphRequest[] = [];
           if (used.passwordHashSync && found) {
             const phs = found.jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash));
-            if (phs && phs.schedule.state !== 'Active') out.push(...strip(g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id })));
+            if (phs && phs.schedule.state !== 'Active')
+              out.push(...strip(g(ctx).describeStartJob({ servicePrincipalId: found.servicePrincipalId, jobId: phs.id })));
           }
           if (used.exchangeHybrid) out.push(...strip(await g(ctx).describeCloudSyncConfiguration(configInput(ctx, facts, { exchangeHybridWriteback: true }))));
           return out;
         }
         case 'pause-cloud-sync-job': {
           const found = await provisioningJob(g(ctx), ctx.domain);
-          return found ? found.jobs.filter((j) => j.schedule.state === 'Active').flatMap((j) => strip(g(ctx).describePauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: j.id }))) : [];
+          return found
+            ? found.jobs
+                .filter((j) => j.schedule.state === 'Active')
+                .flatMap((j) => strip(g(ctx).describePauseJob({ servicePrincipalId: found.servicePrincipalId, jobId: j.id })))
+            : [];
         }
         case 'restart-quarantined-job': {
           const { ref, resetScope } = await restartTarget(ctx);
@@ -228,7 +277,9 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
               servicePrincipalId: cfg.servicePrincipalId,
               provisioningJobId: cfg.provisioningJobId,
               passwordHashJobId: cfg.passwordHashJobId ?? null,
-              passwordHashSync: featuresInUse(facts).passwordHashSync ? 'the tenant uses it: CredentialData mapping and the AD2AADPasswordHash job configured' : 'not used by the tenant: not configured',
+              passwordHashSync: featuresInUse(facts).passwordHashSync
+                ? 'the tenant uses it: CredentialData mapping and the AD2AADPasswordHash job configured'
+                : 'not used by the tenant: not configured',
               scopedContainers: cfg.includedContainers,
               configurationChanged: cfg.changed,
               requestsSent: cfg.requests.length,
@@ -240,11 +291,25 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
         case 'provision-on-demand': {
           const { ref } = await mustJob(ctx);
           const sample = await sampleObject(ctx);
-          if (!sample) return { ok: true, evidence: { note: `${ctx.ou} holds no user or group (provisioning on demand takes those): nothing to provision; the verify step checks every object Cloud Sync takes.` } };
+          if (!sample)
+            return {
+              ok: true,
+              evidence: {
+                note: `${ctx.ou} holds no user or group (provisioning on demand takes those): nothing to provision; the verify step checks every object Cloud Sync takes.`,
+              },
+            };
           const dn = sample.dn;
           const r = await graph.provisionOnDemand(ref, await graph.provisioningRuleId(ref), dn, sample.type);
           const verdict = judgeProvisionOnDemand(r);
-          const evidence = { [sample.type]: dn, result: r.result, action: r.action, matched: verdict.matched, steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`), targetId: r.targetId, note: verdict.message };
+          const evidence = {
+            [sample.type]: dn,
+            result: r.result,
+            action: r.action,
+            matched: verdict.matched,
+            steps: r.steps.map((s) => `${s.type} ${s.name}: ${s.status}`),
+            targetId: r.targetId,
+            note: verdict.message,
+          };
           return verdict.ok ? { ok: true, evidence } : { ok: false, evidence, error: `${dn}: ${verdict.message}` };
         }
         case 'start-cloud-sync-job': {
@@ -257,16 +322,30 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
             } else {
               await graph.startJob(ref);
               const phs = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.passwordHash));
-              if (featuresInUse(facts).passwordHashSync && phs && phs.schedule.state !== 'Active') await graph.startJob({ servicePrincipalId: ref.servicePrincipalId, jobId: phs.id });
+              if (featuresInUse(facts).passwordHashSync && phs && phs.schedule.state !== 'Active')
+                await graph.startJob({ servicePrincipalId: ref.servicePrincipalId, jobId: phs.id });
             }
           } catch (e) {
             if (e instanceof GraphPlanError && e.code === 'JobQuarantined') {
-              return { ok: false, evidence: { provisioningJobId: ref.jobId, jobStatus: 'Quarantine' }, error: `${e.message} cutover does not clear a quarantine silently: fix its cause, then Retry.` };
+              return {
+                ok: false,
+                evidence: { provisioningJobId: ref.jobId, jobStatus: 'Quarantine' },
+                error: `${e.message} cutover does not clear a quarantine silently: fix its cause, then Retry.`,
+              };
             }
             throw e;
           }
           const after = await graph.getJob(ref);
-          return { ok: true, evidence: { provisioningJobId: ref.jobId, action: job.schedule.state === 'Active' ? 'restarted (resetScope Watermark) to pick up the new scope' : 'started', startedAt, jobStatus: after.status.code, schedule: after.schedule.state } };
+          return {
+            ok: true,
+            evidence: {
+              provisioningJobId: ref.jobId,
+              action: job.schedule.state === 'Active' ? 'restarted (resetScope Watermark) to pick up the new scope' : 'started',
+              startedAt,
+              jobStatus: after.status.code,
+              schedule: after.schedule.state,
+            },
+          };
         }
         case 'verify-ou-counts': {
           // Since the OU entered the configuration (provision on demand counts too), a second early: the filter is strict (gt).
@@ -278,14 +357,24 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const evidence: Record<string, unknown> = {
             ou: ctx.ou,
             takenByCloudSync: `${t.taken} of ${t.objects}`,
-            byType: Object.entries(t.tally).map(([k, v]) => `${k}: ${v.taken} of ${v.objects}`).join(', '),
+            byType: Object.entries(t.tally)
+              .map(([k, v]) => `${k}: ${v.taken} of ${v.objects}`)
+              .join(', '),
             notTaken: t.notTaken.slice(0, 20).map((o) => outcomeLine(o, t.dnOf)),
             jobStatus: job.status.code,
             agentHealth: health ? `${health.verdict}: ${health.reasons.join(' ')} (inferred from ${health.source})` : 'unknown',
-            humanCheck: "Create a test user in the OU and confirm Cloud Sync provisions it (Microsoft Learn, migrating to Cloud Sync: \"If you create a new user in this OU, verify that it's being provisioned\").",
+            humanCheck:
+              'Create a test user in the OU and confirm Cloud Sync provisions it (Microsoft Learn, migrating to Cloud Sync: "If you create a new user in this OU, verify that it\'s being provisioned").',
           };
           if (t.notTaken.length) {
-            return { ok: false, evidence, error: `Cloud Sync has not taken ${t.notTaken.length} of ${t.objects} objects in ${ctx.ou}: ${t.notTaken.slice(0, 5).map((o) => outcomeLine(o, t.dnOf)).join('; ')}${t.notTaken.length > 5 ? '; …' : ''}.` };
+            return {
+              ok: false,
+              evidence,
+              error: `Cloud Sync has not taken ${t.notTaken.length} of ${t.objects} objects in ${ctx.ou}: ${t.notTaken
+                .slice(0, 5)
+                .map((o) => outcomeLine(o, t.dnOf))
+                .join('; ')}${t.notTaken.length > 5 ? '; …' : ''}.`,
+            };
           }
           return { ok: true, evidence };
         }
@@ -296,7 +385,13 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const problems: string[] = [];
           for (const t of await taken(ctx, ref.jobId, ctx.batchOus, since, 0)) {
             rows.push(`${t.ou}: ${t.taken} of ${t.objects} taken by Cloud Sync`);
-            if (t.notTaken.length) problems.push(`${t.ou}: ${t.notTaken.slice(0, 3).map((o) => outcomeLine(o, t.dnOf)).join('; ')}`);
+            if (t.notTaken.length)
+              problems.push(
+                `${t.ou}: ${t.notTaken
+                  .slice(0, 3)
+                  .map((o) => outcomeLine(o, t.dnOf))
+                  .join('; ')}`,
+              );
           }
           const evidence = { ous: rows, jobStatus: job.status.code };
           if (job.status.code === 'Quarantine') return { ok: false, evidence, error: 'The Cloud Sync job is in quarantine.' };
@@ -311,8 +406,11 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
             const status = await runnerRead(ctx.tenantId, 'get-noflow-status', { ou }, ctx.runnerName ?? undefined);
             const onPrem = (await runnerRead(ctx.tenantId, 'ad-count', { ou }, ctx.runnerName ?? undefined)).users as number;
             const entra = index.countUnder(ou);
-            rows.push(`${ou}: ${status.objects} objects, ${status.withCloudNoFlow} still with cloudNoFlow, ${status.pendingExportCount} pending exports; users on-premises ${onPrem} · Entra ${entra}`);
-            if (status.withCloudNoFlow > 0) problems.push(`${status.withCloudNoFlow} objects of ${ou} still carry cloudNoFlow (the full synchronization has not taken the rules away)`);
+            rows.push(
+              `${ou}: ${status.objects} objects, ${status.withCloudNoFlow} still with cloudNoFlow, ${status.pendingExportCount} pending exports; users on-premises ${onPrem} · Entra ${entra}`,
+            );
+            if (status.withCloudNoFlow > 0)
+              problems.push(`${status.withCloudNoFlow} objects of ${ou} still carry cloudNoFlow (the full synchronization has not taken the rules away)`);
             if (status.pendingExportCount > 0) problems.push(`Connect holds ${status.pendingExportCount} exports for ${ou} it has not made`);
             if (entra !== onPrem) problems.push(`${ou}: Entra has ${entra} users, Active Directory ${onPrem}`);
           }
@@ -349,19 +447,31 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           }
           const found = await provisioningJob(graph, ctx.domain);
           const ref = found ? { servicePrincipalId: found.servicePrincipalId, jobId: found.job.id } : null;
-          const logs = found ? await graph.provisioningLogs(found.job.id, { maxEntries: 500, since: new Date(graph.clock.now().getTime() - 7 * 86_400_000) }) : [];
+          const logs = found
+            ? await graph.provisioningLogs(found.job.id, { maxEntries: 500, since: new Date(graph.clock.now().getTime() - 7 * 86_400_000) })
+            : [];
           const failures = logs.filter((l) => /failure/i.test(l.status ?? ''));
           const health = ref ? await graph.agentHealth(ref) : null;
           const groups = found?.job.status.synchronizedEntryCountByType?.['group to Group'];
           const evidence = {
-            'User attributes': drift.length ? `${drift.length} of ${compared} differ: ${drift.slice(0, 5).join('; ')}` : `${compared} users: displayName, mail and UPN match on-premises`,
+            'User attributes': drift.length
+              ? `${drift.length} of ${compared} differ: ${drift.slice(0, 5).join('; ')}`
+              : `${compared} users: displayName, mail and UPN match on-premises`,
             'Group memberships': groups !== undefined ? `${groups} groups synchronized by Cloud Sync` : 'groups are not in a migrated OU yet',
-            'Password hash sync': 'checked before Connect is disabled ("Move password hash sync and writeback to Cloud Sync"); a migrated user signs in with cloud authentication',
+            'Password hash sync':
+              'checked before Connect is disabled ("Move password hash sync and writeback to Cloud Sync"); a migrated user signs in with cloud authentication',
             'Writeback scenarios': 'checked before Connect is disabled; group writeback v2 has its own runbook',
-            'Provisioning logs': failures.length ? `${failures.length} failures in the last 7 days, e.g. ${failures[0].errorCode}: ${failures[0].errorReason}` : `no failures in the last 7 days (${logs.length} entries); job ${found?.job.status.code ?? 'not configured'}`,
+            'Provisioning logs': failures.length
+              ? `${failures.length} failures in the last 7 days, e.g. ${failures[0].errorCode}: ${failures[0].errorReason}`
+              : `no failures in the last 7 days (${logs.length} entries); job ${found?.job.status.code ?? 'not configured'}`,
             'Agent health': health ? `${health.verdict}: ${health.reasons.join(' ')} (inferred from ${health.source})` : 'no job yet',
           };
-          const problems = [drift.length && 'user attributes differ', failures.length && 'provisioning logs have failures', found?.job.status.code === 'Quarantine' && 'the job is in quarantine', health?.verdict === 'unhealthy' && 'the agents look unhealthy'].filter(Boolean);
+          const problems = [
+            drift.length && 'user attributes differ',
+            failures.length && 'provisioning logs have failures',
+            found?.job.status.code === 'Quarantine' && 'the job is in quarantine',
+            health?.verdict === 'unhealthy' && 'the agents look unhealthy',
+          ].filter(Boolean);
           return problems.length ? { ok: false, evidence, error: `Validation found: ${problems.join('; ')}.` } : { ok: true, evidence };
         }
         case 'configure-sync-features': {
@@ -383,12 +493,14 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
                 job = await graph.getJob(phsRef);
               }
               const last = job.status.lastSuccessfulExecution?.timeEnded ?? null;
-              evidence['Password hash sync'] = last ? `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, last successful run ${last.toISOString()}` : `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, no successful run yet`;
+              evidence['Password hash sync'] = last
+                ? `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, last successful run ${last.toISOString()}`
+                : `used by the tenant: AD2AADPasswordHash job ${job.schedule.state}, no successful run yet`;
               if (!last) problems.push('the password hash job has not completed a successful run');
             }
           } else evidence['Password hash sync'] = 'not used by the tenant: not turned on';
           evidence['Password writeback'] = used.passwordWriteback
-            ? 'used by the tenant: enable it for Cloud Sync in the Entra admin center (or Set-AADCloudSyncPasswordWritebackConfiguration); Graph offers no call to enable or read it with application permissions, so the next step is a person\'s confirmation'
+            ? "used by the tenant: enable it for Cloud Sync in the Entra admin center (or Set-AADCloudSyncPasswordWritebackConfiguration); Graph offers no call to enable or read it with application permissions, so the next step is a person's confirmation"
             : 'not used by the tenant: not turned on';
           if (used.exchangeHybrid) {
             const possible = await graph.exchangeHybridWritebackPossible(ref);
@@ -414,7 +526,14 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
             paused.push(j.id);
           }
           const after = await graph.listJobs(found.servicePrincipalId);
-          return { ok: true, evidence: { paused, jobs: after.map((j) => `${j.id}: ${j.schedule.state} (${j.status.code})`), scopeKept: 'The OUs stay in the configuration: taking one out would delete its objects.' } };
+          return {
+            ok: true,
+            evidence: {
+              paused,
+              jobs: after.map((j) => `${j.id}: ${j.schedule.state} (${j.status.code})`),
+              scopeKept: 'The OUs stay in the configuration: taking one out would delete its objects.',
+            },
+          };
         }
         case 'check-accidental-delete-prevention':
           return { ok: true, evidence: {} };
@@ -424,14 +543,31 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const quarantine = before.status.quarantine?.reason ?? null;
           if (!quarantine && before.status.code !== 'Quarantine') {
             // What was approved is a restart of a quarantined job: one that left quarantine meanwhile is not restarted.
-            return { ok: true, evidence: { jobId: ref.jobId, resetScope, restarted: false, note: `The job was no longer in quarantine (${reason} was) when the approved restart came to run: nothing was sent.`, jobStatus: before.status.code } };
+            return {
+              ok: true,
+              evidence: {
+                jobId: ref.jobId,
+                resetScope,
+                restarted: false,
+                note: `The job was no longer in quarantine (${reason} was) when the approved restart came to run: nothing was sent.`,
+                jobStatus: before.status.code,
+              },
+            };
           }
           const restartedAt = graph.clock.now().toISOString();
           await graph.restartJob(ref, resetScope);
           const after = await graph.getJob(ref);
           return {
             ok: true,
-            evidence: { jobId: ref.jobId, resetScope, restarted: true, restartedAt, quarantineBefore: quarantine ?? reason, jobStatus: after.status.code, quarantineAfter: after.status.quarantine?.reason ?? null },
+            evidence: {
+              jobId: ref.jobId,
+              resetScope,
+              restarted: true,
+              restartedAt,
+              quarantineBefore: quarantine ?? reason,
+              jobStatus: after.status.code,
+              quarantineAfter: after.status.quarantine?.reason ?? null,
+            },
           };
         }
         case 'verify-group-provisioning': {
@@ -439,10 +575,21 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const sp = await graph.findServicePrincipal(ctx.domain);
           const jobs = sp ? await graph.listJobs(sp.id) : [];
           const job = jobs.find((j) => jobIsOfTemplate(j, TEMPLATE.groupProvisioning));
-          if (!job) return { ok: false, evidence: { jobs: jobs.map((j) => j.id) }, error: `No Cloud Sync group provisioning to AD (${TEMPLATE.groupProvisioning}) is configured for ${ctx.domain} yet: configure it in the Entra admin center, then say Done again.` };
+          if (!job)
+            return {
+              ok: false,
+              evidence: { jobs: jobs.map((j) => j.id) },
+              error: `No Cloud Sync group provisioning to AD (${TEMPLATE.groupProvisioning}) is configured for ${ctx.domain} yet: configure it in the Entra admin center, then say Done again.`,
+            };
           const evidence = { jobId: job.id, state: job.schedule.state, status: job.status.code, quarantine: job.status.quarantine?.reason ?? null };
-          if (job.status.quarantine) return { ok: false, evidence, error: `Cloud Sync's group provisioning job is quarantined (${job.status.quarantine.reason}): fix it before going on.` };
-          if (job.schedule.state !== 'Active') return { ok: false, evidence, error: `Cloud Sync's group provisioning job is ${job.schedule.state}, not running: enable the configuration.` };
+          if (job.status.quarantine)
+            return {
+              ok: false,
+              evidence,
+              error: `Cloud Sync's group provisioning job is quarantined (${job.status.quarantine.reason}): fix it before going on.`,
+            };
+          if (job.schedule.state !== 'Active')
+            return { ok: false, evidence, error: `Cloud Sync's group provisioning job is ${job.schedule.state}, not running: enable the configuration.` };
           return { ok: true, evidence };
         }
         case 'verify-sync-resumed': {
@@ -450,10 +597,19 @@ export function graphActions(tenants: TenantGraphs, runnerRead: RunnerRead, opts
           const since = Date.parse(String(facts.$step?.goAt ?? ''));
           const org = await graph.organizationSync();
           const last = org.onPremisesLastSyncDateTime ? Date.parse(org.onPremisesLastSyncDateTime) : NaN;
-          const evidence = { onPremisesSyncEnabled: org.onPremisesSyncEnabled, onPremisesLastSyncDateTime: org.onPremisesLastSyncDateTime, upgradeStartedAt: Number.isNaN(since) ? null : new Date(since).toISOString() };
-          if (!org.onPremisesSyncEnabled) return { ok: false, evidence, error: 'Directory synchronization is not enabled for the tenant (onPremisesSyncEnabled is not true).' };
+          const evidence = {
+            onPremisesSyncEnabled: org.onPremisesSyncEnabled,
+            onPremisesLastSyncDateTime: org.onPremisesLastSyncDateTime,
+            upgradeStartedAt: Number.isNaN(since) ? null : new Date(since).toISOString(),
+          };
+          if (!org.onPremisesSyncEnabled)
+            return { ok: false, evidence, error: 'Directory synchronization is not enabled for the tenant (onPremisesSyncEnabled is not true).' };
           if (Number.isNaN(last) || (!Number.isNaN(since) && last <= since))
-            return { ok: false, evidence, error: `Entra ID has seen no directory sync since the upgrade began (last sync: ${org.onPremisesLastSyncDateTime ?? 'never'}): sync has not resumed. Check the new Entra Connect server (Synchronization Service Manager → Operations), then say Done again.` };
+            return {
+              ok: false,
+              evidence,
+              error: `Entra ID has seen no directory sync since the upgrade began (last sync: ${org.onPremisesLastSyncDateTime ?? 'never'}): sync has not resumed. Check the new Entra Connect server (Synchronization Service Manager → Operations), then say Done again.`,
+            };
           return { ok: true, evidence };
         }
       }

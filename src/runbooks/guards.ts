@@ -14,7 +14,8 @@ export async function checkGuards(cx: EngineContext, m: Migration, planned: Plan
       if (g === 'ou-in-connect-scope' && ctx.ou) {
         const scope = (await cx.read(m, runnerReads.connectorScope())) as ConnectScope;
         const v = ouInConnectScope(scope, ctx.ou);
-        if (!v.inScope) return `${ctx.ou} is not wholly in Connect Sync's scope: ${v.detail}. Keep the OU in Connect Sync scope during migration (seed 001): put it back in the Connect wizard first.`;
+        if (!v.inScope)
+          return `${ctx.ou} is not wholly in Connect Sync's scope: ${v.detail}. Keep the OU in Connect Sync scope during migration (seed 001): put it back in the Connect wizard first.`;
       }
       if (g === 'ou-not-rolled-back') {
         const back = m.rolledBackOus.find((o) => ctx.ou && normalizeDn(o) === normalizeDn(ctx.ou));
@@ -23,7 +24,8 @@ export async function checkGuards(cx: EngineContext, m: Migration, planned: Plan
       }
       if (g === 'scheduler-not-held-elsewhere') {
         const holder = await schedulerHolder(cx, m);
-        if (holder) return `"${holder.name}" stopped the Connect Sync scheduler of this server at ${holder.since.toISOString()} and is making its no-flow rules: starting the scheduler now would let a sync cycle run on half-made rules (two migrations must not interleave one server's scheduler). Wait until its rules step is done.`;
+        if (holder)
+          return `"${holder.name}" stopped the Connect Sync scheduler of this server at ${holder.since.toISOString()} and is making its no-flow rules: starting the scheduler now would let a sync cycle run on half-made rules (two migrations must not interleave one server's scheduler). Wait until its rules step is done.`;
       }
       if (g === 'connect-scope-migrated') {
         const left = await connectScopeRemainder(cx, m, ctx);
@@ -31,7 +33,8 @@ export async function checkGuards(cx: EngineContext, m: Migration, planned: Plan
       }
       if (g === 'previous-batch-clear' && (ctx.batch ?? 1) > 1) {
         const open = (await cx.ports.openCriticalAlerts?.(m.id)) ?? [];
-        if (open.length) return `Batch ${ctx.batch} cannot start while the migration has open critical alerts: ${open.map((a) => a.title).join('; ')}. Resolve them first.`;
+        if (open.length)
+          return `Batch ${ctx.batch} cannot start while the migration has open critical alerts: ${open.map((a) => a.title).join('; ')}. Resolve them first.`;
         const prev = (await cx.store.steps(m.id)).filter((s) => s.batch !== null && s.batch < ctx.batch! && !DONE.includes(s.state));
         if (prev.length) return `Batch ${ctx.batch} cannot start before batch ${prev[0].batch} is done.`;
       }
@@ -39,7 +42,8 @@ export async function checkGuards(cx: EngineContext, m: Migration, planned: Plan
         const disabled = (await cx.store.steps(m.id)).find((s) => s.state === 'succeeded' && establishes(m, s).connectDisabled);
         if (!disabled) return 'Connect Sync has not been disabled yet: the soak starts when it is.';
         const ends = new Date(disabled.updatedAt.getTime() + m.soakDays * 86_400_000);
-        if (cx.clock.now() < ends) return `The soak lasts ${m.soakDays} days after Connect Sync was disabled (${disabled.updatedAt.toISOString()}): it ends ${ends.toISOString()}. Keep the server disabled, not uninstalled, until then.`;
+        if (cx.clock.now() < ends)
+          return `The soak lasts ${m.soakDays} days after Connect Sync was disabled (${disabled.updatedAt.toISOString()}): it ends ${ends.toISOString()}. Keep the server disabled, not uninstalled, until then.`;
       }
       if (g === 'no-sync-cycle-running') {
         const s = await cx.read(m, runnerReads.scheduler());
@@ -118,18 +122,30 @@ async function connectScopeRemainder(cx: EngineContext, m: Migration, ctx: Migra
   }
   const batchOus = ctx.batchOus;
   const rows: Array<{ dn: string; users: number; groups: number; contacts: number }> = [];
-  for (const p of scope.partitions ?? [{ name: '', selected: true, includedContainers: scope.includedContainers ?? [], excludedContainers: scope.excludedContainers ?? [] }]) {
+  for (const p of scope.partitions ?? [
+    { name: '', selected: true, includedContainers: scope.includedContainers ?? [], excludedContainers: scope.excludedContainers ?? [] },
+  ]) {
     if (!p.selected) continue;
     for (const inc of p.includedContainers) {
-      const r = await cx.read(m, runnerReads.countByOu(inc, [...p.excludedContainers, ...batchOus].filter((c) => isUnder(c, inc))));
-      for (const c of r.containers ?? []) rows.push({ dn: c.dn, users: (c.users ?? 0) + (c.inetOrgPersons ?? 0), groups: c.groups ?? 0, contacts: c.contacts ?? 0 });
+      const r = await cx.read(
+        m,
+        runnerReads.countByOu(
+          inc,
+          [...p.excludedContainers, ...batchOus].filter((c) => isUnder(c, inc)),
+        ),
+      );
+      for (const c of r.containers ?? [])
+        rows.push({ dn: c.dn, users: (c.users ?? 0) + (c.inetOrgPersons ?? 0), groups: c.groups ?? 0, contacts: c.contacts ?? 0 });
     }
   }
   const left = rows.filter((r) => r.users + r.groups + r.contacts > 0);
   if (!left.length) return null;
   const total = (k: 'users' | 'groups' | 'contacts') => left.reduce((n, r) => n + r[k], 0);
   left.sort((a, b) => b.users + b.groups + b.contacts - (a.users + a.groups + a.contacts));
-  const per = left.slice(0, 10).map((r) => `${r.dn}: ${r.users} users, ${r.groups} groups, ${r.contacts} contacts`).join('; ');
+  const per = left
+    .slice(0, 10)
+    .map((r) => `${r.dn}: ${r.users} users, ${r.groups} groups, ${r.contacts} contacts`)
+    .join('; ');
   return (
     `Connect Sync still serves ${total('users')} users, ${total('groups')} groups and ${total('contacts')} contacts that no batch has moved to Cloud Sync: ${per}${left.length > 10 ? `; and ${left.length - 10} more containers` : ''}. ` +
     'Disabling Connect Sync now would strand them (seed 002: "When all users are managed by Cloud Sync…"). Add batches for them, or declare the migration partial (coexistence) and keep Connect Sync running.'

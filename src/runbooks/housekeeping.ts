@@ -81,14 +81,37 @@ export async function sweepApprovals(cx: EngineContext): Promise<{ expired: numb
     const m = (await cx.store.migration(s.migrationId))!;
     const age = now.getTime() - s.requestedAt!.getTime();
     if (age >= m.policy.expiryMs) {
-      if (await cx.transition(m.id, s.seq, ['awaiting_approval'], { state: 'pending', error: { code: 'ApprovalExpired', message: `The approval request expired at ${new Date(s.requestedAt!.getTime() + m.policy.expiryMs).toISOString()} without a decision; request it again.` } }, { action: 'approval-expired', details: {} }, (x) => x.attempt === s.attempt)) out.expired++;
+      if (
+        await cx.transition(
+          m.id,
+          s.seq,
+          ['awaiting_approval'],
+          {
+            state: 'pending',
+            error: {
+              code: 'ApprovalExpired',
+              message: `The approval request expired at ${new Date(s.requestedAt!.getTime() + m.policy.expiryMs).toISOString()} without a decision; request it again.`,
+            },
+          },
+          { action: 'approval-expired', details: {} },
+          (x) => x.attempt === s.attempt,
+        )
+      )
+        out.expired++;
       continue;
     }
     const escalate = !s.escalatedAt && age >= m.policy.reminderMs + m.policy.escalationMs;
     const remind = !s.remindedAt && age >= m.policy.reminderMs;
     if (escalate || remind) {
       const patch: Partial<StepRow> = escalate ? { escalatedAt: now, remindedAt: s.remindedAt ?? now } : { remindedAt: now };
-      const ok = await cx.transition(m.id, s.seq, ['awaiting_approval'], patch, { action: escalate ? 'approval-escalated' : 'approval-reminded', details: {} }, (x) => x.attempt === s.attempt);
+      const ok = await cx.transition(
+        m.id,
+        s.seq,
+        ['awaiting_approval'],
+        patch,
+        { action: escalate ? 'approval-escalated' : 'approval-reminded', details: {} },
+        (x) => x.attempt === s.attempt,
+      );
       if (ok) {
         if (escalate) out.escalated++;
         else out.reminded++;

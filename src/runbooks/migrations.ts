@@ -33,7 +33,8 @@ export async function createMigration(cx: EngineContext, input: NewMigration): P
   const group = await checkOwnersGroup(cx, { tenantId: input.tenantId, policy: input.policy }, 'was created');
   const runnerName = await chooseRunner(cx, input.tenantId, input.runner);
   await cx.store.transaction(async (tx) => {
-    if (await cx.store.nameTaken(tx, input.tenantId, input.conversationId, input.name)) throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
+    if (await cx.store.nameTaken(tx, input.tenantId, input.conversationId, input.name))
+      throw new EngineError('conflict', `A migration named "${input.name}" already exists here.`);
     await cx.store.insertMigration(tx, {
       id,
       name: input.name,
@@ -41,7 +42,13 @@ export async function createMigration(cx: EngineContext, input: NewMigration): P
       tenantId: input.tenantId,
       domain: input.domain,
       policy: input.policy,
-      params: { ous: input.ous, soakDays, partial: !!input.partial, ...(runnerName ? { runnerName } : {}), ...(input.options && Object.keys(input.options).length ? { options: input.options } : {}) },
+      params: {
+        ous: input.ous,
+        soakDays,
+        partial: !!input.partial,
+        ...(runnerName ? { runnerName } : {}),
+        ...(input.options && Object.keys(input.options).length ? { options: input.options } : {}),
+      },
       createdBy: input.requester,
       createdAt: now,
       conversationId: input.conversationId,
@@ -52,7 +59,19 @@ export async function createMigration(cx: EngineContext, input: NewMigration): P
       at: now,
       actor: input.requester,
       action: 'migration-created',
-      details: { name: input.name, kind: input.kind, domain: input.domain, tenantId: input.tenantId, ous: input.ous, soakDays, partial: !!input.partial, ...(input.options ? { options: input.options } : {}), policy: input.policy, steps: steps.length, ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}) },
+      details: {
+        name: input.name,
+        kind: input.kind,
+        domain: input.domain,
+        tenantId: input.tenantId,
+        ous: input.ous,
+        soakDays,
+        partial: !!input.partial,
+        ...(input.options ? { options: input.options } : {}),
+        policy: input.policy,
+        steps: steps.length,
+        ...(group ? { ownersGroup: { id: group.id, name: group.name, members: group.members.length } } : {}),
+      },
     });
   });
   cx.emit({ type: 'migration-created', migrationId: id });
@@ -74,7 +93,11 @@ async function checkOwnersGroup(cx: EngineContext, m: Pick<Migration, 'tenantId'
     throw e;
   }
   const everyone = ownerSet(m.policy, group?.members.map((x) => x.id) ?? []);
-  if (m.policy.quorum > everyone.size) throw new EngineError('invalid', `${m.policy.quorum} approvals are required but the listed owners and the group "${group?.name ?? m.policy.ownersGroup}" make ${everyone.size} change owner(s). Nothing ${what}.`);
+  if (m.policy.quorum > everyone.size)
+    throw new EngineError(
+      'invalid',
+      `${m.policy.quorum} approvals are required but the listed owners and the group "${group?.name ?? m.policy.ownersGroup}" make ${everyone.size} change owner(s). Nothing ${what}.`,
+    );
   return group;
 }
 
@@ -89,7 +112,11 @@ async function chooseRunner(cx: EngineContext, tenantId: string, name: string | 
     if (!hit) throw new EngineError('invalid', `There is no runner "${name}" in this tenant (say "runners"). Nothing was created.`);
     return hit.name;
   }
-  if (runners.length > 1) throw new EngineError('invalid', `This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>. Nothing was created.`);
+  if (runners.length > 1)
+    throw new EngineError(
+      'invalid',
+      `This tenant has ${runners.length} runners (${runners.map((r) => r.name).join(', ')}): name the one on this migration's Connect server with runner=<name>. Nothing was created.`,
+    );
   return runners[0]?.name ?? null;
 }
 

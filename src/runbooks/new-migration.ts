@@ -22,7 +22,8 @@ export function textProblem(value: string | undefined | null, label: string, opt
   const v = opts.lineBreaks ? value.replace(/\r?\n/g, ' ') : value;
   for (const [re, what] of FORBIDDEN) {
     const m = re.exec(v);
-    if (m) return `${label} may not contain ${what}: U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at position ${m.index + 1}. Nothing was changed.`;
+    if (m)
+      return `${label} may not contain ${what}: U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at position ${m.index + 1}. Nothing was changed.`;
   }
   return null;
 }
@@ -40,7 +41,11 @@ export interface NewMigrationInput {
   soakDays?: number;
 }
 
-export function validateNewMigration(i: NewMigrationInput): { ok: true; value: Required<Omit<NewMigrationInput, 'soakDays' | 'ownersGroup'>> & { soakDays?: number; ownersGroup?: string } } | { ok: false; error: string } {
+export function validateNewMigration(
+  i: NewMigrationInput,
+):
+  | { ok: true; value: Required<Omit<NewMigrationInput, 'soakDays' | 'ownersGroup'>> & { soakDays?: number; ownersGroup?: string } }
+  | { ok: false; error: string } {
   const name = i.name.trim();
   if (!name || name.length > 80) return { ok: false, error: 'A name of 1 to 80 characters is required.' };
   const problem = textProblem(name, 'The name');
@@ -48,10 +53,12 @@ export function validateNewMigration(i: NewMigrationInput): { ok: true; value: R
   if (/[<>]/.test(name)) return { ok: false, error: 'The name may not contain < >.' };
   if (!RUNBOOKS[i.kind]) return { ok: false, error: `Unknown runbook "${i.kind}". Known: ${Object.keys(RUNBOOKS).join(', ')}.` };
   const domain = i.domain.trim().toLowerCase();
-  if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain)) return { ok: false, error: `"${i.domain}" is not a DNS domain name.` };
+  if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain))
+    return { ok: false, error: `"${i.domain}" is not a DNS domain name.` };
   const shape = RUNBOOKS[i.kind].ous;
   if (shape === 'none' && i.ous.length) return { ok: false, error: `A ${RUNBOOKS[i.kind].title} migration takes no OU.` };
-  if (shape === 'one' && i.ous.length !== 1) return { ok: false, error: `A ${RUNBOOKS[i.kind].title} migration takes exactly one OU: the Group Writeback target OU.` };
+  if (shape === 'one' && i.ous.length !== 1)
+    return { ok: false, error: `A ${RUNBOOKS[i.kind].title} migration takes exactly one OU: the Group Writeback target OU.` };
   if (shape === 'batches' && !i.ous.length) return { ok: false, error: 'At least one OU is required.' };
   if (i.soakDays !== undefined && (!Number.isInteger(i.soakDays) || i.soakDays < 7)) return { ok: false, error: 'The soak is at least 7 days.' };
   const ous: string[] = [];
@@ -74,6 +81,7 @@ export function validateNewMigration(i: NewMigrationInput): { ok: true; value: R
   const approvals = i.approvals ?? 1;
   if (!Number.isInteger(approvals) || approvals < 1 || approvals > 10) return { ok: false, error: 'Approvals required is a whole number from 1 to 10.' };
   // With a group, its members count too: the engine checks quorum against them once the group is read.
-  if (!ownersGroup && approvals > owners.length) return { ok: false, error: `${approvals} approvals are required but only ${owners.length} change owner(s) are named.` };
+  if (!ownersGroup && approvals > owners.length)
+    return { ok: false, error: `${approvals} approvals are required but only ${owners.length} change owner(s) are named.` };
   return { ok: true, value: { name, kind: i.kind, domain, ous, owners, approvals, soakDays: i.soakDays, ...(ownersGroup ? { ownersGroup } : {}) } };
 }

@@ -42,9 +42,7 @@ export class OwnersGroupResolver {
   readonly #cache = new Map<string, { at: number; group: OwnersGroup | null }>();
   readonly #inflight = new Map<string, Promise<OwnersGroup | null>>();
 
-  constructor(
-    private readonly d: { port: OwnersGroupPort; clock: Clock; ttlMs?: number },
-  ) {}
+  constructor(private readonly d: { port: OwnersGroupPort; clock: Clock; ttlMs?: number }) {}
 
   get ttlMs(): number {
     return this.d.ttlMs ?? DEFAULT_OWNERS_GROUP_TTL_MS;
@@ -66,7 +64,7 @@ export class OwnersGroupResolver {
       try {
         group = await p;
       } catch (err: any) {
-        throw new OwnersGroupUnavailable(groupId, String(err?.code && err?.message ? `${err.code}: ${err.message}` : err?.message ?? err).slice(0, 300));
+        throw new OwnersGroupUnavailable(groupId, String(err?.code && err?.message ? `${err.code}: ${err.message}` : (err?.message ?? err)).slice(0, 300));
       }
       this.#cache.set(key, { at: now, group });
     }

@@ -51,7 +51,10 @@ export interface PolicyDecisionInput {
 
 /** The request as the policy functions see it: the current policy, four-eyes always on, an ordinary change. */
 function approvalTerms(c: PolicyChange): { policy: ApprovalPolicy; req: { requester: Person; requestedAt: Date; planHash: string; kind: 'change-owners' } } {
-  return { policy: { ...c.oldPolicy, fourEyes: true }, req: { requester: c.requestedBy, requestedAt: c.requestedAt, planHash: c.planHash, kind: 'change-owners' } };
+  return {
+    policy: { ...c.oldPolicy, fourEyes: true },
+    req: { requester: c.requestedBy, requestedAt: c.requestedAt, planHash: c.planHash, kind: 'change-owners' },
+  };
 }
 
 /** A policy change moved without a click (it expired): its card in the channel is to be brought up to date. */
@@ -83,7 +86,8 @@ export class PolicyChanges {
       else delete next.changeWindows;
     }
     if (edit.expiryHours !== undefined) next.expiryMs = edit.expiryHours * 3_600_000;
-    if (!next.owners.length && !next.ownersGroup) throw new EngineError('invalid', 'The new policy would have no change owner: keep owners= or an ownersGroup=.');
+    if (!next.owners.length && !next.ownersGroup)
+      throw new EngineError('invalid', 'The new policy would have no change owner: keep owners= or an ownersGroup=.');
     let members: string[] = [];
     if (next.ownersGroup) {
       try {
@@ -94,7 +98,8 @@ export class PolicyChanges {
       }
     }
     const everyone = ownerSet(next, members).size;
-    if (next.quorum > everyone) throw new EngineError('invalid', `${next.quorum} approvals would be required but the new policy makes ${everyone} change owner(s). Nothing was changed.`);
+    if (next.quorum > everyone)
+      throw new EngineError('invalid', `${next.quorum} approvals would be required but the new policy makes ${everyone} change owner(s). Nothing was changed.`);
     if (canonicalJson(next) === canonicalJson(m.policy)) throw new EngineError('invalid', 'That is the current policy: nothing would change.');
     return next;
   }
@@ -109,16 +114,24 @@ export class PolicyChanges {
     const now = this.d.clock.now();
     const id = await this.d.db.transaction(async (tx) => {
       const cur = (await tx.query('SELECT policy FROM migrations WHERE id = $1 FOR UPDATE', [m.id])).rows[0];
-      if (canonicalJson(cur.policy) !== canonicalJson(m.policy)) throw new EngineError('conflict', 'The policy changed meanwhile; look at it again and ask again.');
+      if (canonicalJson(cur.policy) !== canonicalJson(m.policy))
+        throw new EngineError('conflict', 'The policy changed meanwhile; look at it again and ask again.');
       const open = (await tx.query("SELECT id FROM policy_changes WHERE migration_id = $1 AND state = 'awaiting_approval'", [m.id])).rows[0];
-      if (open) throw new EngineError('conflict', `Policy change ${open.id} of ${m.name} is still waiting for approval: approve, reject or let it expire first.`);
+      if (open)
+        throw new EngineError('conflict', `Policy change ${open.id} of ${m.name} is still waiting for approval: approve, reject or let it expire first.`);
       const n = Number((await tx.query('SELECT coalesce(max(id), 0) + 1 AS n FROM policy_changes WHERE migration_id = $1', [m.id])).rows[0].n);
       const planHash = sha256(canonicalJson(next));
       await tx.query(
         'INSERT INTO policy_changes (migration_id, id, state, requested_by, requested_at, old_policy, new_policy, plan_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
         [m.id, n, 'awaiting_approval', JSON.stringify(actor), now.toISOString(), JSON.stringify(m.policy), JSON.stringify(next), planHash],
       );
-      await appendAudit(tx, { migrationId: m.id, at: now, actor, action: 'policy-change-requested', details: { changeId: n, old: m.policy, new: next, planHash, quorum: m.policy.quorum } });
+      await appendAudit(tx, {
+        migrationId: m.id,
+        at: now,
+        actor,
+        action: 'policy-change-requested',
+        details: { changeId: n, old: m.policy, new: next, planHash, quorum: m.policy.quorum },
+      });
       return n;
     });
     return (await this.get(m.id, id))!;
@@ -130,14 +143,16 @@ export class PolicyChanges {
   }
 
   async decisions(migrationId: string, id: number, tx: Sql = this.d.db): Promise<ApprovalRecord[]> {
-    return (await tx.query('SELECT * FROM policy_change_decisions WHERE migration_id = $1 AND change_id = $2 ORDER BY at', [migrationId, id])).rows.map((r: any) => ({
-      approverOid: r.approver_oid,
-      approverName: r.approver_name,
-      decision: r.decision,
-      at: new Date(r.at),
-      planHash: '',
-      comment: r.comment,
-    }));
+    return (await tx.query('SELECT * FROM policy_change_decisions WHERE migration_id = $1 AND change_id = $2 ORDER BY at', [migrationId, id])).rows.map(
+      (r: any) => ({
+        approverOid: r.approver_oid,
+        approverName: r.approver_name,
+        decision: r.decision,
+        at: new Date(r.at),
+        planHash: '',
+        comment: r.comment,
+      }),
+    );
   }
 
   /** Where the change stands now, as the current policy judges it. */
@@ -146,7 +161,10 @@ export class PolicyChanges {
     const { policy, req } = approvalTerms(c);
     let owners;
     try {
-      owners = await this.d.engine.ownersFor({ tenantId: (await this.d.engine.getMigration(c.migrationId))!.tenantId, policy }, records.map((r) => r.approverOid));
+      owners = await this.d.engine.ownersFor(
+        { tenantId: (await this.d.engine.getMigration(c.migrationId))!.tenantId, policy },
+        records.map((r) => r.approverOid),
+      );
     } catch {
       owners = undefined; // the listed owners only
     }
@@ -154,7 +172,11 @@ export class PolicyChanges {
   }
 
   async setActivity(migrationId: string, id: number, activityId: string): Promise<void> {
-    await this.d.db.query('UPDATE policy_changes SET activity_id = $3 WHERE migration_id = $1 AND id = $2 AND activity_id IS NULL', [migrationId, id, activityId]);
+    await this.d.db.query('UPDATE policy_changes SET activity_id = $3 WHERE migration_id = $1 AND id = $2 AND activity_id IS NULL', [
+      migrationId,
+      id,
+      activityId,
+    ]);
   }
 
   /** One Approve / Reject. Never throws for a person's mistake: the notice says what happened and nothing changed. */
@@ -164,8 +186,12 @@ export class PolicyChanges {
     // Steps waiting for approval are weighed again under the new policy (after the commit: their cards follow).
     const { approved, reasked } = await this.d.engine.reweighPendingApprovals(input.migrationId, input.changeId);
     const said = [
-      approved.length ? `${plural(approved, 'Step')} now ${approved.length > 1 ? 'have' : 'has'} enough approvals and ${approved.length > 1 ? 'start' : 'starts'}.` : '',
-      reasked.length ? `${plural(reasked, 'Step')} still ${reasked.length > 1 ? 'wait' : 'waits'} for approval: asked again of the owners as they are now.` : '',
+      approved.length
+        ? `${plural(approved, 'Step')} now ${approved.length > 1 ? 'have' : 'has'} enough approvals and ${approved.length > 1 ? 'start' : 'starts'}.`
+        : '',
+      reasked.length
+        ? `${plural(reasked, 'Step')} still ${reasked.length > 1 ? 'wait' : 'waits'} for approval: asked again of the owners as they are now.`
+        : '',
     ].filter(Boolean);
     return said.length ? { ...out, notice: said.join(' ') } : out;
   }
@@ -184,30 +210,42 @@ export class PolicyChanges {
       owners = await this.d.engine.ownersFor({ tenantId: m.tenantId, policy }, [input.actor.oid, ...earlier]);
     } catch (e) {
       if (!(e instanceof OwnersGroupUnavailable)) throw e;
-      if (!isOwner(policy, input.actor.oid)) return { changed: false, applied: false, notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed.` };
+      if (!isOwner(policy, input.actor.oid))
+        return {
+          changed: false,
+          applied: false,
+          notice: `${e.message} You are not listed as a change owner by object id, and membership of the owners group cannot be checked now, so your decision was refused and nothing changed.`,
+        };
     }
     const now = this.d.clock.now();
     return this.d.db.transaction(async (tx) => {
       await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
       const c = (await this.get(m.id, before.id, tx))!;
-      if (c.state !== 'awaiting_approval') return { changed: false, applied: false, notice: `This policy change is ${c.state.replace('_', ' ')}: nothing was changed.` };
-      if (c.version !== input.version) return { changed: false, applied: false, notice: 'This card was out of date, so nothing was done. Here is the current state.' };
+      if (c.state !== 'awaiting_approval')
+        return { changed: false, applied: false, notice: `This policy change is ${c.state.replace('_', ' ')}: nothing was changed.` };
+      if (c.version !== input.version)
+        return { changed: false, applied: false, notice: 'This card was out of date, so nothing was done. Here is the current state.' };
       const { policy: terms, req } = approvalTerms(c);
       const records = (await this.decisions(m.id, c.id, tx)).map((r) => ({ ...r, planHash: c.planHash }));
       const may = mayDecide(terms, req, records, input.actor, now, input.verb, owners);
-      if (!may.ok) return { changed: false, applied: false, notice: may.reason.replace('its steps', 'this policy change').replace('this step', 'this policy change') };
-      await tx.query('INSERT INTO policy_change_decisions (migration_id, change_id, approver_oid, approver_name, decision, comment, at) VALUES ($1,$2,$3,$4,$5,$6,$7)', [
-        m.id,
-        c.id,
-        input.actor.oid.toLowerCase(),
-        input.actor.name,
-        input.verb,
-        input.comment ?? null,
-        now.toISOString(),
-      ]);
-      const all = [...records, { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: c.planHash }];
+      if (!may.ok)
+        return { changed: false, applied: false, notice: may.reason.replace('its steps', 'this policy change').replace('this step', 'this policy change') };
+      await tx.query(
+        'INSERT INTO policy_change_decisions (migration_id, change_id, approver_oid, approver_name, decision, comment, at) VALUES ($1,$2,$3,$4,$5,$6,$7)',
+        [m.id, c.id, input.actor.oid.toLowerCase(), input.actor.name, input.verb, input.comment ?? null, now.toISOString()],
+      );
+      const all = [
+        ...records,
+        { approverOid: input.actor.oid.toLowerCase(), approverName: input.actor.name, decision: input.verb, at: now, planHash: c.planHash },
+      ];
       const verdict = evaluate(terms, req, all, now, owners);
-      await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: input.verb === 'approve' ? 'policy-change-approved' : 'policy-change-rejected', details: { changeId: c.id, planHash: c.planHash, comment: input.comment ?? null, verdict: verdict.status } });
+      await appendAudit(tx, {
+        migrationId: m.id,
+        at: now,
+        actor: input.actor,
+        action: input.verb === 'approve' ? 'policy-change-approved' : 'policy-change-rejected',
+        details: { changeId: c.id, planHash: c.planHash, comment: input.comment ?? null, verdict: verdict.status },
+      });
       let state: PolicyChangeState = 'awaiting_approval';
       if (verdict.status === 'rejected') state = 'rejected';
       if (verdict.status === 'approved') {
@@ -215,14 +253,31 @@ export class PolicyChanges {
         if (canonicalJson(cur) !== canonicalJson(c.oldPolicy)) {
           // Cannot happen through cutover (one pending change at a time), but never apply over another change.
           state = 'rejected';
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: null, action: 'policy-change-rejected', details: { changeId: c.id, reason: 'the policy changed since this was requested' } });
+          await appendAudit(tx, {
+            migrationId: m.id,
+            at: now,
+            actor: null,
+            action: 'policy-change-rejected',
+            details: { changeId: c.id, reason: 'the policy changed since this was requested' },
+          });
         } else {
           state = 'applied';
           await tx.query('UPDATE migrations SET policy = $2, version = version + 1 WHERE id = $1', [m.id, JSON.stringify(c.newPolicy)]);
-          await appendAudit(tx, { migrationId: m.id, at: now, actor: input.actor, action: 'policy-changed', details: { changeId: c.id, old: c.oldPolicy, new: c.newPolicy, requestedBy: c.requestedBy, approvedBy: verdict.approvedBy } });
+          await appendAudit(tx, {
+            migrationId: m.id,
+            at: now,
+            actor: input.actor,
+            action: 'policy-changed',
+            details: { changeId: c.id, old: c.oldPolicy, new: c.newPolicy, requestedBy: c.requestedBy, approvedBy: verdict.approvedBy },
+          });
         }
       }
-      await tx.query('UPDATE policy_changes SET state = $3, decided_at = $4, version = version + 1 WHERE migration_id = $1 AND id = $2', [m.id, c.id, state, state === 'awaiting_approval' ? null : now.toISOString()]);
+      await tx.query('UPDATE policy_changes SET state = $3, decided_at = $4, version = version + 1 WHERE migration_id = $1 AND id = $2', [
+        m.id,
+        c.id,
+        state,
+        state === 'awaiting_approval' ? null : now.toISOString(),
+      ]);
       return { changed: true, applied: state === 'applied' };
     });
   }
@@ -232,16 +287,27 @@ export class PolicyChanges {
    * approvals schedule (housekeeping.ts), and before any decision or listing, so a late click never counts. Returns how many.
    */
   async expireDue(migrationId?: string): Promise<number> {
-    const rows = (await this.d.db.query("SELECT * FROM policy_changes WHERE state = 'awaiting_approval' AND ($1::text IS NULL OR migration_id = $1)", [migrationId ?? null])).rows.map(toChange);
+    const rows = (
+      await this.d.db.query("SELECT * FROM policy_changes WHERE state = 'awaiting_approval' AND ($1::text IS NULL OR migration_id = $1)", [migrationId ?? null])
+    ).rows.map(toChange);
     const now = this.d.clock.now();
     let n = 0;
     for (const c of rows) {
       if (now.getTime() - c.requestedAt.getTime() < c.oldPolicy.expiryMs) continue;
       const done = await this.d.db.transaction(async (tx) => {
         await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [c.migrationId]);
-        const r = await tx.query("UPDATE policy_changes SET state = 'expired', decided_at = $3, version = version + 1 WHERE migration_id = $1 AND id = $2 AND state = 'awaiting_approval' RETURNING id", [c.migrationId, c.id, now.toISOString()]);
+        const r = await tx.query(
+          "UPDATE policy_changes SET state = 'expired', decided_at = $3, version = version + 1 WHERE migration_id = $1 AND id = $2 AND state = 'awaiting_approval' RETURNING id",
+          [c.migrationId, c.id, now.toISOString()],
+        );
         if (!r.rows.length) return false;
-        await appendAudit(tx, { migrationId: c.migrationId, at: now, actor: null, action: 'policy-change-expired', details: { changeId: c.id, expiredAt: new Date(c.requestedAt.getTime() + c.oldPolicy.expiryMs).toISOString() } });
+        await appendAudit(tx, {
+          migrationId: c.migrationId,
+          at: now,
+          actor: null,
+          action: 'policy-change-expired',
+          details: { changeId: c.id, expiredAt: new Date(c.requestedAt.getTime() + c.oldPolicy.expiryMs).toISOString() },
+        });
         return true;
       });
       if (done) {

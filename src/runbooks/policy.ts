@@ -88,7 +88,12 @@ export function mayDecide(
 ): { ok: true } | { ok: false; reason: string } {
   if (!actor.oid) return { ok: false, reason: 'Your Entra object id is not in the request, so cutover cannot tell whether you are a change owner.' };
   if (!isOwner(policy, actor.oid, owners)) {
-    return { ok: false, reason: policy.ownersGroup ? "Only the change owners of this migration (listed by object id, or members of its owners group) can approve or reject its steps." : 'Only the change owners of this migration can approve or reject its steps.' };
+    return {
+      ok: false,
+      reason: policy.ownersGroup
+        ? 'Only the change owners of this migration (listed by object id, or members of its owners group) can approve or reject its steps.'
+        : 'Only the change owners of this migration can approve or reject its steps.',
+    };
   }
   if (now.getTime() - req.requestedAt.getTime() >= policy.expiryMs) return { ok: false, reason: 'This approval request has expired; ask for it again.' };
   if (decision === 'approve' && policy.fourEyes && req.requester.oid.toLowerCase() === actor.oid.toLowerCase()) {

@@ -49,7 +49,10 @@ export class StepLeases {
     const key = `${migrationId}/${seq}`;
     this.#owned.set(key, { migrationId, seq, attempt });
     if (!this.#renewTimer) {
-      this.#renewTimer = setInterval(() => void this.renew().catch((err) => this.d.log.warn({ err }, 'could not renew the leases of running steps; retrying')), this.#renewMs);
+      this.#renewTimer = setInterval(
+        () => void this.renew().catch((err) => this.d.log.warn({ err }, 'could not renew the leases of running steps; retrying')),
+        this.#renewMs,
+      );
       this.#renewTimer.unref();
     }
     return () => {
@@ -118,8 +121,35 @@ export async function settleOrphanedSteps(cx: EngineContext): Promise<number> {
     const still = (s: StepRow) => s.attempt === step.attempt && leases.orphaned(s, now);
     const mutation = def.action.kind === 'graph' ? def.production : (step.plan?.runner ?? []).some((a) => a.mutation);
     const ok = mutation
-      ? await cx.transition(m.id, step.seq, ['running'], { state: 'lost', error: { code: 'InterruptedByRestart', message: 'cutover restarted, or the cutover instance running this action stopped, while it was running; check its effect, then choose Retry or Mark done.' } }, { action: 'step-lost', details }, still)
-      : await cx.transition(m.id, step.seq, ['running'], { state: 'failed', error: { code: 'InterruptedByRestart', message: 'cutover restarted, or the cutover instance running it stopped, during this read; Retry runs it again.' } }, { action: 'step-failed', details }, still);
+      ? await cx.transition(
+          m.id,
+          step.seq,
+          ['running'],
+          {
+            state: 'lost',
+            error: {
+              code: 'InterruptedByRestart',
+              message:
+                'cutover restarted, or the cutover instance running this action stopped, while it was running; check its effect, then choose Retry or Mark done.',
+            },
+          },
+          { action: 'step-lost', details },
+          still,
+        )
+      : await cx.transition(
+          m.id,
+          step.seq,
+          ['running'],
+          {
+            state: 'failed',
+            error: {
+              code: 'InterruptedByRestart',
+              message: 'cutover restarted, or the cutover instance running it stopped, during this read; Retry runs it again.',
+            },
+          },
+          { action: 'step-failed', details },
+          still,
+        );
     if (ok) {
       settled++;
       cx.log.warn({ migrationId: m.id, seq: step.seq, attempt: step.attempt, ...details }, 'a running step lost its owner');

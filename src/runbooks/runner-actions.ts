@@ -14,7 +14,10 @@ export const stepAttemptOf = (jobAttempt: number) => Math.floor(jobAttempt / SEQ
 
 export class RunnerReadError extends Error {
   /** The runner's error code when it answered with a failure (e.g. `not-found`); none when no runner answered. */
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -33,7 +36,10 @@ export class RunnerGateway {
    */
   #queuedReads = new Map<string, Promise<string>>();
 
-  constructor(private readonly hub: RunnerHub, private readonly opts: { readTimeoutMs?: number; recheckMs?: number } = {}) {}
+  constructor(
+    private readonly hub: RunnerHub,
+    private readonly opts: { readTimeoutMs?: number; recheckMs?: number } = {},
+  ) {}
 
   /** A step job as the engine knows it: the attempt without the sequence position. */
   static asStepJob(job: RunnerJob): RunnerJob {
@@ -79,7 +85,18 @@ export class RunnerGateway {
     }
     const queued = this.#queuedReads.get(question);
     if (queued) return queued; // another caller queued a fresh one meanwhile
-    const enqueued = this.hub.enqueue({ migrationId: `read:${randomUUID()}`, stepSeq: 0, attempt: 0, action, params, tenantId, mutation: false, ...(runnerName ? { runnerName } : {}) }).then((j) => j.id);
+    const enqueued = this.hub
+      .enqueue({
+        migrationId: `read:${randomUUID()}`,
+        stepSeq: 0,
+        attempt: 0,
+        action,
+        params,
+        tenantId,
+        mutation: false,
+        ...(runnerName ? { runnerName } : {}),
+      })
+      .then((j) => j.id);
     this.#queuedReads.set(question, enqueued);
     enqueued.catch(() => this.#queuedReads.get(question) === enqueued && this.#queuedReads.delete(question));
     return enqueued;
@@ -125,10 +142,17 @@ export class RunnerGateway {
         resolve(j);
       };
       w.waiters.add(waiter);
-      const timer = setTimeout(() => {
-        if (leave()) void this.hub.withdrawQueuedRead(jobId, `nobody waits for this ${action} any more`).catch(() => false);
-        reject(new RunnerReadError(`no runner answered "${action}" within ${Math.round(timeoutMs / 1000)} s (is a runner for this tenant connected? say "runners")`));
-      }, Math.max(0, remainingMs));
+      const timer = setTimeout(
+        () => {
+          if (leave()) void this.hub.withdrawQueuedRead(jobId, `nobody waits for this ${action} any more`).catch(() => false);
+          reject(
+            new RunnerReadError(
+              `no runner answered "${action}" within ${Math.round(timeoutMs / 1000)} s (is a runner for this tenant connected? say "runners")`,
+            ),
+          );
+        },
+        Math.max(0, remainingMs),
+      );
     });
   }
 
@@ -140,7 +164,8 @@ export class RunnerGateway {
       },
       read: (tenantId, action, params, o) => this.read(tenantId, action, params, o),
       // Revoked runners, and runners whose token expired unclaimed (it never works), serve no migration.
-      runners: async (tenantId) => (await this.hub.listRunners({ tenantId })).filter((r) => !r.revokedAt && r.health !== 'Expired').map((r) => ({ id: r.id, name: r.name })),
+      runners: async (tenantId) =>
+        (await this.hub.listRunners({ tenantId })).filter((r) => !r.revokedAt && r.health !== 'Expired').map((r) => ({ id: r.id, name: r.name })),
       describe: (action, params) => {
         const def = getAction(action);
         const valid = parseParams(action, params) as Record<string, unknown>;
@@ -149,4 +174,3 @@ export class RunnerGateway {
     };
   }
 }
-

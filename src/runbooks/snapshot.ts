@@ -77,7 +77,11 @@ export async function stepSnapshot(cx: EngineContext, migrationId: string, seq: 
   const owners = await cx.ownerView(migration);
   const people = r.people;
   // Names not found above: the owners group's members, and listed owners stored in another case (older rows).
-  const unnamed = [...new Set([...migration.policy.owners.filter((o) => o !== o.toLowerCase()), ...(owners.group?.members ?? []).map((x) => x.id)].map((o) => o.toLowerCase()))].filter((o) => !people[o]);
+  const unnamed = [
+    ...new Set(
+      [...migration.policy.owners.filter((o) => o !== o.toLowerCase()), ...(owners.group?.members ?? []).map((x) => x.id)].map((o) => o.toLowerCase()),
+    ),
+  ].filter((o) => !people[o]);
   if (unnamed.length) Object.assign(people, await cx.store.people(unnamed));
   return { migration, step: r.step, steps: r.steps, approvals: r.approvals, owners, people };
 }

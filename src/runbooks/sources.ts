@@ -17,20 +17,48 @@ const LEARN = 'https://learn.microsoft.com/entra/identity/hybrid';
 
 export const DOCUMENTS = {
   /** Seeds 000 (the 2023 revision) and 001 (the current steps table and its IMPORTANT note). */
-  connectToCloudSync: { title: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync', url: `${LEARN}/cloud-sync/migrate-azure-ad-connect-to-cloud-sync`, publisher: 'Microsoft Learn' },
+  connectToCloudSync: {
+    title: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync',
+    url: `${LEARN}/cloud-sync/migrate-azure-ad-connect-to-cloud-sync`,
+    publisher: 'Microsoft Learn',
+  },
   /**
    * Seed 002: a quickstart published outside Microsoft Learn (a community guide to Entra Cloud Sync); cited under its
    * own title and address, never presented as Microsoft's.
    */
-  quickstart: { title: 'Migration from Connect Sync (Entra Cloud Sync quickstart)', url: 'https://learn-etelej-com.pages.dev/entra-cloud-sync/quickstart/migration-from-connect', publisher: 'learn-etelej-com.pages.dev (community guide)' },
+  quickstart: {
+    title: 'Migration from Connect Sync (Entra Cloud Sync quickstart)',
+    url: 'https://learn-etelej-com.pages.dev/entra-cloud-sync/quickstart/migration-from-connect',
+    publisher: 'learn-etelej-com.pages.dev (community guide)',
+  },
   /** The tutorial seed 001 points to for creating the no-flow rules. */
-  pilotTutorial: { title: 'Tutorial: Migrate to Microsoft Entra Cloud Sync for a synced Active Directory forest', url: `${LEARN}/cloud-sync/tutorial-pilot-aadc-aadccp`, publisher: 'Microsoft Learn' },
+  pilotTutorial: {
+    title: 'Tutorial: Migrate to Microsoft Entra Cloud Sync for a synced Active Directory forest',
+    url: `${LEARN}/cloud-sync/tutorial-pilot-aadc-aadccp`,
+    publisher: 'Microsoft Learn',
+  },
   /** Seed 003. */
-  dirsyncUpgrade: { title: 'Microsoft Entra Connect: Upgrade from DirSync', url: `${LEARN}/connect/how-to-dirsync-upgrade-get-started`, publisher: 'Microsoft Learn' },
+  dirsyncUpgrade: {
+    title: 'Microsoft Entra Connect: Upgrade from DirSync',
+    url: `${LEARN}/connect/how-to-dirsync-upgrade-get-started`,
+    publisher: 'Microsoft Learn',
+  },
   /** Seed 004 (its 2023 revision; the current revision of the same page corrects where the rules go). */
-  groupWriteback: { title: 'Migrate Microsoft Entra Connect Sync group writeback V2 to Microsoft Entra Cloud Sync', url: `${LEARN}/cloud-sync/migrate-group-writeback`, publisher: 'Microsoft Learn' },
-  stagingServer: { title: 'Microsoft Entra Connect: Staging server and disaster recovery', url: `${LEARN}/connect/how-to-connect-sync-staging-server`, publisher: 'Microsoft Learn' },
-  connectPrerequisites: { title: 'Prerequisites for Microsoft Entra Connect', url: `${LEARN}/connect/how-to-connect-install-prerequisites`, publisher: 'Microsoft Learn' },
+  groupWriteback: {
+    title: 'Migrate Microsoft Entra Connect Sync group writeback V2 to Microsoft Entra Cloud Sync',
+    url: `${LEARN}/cloud-sync/migrate-group-writeback`,
+    publisher: 'Microsoft Learn',
+  },
+  stagingServer: {
+    title: 'Microsoft Entra Connect: Staging server and disaster recovery',
+    url: `${LEARN}/connect/how-to-connect-sync-staging-server`,
+    publisher: 'Microsoft Learn',
+  },
+  connectPrerequisites: {
+    title: 'Prerequisites for Microsoft Entra Connect',
+    url: `${LEARN}/connect/how-to-connect-install-prerequisites`,
+    publisher: 'Microsoft Learn',
+  },
   cloudSyncTroubleshooting: { title: 'Cloud sync troubleshooting', url: `${LEARN}/cloud-sync/how-to-troubleshoot`, publisher: 'Microsoft Learn' },
 } satisfies Record<string, SourceDocument>;
 
@@ -67,7 +95,15 @@ const REFERENCE = /\bseeds? (\d{3}(?:(?:\/|, | and )\d{3})*)|\b([a-z0-9-]+\.md)\
 
 /** The documents a reference names, in order, without repeats. */
 function documentsOf(match: RegExpExecArray): DocumentKey[] {
-  if (match[1]) return [...new Set(match[1].split(/\/|, | and /).map((n) => SEED_DOCUMENTS[n]).filter((k): k is DocumentKey => !!k))];
+  if (match[1])
+    return [
+      ...new Set(
+        match[1]
+          .split(/\/|, | and /)
+          .map((n) => SEED_DOCUMENTS[n])
+          .filter((k): k is DocumentKey => !!k),
+      ),
+    ];
   const file = FILE_DOCUMENTS[match[2]];
   return file ? [file] : [];
 }

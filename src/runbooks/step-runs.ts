@@ -27,7 +27,14 @@ export async function startAction(cx: EngineContext, migrationId: string, seq: n
           migrationId,
           seq,
           ['approved'],
-          { state: 'failed', runAfter: null, error: { code: err?.code ?? err?.name ?? 'Error', message: `Could not start: ${String(err?.message ?? err)} The action did not run; Retry asks for approval again.` } },
+          {
+            state: 'failed',
+            runAfter: null,
+            error: {
+              code: err?.code ?? err?.name ?? 'Error',
+              message: `Could not start: ${String(err?.message ?? err)} The action did not run; Retry asks for approval again.`,
+            },
+          },
           { action: 'step-failed', details: { reason: 'start-failed', error: String(err?.message ?? err) } },
           (s) => s.attempt === step.attempt,
         ),
@@ -47,17 +54,49 @@ async function checkApprovedAndStart(cx: EngineContext, m: Migration, step: Step
   if (hash !== step.planHash) {
     // Something changed between approval and run: the approval is void, ask again.
     const figures = plan.preview && step.plan?.preview && sha256(canonicalJson(plan.preview)) !== sha256(canonicalJson(step.plan.preview));
-    const reason = figures ? `the go-live figures changed after approval (approved: ${step.plan!.preview!.lines.join('; ')}; now: ${plan.preview!.lines.join('; ')})` : 'what will run changed after approval';
-    if (await cx.transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, plan, planHash: hash, requestedAt: cx.clock.now(), error: figures ? { code: 'ApprovalVoided', message: `The approval is void: ${reason}. Approve the new figures.` } : null }, { action: 'approval-voided', details: { reason, oldPlanHash: step.planHash, newPlanHash: hash } }))
+    const reason = figures
+      ? `the go-live figures changed after approval (approved: ${step.plan!.preview!.lines.join('; ')}; now: ${plan.preview!.lines.join('; ')})`
+      : 'what will run changed after approval';
+    if (
+      await cx.transition(
+        migrationId,
+        seq,
+        ['approved'],
+        {
+          state: 'awaiting_approval',
+          attempt: step.attempt + 1,
+          plan,
+          planHash: hash,
+          requestedAt: cx.clock.now(),
+          error: figures ? { code: 'ApprovalVoided', message: `The approval is void: ${reason}. Approve the new figures.` } : null,
+        },
+        { action: 'approval-voided', details: { reason, oldPlanHash: step.planHash, newPlanHash: hash } },
+      )
+    )
       cx.emit({ type: 'approval-requested', migrationId, seq, reason: 'voided' });
     return false;
   }
   const records = await cx.store.approvals(migrationId, seq, step.attempt);
   // Owners through the group are checked again now; an unreadable group throws, and the step fails without running.
-  const owners = await cx.ownersFor(m, records.map((r) => r.approverOid));
-  const verdict = evaluate(m.policy, { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: planned.def.approval }, records, cx.clock.now(), owners);
+  const owners = await cx.ownersFor(
+    m,
+    records.map((r) => r.approverOid),
+  );
+  const verdict = evaluate(
+    m.policy,
+    { requester: step.requestedBy!, requestedAt: step.requestedAt!, planHash: step.planHash!, kind: planned.def.approval },
+    records,
+    cx.clock.now(),
+    owners,
+  );
   if (verdict.status !== 'approved') {
-    await cx.transition(migrationId, seq, ['approved'], { state: 'awaiting_approval', attempt: step.attempt + 1, requestedAt: cx.clock.now(), runAfter: null }, { action: 'approval-voided', details: { reason: 'approvals older than the expiry window are void' } });
+    await cx.transition(
+      migrationId,
+      seq,
+      ['approved'],
+      { state: 'awaiting_approval', attempt: step.attempt + 1, requestedAt: cx.clock.now(), runAfter: null },
+      { action: 'approval-voided', details: { reason: 'approvals older than the expiry window are void' } },
+    );
     return false;
   }
   const windows = m.policy.changeWindows ?? [];
@@ -67,11 +106,30 @@ async function checkApprovedAndStart(cx: EngineContext, m: Migration, step: Step
     const voidAt = Math.min(...records.filter((r) => r.decision === 'approve').map((r) => r.at.getTime() + m.policy.expiryMs));
     const next = nextWindowStart(windows, now, Math.max(0, voidAt - now.getTime()));
     if (!next) {
-      await cx.transition(migrationId, seq, ['approved'], { state: 'rejected', runAfter: null, error: { code: 'OutsideChangeWindow', message: `No change window (${describeWindows(windows)}) opens before this approval expires at ${new Date(voidAt).toISOString()}; request it again nearer the window.` } }, { action: 'refused-outside-window', details: { windows } });
+      await cx.transition(
+        migrationId,
+        seq,
+        ['approved'],
+        {
+          state: 'rejected',
+          runAfter: null,
+          error: {
+            code: 'OutsideChangeWindow',
+            message: `No change window (${describeWindows(windows)}) opens before this approval expires at ${new Date(voidAt).toISOString()}; request it again nearer the window.`,
+          },
+        },
+        { action: 'refused-outside-window', details: { windows } },
+      );
       return false;
     }
     if (step.runAfter?.getTime() !== next.getTime()) {
-      await cx.transition(migrationId, seq, ['approved'], { runAfter: next }, { action: 'waiting-for-window', details: { runAfter: next.toISOString(), windows } });
+      await cx.transition(
+        migrationId,
+        seq,
+        ['approved'],
+        { runAfter: next },
+        { action: 'waiting-for-window', details: { runAfter: next.toISOString(), windows } },
+      );
     }
     return false;
   }
@@ -87,19 +145,41 @@ async function runStarted(cx: EngineContext, m: Migration, planned: PlannedStep,
   const action = planned.def.action;
   // Runner steps are owned by the runner hub once their job is queued (job leases); Graph and manual ones by this process.
   const release = action.kind === 'runner' ? () => {} : cx.leases.hold(migrationId, seq, running.attempt);
-  const attrs = { 'cutover.migration.id': migrationId, 'cutover.tenant.id': m.tenantId, 'cutover.step.key': running.key, 'cutover.step.seq': seq, 'cutover.step.batch': running.batch ?? undefined, 'cutover.step.attempt': running.attempt, 'cutover.step.action': action.kind === 'graph' ? `graph:${action.operation}` : action.kind };
+  const attrs = {
+    'cutover.migration.id': migrationId,
+    'cutover.tenant.id': m.tenantId,
+    'cutover.step.key': running.key,
+    'cutover.step.seq': seq,
+    'cutover.step.batch': running.batch ?? undefined,
+    'cutover.step.attempt': running.attempt,
+    'cutover.step.action': action.kind === 'graph' ? `graph:${action.operation}` : action.kind,
+  };
   await (cx.tracer ?? noTracer).inSpan('runbook.step.run', attrs, async (span) => {
     try {
       if (action.kind === 'manual' && action.verify) {
         // Approved: the person goes ahead now. The step waits for them (no lease: nothing of ours runs) and is proved by its verification.
-        await cx.transition(migrationId, seq, ['running'], { evidence: { awaitingOperator: true, goAt: cx.clock.now().toISOString(), checklist: action.checklist } }, { action: 'operator-go', details: {} }, (s) => s.attempt === running.attempt);
+        await cx.transition(
+          migrationId,
+          seq,
+          ['running'],
+          { evidence: { awaitingOperator: true, goAt: cx.clock.now().toISOString(), checklist: action.checklist } },
+          { action: 'operator-go', details: {} },
+          (s) => s.attempt === running.attempt,
+        );
       } else if (action.kind === 'manual') {
-        await finish(cx, migrationId, seq, running.attempt, { ok: true, evidence: { confirmedBy: running.requestedBy?.name, confirmedAt: running.requestedAt?.toISOString(), checklist: action.checklist } });
+        await finish(cx, migrationId, seq, running.attempt, {
+          ok: true,
+          evidence: { confirmedBy: running.requestedBy?.name, confirmedAt: running.requestedAt?.toISOString(), checklist: action.checklist },
+        });
       } else if (action.kind === 'runner') {
         await enqueueNext(cx, m, running, 0);
       } else {
         const out = await cx.ports.graph.run(action.operation, ctx, await cx.facts(m.id));
-        await finish(cx, migrationId, seq, running.attempt, { ok: out.ok, evidence: out.evidence, error: out.ok ? undefined : { code: 'VerificationFailed', message: out.error ?? 'failed' } });
+        await finish(cx, migrationId, seq, running.attempt, {
+          ok: out.ok,
+          evidence: out.evidence,
+          error: out.ok ? undefined : { code: 'VerificationFailed', message: out.error ?? 'failed' },
+        });
       }
     } catch (err: any) {
       const out = { ok: false, error: { code: err?.code ?? err?.name ?? 'Error', message: String(err?.message ?? err) } };
@@ -134,25 +214,58 @@ export async function verifyOperatorStep(cx: EngineContext, migrationId: string,
     try {
       // `$step`: this step's own evidence (when the person went ahead), for checks that look for a change since then.
       const out = await cx.ports.graph.run(verify.operation, cx.stepContext(m, step), { ...(await cx.facts(m.id)), $step: step.evidence });
-      await finish(cx, migrationId, seq, running.attempt, { ok: out.ok, evidence: { ...(step.evidence ?? {}), ...out.evidence }, error: out.ok ? undefined : { code: 'NotYetTrue', message: out.error ?? 'the verification failed' } });
+      await finish(cx, migrationId, seq, running.attempt, {
+        ok: out.ok,
+        evidence: { ...(step.evidence ?? {}), ...out.evidence },
+        error: out.ok ? undefined : { code: 'NotYetTrue', message: out.error ?? 'the verification failed' },
+      });
     } finally {
       release();
     }
   } catch (err: any) {
-    await cx.persist(() => finish(cx, migrationId, seq, step.attempt, { ok: false, evidence: step.evidence ?? undefined, error: { code: err?.code ?? err?.name ?? 'Error', message: `The verification could not run: ${String(err?.message ?? err)}` } }));
+    await cx.persist(() =>
+      finish(cx, migrationId, seq, step.attempt, {
+        ok: false,
+        evidence: step.evidence ?? undefined,
+        error: { code: err?.code ?? err?.name ?? 'Error', message: `The verification could not run: ${String(err?.message ?? err)}` },
+      }),
+    );
   }
 }
 
 async function enqueueNext(cx: EngineContext, m: Migration, step: StepRow, index: number): Promise<void> {
   const plan = step.plan?.runner ?? [];
   const item = plan[index];
-  const { jobId } = await cx.ports.runner.enqueue({ migrationId: m.id, stepSeq: step.seq, attempt: step.attempt, position: index, action: item.action, params: item.params, tenantId: m.tenantId, runnerName: await cx.runnerOf(m) });
+  const { jobId } = await cx.ports.runner.enqueue({
+    migrationId: m.id,
+    stepSeq: step.seq,
+    attempt: step.attempt,
+    position: index,
+    action: item.action,
+    params: item.params,
+    tenantId: m.tenantId,
+    runnerName: await cx.runnerOf(m),
+  });
   const now = cx.clock.now();
   // The job is queued: from here the step must point at it, so its result lands (never "failed" with a job running).
   await cx.persist(() =>
     cx.store.transaction(async (tx) => {
-      await cx.store.pointAtJob(tx, m.id, step.seq, jobId, { ...(step.evidence ?? {}), progress: `${index + 1}/${plan.length}`, results: (step.evidence as any)?.results ?? [] }, now);
-      await appendAudit(tx, { migrationId: m.id, at: now, actor: null, action: 'runner-job-queued', stepSeq: step.seq, details: { jobId, action: item.action, params: item.params } });
+      await cx.store.pointAtJob(
+        tx,
+        m.id,
+        step.seq,
+        jobId,
+        { ...(step.evidence ?? {}), progress: `${index + 1}/${plan.length}`, results: (step.evidence as any)?.results ?? [] },
+        now,
+      );
+      await appendAudit(tx, {
+        migrationId: m.id,
+        at: now,
+        actor: null,
+        action: 'runner-job-queued',
+        stepSeq: step.seq,
+        details: { jobId, action: item.action, params: item.params },
+      });
     }),
   );
   cx.emit({ type: 'step-changed', migrationId: m.id, seq: step.seq });
@@ -170,13 +283,37 @@ async function settle(cx: EngineContext, job: SettledJob): Promise<void> {
   if (!step || step.state !== 'running' || step.jobId !== job.id || step.attempt !== job.attempt) return; // replay or stale: nothing changes
   const m = (await cx.store.migration(job.migrationId))!;
   if (job.state === 'lost') {
-    await cx.transition(m.id, step.seq, ['running'], { state: 'lost', error: { code: 'RunnerLost', message: 'The runner stopped reporting while it held this job. Check on the Connect server what happened, then choose Retry or Mark done.' } }, { action: 'step-lost', details: { jobId: job.id } }, (s) => s.jobId === job.id);
+    await cx.transition(
+      m.id,
+      step.seq,
+      ['running'],
+      {
+        state: 'lost',
+        error: {
+          code: 'RunnerLost',
+          message: 'The runner stopped reporting while it held this job. Check on the Connect server what happened, then choose Retry or Mark done.',
+        },
+      },
+      { action: 'step-lost', details: { jobId: job.id } },
+      (s) => s.jobId === job.id,
+    );
     return;
   }
   const results = [...(((step.evidence as any)?.results as unknown[]) ?? []), job.result ?? null];
   const transcript = [((step.evidence as any)?.transcript as string) ?? '', job.transcript ?? ''].filter(Boolean).join('\n');
   if (job.state === 'failed') {
-    await finish(cx, m.id, step.seq, step.attempt, { ok: false, evidence: { ...(step.evidence ?? {}), results, transcript }, error: job.error ?? { code: 'RunnerActionFailed', message: 'The runner reported a failure.' } }, job.id);
+    await finish(
+      cx,
+      m.id,
+      step.seq,
+      step.attempt,
+      {
+        ok: false,
+        evidence: { ...(step.evidence ?? {}), results, transcript },
+        error: job.error ?? { code: 'RunnerActionFailed', message: 'The runner reported a failure.' },
+      },
+      job.id,
+    );
     return;
   }
   const next = results.length;
@@ -190,15 +327,33 @@ async function settle(cx: EngineContext, job: SettledJob): Promise<void> {
   const ctx = cx.stepContext(m, step);
   const unmet = def.expect?.(results as any[], ctx, await cx.facts(m.id)) ?? null;
   const summary = def.summarize?.(results as any[], ctx) ?? {};
-  await finish(cx, m.id, step.seq, step.attempt, { ok: !unmet, evidence: { ...(step.evidence ?? {}), results, transcript, progress: undefined, ...summary }, error: unmet ? { code: 'NotYetTrue', message: unmet } : undefined }, job.id);
+  await finish(
+    cx,
+    m.id,
+    step.seq,
+    step.attempt,
+    {
+      ok: !unmet,
+      evidence: { ...(step.evidence ?? {}), results, transcript, progress: undefined, ...summary },
+      error: unmet ? { code: 'NotYetTrue', message: unmet } : undefined,
+    },
+    job.id,
+  );
 }
 
-async function finish(cx: EngineContext, migrationId: string, seq: number, attempt: number, out: { ok: boolean; evidence?: Record<string, unknown>; error?: { code: string; message: string } }, jobId?: string): Promise<void> {
+async function finish(
+  cx: EngineContext,
+  migrationId: string,
+  seq: number,
+  attempt: number,
+  out: { ok: boolean; evidence?: Record<string, unknown>; error?: { code: string; message: string } },
+  jobId?: string,
+): Promise<void> {
   await cx.transition(
     migrationId,
     seq,
     ['running'],
-    { state: out.ok ? 'succeeded' : 'failed', evidence: out.evidence ?? null, error: out.ok ? null : out.error ?? { code: 'Failed', message: 'failed' } },
+    { state: out.ok ? 'succeeded' : 'failed', evidence: out.evidence ?? null, error: out.ok ? null : (out.error ?? { code: 'Failed', message: 'failed' }) },
     { action: out.ok ? 'step-succeeded' : 'step-failed', details: { evidence: out.evidence ?? null, error: out.error ?? null, jobId: jobId ?? null } },
     (s) => s.attempt === attempt && (!jobId || s.jobId === jobId),
   );
@@ -212,7 +367,7 @@ async function skipInapplicable(cx: EngineContext, migrationId: string): Promise
   for (const s of await cx.store.steps(migrationId)) {
     if (DONE.includes(s.state)) continue;
     const planned = cx.plannedStep(m, s);
-    const reason = s.state === 'pending' ? planned.def.skipIf?.(facts, cx.stepContext(m, s)) ?? null : null;
+    const reason = s.state === 'pending' ? (planned.def.skipIf?.(facts, cx.stepContext(m, s)) ?? null) : null;
     if (!reason) return;
     await cx.transition(m.id, s.seq, ['pending'], { state: 'skipped', evidence: { skipped: reason } }, { action: 'step-skipped', details: { reason } });
   }

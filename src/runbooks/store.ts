@@ -46,18 +46,44 @@ export class RunbookStore {
 
   /** Another migration of this name in the same conversation and tenant. */
   async nameTaken(q: Sql, tenantId: string, conversationId: string | null, name: string): Promise<boolean> {
-    const clash = await q.query('SELECT id FROM migrations WHERE tenant_id = $3 AND conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [conversationId, name, tenantId]);
+    const clash = await q.query('SELECT id FROM migrations WHERE tenant_id = $3 AND conversation_id IS NOT DISTINCT FROM $1 AND lower(name) = lower($2)', [
+      conversationId,
+      name,
+      tenantId,
+    ]);
     return clash.rows.length > 0;
   }
 
   async insertMigration(
     q: Sql,
-    m: { id: string; name: string; kind: string; tenantId: string; domain: string; policy: unknown; params: Record<string, unknown>; createdBy: unknown; createdAt: Date; conversationId: string | null },
+    m: {
+      id: string;
+      name: string;
+      kind: string;
+      tenantId: string;
+      domain: string;
+      policy: unknown;
+      params: Record<string, unknown>;
+      createdBy: unknown;
+      createdAt: Date;
+      conversationId: string | null;
+    },
   ): Promise<void> {
     await q.query(
       `INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-      [m.id, m.name, m.kind, m.tenantId, m.domain, JSON.stringify(m.policy), JSON.stringify(m.params), JSON.stringify(m.createdBy), m.createdAt.toISOString(), m.conversationId],
+      [
+        m.id,
+        m.name,
+        m.kind,
+        m.tenantId,
+        m.domain,
+        JSON.stringify(m.policy),
+        JSON.stringify(m.params),
+        JSON.stringify(m.createdBy),
+        m.createdAt.toISOString(),
+        m.conversationId,
+      ],
     );
   }
 
@@ -68,7 +94,10 @@ export class RunbookStore {
 
   /** Binds an unbound migration to a runner (never rebinds: a concurrent binding wins). */
   async bindRunner(id: string, runnerName: string): Promise<void> {
-    await this.db.query(`UPDATE migrations SET params = params || $2::jsonb WHERE id = $1 AND NOT (params ? 'runnerName')`, [id, JSON.stringify({ runnerName })]);
+    await this.db.query(`UPDATE migrations SET params = params || $2::jsonb WHERE id = $1 AND NOT (params ? 'runnerName')`, [
+      id,
+      JSON.stringify({ runnerName }),
+    ]);
   }
 
   async setHome(id: string, conversationId: string, overviewActivityId: string): Promise<void> {
@@ -103,11 +132,18 @@ export class RunbookStore {
   }
 
   async approvals(migrationId: string, seq: number, attempt: number): Promise<ApprovalRecord[]> {
-    return (await this.db.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 ORDER BY at', [migrationId, seq, attempt])).rows.map(toApproval);
+    return (
+      await this.db.query('SELECT * FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 ORDER BY at', [migrationId, seq, attempt])
+    ).rows.map(toApproval);
   }
 
   /** New step rows; `evidence` (a step added already skipped) and `params` (an incident's step) where given. */
-  async insertStep(q: Sql, migrationId: string, s: { seq: number; ord: number; key: string; batch: number | null; state: StepState; evidence?: unknown; params?: unknown }, now: Date): Promise<void> {
+  async insertStep(
+    q: Sql,
+    migrationId: string,
+    s: { seq: number; ord: number; key: string; batch: number | null; state: StepState; evidence?: unknown; params?: unknown },
+    now: Date,
+  ): Promise<void> {
     await q.query('INSERT INTO steps (migration_id, seq, ord, key, batch, state, evidence, params, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)', [
       migrationId,
       s.seq,
@@ -150,7 +186,15 @@ export class RunbookStore {
     return {
       migration: toMigration(r),
       step: toStep(r.step_json),
-      steps: ((r.steps_json ?? []) as any[]).map((x) => ({ seq: x.seq, ord: Number(x.ord ?? x.seq), key: x.key, batch: x.batch, state: x.state, evidence: x.evidence ?? null, activityId: x.activityId ?? null })),
+      steps: ((r.steps_json ?? []) as any[]).map((x) => ({
+        seq: x.seq,
+        ord: Number(x.ord ?? x.seq),
+        key: x.key,
+        batch: x.batch,
+        state: x.state,
+        evidence: x.evidence ?? null,
+        activityId: x.activityId ?? null,
+      })),
       approvals: ((r.approvals_json ?? []) as any[]).map(toApproval),
       people: (r.people_json ?? {}) as Record<string, PersonSeen>,
     };
@@ -159,7 +203,8 @@ export class RunbookStore {
   /** Names and Teams ids of these people, as cutover has seen them. */
   async people(oids: string[]): Promise<Record<string, PersonSeen>> {
     const out: Record<string, PersonSeen> = {};
-    for (const p of (await this.db.query('SELECT oid, name, teams_id FROM people WHERE oid = ANY($1::text[])', [oids])).rows) out[p.oid] = { name: p.name, teamsId: p.teams_id };
+    for (const p of (await this.db.query('SELECT oid, name, teams_id FROM people WHERE oid = ANY($1::text[])', [oids])).rows)
+      out[p.oid] = { name: p.name, teamsId: p.teams_id };
     return out;
   }
 
@@ -168,10 +213,25 @@ export class RunbookStore {
    * began): the step, the audit chain's head its row will chain to, and (`decisions`) those on its current request.
    */
   async lockedStep(q: Sql, migrationId: string, seq: number): Promise<{ step: StepRow; auditHead: string | null }>;
-  async lockedStep(q: Sql, migrationId: string, seq: number, decisions: true): Promise<{ step: StepRow; auditHead: string | null; approvals: ApprovalRecord[] }>;
-  async lockedStep(q: Sql, migrationId: string, seq: number, decisions = false): Promise<{ step: StepRow; auditHead: string | null; approvals?: ApprovalRecord[] }> {
+  async lockedStep(
+    q: Sql,
+    migrationId: string,
+    seq: number,
+    decisions: true,
+  ): Promise<{ step: StepRow; auditHead: string | null; approvals: ApprovalRecord[] }>;
+  async lockedStep(
+    q: Sql,
+    migrationId: string,
+    seq: number,
+    decisions = false,
+  ): Promise<{ step: StepRow; auditHead: string | null; approvals?: ApprovalRecord[] }> {
     if (!decisions) {
-      const row = (await q.query('SELECT s.*, (SELECT hash FROM audit WHERE migration_id = s.migration_id ORDER BY id DESC LIMIT 1) AS audit_head FROM steps s WHERE s.migration_id = $1 AND s.seq = $2', [migrationId, seq])).rows[0];
+      const row = (
+        await q.query(
+          'SELECT s.*, (SELECT hash FROM audit WHERE migration_id = s.migration_id ORDER BY id DESC LIMIT 1) AS audit_head FROM steps s WHERE s.migration_id = $1 AND s.seq = $2',
+          [migrationId, seq],
+        )
+      ).rows[0];
       return { step: toStep(row), auditHead: row.audit_head ?? null };
     }
     const row = (
@@ -219,44 +279,60 @@ export class RunbookStore {
   }
 
   async insertApproval(q: Sql, migrationId: string, seq: number, attempt: number, d: ApprovalRecord): Promise<void> {
-    await q.query('INSERT INTO approvals (migration_id, seq, attempt, approver_oid, approver_name, decision, comment, plan_hash, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)', [
-      migrationId,
-      seq,
-      attempt,
-      d.approverOid,
-      d.approverName,
-      d.decision,
-      d.comment,
-      d.planHash,
-      d.at.toISOString(),
-    ]);
+    await q.query(
+      'INSERT INTO approvals (migration_id, seq, attempt, approver_oid, approver_name, decision, comment, plan_hash, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)',
+      [migrationId, seq, attempt, d.approverOid, d.approverName, d.decision, d.comment, d.planHash, d.at.toISOString()],
+    );
   }
 
   /** The step now points at its queued runner job, with its progress. */
   async pointAtJob(q: Sql, migrationId: string, seq: number, jobId: string, evidence: Record<string, unknown>, now: Date): Promise<void> {
-    await q.query('UPDATE steps SET job_id = $3, evidence = $4, updated_at = $5, version = version + 1 WHERE migration_id = $1 AND seq = $2', [migrationId, seq, jobId, JSON.stringify(evidence), now.toISOString()]);
+    await q.query('UPDATE steps SET job_id = $3, evidence = $4, updated_at = $5, version = version + 1 WHERE migration_id = $1 AND seq = $2', [
+      migrationId,
+      seq,
+      jobId,
+      JSON.stringify(evidence),
+      now.toISOString(),
+    ]);
   }
 
   /** Keeps a settled job's results on its step, if the step still runs that job; false otherwise. */
   async keepJobResults(q: Sql, migrationId: string, seq: number, jobId: string, evidence: Record<string, unknown>): Promise<boolean> {
-    const r = await q.query('UPDATE steps SET evidence = $4, version = version + 1 WHERE migration_id = $1 AND seq = $2 AND job_id = $3 AND state = $5 RETURNING seq', [migrationId, seq, jobId, JSON.stringify(evidence), 'running']);
+    const r = await q.query(
+      'UPDATE steps SET evidence = $4, version = version + 1 WHERE migration_id = $1 AND seq = $2 AND job_id = $3 AND state = $5 RETURNING seq',
+      [migrationId, seq, jobId, JSON.stringify(evidence), 'running'],
+    );
     return r.rows.length > 0;
   }
 
   /** Skips a step outside the state machine (a batch being rolled back), with the reason as its evidence. */
   async skipStep(q: Sql, migrationId: string, seq: number, evidence: Record<string, unknown>, now: Date): Promise<void> {
-    await q.query(`UPDATE steps SET state = 'skipped', evidence = $3, version = version + 1, updated_at = $4 WHERE migration_id = $1 AND seq = $2`, [migrationId, seq, JSON.stringify(evidence), now.toISOString()]);
+    await q.query(`UPDATE steps SET state = 'skipped', evidence = $3, version = version + 1, updated_at = $4 WHERE migration_id = $1 AND seq = $2`, [
+      migrationId,
+      seq,
+      JSON.stringify(evidence),
+      now.toISOString(),
+    ]);
   }
 
   /** The latest step of this key added for this alert that is not done (succeeded or skipped) yet. */
   async liveIncidentStep(q: Sql, migrationId: string, key: string, alertId: string): Promise<StepRow | null> {
-    const live = (await q.query("SELECT * FROM steps WHERE migration_id = $1 AND key = $2 AND params->>'alertId' = $3 AND state NOT IN ('succeeded', 'skipped') ORDER BY seq DESC LIMIT 1", [migrationId, key, alertId])).rows[0];
+    const live = (
+      await q.query(
+        "SELECT * FROM steps WHERE migration_id = $1 AND key = $2 AND params->>'alertId' = $3 AND state NOT IN ('succeeded', 'skipped') ORDER BY seq DESC LIMIT 1",
+        [migrationId, key, alertId],
+      )
+    ).rows[0];
     return live ? toStep(live) : null;
   }
 
   /** Where the migration's steps stand, in order (no more than placing a new step needs). */
   async stepOrder(q: Sql, migrationId: string): Promise<{ seq: number; ord: number; state: StepState }[]> {
-    return (await q.query('SELECT seq, ord, state FROM steps WHERE migration_id = $1 ORDER BY ord, seq', [migrationId])).rows.map((r: any) => ({ seq: Number(r.seq), ord: Number(r.ord ?? r.seq), state: r.state as StepState }));
+    return (await q.query('SELECT seq, ord, state FROM steps WHERE migration_id = $1 ORDER BY ord, seq', [migrationId])).rows.map((r: any) => ({
+      seq: Number(r.seq),
+      ord: Number(r.ord ?? r.seq),
+      state: r.state as StepState,
+    }));
   }
 
   /** The steps added for an incident (by its alert id), in every migration, the latest last. */
@@ -266,16 +342,27 @@ export class RunbookStore {
 
   /** Steps of active migrations that are running or approved (what a start recovers). */
   async runningOrApproved(): Promise<StepRow[]> {
-    return (await this.db.query("SELECT s.*, m.kind FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state IN ('running','approved') AND m.state = 'active'")).rows.map(toStep);
+    return (
+      await this.db.query(
+        "SELECT s.*, m.kind FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state IN ('running','approved') AND m.state = 'active'",
+      )
+    ).rows.map(toStep);
   }
 
   async running(): Promise<StepRow[]> {
-    return (await this.db.query("SELECT s.* FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'running' AND m.state = 'active'")).rows.map(toStep);
+    return (
+      await this.db.query("SELECT s.* FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'running' AND m.state = 'active'")
+    ).rows.map(toStep);
   }
 
   /** Approved steps of active migrations whose change window has opened by `now`. */
   async dueToStart(now: Date): Promise<{ migrationId: string; seq: number }[]> {
-    const rows = (await this.db.query("SELECT s.migration_id, s.seq FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'approved' AND s.run_after IS NOT NULL AND s.run_after <= $1 AND m.state = 'active'", [now.toISOString()])).rows;
+    const rows = (
+      await this.db.query(
+        "SELECT s.migration_id, s.seq FROM steps s JOIN migrations m ON m.id = s.migration_id WHERE s.state = 'approved' AND s.run_after IS NOT NULL AND s.run_after <= $1 AND m.state = 'active'",
+        [now.toISOString()],
+      )
+    ).rows;
     return rows.map((d: any) => ({ migrationId: d.migration_id, seq: d.seq }));
   }
 
@@ -305,7 +392,10 @@ export class RunbookStore {
 
   /** Extends a lease this owner holds on a running step's attempt; false when it holds it no more. */
   async renewLease(migrationId: string, seq: number, attempt: number, ownerId: string, until: Date): Promise<boolean> {
-    const r = await this.db.query("UPDATE steps SET lease_until = $4 WHERE migration_id = $1 AND seq = $2 AND owner_id = $3 AND lease_attempt = $5 AND state = 'running' RETURNING seq", [migrationId, seq, ownerId, until.toISOString(), attempt]);
+    const r = await this.db.query(
+      "UPDATE steps SET lease_until = $4 WHERE migration_id = $1 AND seq = $2 AND owner_id = $3 AND lease_attempt = $5 AND state = 'running' RETURNING seq",
+      [migrationId, seq, ownerId, until.toISOString(), attempt],
+    );
     return r.rows.length > 0;
   }
 }
@@ -334,7 +424,14 @@ export function toMigration(r: any): Migration {
 }
 
 export function toApproval(r: any): ApprovalRecord {
-  return { approverOid: r.approver_oid, approverName: r.approver_name, decision: r.decision, at: new Date(r.at), planHash: r.plan_hash, comment: r.comment ?? null };
+  return {
+    approverOid: r.approver_oid,
+    approverName: r.approver_name,
+    decision: r.decision,
+    at: new Date(r.at),
+    planHash: r.plan_hash,
+    comment: r.comment ?? null,
+  };
 }
 
 export function toStep(r: any): StepRow {

@@ -1,15 +1,6 @@
 /** A runbook is data: an ordered list of steps; the engine knows nothing of Teams. */
 
-export type StepState =
-  | 'pending'
-  | 'awaiting_approval'
-  | 'approved'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'rejected'
-  | 'skipped'
-  | 'lost';
+export type StepState = 'pending' | 'awaiting_approval' | 'approved' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'skipped' | 'lost';
 
 export type ApprovalKind = 'none' | 'change-owners' | 'sensitive';
 

@@ -50,17 +50,20 @@ export function nextWindowStart(ws: ChangeWindow[], from: Date, horizonMs = 8 * 
 
 /** Parses "Mon-Fri 22:00-06:00 Europe/Paris" (days as a range or a comma list; a valid IANA time zone). */
 export function parseWindow(text: string): ChangeWindow {
-  const m = /^\s*([A-Za-z]{3}(?:-[A-Za-z]{3})?(?:,[A-Za-z]{3}(?:-[A-Za-z]{3})?)*)\s+(\d{2}:\d{2})-(\d{2}:\d{2})\s+([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*)\s*$/.exec(text);
+  const m = /^\s*([A-Za-z]{3}(?:-[A-Za-z]{3})?(?:,[A-Za-z]{3}(?:-[A-Za-z]{3})?)*)\s+(\d{2}:\d{2})-(\d{2}:\d{2})\s+([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*)\s*$/.exec(
+    text,
+  );
   if (!m) throw new Error(`"${text}" is not a change window: write it like "Mon-Fri 22:00-06:00 Europe/Paris"`);
   const days = new Set<number>();
   for (const part of m[1].toLowerCase().split(',')) {
     const [a, b] = part.split('-').map((d) => DAY_NAMES.indexOf(d));
     if (a < 0 || (b !== undefined && b < 0)) throw new Error(`unknown day in "${part}"`);
     if (b === undefined) days.add(a);
-    else for (let d = a; ; d = (d + 1) % 7) {
-      days.add(d);
-      if (d === b) break;
-    }
+    else
+      for (let d = a; ; d = (d + 1) % 7) {
+        days.add(d);
+        if (d === b) break;
+      }
   }
   for (const t of [m[2], m[3]]) {
     const [h, mi] = t.split(':').map(Number);

@@ -66,7 +66,12 @@ export function checkBodyHeaders(req: Pick<IncomingMessage, 'headers'>, limit: B
     .filter((c) => c && c !== 'identity');
   let coding: 'identity' | 'gzip' = 'identity';
   if (codings.length === 1 && (codings[0] === 'gzip' || codings[0] === 'x-gzip') && limit.gzip) coding = 'gzip';
-  else if (codings.length) throw new BodyError(415, 'UnsupportedMediaType', `Content-Encoding ${codings.join(', ')} is not accepted here (${limit.gzip ? 'identity or gzip' : 'identity only'}).`);
+  else if (codings.length)
+    throw new BodyError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Encoding ${codings.join(', ')} is not accepted here (${limit.gzip ? 'identity or gzip' : 'identity only'}).`,
+    );
   const length = req.headers['content-length'];
   if (length !== undefined && Number(length) > limit.maxBytes) throw tooLarge(limit);
   return coding;
@@ -102,7 +107,11 @@ export async function readBoundedBody(req: IncomingMessage, limit: BodyLimit): P
 }
 
 /** Sends a BodyError and closes the connection (the rest of a refused body is not read). */
-export function sendBodyError(res: { header(n: string, v: string): unknown; send(code: number, body: unknown): unknown }, err: BodyError, shape: 'nested' | 'flat' = 'nested'): void {
+export function sendBodyError(
+  res: { header(n: string, v: string): unknown; send(code: number, body: unknown): unknown },
+  err: BodyError,
+  shape: 'nested' | 'flat' = 'nested',
+): void {
   res.header('Connection', 'close');
   res.send(err.status, shape === 'flat' ? { code: err.code, message: err.message } : { error: { code: err.code, message: err.message } });
 }

@@ -160,7 +160,13 @@ export class RunnerHub {
    * in the same transaction (a rotation: migrations bound to the name keep their runner). A runner of the same name
    * whose first-use deadline passed unclaimed is revoked too: its token never worked.
    */
-  async createRunner(input: { name: string; tenantId: string; pool?: string; claimBy?: Date; replace?: boolean }): Promise<{ runner: RunnerInfo; token: string; replaced: string | null }> {
+  async createRunner(input: {
+    name: string;
+    tenantId: string;
+    pool?: string;
+    claimBy?: Date;
+    replace?: boolean;
+  }): Promise<{ runner: RunnerInfo; token: string; replaced: string | null }> {
     if (!NAME.test(input.name)) throw new RunnerError('invalid', 'runner names are 1-64 letters, digits, ".", "_" or "-"');
     if (input.pool !== undefined && !NAME.test(input.pool)) throw new RunnerError('invalid', 'pool names are 1-64 letters, digits, ".", "_" or "-"');
     const id = randomUUID();
@@ -169,7 +175,12 @@ export class RunnerHub {
     const { rows, replaced } = await this.#db.transaction(async (tx) => {
       // Names are unique per tenant among runners not revoked (a unique index holds it under races too); a revoked
       // runner's row stays, so its id is never handed out again.
-      const existing = (await tx.query('SELECT id, claim_by, claimed_at FROM runners WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL FOR UPDATE', [input.tenantId, input.name])).rows[0];
+      const existing = (
+        await tx.query('SELECT id, claim_by, claimed_at FROM runners WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL FOR UPDATE', [
+          input.tenantId,
+          input.name,
+        ])
+      ).rows[0];
       let replaced: string | null = null;
       if (existing) {
         const expired = existing.claim_by && !existing.claimed_at && new Date(existing.claim_by).getTime() <= now.getTime();
@@ -178,14 +189,22 @@ export class RunnerHub {
         replaced = existing.id as string;
       }
       const rows = (
-        await tx.query(
-          `INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at, claim_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-          [input.name, id, input.tenantId, input.pool ?? null, sha256(token), now, input.claimBy ?? null],
-        )
+        await tx.query(`INSERT INTO runners (name, id, tenant_id, pool, token_hash, created_at, claim_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`, [
+          input.name,
+          id,
+          input.tenantId,
+          input.pool ?? null,
+          sha256(token),
+          now,
+          input.claimBy ?? null,
+        ])
       ).rows;
       return { rows, replaced };
     });
-    this.#log.info({ runner: input.name, runnerId: id, tenantId: input.tenantId, claimBy: input.claimBy?.toISOString(), replaced }, replaced ? 'runner registered in place of the one of that name' : 'runner registered');
+    this.#log.info(
+      { runner: input.name, runnerId: id, tenantId: input.tenantId, claimBy: input.claimBy?.toISOString(), replaced },
+      replaced ? 'runner registered in place of the one of that name' : 'runner registered',
+    );
     return { runner: this.#runnerInfo(rows[0], now), token, replaced };
   }
 
@@ -209,10 +228,7 @@ export class RunnerHub {
   }
 
   async listRunners(filter: { tenantId?: string } = {}): Promise<RunnerInfo[]> {
-    const r = await this.#db.query(
-      'SELECT * FROM runners WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY name, created_at',
-      [filter.tenantId ?? null],
-    );
+    const r = await this.#db.query('SELECT * FROM runners WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY name, created_at', [filter.tenantId ?? null]);
     const now = this.#clock.now();
     return r.rows.map((row) => this.#runnerInfo(row, now));
   }
@@ -264,16 +280,50 @@ export class RunnerHub {
       `INSERT INTO runner_jobs (id, migration_id, step_seq, attempt, action, params, mutation, tenant_id, runner_name, pool, state, created_at, updated_at, runner_id)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11, $11, $12)
        ON CONFLICT (migration_id, step_seq, attempt) DO NOTHING RETURNING *`,
-      [randomUUID(), input.migrationId, input.stepSeq, input.attempt, input.action, JSON.stringify(params), mutation, input.tenantId, input.runnerName ?? null, input.pool ?? null, now, input.runnerId ?? null],
+      [
+        randomUUID(),
+        input.migrationId,
+        input.stepSeq,
+        input.attempt,
+        input.action,
+        JSON.stringify(params),
+        mutation,
+        input.tenantId,
+        input.runnerName ?? null,
+        input.pool ?? null,
+        now,
+        input.runnerId ?? null,
+      ],
     );
     let row = inserted.rows[0];
     if (!row) {
-      row = (await this.#db.query('SELECT * FROM runner_jobs WHERE migration_id = $1 AND step_seq = $2 AND attempt = $3', [input.migrationId, input.stepSeq, input.attempt])).rows[0];
+      row = (
+        await this.#db.query('SELECT * FROM runner_jobs WHERE migration_id = $1 AND step_seq = $2 AND attempt = $3', [
+          input.migrationId,
+          input.stepSeq,
+          input.attempt,
+        ])
+      ).rows[0];
       if (row.action !== input.action) throw new RunnerError('conflict', `step ${input.stepSeq} attempt ${input.attempt} already has a ${row.action} job`);
     } else {
       this.#log.info({ jobId: row.id, action: input.action, migrationId: input.migrationId, step: input.stepSeq }, 'runner job queued');
       if (this.#tracer !== noTracer) {
-        this.#jobSpans.set(row.id, this.#tracer.start('runner.job', { 'cutover.job.id': row.id, 'cutover.job.action': input.action, 'cutover.job.mutation': mutation, 'cutover.migration.id': input.migrationId, 'cutover.step.seq': input.stepSeq, 'cutover.step.attempt': input.attempt, 'cutover.tenant.id': input.tenantId }, { kind: 'producer' }));
+        this.#jobSpans.set(
+          row.id,
+          this.#tracer.start(
+            'runner.job',
+            {
+              'cutover.job.id': row.id,
+              'cutover.job.action': input.action,
+              'cutover.job.mutation': mutation,
+              'cutover.migration.id': input.migrationId,
+              'cutover.step.seq': input.stepSeq,
+              'cutover.step.attempt': input.attempt,
+              'cutover.tenant.id': input.tenantId,
+            },
+            { kind: 'producer' },
+          ),
+        );
         for (const [id, span] of this.#jobSpans) {
           if (this.#jobSpans.size <= 1000) break;
           span.set({ 'cutover.job.state': 'unknown' });
@@ -328,10 +378,11 @@ export class RunnerHub {
             code: 'lease-expired',
             message: `runner ${row.leased_by} went silent while running ${row.action}; check on the server whether it took effect, then Retry or Mark done`,
           };
-          const r = await tx.query(
-            `UPDATE runner_jobs SET state = 'lost', error = $2::jsonb, settled_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`,
-            [row.id, JSON.stringify(error), now],
-          );
+          const r = await tx.query(`UPDATE runner_jobs SET state = 'lost', error = $2::jsonb, settled_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`, [
+            row.id,
+            JSON.stringify(error),
+            now,
+          ]);
           lost.push(toJob(r.rows[0]));
         } else {
           const r = await tx.query(
@@ -415,7 +466,10 @@ export class RunnerHub {
       // First use: only before the deadline. An unclaimed token past it never works (the runner is registered again).
       const now = this.#clock.now();
       if (unclaimedPastDeadline(row, now)) {
-        this.#log.warn({ runner: row.name, runnerId: row.id, tenantId: row.tenant_id, claimBy: new Date(row.claim_by).toISOString() }, 'refused a runner token first used after its deadline');
+        this.#log.warn(
+          { runner: row.name, runnerId: row.id, tenantId: row.tenant_id, claimBy: new Date(row.claim_by).toISOString() },
+          'refused a runner token first used after its deadline',
+        );
         return null;
       }
       await this.#db.query('UPDATE runners SET claimed_at = $2 WHERE id = $1 AND claimed_at IS NULL', [row.id, now]);
@@ -425,16 +479,27 @@ export class RunnerHub {
   }
 
   async #touch(runner: AuthedRunner, info: { version?: string; executor?: string } = {}): Promise<void> {
-    await this.#db.query(
-      'UPDATE runners SET last_seen_at = $2, version = COALESCE($3, version), executor = COALESCE($4, executor) WHERE id = $1',
-      [runner.id, this.#clock.now(), info.version ?? null, info.executor ?? null],
-    );
+    await this.#db.query('UPDATE runners SET last_seen_at = $2, version = COALESCE($3, version), executor = COALESCE($4, executor) WHERE id = $1', [
+      runner.id,
+      this.#clock.now(),
+      info.version ?? null,
+      info.executor ?? null,
+    ]);
   }
 
   registerRoutes(server: Server): void {
-    server.post('/api/runner/v1/poll', this.#handler((req, res, runner) => this.#poll(req, res, runner)));
-    server.post('/api/runner/v1/jobs/:id/heartbeat', this.#handler((req, res, runner) => this.#heartbeat(req, res, runner)));
-    server.post('/api/runner/v1/jobs/:id/result', this.#handler((req, res, runner) => this.#result(req, res, runner)));
+    server.post(
+      '/api/runner/v1/poll',
+      this.#handler((req, res, runner) => this.#poll(req, res, runner)),
+    );
+    server.post(
+      '/api/runner/v1/jobs/:id/heartbeat',
+      this.#handler((req, res, runner) => this.#heartbeat(req, res, runner)),
+    );
+    server.post(
+      '/api/runner/v1/jobs/:id/result',
+      this.#handler((req, res, runner) => this.#result(req, res, runner)),
+    );
   }
 
   #handler(fn: (req: Request, res: Response, runner: AuthedRunner) => Promise<void>) {
@@ -492,7 +557,14 @@ export class RunnerHub {
       }
       if (job) {
         this.#log.info({ jobId: job.id, action: job.action, runner: runner.name }, 'runner job leased');
-        res.send(200, { jobId: job.id, leaseId: job.leaseId, action: job.action, params: job.params, leaseUntil: job.leaseUntil!.toISOString(), leaseMs: this.leaseMs });
+        res.send(200, {
+          jobId: job.id,
+          leaseId: job.leaseId,
+          action: job.action,
+          params: job.params,
+          leaseUntil: job.leaseUntil!.toISOString(),
+          leaseMs: this.leaseMs,
+        });
         return;
       }
       const remaining = deadline - Date.now();
@@ -557,7 +629,8 @@ export class RunnerHub {
       if (row.state === 'succeeded' || row.state === 'failed') return { status: 200 as const, job: toJob(row), replay: true };
       if (row.state === 'lost') {
         // Too late: a human is already deciding. Keep what the runner said as evidence, change nothing else.
-        if (!row.late_result) await tx.query('UPDATE runner_jobs SET late_result = $2::jsonb WHERE id = $1', [id, JSON.stringify({ ...body, leaseId: undefined })]);
+        if (!row.late_result)
+          await tx.query('UPDATE runner_jobs SET late_result = $2::jsonb WHERE id = $1', [id, JSON.stringify({ ...body, leaseId: undefined })]);
         return { status: 409 as const, job: toJob(row) };
       }
       if (row.state !== 'leased') return { status: 409 as const, job: toJob(row) };

@@ -26,30 +26,42 @@ export function registerSandboxRoutes(server: Server, d: { tenant: SandboxTenant
     }
   };
 
-  server.post('/sandbox/v1/faults', guard(async (req, res) => {
-    const parsed = faultSchema.safeParse(req.body);
-    if (!parsed.success) {
-      res.send(400, { error: { code: 'BadRequest', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') } });
-      return;
-    }
-    try {
-      res.send(200, { applied: d.tenant.injectFault(parsed.data) });
-    } catch (e) {
-      if (e instanceof FaultError) res.send(409, { error: { code: 'Conflict', message: e.message } });
-      else throw e;
-    }
-  }));
+  server.post(
+    '/sandbox/v1/faults',
+    guard(async (req, res) => {
+      const parsed = faultSchema.safeParse(req.body);
+      if (!parsed.success) {
+        res.send(400, { error: { code: 'BadRequest', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') } });
+        return;
+      }
+      try {
+        res.send(200, { applied: d.tenant.injectFault(parsed.data) });
+      } catch (e) {
+        if (e instanceof FaultError) res.send(409, { error: { code: 'Conflict', message: e.message } });
+        else throw e;
+      }
+    }),
+  );
 
-  server.post('/sandbox/v1/monitor/run', guard(async (_req, res) => {
-    const report = await d.monitor.runCycle();
-    res.send(200, report);
-  }));
+  server.post(
+    '/sandbox/v1/monitor/run',
+    guard(async (_req, res) => {
+      const report = await d.monitor.runCycle();
+      res.send(200, report);
+    }),
+  );
 
-  server.post('/sandbox/v1/tick', guard(async (_req, res) => {
-    res.send(200, d.tenant.tick());
-  }));
+  server.post(
+    '/sandbox/v1/tick',
+    guard(async (_req, res) => {
+      res.send(200, d.tenant.tick());
+    }),
+  );
 
-  server.get('/sandbox/v1/state', guard(async (_req, res) => {
-    res.send(200, d.tenant.state());
-  }));
+  server.get(
+    '/sandbox/v1/state',
+    guard(async (_req, res) => {
+      res.send(200, d.tenant.state());
+    }),
+  );
 }

@@ -51,17 +51,35 @@ function seedPeople(graph: GraphSimulator): void {
 export const faultSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('quarantine'),
-    reason: z.enum(['EncounteredBaseEscrowThreshold', 'EncounteredTotalEscrowThreshold', 'EncounteredEscrowProportionThreshold', 'EncounteredQuarantineException', 'Unknown', 'QuarantinedOnDemand', 'TooManyDeletes', 'IngestionInterrupted']),
+    reason: z.enum([
+      'EncounteredBaseEscrowThreshold',
+      'EncounteredTotalEscrowThreshold',
+      'EncounteredEscrowProportionThreshold',
+      'EncounteredQuarantineException',
+      'Unknown',
+      'QuarantinedOnDemand',
+      'TooManyDeletes',
+      'IngestionInterrupted',
+    ]),
     jobId: z.string().max(200).optional(),
   }),
   z.object({ kind: z.literal('count-drift'), ou: z.string().max(2048).refine(isValidDn, 'must be a valid DN'), missing: z.number().int().min(1).max(100_000) }),
-  z.object({ kind: z.literal('graph-storm'), status: z.union([z.literal(429), z.literal(500), z.literal(503), z.literal(504)]), count: z.number().int().min(1).max(10_000), retryAfterSeconds: z.number().min(0).max(60).optional() }),
+  z.object({
+    kind: z.literal('graph-storm'),
+    status: z.union([z.literal(429), z.literal(500), z.literal(503), z.literal(504)]),
+    count: z.number().int().min(1).max(10_000),
+    retryAfterSeconds: z.number().min(0).max(60).optional(),
+  }),
   z.object({ kind: z.literal('agent'), status: z.enum(['active', 'inactive']) }),
   z.object({ kind: z.literal('connect-scope-remove'), ou: z.string().max(2048).refine(isValidDn, 'must be a valid DN') }),
   /** Rehearse another incumbent: the forest synchronized by DirSync (its MSOL_AD_SYNC account) instead of Entra Connect. */
   z.object({ kind: z.literal('sync-tool'), tool: z.enum(['dirsync', 'entra-connect']), replace: z.boolean().default(true) }),
   /** Another domain of the forest with this many users (DirSync counts the whole forest). */
-  z.object({ kind: z.literal('forest-domain'), domain: z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i), users: z.number().int().min(0).max(200_000) }),
+  z.object({
+    kind: z.literal('forest-domain'),
+    domain: z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i),
+    users: z.number().int().min(0).max(200_000),
+  }),
   z.object({ kind: z.literal('clear') }),
 ]);
 export type Fault = z.infer<typeof faultSchema>;
@@ -195,7 +213,10 @@ export class SandboxTenant {
       scheduler: server.getScheduler(),
       adsyncService: server.adsyncService(),
       connectScope: { partitions: structuredClone(server.adConnector.Partitions), groupFilteringGroupDn: server.adConnector.GroupFilteringGroupDn },
-      rules: server.rules().filter((r) => r.Precedence < 100).map((r) => ({ identifier: r.Identifier, name: r.Name, direction: r.Direction, precedence: r.Precedence, linkType: r.LinkType })),
+      rules: server
+        .rules()
+        .filter((r) => r.Precedence < 100)
+        .map((r) => ({ identifier: r.Identifier, name: r.Name, direction: r.Direction, precedence: r.Precedence, linkType: r.LinkType })),
       jobs: g.jobs,
       agents: g.agents,
     };
@@ -209,4 +230,3 @@ function quarantineErrorCode(reason: string): string {
   if (reason === 'EncounteredQuarantineException') return 'HybridIdentityServiceNoActiveAgents';
   return 'EscrowThresholdExceeded';
 }
-

@@ -11,7 +11,10 @@ export interface Sql {
 
 /** Runs the callbacks a transaction registered, after its COMMIT; one failing does not stop the others. */
 async function runAfterCommit(fns: Array<() => Promise<void> | void>): Promise<void> {
-  for (const fn of fns) await Promise.resolve().then(fn).catch(() => {});
+  for (const fn of fns)
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => {});
 }
 
 /**

@@ -3,7 +3,10 @@ import type { Sql } from './db.js';
 
 /** A small key/value table: delta links and other cursors that must survive restarts. */
 export class KvStore {
-  constructor(private readonly db: Sql, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Sql,
+    private readonly clock: Clock,
+  ) {}
 
   async get(key: string): Promise<string | undefined> {
     const r = (await this.db.query<{ value: unknown }>('SELECT value FROM kv WHERE key = $1', [key])).rows[0];

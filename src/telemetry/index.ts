@@ -36,7 +36,11 @@ export async function startTelemetry(settings: TelemetrySettings, opts: { log: L
   const api = await import('@opentelemetry/api');
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
   const { BatchSpanProcessor, NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
-  const resource = resourceFromAttributes({ 'service.name': 'cutover', 'service.version': opts.serviceVersion ?? '0.0.0', ...(opts.instanceId ? { 'service.instance.id': opts.instanceId } : {}) });
+  const resource = resourceFromAttributes({
+    'service.name': 'cutover',
+    'service.version': opts.serviceVersion ?? '0.0.0',
+    ...(opts.instanceId ? { 'service.instance.id': opts.instanceId } : {}),
+  });
   const processors: import('@opentelemetry/sdk-trace-node').SpanProcessor[] = [];
   if (endpoint) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
@@ -69,7 +73,8 @@ export async function startTelemetry(settings: TelemetrySettings, opts: { log: L
 
   const tracer = api.trace.getTracer('cutover', opts.serviceVersion);
   const kinds = { server: api.SpanKind.SERVER, client: api.SpanKind.CLIENT, internal: api.SpanKind.INTERNAL, producer: api.SpanKind.PRODUCER };
-  const clean = (attrs: SpanAttributes) => Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== null)) as Record<string, string | number | boolean>;
+  const clean = (attrs: SpanAttributes) =>
+    Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== null)) as Record<string, string | number | boolean>;
   const wrap = (span: import('@opentelemetry/api').Span): TraceSpan => ({
     set: (attrs) => void span.setAttributes(clean(attrs)),
     fail: (err: any) => {

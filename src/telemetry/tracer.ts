@@ -14,7 +14,12 @@ export interface TraceSpan {
 
 export interface Tracer {
   /** Runs fn in a new span, a child of the current one; the span ends when fn settles (a throw marks it failed). */
-  inSpan<T>(name: string, attrs: SpanAttributes, fn: (span: TraceSpan) => Promise<T>, opts?: { kind?: 'server' | 'client' | 'internal' | 'producer' }): Promise<T>;
+  inSpan<T>(
+    name: string,
+    attrs: SpanAttributes,
+    fn: (span: TraceSpan) => Promise<T>,
+    opts?: { kind?: 'server' | 'client' | 'internal' | 'producer' },
+  ): Promise<T>;
   /** A span that outlives the call (e.g. a runner job, from queued to settled): a child of the current span; the caller ends it. */
   start(name: string, attrs: SpanAttributes, opts?: { kind?: 'server' | 'client' | 'internal' | 'producer' }): TraceSpan;
 }

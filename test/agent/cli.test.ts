@@ -39,7 +39,17 @@ describe('cutover-runner CLI', () => {
   });
 
   it('exec --dry-run with powershell prints the exact script and stdin, and runs nothing', async () => {
-    const r = await cli('exec', 'ad-copy-admin-description', '--params', '{"ou":"OU=GWB,DC=contoso,DC=com","dryRun":false}', '--executor', 'powershell', '--dry-run', '--powershell', '/nonexistent/pwsh');
+    const r = await cli(
+      'exec',
+      'ad-copy-admin-description',
+      '--params',
+      '{"ou":"OU=GWB,DC=contoso,DC=com","dryRun":false}',
+      '--executor',
+      'powershell',
+      '--dry-run',
+      '--powershell',
+      '/nonexistent/pwsh',
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.plan.script).toContain('Set-ADGroup -Identity $c.dn -Add');
@@ -68,11 +78,23 @@ describe('cutover-runner CLI', () => {
     const { token } = await hub.createRunner({ name: 'cli', tenantId: 't1' });
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-runner-'));
     writeFileSync(path.join(dir, 'token'), `${token}\n`, { mode: 0o600 });
-    const child = spawn(process.execPath, [BIN, '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--token-file', path.join(dir, 'token'), '--executor', 'sandbox'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--token-file', path.join(dir, 'token'), '--executor', 'sandbox'],
+      {
+        stdio: 'ignore',
+      },
+    );
     try {
-      const queued = await hub.enqueue({ migrationId: 'm', stepSeq: 1, attempt: 1, action: 'ad-count', params: { ou: 'OU=Finance,DC=contoso,DC=com' }, tenantId: 't1', mutation: false });
+      const queued = await hub.enqueue({
+        migrationId: 'm',
+        stepSeq: 1,
+        attempt: 1,
+        action: 'ad-count',
+        params: { ou: 'OU=Finance,DC=contoso,DC=com' },
+        tenantId: 't1',
+        mutation: false,
+      });
       const job = await settled;
       expect(job).toMatchObject({ id: queued.id, state: 'succeeded', result: { users: 80 } });
       expect((await hub.listRunners())[0]).toMatchObject({ executor: 'sandbox', health: 'Healthy' });

@@ -38,7 +38,12 @@ describe.skipIf(reason !== null)('ldap executor against a real Samba AD DC', () 
 
   it('summarises the whole domain: counts and the largest groups by member count', async () => {
     const s = await ok('ad-domain-summary', {});
-    expect(s.domain).toBe(dc.baseDn.split(',').map((r: string) => r.split('=')[1].toLowerCase()).join('.'));
+    expect(s.domain).toBe(
+      dc.baseDn
+        .split(',')
+        .map((r: string) => r.split('=')[1].toLowerCase())
+        .join('.'),
+    );
     expect(s.users).toBeGreaterThanOrEqual(BULK + FIXTURE.pilotUsers + FIXTURE.salesUsers + FIXTURE.emeaUsers + FIXTURE.preSalesUsers);
     expect(s.total).toBe(s.users + s.groups + s.contacts);
     expect(s.largestGroups.length).toBeGreaterThan(0);
@@ -105,8 +110,11 @@ describe.skipIf(reason !== null)('ldap executor against a real Samba AD DC', () 
     expect((await ok('ad-count', { ou: FIXTURE.pilotOu }, startTls)).users).toBe(FIXTURE.pilotUsers);
   });
 
-  it('reads the sync tools\' service accounts, every domain of the forest, and the writeback scope from groupType', async () => {
-    const domain = dc.baseDn.split(',').map((r: string) => r.split('=')[1].toLowerCase()).join('.');
+  it("reads the sync tools' service accounts, every domain of the forest, and the writeback scope from groupType", async () => {
+    const domain = dc.baseDn
+      .split(',')
+      .map((r: string) => r.split('=')[1].toLowerCase())
+      .join('.');
     const before = await ok('forest-object-count', {});
     expect(before.domains).toEqual([expect.objectContaining({ domain, dn: dc.baseDn })]);
     expect(before.total).toBe(before.domains[0].users + before.domains[0].groups + before.domains[0].contacts);
@@ -116,8 +124,18 @@ describe.skipIf(reason !== null)('ldap executor against a real Samba AD DC', () 
     await c.bind(dc.bindDn, dc.password);
     try {
       const user = ['top', 'person', 'organizationalPerson', 'user'];
-      await c.add(`CN=MSOL_AD_SYNC,CN=Users,${dc.baseDn}`, { objectClass: user, sAMAccountName: 'MSOL_AD_SYNC', description: "Account created by the Windows Azure Active Directory Sync tool with installation identifier '1f2e3d4c5b6a' running on computer 'DIRSYNC01' configured to synchronize to tenant 'contoso.onmicrosoft.com'." });
-      await c.add(`CN=MSOL_0123456789ab,CN=Users,${dc.baseDn}`, { objectClass: user, sAMAccountName: 'MSOL_0123456789ab', description: 'Account created by Microsoft Azure Active Directory Connect with installation identifier 0123456789ab running on computer AADC01 configured to synchronize to tenant contoso.onmicrosoft.com.' });
+      await c.add(`CN=MSOL_AD_SYNC,CN=Users,${dc.baseDn}`, {
+        objectClass: user,
+        sAMAccountName: 'MSOL_AD_SYNC',
+        description:
+          "Account created by the Windows Azure Active Directory Sync tool with installation identifier '1f2e3d4c5b6a' running on computer 'DIRSYNC01' configured to synchronize to tenant 'contoso.onmicrosoft.com'.",
+      });
+      await c.add(`CN=MSOL_0123456789ab,CN=Users,${dc.baseDn}`, {
+        objectClass: user,
+        sAMAccountName: 'MSOL_0123456789ab',
+        description:
+          'Account created by Microsoft Azure Active Directory Connect with installation identifier 0123456789ab running on computer AADC01 configured to synchronize to tenant contoso.onmicrosoft.com.',
+      });
       await c.add(scopeOu, { objectClass: ['top', 'organizationalUnit'] });
       const group = (cn: string, groupType: string, extra: Record<string, string> = {}) =>
         c.add(`CN=${cn},${scopeOu}`, { objectClass: ['top', 'group'], sAMAccountName: `gwbscope${cn.slice(-2)}`, groupType, adminDescription: cn, ...extra });
@@ -139,7 +157,13 @@ describe.skipIf(reason !== null)('ldap executor against a real Samba AD DC', () 
     expect(report).toMatchObject({ inScope: 1, outOfScope: 2 });
     const by = Object.fromEntries(report.groups.map((g: any) => [g.adminDescription.slice(-2), g]));
     expect(by.a1).toMatchObject({ groupScope: 'universal', security: true, inScope: true });
-    expect(by.a2).toMatchObject({ groupScope: 'universal', security: false, mail: 'dl@contoso.test', inScope: false, reason: expect.stringContaining('mail-enabled') });
+    expect(by.a2).toMatchObject({
+      groupScope: 'universal',
+      security: false,
+      mail: 'dl@contoso.test',
+      inScope: false,
+      reason: expect.stringContaining('mail-enabled'),
+    });
     expect(by.a3).toMatchObject({ groupScope: 'global', security: true, inScope: false, reason: expect.stringContaining('global scope') });
   });
 

@@ -135,7 +135,7 @@ describe('PowerShell action scripts', () => {
 
   it('the static check catches what it is meant to catch', () => {
     const bad = [
-      "Invoke-Expression $p.params.ou",
+      'Invoke-Expression $p.params.ou',
       'Write-Output "OU is $($p.params.ou)"',
       '& $p.params.command',
       'iex ([Console]::In.ReadToEnd())',
@@ -151,7 +151,6 @@ describe('PowerShell action scripts', () => {
 });
 
 // ---------------------------------------------------------------- golden parameter JSON
-
 
 describe('PowerShell parameter JSON (golden)', () => {
   const golden = path.join(path.dirname(new URL(import.meta.url).pathname), 'golden', 'powershell-stdin.json');
@@ -183,7 +182,10 @@ describe('PowerShell scripts speak UTF-8 both ways', () => {
   const common = readFileSync(path.join(SCRIPTS_DIR, '_common.ps1'), 'utf8');
 
   it('_common.ps1 sets Console input and output encoding to UTF-8 without BOM before reading stdin', () => {
-    const code = lex(common).filter((t) => t.kind !== 'comment').map((t) => (t.kind === 'string' ? `'${t.text}'` : t.text)).join('');
+    const code = lex(common)
+      .filter((t) => t.kind !== 'comment')
+      .map((t) => (t.kind === 'string' ? `'${t.text}'` : t.text))
+      .join('');
     const utf8 = code.indexOf('New-Object System.Text.UTF8Encoding -ArgumentList $false');
     const inEnc = code.indexOf('[Console]::InputEncoding = $script:CutoverUtf8');
     const outEnc = code.indexOf('[Console]::OutputEncoding = $script:CutoverUtf8');

@@ -30,15 +30,13 @@ function parseCsv(text: string): string[][] {
       if (c === '"' && text[i + 1] === '"') {
         cell += '"';
         i++;
-      }
-      else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
     else if (c === ',') {
       row.push(cell);
       cell = '';
-    }
-    else if (c === '\r' && text[i + 1] === '\n') {
+    } else if (c === '\r' && text[i + 1] === '\n') {
       row.push(cell);
       rows.push(row);
       row = [];
@@ -51,7 +49,11 @@ function parseCsv(text: string): string[][] {
 
 /** Every row of every table: what a refused request must leave as it was. */
 async function storeSnapshot(h: Harness): Promise<string> {
-  const tables = (await h.app.db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name")).rows.map((r: any) => r.table_name as string);
+  const tables = (
+    await h.app.db.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+  ).rows.map((r: any) => r.table_name as string);
   const out: Record<string, unknown[]> = {};
   for (const t of tables) out[t] = (await h.app.db.query(`SELECT * FROM "${t}"`)).rows.map((r) => JSON.stringify(r)).sort();
   return JSON.stringify(out);
@@ -129,7 +131,9 @@ describe('the assessment report: downloadable from the assessment card through a
     const ad = h.app.tenant!.forest.ad.all();
     const objects = row('Objects in contoso.com');
     expect(objects).toMatchObject({ area: 'Object counts', status: 'ok', limit: '150,000 objects per domain' });
-    expect(objects.result).toContain(`${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length.toLocaleString('en-US')}`);
+    expect(objects.result).toContain(
+      `${ad.length.toLocaleString('en-US')} (users ${ad.filter((o) => o.objectClass === 'user' || o.objectClass === 'inetOrgPerson').length.toLocaleString('en-US')}`,
+    );
     expect(row('Groups over 50,000 members')).toMatchObject({ status: 'ok', result: 'none', limit: '50,000 members per group' });
     expect(row('Groups over 50,000 members').evidence).toMatch(/^largest groups: CN=/);
     // Get-ADSyncExportDeletionThreshold needs -AADUserName and an interactive sign-in: a person reads it, cutover does not call it
@@ -140,8 +144,22 @@ describe('the assessment report: downloadable from the assessment card through a
     expect(row('Password writeback').result).toBe('not in use');
     expect(row('Exchange hybrid writeback').result).toBe('not in use');
     expect(row('Group writeback v2')).toMatchObject({ area: 'Parity gaps', status: 'limit' });
-    for (const gap of ['Device writeback', 'Advanced (custom) sync rules', 'Attribute-based filtering', 'Cross-forest references', 'Pass-through authentication and AD FS']) expect(row(gap)?.area, gap).toBe('Parity gaps');
-    for (const pre of ['Cloud Sync provisioning agents', 'Agent version', 'Groups without ms-DS-ConsistencyGuid', 'Source anchor', 'Windows Server and AD schema for group scenarios']) expect(row(pre)?.area, pre).toBe('Prerequisites');
+    for (const gap of [
+      'Device writeback',
+      'Advanced (custom) sync rules',
+      'Attribute-based filtering',
+      'Cross-forest references',
+      'Pass-through authentication and AD FS',
+    ])
+      expect(row(gap)?.area, gap).toBe('Parity gaps');
+    for (const pre of [
+      'Cloud Sync provisioning agents',
+      'Agent version',
+      'Groups without ms-DS-ConsistencyGuid',
+      'Source anchor',
+      'Windows Server and AD schema for group scenarios',
+    ])
+      expect(row(pre)?.area, pre).toBe('Prerequisites');
     const rec = row('Recommendation');
     expect(rec.result).toBe(`partially (coexistence): migrate the OUs that only need basic sync (${PILOT_OU}) and keep the rest on Connect Sync`);
     expect(rec.evidence).toContain('Group writeback v2: in use');
@@ -154,11 +172,13 @@ describe('the assessment report: downloadable from the assessment card through a
     const body = await res.json();
     expect(body.migration).toMatchObject({ id: m, name: 'Assessed', domain: 'contoso.com', ous: [PILOT_OU] });
     expect(body.verdict).toBe('partially');
-    const csv = parseCsv((await (await fetch(link)).text()).replace(/^\uFEFF/, '')).filter((l) => !l[0].startsWith('#')).slice(1);
+    const csv = parseCsv((await (await fetch(link)).text()).replace(/^\uFEFF/, ''))
+      .filter((l) => !l[0].startsWith('#'))
+      .slice(1);
     expect(body.findings.map((f: any) => [f.area, f.check, f.status, f.result, f.limit ?? '', f.evidence])).toEqual(csv);
   });
 
-  it('refuses a tampered signature, another migration\'s link, an unknown id and an expired link, and changes nothing', async () => {
+  it("refuses a tampered signature, another migration's link, an unknown id and an expired link, and changes nothing", async () => {
     const before = await storeSnapshot(h);
     const tampered = link.replace(/sig=./, (s) => (s.endsWith('A') ? 'sig=B' : 'sig=A'));
     expect((await fetch(tampered)).status).toBe(403);

@@ -32,13 +32,30 @@ const channelTraffic = (h: Harness) => h.connector.sent.map((s) => JSON.stringif
 /** The reply that matches, among what the bot sent since `from`. */
 async function reply(h: Harness, from: number, match: string | RegExp): Promise<{ text: string; id: string; activity: any }> {
   const test = (t: string) => (typeof match === 'string' ? t.includes(match) : match.test(t));
-  const r = await h.connector.waitFor(() => h.connector.sent.slice(from).find((s) => s.method === 'POST' && test(cardText(s.activity))), 15_000, `a reply matching ${match}`);
+  const r = await h.connector.waitFor(
+    () => h.connector.sent.slice(from).find((s) => s.method === 'POST' && test(cardText(s.activity))),
+    15_000,
+    `a reply matching ${match}`,
+  );
   return { text: cardText(r.activity), id: r.activityId, activity: r.activity };
 }
 
-async function say(h: Harness, who: TestUser, text: string, match: string | RegExp, conversation?: string): Promise<{ text: string; id: string; activity: any }> {
+async function say(
+  h: Harness,
+  who: TestUser,
+  text: string,
+  match: string | RegExp,
+  conversation?: string,
+): Promise<{ text: string; id: string; activity: any }> {
   const n = h.connector.sent.length;
-  if (conversation) await h.post(h.activity(who, { type: 'message', text, conversation: { id: conversation, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true } }));
+  if (conversation)
+    await h.post(
+      h.activity(who, {
+        type: 'message',
+        text,
+        conversation: { id: conversation, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
+      }),
+    );
   else await h.say(who, text);
   return reply(h, n, match);
 }
@@ -72,7 +89,11 @@ async function snapshot(h: Harness): Promise<string> {
 
 /** A runner call authenticated with this token: 401 when the token does not work (heartbeat of an unknown job otherwise). */
 async function runnerStatus(h: Harness, token: string): Promise<number> {
-  const r = await fetch(`${h.app.url}/api/runner/v1/jobs/${randomUUID()}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ leaseId: randomUUID() }) });
+  const r = await fetch(`${h.app.url}/api/runner/v1/jobs/${randomUUID()}/heartbeat`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ leaseId: randomUUID() }),
+  });
   await r.text();
   return r.status;
 }
@@ -97,7 +118,10 @@ describe('runners: administrators only, approved by a second one, the token only
   it('a member who is no administrator cannot add, rotate or revoke a runner, not even as the owner of a throwaway migration of her own', async () => {
     const before = await snapshot(h);
     // The issue's path: a throwaway migration naming herself its only owner is refused now…
-    expect((await say(h, USERS.bystander, `new migration "Mine" domain=contoso.com ou="${SALES_OU}" owners=${USERS.bystander.aadObjectId}`, 'Migration not created')).text).toContain('You cannot be the only change owner');
+    expect(
+      (await say(h, USERS.bystander, `new migration "Mine" domain=contoso.com ou="${SALES_OU}" owners=${USERS.bystander.aadObjectId}`, 'Migration not created'))
+        .text,
+    ).toContain('You cannot be the only change owner');
     // …and owning migrations gives no power over runners anyway: Lee owns nothing here, Pat neither.
     for (const [who, cmd] of [
       [USERS.bystander, 'runner add patrunner'],
@@ -110,7 +134,13 @@ describe('runners: administrators only, approved by a second one, the token only
     }
     // In a one-to-one chat with the bot nobody else would see the request card: asked in a channel or group chat only.
     const m = h.connector.sent.length;
-    await h.post(h.activity(USERS.alex, { type: 'message', text: 'runner add private', conversation: { id: 'a:alex-personal', conversationType: 'personal', tenantId: h.app.tenant!.tenantId } }));
+    await h.post(
+      h.activity(USERS.alex, {
+        type: 'message',
+        text: 'runner add private',
+        conversation: { id: 'a:alex-personal', conversationType: 'personal', tenantId: h.app.tenant!.tenantId },
+      }),
+    );
     expect((await reply(h, m, 'Runner not registered')).text).toContain('nobody else sees a request made in this one-to-one chat');
     // An administrator in a channel of a tenant cutover does not manage: no runner there (it would never get a job).
     const other = h.in({ tenantId: randomUUID() });
@@ -130,7 +160,9 @@ describe('runners: administrators only, approved by a second one, the token only
     requestId = String(data.r);
 
     // Four-eyes: Alex asked, so Alex cannot approve; Pat is no administrator; Megan cannot take Alex's token.
-    expect(cardText((await h.click(USERS.alex, 'runner.approve', data, asked.id)).card)).toContain('You asked for this runner, so you cannot approve it (four-eyes)');
+    expect(cardText((await h.click(USERS.alex, 'runner.approve', data, asked.id)).card)).toContain(
+      'You asked for this runner, so you cannot approve it (four-eyes)',
+    );
     expect(cardText((await h.click(USERS.bystander, 'runner.approve', data, asked.id)).card)).toContain("Only cutover's administrators");
     expect(cardText((await h.click(USERS.alex, 'runner.token', { r: requestId }, asked.id)).card)).toContain('waiting for approval: there is no token to show');
     expect((await h.app.registrations.get(requestId))!.state).toBe('awaiting_approval');
@@ -138,9 +170,15 @@ describe('runners: administrators only, approved by a second one, the token only
     const approved = await h.click(USERS.megan, 'runner.approve', data, asked.id);
     expect(cardText(approved.card)).toContain('Approved — Alex Wilber can take the token until');
     // The shared card follows for everyone (the connector saw the update), with "Show my token" and no token.
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(asked.id)).includes('Approved — Alex Wilber') || undefined, 10_000, 'the shared card update');
+    await h.connector.waitFor(
+      () => cardText(h.connector.messages.get(asked.id)).includes('Approved — Alex Wilber') || undefined,
+      10_000,
+      'the shared card update',
+    );
     expect(buttons(h.connector.messages.get(asked.id).attachments[0].content)).toContain('Show my token (only I see it)');
-    expect(cardText((await h.click(USERS.megan, 'runner.token', { r: requestId }, asked.id)).card)).toContain('Only Alex Wilber, who asked for this runner, can see its token');
+    expect(cardText((await h.click(USERS.megan, 'runner.token', { r: requestId }, asked.id)).card)).toContain(
+      'Only Alex Wilber, who asked for this runner, can see its token',
+    );
     expect(cardText((await h.click(USERS.bystander, 'runner.token', { r: requestId }, asked.id)).card)).not.toMatch(TOKEN);
 
     const n = h.connector.sent.length;
@@ -173,7 +211,10 @@ describe('runners: administrators only, approved by a second one, the token only
     const approvedRow = audit.find((a) => a.action === 'runner-request-approved')!;
     expect(approvedRow.actorOid).toBe(USERS.megan.aadObjectId);
     expect(audit.find((a) => a.action === 'runner-registered')!.actorOid).toBe(USERS.alex.aadObjectId);
-    const everything = JSON.stringify((await h.app.db.query('SELECT * FROM audit')).rows) + JSON.stringify((await h.app.db.query('SELECT * FROM runner_requests')).rows) + JSON.stringify((await h.app.db.query('SELECT * FROM runners')).rows);
+    const everything =
+      JSON.stringify((await h.app.db.query('SELECT * FROM audit')).rows) +
+      JSON.stringify((await h.app.db.query('SELECT * FROM runner_requests')).rows) +
+      JSON.stringify((await h.app.db.query('SELECT * FROM runners')).rows);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(token.slice(SECRET_AT));
     // Logs: the registration is logged, the token is not.
@@ -247,7 +288,7 @@ describe('administrators: the sandbox names its own, a deployment with none has 
     await h?.stop();
   });
 
-  it("with neither setting, the sandbox's administrators are its \"Cutover Administrators\" group (Alex and Megan of the Playground), read through Graph", async () => {
+  it('with neither setting, the sandbox\'s administrators are its "Cutover Administrators" group (Alex and Megan of the Playground), read through Graph', async () => {
     const asked = await say(h, PG.alex, 'runner add connect02', /Runner (registration|not registered)/);
     expect(asked.text).toContain('Waiting for a second administrator');
     const data = actionData(cardOf(asked.activity), 'runner.approve');
@@ -261,7 +302,10 @@ describe('administrators: the sandbox names its own, a deployment with none has 
   it('outside the sandbox, with neither setting, nobody is an administrator (fail closed), and one alone cannot add a runner', async () => {
     const none = new Administrators({ config: { oids: [], groupId: null } });
     expect(none.configured).toBe(false);
-    expect(await none.check('t', USERS.alex.aadObjectId)).toEqual({ admin: false, reason: expect.stringContaining('No cutover administrators are configured (CUTOVER_ADMINS / CUTOVER_ADMINS_GROUP)') });
+    expect(await none.check('t', USERS.alex.aadObjectId)).toEqual({
+      admin: false,
+      reason: expect.stringContaining('No cutover administrators are configured (CUTOVER_ADMINS / CUTOVER_ADMINS_GROUP)'),
+    });
     const one = await Harness.start({ env: { CUTOVER_ADMINS: USERS.alex.aadObjectId } });
     try {
       const r = await say(one, USERS.alex, 'runner add solo', 'Runner not registered');
@@ -286,7 +330,7 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     await h?.stop();
   });
 
-  it('binds the migration to the tenant\'s only runner at creation; its reads (status counts too) go to that runner only', async () => {
+  it("binds the migration to the tenant's only runner at creation; its reads (status counts too) go to that runner only", async () => {
     const m = (await h.app.engine.getMigration(pilot))!;
     expect(m.runnerName).toBe('sandbox-runner');
     const n = (await h.app.db.query('SELECT count(*)::int AS n FROM runner_jobs')).rows[0].n;
@@ -303,14 +347,35 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     const nobody = randomUUID();
     const before = await snapshot(h);
     const cases: [string, string][] = [
-      [`new migration "A" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId},${nobody}`, `The change owner ${nobody} is nobody in this tenant`],
+      [
+        `new migration "A" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId},${nobody}`,
+        `The change owner ${nobody} is nobody in this tenant`,
+      ],
       [`new migration "A" domain=contoso.com ou="${SALES_OU}" owners=${USERS.alex.aadObjectId}`, 'You cannot be the only change owner'],
-      [`new migration "A" domain=contoso.com ou="${SALES_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId} approvals=2`, '2 approvals are required but only 1 change owner besides you is named: the quorum must be reachable without the requester'],
-      [`new migration "A" domain=fabrikam.com ou="OU=Sales,DC=fabrikam,DC=com" owners=${USERS.megan.aadObjectId}`, 'fabrikam.com is not a domain of this tenant (its verified domains: contoso.onmicrosoft.com, contoso.com, litware.com)'],
-      [`new migration "A" domain=unverified.example ou="OU=Sales,DC=unverified,DC=example" owners=${USERS.megan.aadObjectId}`, "unverified.example is not verified in this tenant's Entra ID"],
-      [`new migration "A" domain=litware.com ou="OU=Sales,DC=litware,DC=com" owners=${USERS.megan.aadObjectId}`, 'litware.com is not a domain of the forest the runner "sandbox-runner" sees (contoso.com)'],
-      [`new migration "A" domain=contoso.com ou="OU=Nowhere,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`, 'The OU OU=Nowhere,DC=contoso,DC=com does not exist in contoso.com'],
-      [`new migration "A" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, `${PILOT_OU} is already in "Pilot" (the same OU): one active migration per OU.`],
+      [
+        `new migration "A" domain=contoso.com ou="${SALES_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId} approvals=2`,
+        '2 approvals are required but only 1 change owner besides you is named: the quorum must be reachable without the requester',
+      ],
+      [
+        `new migration "A" domain=fabrikam.com ou="OU=Sales,DC=fabrikam,DC=com" owners=${USERS.megan.aadObjectId}`,
+        'fabrikam.com is not a domain of this tenant (its verified domains: contoso.onmicrosoft.com, contoso.com, litware.com)',
+      ],
+      [
+        `new migration "A" domain=unverified.example ou="OU=Sales,DC=unverified,DC=example" owners=${USERS.megan.aadObjectId}`,
+        "unverified.example is not verified in this tenant's Entra ID",
+      ],
+      [
+        `new migration "A" domain=litware.com ou="OU=Sales,DC=litware,DC=com" owners=${USERS.megan.aadObjectId}`,
+        'litware.com is not a domain of the forest the runner "sandbox-runner" sees (contoso.com)',
+      ],
+      [
+        `new migration "A" domain=contoso.com ou="OU=Nowhere,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`,
+        'The OU OU=Nowhere,DC=contoso,DC=com does not exist in contoso.com',
+      ],
+      [
+        `new migration "A" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`,
+        `${PILOT_OU} is already in "Pilot" (the same OU): one active migration per OU.`,
+      ],
       [`new migration "A" domain=contoso.com ou="OU=EMEA,OU=Sales,DC=contoso,DC=com;${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, 'is already in "Pilot"'],
     ];
     for (const [cmd, expected] of cases) {
@@ -319,7 +384,13 @@ describe('a new migration is checked before anything is created; cancel; alerts'
       expect(r.text, cmd).toContain('Nothing was created.');
     }
     // The same name in another post of the same channel (a Teams channel thread is its own conversation id).
-    const again = await say(h, USERS.alex, `new migration "pilot" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId}`, 'Migration not created', OTHER_POST);
+    const again = await say(
+      h,
+      USERS.alex,
+      `new migration "pilot" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId}`,
+      'Migration not created',
+      OTHER_POST,
+    );
     expect(again.text).toContain('A migration named "pilot" already exists here.');
     expect(await snapshot(h)).toBe(before);
   });
@@ -327,7 +398,12 @@ describe('a new migration is checked before anything is created; cancel; alerts'
   it('accepts an owner who is not in the team but is a user of the tenant (Graph), and refuses a disabled account', async () => {
     const sim = h.app.tenant!.graph;
     const disabled = sim.addCloudUser('gone@contoso.com', 'Gone Person', randomUUID(), { accountEnabled: false });
-    const r = await say(h, USERS.alex, `new migration "B" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId},${disabled}`, 'Migration not created');
+    const r = await say(
+      h,
+      USERS.alex,
+      `new migration "B" domain=contoso.com ou="${SALES_OU}" owners=${USERS.megan.aadObjectId},${disabled}`,
+      'Migration not created',
+    );
     expect(r.text).toContain('Gone Person');
     expect(r.text).toContain('has a disabled account');
     // Megan of the Playground is not in this team's roster, but is a user of contoso.com.
@@ -359,12 +435,18 @@ describe('a new migration is checked before anything is created; cancel; alerts'
       { migrationId: pilot, tenantId: h.app.tenant!.tenantId, conversationId: CHANNEL, check: 'job-health', scope: 'authority-test' },
       { severity: 'critical', title: 'Cloud Sync job quarantined (test)', summary: 'EncounteredBaseEscrowThreshold', facts: [] },
     );
-    const card = await h.connector.waitFor(() => h.connector.sent.find((s) => cardText(s.activity).includes('Cloud Sync job quarantined (test)')), 10_000, 'the alert card');
+    const card = await h.connector.waitFor(
+      () => h.connector.sent.find((s) => cardText(s.activity).includes('Cloud Sync job quarantined (test)')),
+      10_000,
+      'the alert card',
+    );
     expect(buttons(cardOf(card.activity))).toEqual(expect.arrayContaining(['Acknowledge', 'Snooze 1 h', 'Resolve']));
     const v = (await h.app.alerts.get(alertId))!.version;
     for (const verb of ['alert.ack', 'alert.snooze', 'alert.resolve']) {
       const r = await h.click(USERS.bystander, verb, { alert: alertId, v, hours: 1 }, card.activityId);
-      expect(cardText(r.card), verb).toContain('Only the change owners of Pilot and the members of the responders group can acknowledge, snooze or resolve its alerts');
+      expect(cardText(r.card), verb).toContain(
+        'Only the change owners of Pilot and the members of the responders group can acknowledge, snooze or resolve its alerts',
+      );
     }
     const after = (await h.app.alerts.get(alertId))!;
     expect([after.state, after.version]).toEqual(['open', v]);
@@ -380,7 +462,7 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     expect(audit.find((a) => a.action === 'alert-resolved' && a.actorOid === USERS.megan.aadObjectId)).toBeDefined();
   });
 
-  it('cancel: change owners only; refused while a batch holds the Connect scheduler off, offering rollback; then the cancelled migration\'s cards lose their buttons', async () => {
+  it("cancel: change owners only; refused while a batch holds the Connect scheduler off, offering rollback; then the cancelled migration's cards lose their buttons", async () => {
     expect((await say(h, USERS.bystander, 'cancel Pilot', 'Pilot was not cancelled')).text).toContain('Only a change owner of Pilot can cancel it');
     await h.advanceTo(pilot, 'stop-scheduler', 1);
     const before = await snapshot(h);
@@ -409,10 +491,18 @@ describe('a new migration is checked before anything is created; cancel; alerts'
     // Every card of a step that will not run is updated in place without its buttons (Refresh only).
     for (const s of stepCards) {
       // Teams allows a bot 7 sends a second per thread: the rollback's own updates may still be queued ahead of these.
-      await h.connector.waitFor(() => cardText(h.connector.messages.get(s.activityId!)).includes('Cancelled') || undefined, 60_000, `step ${s.seq}'s card update`);
+      await h.connector.waitFor(
+        () => cardText(h.connector.messages.get(s.activityId!)).includes('Cancelled') || undefined,
+        60_000,
+        `step ${s.seq}'s card update`,
+      );
       expect(buttons(h.connector.messages.get(s.activityId!).attachments[0].content)).toEqual(['Refresh']);
     }
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(m.overviewActivityId!)).includes('Cancelled') || undefined, 60_000, 'the overview update');
+    await h.connector.waitFor(
+      () => cardText(h.connector.messages.get(m.overviewActivityId!)).includes('Cancelled') || undefined,
+      60_000,
+      'the overview update',
+    );
     // A click on an old card changes nothing.
     const stale = await h.click(USERS.alex, 'step.request', oldData, oldCard.activityId!);
     expect(cardText(stale.card)).toMatch(/cancelled/i);

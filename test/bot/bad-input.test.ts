@@ -72,7 +72,14 @@ describe('bad input', () => {
 
   it('answers tampered card data with an error card, changing nothing', async () => {
     const before = await snapshot();
-    for (const data of [{ m: migrationId, s: 'one', v: 0 }, { m: migrationId }, { m: { $ne: 1 }, s: 1, v: 0 }, { m: migrationId, s: 1, v: -5 }, { m: 'x'.repeat(500), s: 1, v: 0 }, null]) {
+    for (const data of [
+      { m: migrationId, s: 'one', v: 0 },
+      { m: migrationId },
+      { m: { $ne: 1 }, s: 1, v: 0 },
+      { m: migrationId, s: 1, v: -5 },
+      { m: 'x'.repeat(500), s: 1, v: 0 },
+      null,
+    ]) {
       const r = await h.click(USERS.megan, 'step.request', data as any);
       expect(r.status).toBe(200);
       expect(cardText(r.card)).toMatch(/not valid|does not exist/);

@@ -75,9 +75,13 @@ describe('cards read at a glance: a full pilot batch', () => {
     expect(await fact('stop-scheduler', 'Next cycle')).toBe('none while the scheduler is off');
     expect(await fact('start-scheduler', 'Scheduler')).toMatch(/^on since .* UTC .*: a sync cycle every 30 minutes \(was off\)$/);
     // rules created: name, direction, precedence
-    expect(await fact('create-noflow-rules', 'User rules')).toMatch(/^In from AD - User cloudNoFlow \(cutover [\w-]+\): inbound, precedence \d+; Out to AAD - User JoinNoFlow \(cutover [\w-]+\): outbound, precedence \d+$/);
+    expect(await fact('create-noflow-rules', 'User rules')).toMatch(
+      /^In from AD - User cloudNoFlow \(cutover [\w-]+\): inbound, precedence \d+; Out to AAD - User JoinNoFlow \(cutover [\w-]+\): outbound, precedence \d+$/,
+    );
     expect(await fact('create-noflow-rules', 'No-flow rules')).toBe('8 created; they take effect at the next full synchronization');
-    expect(await fact('create-noflow-rules', 'cloudNoFlow in the metaverse')).toBe('44 of 44 objects of the OU (users 38 of 38, inetOrgPersons 2 of 2, groups 2 of 2, contacts 2 of 2)');
+    expect(await fact('create-noflow-rules', 'cloudNoFlow in the metaverse')).toBe(
+      '44 of 44 objects of the OU (users 38 of 38, inetOrgPersons 2 of 2, groups 2 of 2, contacts 2 of 2)',
+    );
     expect(await fact('create-noflow-rules', 'Sync cycle')).toBe('full synchronization (Initial): Success');
     expect(await fact('verify-ou-users', 'Taken by Cloud Sync')).toBe('44 of 44 objects (user: 40 of 40, contact: 2 of 2, group: 2 of 2)');
     expect(await fact('provision-on-demand', 'Provisioning steps')).toBe('Import, Matching, Scoping, Export: all succeeded');
@@ -110,7 +114,10 @@ describe('cards read at a glance: a full pilot batch', () => {
       expect(links(card).length, `step ${seq} cites its source`).toBeGreaterThan(0);
     }
     const all = [...seen.values()].flatMap(links);
-    expect(all).toContainEqual({ text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync', url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync' });
+    expect(all).toContainEqual({
+      text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync',
+      url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync',
+    });
     for (const l of all.filter((x) => !x.url.includes('/api/reports/'))) expect(l.url).toMatch(/^https:\/\//);
   });
 
@@ -151,7 +158,10 @@ describe('cards read at a glance: a full pilot batch', () => {
     expect(facts(byKey('create-noflow-rules')).find((f) => f.title === 'OUs the rules cover')?.value).toBe(`${PILOT_OU}; ${ESCAPED_OU}`);
     expect(lines(byKey('enable-cloud-sync'))[4]).toContain(`takes the 4 users, 0 groups and 0 contacts in ${ESCAPED_OU}`);
     // the overview lists it exactly too
-    const overview = h.connector.cards().map((c) => c.card).find((c) => cardText(c).includes('Migration id') && cardText(c).includes('Glance'));
+    const overview = h.connector
+      .cards()
+      .map((c) => c.card)
+      .find((c) => cardText(c).includes('Migration id') && cardText(c).includes('Glance'));
     expect(facts(overview).find((f) => f.title === 'OU batches')?.value).toContain(`1. ${PILOT_OU}`);
   });
 });

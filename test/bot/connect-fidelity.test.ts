@@ -13,7 +13,11 @@ const SALES_OU = 'OU=Sales,DC=contoso,DC=com';
 const PRESALES_OU = 'OU=PreSales,DC=contoso,DC=com';
 
 async function reply(h: Harness, from: number, expected: string): Promise<string> {
-  const r = await h.connector.waitFor(() => h.connector.sent.slice(from).find((s) => s.method === 'POST' && cardText(s.activity).includes(expected)), 10_000, `a reply containing "${expected}"`);
+  const r = await h.connector.waitFor(
+    () => h.connector.sent.slice(from).find((s) => s.method === 'POST' && cardText(s.activity).includes(expected)),
+    10_000,
+    `a reply containing "${expected}"`,
+  );
   return cardText(r.activity);
 }
 

@@ -19,7 +19,9 @@ async function configureGroupProvisioningInPortal(h: Harness): Promise<string> {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.status === 204 ? null : r.json();
   };
-  const list = await (await fetch(`${base}/beta/servicePrincipals?$filter=${encodeURIComponent(`applicationTemplateId eq '${AD2AAD_TEMPLATE_ID}'`)}`, { headers })).json();
+  const list = await (
+    await fetch(`${base}/beta/servicePrincipals?$filter=${encodeURIComponent(`applicationTemplateId eq '${AD2AAD_TEMPLATE_ID}'`)}`, { headers })
+  ).json();
   let spId: string | undefined = list.value?.find((sp: any) => sp.displayName === 'contoso.com')?.id;
   if (!spId) {
     const made = await post(`/beta/applicationTemplates/${AD2AAD_TEMPLATE_ID}/instantiate`, { displayName: 'contoso.com' });
@@ -31,7 +33,10 @@ async function configureGroupProvisioningInPortal(h: Harness): Promise<string> {
 }
 
 async function newGwbMigration(h: Harness, name: string): Promise<string> {
-  await h.say(USERS.alex, `new migration "${name}" kind=group-writeback-v2 domain=contoso.com ou="${GWB_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`);
+  await h.say(
+    USERS.alex,
+    `new migration "${name}" kind=group-writeback-v2 domain=contoso.com ou="${GWB_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+  );
   return (await h.app.engine.findMigration(name))!.id;
 }
 
@@ -65,7 +70,15 @@ describe('group writeback v2 → Cloud Sync (seed 004), production-faithful', ()
   it('lists, group by group from the real groupType, which groups are in scope and which stay out, and why', async () => {
     const ad = h.app.tenant!.forest.ad;
     // A written-back group someone changed to global scope: not what seed 004 supports.
-    ad.add({ cn: 'Group_0f0e0d0c-0000-4000-8000-00000000beef', parentDn: GWB_OU, objectClass: 'group', displayName: 'Old Global', adminDescription: 'Group_0f0e0d0c-0000-4000-8000-00000000beef', groupScope: 'global', securityEnabled: true });
+    ad.add({
+      cn: 'Group_0f0e0d0c-0000-4000-8000-00000000beef',
+      parentDn: GWB_OU,
+      objectClass: 'group',
+      displayName: 'Old Global',
+      adminDescription: 'Group_0f0e0d0c-0000-4000-8000-00000000beef',
+      groupScope: 'global',
+      securityEnabled: true,
+    });
     await h.advanceTo(m, 'gwb-scope-report');
     const report = (await h.app.engine.getStep(m, await h.seqOf(m, 'gwb-scope-report')))!.evidence as any;
     expect(report.results[0].inScope).toBe(6);
@@ -105,7 +118,9 @@ describe('group writeback v2 → Cloud Sync (seed 004), production-faithful', ()
     h.app.tenant!.forest.server.setStagingMode(true);
     await h.advanceTo(m, 'gwb-staging-on');
     expect((await h.app.engine.getStep(m, seq))!.state).toBe('succeeded');
-    expect((await h.app.engine.auditTrail(m)).filter((a) => a.stepSeq === seq).map((a) => a.action)).toEqual(expect.arrayContaining(['approved', 'operator-go', 'operator-done', 'step-succeeded']));
+    expect((await h.app.engine.auditTrail(m)).filter((a) => a.stepSeq === seq).map((a) => a.action)).toEqual(
+      expect.arrayContaining(['approved', 'operator-go', 'operator-done', 'step-succeeded']),
+    );
   });
 
   it('shows the pending exports before leaving staging; deletes of written-back groups block it; the approval binds to the figures', async () => {
@@ -178,9 +193,18 @@ describe('DirSync → Entra Connect (seed 003), production-faithful', () => {
 
   const create = async (name: string, extra = '') => {
     const n = h.connector.sent.length;
-    await h.say(USERS.alex, `new migration "${name}" kind=dirsync-upgrade domain=contoso.com owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}${extra}`);
+    await h.say(
+      USERS.alex,
+      `new migration "${name}" kind=dirsync-upgrade domain=contoso.com owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}${extra}`,
+    );
     const m = await h.app.engine.findMigration(name);
-    if (!m) throw new Error(h.connector.sent.slice(n).map((s) => cardText(s.activity)).join('\n'));
+    if (!m)
+      throw new Error(
+        h.connector.sent
+          .slice(n)
+          .map((s) => cardText(s.activity))
+          .join('\n'),
+      );
     return m.id;
   };
 
@@ -206,7 +230,10 @@ describe('DirSync → Entra Connect (seed 003), production-faithful', () => {
     expect(ev).toMatchObject({ recommendedPath: 'parallel', chosenPath: 'parallel' });
     expect(ev.estimateHours).toBeGreaterThanOrEqual(3);
     const steps = await h.app.engine.getSteps(m);
-    expect(steps.find((s) => s.key === 'dirsync-in-place')).toMatchObject({ state: 'skipped', evidence: { skipped: expect.stringContaining('parallel deployment was chosen') } });
+    expect(steps.find((s) => s.key === 'dirsync-in-place')).toMatchObject({
+      state: 'skipped',
+      evidence: { skipped: expect.stringContaining('parallel deployment was chosen') },
+    });
     expect(steps.find((s) => s.key === 'dirsync-export-settings')!.state).toBe('pending');
   });
 
@@ -233,7 +260,12 @@ describe('DirSync → Entra Connect (seed 003), production-faithful', () => {
     const done = (await h.app.engine.getStep(m, seq))!.evidence as any;
     expect(Date.parse(done.onPremisesLastSyncDateTime)).toBeGreaterThan(Date.parse(done.upgradeStartedAt));
     expect((await h.app.engine.getSteps(m)).filter((s) => s.state !== 'succeeded').map((s) => `${s.key}:${s.state}`)).toEqual([
-      'dirsync-export-settings:skipped', 'dirsync-force-export:skipped', 'dirsync-install-staging:skipped', 'dirsync-verify-staging:skipped', 'dirsync-retire:skipped', 'dirsync-leave-staging:skipped',
+      'dirsync-export-settings:skipped',
+      'dirsync-force-export:skipped',
+      'dirsync-install-staging:skipped',
+      'dirsync-verify-staging:skipped',
+      'dirsync-retire:skipped',
+      'dirsync-leave-staging:skipped',
     ]);
     expect((await h.app.engine.getMigration(m))!.state).toBe('completed');
   });
@@ -242,7 +274,10 @@ describe('DirSync → Entra Connect (seed 003), production-faithful', () => {
     const small = await Harness.start();
     try {
       await small.fault({ kind: 'sync-tool', tool: 'dirsync' });
-      await small.say(USERS.alex, `new migration "Refresh" kind=dirsync-upgrade domain=contoso.com owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId} path=parallel`);
+      await small.say(
+        USERS.alex,
+        `new migration "Refresh" kind=dirsync-upgrade domain=contoso.com owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId} path=parallel`,
+      );
       const m = (await small.app.engine.findMigration('Refresh'))!.id;
       await small.advanceTo(m, 'dirsync-prerequisites');
       const steps = await small.app.engine.getSteps(m);
@@ -296,7 +331,12 @@ describe('DirSync → Entra Connect (seed 003), production-faithful', () => {
     await h.click(USERS.alex, 'step.request', await h.stepData(m, leave));
     const asked = (await h.app.engine.getStep(m, leave))!;
     expect(asked.plan!.preview!.counts['entra.delete']).toBe(3);
-    expect(asked.plan!.preview!.objects.filter((o) => o.operation === 'delete').map((o) => o.dn).sort()).toEqual(leavers.map((u) => u.dn).sort());
+    expect(
+      asked
+        .plan!.preview!.objects.filter((o) => o.operation === 'delete')
+        .map((o) => o.dn)
+        .sort(),
+    ).toEqual(leavers.map((u) => u.dn).sort());
     // One more leaver before the approval lands: the approved figures are no longer what would run.
     ad.delete(ad.objectsUnder(['OU=Finance,DC=contoso,DC=com'], ['user'])[0].objectGUID);
     server.runSyncCycle('Delta', h.clock.now());

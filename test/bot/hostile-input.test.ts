@@ -22,7 +22,9 @@ describe('hostile input through /api/messages', () => {
   async function ask(harness: Harness, text: string, match?: RegExp): Promise<string> {
     const n = h.connector.sent.length;
     await harness.say(USERS.alex, text);
-    const reply = await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => !match || match.test(cardText(s.activity))) ?? (match ? undefined : h.connector.sent[n]));
+    const reply = await h.connector.waitFor(
+      () => h.connector.sent.slice(n).find((s) => !match || match.test(cardText(s.activity))) ?? (match ? undefined : h.connector.sent[n]),
+    );
     return cardText(reply.activity);
   }
 
@@ -46,7 +48,7 @@ describe('hostile input through /api/messages', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('the new-migration name clash is scoped to the tenant; a tenant cutover does not manage is told so, not another tenant\'s clash', async () => {
+  it("the new-migration name clash is scoped to the tenant; a tenant cutover does not manage is told so, not another tenant's clash", async () => {
     // Same conversation id, another tenant (one cutover holds no Graph credentials for): a clear answer, never
     // "already exists" (which would confirm another tenant's migration name), and nothing is created.
     const before = await snapshot();
@@ -57,7 +59,9 @@ describe('hostile input through /api/messages', () => {
     expect(cardText(answer)).not.toContain('already exists');
     expect(await snapshot()).toBe(before);
     // In its own tenant the clash still holds.
-    expect(await ask(h, `new migration "pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, /already exists/)).toContain('already exists');
+    expect(await ask(h, `new migration "pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, /already exists/)).toContain(
+      'already exists',
+    );
   });
 
   it('names and comments with control, bidirectional-override or separator characters are refused with a reason', async () => {
@@ -67,10 +71,21 @@ describe('hostile input through /api/messages', () => {
       ['Pilot\u2066x\u2069', /bidirectional-override.*U\+2066/],
       ['Pilot\u0007bell', /control characters.*U\+0007/],
     ] as const) {
-      expect(await ask(h, `new migration "${name}" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, /may not contain/), JSON.stringify(name)).toMatch(reason);
+      expect(
+        await ask(h, `new migration "${name}" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`, /may not contain/),
+        JSON.stringify(name),
+      ).toMatch(reason);
     }
     // A chat message folds U+2028 into a space before parsing; the form (and anything else) meets the same validator.
-    expect(validateNewMigration({ name: 'Pilot\u2028two lines', kind: 'connect-to-cloud-sync', domain: 'contoso.com', ous: [PILOT_OU], owners: [USERS.megan.aadObjectId] })).toMatchObject({ ok: false, error: expect.stringMatching(/line or paragraph separators: U\+2028/) });
+    expect(
+      validateNewMigration({
+        name: 'Pilot\u2028two lines',
+        kind: 'connect-to-cloud-sync',
+        domain: 'contoso.com',
+        ous: [PILOT_OU],
+        owners: [USERS.megan.aadObjectId],
+      }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/line or paragraph separators: U\+2028/) });
     const data = await h.stepData(migrationId, 1);
     const r = await h.click(USERS.megan, 'step.reject', { ...data, comment: 'looks fine\u202E' });
     expect(cardText(r.card)).toMatch(/The comment may not contain bidirectional-override characters/);
@@ -90,7 +105,10 @@ describe('hostile input through /api/messages', () => {
   });
   it('a Markdown link in a name or a comment renders as text on the bot cards, never as a link', async () => {
     const n = h.connector.sent.length;
-    await h.say(USERS.alex, `new migration "[Approve here](https://evil.example/x)" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`);
+    await h.say(
+      USERS.alex,
+      `new migration "[Approve here](https://evil.example/x)" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`,
+    );
     const m = (await h.app.engine.listMigrations()).find((x) => x.name.startsWith('[Approve'))!;
     expect(m).toBeDefined();
     await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => JSON.stringify(s.activity).includes('Approve here')));

@@ -42,7 +42,9 @@ describe('new migration: its own thread, answered at once', () => {
     expect(m.overviewActivityId).toBe(top.activityId);
     // the first step's card is in the migration's thread, and only it
     const first = await h.postedCard(m.id, 1);
-    expect(h.connector.sent.filter((s) => s.conversationId === m.conversationId && s.method === 'POST' && !s.topLevel).map((s) => s.activityId)).toEqual([first]);
+    expect(h.connector.sent.filter((s) => s.conversationId === m.conversationId && s.method === 'POST' && !s.topLevel).map((s) => s.activityId)).toEqual([
+      first,
+    ]);
   });
 
   it('a command refused by a slow check: "Creating…" becomes the reason, and nothing is created', async () => {
@@ -64,18 +66,37 @@ describe('new migration: its own thread, answered at once', () => {
 
   it('the form is answered with "Creating…"; its message then says where the migration is, or comes back with the reason', async () => {
     const ou = h.ou('Home Three', 1);
-    const form = { kind: 'connect-to-cloud-sync', name: 'Home Three', domain: 'contoso.com', ou, ownerChoices: USERS.megan.aadObjectId, owners: '', approvals: '1' };
+    const form = {
+      kind: 'connect-to-cloud-sync',
+      name: 'Home Three',
+      domain: 'contoso.com',
+      ou,
+      ownerChoices: USERS.megan.aadObjectId,
+      owners: '',
+      approvals: '1',
+    };
     // the form was posted by the bot; the click comes from that message
     const formMessage = h.connector.sent.at(-1)!.activityId;
     const r = await submit(USERS.alex, form, formMessage);
     expect(cardText(r.card)).toContain('Creating "Home Three"…');
-    await h.connector.waitFor(() => (h.connector.sent.some((s) => s.method === 'PUT' && s.activityId === formMessage && cardText(s.activity).includes('Migration "Home Three" created')) ? true : undefined), 20_000, 'the form message updated');
+    await h.connector.waitFor(
+      () =>
+        h.connector.sent.some((s) => s.method === 'PUT' && s.activityId === formMessage && cardText(s.activity).includes('Migration "Home Three" created'))
+          ? true
+          : undefined,
+      20_000,
+      'the form message updated',
+    );
     const m = (await h.app.engine.findMigration('Home Three'))!;
     expect(m.conversationId).toMatch(new RegExp(`^${CHANNEL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')};messageid=`));
 
     const bad = await submit(USERS.alex, { ...form, name: 'Home Four', ou: 'OU=Nowhere,DC=contoso,DC=com' }, formMessage);
     expect(cardText(bad.card)).toContain('Creating "Home Four"…');
-    const back = await h.connector.waitFor(() => h.connector.sent.find((s) => s.method === 'PUT' && s.activityId === formMessage && cardText(s.activity).includes('OU=Nowhere')), 20_000, 'the form back with the reason');
+    const back = await h.connector.waitFor(
+      () => h.connector.sent.find((s) => s.method === 'PUT' && s.activityId === formMessage && cardText(s.activity).includes('OU=Nowhere')),
+      20_000,
+      'the form back with the reason',
+    );
     // the form again, with what was typed and the reason
     expect(JSON.stringify(back.activity)).toContain('Input.Text');
     expect(cardText(back.activity)).toMatch(/Nowhere/);

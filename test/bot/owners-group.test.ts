@@ -27,7 +27,11 @@ describe('change owners through an Entra group', () => {
     await h?.stop();
   });
 
-  const lastNotice = (before: number) => h.connector.sent.slice(before).map((s) => cardText(s.activity)).join('\n');
+  const lastNotice = (before: number) =>
+    h.connector.sent
+      .slice(before)
+      .map((s) => cardText(s.activity))
+      .join('\n');
 
   it('refuses a group that does not exist in the tenant, and creates nothing', async () => {
     const before = h.connector.sent.length;
@@ -56,7 +60,7 @@ describe('change owners through an Entra group', () => {
     await h.advance(migrationId, (await h.seqOf(migrationId, 'stop-scheduler')) - 1);
   });
 
-  it('refuses a non-member whose display name is a member\'s, and fails closed when Graph is down', async () => {
+  it("refuses a non-member whose display name is a member's, and fails closed when Graph is down", async () => {
     const stop = await h.seqOf(migrationId, 'stop-scheduler');
     const before = h.connector.sent.length;
     await h.click(USERS.alex, 'step.request', await h.stepData(migrationId, stop));
@@ -133,7 +137,10 @@ describe('change owners through an Entra group', () => {
   });
 
   it('seeds the Playground\'s "Cutover Change Owners" group in the sandbox tenant', async () => {
-    const g = await h.app.engine.ownersGroup({ tenantId: h.app.tenant!.tenantId, policy: { owners: [], ownersGroup: SANDBOX_OWNERS_GROUP.id, quorum: 1, fourEyes: true, expiryMs: 1, reminderMs: 1, escalationMs: 1 } });
+    const g = await h.app.engine.ownersGroup({
+      tenantId: h.app.tenant!.tenantId,
+      policy: { owners: [], ownersGroup: SANDBOX_OWNERS_GROUP.id, quorum: 1, fourEyes: true, expiryMs: 1, reminderMs: 1, escalationMs: 1 },
+    });
     expect(g?.name).toBe('Cutover Change Owners');
     expect(g?.members.map((x) => x.displayName).sort()).toEqual(['Lee Gu', 'Megan Bowen']);
   });

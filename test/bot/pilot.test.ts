@@ -63,7 +63,16 @@ describe('pilot batch from a Teams channel', () => {
     expect(overview).toContain('0 of 20 steps done');
     // the audit chain's head, as signed outside the database, is on the overview
     expect(overview).toMatch(/Audit checkpoint\nrow \d+ · [0-9a-f]{16}… · /);
-    const titles = ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler'];
+    const titles = [
+      'Back up the Connect Sync configuration',
+      'Count the users in the OU',
+      'Stop the Connect Sync scheduler',
+      'Create the cloudNoFlow / JoinNoFlow rules',
+      'provisioning agent',
+      'Configure Cloud Sync scoped to the OU',
+      'Verify the OU users',
+      'Start the Connect Sync scheduler',
+    ];
     for (const t of titles) expect(overview, t).toContain(t);
     // one step card so far, the current one, in the migration's thread; the command's thread got a short answer
     const first = await h.postedCard(migrationId, 1);
@@ -71,7 +80,6 @@ describe('pilot batch from a Teams channel', () => {
     expect(steps.map((s) => s.activityId)).toEqual([first]);
     expect(cardText(steps[0].activity)).toContain('Assess the forest');
   });
-
 
   it('refuses a step before the previous one is done, and changes nothing', async () => {
     const stop = await seq('stop-scheduler');
@@ -187,14 +195,17 @@ describe('pilot batch from a Teams channel', () => {
     const st = await h.state();
     expect(st.scheduler.SyncCycleEnabled).toBe(true);
     expect(st.graph.users).toBe(before.graph.users); // no delete, no duplicate
-    for (const ou of st.ous.filter((o: any) => o.name !== 'CloudSyncPilot' && o.adUsers > 0 && o.inConnectScope)) expect(ou.exportedBy.connect, ou.name).toBe(ou.adUsers);
+    for (const ou of st.ous.filter((o: any) => o.name !== 'CloudSyncPilot' && o.adUsers > 0 && o.inConnectScope))
+      expect(ou.exportedBy.connect, ou.name).toBe(ou.adUsers);
     expect(st.ous.find((o: any) => o.name === 'CloudSyncPilot').exportedBy.cloud).toBe(40);
   });
 
   it('answers status with progress and on-premises vs Entra counts, and jobs with the job status', async () => {
     const before = h.connector.sent.length;
     await h.say(requester, 'status');
-    const status = await h.connector.waitFor(() => h.connector.sent.slice(before).find((s) => s.method === 'POST' && cardText(s.activity).startsWith('Status')));
+    const status = await h.connector.waitFor(() =>
+      h.connector.sent.slice(before).find((s) => s.method === 'POST' && cardText(s.activity).startsWith('Status')),
+    );
     expect(cardText(status.activity)).toContain('12 of 20 steps done');
     expect(cardText(status.activity)).toContain('on-premises 40 · Entra 40');
     const b2 = h.connector.sent.length;

@@ -3,13 +3,16 @@ import { Harness, USERS, PILOT_OU, cardText, buttons } from '../helpers/harness.
 import { requiredQuorum } from '../../src/runbooks/policy.js';
 
 /** `policy <migration> …`: changing the approval policy is itself an approved, audited change (issue #5). */
-describe('changing a migration\'s approval policy', () => {
+describe("changing a migration's approval policy", () => {
   let h: Harness;
   let migrationId = '';
 
   beforeAll(async () => {
     h = await Harness.start();
-    await h.say(USERS.alex, `new migration "Pol" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} approvals=2`);
+    await h.say(
+      USERS.alex,
+      `new migration "Pol" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} approvals=2`,
+    );
     migrationId = (await h.app.engine.findMigration('Pol'))!.id;
   });
   afterAll(async () => {
@@ -20,7 +23,10 @@ describe('changing a migration\'s approval policy', () => {
     const before = h.connector.sent.length;
     await h.say(who, text);
     // the reply, not a step card update the notifier sends meanwhile
-    return h.connector.sent.slice(before).map((s) => s.activity).filter((a) => /Approval policy change|Nothing was changed|No such migration|isn't quite right|Waiting for you/.test(cardText(a)));
+    return h.connector.sent
+      .slice(before)
+      .map((s) => s.activity)
+      .filter((a) => /Approval policy change|Nothing was changed|No such migration|isn't quite right|Waiting for you/.test(cardText(a)));
   };
   const change = async (id: number) => (await h.app.db.query('SELECT * FROM policy_changes WHERE migration_id = $1 AND id = $2', [migrationId, id])).rows[0];
   const data = async (id: number) => ({ m: migrationId, p: id, v: (await change(id)).version });
@@ -144,8 +150,14 @@ describe('changing a migration\'s approval policy', () => {
     expect((await h.waitForStep(migrationId, rules, ['succeeded', 'failed'])).state).toBe('succeeded');
 
     const trail = await h.app.engine.auditTrail(migrationId);
-    expect(trail.filter((r) => r.stepSeq === rules).map((r) => r.action)).toEqual(expect.arrayContaining(['approval-reasked', 'approved', 'approved-under-new-policy', 'step-started']));
-    expect(trail.find((r) => r.action === 'approved-under-new-policy')!.details).toMatchObject({ policyChangeId: 5, approvedBy: [USERS.bystander.aadObjectId.toLowerCase()], needed: 1 });
+    expect(trail.filter((r) => r.stepSeq === rules).map((r) => r.action)).toEqual(
+      expect.arrayContaining(['approval-reasked', 'approved', 'approved-under-new-policy', 'step-started']),
+    );
+    expect(trail.find((r) => r.action === 'approved-under-new-policy')!.details).toMatchObject({
+      policyChangeId: 5,
+      approvedBy: [USERS.bystander.aadObjectId.toLowerCase()],
+      needed: 1,
+    });
     expect(await h.app.engine.verifyAudit(migrationId)).toMatchObject({ ok: true });
   });
 });

@@ -13,7 +13,13 @@ function entraIntegrity(h: Harness) {
   const groups = [...dir.objects.values()].filter((o) => o.kind === 'group').length;
   const anchors = users.map((u) => u.props.onPremisesImmutableId).filter(Boolean);
   const tombstones = [...dir.tombstones.values()] as any[];
-  return { users: users.length, groups, duplicates: anchors.length - new Set(anchors).size, deleted: tombstones.filter((t) => t.kind !== 'group').length, deletedGroups: tombstones.filter((t) => t.kind === 'group').length };
+  return {
+    users: users.length,
+    groups,
+    duplicates: anchors.length - new Set(anchors).size,
+    deleted: tombstones.filter((t) => t.kind !== 'group').length,
+    deletedGroups: tombstones.filter((t) => t.kind === 'group').length,
+  };
 }
 
 /** Entra after every step change of the process, from now on: each must equal the baseline (nothing deleted or duplicated). */
@@ -26,7 +32,11 @@ function watchEntra(h: Harness) {
 
 /** The bot's reply after `from` that says what we expect (alerts may be posted in between). */
 async function reply(h: Harness, from: number, expected: string): Promise<string> {
-  const r = await h.connector.waitFor(() => h.connector.sent.slice(from).find((s) => s.method === 'POST' && cardText(s.activity).includes(expected)), 10_000, `a reply containing "${expected}"`);
+  const r = await h.connector.waitFor(
+    () => h.connector.sent.slice(from).find((s) => s.method === 'POST' && cardText(s.activity).includes(expected)),
+    10_000,
+    `a reply containing "${expected}"`,
+  );
   return cardText(r.activity);
 }
 
@@ -63,7 +73,14 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
     expect((await h.app.engine.getStep(m, count2))!.state).toBe('pending');
     // the remedy: restart with ForceDeletes is an admin action here; the alert resolves on the next cycle
     const job = h.app.tenant!.graph.summary().jobs.find((j) => j.templateId === 'AD2AADProvisioning')!;
-    await fetch(`${h.app.tenant!.graphBaseUrl}/beta/servicePrincipals/${job.servicePrincipalId}/synchronization/jobs/${encodeURIComponent(job.jobId)}/restart`, { method: 'POST', headers: { authorization: `Bearer ${h.graphToken()}`, 'content-type': 'application/json' }, body: JSON.stringify({ criteria: { resetScope: 'QuarantineState' } }) });
+    await fetch(
+      `${h.app.tenant!.graphBaseUrl}/beta/servicePrincipals/${job.servicePrincipalId}/synchronization/jobs/${encodeURIComponent(job.jobId)}/restart`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.graphToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ criteria: { resetScope: 'QuarantineState' } }),
+      },
+    );
     h.app.tenant!.tick();
     await h.monitorRun();
     expect((await h.app.alerts.list({ migrationId: m, openOnly: true })).filter((a) => a.severity === 'critical')).toEqual([]);
@@ -128,7 +145,12 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
     expect((features.evidence as any)['Password hash sync']).toMatch(/used by the tenant: AD2AADPasswordHash job Active, last successful run/);
     expect((features.evidence as any)['Password writeback']).toContain('not used by the tenant');
     expect((features.evidence as any)['Exchange hybrid writeback']).toContain('not used by the tenant');
-    expect(h.app.tenant!.graph.summary().jobs.map((j) => j.templateId).sort()).toEqual(['AD2AADPasswordHash', 'AD2AADProvisioning']);
+    expect(
+      h.app
+        .tenant!.graph.summary()
+        .jobs.map((j) => j.templateId)
+        .sort(),
+    ).toEqual(['AD2AADPasswordHash', 'AD2AADProvisioning']);
     const writeback = (await h.app.engine.getStep(m, await h.seqOf(m, 'cloud-sync-password-writeback')))!;
     expect(writeback.state).toBe('skipped');
   });
@@ -231,7 +253,11 @@ describe('runbooks shown in chat (seeds 003, 004)', () => {
       for (const st of rb.steps) {
         expect(card, `${kind}: ${st.key}`).toContain(`${st.title}${st.perBatch ? ' (per OU batch)' : ''}`);
         // the source as the documents' titles (links), never a seed number
-        expect(card, `${kind}: ${st.key}`).toContain(citations(st.source).map((r) => r.text).join(''));
+        expect(card, `${kind}: ${st.key}`).toContain(
+          citations(st.source)
+            .map((r) => r.text)
+            .join(''),
+        );
       }
     }
     expect(await reply(h, h.connector.sent.length - 1, 'Runbook')).toContain('must not roll back to using DirSync');

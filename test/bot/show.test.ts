@@ -21,7 +21,13 @@ describe('show and pending: the current cards, where they are asked for', () => 
 
   const sayIn = async (conversation: string, who: typeof USERS.alex, text: string) => {
     const n = h.connector.sent.length;
-    await h.post(h.activity(who, { type: 'message', text, conversation: { id: conversation, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true } }));
+    await h.post(
+      h.activity(who, {
+        type: 'message',
+        text,
+        conversation: { id: conversation, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
+      }),
+    );
     return n;
   };
   const postsIn = (conversation: string, from: number) => h.connector.sent.slice(from).filter((s) => s.method === 'POST' && s.conversationId === conversation);
@@ -47,14 +53,20 @@ describe('show and pending: the current cards, where they are asked for', () => 
     expect(cardText(one.activity)).toContain('Count the users in the OU');
 
     n = await sayIn(ELSEWHERE, USERS.lee, 'show Findable step 99');
-    expect(cardText((await h.connector.waitFor(() => postsIn(ELSEWHERE, n)[0], 10_000, 'the reason')).activity)).toContain('Findable has no step 99 (its steps are 1 to 20)');
+    expect(cardText((await h.connector.waitFor(() => postsIn(ELSEWHERE, n)[0], 10_000, 'the reason')).activity)).toContain(
+      'Findable has no step 99 (its steps are 1 to 20)',
+    );
     n = await sayIn(ELSEWHERE, USERS.lee, 'show Nothing Like It');
-    expect(cardText((await h.connector.waitFor(() => postsIn(ELSEWHERE, n)[0], 10_000, 'the reason')).activity)).toContain('There is no migration "Nothing Like It" in this channel');
+    expect(cardText((await h.connector.waitFor(() => postsIn(ELSEWHERE, n)[0], 10_000, 'the reason')).activity)).toContain(
+      'There is no migration "Nothing Like It" in this channel',
+    );
     n = await sayIn(ELSEWHERE, USERS.lee, 'show Findable step four');
     expect(cardText((await h.connector.waitFor(() => postsIn(ELSEWHERE, n)[0], 10_000, 'the reason')).activity)).toContain('"four" is not a step number');
     // another channel does not see it
     n = await sayIn('19:other-team@thread.tacv2', USERS.lee, 'show Findable');
-    expect(cardText((await h.connector.waitFor(() => postsIn('19:other-team@thread.tacv2', n)[0], 10_000, 'the reason')).activity)).toContain('There is no migration "Findable"');
+    expect(cardText((await h.connector.waitFor(() => postsIn('19:other-team@thread.tacv2', n)[0], 10_000, 'the reason')).activity)).toContain(
+      'There is no migration "Findable"',
+    );
   });
 
   it('pending: each item has a button that posts the step card below the list', async () => {
@@ -68,7 +80,11 @@ describe('show and pending: the current cards, where they are asked for', () => 
     const k = h.connector.sent.length;
     const r = await h.click(USERS.megan, 'step.show', { m, s: stop }, list.activityId);
     expect(cardText(r.card)).toContain(`The card of Findable step ${stop} is posted below.`);
-    const posted = await h.connector.waitFor(() => postsIn(CHANNEL, k).find((s) => stepOfCard(s.activity.attachments?.[0]?.content)?.s === stop), 10_000, 'the step card');
+    const posted = await h.connector.waitFor(
+      () => postsIn(CHANNEL, k).find((s) => stepOfCard(s.activity.attachments?.[0]?.content)?.s === stop),
+      10_000,
+      'the step card',
+    );
     // Megan can approve from it
     expect(buttons(posted.activity.attachments[0].content)).toContain('Approve');
     // tampered data changes nothing

@@ -17,7 +17,14 @@ describe('a click that waits on the runner', () => {
     const abort = new AbortController();
     agents.push(abort);
     const executor = new SandboxExecutor({ server: h.app.tenant!.forest.server, clock: h.clock });
-    startAgent({ serverUrl: h.app.url, token, executor, log: createLogger({ level: 'silent' }), signal: abort.signal, backoff: { initialMs: 50, maxMs: 200 } }).done.catch(() => {});
+    startAgent({
+      serverUrl: h.app.url,
+      token,
+      executor,
+      log: createLogger({ level: 'silent' }),
+      signal: abort.signal,
+      backoff: { initialMs: 50, maxMs: 200 },
+    }).done.catch(() => {});
     return abort;
   };
 
@@ -43,7 +50,9 @@ describe('a click that waits on the runner', () => {
     expect(checking.status).toBe(200);
     expect(cardText(checking.card)).toContain('Checking with the on-premises runner');
     expect((await h.app.engine.getStep(id, count))!.state).toBe('pending');
-    const refused = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId && cardText(x.activity).includes('could not be made')));
+    const refused = await h.connector.waitFor(() =>
+      h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId && cardText(x.activity).includes('could not be made')),
+    );
     expect(cardText(refused.activity)).toContain('no runner answered "get-connector-scope"');
     expect(buttons(refused.activity)).toContain('Run'); // still offered: nothing ran
     expect((await h.app.engine.getStep(id, count))!.state).toBe('pending'); // nothing changed
@@ -56,7 +65,9 @@ describe('a click that waits on the runner', () => {
     await h.app.hub.revokeRunner('runner-1', h.app.tenant!.tenantId);
     await agent('runner-1');
     expect((await h.waitForStep(id, count, ['succeeded', 'failed'])).state).toBe('succeeded');
-    const done = await h.connector.waitFor(() => h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId && cardText(x.activity).includes('Done')));
+    const done = await h.connector.waitFor(() =>
+      h.connector.sent.slice(before).find((x) => x.method === 'PUT' && x.activityId === activityId && cardText(x.activity).includes('Done')),
+    );
     expect(cardText(done.activity)).not.toContain('Checking with the on-premises runner');
   });
 });

@@ -70,7 +70,11 @@ describe('OpenTelemetry traces to an OTLP/HTTP collector', () => {
     const migrationId = await h.newPilot('Traced');
     await h.say(USERS.alex, `status ${CANARY_TEXT}`);
     // A real card invoke (Action.Execute), with a bearer token on the request.
-    const activity = h.activity(USERS.alex, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'step.request', data: await h.stepData(migrationId, 1) }, trigger: 'manual' } });
+    const activity = h.activity(USERS.alex, {
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      value: { action: { type: 'Action.Execute', verb: 'step.request', data: await h.stepData(migrationId, 1) }, trigger: 'manual' },
+    });
     const r = await h.post(activity, { authorization: `Bearer ${CANARY_TOKEN}` });
     expect(r.status).toBe(200);
     expect((await h.waitForStep(migrationId, 1, ['succeeded', 'failed', 'lost'])).state).toBe('succeeded');
@@ -92,7 +96,9 @@ describe('OpenTelemetry traces to an OTLP/HTTP collector', () => {
     expect(attr(act, 'http.response.status_code')).toBe(200);
 
     // The step run it started is its child.
-    const run = spans.find((s) => s.name === 'runbook.step.run' && attr(s, 'cutover.migration.id') === migrationId && attr(s, 'cutover.step.key') === 'assessment')!;
+    const run = spans.find(
+      (s) => s.name === 'runbook.step.run' && attr(s, 'cutover.migration.id') === migrationId && attr(s, 'cutover.step.key') === 'assessment',
+    )!;
     expect(run).toBeDefined();
     expect(run.traceId).toBe(act.traceId);
     expect(run.parentSpanId).toBe(act.spanId);

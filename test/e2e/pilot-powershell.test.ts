@@ -11,7 +11,10 @@ import { Harness, USERS, cardText } from '../helpers/harness.js';
  * Needs pwsh (scripts/install-engines.sh installs it); without it the suite is skipped with that reason.
  */
 const PWSH = findPowerShell(process.env.SANDBOX_POWERSHELL, { core: true });
-if (!PWSH) process.stderr.write('test/e2e/pilot-powershell.test.ts: skipped: PowerShell 7 (pwsh) is not installed on this machine: run `bash scripts/install-engines.sh`\n');
+if (!PWSH)
+  process.stderr.write(
+    'test/e2e/pilot-powershell.test.ts: skipped: PowerShell 7 (pwsh) is not installed on this machine: run `bash scripts/install-engines.sh`\n',
+  );
 
 describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scripts, simulated Connect server)', () => {
   let h: Harness;
@@ -51,7 +54,11 @@ describe.skipIf(!PWSH)('the sandbox runner on the PowerShell executor (real scri
     // (after the pilot batch: the runner has reported its executor with its polls)
     const n = h.connector.sent.length;
     await h.say(USERS.alex, 'runners');
-    const reply = await h.connector.waitFor(() => h.connector.sent.slice(n).find((s) => cardText(s.activity).includes('sandbox-runner')), 10_000, 'the runners card');
+    const reply = await h.connector.waitFor(
+      () => h.connector.sent.slice(n).find((s) => cardText(s.activity).includes('sandbox-runner')),
+      10_000,
+      'the runners card',
+    );
     expect(cardText(reply.activity)).toMatch(/Executor\s*powershell/);
   });
 });

@@ -36,7 +36,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 // What `npm start` will find (its environment is this one's, SANDBOX_* settings removed): pwsh on PATH or ~/.dotnet/tools.
 const PWSH = findPowerShell(undefined, { core: true });
-if (HAVE_CHROMIUM && !PWSH) process.stderr.write('test/e2e/playground.test.ts: the pilot batch runs on the TypeScript sandbox executor: pwsh is not installed (run `bash scripts/install-engines.sh`)\n');
+if (HAVE_CHROMIUM && !PWSH)
+  process.stderr.write(
+    'test/e2e/playground.test.ts: the pilot batch runs on the TypeScript sandbox executor: pwsh is not installed (run `bash scripts/install-engines.sh`)\n',
+  );
 if (!HAVE_CHROMIUM) {
   process.stderr.write(`test/e2e/playground.test.ts: skipped: no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set CHROMIUM_PATH)\n`);
 }
@@ -108,7 +111,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   const cardTitled = (text: string) => cards().filter({ has: page.locator('.ac-richTextBlock', { hasText: new RegExp(`^${escapeRe(text)}$`) }) });
 
   async function api(pathname: string, body?: unknown): Promise<any> {
-    const r = await fetch(`${botUrl}${pathname}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(
+      `${botUrl}${pathname}`,
+      body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
     expect(r.status, `${pathname}: ${r.status}`).toBeLessThan(300);
     return r.json();
   }
@@ -137,9 +143,14 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     const box = page.locator('[data-lexical-editor="true"]').first();
     await box.click();
     await page.keyboard.type('@');
-    await page.getByRole('menuitem').filter({ hasText: new RegExp(`^\\s*${escapeRe(BOT_NAME)}\\s*$`) }).click();
+    await page
+      .getByRole('menuitem')
+      .filter({ hasText: new RegExp(`^\\s*${escapeRe(BOT_NAME)}\\s*$`) })
+      .click();
     await page.keyboard.type(` ${text}`);
-    const sent = page.waitForResponse((r) => /\/_conversation\/v1\/conversations\/[^/]+\/messages$/.test(r.url()) && r.request().method() === 'POST', { timeout: UI_TIMEOUT });
+    const sent = page.waitForResponse((r) => /\/_conversation\/v1\/conversations\/[^/]+\/messages$/.test(r.url()) && r.request().method() === 'POST', {
+      timeout: UI_TIMEOUT,
+    });
     sent.catch(() => undefined);
     await page.keyboard.press('Enter');
     expect((await sent).status()).toBeLessThan(300);
@@ -181,7 +192,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
    * step) and the card of its first step (in the overview's thread; the others come as each step becomes current).
    */
   async function newMigration(name: string, ou: string, approvals: number, kind?: string): Promise<{ id: string; total: number; titles: string[] }> {
-    await say(`new migration "${name}"${kind ? ` kind=${kind}` : ''} domain=contoso.com ou="${ou}" owners=${MEGAN.aadObjectId},${LEE.aadObjectId} approvals=${approvals}`);
+    await say(
+      `new migration "${name}"${kind ? ` kind=${kind}` : ''} domain=contoso.com ou="${ou}" owners=${MEGAN.aadObjectId},${LEE.aadObjectId} approvals=${approvals}`,
+    );
     const overview = cardTitled(name).filter({ hasText: 'Migration id' }).first();
     await overview.waitFor({ timeout: UI_TIMEOUT });
     const text = await overview.innerText();
@@ -258,7 +271,15 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     // `npm start`'s entry, in sandbox mode whatever the caller's environment says.
     const env: Record<string, string | undefined> = { ...process.env };
     for (const k of Object.keys(env)) if (/^(Microsoft|Certificate|GRAPH_|SANDBOX_|DATABASE_URL|USER_SPECIFIC_VIEWS|MONITOR)/.test(k)) delete env[k];
-    Object.assign(env, { PORT: String(port), PLAYGROUND: '1', PLAYGROUND_PORT: String(playgroundPort), CUTOVER_DATA_DIR: dataDir, SANDBOX_TICK_MS: '500', MONITOR: '0', LOG_LEVEL: 'warn' });
+    Object.assign(env, {
+      PORT: String(port),
+      PLAYGROUND: '1',
+      PLAYGROUND_PORT: String(playgroundPort),
+      CUTOVER_DATA_DIR: dataDir,
+      SANDBOX_TICK_MS: '500',
+      MONITOR: '0',
+      LOG_LEVEL: 'warn',
+    });
     child = spawn('npx', ['tsx', 'src/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
@@ -266,7 +287,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
 
     // Wait for both servers to come up (a bounded poll on their health endpoints).
     const deadline = Date.now() + 180_000;
-    const up = async (url: string) => fetch(url).then((r) => r.ok, () => false);
+    const up = async (url: string) =>
+      fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      );
     while (!((await up(`${botUrl}/readyz`)) && (await up(`${playgroundUrl}/_debug/ping`)))) {
       if (exited !== undefined) throw new Error(`npm start exited (${exited}):\n${output}`);
       if (Date.now() > deadline) throw new Error(`npm start did not come up in 180 s:\n${output}`);
@@ -279,13 +304,24 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
       executablePath: CHROMIUM,
       headless: true,
       viewport: VIEWPORT,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(UI_TIMEOUT);
     page.on('response', (r) => {
       if (!r.url().includes('/_conversation/v1/invoke')) return;
-      void r.text().then((body) => invokes.push(`${new Date().toISOString()} ${r.request().postData()}\n  → ${r.status()} ${body.slice(0, 1500)}`), () => undefined);
+      void r.text().then(
+        (body) => invokes.push(`${new Date().toISOString()} ${r.request().postData()}\n  → ${r.status()} ${body.slice(0, 1500)}`),
+        () => undefined,
+      );
     });
     // The persona switch: the client's own message and invoke requests, sent as another configured user.
     await page.route(/\/_conversation\/v1\/(invoke|conversations\/[^/]+\/messages)$/, async (route) => {
@@ -303,7 +339,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
     if (ctx.task.result?.state === 'fail' && page) {
       const file = path.join(failuresDir, `${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`);
       await page.screenshot({ path: file }).catch(() => undefined);
-      const texts = await cards().allInnerTexts().catch(() => []);
+      const texts = await cards()
+        .allInnerTexts()
+        .catch(() => []);
       writeFileSync(file.replace(/\.png$/, '.txt'), `${texts.join('\n==========\n')}\n\n########## card actions\n${invokes.slice(-6).join('\n')}`);
       process.stderr.write(`playground e2e: failure screenshot ${file}\n--- npm start output ---\n${output.slice(-4000)}\n`);
     }
@@ -328,262 +366,316 @@ describe.skipIf(!HAVE_CHROMIUM)('Agents Playground in headless Chromium, against
   let pilot: { id: string; total: number; titles: string[] };
   let firstApproval = 0;
 
-  it('1. help: the bot answers an @mention in the channel with the command card', async () => {
-    await say('help');
-    const help = cardTitled('cutover').filter({ hasText: 'new migration' }).first();
-    await help.waitFor();
-    const text = await help.innerText();
-    for (const c of ['status', 'jobs', 'pending', 'owners=OBJECTID']) expect(text).toContain(c);
-    await shoot(help, 'help.png');
-  }, STEP_TIMEOUT);
+  it(
+    '1. help: the bot answers an @mention in the channel with the command card',
+    async () => {
+      await say('help');
+      const help = cardTitled('cutover').filter({ hasText: 'new migration' }).first();
+      await help.waitFor();
+      const text = await help.innerText();
+      for (const c of ['status', 'jobs', 'pending', 'owners=OBJECTID']) expect(text).toContain(c);
+      await shoot(help, 'help.png');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('2–3. new migration in one line: its own post in the channel, listing every step, and the first step card in its thread', async () => {
-    pilot = await newMigration('Pilot', PILOT_OU, 1);
-    const all = pilot.titles.join('\n');
-    for (const t of ['Back up the Connect Sync configuration', 'Count the users in the OU', 'Stop the Connect Sync scheduler', 'Create the cloudNoFlow / JoinNoFlow rules', 'provisioning agent', 'Configure Cloud Sync scoped to the OU', 'Verify the OU users', 'Start the Connect Sync scheduler']) {
-      expect(all, t).toContain(t);
-    }
-    const overview = overviewCard(pilot.id);
-    const text = await overview.innerText();
-    expect(text).toContain('Megan Bowen, Lee Gu');
-    expect(text).toContain('Alex Wilber');
-    await shoot(overview, 'new-migration-overview.png');
-    // one step card so far: the others are posted in the thread as each step becomes current
-    expect(await stepCard('Pilot', 2).count()).toBe(0);
-    await windowShot(overview, 'migration-home-thread.png', 'start');
-  }, STEP_TIMEOUT);
+  it(
+    '2–3. new migration in one line: its own post in the channel, listing every step, and the first step card in its thread',
+    async () => {
+      pilot = await newMigration('Pilot', PILOT_OU, 1);
+      const all = pilot.titles.join('\n');
+      for (const t of [
+        'Back up the Connect Sync configuration',
+        'Count the users in the OU',
+        'Stop the Connect Sync scheduler',
+        'Create the cloudNoFlow / JoinNoFlow rules',
+        'provisioning agent',
+        'Configure Cloud Sync scoped to the OU',
+        'Verify the OU users',
+        'Start the Connect Sync scheduler',
+      ]) {
+        expect(all, t).toContain(t);
+      }
+      const overview = overviewCard(pilot.id);
+      const text = await overview.innerText();
+      expect(text).toContain('Megan Bowen, Lee Gu');
+      expect(text).toContain('Alex Wilber');
+      await shoot(overview, 'new-migration-overview.png');
+      // one step card so far: the others are posted in the thread as each step becomes current
+      expect(await stepCard('Pilot', 2).count()).toBe(0);
+      await windowShot(overview, 'migration-home-thread.png', 'start');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('4a. the requester runs the read-only steps, each card appearing in the thread when its step is next', async () => {
-    firstApproval = pilot.titles.findIndex((t) => /Stop the Connect Sync scheduler/.test(t)) + 1;
-    const n = await driveUntil('Pilot', pilot.titles, 1, /Stop the Connect Sync scheduler/, [MEGAN]);
-    expect(n).toBe(firstApproval);
-    const count = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Count the users')) + 1);
-    expect(await count.innerText()).toContain('40 users, 2 groups, 2 contacts');
-    await shoot(count, 'step-done-read-only.png');
-    // the seed's warning is on the no-flow rules card, which is not posted before its step is next
-    const rules = pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1;
-    expect(await stepCard('Pilot', rules).count()).toBe(0);
-  }, STEP_TIMEOUT);
+  it(
+    '4a. the requester runs the read-only steps, each card appearing in the thread when its step is next',
+    async () => {
+      firstApproval = pilot.titles.findIndex((t) => /Stop the Connect Sync scheduler/.test(t)) + 1;
+      const n = await driveUntil('Pilot', pilot.titles, 1, /Stop the Connect Sync scheduler/, [MEGAN]);
+      expect(n).toBe(firstApproval);
+      const count = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Count the users')) + 1);
+      expect(await count.innerText()).toContain('40 users, 2 groups, 2 contacts');
+      await shoot(count, 'step-done-read-only.png');
+      // the seed's warning is on the no-flow rules card, which is not posted before its step is next
+      const rules = pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1;
+      expect(await stepCard('Pilot', rules).count()).toBe(0);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('4b. a production change waits for a change owner; a bystander sees no buttons; the owner approves and the card updates in place', async () => {
-    const card = await requestApproval('Pilot', firstApproval);
-    // the request is said in the migration's thread, mentioning the change owners who can decide
-    const asked = page.getByText(new RegExp(`Alex Wilber asks approval for step ${firstApproval} of Pilot`)).first();
-    await asked.waitFor();
-    const mention = await asked.innerText();
-    expect(mention).toContain('Megan Bowen');
-    expect(mention).toContain('Lee Gu');
-    await windowShot(asked, 'approval-requested-mentions.png');
-    let text = await card.innerText();
-    expect(text).toContain('Asked by');
-    expect(text).toContain('Alex Wilber');
-    expect(text).toMatch(/change owners only \(Megan Bowen, Lee Gu\)/);
-    await card.getByRole('button', { name: 'What will run' }).click();
-    await card.getByText(/Approval binds to plan hash/).waitFor();
-    expect(await card.innerText()).toMatch(/runner set-scheduler|Set-ADSyncScheduler|SyncCycleEnabled/);
+  it(
+    '4b. a production change waits for a change owner; a bystander sees no buttons; the owner approves and the card updates in place',
+    async () => {
+      const card = await requestApproval('Pilot', firstApproval);
+      // the request is said in the migration's thread, mentioning the change owners who can decide
+      const asked = page.getByText(new RegExp(`Alex Wilber asks approval for step ${firstApproval} of Pilot`)).first();
+      await asked.waitFor();
+      const mention = await asked.innerText();
+      expect(mention).toContain('Megan Bowen');
+      expect(mention).toContain('Lee Gu');
+      await windowShot(asked, 'approval-requested-mentions.png');
+      let text = await card.innerText();
+      expect(text).toContain('Asked by');
+      expect(text).toContain('Alex Wilber');
+      expect(text).toMatch(/change owners only \(Megan Bowen, Lee Gu\)/);
+      await card.getByRole('button', { name: 'What will run' }).click();
+      await card.getByText(/Approval binds to plan hash/).waitFor();
+      expect(await card.innerText()).toMatch(/runner set-scheduler|Set-ADSyncScheduler|SyncCycleEnabled/);
 
-    // The bystander's view of the card (Refresh as Pat): read-only.
-    await as(PAT, () => click(card, 'Refresh'));
-    await card.filter({ hasText: 'Waiting for approval' }).waitFor();
-    expect(await buttonsOf(card)).not.toContain('Approve');
-    expect(await buttonsOf(card)).not.toContain('Reject');
+      // The bystander's view of the card (Refresh as Pat): read-only.
+      await as(PAT, () => click(card, 'Refresh'));
+      await card.filter({ hasText: 'Waiting for approval' }).waitFor();
+      expect(await buttonsOf(card)).not.toContain('Approve');
+      expect(await buttonsOf(card)).not.toContain('Reject');
 
-    // Megan's view has Approve / Reject.
-    await as(MEGAN, () => click(card, 'Refresh'));
-    expect(await buttonsOf(card)).toEqual(expect.arrayContaining(['Approve', 'Reject']));
-    await card.getByRole('button', { name: 'What will run' }).click();
-    await card.getByText(/Approval binds to plan hash/).waitFor();
-    await shoot(card, 'step-waiting-for-approval.png');
-    await windowShot(card, 'playground-channel.png');
-    expect((await api('/sandbox/v1/state')).scheduler.SyncCycleEnabled).toBe(true);
+      // Megan's view has Approve / Reject.
+      await as(MEGAN, () => click(card, 'Refresh'));
+      expect(await buttonsOf(card)).toEqual(expect.arrayContaining(['Approve', 'Reject']));
+      await card.getByRole('button', { name: 'What will run' }).click();
+      await card.getByText(/Approval binds to plan hash/).waitFor();
+      await shoot(card, 'step-waiting-for-approval.png');
+      await windowShot(card, 'playground-channel.png');
+      expect((await api('/sandbox/v1/state')).scheduler.SyncCycleEnabled).toBe(true);
 
-    await as(MEGAN, () => click(card, 'Approve'));
-    // Running, then Done: the later states arrive as the bot's update of the same message (updateActivity).
-    await card.filter({ hasText: '✅ Done' }).waitFor();
-    text = await card.innerText();
-    expect(text).toMatch(/Approved by\s*Megan Bowen/);
-    expect(text).toContain('Alex Wilber');
-    expect(await buttonsOf(card)).not.toContain('Approve');
-    expect((await api('/sandbox/v1/state')).scheduler.SyncCycleEnabled).toBe(false);
-    await shoot(card, 'step-approved-done.png');
-    // the overview follows
-    await overviewCard(pilot.id).filter({ hasText: new RegExp(`${firstApproval} of ${pilot.total} steps done`) }).waitFor();
-  }, STEP_TIMEOUT);
+      await as(MEGAN, () => click(card, 'Approve'));
+      // Running, then Done: the later states arrive as the bot's update of the same message (updateActivity).
+      await card.filter({ hasText: '✅ Done' }).waitFor();
+      text = await card.innerText();
+      expect(text).toMatch(/Approved by\s*Megan Bowen/);
+      expect(text).toContain('Alex Wilber');
+      expect(await buttonsOf(card)).not.toContain('Approve');
+      expect((await api('/sandbox/v1/state')).scheduler.SyncCycleEnabled).toBe(false);
+      await shoot(card, 'step-approved-done.png');
+      // the overview follows
+      await overviewCard(pilot.id)
+        .filter({ hasText: new RegExp(`${firstApproval} of ${pilot.total} steps done`) })
+        .waitFor();
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('issue 9: quorum 2: one owner is not enough, a bystander cannot approve, the second owner completes it', async () => {
-    // A second migration on the same Connect server: the group writeback one, whose first change writes to AD. (A
-    // second Connect → Cloud Sync migration could not stop the scheduler now: the pilot holds it.)
-    const two = await newMigration('Writeback', GWB_OU, 2, 'group-writeback-v2');
-    const seq = await driveUntil('Writeback', two.titles, 1, /copy adminDescription .*\(apply\)/, [MEGAN, LEE]);
-    const card = await requestApproval('Writeback', seq);
-    expect(await card.innerText()).toMatch(/2 change owners/);
+  it(
+    'issue 9: quorum 2: one owner is not enough, a bystander cannot approve, the second owner completes it',
+    async () => {
+      // A second migration on the same Connect server: the group writeback one, whose first change writes to AD. (A
+      // second Connect → Cloud Sync migration could not stop the scheduler now: the pilot holds it.)
+      const two = await newMigration('Writeback', GWB_OU, 2, 'group-writeback-v2');
+      const seq = await driveUntil('Writeback', two.titles, 1, /copy adminDescription .*\(apply\)/, [MEGAN, LEE]);
+      const card = await requestApproval('Writeback', seq);
+      expect(await card.innerText()).toMatch(/2 change owners/);
 
-    // Pat clicks Approve on the shared card (Megan's view): refused, with the reason, and nothing changes.
-    await as(MEGAN, () => click(card, 'Refresh'));
-    await as(PAT, () => click(card, 'Approve'));
-    await card.filter({ hasText: 'Only the change owners' }).waitFor();
-    expect(await card.innerText()).toContain('Waiting for approval');
+      // Pat clicks Approve on the shared card (Megan's view): refused, with the reason, and nothing changes.
+      await as(MEGAN, () => click(card, 'Refresh'));
+      await as(PAT, () => click(card, 'Approve'));
+      await card.filter({ hasText: 'Only the change owners' }).waitFor();
+      expect(await card.innerText()).toContain('Waiting for approval');
 
-    await approve('Writeback', seq, MEGAN);
-    await card.filter({ hasText: /Still needed\s*1 more approval/ }).waitFor();
-    await card.filter({ hasText: /Approved by\s*Megan Bowen/ }).waitFor();
-    await shoot(card, 'step-quorum-one-of-two.png');
+      await approve('Writeback', seq, MEGAN);
+      await card.filter({ hasText: /Still needed\s*1 more approval/ }).waitFor();
+      await card.filter({ hasText: /Approved by\s*Megan Bowen/ }).waitFor();
+      await shoot(card, 'step-quorum-one-of-two.png');
 
-    await approve('Writeback', seq, LEE);
-    await card.filter({ hasText: '✅ Done' }).waitFor();
-    const text = await card.innerText();
-    expect(text).toContain('Megan Bowen');
-    expect(text).toContain('Lee Gu');
-  }, STEP_TIMEOUT);
+      await approve('Writeback', seq, LEE);
+      await card.filter({ hasText: '✅ Done' }).waitFor();
+      const text = await card.innerText();
+      expect(text).toContain('Megan Bowen');
+      expect(text).toContain('Lee Gu');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('4c. the pilot runs on to Cloud Sync scoped to the OU, approved by either owner', async () => {
-    const stop = /Verify the OU users/;
-    const n = await driveUntil('Pilot', pilot.titles, firstApproval + 1, stop, [MEGAN, LEE]);
-    expect(pilot.titles[n - 1]).toMatch(stop);
-    const st = await api('/sandbox/v1/state');
-    const job = st.jobs.find((j: any) => j.templateId === 'AD2AADProvisioning');
-    expect(job?.includedContainers).toEqual([PILOT_OU]);
-    expect(st.rules.some((r: any) => r.linkType === 'JoinNoFlow')).toBe(true);
-    // the seed's warning is on the no-flow rules card
-    expect(await stepCard('Pilot', pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1).innerText()).toContain("don't remove OUs");
-    const configured = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Configure Cloud Sync')) + 1);
-    expect(await configured.innerText()).toContain(job.jobId);
-    await shoot(configured, 'step-cloud-sync-configured.png');
-  }, STEP_TIMEOUT);
+  it(
+    '4c. the pilot runs on to Cloud Sync scoped to the OU, approved by either owner',
+    async () => {
+      const stop = /Verify the OU users/;
+      const n = await driveUntil('Pilot', pilot.titles, firstApproval + 1, stop, [MEGAN, LEE]);
+      expect(pilot.titles[n - 1]).toMatch(stop);
+      const st = await api('/sandbox/v1/state');
+      const job = st.jobs.find((j: any) => j.templateId === 'AD2AADProvisioning');
+      expect(job?.includedContainers).toEqual([PILOT_OU]);
+      expect(st.rules.some((r: any) => r.linkType === 'JoinNoFlow')).toBe(true);
+      // the seed's warning is on the no-flow rules card
+      expect(await stepCard('Pilot', pilot.titles.findIndex((t) => t.includes('cloudNoFlow')) + 1).innerText()).toContain("don't remove OUs");
+      const configured = stepCard('Pilot', pilot.titles.findIndex((t) => t.startsWith('Configure Cloud Sync')) + 1);
+      expect(await configured.innerText()).toContain(job.jobId);
+      await shoot(configured, 'step-cloud-sync-configured.png');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it.skipIf(!PWSH)('issue 18: the pilot batch ran on the PowerShell executor: `runners` says so, and the simulated Connect server got the scripts\' cmdlets', async () => {
-    await say('runners');
-    const runners = cardTitled('Runners').first();
-    await runners.waitFor();
-    expect(await runners.innerText()).toMatch(/Executor\s*powershell/);
-    const st = await api('/sandbox/v1/state');
-    const { calls } = await api(`/sandbox/v1/onprem/${st.tenantId}/calls`);
-    expect(calls['Add-ADSyncRule']).toBeGreaterThanOrEqual(8); // the cloudNoFlow / JoinNoFlow pair per object type
-    expect(calls['Set-ADSyncScheduler']).toBeGreaterThanOrEqual(1); // the scheduler stopped
-    expect(calls['Start-ADSyncSyncCycle']).toBeGreaterThanOrEqual(1); // the Full Synchronization after the rules
-    expect(calls['Get-ADSyncMVObject']).toBeGreaterThan(0); // every object of the OU read back from the metaverse
-    await shoot(runners, 'runners.png');
-  }, STEP_TIMEOUT);
+  it.skipIf(!PWSH)(
+    "issue 18: the pilot batch ran on the PowerShell executor: `runners` says so, and the simulated Connect server got the scripts' cmdlets",
+    async () => {
+      await say('runners');
+      const runners = cardTitled('Runners').first();
+      await runners.waitFor();
+      expect(await runners.innerText()).toMatch(/Executor\s*powershell/);
+      const st = await api('/sandbox/v1/state');
+      const { calls } = await api(`/sandbox/v1/onprem/${st.tenantId}/calls`);
+      expect(calls['Add-ADSyncRule']).toBeGreaterThanOrEqual(8); // the cloudNoFlow / JoinNoFlow pair per object type
+      expect(calls['Set-ADSyncScheduler']).toBeGreaterThanOrEqual(1); // the scheduler stopped
+      expect(calls['Start-ADSyncSyncCycle']).toBeGreaterThanOrEqual(1); // the Full Synchronization after the rules
+      expect(calls['Get-ADSyncMVObject']).toBeGreaterThan(0); // every object of the OU read back from the metaverse
+      await shoot(runners, 'runners.png');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('5. status and jobs answer in the channel', async () => {
-    await say('status');
-    const status = cardTitled('Status').first();
-    await status.waitFor();
-    const text = await status.innerText();
-    expect(text).toContain('Pilot');
-    expect(text).toMatch(/\d+ of \d+ steps done/);
-    expect(text).toMatch(/on-premises 40/);
-    await shoot(status, 'status.png');
+  it(
+    '5. status and jobs answer in the channel',
+    async () => {
+      await say('status');
+      const status = cardTitled('Status').first();
+      await status.waitFor();
+      const text = await status.innerText();
+      expect(text).toContain('Pilot');
+      expect(text).toMatch(/\d+ of \d+ steps done/);
+      expect(text).toMatch(/on-premises 40/);
+      await shoot(status, 'status.png');
 
-    await say('jobs');
-    const jobs = cardTitled('Cloud Sync jobs').first();
-    await jobs.waitFor();
-    expect(await jobs.innerText()).toMatch(/AD2AADProvisioning\./);
-    await shoot(jobs, 'jobs.png');
-  }, STEP_TIMEOUT);
+      await say('jobs');
+      const jobs = cardTitled('Cloud Sync jobs').first();
+      await jobs.waitFor();
+      expect(await jobs.innerText()).toMatch(/AD2AADProvisioning\./);
+      await shoot(jobs, 'jobs.png');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('issues 9 and 17: a quarantined job is one incident, its own post in the channel; an owner acknowledges it, Restart is approved and run, then it is resolved', async () => {
-    await api('/sandbox/v1/faults', { kind: 'quarantine', reason: 'EncounteredBaseEscrowThreshold' });
-    const report = await api('/sandbox/v1/monitor/run', {});
-    expect(report.findings.some((f: any) => /quarantine/i.test(f.title) && f.alerted)).toBe(true);
-    // One incident for the job, naming both migrations (both are in contoso.com, which has one Cloud Sync job).
-    const pilotAlerts = () => cards().filter({ hasText: /^CRITICAL · Pilot and Writeback/ }).filter({ hasText: 'Cloud Sync job quarantined' });
-    const alert = pilotAlerts().first();
-    await alert.waitFor();
-    expect(await alert.innerText()).toContain('EncounteredBaseEscrowThreshold');
-    expect(await buttonsOf(alert)).toEqual(expect.arrayContaining(['Acknowledge', 'Resolve', 'Restart']));
-    // a second cycle finds the same incident: no second card
-    await api('/sandbox/v1/monitor/run', {});
-    expect(await pilotAlerts().count()).toBe(1);
-    await shoot(alert, 'alert-quarantine.png');
+  it(
+    'issues 9 and 17: a quarantined job is one incident, its own post in the channel; an owner acknowledges it, Restart is approved and run, then it is resolved',
+    async () => {
+      await api('/sandbox/v1/faults', { kind: 'quarantine', reason: 'EncounteredBaseEscrowThreshold' });
+      const report = await api('/sandbox/v1/monitor/run', {});
+      expect(report.findings.some((f: any) => /quarantine/i.test(f.title) && f.alerted)).toBe(true);
+      // One incident for the job, naming both migrations (both are in contoso.com, which has one Cloud Sync job).
+      const pilotAlerts = () =>
+        cards()
+          .filter({ hasText: /^CRITICAL · Pilot and Writeback/ })
+          .filter({ hasText: 'Cloud Sync job quarantined' });
+      const alert = pilotAlerts().first();
+      await alert.waitFor();
+      expect(await alert.innerText()).toContain('EncounteredBaseEscrowThreshold');
+      expect(await buttonsOf(alert)).toEqual(expect.arrayContaining(['Acknowledge', 'Resolve', 'Restart']));
+      // a second cycle finds the same incident: no second card
+      await api('/sandbox/v1/monitor/run', {});
+      expect(await pilotAlerts().count()).toBe(1);
+      await shoot(alert, 'alert-quarantine.png');
 
-    await as(LEE, () => click(alert, 'Acknowledge'));
-    await alert.filter({ hasText: 'Acknowledged by Lee Gu' }).waitFor();
-    await shoot(alert, 'alert-acknowledged.png');
+      await as(LEE, () => click(alert, 'Acknowledge'));
+      await alert.filter({ hasText: 'Acknowledged by Lee Gu' }).waitFor();
+      await shoot(alert, 'alert-acknowledged.png');
 
-    await say('jobs');
-    const jobs = cardTitled('Cloud Sync jobs').first();
-    await jobs.filter({ hasText: /EncounteredBaseEscrowThreshold/ }).waitFor();
-    await shoot(jobs, 'jobs-quarantined.png');
+      await say('jobs');
+      const jobs = cardTitled('Cloud Sync jobs').first();
+      await jobs.filter({ hasText: /EncounteredBaseEscrowThreshold/ }).waitFor();
+      await shoot(jobs, 'jobs-quarantined.png');
 
-    // Restart is an approved change: Lee asks from the alert, Megan approves the step it adds to Pilot, and it runs.
-    await as(LEE, () => click(alert, 'Restart'));
-    await alert.filter({ hasText: /Restart requested by Lee Gu — waiting for approval/ }).waitFor();
-    const seq = Number((await alert.innerText()).match(/waiting for approval \(step (\d+) of \d+ of Pilot\)/)?.[1]);
-    expect(seq, await alert.innerText()).toBeGreaterThan(0);
-    const restart = stepCard('Pilot', seq);
-    await restart.waitFor(); // in Pilot's thread, as any step waiting for approval
-    expect(await restart.innerText()).toContain('Restart the quarantined Cloud Sync job');
-    await approve('Pilot', seq, MEGAN);
-    await restart.filter({ hasText: '✅ Done' }).waitFor();
-    await shoot(restart, 'alert-restart-done.png');
-    await alert.filter({ hasText: /Restarted \(resetScope "Watermark, Escrows, QuarantineState"\)/ }).waitFor();
-    expect(await alert.innerText()).toMatch(/requested by Lee Gu, approved by Megan Bowen/);
+      // Restart is an approved change: Lee asks from the alert, Megan approves the step it adds to Pilot, and it runs.
+      await as(LEE, () => click(alert, 'Restart'));
+      await alert.filter({ hasText: /Restart requested by Lee Gu — waiting for approval/ }).waitFor();
+      const seq = Number((await alert.innerText()).match(/waiting for approval \(step (\d+) of \d+ of Pilot\)/)?.[1]);
+      expect(seq, await alert.innerText()).toBeGreaterThan(0);
+      const restart = stepCard('Pilot', seq);
+      await restart.waitFor(); // in Pilot's thread, as any step waiting for approval
+      expect(await restart.innerText()).toContain('Restart the quarantined Cloud Sync job');
+      await approve('Pilot', seq, MEGAN);
+      await restart.filter({ hasText: '✅ Done' }).waitFor();
+      await shoot(restart, 'alert-restart-done.png');
+      await alert.filter({ hasText: /Restarted \(resetScope "Watermark, Escrows, QuarantineState"\)/ }).waitFor();
+      expect(await alert.innerText()).toMatch(/requested by Lee Gu, approved by Megan Bowen/);
 
-    // Resolve: the quarantine is lifted; an owner closes the incident (the next monitor cycle would too).
-    await as(MEGAN, () => click(alert, 'Resolve'));
-    await alert.filter({ hasText: /Resolved/ }).waitFor();
-    expect(await buttonsOf(alert)).not.toContain('Restart');
-    await shoot(alert, 'alert-resolved.png');
-    await api('/sandbox/v1/faults', { kind: 'clear' });
-  }, STEP_TIMEOUT);
+      // Resolve: the quarantine is lifted; an owner closes the incident (the next monitor cycle would too).
+      await as(MEGAN, () => click(alert, 'Resolve'));
+      await alert.filter({ hasText: /Resolved/ }).waitFor();
+      expect(await buttonsOf(alert)).not.toContain('Restart');
+      await shoot(alert, 'alert-resolved.png');
+      await api('/sandbox/v1/faults', { kind: 'clear' });
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('issue 15: an administrator adds a runner, a second one approves, and the token appears only on the card answering the first one\'s own click', async () => {
-    // Alex and Megan are the sandbox's administrators (its "Cutover Administrators" group); Pat is not one.
-    const TOKEN = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/;
-    await say('runner add connect02');
-    const card = cards().filter({ hasText: 'Runner registration · connect02' }).first();
-    await card.waitFor();
-    expect(await card.innerText()).toContain('Waiting for a second administrator');
-    await shoot(card, 'runner-request.png');
+  it(
+    "issue 15: an administrator adds a runner, a second one approves, and the token appears only on the card answering the first one's own click",
+    async () => {
+      // Alex and Megan are the sandbox's administrators (its "Cutover Administrators" group); Pat is not one.
+      const TOKEN = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/;
+      await say('runner add connect02');
+      const card = cards().filter({ hasText: 'Runner registration · connect02' }).first();
+      await card.waitFor();
+      expect(await card.innerText()).toContain('Waiting for a second administrator');
+      await shoot(card, 'runner-request.png');
 
-    // The one who asked cannot approve it (four-eyes); a member who is no administrator cannot either.
-    await click(card, 'Approve');
-    await card.filter({ hasText: 'four-eyes' }).waitFor();
-    await as(PAT, () => click(card, 'Approve'));
-    await card.filter({ hasText: "Only cutover's administrators" }).waitFor();
-    await as(MEGAN, () => click(card, 'Approve'));
-    await card.filter({ hasText: 'Approved — Alex Wilber can take the token' }).waitFor();
-    expect(await buttonsOf(card)).toContain('Show my token (only I see it)');
+      // The one who asked cannot approve it (four-eyes); a member who is no administrator cannot either.
+      await click(card, 'Approve');
+      await card.filter({ hasText: 'four-eyes' }).waitFor();
+      await as(PAT, () => click(card, 'Approve'));
+      await card.filter({ hasText: "Only cutover's administrators" }).waitFor();
+      await as(MEGAN, () => click(card, 'Approve'));
+      await card.filter({ hasText: 'Approved — Alex Wilber can take the token' }).waitFor();
+      expect(await buttonsOf(card)).toContain('Show my token (only I see it)');
 
-    // Megan approved it, but the token is Alex's to see.
-    await as(MEGAN, () => click(card, 'Show my token (only I see it)'));
-    await card.filter({ hasText: 'Only Alex Wilber, who asked for this runner, can see its token' }).waitFor();
-    expect(await card.innerText()).not.toMatch(TOKEN);
+      // Megan approved it, but the token is Alex's to see.
+      await as(MEGAN, () => click(card, 'Show my token (only I see it)'));
+      await card.filter({ hasText: 'Only Alex Wilber, who asked for this runner, can see its token' }).waitFor();
+      expect(await card.innerText()).not.toMatch(TOKEN);
 
-    // Where the token appears: the card Alex's own click gets back (the invoke response, which Teams shows to the
-    // clicker alone). The bot posts and updates nothing with it: the channel's shared card keeps no token.
-    const answered = invokes.length;
-    await click(card, 'Show my token (only I see it)');
-    const tokenCard = cards().filter({ hasText: 'Your runner token' }).first();
-    await tokenCard.waitFor();
-    const token = (await tokenCard.innerText()).match(TOKEN)?.[0];
-    expect(token, await tokenCard.innerText()).toBeTruthy();
-    expect(await tokenCard.innerText()).toContain('only you see this');
-    // The screenshot masks the token itself (a sandbox's, but a secret is a secret): the card around it is what shows.
-    await page.setViewportSize({ width: VIEWPORT.width, height: 2400 });
-    try {
-      await tokenCard.scrollIntoViewIfNeeded();
-      const file = path.join(shotsDir, 'runner-token-only-you.png');
-      await tokenCard.screenshot({ path: file, animations: 'disabled', mask: [tokenCard.getByText(TOKEN)] });
-      shots.push(file);
-    } finally {
-      await page.setViewportSize(VIEWPORT);
-    }
-    // Of every card action answered in this session, only Alex's "Show my token" answer holds it.
-    await expect.poll(() => invokes.length).toBeGreaterThan(answered);
-    const holding = invokes.filter((x) => x.includes(token!));
-    expect(holding).toHaveLength(1);
-    expect(holding[0]).toContain('runner.token');
-    expect(holding[0]).toContain(ALEX.id);
-    // The runner is registered, waiting for its first use; `runners` in the channel shows it, not its token.
-    const shown = invokes.length;
-    await say('runners');
-    // The Playground lists the newest message first, and this session said `runners` before (issue 18's test): the
-    // answer to this one is the Runners card that names connect02.
-    const runners = cardTitled('Runners').filter({ hasText: 'connect02' }).first();
-    await runners.waitFor();
-    expect(await runners.innerText()).not.toMatch(TOKEN);
-    expect(invokes.slice(shown).some((x) => x.includes(token!))).toBe(false);
-  }, STEP_TIMEOUT);
+      // Where the token appears: the card Alex's own click gets back (the invoke response, which Teams shows to the
+      // clicker alone). The bot posts and updates nothing with it: the channel's shared card keeps no token.
+      const answered = invokes.length;
+      await click(card, 'Show my token (only I see it)');
+      const tokenCard = cards().filter({ hasText: 'Your runner token' }).first();
+      await tokenCard.waitFor();
+      const token = (await tokenCard.innerText()).match(TOKEN)?.[0];
+      expect(token, await tokenCard.innerText()).toBeTruthy();
+      expect(await tokenCard.innerText()).toContain('only you see this');
+      // The screenshot masks the token itself (a sandbox's, but a secret is a secret): the card around it is what shows.
+      await page.setViewportSize({ width: VIEWPORT.width, height: 2400 });
+      try {
+        await tokenCard.scrollIntoViewIfNeeded();
+        const file = path.join(shotsDir, 'runner-token-only-you.png');
+        await tokenCard.screenshot({ path: file, animations: 'disabled', mask: [tokenCard.getByText(TOKEN)] });
+        shots.push(file);
+      } finally {
+        await page.setViewportSize(VIEWPORT);
+      }
+      // Of every card action answered in this session, only Alex's "Show my token" answer holds it.
+      await expect.poll(() => invokes.length).toBeGreaterThan(answered);
+      const holding = invokes.filter((x) => x.includes(token!));
+      expect(holding).toHaveLength(1);
+      expect(holding[0]).toContain('runner.token');
+      expect(holding[0]).toContain(ALEX.id);
+      // The runner is registered, waiting for its first use; `runners` in the channel shows it, not its token.
+      const shown = invokes.length;
+      await say('runners');
+      // The Playground lists the newest message first, and this session said `runners` before (issue 18's test): the
+      // answer to this one is the Runners card that names connect02.
+      const runners = cardTitled('Runners').filter({ hasText: 'connect02' }).first();
+      await runners.waitFor();
+      expect(await runners.innerText()).not.toMatch(TOKEN);
+      expect(invokes.slice(shown).some((x) => x.includes(token!))).toBe(false);
+    },
+    STEP_TIMEOUT,
+  );
 });

@@ -78,7 +78,15 @@ describe('Cloud Sync scope, as Microsoft documents it', () => {
     const mappings = schema.synchronizationRules[0].objectMappings;
     for (const name of ['Provision Active Directory users', 'Provision Active Directory inetOrgPersons']) {
       expect(mappings.find((m: any) => m.name === name).attributeMappings.filter((a: any) => a.targetAttributeName === 'CredentialData')).toEqual([
-        { defaultValue: null, exportMissingReferences: false, flowBehavior: 'FlowWhenChanged', flowType: 'Always', matchingPriority: 0, targetAttributeName: 'CredentialData', source: { expression: '[PasswordHash]', name: 'PasswordHash', type: 'Attribute', parameters: [] } },
+        {
+          defaultValue: null,
+          exportMissingReferences: false,
+          flowBehavior: 'FlowWhenChanged',
+          flowType: 'Always',
+          matchingPriority: 0,
+          targetAttributeName: 'CredentialData',
+          source: { expression: '[PasswordHash]', name: 'PasswordHash', type: 'Attribute', parameters: [] },
+        },
       ]);
     }
     // configured but the PHS job is not started: no hashes
@@ -112,7 +120,14 @@ describe('Cloud Sync scope, as Microsoft documents it', () => {
     expect(noTop.body['@odata.nextLink']).toBeUndefined(); // "You must pass the top filter in the query to generate the token"
     const guid = [...ad.objects.values()].find((o) => o.dn.startsWith('CN=New 0'))!.objectGUID;
     const one = await q(`sourceIdentity/id eq '${guid}'`, '&$top=5');
-    expect(one.body.value).toEqual([expect.objectContaining({ jobId: ref.jobId, provisioningAction: 'create', sourceIdentity: expect.objectContaining({ id: guid }), provisioningStatusInfo: { status: 'success', errorInformation: null } })]);
+    expect(one.body.value).toEqual([
+      expect.objectContaining({
+        jobId: ref.jobId,
+        provisioningAction: 'create',
+        sourceIdentity: expect.objectContaining({ id: guid }),
+        provisioningStatusInfo: { status: 'success', errorInformation: null },
+      }),
+    ]);
   });
 });
 
@@ -120,12 +135,21 @@ describe('the configurator on a real tenant', () => {
   it('never echoes AppKey, sets it once, converges, and sets SyncNotificationSettings from notificationEmail', async () => {
     const s = await startSandbox();
     running.push(s.sim);
-    const input = { domain: 'contoso.com', passwordHashSync: true, containers: [SALES], notificationEmail: 'ops@contoso.com; security@contoso.com', deleteThreshold: 50 };
+    const input = {
+      domain: 'contoso.com',
+      passwordHashSync: true,
+      containers: [SALES],
+      notificationEmail: 'ops@contoso.com; security@contoso.com',
+      deleteThreshold: 50,
+    };
     const first = await s.graph.ensureCloudSyncConfiguration(input);
     const put = first.requests.find((r) => r.method === 'PUT' && r.path.endsWith('/secrets'))!;
     expect((put.body as any).value).toEqual([
       { key: 'Domain', value: '{"domain":"contoso.com"}' },
-      { key: 'SyncNotificationSettings', value: '{"Enabled":true,"Recipients":"ops@contoso.com;security@contoso.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":50}' },
+      {
+        key: 'SyncNotificationSettings',
+        value: '{"Enabled":true,"Recipients":"ops@contoso.com;security@contoso.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":50}',
+      },
       { key: 'AppKey', value: '{"appKeyScenario":"AD2AADPasswordHash"}' },
     ]);
     const got = await raw(s.baseUrl, 'GET', `/beta/servicePrincipals/${first.servicePrincipalId}/synchronization/secrets`);
@@ -150,8 +174,16 @@ describe('the configurator on a real tenant', () => {
     // 45 OUs, then 6 more in a later batch: refused after reading, before any write
     const cfg = await s.graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: many.slice(0, 45) });
     const writes = s.sim.mutatingRequests();
-    await expect(s.graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: many.slice(45) })).rejects.toMatchObject({ code: 'TooManyScopeEntries' });
-    await expect(s.graph.setGroupScope({ servicePrincipalId: cfg.servicePrincipalId, jobId: cfg.provisioningJobId, groups: many.slice(0, 6).map((d) => d.replace('OU=', 'CN=')) })).rejects.toMatchObject({ code: 'TooManyScopeEntries' });
+    await expect(s.graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: many.slice(45) })).rejects.toMatchObject({
+      code: 'TooManyScopeEntries',
+    });
+    await expect(
+      s.graph.setGroupScope({
+        servicePrincipalId: cfg.servicePrincipalId,
+        jobId: cfg.provisioningJobId,
+        groups: many.slice(0, 6).map((d) => d.replace('OU=', 'CN=')),
+      }),
+    ).rejects.toMatchObject({ code: 'TooManyScopeEntries' });
     expect(s.sim.mutatingRequests()).toBe(writes);
   });
 
@@ -182,7 +214,12 @@ describe('the configurator on a real tenant', () => {
     expect(await s.graph.exchangeHybridWritebackPossible(ref)).toMatchObject({ possible: false });
     s.sim.setAdHasMailNickname(true);
     expect(await s.graph.exchangeHybridWritebackPossible(ref)).toMatchObject({ possible: true });
-    const withEx = await s.graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], exchangeHybridWriteback: true });
+    const withEx = await s.graph.ensureCloudSyncConfiguration({
+      domain: 'contoso.com',
+      passwordHashSync: false,
+      containers: [SALES],
+      exchangeHybridWriteback: true,
+    });
     expect(withEx.exchangeHybridWritebackJobId).toMatch(/^AAD2ADExchangeHybridWriteback\./);
     expect(withEx.requests.map((r) => (r.body as any)?.templateId)).toEqual(['AAD2ADExchangeHybridWriteback']);
     const job = await s.graph.getJob({ servicePrincipalId: cfg.servicePrincipalId, jobId: withEx.exchangeHybridWritebackJobId! });

@@ -72,7 +72,9 @@ describe('ensureCloudSyncConfiguration', () => {
 
   it('rejects invalid DNs before sending anything', async () => {
     const { sim, graph } = await sandbox();
-    await expect(graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: ["OU=a'; Remove-ADSyncRule"] })).rejects.toBeInstanceOf(GraphPlanError);
+    await expect(
+      graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: ["OU=a'; Remove-ADSyncRule"] }),
+    ).rejects.toBeInstanceOf(GraphPlanError);
     expect(sim.stats.requests).toBe(0);
   });
 
@@ -99,15 +101,25 @@ describe('ensureCloudSyncConfiguration', () => {
     const { graph, baseUrl } = await sandbox();
     const cfg = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES] });
     const put = await raw(baseUrl, 'PUT', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`, {
-      body: { value: [{ key: 'Domain', value: '{"domain":"contoso.com"}' }, { key: 'Password', value: 'S3cret!' }] },
+      body: {
+        value: [
+          { key: 'Domain', value: '{"domain":"contoso.com"}' },
+          { key: 'Password', value: 'S3cret!' },
+        ],
+      },
     });
     expect(put.status).toBe(204);
     const got = await raw(baseUrl, 'GET', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`);
-    expect(got.body.value).toEqual([{ key: 'Domain', value: '{"domain":"contoso.com"}' }, { key: 'Password', value: '*' }]);
+    expect(got.body.value).toEqual([
+      { key: 'Domain', value: '{"domain":"contoso.com"}' },
+      { key: 'Password', value: '*' },
+    ]);
     // Nothing GET shows is missing: no PUT, so nothing is lost
     expect((await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES] })).changed).toBe(false);
     // Asked to resend the write-only AppKey: that PUT would send Password back as "*"
-    const err = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], resendAppKey: true }).catch((e) => e);
+    const err = await graph
+      .ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], resendAppKey: true })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(GraphPlanError);
     expect(err.code).toBe('MaskedSecretWouldBeLost');
   });
@@ -115,7 +127,9 @@ describe('ensureCloudSyncConfiguration', () => {
   it('answers PATCH on the schema with 404 as the real backend does, and instantiate with both id and objectId', async () => {
     const { graph, baseUrl } = await sandbox();
     const cfg = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES] });
-    const patch = await raw(baseUrl, 'PATCH', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/jobs/${cfg.provisioningJobId}/schema`, { body: {} });
+    const patch = await raw(baseUrl, 'PATCH', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/jobs/${cfg.provisioningJobId}/schema`, {
+      body: {},
+    });
     expect(patch.status).toBe(404);
     expect(patch.body.error.message).toMatch(/^No HTTP resource was found that matches the request URI/);
     const inst = await raw(baseUrl, 'POST', `/beta/applicationTemplates/${AD2AAD_TEMPLATE_ID}/instantiate`, { body: { displayName: 'fabrikam.com' } });

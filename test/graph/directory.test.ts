@@ -8,7 +8,15 @@ import { raw, silentLog, sandboxesStoppedAfterEach } from './helpers.js';
 const sandbox = sandboxesStoppedAfterEach();
 
 function adUser(dn: string, i: number): AdObject {
-  return { objectGUID: randomUUID(), dn, objectClass: 'user', displayName: `User ${i}`, samAccountName: `user${i}`, userPrincipalName: `user${i}@contoso.com`, proxyAddresses: [`SMTP:user${i}@contoso.com`] };
+  return {
+    objectGUID: randomUUID(),
+    dn,
+    objectClass: 'user',
+    displayName: `User ${i}`,
+    samAccountName: `user${i}`,
+    userPrincipalName: `user${i}@contoso.com`,
+    proxyAddresses: [`SMTP:user${i}@contoso.com`],
+  };
 }
 
 const SALES = 'OU=Sales,DC=contoso,DC=com';
@@ -78,7 +86,8 @@ describe('synced users: paging, counting by OU, delta', () => {
     expect(quiet).toEqual({ mode: 'delta', requests: 1, changes: 0, total: 1200 });
 
     for (let i = 0; i < 5; i++) sim.upsertFromOnPrem(adUser(`CN=New ${i},${SALES}`, 5000 + i), 'cloud', 'contoso.com'); // adds
-    for (const o of objs.slice(0, 10).filter((_, i) => i % 2 === 0)) sim.upsertFromOnPrem({ ...o, dn: o.dn.replace(PRESALES, SALES) }, 'connect', 'contoso.com'); // 5 moves PreSales → Sales
+    for (const o of objs.slice(0, 10).filter((_, i) => i % 2 === 0))
+      sim.upsertFromOnPrem({ ...o, dn: o.dn.replace(PRESALES, SALES) }, 'connect', 'contoso.com'); // 5 moves PreSales → Sales
     for (const o of objs.slice(1, 8).filter((_, i) => i % 2 === 0)) sim.deleteFromOnPrem(o.objectGUID, 'connect'); // 4 deletes in Sales
     sim.deleteFromOnPrem(objs[11].objectGUID, 'cloud'); // another engine's object: not deleted
     const polled = await index.refresh();

@@ -11,7 +11,7 @@ const sandbox = sandboxesStoppedAfterEach();
  * domain-get, user-get): what a new migration's checks read (issue 15).
  */
 describe('GET /domains and GET /users/{id} in the Graph simulator', () => {
-  it('lists the tenant\'s domains with the domain resource\'s properties, honours $select, and 404s a domain that is not the tenant\'s', async () => {
+  it("lists the tenant's domains with the domain resource's properties, honours $select, and 404s a domain that is not the tenant's", async () => {
     const { sim, baseUrl, graph } = await sandbox();
     sim.addDomain('contoso.onmicrosoft.com', { initial: true, isDefault: false });
     sim.addDomain('contoso.com', { verified: true, isDefault: true });
@@ -32,7 +32,11 @@ describe('GET /domains and GET /users/{id} in the Graph simulator', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('Request_ResourceNotFound');
     // The client reads the same.
-    expect((await graph.listDomains()).map((d) => `${d.id}:${d.isVerified}`)).toEqual(['contoso.onmicrosoft.com:true', 'contoso.com:true', 'pending.example:false']);
+    expect((await graph.listDomains()).map((d) => `${d.id}:${d.isVerified}`)).toEqual([
+      'contoso.onmicrosoft.com:true',
+      'contoso.com:true',
+      'pending.example:false',
+    ]);
   });
 
   it('answers 403 without Domain.Read.All (or a higher permission Microsoft lists)', async () => {

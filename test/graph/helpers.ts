@@ -79,7 +79,12 @@ export function delegatedToken(scopes: string[]): string {
 }
 
 /** A raw request to the simulator (for behaviour the typed module deliberately never exercises). */
-export async function raw(baseUrl: string, method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {}) {
+export async function raw(
+  baseUrl: string,
+  method: string,
+  path: string,
+  init: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {},
+) {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? APP_TOKEN}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';

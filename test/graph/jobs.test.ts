@@ -77,7 +77,11 @@ describe('job control and status', () => {
     expect(job.status.quarantine?.error?.code).toBe('HybridIdentityServiceNoAgentsAssigned');
     expect(job.status.quarantine?.currentBegan?.toISOString()).toBe(clock.now().toISOString());
     expect(job.status.quarantine?.nextAttempt?.getTime()).toBeGreaterThan(clock.now().getTime());
-    expect(await graph.agentHealth(ref)).toMatchObject({ verdict: 'unhealthy', reasons: [expect.stringMatching(/HybridIdentityServiceNoAgentsAssigned/)], lastSuccessfulRun: null });
+    expect(await graph.agentHealth(ref)).toMatchObject({
+      verdict: 'unhealthy',
+      reasons: [expect.stringMatching(/HybridIdentityServiceNoAgentsAssigned/)],
+      lastSuccessfulRun: null,
+    });
 
     const agent = sim.seedAgent({ machineName: 'AGENT1', domain: 'contoso.com', status: 'inactive' });
     sim.runSyncCycle(clock.advance(60 * MINUTE));
@@ -98,7 +102,12 @@ describe('job control and status', () => {
     sim.injectQuarantine(ref.jobId, 'EncounteredEscrowProportionThreshold', { code: 'AzureDirectoryServiceServerBusy', message: 'busy' });
     sim.runSyncCycle(clock.advance(120 * MINUTE)); // injected quarantine does not lift by itself
     job = await graph.getJob(ref);
-    expect(job.status.quarantine).toEqual(expect.objectContaining({ reason: 'EncounteredEscrowProportionThreshold', error: { code: 'AzureDirectoryServiceServerBusy', message: 'busy', tenantActionable: true } }));
+    expect(job.status.quarantine).toEqual(
+      expect.objectContaining({
+        reason: 'EncounteredEscrowProportionThreshold',
+        error: { code: 'AzureDirectoryServiceServerBusy', message: 'busy', tenantActionable: true },
+      }),
+    );
     // start never clears a quarantine silently: the caller gets the reason first
     const refused = await graph.startJob(ref).catch((e) => e);
     expect(refused).toBeInstanceOf(GraphPlanError);
@@ -134,10 +143,21 @@ describe('job control and status', () => {
     sim.seedAgent({ machineName: 'AGENT1', domain: 'contoso.com' });
     // the documented shape only: without Recipients the simulator answers 400
     const partial = await raw(baseUrl, 'PUT', `/beta/servicePrincipals/${cfg.servicePrincipalId}/synchronization/secrets`, {
-      body: { value: [{ key: 'Domain', value: '{"domain":"contoso.com"}' }, { key: 'SyncNotificationSettings', value: '{"Enabled":true,"DeleteThresholdEnabled":true,"DeleteThresholdValue":3}' }] },
+      body: {
+        value: [
+          { key: 'Domain', value: '{"domain":"contoso.com"}' },
+          { key: 'SyncNotificationSettings', value: '{"Enabled":true,"DeleteThresholdEnabled":true,"DeleteThresholdValue":3}' },
+        ],
+      },
     });
     expect(partial.status).toBe(400);
-    await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: [SALES], notificationEmail: 'ops@contoso.com', deleteThreshold: 3 });
+    await graph.ensureCloudSyncConfiguration({
+      domain: 'contoso.com',
+      passwordHashSync: false,
+      containers: [SALES],
+      notificationEmail: 'ops@contoso.com',
+      deleteThreshold: 3,
+    });
     await graph.startJob(ref);
     sim.runSyncCycle(clock.now());
     expect(sim.summary().byEngine.cloud).toBe(4);
@@ -170,7 +190,9 @@ describe('job control and status', () => {
     const { sim, graph, ref, ad } = await configured();
     const user = [...ad.objects.values()][0];
     const ruleId = await graph.provisioningRuleId(ref);
-    expect(graph.describeProvisionOnDemand(ref, ruleId, user.dn)[0].body).toEqual({ parameters: [{ ruleId, subjects: [{ objectId: user.dn, objectTypeName: 'user' }] }] });
+    expect(graph.describeProvisionOnDemand(ref, ruleId, user.dn)[0].body).toEqual({
+      parameters: [{ ruleId, subjects: [{ objectId: user.dn, objectTypeName: 'user' }] }],
+    });
     const r = await graph.provisionOnDemand(ref, ruleId, user.dn);
     expect(r.result).toBe('Success');
     expect(r.action).toBe('Create');

@@ -46,7 +46,10 @@ describe('app-only permissions', () => {
       const ep = ENDPOINT_PERMISSIONS.find((e) => e.name === name);
       expect(ep, name).toBeDefined();
       expect(ep!.application, name).not.toBe('not-supported');
-      expect((ep!.application as string[]).some((p) => (APP_PERMISSIONS as readonly string[]).includes(p)), name).toBe(true);
+      expect(
+        (ep!.application as string[]).some((p) => (APP_PERMISSIONS as readonly string[]).includes(p)),
+        name,
+      ).toBe(true);
     }
     // every table entry cites Microsoft's page
     for (const ep of ENDPOINT_PERMISSIONS) expect(ep.doc).toMatch(/^https:\/\/learn\.microsoft\.com\/graph\/api\//);
@@ -62,11 +65,16 @@ describe('app-only permissions', () => {
     expect((await raw(baseUrl, 'GET', '/v1.0/users', { token: mintSandboxAppToken({ tenantId: 't', roles: ['User.ReadBasic.All'] }) })).status).toBe(403);
     expect((await raw(baseUrl, 'GET', '/v1.0/users', { token: mintSandboxAppToken({ tenantId: 't', roles: ['Directory.Read.All'] }) })).status).toBe(200);
     // provisioning logs: ProvisioningLog.Read.All, AuditLog.Read.All or Directory.Read.All
-    expect((await raw(baseUrl, 'GET', '/v1.0/auditLogs/provisioning', { token: mintSandboxAppToken({ tenantId: 't', roles: ['AuditLog.Read.All'] }) })).status).toBe(200);
+    expect(
+      (await raw(baseUrl, 'GET', '/v1.0/auditLogs/provisioning', { token: mintSandboxAppToken({ tenantId: 't', roles: ['AuditLog.Read.All'] }) })).status,
+    ).toBe(200);
     expect((await raw(baseUrl, 'GET', '/v1.0/auditLogs/provisioning', { token: noUsers })).status).toBe(403);
 
     const agents = '/beta/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups';
-    const everything = mintSandboxAppToken({ tenantId: 't', roles: ENDPOINT_PERMISSIONS.flatMap((e) => (e.application === 'not-supported' ? [] : e.application)).concat(['Policy.Read.HybridAuthentication']) });
+    const everything = mintSandboxAppToken({
+      tenantId: 't',
+      roles: ENDPOINT_PERMISSIONS.flatMap((e) => (e.application === 'not-supported' ? [] : e.application)).concat(['Policy.Read.HybridAuthentication']),
+    });
     expect((await raw(baseUrl, 'GET', agents, { token: everything })).status).toBe(403);
     expect((await raw(baseUrl, 'GET', agents, { token: delegatedToken(['Policy.Read.HybridAuthentication']) })).status).toBe(200);
     // Connect's tenant settings: Application "Not supported" too
@@ -86,10 +94,16 @@ describe('app-only permissions', () => {
     expect((await raw(baseUrl, 'GET', jobs, { token: otherApp })).status).toBe(403);
     expect((await raw(baseUrl, 'GET', jobs, { token: sameApp })).status).toBe(200);
     // a configuration made in the portal (another app instantiated it): discover needs OwnedBy on it or Directory.ReadWrite.All
-    const portal = await raw(baseUrl, 'POST', `/beta/applicationTemplates/${AD2AAD_TEMPLATE_ID}/instantiate`, { body: { displayName: 'fabrikam.com' }, token: otherApp });
+    const portal = await raw(baseUrl, 'POST', `/beta/applicationTemplates/${AD2AAD_TEMPLATE_ID}/instantiate`, {
+      body: { displayName: 'fabrikam.com' },
+      token: otherApp,
+    });
     expect(portal.status).toBe(201);
     const sp = portal.body.servicePrincipal.id;
-    const job = await raw(baseUrl, 'POST', `/beta/servicePrincipals/${sp}/synchronization/jobs`, { body: { templateId: 'AD2AADProvisioning' }, token: otherApp });
+    const job = await raw(baseUrl, 'POST', `/beta/servicePrincipals/${sp}/synchronization/jobs`, {
+      body: { templateId: 'AD2AADProvisioning' },
+      token: otherApp,
+    });
     expect(job.status).toBe(201);
     const ref = { servicePrincipalId: sp, jobId: job.body.id };
     expect((await graph.getJob(ref)).id).toBe(job.body.id); // Synchronization.ReadWrite.All reaches it

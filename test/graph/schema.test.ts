@@ -28,14 +28,93 @@ const excerptPath = fileURLToPath(new URL('../../../shared/reference/graph-opena
 const excerpt = parseYaml(readFileSync(excerptPath, 'utf8')).components.schemas as Record<string, any>;
 
 const STAND_INS: Record<string, any> = {
-  'microsoft.graph.application': { type: 'object', required: ['id'], properties: { id: { type: 'string' }, objectId: { type: 'string' }, appId: { type: 'string' }, applicationTemplateId: { type: 'string' }, displayName: { type: 'string' } } },
-  'microsoft.graph.servicePrincipal': { type: 'object', required: ['id'], properties: { id: { type: 'string' }, objectId: { type: 'string' }, appId: { type: 'string' }, applicationTemplateId: { type: ['string', 'null'] }, displayName: { type: 'string' }, servicePrincipalType: { type: 'string' }, accountEnabled: { type: 'boolean' } } },
-  'microsoft.graph.directoryDefinition': { type: 'object', required: ['id', 'name', 'objects'], properties: { id: { type: 'string' }, name: { type: 'string' }, discoverabilities: { type: 'string' }, discoveryDateTime: { type: ['string', 'null'], format: 'date-time' }, readOnly: { type: 'boolean' }, version: { type: 'string' }, objects: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, attributes: { type: 'array' } } } } } },
-  'microsoft.graph.objectMapping': { type: 'object', required: ['name', 'sourceObjectName', 'targetObjectName'], properties: { enabled: { type: 'boolean' }, flowTypes: { type: 'string' }, name: { type: 'string' }, sourceObjectName: { type: 'string' }, targetObjectName: { type: 'string' }, attributeMappings: { type: 'array' }, metadata: { type: 'array' }, scope: {} } },
-  'microsoft.graph.synchronizationTemplate': { type: 'object', required: ['id'], properties: { id: { type: 'string' }, applicationId: { type: 'string' }, default: { type: 'boolean' }, description: { type: 'string' }, discoverable: { type: 'boolean' }, factoryTag: { type: 'string' }, metadata: { type: 'array' } } },
+  'microsoft.graph.application': {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'string' },
+      objectId: { type: 'string' },
+      appId: { type: 'string' },
+      applicationTemplateId: { type: 'string' },
+      displayName: { type: 'string' },
+    },
+  },
+  'microsoft.graph.servicePrincipal': {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'string' },
+      objectId: { type: 'string' },
+      appId: { type: 'string' },
+      applicationTemplateId: { type: ['string', 'null'] },
+      displayName: { type: 'string' },
+      servicePrincipalType: { type: 'string' },
+      accountEnabled: { type: 'boolean' },
+    },
+  },
+  'microsoft.graph.directoryDefinition': {
+    type: 'object',
+    required: ['id', 'name', 'objects'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      discoverabilities: { type: 'string' },
+      discoveryDateTime: { type: ['string', 'null'], format: 'date-time' },
+      readOnly: { type: 'boolean' },
+      version: { type: 'string' },
+      objects: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, attributes: { type: 'array' } } } },
+    },
+  },
+  'microsoft.graph.objectMapping': {
+    type: 'object',
+    required: ['name', 'sourceObjectName', 'targetObjectName'],
+    properties: {
+      enabled: { type: 'boolean' },
+      flowTypes: { type: 'string' },
+      name: { type: 'string' },
+      sourceObjectName: { type: 'string' },
+      targetObjectName: { type: 'string' },
+      attributeMappings: { type: 'array' },
+      metadata: { type: 'array' },
+      scope: {},
+    },
+  },
+  'microsoft.graph.synchronizationTemplate': {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'string' },
+      applicationId: { type: 'string' },
+      default: { type: 'boolean' },
+      description: { type: 'string' },
+      discoverable: { type: 'boolean' },
+      factoryTag: { type: 'string' },
+      metadata: { type: 'array' },
+    },
+  },
   'microsoft.graph.bulkUpload': { type: 'object' },
   'microsoft.graph.onPremisesSipInfo': { type: 'object' }, // beta-only user property; the simulator never returns it
-  'odata.error': { type: 'object', required: ['error'], additionalProperties: false, properties: { error: { type: 'object', required: ['code', 'message'], additionalProperties: false, properties: { code: { type: 'string' }, message: { type: 'string' }, innerError: { type: 'object', required: ['request-id', 'date'], properties: { 'request-id': { type: 'string' }, 'client-request-id': { type: 'string' }, date: { type: 'string', format: 'date-time' } } } } } } },
+  'odata.error': {
+    type: 'object',
+    required: ['error'],
+    additionalProperties: false,
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        additionalProperties: false,
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          innerError: {
+            type: 'object',
+            required: ['request-id', 'date'],
+            properties: { 'request-id': { type: 'string' }, 'client-request-id': { type: 'string' }, date: { type: 'string', format: 'date-time' } },
+          },
+        },
+      },
+    },
+  },
 };
 
 function refName(ref: string): string {
@@ -98,7 +177,13 @@ ajv.addSchema({ $id: 'graph', $defs: defs });
 
 const entity = (name: string) => ajv.compile({ $ref: `graph#/$defs/${name}` });
 const collection = (name: string) =>
-  ajv.compile({ type: 'object', required: ['value'], properties: { value: { type: 'array', items: { $ref: `graph#/$defs/${name}` } } }, patternProperties: { '^@odata\\.': { type: ['string', 'number'] } }, additionalProperties: false });
+  ajv.compile({
+    type: 'object',
+    required: ['value'],
+    properties: { value: { type: 'array', items: { $ref: `graph#/$defs/${name}` } } },
+    patternProperties: { '^@odata\\.': { type: ['string', 'number'] } },
+    additionalProperties: false,
+  });
 
 const checked = new Set<string>();
 function expectValid(label: string, validate: ReturnType<typeof ajv.compile>, body: unknown): void {
@@ -134,8 +219,16 @@ describe('simulator responses validate against the OpenAPI excerpt', () => {
     const inst = await raw(baseUrl, 'POST', `/beta/applicationTemplates/${AD2AAD_TEMPLATE_ID}/instantiate`, { body: { displayName: 'contoso.com' } });
     expectValid('instantiate', entity('microsoft.graph.applicationServicePrincipal'), inst.body);
     const sp = inst.body.servicePrincipal.id as string;
-    expectValid('servicePrincipals', collection('microsoft.graph.servicePrincipal'), (await raw(baseUrl, 'GET', `/v1.0/servicePrincipals?$filter=applicationTemplateId eq '${AD2AAD_TEMPLATE_ID}'`)).body);
-    expectValid('templates', collection('microsoft.graph.synchronizationTemplate'), (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/templates`)).body);
+    expectValid(
+      'servicePrincipals',
+      collection('microsoft.graph.servicePrincipal'),
+      (await raw(baseUrl, 'GET', `/v1.0/servicePrincipals?$filter=applicationTemplateId eq '${AD2AAD_TEMPLATE_ID}'`)).body,
+    );
+    expectValid(
+      'templates',
+      collection('microsoft.graph.synchronizationTemplate'),
+      (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/templates`)).body,
+    );
 
     const created = await raw(baseUrl, 'POST', `/beta/servicePrincipals/${sp}/synchronization/jobs`, { body: { templateId: 'AD2AADProvisioning' } });
     expect(created.status).toBe(201);
@@ -145,13 +238,21 @@ describe('simulator responses validate against the OpenAPI excerpt', () => {
     const jobPath = `/beta/servicePrincipals/${sp}/synchronization/jobs/${jobId}`;
     const jobState = async (label: string) => {
       expectValid(`job ${label}`, entity('microsoft.graph.synchronizationJob'), (await raw(baseUrl, 'GET', jobPath)).body);
-      expectValid(`jobs ${label}`, collection('microsoft.graph.synchronizationJob'), (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/jobs`)).body);
+      expectValid(
+        `jobs ${label}`,
+        collection('microsoft.graph.synchronizationJob'),
+        (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/jobs`)).body,
+      );
     };
     await jobState('NotRun');
 
     await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: true, containers: [SALES] });
     expectValid('schema', entity('microsoft.graph.synchronizationSchema'), (await raw(baseUrl, 'GET', `${jobPath}/schema`)).body);
-    expectValid('secrets', collection('microsoft.graph.synchronizationSecretKeyStringValuePair'), (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/secrets`)).body);
+    expectValid(
+      'secrets',
+      collection('microsoft.graph.synchronizationSecretKeyStringValuePair'),
+      (await raw(baseUrl, 'GET', `/beta/servicePrincipals/${sp}/synchronization/secrets`)).body,
+    );
 
     await graph.startJob(ref);
     sim.runSyncCycle(clock.advance(MINUTE)); // no agent: quarantine
@@ -171,24 +272,43 @@ describe('simulator responses validate against the OpenAPI excerpt', () => {
     await jobState('Paused');
 
     const ruleId = await graph.provisioningRuleId(ref);
-    const pod = await raw(baseUrl, 'POST', `${jobPath}/provisionOnDemand`, { body: { parameters: [{ ruleId, subjects: [{ objectId: `CN=S0,${SALES}`, objectTypeName: 'user' }] }] } });
+    const pod = await raw(baseUrl, 'POST', `${jobPath}/provisionOnDemand`, {
+      body: { parameters: [{ ruleId, subjects: [{ objectId: `CN=S0,${SALES}`, objectTypeName: 'user' }] }] },
+    });
     expectValid('provisionOnDemand', entity('microsoft.graph.stringKeyStringValuePair'), pod.body);
-    const dirId = await graph.transport.request('GET', `/servicePrincipals/${sp}/synchronization/jobs/${jobId}/schema`, { version: 'beta' }).then((r) => r.body.directories[0].id);
-    expectValid('discover', entity('microsoft.graph.directoryDefinition'), (await raw(baseUrl, 'POST', `${jobPath}/schema/directories/${dirId}/discover`)).body);
+    const dirId = await graph.transport
+      .request('GET', `/servicePrincipals/${sp}/synchronization/jobs/${jobId}/schema`, { version: 'beta' })
+      .then((r) => r.body.directories[0].id);
+    expectValid(
+      'discover',
+      entity('microsoft.graph.directoryDefinition'),
+      (await raw(baseUrl, 'POST', `${jobPath}/schema/directories/${dirId}/discover`)).body,
+    );
     // the agents list answers delegated callers only (Application: Not supported): app-only gets a Graph error body
     const agentsPath = '/beta/onPremisesPublishingProfiles/provisioning/agents?$expand=agentGroups';
     expectValid('error 403 agents (app-only)', entity('odata.error'), (await raw(baseUrl, 'GET', agentsPath)).body);
-    expectValid('agents', collection('microsoft.graph.onPremisesAgent'), (await raw(baseUrl, 'GET', agentsPath, { token: delegatedToken(['Policy.Read.HybridAuthentication']) })).body);
+    expectValid(
+      'agents',
+      collection('microsoft.graph.onPremisesAgent'),
+      (await raw(baseUrl, 'GET', agentsPath, { token: delegatedToken(['Policy.Read.HybridAuthentication']) })).body,
+    );
     const logs = await raw(baseUrl, 'GET', `/v1.0/auditLogs/provisioning?$filter=jobId eq '${jobId}'&$top=3`);
     expect(logs.body['@odata.nextLink']).toBeDefined();
     expectValid('auditLogs/provisioning', collection('microsoft.graph.provisioningObjectSummary'), logs.body);
     expect(logs.body.value.length).toBe(3);
 
-    const select = 'id,userPrincipalName,mail,displayName,proxyAddresses,onPremisesImmutableId,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesSyncEnabled';
-    const users = await raw(baseUrl, 'GET', `/v1.0/users?$filter=onPremisesSyncEnabled eq true&$select=${select}&$top=2&$count=true`, { headers: { ConsistencyLevel: 'eventual' } });
+    const select =
+      'id,userPrincipalName,mail,displayName,proxyAddresses,onPremisesImmutableId,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesSyncEnabled';
+    const users = await raw(baseUrl, 'GET', `/v1.0/users?$filter=onPremisesSyncEnabled eq true&$select=${select}&$top=2&$count=true`, {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
     expect(users.body['@odata.count']).toBe(6);
     expectValid('users (synced, selected)', collection('microsoft.graph.user'), users.body);
-    expectValid('users (defaults)', collection('microsoft.graph.user'), (await raw(baseUrl, 'GET', '/v1.0/users?$select=displayName,userPrincipalName,mail,onPremisesSyncEnabled')).body);
+    expectValid(
+      'users (defaults)',
+      collection('microsoft.graph.user'),
+      (await raw(baseUrl, 'GET', '/v1.0/users?$select=displayName,userPrincipalName,mail,onPremisesSyncEnabled')).body,
+    );
     expectValid('user by id', entity('microsoft.graph.user'), (await raw(baseUrl, 'GET', `/v1.0/users/${users.body.value[0].id}?$select=${select}`)).body);
     const latest = await raw(baseUrl, 'GET', `/v1.0/users/delta?$select=${select}&$deltatoken=latest`);
     expectValid('users/delta latest', collection('microsoft.graph.user'), latest.body);

@@ -62,7 +62,9 @@ describe('Graph transport against the simulator', () => {
     // a POST may have been carried out before the connection dropped: it surfaces, with the cause, and is not re-sent
     sim.injectFault({ status: 'drop', count: 5, match: /^POST / });
     const before = sim.stats.requests;
-    const err = await graph.ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: ['OU=Sales,DC=contoso,DC=com'] }).catch((e) => e);
+    const err = await graph
+      .ensureCloudSyncConfiguration({ domain: 'contoso.com', passwordHashSync: false, containers: ['OU=Sales,DC=contoso,DC=com'] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect(err.status).toBe(0);
     expect(err.code).toBe('ConnectionDropped');

@@ -12,7 +12,7 @@ function walk(n: unknown, visit: (n: Node) => void): void {
   for (const v of Object.values(n)) walk(v, visit);
 }
 
-const runsOf = (block: Node): string => (block.inlines ?? []).map((r: any) => (typeof r === 'string' ? r : r.text ?? '')).join('');
+const runsOf = (block: Node): string => (block.inlines ?? []).map((r: any) => (typeof r === 'string' ? r : (r.text ?? ''))).join('');
 
 /**
  * Every fact of a card as it reads: label and value. A fact is a row of two columns (title, value), or, when it holds a
@@ -22,11 +22,22 @@ export function facts(card: unknown): { title: string; value: string }[] {
   const out: { title: string; value: string }[] = [];
   walk(card, (n) => {
     if (n.type === 'ColumnSet' && n.columns?.length === 2 && n.columns[0].width === 2 && n.columns[1].width === 5) {
-      const [t, v] = n.columns.map((c: Node) => (c.items ?? []).filter((i: Node) => i.type === 'RichTextBlock').map(runsOf).join(' '));
+      const [t, v] = n.columns.map((c: Node) =>
+        (c.items ?? [])
+          .filter((i: Node) => i.type === 'RichTextBlock')
+          .map(runsOf)
+          .join(' '),
+      );
       out.push({ title: t, value: v });
     }
     const items = n.type === 'Container' ? (n.items ?? []) : [];
-    if (items.length === 2 && items.every((i: Node) => i.type === 'RichTextBlock') && items[0].inlines?.length === 1 && items[0].inlines[0].weight === 'Bolder' && items[1].spacing === 'None') {
+    if (
+      items.length === 2 &&
+      items.every((i: Node) => i.type === 'RichTextBlock') &&
+      items[0].inlines?.length === 1 &&
+      items[0].inlines[0].weight === 'Bolder' &&
+      items[1].spacing === 'None'
+    ) {
       out.push({ title: runsOf(items[0]), value: runsOf(items[1]) });
     }
   });

@@ -63,7 +63,9 @@ export class RecordingConnector {
   }
 
   cards(): { id: string; card: any }[] {
-    return [...this.messages.entries()].flatMap(([id, a]) => (a.attachments ?? []).filter((x: any) => x.contentType === 'application/vnd.microsoft.card.adaptive').map((x: any) => ({ id, card: x.content })));
+    return [...this.messages.entries()].flatMap(([id, a]) =>
+      (a.attachments ?? []).filter((x: any) => x.contentType === 'application/vnd.microsoft.card.adaptive').map((x: any) => ({ id, card: x.content })),
+    );
   }
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {

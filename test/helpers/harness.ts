@@ -43,7 +43,16 @@ export class Harness {
     const clock = new ManualClock(new Date());
     // The TypeScript sandbox executor by default: the harness's ManualClock drives it, where the PowerShell scripts read
     // the wall clock (tests of the PowerShell executor pass SANDBOX_EXECUTOR: 'powershell').
-    const settings = loadSettings({ PORT: '0', PLAYGROUND: '0', MONITOR: '0', LOG_LEVEL: 'silent', VERIFY_WAIT_MINUTES: '0.03', VERIFY_POLL_SECONDS: '0.05', SANDBOX_EXECUTOR: 'sandbox', ...opts.env });
+    const settings = loadSettings({
+      PORT: '0',
+      PLAYGROUND: '0',
+      MONITOR: '0',
+      LOG_LEVEL: 'silent',
+      VERIFY_WAIT_MINUTES: '0.03',
+      VERIFY_POLL_SECONDS: '0.05',
+      SANDBOX_EXECUTOR: 'sandbox',
+      ...opts.env,
+    });
     const app = await buildApp(settings, {
       clock,
       log: createLogger({ level: 'silent' }),
@@ -70,14 +79,23 @@ export class Harness {
       timestamp: new Date().toISOString(),
       from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
       recipient: { id: '28:cutover-bot', name: 'cutover' },
-      conversation: { id: this.scope.channel ?? CHANNEL, conversationType: 'channel', tenantId: this.scope.tenantId ?? this.app.tenant?.tenantId, isGroup: true },
+      conversation: {
+        id: this.scope.channel ?? CHANNEL,
+        conversationType: 'channel',
+        tenantId: this.scope.tenantId ?? this.app.tenant?.tenantId,
+        isGroup: true,
+      },
       channelData: { tenant: { id: this.scope.tenantId ?? this.app.tenant?.tenantId }, channel: { id: this.scope.channel ?? CHANNEL } },
       ...extra,
     };
   }
 
   async post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    const r = await fetch(`${this.app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const r = await fetch(`${this.app.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await r.text();
     let parsed: any = text;
     try {
@@ -95,7 +113,14 @@ export class Harness {
 
   /** A card click (Action.Execute → adaptiveCard/action invoke); returns the card the clicker gets back. */
   async click(from: TestUser, verb: string, data: Record<string, unknown>, replyToId?: string): Promise<{ status: number; card: any; body: any }> {
-    const r = await this.post(this.activity(from, { type: 'invoke', name: 'adaptiveCard/action', replyToId, value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } }));
+    const r = await this.post(
+      this.activity(from, {
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        replyToId,
+        value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+      }),
+    );
     return { status: r.status, card: r.body?.value, body: r.body };
   }
 
@@ -141,12 +166,28 @@ export class Harness {
    */
   async newPilot(name = 'Pilot', extra = '', ou = PILOT_OU): Promise<string> {
     const n = this.connector.sent.length;
-    await this.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`);
+    await this.say(
+      USERS.alex,
+      `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId} ${extra}`,
+    );
     // Answered "Creating…" when the checks outlast the answer's time (a slow runner, pwsh): the answer is then replaced
     // by the result, whichever it is.
-    await this.connector.waitFor(() => this.connector.sent.slice(n).some((s) => /Migration "[^"]*" created|Migration not created/.test(cardText(s.activity))) || undefined, 60_000, `the answer to new migration "${name}"`).catch(() => undefined);
+    await this.connector
+      .waitFor(
+        () => this.connector.sent.slice(n).some((s) => /Migration "[^"]*" created|Migration not created/.test(cardText(s.activity))) || undefined,
+        60_000,
+        `the answer to new migration "${name}"`,
+      )
+      .catch(() => undefined);
     const m = await this.app.engine.findMigration(name);
-    if (!m) throw new Error(`migration ${name} was not created: ${this.connector.sent.slice(n).map((s) => cardText(s.activity)).join(' | ').slice(0, 600)}`);
+    if (!m)
+      throw new Error(
+        `migration ${name} was not created: ${this.connector.sent
+          .slice(n)
+          .map((s) => cardText(s.activity))
+          .join(' | ')
+          .slice(0, 600)}`,
+      );
     return m.id;
   }
 
@@ -159,8 +200,19 @@ export class Harness {
     const dn = `OU=${name},DC=contoso,DC=com`;
     if (!forest.ad.hasOu(dn)) forest.ad.addOu(dn);
     for (let i = 0; i < users; i++) {
-      const sam = `${name.replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase()}u${i}`;
-      const u = forest.ad.add({ cn: `${name} user ${i}`, parentDn: dn, objectClass: 'user', displayName: `${name} user ${i}`, samAccountName: sam, userPrincipalName: `${sam}@contoso.com`, proxyAddresses: [] });
+      const sam = `${name
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 10)
+        .toLowerCase()}u${i}`;
+      const u = forest.ad.add({
+        cn: `${name} user ${i}`,
+        parentDn: dn,
+        objectClass: 'user',
+        displayName: `${name} user ${i}`,
+        samAccountName: sam,
+        userPrincipalName: `${sam}@contoso.com`,
+        proxyAddresses: [],
+      });
       forest.ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
     }
     if (users) forest.server.runSyncCycle('Delta', this.clock.now());
@@ -181,13 +233,21 @@ export class Harness {
       const asked = await this.click(USERS.alex, again ? 'step.retry' : 'step.request', await this.stepData(migrationId, seq));
       if ((await this.app.engine.getStep(migrationId, seq))!.state === row.state && !cardText(asked.card).includes('Checking with the on-premises runner')) {
         // refused (a guard, the sequence, a plan that could not be prepared): say why instead of waiting for nothing
-        const notice = cardText(asked.card).split('\n').find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
+        const notice =
+          cardText(asked.card)
+            .split('\n')
+            .find((l) => l.startsWith('ℹ')) ?? cardText(asked.card).slice(-400);
         throw new Error(`step ${seq} (${row.key}) was not started: ${notice}`);
       }
       // A request answered with the "checking" card (its guard reads outlasted the click) goes on in the background:
       // approving before it has asked for approval would be a click on a stale card, answered with nothing changed.
       if (cardText(asked.card).includes('Checking with the on-premises runner'))
-        await this.waitForStep(migrationId, seq, ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected'], this.stepTimeoutMs);
+        await this.waitForStep(
+          migrationId,
+          seq,
+          ['awaiting_approval', 'approved', 'running', 'succeeded', 'failed', 'lost', 'skipped', 'rejected'],
+          this.stepTimeoutMs,
+        );
       if (def.approval !== 'none') await this.click(USERS.megan, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       if (def.approval === 'sensitive') await this.click(USERS.lee, 'step.approve', { ...(await this.stepData(migrationId, seq)), confirm: m.name });
       let s = await this.waitForStep(migrationId, seq, ['succeeded', 'failed', 'lost', 'skipped', 'operator'], this.stepTimeoutMs);
@@ -288,7 +348,7 @@ export function cardText(card: any): string {
     if (!n || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(walk);
     if (n.type === 'RichTextBlock' && Array.isArray(n.inlines)) {
-      out.push(n.inlines.map((r: any) => (typeof r === 'string' ? r : r.text ?? '')).join(''));
+      out.push(n.inlines.map((r: any) => (typeof r === 'string' ? r : (r.text ?? ''))).join(''));
       return;
     }
     if (typeof n.text === 'string') out.push(n.text);

@@ -30,7 +30,8 @@ export interface SambaDc {
 export function sambaUnavailableReason(): string | null {
   if (process.platform !== 'linux') return 'Samba AD DC tests need Linux';
   for (const bin of ['samba', 'samba-tool', 'ldbmodify', 'ldapadd', 'ldapsearch'])
-    if (!which(bin)) return `${bin} is not installed (apt-get install --no-install-recommends samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils winbind)`;
+    if (!which(bin))
+      return `${bin} is not installed (apt-get install --no-install-recommends samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils winbind)`;
   if (!existsSync('/usr/share/samba/setup')) return 'samba-ad-provision is not installed (/usr/share/samba/setup missing)';
   if (process.getuid?.() !== 0) return 'provisioning a Samba DC on port 389 needs root';
   return null;
@@ -79,7 +80,9 @@ function fixtureLdif(): string {
   user(FIXTURE.pilotOu, 'Smith\\, John', 'jsmith');
   for (let i = 2; i <= FIXTURE.pilotUsers; i++) user(FIXTURE.pilotOu, `Pilot User ${i}`, `pilot${i}`);
   for (let i = 1; i <= FIXTURE.pilotContacts; i++)
-    out.push(`dn: CN=Pilot Contact ${i},${FIXTURE.pilotOu}\nchangetype: add\nobjectClass: contact\ndisplayName: Pilot Contact ${i}\nmail: contact${i}@fabrikam.example\n`);
+    out.push(
+      `dn: CN=Pilot Contact ${i},${FIXTURE.pilotOu}\nchangetype: add\nobjectClass: contact\ndisplayName: Pilot Contact ${i}\nmail: contact${i}@fabrikam.example\n`,
+    );
   for (let i = 1; i <= FIXTURE.salesUsers; i++) user(FIXTURE.salesOu, `Sales User ${i}`, `sales${i}`);
   for (let i = 1; i <= FIXTURE.emeaUsers; i++) user(FIXTURE.emeaOu, `EMEA User ${i}`, `emea${i}`);
   for (let i = 1; i <= FIXTURE.preSalesUsers; i++) user(FIXTURE.preSalesOu, `PreSales User ${i}`, `presales${i}`);
@@ -202,11 +205,28 @@ function provision(dc: string): void {
   rmSync(dc, { recursive: true, force: true });
   const baseSchema = run('samba-tool', ['domain', 'provision', '--help']).includes("'2019'") ? '2019' : '2012_R2';
   run('samba-tool', [
-    'domain', 'provision', `--targetdir=${dc}`, `--realm=${REALM}`, '--domain=CONTOSO', `--adminpass=${ADMIN_PASSWORD}`,
-    '--server-role=dc', '--use-rfc2307', '--dns-backend=NONE', '--host-name=dc1', `--base-schema=${baseSchema}`, '--function-level=2008_R2',
-    '--option=interfaces=lo', '--option=bind interfaces only=yes', '--option=server services=ldap cldap kdc', '--option=disable netbios=yes',
-    `--option=pid directory=${dc}/run`, `--option=ncalrpc dir=${dc}/run/ncalrpc`, `--option=winbindd socket directory=${dc}/run/winbindd`,
-    `--option=ntp signd socket directory=${dc}/run/ntp_signd`, '--option=logging=file', `--option=log file=${dc}/log/log.%m`,
+    'domain',
+    'provision',
+    `--targetdir=${dc}`,
+    `--realm=${REALM}`,
+    '--domain=CONTOSO',
+    `--adminpass=${ADMIN_PASSWORD}`,
+    '--server-role=dc',
+    '--use-rfc2307',
+    '--dns-backend=NONE',
+    '--host-name=dc1',
+    `--base-schema=${baseSchema}`,
+    '--function-level=2008_R2',
+    '--option=interfaces=lo',
+    '--option=bind interfaces only=yes',
+    '--option=server services=ldap cldap kdc',
+    '--option=disable netbios=yes',
+    `--option=pid directory=${dc}/run`,
+    `--option=ncalrpc dir=${dc}/run/ncalrpc`,
+    `--option=winbindd socket directory=${dc}/run/winbindd`,
+    `--option=ntp signd socket directory=${dc}/run/ntp_signd`,
+    '--option=logging=file',
+    `--option=log file=${dc}/log/log.%m`,
   ]);
   mkdirSync(path.join(dc, 'run'), { recursive: true });
   const conf = path.join(dc, 'etc', 'smb.conf');
@@ -215,7 +235,10 @@ function provision(dc: string): void {
   const sam = path.join(dc, 'private', 'sam.ldb');
   const has = run('ldbsearch', ['-H', sam, '-b', `CN=Schema,CN=Configuration,${BASE_DN}`, '(lDAPDisplayName=msDS-ExternalDirectoryObjectId)', 'dn']);
   if (!/^dn:/m.test(has)) {
-    for (const [name, ldif] of [['schema-1-attr', SCHEMA_ATTR(BASE_DN)], ['schema-2-class', SCHEMA_CLASS(BASE_DN)]] as const) {
+    for (const [name, ldif] of [
+      ['schema-1-attr', SCHEMA_ATTR(BASE_DN)],
+      ['schema-2-class', SCHEMA_CLASS(BASE_DN)],
+    ] as const) {
       const file = path.join(dc, `${name}.ldif`);
       writeFileSync(file, ldif);
       run('ldbmodify', ['-H', sam, '--option=dsdb:schema update allowed=true', file]);

@@ -78,7 +78,9 @@ function stop(dir: string): void {
 async function writeBulk(file: string, n: number): Promise<void> {
   const out = createWriteStream(file);
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write(`dn: ${SLAPD_BASE_DN}\nobjectClass: dcObject\nobjectClass: organization\no: Contoso\ndc: contoso\n\ndn: ${SLAPD_BULK_OU}\nobjectClass: organizationalUnit\nou: Bulk\n\n`);
+  await write(
+    `dn: ${SLAPD_BASE_DN}\nobjectClass: dcObject\nobjectClass: organization\no: Contoso\ndc: contoso\n\ndn: ${SLAPD_BULK_OU}\nobjectClass: organizationalUnit\nou: Bulk\n\n`,
+  );
   for (let i = 1; i <= n; i++) {
     const s = `bulk${String(i).padStart(6, '0')}`;
     const guid = randomBytes(16).toString('base64');

@@ -38,7 +38,13 @@ import { RecordingConnector } from '../helpers/connector.js';
  * A cutover process whose database, sandbox tenant and Teams connector outlive it: stop it with
  * `h.app.stop()` and start another on the same three, as a restarted process would find them.
  */
-export async function startProcess(o: { db: Db; tenant?: SandboxTenant; connector?: RecordingConnector; clock?: ManualClock; env?: Record<string, string> }): Promise<H> {
+export async function startProcess(o: {
+  db: Db;
+  tenant?: SandboxTenant;
+  connector?: RecordingConnector;
+  clock?: ManualClock;
+  env?: Record<string, string>;
+}): Promise<H> {
   const clock = o.clock ?? new ManualClock(new Date());
   const log = createLogger({ level: 'silent' });
   const connector = o.connector ?? (await new RecordingConnector().start());

@@ -16,15 +16,40 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
     const tenantId = randomUUID();
     const ms = ['a', 'b', 'c'].map((x) => ({ id: `inc-${x}-${randomUUID().slice(0, 8)}`, name: `Incident ${x.toUpperCase()}` }));
     const subject = `job:AD2AADProvisioning.${randomUUID()}`;
-    const key = (migrationId: string) => ({ migrationId, tenantId, conversationId: '19:ops@thread.tacv2', check: 'job-health', scope: subject.slice(4), subject });
-    const content: AlertContent = { severity: 'critical', title: 'Cloud Sync job quarantined: TooManyDeletes', summary: 's', facts: [], action: { kind: 'restart-job', jobId: subject.slice(4), resetScope: 'ForceDeletes', reason: 'TooManyDeletes' } };
+    const key = (migrationId: string) => ({
+      migrationId,
+      tenantId,
+      conversationId: '19:ops@thread.tacv2',
+      check: 'job-health',
+      scope: subject.slice(4),
+      subject,
+    });
+    const content: AlertContent = {
+      severity: 'critical',
+      title: 'Cloud Sync job quarantined: TooManyDeletes',
+      summary: 's',
+      facts: [],
+      action: { kind: 'restart-job', jobId: subject.slice(4), resetScope: 'ForceDeletes', reason: 'TooManyDeletes' },
+    };
 
     beforeAll(async () => {
       db = await open();
       for (const [i, m] of ms.entries()) {
-        await db.query('INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
-          m.id, m.name, 'connect-to-cloud-sync', tenantId, 'contoso.com', JSON.stringify({ owners: [`owner-${i}`], quorum: 1 }), JSON.stringify({ ous: [] }), JSON.stringify({ oid: 'x', name: 'X' }), new Date(clock.now().getTime() + i).toISOString(), `19:ops@thread.tacv2;messageid=${i}`,
-        ]);
+        await db.query(
+          'INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at, conversation_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)',
+          [
+            m.id,
+            m.name,
+            'connect-to-cloud-sync',
+            tenantId,
+            'contoso.com',
+            JSON.stringify({ owners: [`owner-${i}`], quorum: 1 }),
+            JSON.stringify({ ous: [] }),
+            JSON.stringify({ oid: 'x', name: 'X' }),
+            new Date(clock.now().getTime() + i).toISOString(),
+            `19:ops@thread.tacv2;messageid=${i}`,
+          ],
+        );
       }
     });
     afterAll(async () => {
@@ -47,7 +72,14 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       // Found from each migration it affects, and audited in each one's chain.
       for (const m of ms) {
         expect((await one.list({ migrationId: m.id, openOnly: true })).map((x) => x.id)).toEqual([a.id]);
-        expect((await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'alert-opened' AND details->>'alertId' = $2", [m.id, a.id])).rows[0].n).toBe(1);
+        expect(
+          (
+            await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'alert-opened' AND details->>'alertId' = $2", [
+              m.id,
+              a.id,
+            ])
+          ).rows[0].n,
+        ).toBe(1);
       }
       // After a restart (a new service on the same store): the same incident, no duplicate, no event.
       const restarted = new AlertService({ db, clock });
@@ -70,7 +102,15 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       const done = (await alerts.get(a.id))!;
       expect([done.state, done.resolvedBy]).toEqual(['resolved', null]);
       expect(done.history.at(-1)).toMatchObject({ event: 'resolved' });
-      for (const m of ms) expect((await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'alert-resolved' AND details->>'alertId' = $2", [m.id, a.id])).rows[0].n).toBe(1);
+      for (const m of ms)
+        expect(
+          (
+            await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'alert-resolved' AND details->>'alertId' = $2", [
+              m.id,
+              a.id,
+            ])
+          ).rows[0].n,
+        ).toBe(1);
     });
 
     it('who may act: an owner of any affected migration; nobody else (the reason names them all)', async () => {
@@ -79,7 +119,10 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       const { alertId } = await alerts.raise(key(ms[1].id), content);
       await alerts.raise(key(ms[2].id), content);
       const a = (await alerts.get(alertId))!;
-      expect(await alerts.act(alertId, 'ack', { oid: 'someone-else', name: 'Pat' }, a.version)).toEqual({ changed: false, notice: 'Only the change owners of Incident B or Incident C can acknowledge, snooze or resolve its alerts. Nothing was changed.' });
+      expect(await alerts.act(alertId, 'ack', { oid: 'someone-else', name: 'Pat' }, a.version)).toEqual({
+        changed: false,
+        notice: 'Only the change owners of Incident B or Incident C can acknowledge, snooze or resolve its alerts. Nothing was changed.',
+      });
       expect(await alerts.act(alertId, 'ack', { oid: 'owner-2', name: 'Owner C' }, a.version)).toEqual({ changed: true });
       expect((await alerts.get(alertId))!.history.at(-1)).toMatchObject({ event: 'acknowledged', by: 'Owner C' });
     });

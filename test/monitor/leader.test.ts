@@ -37,8 +37,19 @@ function fixture(tag: string) {
     overviewActivityId: null,
   } as unknown as Migration;
   // Only this migration, whatever else other tests put in the shared database.
-  const engine = { listMigrations: async () => [migration], getSteps: async () => [], sweepApprovals: async () => ({ expired: 0, reminded: 0, escalated: 0 }) } as unknown as RunbookEngine;
-  const quarantined: MonitoredJob = { id: 'AD2AADProvisioning.x.y', templateId: 'AD2AADProvisioning', code: 'Quarantine', quarantine: { reason: 'EncounteredBaseEscrowThreshold' }, countSuccessiveCompleteFailures: 1, steadyStateAchieved: true };
+  const engine = {
+    listMigrations: async () => [migration],
+    getSteps: async () => [],
+    sweepApprovals: async () => ({ expired: 0, reminded: 0, escalated: 0 }),
+  } as unknown as RunbookEngine;
+  const quarantined: MonitoredJob = {
+    id: 'AD2AADProvisioning.x.y',
+    templateId: 'AD2AADProvisioning',
+    code: 'Quarantine',
+    quarantine: { reason: 'EncounteredBaseEscrowThreshold' },
+    countSuccessiveCompleteFailures: 1,
+    steadyStateAchieved: true,
+  };
   const monitor = (db: Db, leader: any) => {
     const calls = { jobs: 0 };
     const ports: MonitorPorts = {
@@ -50,7 +61,15 @@ function fixture(tag: string) {
       scheduler: async () => ({ syncCycleEnabled: true, stagingModeEnabled: false }),
       connectorScope: async () => ({ includedContainers: [] }),
     };
-    const m = new Monitor({ engine, alerts: new AlertService({ db, clock }), ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 }, leader });
+    const m = new Monitor({
+      engine,
+      alerts: new AlertService({ db, clock }),
+      ports,
+      clock,
+      log,
+      settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 },
+      leader,
+    });
     return { m, calls };
   };
   return { migration, monitor };
@@ -111,7 +130,8 @@ describe.skipIf(!url)('monitor leadership across instances sharing PostgreSQL (a
       const pid = await (leader.m.leader as PgAdvisoryLeader).backendPid();
       await dbs[0].query('SELECT pg_terminate_backend($1)', [pid]);
       // pg_terminate_backend only signals the backend: the lock goes when the session has really ended.
-      for (let i = 0; i < 100 && (await dbs[0].query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && (await dbs[0].query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length; i++)
+        await new Promise((r) => setTimeout(r, 50));
       expect(await follower.m.runScheduled('jobs')).not.toBeNull();
       expect(await leader.m.runScheduled('jobs')).toBeNull();
       expect(follower.m.leader.isLeader()).toBe(true);
@@ -129,7 +149,9 @@ describe.skipIf(!url)('monitor leadership across instances sharing PostgreSQL (a
 
   it('takes over within one tick when the leader process is killed', async () => {
     const { migration, monitor } = fixture(randomUUID().slice(0, 8));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/lease-holder.ts'), url!, String(key)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/lease-holder.ts'), url!, String(key)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const A = monitor(dbs[0], new PgAdvisoryLeader({ connectionString: url!, key }));
     try {
       const first = await new Promise<string>((resolve, reject) => {

@@ -18,10 +18,29 @@ function world(db: Db) {
   const ou = (t: string, i: number) => `OU=Unit ${i},DC=${t},DC=example`;
   const migrations = ['t1', 't1', 't1', 't2'].map(
     (t, i) =>
-      ({ id: `m${i}`, name: `M${i}`, kind: 'connect-to-cloud-sync', tenantId: t, domain: `${t}.example`, ous: [ou(t, i), ou(t, i + 10)], state: 'active', conversationId: null, policy: {}, createdBy: {}, createdAt: new Date(), overviewActivityId: null }) as unknown as Migration,
+      ({
+        id: `m${i}`,
+        name: `M${i}`,
+        kind: 'connect-to-cloud-sync',
+        tenantId: t,
+        domain: `${t}.example`,
+        ous: [ou(t, i), ou(t, i + 10)],
+        state: 'active',
+        conversationId: null,
+        policy: {},
+        createdBy: {},
+        createdAt: new Date(),
+        overviewActivityId: null,
+      }) as unknown as Migration,
   );
   const steps = (m: Migration) => m.ous.map((_, i) => ({ key: 'configure-cloud-sync', batch: i + 1, state: 'succeeded' }));
-  const engine = { listMigrations: async () => migrations, getSteps: async (id: string) => steps(migrations.find((m) => m.id === id)!), sweepApprovals: async () => ({}), schedulerHold: async () => null, schedulerHeldInTenant: async () => null } as unknown as RunbookEngine;
+  const engine = {
+    listMigrations: async () => migrations,
+    getSteps: async (id: string) => steps(migrations.find((m) => m.id === id)!),
+    sweepApprovals: async () => ({}),
+    schedulerHold: async () => null,
+    schedulerHeldInTenant: async () => null,
+  } as unknown as RunbookEngine;
   const onPrem = new Map<string, OnPremIdentity[]>();
   const entra = new Map<string, EntraIdentity[]>();
   let n = 0;
@@ -29,15 +48,42 @@ function world(db: Db) {
     for (const o of m.ous) {
       const users = Array.from({ length: 5 }, () => {
         const g = `00000000-0000-4000-8000-${(++n).toString(16).padStart(12, '0')}`;
-        return { dn: `CN=U${n},${o}`, objectGUID: g, consistencyGuid: null, userPrincipalName: `u${n}@x.example`, mail: null, proxyAddresses: [], displayName: `U${n}` };
+        return {
+          dn: `CN=U${n},${o}`,
+          objectGUID: g,
+          consistencyGuid: null,
+          userPrincipalName: `u${n}@x.example`,
+          mail: null,
+          proxyAddresses: [],
+          displayName: `U${n}`,
+        };
       });
       onPrem.set(o, users);
       const t = m.tenantId;
-      entra.set(t, [...(entra.get(t) ?? []), ...users.map((u) => ({ id: `e-${u.objectGUID}`, userPrincipalName: u.userPrincipalName, mail: null, displayName: u.displayName, proxyAddresses: [], onPremisesImmutableId: sourceAnchor(u), onPremisesSamAccountName: null, onPremisesDistinguishedName: u.dn }))]);
+      entra.set(t, [
+        ...(entra.get(t) ?? []),
+        ...users.map((u) => ({
+          id: `e-${u.objectGUID}`,
+          userPrincipalName: u.userPrincipalName,
+          mail: null,
+          displayName: u.displayName,
+          proxyAddresses: [],
+          onPremisesImmutableId: sourceAnchor(u),
+          onPremisesSamAccountName: null,
+          onPremisesDistinguishedName: u.dn,
+        })),
+      ]);
     }
   const calls = { jobs: 0, entraUsers: 0, onPrem: 0, agents: 0, scheduler: 0 };
   let runnerDown = false;
-  const job: MonitoredJob = { id: 'AD2AADProvisioning.a.b', templateId: 'AD2AADProvisioning', code: 'Active', quarantine: null, countSuccessiveCompleteFailures: 0, steadyStateAchieved: false };
+  const job: MonitoredJob = {
+    id: 'AD2AADProvisioning.a.b',
+    templateId: 'AD2AADProvisioning',
+    code: 'Active',
+    quarantine: null,
+    countSuccessiveCompleteFailures: 0,
+    steadyStateAchieved: false,
+  };
   const ports: MonitorPorts = {
     jobs: async () => (calls.jobs++, [job]),
     entraUsers: async (t) => (calls.entraUsers++, { stamp: JSON.stringify(entra.get(t)!.map((u) => u.displayName)), users: () => entra.get(t)! }),
@@ -51,7 +97,8 @@ function world(db: Db) {
     scheduler: async () => (calls.scheduler++, { syncCycleEnabled: true, stagingModeEnabled: false }),
     connectorScope: async (m) => ({ includedContainers: [`DC=${m.tenantId},DC=example`] }),
   };
-  const monitor = () => new Monitor({ engine, alerts: new AlertService({ db, clock }), ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 } });
+  const monitor = () =>
+    new Monitor({ engine, alerts: new AlertService({ db, clock }), ports, clock, log, settings: { mismatchCycles: 3, schedulerDisabledMs: 4 * 3_600_000 } });
   return { migrations, onPrem, entra, calls, ports, monitor, clock, setRunnerDown: (v: boolean) => (runnerDown = v), job };
 }
 
@@ -89,13 +136,13 @@ describe('a monitor cycle', () => {
     w.setRunnerDown(true);
     const down = await m.runCycle();
     expect(down.errors.filter((e) => e.check === 'ou-count')).toHaveLength(8);
-    expect((await db.query("SELECT state FROM alerts WHERE id = $1", [open[0].id])).rows[0].state).toBe('open');
+    expect((await db.query('SELECT state FROM alerts WHERE id = $1', [open[0].id])).rows[0].state).toBe('open');
 
     // Back, and fixed: resolved, and the streak starts again from zero.
     w.setRunnerDown(false);
     w.onPrem.get(target)![2].displayName = w.entra.get('t2')!.find((u) => u.onPremisesDistinguishedName === w.onPrem.get(target)![2].dn)!.displayName;
     await m.runCycle();
-    expect((await db.query("SELECT state FROM alerts WHERE id = $1", [open[0].id])).rows[0].state).toBe('resolved');
+    expect((await db.query('SELECT state FROM alerts WHERE id = $1', [open[0].id])).rows[0].state).toBe('resolved');
     expect((await db.query('SELECT count(*)::int AS n FROM monitor_streaks')).rows[0].n).toBe(0);
     await db.close();
   });
@@ -104,10 +151,21 @@ describe('a monitor cycle', () => {
     const db = await openPglite(null);
     const w = world(db);
     w.job.steadyStateAchieved = true;
-    w.entra.get('t1')!.push({ id: 'ghost', userPrincipalName: 'ghost@x.example', mail: null, displayName: 'Ghost', proxyAddresses: [], onPremisesImmutableId: null, onPremisesSamAccountName: null, onPremisesDistinguishedName: `CN=Ghost,${w.migrations[0].ous[0]}` });
+    w.entra.get('t1')!.push({
+      id: 'ghost',
+      userPrincipalName: 'ghost@x.example',
+      mail: null,
+      displayName: 'Ghost',
+      proxyAddresses: [],
+      onPremisesImmutableId: null,
+      onPremisesSamAccountName: null,
+      onPremisesDistinguishedName: `CN=Ghost,${w.migrations[0].ous[0]}`,
+    });
     const m = w.monitor();
     const r = await m.runCycle();
-    expect(r.findings.filter((f) => f.check === 'ou-count')).toEqual([expect.objectContaining({ scope: w.migrations[0].ous[0], alerted: true, title: `User count mismatch in ${w.migrations[0].ous[0]}` })]);
+    expect(r.findings.filter((f) => f.check === 'ou-count')).toEqual([
+      expect.objectContaining({ scope: w.migrations[0].ous[0], alerted: true, title: `User count mismatch in ${w.migrations[0].ous[0]}` }),
+    ]);
     const v0 = (await db.query("SELECT version, last_seen_at FROM alerts WHERE check_key = 'ou-count'")).rows[0];
     w.clock.advance(120_000);
     await m.runCycle();

@@ -8,7 +8,8 @@ describe('monitor and alerts', () => {
   let h: Harness;
   let migrationId = '';
   // Cards posted (a new incident's card is followed by a message mentioning the owners: not a card).
-  const alertPosts = (title: string) => h.connector.sent.filter((s) => s.method === 'POST' && s.activity.attachments?.length && cardText(s.activity).includes(title));
+  const alertPosts = (title: string) =>
+    h.connector.sent.filter((s) => s.method === 'POST' && s.activity.attachments?.length && cardText(s.activity).includes(title));
 
   beforeAll(async () => {
     h = await Harness.start();
@@ -53,7 +54,11 @@ describe('monitor and alerts', () => {
     const alert = (await h.app.alerts.list({ openOnly: true })).find((a) => a.check === 'job-health')!;
     const r = await h.click(USERS.megan, 'alert.ack', { alert: alert.id, v: alert.version });
     expect(cardText(r.card)).toContain('Acknowledged by Megan Bowen');
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(alert.activityId!)).includes('Acknowledged by Megan Bowen') || undefined, 5_000, 'the shared alert card update');
+    await h.connector.waitFor(
+      () => cardText(h.connector.messages.get(alert.activityId!)).includes('Acknowledged by Megan Bowen') || undefined,
+      5_000,
+      'the shared alert card update',
+    );
     const stale = await h.click(USERS.alex, 'alert.ack', { alert: alert.id, v: alert.version });
     expect(cardText(stale.card)).toContain('out of date');
     const audit = await h.app.engine.auditTrail(migrationId);
@@ -83,7 +88,11 @@ describe('monitor and alerts', () => {
     // The card's own text mentions "Resolved by hand…" while open: wait for the resolved card itself (no buttons left to act on).
     await h.connector.waitFor(() => !buttons(h.connector.messages.get(alert.activityId!)).includes('Acknowledge') || undefined, 5_000, 'the resolved card');
     expect(cardText(h.connector.messages.get(alert.activityId!))).toMatch(/Resolved/);
-    await h.connector.waitFor(() => h.connector.sent.find((s) => typeof s.activity.text === 'string' && s.activity.text.startsWith('Resolved:')), 5_000, 'the thread reply');
+    await h.connector.waitFor(
+      () => h.connector.sent.find((s) => typeof s.activity.text === 'string' && s.activity.text.startsWith('Resolved:')),
+      5_000,
+      'the thread reply',
+    );
   });
 
   it('alerts at once on a count mismatch after steady state, and resolves when Cloud Sync repairs it', async () => {

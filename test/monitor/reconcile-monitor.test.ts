@@ -21,7 +21,10 @@ describe('per-OU reconciliation alerts', () => {
   const postsOf = (activityId: string) => h.connector.sent.filter((s) => s.activityId === activityId);
   const ad = () => h.app.tenant!.forest.ad;
   const entra = () => h.app.tenant!.graph.directory;
-  const pilotUsers = () => ad().objectsUnder([PILOT_OU], ['user']).sort((a, b) => a.dn.localeCompare(b.dn));
+  const pilotUsers = () =>
+    ad()
+      .objectsUnder([PILOT_OU], ['user'])
+      .sort((a, b) => a.dn.localeCompare(b.dn));
 
   async function cycle(): Promise<any> {
     h.clock.advance(2 * 60_000); // the default schedule: every 2 minutes
@@ -32,7 +35,13 @@ describe('per-OU reconciliation alerts', () => {
   async function openCard(): Promise<{ alert: any; card: any }> {
     const alert = (await reconcileAlert())!;
     expect(alert?.state).toBe('open');
-    const post = await h.connector.waitFor(() => (alert.activityId ? h.connector.messages.get(alert.activityId) : undefined) || (h.connector.sent.find((s) => cardText(s.activity).includes(alert.id))?.activity), 5_000, 'the reconciliation card');
+    const post = await h.connector.waitFor(
+      () =>
+        (alert.activityId ? h.connector.messages.get(alert.activityId) : undefined) ||
+        h.connector.sent.find((s) => cardText(s.activity).includes(alert.id))?.activity,
+      5_000,
+      'the reconciliation card',
+    );
     const fresh = (await h.app.alerts.get(alert.id))!;
     return { alert: fresh, card: h.connector.messages.get(fresh.activityId!) ?? post };
   }
@@ -66,7 +75,13 @@ describe('per-OU reconciliation alerts', () => {
     expect(alert.title).toBe(`Reconciliation differences in ${PILOT_OU}`);
     expect(text).toContain('Attribute drift: 1');
     expect(text).toContain(`${u.dn}: displayName "Renamed On-Prem" → Entra "${u.displayName}"`);
-    for (const fact of ['Missing in Entra ID', 'In Entra ID, not on-premises', 'Duplicates (same UPN, mail or immutable id)', 'Immutable id mismatch (hard-match risk)']) expect(text).toContain(fact);
+    for (const fact of [
+      'Missing in Entra ID',
+      'In Entra ID, not on-premises',
+      'Duplicates (same UPN, mail or immutable id)',
+      'Immutable id mismatch (hard-match risk)',
+    ])
+      expect(text).toContain(fact);
     expect(text).toContain('3+ consecutive checks');
     expect(buttons(card)).toContain('Acknowledge');
   });
@@ -137,7 +152,9 @@ describe('per-OU reconciliation alerts', () => {
     expect(text).toContain('In Entra ID, not on-premises: 1');
     expect(text).toContain(`CN=Ghost User,${PILOT_OU} · ghost@contoso.com · Entra id ${ghostId}`);
     expect(text).toContain('Immutable id mismatch (hard-match risk): 1');
-    expect(text).toContain(`${b.dn}: expected ${immutableIdOf(b.consistencyGuid ?? b.objectGUID)}, Entra has ${immutableIdOf(wrong)} (matched by distinguishedName)`);
+    expect(text).toContain(
+      `${b.dn}: expected ${immutableIdOf(b.consistencyGuid ?? b.objectGUID)}, Entra has ${immutableIdOf(wrong)} (matched by distinguishedName)`,
+    );
     expect(text).toContain('job in steady state');
     expect(alert.title).toBe(`User count mismatch in ${PILOT_OU}`); // 40 in AD, 41 in Entra
     const csv = await (await fetch(reportLink(card)!)).text();
@@ -149,15 +166,28 @@ describe('per-OU reconciliation alerts', () => {
     const { alert } = await openCard();
     const posts = postsOf(alert.activityId).length;
     const [a] = pilotUsers();
-    const dup = ad().add({ cn: 'Dup User', parentDn: PILOT_OU, objectClass: 'user', displayName: 'Dup User', samAccountName: 'dupuser', userPrincipalName: a.userPrincipalName, mail: 'dupuser@contoso.com', proxyAddresses: ['SMTP:dupuser@contoso.com'] });
+    const dup = ad().add({
+      cn: 'Dup User',
+      parentDn: PILOT_OU,
+      objectClass: 'user',
+      displayName: 'Dup User',
+      samAccountName: 'dupuser',
+      userPrincipalName: a.userPrincipalName,
+      mail: 'dupuser@contoso.com',
+      proxyAddresses: ['SMTP:dupuser@contoso.com'],
+    });
     h.app.tenant!.tick(); // Cloud Sync exports it (and heals the immutable id it owns)
     await cycle();
     const now = (await h.app.alerts.get(alert.id))!;
     expect(now.state).toBe('open');
-    const card = await h.connector.waitFor(() => {
-      const c = h.connector.messages.get(alert.activityId);
-      return cardText(c).includes('Duplicates (same UPN, mail or immutable id): 1') ? c : undefined;
-    }, 5_000, 'the updated card');
+    const card = await h.connector.waitFor(
+      () => {
+        const c = h.connector.messages.get(alert.activityId);
+        return cardText(c).includes('Duplicates (same UPN, mail or immutable id): 1') ? c : undefined;
+      },
+      5_000,
+      'the updated card',
+    );
     expect(cardText(card)).toContain(`userPrincipalName ${a.userPrincipalName!.toLowerCase()}: AD ${a.dn} | AD ${dup.dn}`);
     expect(cardText(card)).not.toContain('Immutable id mismatch (hard-match risk): 1');
     expect(postsOf(alert.activityId).filter((s) => s.method === 'POST')).toHaveLength(1);

@@ -139,7 +139,12 @@ describe('reconcileOu', () => {
     const r = reconcileOu({ ou: OU, onPrem: [a], entra: [e] });
     expect(r.missingInEntra).toEqual([]);
     expect(r.immutableIdMismatch).toHaveLength(1);
-    expect(r.immutableIdMismatch[0]).toMatchObject({ matchedBy: 'objectGUID', expected: immutableIdOf(a.consistencyGuid), actual: immutableIdOf(a.objectGUID), actualGuid: a.objectGUID });
+    expect(r.immutableIdMismatch[0]).toMatchObject({
+      matchedBy: 'objectGUID',
+      expected: immutableIdOf(a.consistencyGuid),
+      actual: immutableIdOf(a.objectGUID),
+      actualGuid: a.objectGUID,
+    });
   });
 
   it('falls back to the DN (parsed, not text) and to samAccountName to explain a failed hard match', () => {
@@ -147,7 +152,11 @@ describe('reconcileOu', () => {
     const b = adUser('Bo Chen', { samAccountName: 'bchen' });
     const other = guid();
     const ea = synced(a, { onPremisesImmutableId: immutableIdOf(other), onPremisesDistinguishedName: 'cn=Smith\\2C John, ou=Pilot ,DC=Contoso,DC=COM' });
-    const eb = synced(b, { onPremisesImmutableId: 'am9obi5zbWl0aEBjb250b3NvLmNvbQ==', onPremisesSamAccountName: 'BCHEN', onPremisesDistinguishedName: `CN=Bo Chen,OU=Old,${OU}` });
+    const eb = synced(b, {
+      onPremisesImmutableId: 'am9obi5zbWl0aEBjb250b3NvLmNvbQ==',
+      onPremisesSamAccountName: 'BCHEN',
+      onPremisesDistinguishedName: `CN=Bo Chen,OU=Old,${OU}`,
+    });
     const r = reconcileOu({ ou: OU, onPrem: [a, b], entra: [ea, eb] });
     expect(r.missingInEntra).toEqual([]);
     expect(r.notOnPrem).toEqual([]);
@@ -175,7 +184,12 @@ describe('reconcileOu', () => {
     const a2 = adUser('Ana Diaz2', { userPrincipalName: a.userPrincipalName, mail: 'ana2@contoso.com' }); // same UPN twice in AD
     const b = adUser('Bo Chen');
     const c = adUser('Cy Park'); // not yet synced; a cloud-side user elsewhere has its mail: the soft-match problem
-    const cloudCy = { ...synced(adUser('Cy Park', {}, 'OU=Sales,DC=contoso,DC=com')), id: 'e-cloud-cy', onPremisesImmutableId: immutableIdOf(guid()), mail: 'CYPARK@contoso.com' };
+    const cloudCy = {
+      ...synced(adUser('Cy Park', {}, 'OU=Sales,DC=contoso,DC=com')),
+      id: 'e-cloud-cy',
+      onPremisesImmutableId: immutableIdOf(guid()),
+      mail: 'CYPARK@contoso.com',
+    };
     const dupB = { ...synced(b), id: 'e-dup-b', userPrincipalName: 'bochen2@contoso.com', mail: 'bochen2@contoso.com' }; // same immutable id twice in Entra
     const entra = [synced(a), synced(a2, { userPrincipalName: 'anadiaz2@contoso.com' }), synced(b), dupB];
     const view = new EntraOuView([...entra, cloudCy], [OU, 'OU=Sales,DC=contoso,DC=com']);
@@ -212,7 +226,16 @@ describe('EntraOuView (one pass over the tenant)', () => {
   const emea = 'OU=EMEA,OU=Sales,DC=contoso,DC=com';
   const presales = 'OU=PreSales,DC=contoso,DC=com';
   const comma = 'OU=R\\2CD,DC=contoso,DC=com'; // OU "R,D" written with a hex escape
-  const u = (id: string, dn: string | null): EntraIdentity => ({ id, userPrincipalName: `${id}@contoso.com`, mail: null, displayName: id, proxyAddresses: [], onPremisesImmutableId: null, onPremisesSamAccountName: null, onPremisesDistinguishedName: dn });
+  const u = (id: string, dn: string | null): EntraIdentity => ({
+    id,
+    userPrincipalName: `${id}@contoso.com`,
+    mail: null,
+    displayName: id,
+    proxyAddresses: [],
+    onPremisesImmutableId: null,
+    onPremisesSamAccountName: null,
+    onPremisesDistinguishedName: dn,
+  });
 
   it('buckets RDN-exact: OU=Sales never takes OU=PreSales, nested OUs count for their parents, escapes are values', () => {
     const users = [
@@ -253,7 +276,15 @@ describe('the report', () => {
     expect(sections.map((s) => s.title)).toEqual(['Missing in Entra ID: 25 (first 20 shown)', 'Attribute drift: 1']);
     expect(sections[0].lines).toHaveLength(20);
     expect(reportRowCount(r)).toBe(26);
-    const csv = toCsv({ v: 1, alertId: 'al-0123456789-1', migrationId: 'm', migrationName: 'Pilot', ou: OU, generatedAt: '2026-11-21T00:00:00.000Z', result: r });
+    const csv = toCsv({
+      v: 1,
+      alertId: 'al-0123456789-1',
+      migrationId: 'm',
+      migrationName: 'Pilot',
+      ou: OU,
+      generatedAt: '2026-11-21T00:00:00.000Z',
+      result: r,
+    });
     expect(csv.startsWith('\uFEFF')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines.filter((l) => l.startsWith('missingInEntra,'))).toHaveLength(25);
@@ -264,15 +295,39 @@ describe('the report', () => {
     expect(csvCell('plain')).toBe('plain');
   });
 
-  it('keeps the card within Teams\' message size when every list is long and the DNs are long', () => {
+  it("keeps the card within Teams' message size when every list is long and the DNs are long", () => {
     const deep = `OU=${'Department of Very Long Names '.repeat(3).trim()},OU=Region,OU=Country,${OU}`;
-    const onPrem = Array.from({ length: 60 }, (_, i) => adUser(`${'Somebody With A Long Name '.repeat(2)}${i}`, { userPrincipalName: `dup${i % 30}@contoso.com` }, deep));
+    const onPrem = Array.from({ length: 60 }, (_, i) =>
+      adUser(`${'Somebody With A Long Name '.repeat(2)}${i}`, { userPrincipalName: `dup${i % 30}@contoso.com` }, deep),
+    );
     const entra = onPrem.slice(0, 30).map((o, i) => synced(o, { displayName: `x${i}`, onPremisesImmutableId: immutableIdOf(guid()) }));
     entra.push(...Array.from({ length: 30 }, (_, i) => synced(adUser(`Ghost ${'Long '.repeat(10)}${i}`, {}, deep))));
     const r = reconcileOu({ ou: OU, onPrem, entra });
     for (const k of ['missingInEntra', 'notOnPrem', 'duplicates', 'drift', 'immutableIdMismatch'] as const) expect(r[k].length, k).toBeGreaterThan(20);
     const content = reconcileContent(r, { steady: true, need: 1 });
-    const card = alertCard({ ...content, id: 'al-0123456789-1', migrationId: 'm', migrationName: 'Pilot', tenantId: 't', check: 'ou-count', scope: OU, state: 'open', openedAt: new Date(), lastSeenAt: new Date(), resolvedAt: null, ackedBy: null, snoozedUntil: null, activityId: null, conversationId: null, deliveryError: null, version: 3, reportUrl: `https://cutover.contoso.com/api/reports/alerts/al-0123456789-1.csv?exp=1999999999&sig=${'A'.repeat(43)}` }, { now: new Date() });
+    const card = alertCard(
+      {
+        ...content,
+        id: 'al-0123456789-1',
+        migrationId: 'm',
+        migrationName: 'Pilot',
+        tenantId: 't',
+        check: 'ou-count',
+        scope: OU,
+        state: 'open',
+        openedAt: new Date(),
+        lastSeenAt: new Date(),
+        resolvedAt: null,
+        ackedBy: null,
+        snoozedUntil: null,
+        activityId: null,
+        conversationId: null,
+        deliveryError: null,
+        version: 3,
+        reportUrl: `https://cutover.contoso.com/api/reports/alerts/al-0123456789-1.csv?exp=1999999999&sig=${'A'.repeat(43)}`,
+      },
+      { now: new Date() },
+    );
     expect(Buffer.byteLength(JSON.stringify(card))).toBeLessThan(28_000);
     expect(JSON.stringify(card)).toContain('Full report (CSV');
   });

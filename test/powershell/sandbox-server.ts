@@ -82,7 +82,9 @@ export async function startSandboxServer(): Promise<SandboxServer> {
         parentDn: String(a.parentDn),
         objectClass: 'group',
         displayName: String(a.cn),
-        samAccountName: String(a.cn).replace(/[^A-Za-z0-9]/g, '').slice(0, 20),
+        samAccountName: String(a.cn)
+          .replace(/[^A-Za-z0-9]/g, '')
+          .slice(0, 20),
         proxyAddresses: a.mail ? [`SMTP:${String(a.mail)}`] : [],
         groupScope: a.scope ?? 'global',
         securityEnabled: a.security ?? true,
@@ -95,7 +97,17 @@ export async function startSandboxServer(): Promise<SandboxServer> {
     // A sync tool's installer leaving its MSOL_ service account (what the sandbox's sync-tool fault does).
     'sync-tool': (a) => installSyncTool(forest.ad, a.tool, new Date(), String(a.computer), Boolean(a.replace)).dn,
     'add-user': (a) =>
-      forest.ad.add({ cn: String(a.cn), parentDn: String(a.parentDn), objectClass: 'user', displayName: String(a.cn), samAccountName: String(a.sam ?? a.cn).replace(/[^A-Za-z0-9]/g, '').slice(0, 20), userPrincipalName: `${String(a.sam ?? 'new.user')}@contoso.com`, proxyAddresses: [] }).dn,
+      forest.ad.add({
+        cn: String(a.cn),
+        parentDn: String(a.parentDn),
+        objectClass: 'user',
+        displayName: String(a.cn),
+        samAccountName: String(a.sam ?? a.cn)
+          .replace(/[^A-Za-z0-9]/g, '')
+          .slice(0, 20),
+        userPrincipalName: `${String(a.sam ?? 'new.user')}@contoso.com`,
+        proxyAddresses: [],
+      }).dn,
     'set-threshold': (a) => forest.server.setExportDeletionThreshold(a.threshold ?? {}),
     'set-external-id': (a) => forest.ad.addExternalDirectoryObjectId(forest.ad.getByDn(String(a.dn))!.objectGUID, String(a.value)),
   };
@@ -130,7 +142,11 @@ export async function startSandboxServer(): Promise<SandboxServer> {
       }
       if (url.pathname === '/test/sandbox-executor' && req.method === 'POST') {
         const a = await body(req);
-        const { transcript: _t, ...out } = await runAction(new SandboxExecutor({ server: forest.server, clock: systemClock }), String(a.action), a.params ?? {});
+        const { transcript: _t, ...out } = await runAction(
+          new SandboxExecutor({ server: forest.server, clock: systemClock }),
+          String(a.action),
+          a.params ?? {},
+        );
         return send(200, out);
       }
       if (url.pathname === '/test/check-result' && req.method === 'POST') {
@@ -150,12 +166,18 @@ export async function startSandboxServer(): Promise<SandboxServer> {
           service: s.adsyncService(),
           features: s.companyFeatures(),
           customRules: s.rules().filter((r) => !r.IsStandardRule),
-          fullSyncRequired: { ad: s.connectorOverride(s.adConnector.Identifier).FullSyncRequired, entra: s.connectorOverride(s.entraConnector.Identifier).FullSyncRequired },
+          fullSyncRequired: {
+            ad: s.connectorOverride(s.adConnector.Identifier).FullSyncRequired,
+            entra: s.connectorOverride(s.entraConnector.Identifier).FullSyncRequired,
+          },
           configExports: s.configExports().map((e) => ({ folder: e.folder, files: e.files.length })),
           lastCycle: s.lastCycle,
           adConnectorId: s.adConnector.Identifier,
           pendingExports: s.pendingExports().length,
-          groups: forest.ad.all().filter((o) => o.objectClass === 'group').map((g) => ({ dn: g.dn, adminDescription: g.adminDescription ?? null, externalDirectoryObjectId: g.externalDirectoryObjectId ?? null })),
+          groups: forest.ad
+            .all()
+            .filter((o) => o.objectClass === 'group')
+            .map((g) => ({ dn: g.dn, adminDescription: g.adminDescription ?? null, externalDirectoryObjectId: g.externalDirectoryObjectId ?? null })),
           ous: forest.ous,
         });
       }

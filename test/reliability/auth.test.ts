@@ -48,7 +48,15 @@ describe.each<{ label: string; env: Record<string, string> }>([
 
   it('refuses every bad token with 401, says nothing about internals, and changes nothing', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { aud: APP_ID, iss: 'https://api.botframework.com', serviceurl: serviceUrl, nbf: now - 60, iat: now - 60, exp: now + 3600, appid: randomUUID() };
+    const claims = {
+      aud: APP_ID,
+      iss: 'https://api.botframework.com',
+      serviceurl: serviceUrl,
+      nbf: now - 60,
+      iat: now - 60,
+      exp: now + 3600,
+      appid: randomUUID(),
+    };
     const aadIssuer = `https://sts.windows.net/${TENANT}/`;
     const tokens: Record<string, string | undefined> = {
       'no Authorization header': undefined,
@@ -76,12 +84,27 @@ describe.each<{ label: string; env: Record<string, string> }>([
     const statuses: Record<string, number[]> = {};
     for (const [name, header] of Object.entries(tokens)) {
       const headers: Record<string, string> = header === undefined ? {} : { authorization: header };
-      const message = await h.post(h.activity(USERS.alex, { type: 'message', text: `new migration "Auth" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}` }), headers);
-      const invoke = await h.post(h.activity(USERS.megan, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'card.refresh', data: { m: 'x', s: 1, v: 0 } } } }), headers);
+      const message = await h.post(
+        h.activity(USERS.alex, {
+          type: 'message',
+          text: `new migration "Auth" domain=contoso.com ou="OU=Sales,DC=contoso,DC=com" owners=${USERS.megan.aadObjectId}`,
+        }),
+        headers,
+      );
+      const invoke = await h.post(
+        h.activity(USERS.megan, {
+          type: 'invoke',
+          name: 'adaptiveCard/action',
+          value: { action: { type: 'Action.Execute', verb: 'card.refresh', data: { m: 'x', s: 1, v: 0 } } },
+        }),
+        headers,
+      );
       statuses[name] = [message.status, invoke.status];
       for (const r of [message, invoke]) {
         const body = JSON.stringify(r.body ?? '');
-        expect(body, `${name}: the refusal must not describe the server`).not.toMatch(/ENOTFOUND|getaddrinfo|login\.botframework\.com|ECONNREFUSED|stack|at \w+ \(/);
+        expect(body, `${name}: the refusal must not describe the server`).not.toMatch(
+          /ENOTFOUND|getaddrinfo|login\.botframework\.com|ECONNREFUSED|stack|at \w+ \(/,
+        );
       }
     }
     const refused = Object.values(statuses).filter(([a, b]) => a === 401 && b === 401).length;
@@ -90,7 +113,11 @@ describe.each<{ label: string; env: Record<string, string> }>([
       check: `Bot Framework JWT (${label} app id): bad tokens`,
       figure: `${refused}/${Object.keys(tokens).length} refused with 401 (message and invoke)`,
       outcome: refused === Object.keys(tokens).length ? 'refused' : 'FAILED',
-      counts: { fiveHundreds: Object.values(statuses).flat().filter((s) => s >= 500).length },
+      counts: {
+        fiveHundreds: Object.values(statuses)
+          .flat()
+          .filter((s) => s >= 500).length,
+      },
       detail: statuses,
     });
     for (const [name, s] of Object.entries(statuses)) expect(s, name).toEqual([401, 401]);
@@ -114,7 +141,11 @@ describe.each<{ label: string; env: Record<string, string> }>([
 describe('runner tokens', () => {
   let h: Harness;
   const api = (path: string, token: string | null, body: unknown = {}) =>
-    fetch(`${h.app.url}/api/runner/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: r.status === 204 ? null : await r.json().catch(() => null) }));
+    fetch(`${h.app.url}/api/runner/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token !== null ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: r.status === 204 ? null : await r.json().catch(() => null) }));
 
   beforeAll(async () => {
     h = await Harness.start({ build: { sandboxAgent: false, hub: { pollWaitMs: 200, recheckMs: 50, leaseMs: 60_000 } } });
@@ -152,7 +183,15 @@ describe('runner tokens', () => {
     }
 
     // A job for this tenant: runner a leases it; b may neither heartbeat nor post its result; a's result is final.
-    const job = await hub.enqueue({ migrationId: 'read:auth-test', stepSeq: 0, attempt: 0, action: 'get-scheduler', params: {}, tenantId: tenant, mutation: false });
+    const job = await hub.enqueue({
+      migrationId: 'read:auth-test',
+      stepSeq: 0,
+      attempt: 0,
+      action: 'get-scheduler',
+      params: {},
+      tenantId: tenant,
+      mutation: false,
+    });
     const crossTenant = await api('/poll', other.token);
     expect(crossTenant.status, 'a runner of another tenant gets no job').toBe(204);
     const leased = await api('/poll', a.token);
@@ -162,7 +201,22 @@ describe('runner tokens', () => {
     const leaseId = leased.body.leaseId;
     expect((await api(`/jobs/${job.id}/heartbeat`, b.token, { leaseId })).status).toBe(409);
     expect((await api(`/jobs/${job.id}/result`, b.token, { leaseId, ok: true, result: {}, transcript: 'forged' })).status).toBe(409);
-    const result = { leaseId, ok: true, result: { SyncCycleEnabled: true, StagingModeEnabled: false, SyncCycleInProgress: false, CurrentlyEffectiveSyncCycleInterval: '00:30:00', NextSyncCyclePolicyType: 'Delta', NextSyncCycleStartTimeInUTC: new Date().toISOString(), MaintenanceEnabled: true, SchedulerSuspended: false, SyncCycleDisabledAtUTC: null }, transcript: 'scheduler read' };
+    const result = {
+      leaseId,
+      ok: true,
+      result: {
+        SyncCycleEnabled: true,
+        StagingModeEnabled: false,
+        SyncCycleInProgress: false,
+        CurrentlyEffectiveSyncCycleInterval: '00:30:00',
+        NextSyncCyclePolicyType: 'Delta',
+        NextSyncCycleStartTimeInUTC: new Date().toISOString(),
+        MaintenanceEnabled: true,
+        SchedulerSuspended: false,
+        SyncCycleDisabledAtUTC: null,
+      },
+      transcript: 'scheduler read',
+    };
     const first = await api(`/jobs/${job.id}/result`, a.token, result);
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     const settled = await hub.getJob(job.id);

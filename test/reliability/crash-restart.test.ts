@@ -45,7 +45,19 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   async function start(): Promise<Child> {
     const proc = spawn(process.execPath, ['--import', 'tsx', '--import', './test/reliability/fixtures/child-hooks.ts', 'src/index.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CUTOVER_DATA_DIR: dir, PLAYGROUND: '0', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', MONITOR: '0', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', RELIABILITY_LEASE_MS: '3000' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        CUTOVER_DATA_DIR: dir,
+        PLAYGROUND: '0',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        MONITOR: '0',
+        SANDBOX_TICK_MS: '0',
+        SANDBOX_EXECUTOR: 'sandbox',
+        RELIABILITY_LEASE_MS: '3000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -113,7 +125,9 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   }
 
   async function click(from: TestUser, verb: string, data: Record<string, unknown>): Promise<any> {
-    const r = await post(activity(from, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } }));
+    const r = await post(
+      activity(from, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } }),
+    );
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     return r.body.value;
   }
@@ -136,7 +150,11 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   const icon = (card: any) => /^(○|⏳|✔|▶|✅|❌|⛔|⤼|❓) /m.exec(cardText(card))?.[1] ?? '?';
   /** A step's number by its title, as the migration's overview lists every step ("N. Title (batch B)"). */
   const seqByTitle = (name: string, title: RegExp) => {
-    const overview = connector.cards().map(({ card }) => cardText(card)).find((t) => t.includes('Audit checkpoint') && t.split('\n').includes(name)) ?? '';
+    const overview =
+      connector
+        .cards()
+        .map(({ card }) => cardText(card))
+        .find((t) => t.includes('Audit checkpoint') && t.split('\n').includes(name)) ?? '';
     for (const line of overview.split('\n')) {
       const m = /^(\d+)\. (.+?)(?: \(batch \d+\))?$/.exec(line.trim());
       if (m && title.test(m[2])) return Number(m[1]);
@@ -147,10 +165,14 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   const cardOf = (name: string, seq: number) => until(() => stepCards(name).get(seq), 30_000, `${name} step ${seq}'s card`);
 
   async function waitIcon(name: string, seq: number, icons: string[], timeoutMs = 60_000): Promise<any> {
-    return until(() => {
-      const c = stepCards(name).get(seq);
-      return c && icons.includes(icon(c.card)) ? c.card : undefined;
-    }, timeoutMs, `${name} step ${seq} to show ${icons.join('/')} (it shows ${icon(stepCards(name).get(seq)?.card)})`);
+    return until(
+      () => {
+        const c = stepCards(name).get(seq);
+        return c && icons.includes(icon(c.card)) ? c.card : undefined;
+      },
+      timeoutMs,
+      `${name} step ${seq} to show ${icons.join('/')} (it shows ${icon(stepCards(name).get(seq)?.card)})`,
+    );
   }
 
   function dataOf(card: any, verb: string): Record<string, unknown> {
@@ -183,7 +205,12 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   }
 
   async function newMigration(name: string, ou: string): Promise<void> {
-    const r = await post(activity(USERS.alex, { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}` }));
+    const r = await post(
+      activity(USERS.alex, {
+        type: 'message',
+        text: `new migration "${name}" domain=contoso.com ou="${ou}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+      }),
+    );
     expect(r.status).toBe(200);
     // its own post (the overview, every step listed) and the card of its first step
     await until(() => stepCards(name).size >= 1, 30_000, `${name}'s cards`);
@@ -192,7 +219,10 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   async function approvalsLost(db: Db): Promise<string[]> {
     const lost: string[] = [];
     for (const a of expectedApprovals) {
-      const r = await db.query('SELECT 1 FROM approvals p JOIN migrations m ON m.id = p.migration_id WHERE m.name = $1 AND p.seq = $2 AND p.approver_oid = $3', [a.migration, a.seq, a.oid]);
+      const r = await db.query(
+        'SELECT 1 FROM approvals p JOIN migrations m ON m.id = p.migration_id WHERE m.name = $1 AND p.seq = $2 AND p.approver_oid = $3',
+        [a.migration, a.seq, a.oid],
+      );
       if (!r.rows.length) lost.push(`${a.migration} step ${a.seq} by ${a.oid}`);
     }
     return lost;
@@ -203,7 +233,12 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
   }
 
   async function auditCount(db: Db, name: string, seq: number, action: string, attempt: number): Promise<number> {
-    return (await db.query("SELECT count(*)::int AS n FROM audit a JOIN migrations m ON m.id = a.migration_id WHERE m.name = $1 AND a.step_seq = $2 AND a.action = $3 AND (a.details->>'attempt')::int = $4", [name, seq, action, attempt])).rows[0].n;
+    return (
+      await db.query(
+        "SELECT count(*)::int AS n FROM audit a JOIN migrations m ON m.id = a.migration_id WHERE m.name = $1 AND a.step_seq = $2 AND a.action = $3 AND (a.details->>'attempt')::int = $4",
+        [name, seq, action, attempt],
+      )
+    ).rows[0].n;
   }
 
   beforeAll(async () => {
@@ -253,7 +288,13 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
     expect(after.started).toBe(1);
     expect(after.lost).toEqual([]);
     expect(after.violations).toEqual([]);
-    record({ area: 'Faults', check: 'SIGKILL with a step approved but not started (Graph re-check in flight)', figure: `after restart: started ${after.started}× → ${after.step.state}${after.step.error ? ` (${after.step.error.code}: ${after.step.error.message})` : ''}; approvals lost ${after.lost.length}`, outcome: 'survived', counts: { lostApprovals: after.lost.length, doubleMutations: Math.max(0, after.started - 1), duplicateTransitions: after.violations.length } });
+    record({
+      area: 'Faults',
+      check: 'SIGKILL with a step approved but not started (Graph re-check in flight)',
+      figure: `after restart: started ${after.started}× → ${after.step.state}${after.step.error ? ` (${after.step.error.code}: ${after.step.error.message})` : ''}; approvals lost ${after.lost.length}`,
+      outcome: 'survived',
+      counts: { lostApprovals: after.lost.length, doubleMutations: Math.max(0, after.started - 1), duplicateTransitions: after.violations.length },
+    });
   });
 
   it('a Graph mutation running: lost after the restart, never re-run; an open alert is not duplicated', async () => {
@@ -261,7 +302,8 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
     // An alert to carry across the restart: one active provisioning agent for a migration with OUs in Cloud Sync scope.
     const report = await (await fetch(`${child.url}/sandbox/v1/monitor/run`, { method: 'POST' })).json();
     const alertTitle = /Only 1 active provisioning agent/;
-    const alertPosts = () => connector.sent.filter((s) => s.method === 'POST' && alertTitle.test(cardText(s.activity)) && /Crash A/.test(cardText(s.activity))).length;
+    const alertPosts = () =>
+      connector.sent.filter((s) => s.method === 'POST' && alertTitle.test(cardText(s.activity)) && /Crash A/.test(cardText(s.activity))).length;
     const alerted = report.findings?.some((f: any) => alertTitle.test(f.title) && f.alerted);
     if (alerted) await connector.waitFor(() => alertPosts() > 0 || undefined, 15_000, 'the alert card');
 
@@ -301,8 +343,16 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
       step: await stepRow(db, 'Crash B', seq),
       started: await auditCount(db, 'Crash B', seq, 'step-started', mid.step.attempt),
       lostRows: await auditCount(db, 'Crash B', seq, 'step-lost', mid.step.attempt),
-      alerts: (await db.query("SELECT a.check_key, a.scope, count(*)::int AS n FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE m.name = 'Crash A' AND a.state <> 'resolved' GROUP BY 1, 2 HAVING count(*) > 1")).rows,
-      alertRows: (await db.query("SELECT count(*)::int AS n FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE m.name = 'Crash A' AND a.check_key = 'agents' AND a.scope = 'fewer-than-two'")).rows[0].n,
+      alerts: (
+        await db.query(
+          "SELECT a.check_key, a.scope, count(*)::int AS n FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE m.name = 'Crash A' AND a.state <> 'resolved' GROUP BY 1, 2 HAVING count(*) > 1",
+        )
+      ).rows,
+      alertRows: (
+        await db.query(
+          "SELECT count(*)::int AS n FROM alerts a JOIN migrations m ON m.id = a.migration_id WHERE m.name = 'Crash A' AND a.check_key = 'agents' AND a.scope = 'fewer-than-two'",
+        )
+      ).rows[0].n,
       lost: await approvalsLost(db),
       violations: await transitionViolations(db),
     }));
@@ -317,7 +367,18 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
       expect(after.alertRows).toBe(1);
       expect(alertPosts(), 'one alert card across the restart').toBe(1);
     }
-    record({ area: 'Faults', check: 'SIGKILL while a Graph mutation runs (Configure Cloud Sync)', figure: `after restart: lost (InterruptedByRestart), started ${after.started}×, Retry → approval again; alert rows ${alerted ? after.alertRows : 'n/a'}, alert cards ${alertPosts()}`, outcome: 'survived', counts: { lostApprovals: after.lost.length, doubleMutations: Math.max(0, after.started - 1), duplicateAlerts: alerted && alerted2 ? Math.max(0, after.alertRows - 1) + Math.max(0, alertPosts() - 1) : 0, duplicateTransitions: after.violations.length } });
+    record({
+      area: 'Faults',
+      check: 'SIGKILL while a Graph mutation runs (Configure Cloud Sync)',
+      figure: `after restart: lost (InterruptedByRestart), started ${after.started}×, Retry → approval again; alert rows ${alerted ? after.alertRows : 'n/a'}, alert cards ${alertPosts()}`,
+      outcome: 'survived',
+      counts: {
+        lostApprovals: after.lost.length,
+        doubleMutations: Math.max(0, after.started - 1),
+        duplicateAlerts: alerted && alerted2 ? Math.max(0, after.alertRows - 1) + Math.max(0, alertPosts() - 1) : 0,
+        duplicateTransitions: after.violations.length,
+      },
+    });
   });
 
   it('a runner mutation running (killed at the end of the previous test): its lease runs out after the restart, lost, never re-run', async () => {
@@ -338,7 +399,12 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
     await stopGracefully();
     const after = await offline(async (db) => ({
       step: await stepRow(db, 'Crash C', seq),
-      jobs: (await db.query("SELECT j.id, j.state, j.result FROM runner_jobs j JOIN migrations m ON m.id = j.migration_id WHERE m.name = 'Crash C' AND j.step_seq = $1", [seq])).rows,
+      jobs: (
+        await db.query(
+          "SELECT j.id, j.state, j.result FROM runner_jobs j JOIN migrations m ON m.id = j.migration_id WHERE m.name = 'Crash C' AND j.step_seq = $1",
+          [seq],
+        )
+      ).rows,
       started: await auditCount(db, 'Crash C', seq, 'step-started', mid.step.attempt),
       lost: await approvalsLost(db),
       violations: await transitionViolations(db),
@@ -350,7 +416,17 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
     expect(after.started).toBe(1);
     expect(after.lost).toEqual([]);
     expect(after.violations).toEqual([]);
-    record({ area: 'Faults', check: 'SIGKILL while a runner mutation runs (Stop the scheduler)', figure: `after restart: lease expired → job lost → step lost; ${after.jobs.length} job for the attempt, started ${after.started}×`, outcome: 'survived', counts: { lostApprovals: after.lost.length, doubleMutations: after.jobs.filter((j: any) => j.state === 'succeeded').length, duplicateTransitions: after.violations.length } });
+    record({
+      area: 'Faults',
+      check: 'SIGKILL while a runner mutation runs (Stop the scheduler)',
+      figure: `after restart: lease expired → job lost → step lost; ${after.jobs.length} job for the attempt, started ${after.started}×`,
+      outcome: 'survived',
+      counts: {
+        lostApprovals: after.lost.length,
+        doubleMutations: after.jobs.filter((j: any) => j.state === 'succeeded').length,
+        duplicateTransitions: after.violations.length,
+      },
+    });
   });
 
   it('kept every approval and the audit chain across the kills', async () => {
@@ -366,6 +442,12 @@ describe('SIGKILL of the whole process mid-step, restart on the same PGlite dire
     });
     expect(summary.chains.filter((c) => !c.ok)).toEqual([]);
     expect(summary.lost).toEqual([]);
-    record({ area: 'Lost', check: `after ${kills.length} SIGKILLs: approvals kept, audit chains intact`, figure: `${summary.approvals} approvals on record (${expectedApprovals.length} acknowledged by cards), ${summary.chains.length} audit chains verified`, outcome: 'ok', counts: { lostApprovals: summary.lost.length } });
+    record({
+      area: 'Lost',
+      check: `after ${kills.length} SIGKILLs: approvals kept, audit chains intact`,
+      figure: `${summary.approvals} approvals on record (${expectedApprovals.length} acknowledged by cards), ${summary.chains.length} audit chains verified`,
+      outcome: 'ok',
+      counts: { lostApprovals: summary.lost.length },
+    });
   });
 });

@@ -23,7 +23,12 @@ export default function setup(): () => void {
       ['Area', 'Check', 'Figure', 'Outcome'],
       [
         ...rows.map((r) => [r.area, r.check, r.figure, r.outcome]),
-        ['Lost', 'approvals lost / mutations run twice / alerts duplicated / transitions twice', `${totals.lostApprovals} / ${totals.doubleMutations} / ${totals.duplicateAlerts} / ${totals.duplicateTransitions}`, totals.lostApprovals + totals.doubleMutations + totals.duplicateAlerts + totals.duplicateTransitions === 0 ? 'lost = 0' : 'FAILED'],
+        [
+          'Lost',
+          'approvals lost / mutations run twice / alerts duplicated / transitions twice',
+          `${totals.lostApprovals} / ${totals.doubleMutations} / ${totals.duplicateAlerts} / ${totals.duplicateTransitions}`,
+          totals.lostApprovals + totals.doubleMutations + totals.duplicateAlerts + totals.duplicateTransitions === 0 ? 'lost = 0' : 'FAILED',
+        ],
         ['Bad input', 'inputs tried in total', String(totals.badInputs), totals.badInputs >= 10_000 ? 'ok' : 'under 10,000'],
       ],
     );

@@ -39,14 +39,19 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
   /** Service principals of the AD2AAD template for contoso.com, and provisioning jobs, as Graph lists them. */
   async function cloudSyncObjects(): Promise<{ servicePrincipals: number; provisioningJobs: number; scope: string[] }> {
     const sim = h.app.tenant!.graph;
-    const r = await fetch(`${sim.baseUrl}/beta${paths.servicePrincipalsByTemplate(AD2AAD_APPLICATION_TEMPLATE_ID)}`, { headers: { authorization: `Bearer ${h.graphToken()}` } });
+    const r = await fetch(`${sim.baseUrl}/beta${paths.servicePrincipalsByTemplate(AD2AAD_APPLICATION_TEMPLATE_ID)}`, {
+      headers: { authorization: `Bearer ${h.graphToken()}` },
+    });
     const sps = ((await r.json()).value ?? []).filter((sp: any) => String(sp.displayName).toLowerCase() === 'contoso.com');
     const jobs = sim.summary().jobs.filter((j) => j.templateId === 'AD2AADProvisioning');
     return { servicePrincipals: sps.length, provisioningJobs: jobs.length, scope: jobs[0]?.includedContainers ?? [] };
   }
 
   async function toConfigure(name: string, ou: string): Promise<{ id: string; seq: number }> {
-    await h.say(requester, `new migration "${name}" domain=contoso.com ou="${ou}" owners=${requester.aadObjectId},${owner.aadObjectId},${USERS.lee.aadObjectId}`);
+    await h.say(
+      requester,
+      `new migration "${name}" domain=contoso.com ou="${ou}" owners=${requester.aadObjectId},${owner.aadObjectId},${USERS.lee.aadObjectId}`,
+    );
     const m = await h.app.engine.findMigration(name);
     if (!m) throw new Error(`${name} not created`);
     const seq = await seqOf(h.app.db, m.id, 'configure-cloud-sync');
@@ -83,7 +88,13 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     const objects = await cloudSyncObjects();
     expect(objects).toMatchObject({ servicePrincipals: 1, provisioningJobs: 1 });
-    record({ area: 'Faults', check: 'Graph 500 on the first change of "Configure Cloud Sync"', figure: `step failed with "${failed.error.code}: ${failed.error.message.slice(0, 50)}"; Retry → approval again → succeeded; 1 service principal, 1 job`, outcome: 'survived', counts: { doubleMutations: objects.servicePrincipals - 1 } });
+    record({
+      area: 'Faults',
+      check: 'Graph 500 on the first change of "Configure Cloud Sync"',
+      figure: `step failed with "${failed.error.code}: ${failed.error.message.slice(0, 50)}"; Retry → approval again → succeeded; 1 service principal, 1 job`,
+      outcome: 'survived',
+      counts: { doubleMutations: objects.servicePrincipals - 1 },
+    });
   });
 
   it('a 429 storm inside the retry budget is absorbed: the step succeeds, one service principal', async () => {
@@ -99,7 +110,13 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
     expect(objects.provisioningJobs).toBe(1);
     expect(objects.scope).toEqual(expect.arrayContaining(['OU=CloudSyncPilot,DC=contoso,DC=com', 'OU=Finance,DC=contoso,DC=com']));
     expect(sim.stats.faultsServed - served).toBe(7);
-    record({ area: 'Faults', check: 'Graph 429 storm (7 answers, Retry-After 0) during "Configure Cloud Sync"', figure: `${sim.stats.faultsServed - served} 429s absorbed by retries; step succeeded; 1 service principal, scope grew to ${objects.scope.length} OUs`, outcome: 'survived', counts: { doubleMutations: objects.servicePrincipals - 1 } });
+    record({
+      area: 'Faults',
+      check: 'Graph 429 storm (7 answers, Retry-After 0) during "Configure Cloud Sync"',
+      figure: `${sim.stats.faultsServed - served} 429s absorbed by retries; step succeeded; 1 service principal, scope grew to ${objects.scope.length} OUs`,
+      outcome: 'survived',
+      counts: { doubleMutations: objects.servicePrincipals - 1 },
+    });
   });
 
   it('a 429 storm beyond the retry budget fails the step with TooManyRequests; after the storm, Retry succeeds', async () => {
@@ -116,7 +133,13 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     const objects = await cloudSyncObjects();
     expect(objects).toMatchObject({ servicePrincipals: 1, provisioningJobs: 1 });
-    record({ area: 'Faults', check: 'Graph 429 storm beyond the retry budget', figure: `step failed with "${failed.error.code}"; Retry after the storm → succeeded; 1 service principal`, outcome: 'survived', counts: { doubleMutations: objects.servicePrincipals - 1 } });
+    record({
+      area: 'Faults',
+      check: 'Graph 429 storm beyond the retry budget',
+      figure: `step failed with "${failed.error.code}"; Retry after the storm → succeeded; 1 service principal`,
+      outcome: 'survived',
+      counts: { doubleMutations: objects.servicePrincipals - 1 },
+    });
   });
 
   it('504 gateway timeouts and slow answers: the step succeeds after retries', async () => {
@@ -133,7 +156,13 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
     }
     const objects = await cloudSyncObjects();
     expect(objects).toMatchObject({ servicePrincipals: 1, provisioningJobs: 1 });
-    record({ area: 'Faults', check: 'Graph 504 gateway timeouts (3) + 150 ms per answer', figure: `step succeeded in ${((Date.now() - t0) / 1000).toFixed(1)} s; 1 service principal`, outcome: 'survived', counts: { doubleMutations: objects.servicePrincipals - 1 } });
+    record({
+      area: 'Faults',
+      check: 'Graph 504 gateway timeouts (3) + 150 ms per answer',
+      figure: `step succeeded in ${((Date.now() - t0) / 1000).toFixed(1)} s; 1 service principal`,
+      outcome: 'survived',
+      counts: { doubleMutations: objects.servicePrincipals - 1 },
+    });
   });
 
   it('a 500 storm while the plan is computed answers the click with a clear card and changes nothing', async () => {
@@ -147,7 +176,13 @@ describe('Graph storms during a Cloud Sync configuration step', () => {
     } finally {
       sim.clearFaults();
     }
-    record({ area: 'Faults', check: 'Graph 500 storm while "Request approval" computes the plan', figure: `HTTP ${r.status}; card: ${cardText(r.card).split('\n')[0] || '(none)'}`, outcome: r.status === 200 && r.card?.type === 'AdaptiveCard' ? 'survived' : 'FAILED', counts: { fiveHundreds: r.status >= 500 ? 1 : 0 } });
+    record({
+      area: 'Faults',
+      check: 'Graph 500 storm while "Request approval" computes the plan',
+      figure: `HTTP ${r.status}; card: ${cardText(r.card).split('\n')[0] || '(none)'}`,
+      outcome: r.status === 200 && r.card?.type === 'AdaptiveCard' ? 'survived' : 'FAILED',
+      counts: { fiveHundreds: r.status >= 500 ? 1 : 0 },
+    });
     expect(r.status).toBe(200);
     expect(cardText(r.card)).toMatch(/did not go through|could not/i);
     expect(await snapshot(h.app.db)).toBe(before);
@@ -178,7 +213,10 @@ describe('Graph failing between approval and start', () => {
   });
 
   it('does not leave the step "Approved — starting" for ever', async () => {
-    await h.say(USERS.alex, `new migration "Stuck" domain=contoso.com ou="OU=CloudSyncPilot,DC=contoso,DC=com" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`);
+    await h.say(
+      USERS.alex,
+      `new migration "Stuck" domain=contoso.com ou="OU=CloudSyncPilot,DC=contoso,DC=com" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+    );
     const m = (await h.app.engine.findMigration('Stuck'))!;
     const seq = await seqOf(h.app.db, m.id, 'configure-cloud-sync');
     await h.advance(m.id, seq - 1);

@@ -38,7 +38,11 @@ describe('hostile traffic', () => {
   });
 
   const post = async (path: string, body: Buffer | string, headers: Record<string, string> = {}) => {
-    const r = await fetch(`${h.app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+    const r = await fetch(`${h.app.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+    });
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   };
@@ -84,7 +88,15 @@ describe('hostile traffic', () => {
     const tenantId = h.app.tenant!.tenantId;
     const { token } = await h.app.hub.createRunner({ name: 'export-r1', tenantId });
     const ou = 'OU=Finance,DC=contoso,DC=com';
-    const job = await h.app.hub.enqueue({ migrationId: 'export', stepSeq: 1, attempt: 1, action: 'ad-export-identities', params: { ou }, tenantId, mutation: false });
+    const job = await h.app.hub.enqueue({
+      migrationId: 'export',
+      stepSeq: 1,
+      attempt: 1,
+      action: 'ad-export-identities',
+      params: { ou },
+      tenantId,
+      mutation: false,
+    });
     const { leaseId } = (await post('/api/runner/v1/poll', '{}', { authorization: `Bearer ${token}` })).body;
     const objects = Array.from({ length: 3_300 }, (_, i) => {
       const n = String(i).padStart(5, '0');
@@ -105,13 +117,23 @@ describe('hostile traffic', () => {
     const r = await post(`/api/runner/v1/jobs/${job.id}/result`, body, { authorization: `Bearer ${token}` });
     expect(r.status).toBe(200);
     expect(r.body.state).toBe('succeeded');
-    console.log(`identity export: ${objects.length} objects = ${(body.length / 1024 / 1024).toFixed(2)} MB (${Math.round(body.length / objects.length)} bytes each)`);
+    console.log(
+      `identity export: ${objects.length} objects = ${(body.length / 1024 / 1024).toFixed(2)} MB (${Math.round(body.length / objects.length)} bytes each)`,
+    );
   });
 
   it("another tenant's runner that took over a revoked runner's name cannot heartbeat or settle the first tenant's job", async () => {
     const tenantA = h.app.tenant!.tenantId;
     const a = await h.app.hub.createRunner({ name: 'audit-r1', tenantId: tenantA });
-    const job = await h.app.hub.enqueue({ migrationId: 'forged', stepSeq: 1, attempt: 1, action: 'set-scheduler', params: { enabled: false }, tenantId: tenantA, mutation: true });
+    const job = await h.app.hub.enqueue({
+      migrationId: 'forged',
+      stepSeq: 1,
+      attempt: 1,
+      action: 'set-scheduler',
+      params: { enabled: false },
+      tenantId: tenantA,
+      mutation: true,
+    });
     const { leaseId } = (await post('/api/runner/v1/poll', '{}', { authorization: `Bearer ${a.token}` })).body;
     expect(await h.app.hub.revokeRunner('audit-r1', tenantA)).toBe(true);
     // Tenant B registers the same name: allowed (names are per tenant), with a new id.
@@ -121,12 +143,21 @@ describe('hostile traffic', () => {
     const before = await h.app.hub.getJob(job.id);
     // Even knowing the lease id, B is refused: the job reads as unknown to another tenant.
     const hb = await post(`/api/runner/v1/jobs/${job.id}/heartbeat`, JSON.stringify({ leaseId }), auth);
-    const forged = await post(`/api/runner/v1/jobs/${job.id}/result`, JSON.stringify({ leaseId, ok: true, result: { previousSyncCycleEnabled: true, waitedForIdle: false, scheduler: {} }, transcript: 'forged' }), auth);
+    const forged = await post(
+      `/api/runner/v1/jobs/${job.id}/result`,
+      JSON.stringify({ leaseId, ok: true, result: { previousSyncCycleEnabled: true, waitedForIdle: false, scheduler: {} }, transcript: 'forged' }),
+      auth,
+    );
     expect([403, 404, 409]).toContain(hb.status);
     expect([403, 404, 409]).toContain(forged.status);
     expect(await h.app.hub.getJob(job.id)).toEqual(before);
     // And two tenants may both have a live "audit-r1".
     const a2 = await h.app.hub.createRunner({ name: 'audit-r1', tenantId: tenantA });
-    expect((await h.app.hub.listRunners()).filter((r) => r.name === 'audit-r1' && r.health !== 'Revoked').map((r) => r.id).sort()).toEqual([a2.runner.id, b.runner.id].sort());
+    expect(
+      (await h.app.hub.listRunners())
+        .filter((r) => r.name === 'audit-r1' && r.health !== 'Revoked')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([a2.runner.id, b.runner.id].sort());
   });
 });

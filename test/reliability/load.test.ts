@@ -69,7 +69,10 @@ describe('load: approvers clicking on migration cards', () => {
       const conv = channel(i % CHANNELS);
       const quorum = i % 2 ? 2 : 1;
       const r = await h.post({
-        ...h.activity(requesters[i % requesters.length], { type: 'message', text: `new migration "${name}" domain=contoso.com ou="${ous[i]}" owners=${owners.join(',')} approvals=${quorum}` }),
+        ...h.activity(requesters[i % requesters.length], {
+          type: 'message',
+          text: `new migration "${name}" domain=contoso.com ou="${ous[i]}" owners=${owners.join(',')} approvals=${quorum}`,
+        }),
         conversation: { id: conv, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
       });
       expect(r.status).toBe(200);
@@ -97,7 +100,13 @@ describe('load: approvers clicking on migration cards', () => {
       if (!request || request.title === 'Request approval') return;
       for (let attempt = 1; ; attempt++) {
         const row = (await h.app.engine.getStep(t.id, s.seq))!;
-        const r = await h.app.engine.act({ verb: 'request', migrationId: t.id, seq: s.seq, version: row.version, actor: { oid: requester.aadObjectId, name: requester.name } });
+        const r = await h.app.engine.act({
+          verb: 'request',
+          migrationId: t.id,
+          seq: s.seq,
+          version: row.version,
+          actor: { oid: requester.aadObjectId, name: requester.name },
+        });
         if (r.changed) break;
         if (attempt >= 3 || !/could not be made/.test(r.notice ?? '')) throw new Error(`${t.name} step ${s.seq}: ${r.notice}`);
       }
@@ -122,7 +131,10 @@ describe('load: approvers clicking on migration cards', () => {
     let stale = 0;
     let replays = 0;
     const auditBefore = Number((await h.app.db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approved','rejected')")).rows[0].n);
-    const requestsBefore = Number((await h.app.db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approval-requested','retry-requested','step-run','step-retried')")).rows[0].n);
+    const requestsBefore = Number(
+      (await h.app.db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approval-requested','retry-requested','step-run','step-retried')")).rows[0]
+        .n,
+    );
 
     /** The newest card a person has seen for a step: the shared one in the channel, or the one their last click returned. */
     const seen = new Map<string, { card: any; v: number }>();
@@ -137,7 +149,7 @@ describe('load: approvers clicking on migration cards', () => {
     const person = async (p: TestUser, index: number) => {
       const mine = targets.filter((t) => t.owners.has(p.aadObjectId) || requesters.includes(p));
       const history: Click[] = [];
-      let x = (Math.imul(index + 1, 2654435761) >>> 0) || 1;
+      let x = Math.imul(index + 1, 2654435761) >>> 0 || 1;
       const random = () => {
         x ^= x << 13;
         x ^= x >>> 17;
@@ -180,13 +192,22 @@ describe('load: approvers clicking on migration cards', () => {
             await sleep(THINK_MS);
             continue;
           }
-          const data = { ...pick.data, ...(pick.verb === 'step.approve' ? { confirm: t.name } : {}), ...(pick.verb === 'step.reject' ? { comment: `rejected under load by ${p.name}` } : {}) };
+          const data = {
+            ...pick.data,
+            ...(pick.verb === 'step.approve' ? { confirm: t.name } : {}),
+            ...(pick.verb === 'step.reject' ? { comment: `rejected under load by ${p.name}` } : {}),
+          };
           click = { verb: pick.verb, data, migration: t, replyToId: chosen.activityId };
           history.push(click);
           if (history.length > 20) history.shift();
         }
         const activity = {
-          ...h.activity(p, { type: 'invoke', name: 'adaptiveCard/action', replyToId: click.replyToId, value: { action: { type: 'Action.Execute', verb: click.verb, data: click.data }, trigger: 'manual' } }),
+          ...h.activity(p, {
+            type: 'invoke',
+            name: 'adaptiveCard/action',
+            replyToId: click.replyToId,
+            value: { action: { type: 'Action.Execute', verb: click.verb, data: click.data }, trigger: 'manual' },
+          }),
           conversation: { id: click.migration.channel, conversationType: 'channel', tenantId: h.app.tenant!.tenantId, isGroup: true },
         };
         const t0 = performance.now();
@@ -212,7 +233,8 @@ describe('load: approvers clicking on migration cards', () => {
           const checking = text.includes('Checking with the on-premises runner');
           const refused = !checking && (text.includes('ℹ ') || /Nothing was changed|did not go through/.test(text));
           if (/did not go through|hit an error/.test(text)) problems.push(`${click.verb} → error card: ${text.slice(0, 200)}`);
-          if (checking) answeredEarly++; // accepted or refused in the background: reconciled against the audit below
+          if (checking)
+            answeredEarly++; // accepted or refused in the background: reconciled against the audit below
           else if (refused) stale++;
           else if (click.verb === 'step.approve' || click.verb === 'step.reject') accepted.decisions++;
           else if (click.verb === 'step.request' || click.verb === 'step.retry') accepted.requests++;
@@ -242,14 +264,22 @@ describe('load: approvers clicking on migration cards', () => {
     const db = h.app.db;
     const violations = await transitionViolations(db);
     const auditDecisions = Number((await db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approved','rejected')")).rows[0].n) - auditBefore;
-    const auditRequests = Number((await db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approval-requested','retry-requested','step-run','step-retried')")).rows[0].n) - requestsBefore;
+    const auditRequests =
+      Number(
+        (await db.query("SELECT count(*)::int AS n FROM audit WHERE action IN ('approval-requested','retry-requested','step-run','step-retried')")).rows[0].n,
+      ) - requestsBefore;
     const auditMarkDone = Number((await db.query("SELECT count(*)::int AS n FROM audit WHERE action = 'marked-done'")).rows[0].n);
     const chains = await Promise.all(targets.map(async (t) => ({ name: t.name, ...(await h.app.engine.verifyAudit(t.id)) })));
     const brokenChains = chains.filter((c) => !c.ok).map((c) => c.name);
-    const failedSteps = (await db.query("SELECT error->>'message' AS reason, count(*)::int AS n FROM steps WHERE state = 'failed' GROUP BY 1 ORDER BY 2 DESC")).rows;
-    const progress = (await db.query("SELECT state, count(*)::int AS n FROM steps GROUP BY state ORDER BY state")).rows.map((r: any) => `${r.state} ${r.n}`).join(', ');
-    const transitions = (await db.query("SELECT count(*)::int AS n FROM audit WHERE step_seq IS NOT NULL")).rows[0].n;
-    const jobs = (await db.query("SELECT state, count(*)::int AS n FROM runner_jobs WHERE migration_id NOT LIKE 'read:%' GROUP BY state ORDER BY state")).rows.map((r: any) => `${r.state} ${r.n}`).join(', ');
+    const failedSteps = (await db.query("SELECT error->>'message' AS reason, count(*)::int AS n FROM steps WHERE state = 'failed' GROUP BY 1 ORDER BY 2 DESC"))
+      .rows;
+    const progress = (await db.query('SELECT state, count(*)::int AS n FROM steps GROUP BY state ORDER BY state')).rows
+      .map((r: any) => `${r.state} ${r.n}`)
+      .join(', ');
+    const transitions = (await db.query('SELECT count(*)::int AS n FROM audit WHERE step_seq IS NOT NULL')).rows[0].n;
+    const jobs = (await db.query("SELECT state, count(*)::int AS n FROM runner_jobs WHERE migration_id NOT LIKE 'read:%' GROUP BY state ORDER BY state")).rows
+      .map((r: any) => `${r.state} ${r.n}`)
+      .join(', ');
     const errors = [...new Set(collected.errors.map((e) => `${e.msg}: ${e.err?.message ?? ''}`))];
     const all = latencySummary(latencies);
     const verbs = Object.fromEntries([...byVerb].map(([v, s]) => [v, latencySummary(s)]));
@@ -257,20 +287,54 @@ describe('load: approvers clicking on migration cards', () => {
     const mismatches = [
       auditDecisions !== accepted.decisions ? `accepted approve/reject clicks ${accepted.decisions} ≠ audit decisions ${auditDecisions}` : null,
       // A click answered early ("checking") was accepted or refused afterwards: at most one audit row each.
-      auditRequests < accepted.requests || auditRequests > accepted.requests + answeredEarly ? `accepted request/retry clicks ${accepted.requests} (+ ${answeredEarly} answered early) ≠ audit requests ${auditRequests}` : null,
+      auditRequests < accepted.requests || auditRequests > accepted.requests + answeredEarly
+        ? `accepted request/retry clicks ${accepted.requests} (+ ${answeredEarly} answered early) ≠ audit requests ${auditRequests}`
+        : null,
       auditMarkDone !== accepted.markDone ? `accepted mark-done clicks ${accepted.markDone} ≠ audit ${auditMarkDone}` : null,
     ].filter(Boolean) as string[];
 
-    const held = !problems.length && !fiveHundreds && !errors.length && !violations.length && !mismatches.length && !brokenChains.length && !unhandled.rejections.length && !unhandled.exceptions.length;
+    const held =
+      !problems.length &&
+      !fiveHundreds &&
+      !errors.length &&
+      !violations.length &&
+      !mismatches.length &&
+      !brokenChains.length &&
+      !unhandled.rejections.length &&
+      !unhandled.exceptions.length;
     record({
       area: 'Load',
       check: `${PEOPLE} approvers (+10 requesters) × ${MIGRATIONS} migrations × ${SECONDS} s, invokes over /api/messages`,
       figure: `${all.n} clicks (${(all.n / elapsed).toFixed(0)}/s), p50 ${all.p50} ms, p99 ${all.p99} ms, max ${all.max} ms; ${accepted.decisions} decisions + ${accepted.requests} requests accepted, ${answeredEarly} answered early ("checking"), ${stale} stale/refused; 5xx ${fiveHundreds}, errors ${errors.length}`,
       outcome: held ? 'held' : 'FAILED',
       counts: { duplicateTransitions: violations.length + mismatches.length, fiveHundreds },
-      detail: { latency: all, verbs, statuses: Object.fromEntries(statuses), accepted, answeredEarly, auditDecisions, auditRequests, stale, replays, transitions, progress, failedSteps, jobs, inFlightAfterDrain: inFlight, drainSeconds, elapsed, problems: problems.slice(0, 20), errors: errors.slice(0, 10), violations: violations.slice(0, 20), mismatches, brokenChains },
+      detail: {
+        latency: all,
+        verbs,
+        statuses: Object.fromEntries(statuses),
+        accepted,
+        answeredEarly,
+        auditDecisions,
+        auditRequests,
+        stale,
+        replays,
+        transitions,
+        progress,
+        failedSteps,
+        jobs,
+        inFlightAfterDrain: inFlight,
+        drainSeconds,
+        elapsed,
+        problems: problems.slice(0, 20),
+        errors: errors.slice(0, 10),
+        violations: violations.slice(0, 20),
+        mismatches,
+        brokenChains,
+      },
     });
-    console.log(`[load] ${all.n} clicks in ${elapsed.toFixed(0)} s: p50 ${all.p50} ms, p90 ${all.p90} ms, p99 ${all.p99} ms; steps: ${progress}; runner jobs: ${jobs}`);
+    console.log(
+      `[load] ${all.n} clicks in ${elapsed.toFixed(0)} s: p50 ${all.p50} ms, p90 ${all.p90} ms, p99 ${all.p99} ms; steps: ${progress}; runner jobs: ${jobs}`,
+    );
     expect(problems.slice(0, 10)).toEqual([]);
     expect(fiveHundreds).toBe(0);
     expect(errors).toEqual([]);

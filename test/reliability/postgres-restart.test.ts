@@ -25,7 +25,9 @@ const WORKERS = 20;
 function pgBin(): string | null {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return null;
-  const versions = readdirSync(base).filter((v) => existsSync(path.join(base, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(path.join(base, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.length ? path.join(base, versions[0], 'bin') : null;
 }
 
@@ -34,7 +36,8 @@ function unavailable(): string | null {
   if (!bin) return 'no PostgreSQL server binaries under /usr/lib/postgresql';
   if (process.platform !== 'linux') return 'needs Linux';
   if (spawnSync('id', ['-u', 'postgres']).status !== 0) return 'no postgres user to run a server as';
-  if (process.getuid?.() !== 0 && spawnSync('id', ['-un']).stdout.toString().trim() !== 'postgres') return 'needs root (to run the server as postgres) or to run as postgres';
+  if (process.getuid?.() !== 0 && spawnSync('id', ['-un']).stdout.toString().trim() !== 'postgres')
+    return 'needs root (to run the server as postgres) or to run as postgres';
   return null;
 }
 
@@ -52,12 +55,14 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     const root = process.getuid?.() === 0;
     return execFileSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, { stdio: 'pipe', timeout: 60_000 }).toString();
   };
-  const pgCtl = (...args: string[]) => asPostgres(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-t', '60', ...args]);
+  const pgCtl = (...args: string[]) =>
+    asPostgres(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-t', '60', ...args]);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cutover-pg-'));
     chmodSync(dir, 0o755);
-    if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+    if (process.getuid?.() === 0)
+      chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
     port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as any).port;
@@ -87,7 +92,10 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     const names = Array.from({ length: 10 }, (_, i) => `PG ${i + 1}`);
     for (const name of names) {
       // One active migration per OU: each its own.
-      const r = await h.say(USERS.alex, `new migration "${name}" domain=contoso.com ou="${h.ou(name.replace(' ', ''))}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`);
+      const r = await h.say(
+        USERS.alex,
+        `new migration "${name}" domain=contoso.com ou="${h.ou(name.replace(' ', ''))}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId},${USERS.lee.aadObjectId}`,
+      );
       expect(r.status).toBe(200);
     }
     const migrations = await Promise.all(names.map(async (n) => (await h.app.engine.findMigration(n))!));
@@ -120,7 +128,10 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
           continue;
         }
         const actions = actionsOf(target.card);
-        const pick = actions.find((a) => a.verb === (me === USERS.alex ? 'step.request' : 'step.approve')) ?? actions.find((a) => a.verb === 'step.retry') ?? actions.find((a) => a.verb === 'card.refresh')!;
+        const pick =
+          actions.find((a) => a.verb === (me === USERS.alex ? 'step.request' : 'step.approve')) ??
+          actions.find((a) => a.verb === 'step.retry') ??
+          actions.find((a) => a.verb === 'card.refresh')!;
         const started = performance.now();
         let r: { status: number; card: any } = { status: 0, card: null };
         try {
@@ -135,8 +146,10 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
           lastOk = Date.now();
           const refresh = actionsOf(r.card).find((a) => a.verb === 'card.refresh');
           const attempt = Number(/Attempt\n(\d+)/.exec(text)?.[1] ?? pick.data.a ?? 1);
-          if (pick.verb === 'step.approve') acknowledged.push({ kind: 'decision', migrationId: m.id, seq: Number(pick.data.s), attempt: Number(pick.data.a), oid: me.aadObjectId });
-          else if (pick.verb === 'step.request' || pick.verb === 'step.retry') acknowledged.push({ kind: 'request', migrationId: m.id, seq: Number(pick.data.s), attempt, oid: me.aadObjectId });
+          if (pick.verb === 'step.approve')
+            acknowledged.push({ kind: 'decision', migrationId: m.id, seq: Number(pick.data.s), attempt: Number(pick.data.a), oid: me.aadObjectId });
+          else if (pick.verb === 'step.request' || pick.verb === 'step.retry')
+            acknowledged.push({ kind: 'request', migrationId: m.id, seq: Number(pick.data.s), attempt, oid: me.aadObjectId });
           void refresh;
         }
         await sleep(50 + Math.random() * 150);
@@ -144,14 +157,20 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     };
 
     const restarter = async () => {
-      for (const [mode, at] of [['fast', 0.3], ['immediate', 0.65]] as const) {
+      for (const [mode, at] of [
+        ['fast', 0.3],
+        ['immediate', 0.65],
+      ] as const) {
         await sleep(Math.max(0, t0 + at * SECONDS * 1000 - Date.now()));
         const before = Date.now();
         pgCtl('-m', mode, 'restart', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=50`);
         const downMs = Date.now() - before;
         const entry = { mode, at: before - t0, downMs, firstOkAfterMs: null as number | null };
         restarts.push(entry);
-        void until(() => lastOk > before + downMs, 15_000, 'a click accepted after the restart').then(() => (entry.firstOkAfterMs = lastOk - before - downMs), () => {});
+        void until(() => lastOk > before + downMs, 15_000, 'a click accepted after the restart').then(
+          () => (entry.firstOkAfterMs = lastOk - before - downMs),
+          () => {},
+        );
       }
     };
     await Promise.all([...Array.from({ length: WORKERS }, (_, w) => worker(w)), restarter()]);
@@ -172,28 +191,61 @@ describe.skipIf(!!why)('PostgreSQL restarted under load', () => {
     for (const a of acknowledged) {
       const q =
         a.kind === 'decision'
-          ? await h.app.db.query('SELECT 1 FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 AND approver_oid = $4', [a.migrationId, a.seq, a.attempt, a.oid.toLowerCase()])
-          : await h.app.db.query("SELECT 1 FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action IN ('approval-requested','retry-requested','step-run','step-retried') AND actor_oid = $3", [a.migrationId, a.seq, a.oid.toLowerCase()]);
+          ? await h.app.db.query('SELECT 1 FROM approvals WHERE migration_id = $1 AND seq = $2 AND attempt = $3 AND approver_oid = $4', [
+              a.migrationId,
+              a.seq,
+              a.attempt,
+              a.oid.toLowerCase(),
+            ])
+          : await h.app.db.query(
+              "SELECT 1 FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action IN ('approval-requested','retry-requested','step-run','step-retried') AND actor_oid = $3",
+              [a.migrationId, a.seq, a.oid.toLowerCase()],
+            );
       if (!q.rows.length) missing.push(`${a.kind} ${a.migrationId} step ${a.seq} attempt ${a.attempt} by ${a.oid}`);
     }
     const violations = await transitionViolations(h.app.db);
     const chains = await Promise.all(migrations.map((m) => h.app.engine.verifyAudit(m.id)));
     const lat = latencySummary(latencies);
     const fiveHundreds = [...statuses].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
-    const stuckRows = (await h.app.db.query("SELECT s.migration_id, s.seq, s.key, s.state, s.job_id, j.state AS job_state, j.action AS job_action FROM steps s LEFT JOIN runner_jobs j ON j.id = s.job_id WHERE s.state IN ('approved','running')")).rows;
+    const stuckRows = (
+      await h.app.db.query(
+        "SELECT s.migration_id, s.seq, s.key, s.state, s.job_id, j.state AS job_state, j.action AS job_action FROM steps s LEFT JOIN runner_jobs j ON j.id = s.job_id WHERE s.state IN ('approved','running')",
+      )
+    ).rows;
     const errorKinds = [...new Set(collected.errors.map((e) => `${e.msg}: ${String(e.err?.message ?? '').slice(0, 120)}`))];
     record({
       area: 'Faults',
       check: 'PostgreSQL restarted under load (pg_ctl restart -m fast, then -m immediate)',
-      figure: `${lat.n} clicks by ${WORKERS} people in ${SECONDS} s; statuses ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(' ')}; ${acknowledged.length} acknowledged writes, ${missing.length} missing; back in ${restarts.map((r) => `${r.mode} ${r.downMs} ms + ${r.firstOkAfterMs ?? '?'} ms`).join(', ')}; ${stuck} steps stuck`,
-      outcome: !missing.length && !violations.length && chains.every((c) => c.ok) && restarts.every((r) => r.firstOkAfterMs !== null) && fiveHundreds === 0 ? (stuck ? 'FAILED' : 'survived') : 'FAILED',
+      figure: `${lat.n} clicks by ${WORKERS} people in ${SECONDS} s; statuses ${[...statuses]
+        .sort()
+        .map(([s, n]) => `${s}×${n}`)
+        .join(
+          ' ',
+        )}; ${acknowledged.length} acknowledged writes, ${missing.length} missing; back in ${restarts.map((r) => `${r.mode} ${r.downMs} ms + ${r.firstOkAfterMs ?? '?'} ms`).join(', ')}; ${stuck} steps stuck`,
+      outcome:
+        !missing.length && !violations.length && chains.every((c) => c.ok) && restarts.every((r) => r.firstOkAfterMs !== null) && fiveHundreds === 0
+          ? stuck
+            ? 'FAILED'
+            : 'survived'
+          : 'FAILED',
       counts: { lostApprovals: missing.filter((x) => x.startsWith('decision')).length, duplicateTransitions: violations.length, fiveHundreds },
-      detail: { restarts, statuses: Object.fromEntries(statuses), latency: lat, missing: missing.slice(0, 10), violations: violations.slice(0, 10), stuck: stuckRows, errorKinds },
+      detail: {
+        restarts,
+        statuses: Object.fromEntries(statuses),
+        latency: lat,
+        missing: missing.slice(0, 10),
+        violations: violations.slice(0, 10),
+        stuck: stuckRows,
+        errorKinds,
+      },
     });
     expect(missing).toEqual([]);
     expect(violations).toEqual([]);
     expect(chains.every((c) => c.ok)).toBe(true);
-    expect(restarts.map((r) => r.firstOkAfterMs !== null), 'a click was accepted after each restart').toEqual([true, true]);
+    expect(
+      restarts.map((r) => r.firstOkAfterMs !== null),
+      'a click was accepted after each restart',
+    ).toEqual([true, true]);
     expect(fiveHundreds, 'a click while the database is away is answered with a card, not a 5xx').toBe(0);
     expect(stuckRows, 'no step left approved or running').toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(0);

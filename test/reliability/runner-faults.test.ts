@@ -107,9 +107,17 @@ describe('runner killed mid-job', () => {
     const jobs = (await h.app.hub.listJobs({ migrationId: id })).filter((j) => j.stepSeq === seq);
     expect(jobs.map((j) => j.state).sort()).toEqual(['lost', 'succeeded']);
     expect(await transitionViolations(h.app.db)).toEqual([]);
-    const starts = (await h.app.db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action = 'step-started'", [id, seq])).rows[0].n;
+    const starts = (
+      await h.app.db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action = 'step-started'", [id, seq])
+    ).rows[0].n;
     expect(starts).toBe(2); // one per approved attempt
-    record({ area: 'Faults', check: 'Runner killed while "Stop the scheduler" runs', figure: `lease expired → job lost → step lost (card says so); Retry → approval again → ran once on another runner; jobs: ${jobs.map((j) => j.state).join(', ')}`, outcome: 'survived', counts: { doubleMutations: jobs.filter((j) => j.state === 'succeeded').length - 1 } });
+    record({
+      area: 'Faults',
+      check: 'Runner killed while "Stop the scheduler" runs',
+      figure: `lease expired → job lost → step lost (card says so); Retry → approval again → ran once on another runner; jobs: ${jobs.map((j) => j.state).join(', ')}`,
+      outcome: 'survived',
+      counts: { doubleMutations: jobs.filter((j) => j.state === 'succeeded').length - 1 },
+    });
   });
 
   it('a result posted by the dead runner after its job was lost is refused (409) and kept as evidence', async () => {
@@ -118,25 +126,52 @@ describe('runner killed mid-job', () => {
     for (const a of agents) a.abort();
     await h.app.hub.revokeRunner('runner-1');
     const { token } = await h.app.hub.createRunner({ name: 'runner-http', tenantId: tenant.tenantId });
-    const job = await h.app.hub.enqueue({ migrationId: 'read:late-result', stepSeq: 0, attempt: 0, action: 'get-scheduler', params: {}, tenantId: tenant.tenantId, mutation: true });
-    const api = (path: string, body: unknown) => fetch(`${h.app.url}/api/runner/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const job = await h.app.hub.enqueue({
+      migrationId: 'read:late-result',
+      stepSeq: 0,
+      attempt: 0,
+      action: 'get-scheduler',
+      params: {},
+      tenantId: tenant.tenantId,
+      mutation: true,
+    });
+    const api = (path: string, body: unknown) =>
+      fetch(`${h.app.url}/api/runner/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     let leased: any = null;
-    await until(async () => {
-      const r = await api('/poll', {});
-      if (r.status === 200) leased = await r.json();
-      else await r.arrayBuffer();
-      return leased?.jobId === job.id;
-    }, 15_000, 'the job to be leased');
+    await until(
+      async () => {
+        const r = await api('/poll', {});
+        if (r.status === 200) leased = await r.json();
+        else await r.arrayBuffer();
+        return leased?.jobId === job.id;
+      },
+      15_000,
+      'the job to be leased',
+    );
     h.clock.advance(10_000);
     await h.app.hub.sweepExpiredLeases();
     expect((await h.app.hub.getJob(job.id))!.state).toBe('lost');
     const late = await api(`/jobs/${job.id}/result`, { leaseId: leased.leaseId, ok: true, result: {}, transcript: 'finished after all' });
     expect(late.status).toBe(409);
-    const again = await api(`/jobs/${job.id}/result`, { leaseId: leased.leaseId, ok: false, error: { code: 'x', message: 'second late result' }, transcript: '' });
+    const again = await api(`/jobs/${job.id}/result`, {
+      leaseId: leased.leaseId,
+      ok: false,
+      error: { code: 'x', message: 'second late result' },
+      transcript: '',
+    });
     expect(again.status).toBe(409);
     const row = (await h.app.db.query('SELECT state, late_result FROM runner_jobs WHERE id = $1', [job.id])).rows[0];
     expect(row.state).toBe('lost');
     expect(row.late_result.transcript).toBe('finished after all'); // the first late result, not overwritten
-    record({ area: 'Faults', check: 'Late results from a runner whose lease was lost', figure: '409 twice; job stays lost; first late result kept as evidence', outcome: 'survived' });
+    record({
+      area: 'Faults',
+      check: 'Late results from a runner whose lease was lost',
+      figure: '409 twice; job stays lost; first late result kept as evidence',
+      outcome: 'survived',
+    });
   });
 });

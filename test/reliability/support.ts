@@ -111,7 +111,7 @@ export async function snapshot(db: Sql): Promise<string> {
     await q('SELECT id, name, state, version, policy, params FROM migrations ORDER BY id'),
     await q('SELECT migration_id, seq, state, version, attempt, plan_hash, job_id, error FROM steps ORDER BY migration_id, seq'),
     await q('SELECT migration_id, seq, attempt, approver_oid, decision, comment FROM approvals ORDER BY 1, 2, 3, 4'),
-    await q("SELECT count(*)::int AS n, max(id)::text AS last, (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS head FROM audit"),
+    await q('SELECT count(*)::int AS n, max(id)::text AS last, (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS head FROM audit'),
     await q("SELECT id, state, attempt FROM runner_jobs WHERE migration_id NOT LIKE 'read:%' ORDER BY id"),
     await q('SELECT name, revoked_at FROM runners ORDER BY name'),
     await q('SELECT id, state, version FROM alerts ORDER BY id'),
@@ -187,7 +187,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until pred() is truthy or the deadline passes (then throws with `what`). */
-export async function until<T>(pred: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+export async function until<T>(
+  pred: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();

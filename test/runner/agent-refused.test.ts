@@ -35,13 +35,25 @@ describe('a result the server refuses as too large', () => {
     const f: typeof fetch = async (url, init) => {
       if (String(url).endsWith('/result')) {
         posts.push(String(init?.body));
-        if (refused++ === 0) return new Response(JSON.stringify({ code: 'PayloadTooLarge', message: 'The body is larger than this route accepts (32 MB after decoding).' }), { status: 413 });
+        if (refused++ === 0)
+          return new Response(JSON.stringify({ code: 'PayloadTooLarge', message: 'The body is larger than this route accepts (32 MB after decoding).' }), {
+            status: 413,
+          });
       }
       return fetch(url, init);
     };
     const stop = new AbortController();
     const done = new Promise<string>((resolve) => {
-      const agent = startAgent({ serverUrl: base, token, executor, log, fetch: f, signal: stop.signal, onJobDone: resolve, backoff: { initialMs: 10, maxMs: 20 } });
+      const agent = startAgent({
+        serverUrl: base,
+        token,
+        executor,
+        log,
+        fetch: f,
+        signal: stop.signal,
+        onJobDone: resolve,
+        backoff: { initialMs: 10, maxMs: 20 },
+      });
       void agent.done.catch(() => {});
     });
     expect(await done).toBe(job.id);

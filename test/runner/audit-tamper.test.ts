@@ -15,8 +15,18 @@ async function recomputeFrom(db: Db, migrationId: string, fromId: number): Promi
   let prev = '0'.repeat(64);
   for (const r of rows) {
     if (Number(r.id) >= fromId) {
-      const content = { migrationId: r.migration_id, at: new Date(r.at).toISOString(), actorOid: r.actor_oid, actorName: r.actor_name, action: r.action, stepSeq: r.step_seq, details: r.details };
-      const hash = createHash('sha256').update(prev + canonicalJson(content)).digest('hex');
+      const content = {
+        migrationId: r.migration_id,
+        at: new Date(r.at).toISOString(),
+        actorOid: r.actor_oid,
+        actorName: r.actor_name,
+        action: r.action,
+        stepSeq: r.step_seq,
+        details: r.details,
+      };
+      const hash = createHash('sha256')
+        .update(prev + canonicalJson(content))
+        .digest('hex');
       await db.query('UPDATE audit SET prev_hash = $2, hash = $3 WHERE id = $1', [r.id, prev, hash]);
       prev = hash;
     } else prev = r.hash;
@@ -47,7 +57,9 @@ async function chain(count = 5): Promise<{ id: string; rows: number[] }> {
   const id = `mig-${++n}`;
   for (let i = 0; i < count; i++) {
     clock.advance(60_000);
-    await db.transaction((tx) => appendAudit(tx, { migrationId: id, at: clock.now(), actor, action: i === 0 ? 'migration-created' : 'approved', stepSeq: i, details: { i } }));
+    await db.transaction((tx) =>
+      appendAudit(tx, { migrationId: id, at: clock.now(), actor, action: i === 0 ? 'migration-created' : 'approved', stepSeq: i, details: { i } }),
+    );
   }
   return { id, rows: (await db.query('SELECT id FROM audit WHERE migration_id = $1 ORDER BY id', [id])).rows.map((r: any) => Number(r.id)) };
 }
@@ -115,14 +127,20 @@ describe('the audit cannot be rewritten quietly', () => {
     ).rejects.toThrow('rolled back');
     expect(await verifyAuditChain(db, m.id)).toEqual({ ok: true, rows: 2 });
     const other = await chain(1);
-    appendFileSync(path.join(dir, 'audit-checkpoints.jsonl'), `${JSON.stringify({ v: 1, migrationId: 'mig-x', rowId: 1, hash: 'f'.repeat(64), at: clock.now().toISOString(), sig: '00' })}\n`);
+    appendFileSync(
+      path.join(dir, 'audit-checkpoints.jsonl'),
+      `${JSON.stringify({ v: 1, migrationId: 'mig-x', rowId: 1, hash: 'f'.repeat(64), at: clock.now().toISOString(), sig: '00' })}\n`,
+    );
     await db.transaction((tx) => appendAudit(tx, { migrationId: 'mig-x', at: clock.now(), actor, action: 'migration-created', details: {} }));
     expect(await verifyAuditChain(db, other.id)).toEqual({ ok: true, rows: 1 });
   });
 
   it('audit:verify says which kind of tampering it found', async () => {
     const a = await chain();
-    await db.query('INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [a.id, `Audit ${a.id}`, 'k', 't', 'contoso.com', '{}', '{}', '{}', clock.now()]);
+    await db.query(
+      'INSERT INTO migrations (id, name, kind, tenant_id, domain, policy, params, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [a.id, `Audit ${a.id}`, 'k', 't', 'contoso.com', '{}', '{}', '{}', clock.now()],
+    );
     await db.query('DELETE FROM audit WHERE id = $1', [a.rows[4]]);
     const out: string[] = [];
     expect(await auditCli([a.id], db, (s) => out.push(s))).toBe(1);

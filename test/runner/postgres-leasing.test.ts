@@ -29,14 +29,20 @@ describe.skipIf(!url)('leasing across server processes sharing PostgreSQL (FOR U
     try {
       const runners = await Promise.all(Array.from({ length: 6 }, (_, i) => hubs[0].createRunner({ name: `r${i}`, tenantId: 't1' })));
       const jobs = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => hubs[i % 3].enqueue({ migrationId: 'm', stepSeq: i, attempt: 1, action: 'get-scheduler', params: {}, tenantId: 't1', mutation: false })),
+        Array.from({ length: 60 }, (_, i) =>
+          hubs[i % 3].enqueue({ migrationId: 'm', stepSeq: i, attempt: 1, action: 'get-scheduler', params: {}, tenantId: 't1', mutation: false }),
+        ),
       );
       const leased: string[] = [];
       await Promise.all(
         runners.map(async ({ token }, i) => {
           const port = (servers[i % 3].address() as AddressInfo).port;
           for (;;) {
-            const res = await fetch(`http://127.0.0.1:${port}/api/runner/v1/poll`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' });
+            const res = await fetch(`http://127.0.0.1:${port}/api/runner/v1/poll`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}` },
+              body: '{}',
+            });
             if (res.status !== 200) return;
             leased.push(((await res.json()) as any).jobId);
           }

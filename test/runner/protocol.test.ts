@@ -100,7 +100,7 @@ describe('runner protocol over HTTP', () => {
     expect((await poll(a.token)).status).toBe(200);
   });
 
-  it('a job addressed to a runner id is leased by that runner only; another tenant\'s or a revoked runner cannot be addressed', async () => {
+  it("a job addressed to a runner id is leased by that runner only; another tenant's or a revoked runner cannot be addressed", async () => {
     const a = await hub.createRunner({ name: 'a', tenantId: 't1' });
     const b = await hub.createRunner({ name: 'b', tenantId: 't1' });
     const other = await hub.createRunner({ name: 'a', tenantId: 't2' }); // names are per tenant
@@ -154,10 +154,20 @@ describe('runner protocol over HTTP', () => {
     const { token } = await hub.createRunner({ name: 'r1', tenantId: 't1' });
     const read = await job({ action: 'get-export-deletion-threshold', params: {}, mutation: false });
     const { leaseId } = (await poll(token)).body;
-    const body = { leaseId, ok: true, result: { DeletionPrevention: 1, ThresholdPercentage: 0, ThresholdCount: 500 }, transcript: 'Get-ADSyncExportDeletionThreshold' };
+    const body = {
+      leaseId,
+      ok: true,
+      result: { DeletionPrevention: 1, ThresholdPercentage: 0, ThresholdCount: 500 },
+      transcript: 'Get-ADSyncExportDeletionThreshold',
+    };
     const first = await post(`/api/runner/v1/jobs/${read.id}/result`, token, body);
     expect(first).toMatchObject({ status: 200, body: { state: 'succeeded', replay: false, result: body.result } });
-    const replay = await post(`/api/runner/v1/jobs/${read.id}/result`, token, { leaseId, ok: false, error: { code: 'x', message: 'different' }, transcript: '' });
+    const replay = await post(`/api/runner/v1/jobs/${read.id}/result`, token, {
+      leaseId,
+      ok: false,
+      error: { code: 'x', message: 'different' },
+      transcript: '',
+    });
     expect(replay).toMatchObject({ status: 200, body: { state: 'succeeded', replay: true, result: body.result } });
     expect(settled.jobs.map((j) => j.state)).toEqual(['succeeded']);
     expect((await hub.getJob(read.id))!.transcript).toBe('Get-ADSyncExportDeletionThreshold');

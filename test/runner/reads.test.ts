@@ -15,19 +15,40 @@ let hub: RunnerHub;
 let gateway: RunnerGateway;
 
 beforeEach(() => {
-  hub = new RunnerHub({ db: store.db, clock: store.clock, log, onJobSettled: async (job: RunnerJob) => void gateway.settled(job), leaseMs: 60_000, pollWaitMs: 50, recheckMs: 20 });
+  hub = new RunnerHub({
+    db: store.db,
+    clock: store.clock,
+    log,
+    onJobSettled: async (job: RunnerJob) => void gateway.settled(job),
+    leaseMs: 60_000,
+    pollWaitMs: 50,
+    recheckMs: 20,
+  });
   gateway = new RunnerGateway(hub, { readTimeoutMs: 5_000, recheckMs: 20 });
 });
 
-const jobs = async () => (await store.db.query("SELECT id, action, params, state, error FROM runner_jobs WHERE migration_id LIKE 'read:%' ORDER BY created_at, id")).rows;
+const jobs = async () =>
+  (await store.db.query("SELECT id, action, params, state, error FROM runner_jobs WHERE migration_id LIKE 'read:%' ORDER BY created_at, id")).rows;
 
 /** What a runner does: lease the oldest job and answer it (through the hub's protocol code, not HTTP: reads.test is about the gateway). */
 async function answerNext(users: number | ((job: { tenant_id: string; params: { ou: string } }) => number), id?: string): Promise<string | null> {
-  const queued = (await store.db.query("SELECT id, tenant_id, params FROM runner_jobs WHERE state = 'queued' AND ($1::text IS NULL OR id = $1) ORDER BY created_at, id LIMIT 1", [id ?? null])).rows[0];
+  const queued = (
+    await store.db.query(
+      "SELECT id, tenant_id, params FROM runner_jobs WHERE state = 'queued' AND ($1::text IS NULL OR id = $1) ORDER BY created_at, id LIMIT 1",
+      [id ?? null],
+    )
+  ).rows[0];
   if (!queued) return null;
-  await store.db.query("UPDATE runner_jobs SET state = 'leased', leased_by = 'r1', lease_until = now() + interval '1 minute', lease_count = 1 WHERE id = $1", [queued.id]);
+  await store.db.query("UPDATE runner_jobs SET state = 'leased', leased_by = 'r1', lease_until = now() + interval '1 minute', lease_count = 1 WHERE id = $1", [
+    queued.id,
+  ]);
   const result = { ou: OU, users: typeof users === 'number' ? users : users(queued), groups: 2, contacts: 0 };
-  const r = (await store.db.query("UPDATE runner_jobs SET state = 'succeeded', result = $2::jsonb, settled_at = now() WHERE id = $1 RETURNING *", [queued.id, JSON.stringify(result)])).rows[0];
+  const r = (
+    await store.db.query("UPDATE runner_jobs SET state = 'succeeded', result = $2::jsonb, settled_at = now() WHERE id = $1 RETURNING *", [
+      queued.id,
+      JSON.stringify(result),
+    ])
+  ).rows[0];
   gateway.settled({ ...(await hub.getJob(r.id))! });
   return queued.id;
 }

@@ -32,7 +32,9 @@ describe('sync rules take effect only at a Full Synchronization', () => {
     f.server.setConnectorOverride(f.adConnectorId, { fullSyncRequired: false });
     f.ad.update(u.objectGUID, { displayName: 'Changed Before Full Sync' });
     const delta = f.server.runSyncCycle('Delta', clock.now());
-    expect(delta.runs.find((r) => r.ConnectorId === f.adConnectorId && r.RunProfileName.endsWith('Synchronization'))!.RunProfileName).toBe('Delta Synchronization');
+    expect(delta.runs.find((r) => r.ConnectorId === f.adConnectorId && r.RunProfileName.endsWith('Synchronization'))!.RunProfileName).toBe(
+      'Delta Synchronization',
+    );
     expect(delta.exported.updates).toBe(1); // Connect still exported the pilot user's change
     expect(f.server.metaverseObject(u.objectGUID)!.cloudNoFlow).toBe(false);
     const before = await ok(exec, 'get-noflow-status', { ou: f.ous.CloudSyncPilot });
@@ -42,7 +44,9 @@ describe('sync rules take effect only at a Full Synchronization', () => {
     // The override, then any cycle: Full Synchronization on the AD connector, and the flag clears.
     f.server.setConnectorOverride(f.adConnectorId, { fullSyncRequired: true });
     const full = f.server.runSyncCycle('Delta', clock.now());
-    expect(full.runs.find((r) => r.ConnectorId === f.adConnectorId && r.RunProfileName.endsWith('Synchronization'))!.RunProfileName).toBe('Full Synchronization');
+    expect(full.runs.find((r) => r.ConnectorId === f.adConnectorId && r.RunProfileName.endsWith('Synchronization'))!.RunProfileName).toBe(
+      'Full Synchronization',
+    );
     expect(f.server.connectorOverride(f.adConnectorId).FullSyncRequired).toBe(false);
     const after = await ok(exec, 'get-noflow-status', { ou: f.ous.CloudSyncPilot });
     expect(after).toMatchObject({ objects: 44, withCloudNoFlow: 44, missingCloudNoFlow: [], pendingExportCount: 0 });
@@ -74,7 +78,13 @@ describe('sync rules take effect only at a Full Synchronization', () => {
     const { f, target, clock, exec } = setup();
     await ok(exec, 'create-noflow-rules', { migrationId: 'm', ous: [f.ous.CloudSyncPilot], objectTypes: ALL });
     f.server.runSyncCycle('Delta', clock.now());
-    const added = f.ad.add({ cn: 'Joined During Pilot', parentDn: f.ous.CloudSyncPilot, objectClass: 'user', displayName: 'Joined During Pilot', proxyAddresses: [] });
+    const added = f.ad.add({
+      cn: 'Joined During Pilot',
+      parentDn: f.ous.CloudSyncPilot,
+      objectClass: 'user',
+      displayName: 'Joined During Pilot',
+      proxyAddresses: [],
+    });
     f.server.runSyncCycle('Delta', clock.now());
     expect(target.has(added.objectGUID)).toBe(false);
     await ok(exec, 'remove-noflow-rules', { migrationId: 'm' });

@@ -39,7 +39,11 @@ describe('the sandbox cmdlet backend', () => {
   });
 
   it('searches the domain with an LDAP filter as AD does (objectCategory shorthand, inetOrgPerson is a user)', async () => {
-    const r = await call('Get-ADObject', { SearchBase: PILOT_OU, LDAPFilter: '(&(objectCategory=person)(objectClass=user))', Properties: ['objectGUID', 'mS-DS-ConsistencyGuid'] });
+    const r = await call('Get-ADObject', {
+      SearchBase: PILOT_OU,
+      LDAPFilter: '(&(objectCategory=person)(objectClass=user))',
+      Properties: ['objectGUID', 'mS-DS-ConsistencyGuid'],
+    });
     expect(r.body.output).toHaveLength(40);
     const o = r.body.output[0];
     expect(o.ObjectGUID.$guid).toMatch(/^[0-9a-f-]{36}$/);
@@ -49,7 +53,10 @@ describe('the sandbox cmdlet backend', () => {
   it('answers an error as the cmdlet throws it (422, message, category, error id)', async () => {
     const missing = await call('Get-ADObject', { Identity: 'CN=Nobody,DC=contoso,DC=com' });
     expect(missing.status).toBe(422);
-    expect(missing.body.error).toMatchObject({ category: 'ObjectNotFound', message: "Cannot find an object with identity: 'CN=Nobody,DC=contoso,DC=com' under: 'DC=contoso,DC=com'." });
+    expect(missing.body.error).toMatchObject({
+      category: 'ObjectNotFound',
+      message: "Cannot find an object with identity: 'CN=Nobody,DC=contoso,DC=com' under: 'DC=contoso,DC=com'.",
+    });
     expect(missing.body.error.errorId).toMatch(/ADIdentityNotFoundException/);
     h.app.tenant!.forest.server.setAdsyncService(false);
     const stopped = await call('Get-ADSyncScheduler');
@@ -59,7 +66,7 @@ describe('the sandbox cmdlet backend', () => {
     expect(unmodelled.body.error.message).toMatch(/the sandbox does not model -PurgeRunHistoryInterval/);
   });
 
-  it('answers csexport /f:x for either connector: written-back groups\' deletes on the AD side carry adminDescription in their hologram', async () => {
+  it("answers csexport /f:x for either connector: written-back groups' deletes on the AD side carry adminDescription in their hologram", async () => {
     const server = h.app.tenant!.forest.server;
     expect((await call('csexport', { ConnectorName: server.adConnector.Name, Filter: 'x' })).body.output.xml).not.toContain('<cs-object ');
     server.setStagingMode(true);
@@ -67,8 +74,15 @@ describe('the sandbox cmdlet backend', () => {
     try {
       server.runSyncCycle('Delta', h.clock.now());
       const ad = (await call('csexport', { ConnectorName: server.adConnector.Name, Filter: 'x' })).body.output.xml as string;
-      const deletes = [...ad.matchAll(/<cs-object cs-dn="([^"]+)"[^>]*object-type="group">\s*<unapplied-export>\s*<delta operation="delete"/g)].map((m) => m[1]);
-      expect(deletes.sort()).toEqual(server.pendingExports('ad').map((p) => p.dn).sort());
+      const deletes = [...ad.matchAll(/<cs-object cs-dn="([^"]+)"[^>]*object-type="group">\s*<unapplied-export>\s*<delta operation="delete"/g)].map(
+        (m) => m[1],
+      );
+      expect(deletes.sort()).toEqual(
+        server
+          .pendingExports('ad')
+          .map((p) => p.dn)
+          .sort(),
+      );
       expect(deletes.length).toBeGreaterThan(1);
       expect(ad.match(/<attr name="adminDescription"[^>]*>\s*<value>Group_/g)).toHaveLength(deletes.length);
       // The Entra connector names its objects by source anchor, never by AD DN.
@@ -85,7 +99,12 @@ describe('the sandbox cmdlet backend', () => {
     expect((await h.fault({ kind: 'forest-domain', domain: 'emea.contoso.com', users: 4 })).status).toBe(200);
     expect((await call('Get-ADForest')).body.output.Domains).toEqual(['contoso.com', 'emea.contoso.com']);
     const d = (await call('Get-ADDomain', { Server: 'emea.contoso.com' })).body.output;
-    expect(d).toMatchObject({ DNSRoot: 'emea.contoso.com', DistinguishedName: 'DC=emea,DC=contoso,DC=com', ParentDomain: 'contoso.com', Forest: 'contoso.com' });
+    expect(d).toMatchObject({
+      DNSRoot: 'emea.contoso.com',
+      DistinguishedName: 'DC=emea,DC=contoso,DC=com',
+      ParentDomain: 'contoso.com',
+      Forest: 'contoso.com',
+    });
     const users = await call('Get-ADUser', { Server: 'emea.contoso.com', SearchBase: d.DistinguishedName, LDAPFilter: '(objectClass=user)' });
     expect(users.body.output).toHaveLength(4);
     expect((await call('Get-ADDomain', { Server: 'fabrikam.com' })).body.error.message).toMatch(/^Unable to contact the server/);
@@ -94,7 +113,11 @@ describe('the sandbox cmdlet backend', () => {
   it('counts the calls, and knows only its own tenants', async () => {
     const calls = (await (await fetch(`${base}/calls`)).json()).calls;
     expect(calls['Get-ADSyncScheduler']).toBeGreaterThanOrEqual(2);
-    const r = await fetch(`${h.app.url}/sandbox/v1/onprem/00000000-0000-0000-0000-000000000000/cmdlets/Get-ADSyncScheduler`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const r = await fetch(`${h.app.url}/sandbox/v1/onprem/00000000-0000-0000-0000-000000000000/cmdlets/Get-ADSyncScheduler`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(r.status).toBe(404);
   });
 });

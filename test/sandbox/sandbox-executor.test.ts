@@ -18,12 +18,25 @@ function setup() {
 describe('sandbox executor', () => {
   it('answers every read action with a result that matches its schema (the deletion threshold fails as on a real server)', async () => {
     const { exec } = setup();
-    const skip = ['ad-count', 'ad-count-by-ou', 'ad-export-identities', 'export-server-config', 'get-noflow-status', 'get-export-deletion-threshold', 'get-pending-exports', 'gwb-scope-report'];
+    const skip = [
+      'ad-count',
+      'ad-count-by-ou',
+      'ad-export-identities',
+      'export-server-config',
+      'get-noflow-status',
+      'get-export-deletion-threshold',
+      'get-pending-exports',
+      'gwb-scope-report',
+    ];
     for (const name of actionNames.filter((n) => !catalog[n].mutation && !skip.includes(n))) {
       const out = await runAction(exec, name, {});
       expect(out, name).toMatchObject({ ok: true });
     }
-    for (const connector of ['ad', 'entra']) expect(await runAction(exec, 'get-pending-exports', { connector }), connector).toMatchObject({ ok: true, result: { connectorType: connector, total: 0 } });
+    for (const connector of ['ad', 'entra'])
+      expect(await runAction(exec, 'get-pending-exports', { connector }), connector).toMatchObject({
+        ok: true,
+        result: { connectorType: connector, total: 0 },
+      });
     // -AADUserName is mandatory; a non-interactive runner gets PowerShell's missing-parameter error.
     expect(await runAction(exec, 'get-export-deletion-threshold', {})).toMatchObject({
       ok: false,
@@ -52,7 +65,11 @@ describe('sandbox executor', () => {
       { ScopeConditionList: [{ Attribute: 'dn', ComparisonValue: 'OU=CloudSyncPilot,DC=contoso,DC=com', ComparisonOperator: 'ENDSWITH' }] },
       { ScopeConditionList: [{ Attribute: 'dn', ComparisonValue: 'OU=Finance,DC=contoso,DC=com', ComparisonOperator: 'ENDSWITH' }] },
     ]);
-    expect(f.server.getRule(noFlowRuleId('mig-7', 'inetOrgPerson', 'outbound'))).toMatchObject({ SourceObjectType: 'person', TargetObjectType: 'user', LinkType: 'JoinNoFlow' });
+    expect(f.server.getRule(noFlowRuleId('mig-7', 'inetOrgPerson', 'outbound'))).toMatchObject({
+      SourceObjectType: 'person',
+      TargetObjectType: 'user',
+      LinkType: 'JoinNoFlow',
+    });
     // A second migration takes its own 8 precedences, however many batches either has.
     const other: any = await runAction(exec, 'create-noflow-rules', { migrationId: 'mig-8', ous: ['OU=Sales,DC=contoso,DC=com'], objectTypes: ['user'] });
     expect(other.result.created).toBe(2);
@@ -61,22 +78,41 @@ describe('sandbox executor', () => {
 
   it('create-noflow-rules refuses an OU it cannot verify, and a duplicate OU', async () => {
     const { f, exec } = setup();
-    const out = await runAction(exec, 'create-noflow-rules', { migrationId: 'a', ous: ['OU=Sales,DC=contoso,DC=com', 'OU=Nope,DC=contoso,DC=com'], objectTypes: ['user'] });
+    const out = await runAction(exec, 'create-noflow-rules', {
+      migrationId: 'a',
+      ous: ['OU=Sales,DC=contoso,DC=com', 'OU=Nope,DC=contoso,DC=com'],
+      objectTypes: ['user'],
+    });
     expect(out).toMatchObject({ ok: false, error: { code: 'not-found' } });
     expect(f.server.rules().filter((r) => !r.IsStandardRule)).toEqual([]);
-    const dup = await runAction(exec, 'create-noflow-rules', { migrationId: 'a', ous: ['OU=Sales,DC=contoso,DC=com', 'ou=sales,dc=contoso,dc=com'], objectTypes: ['user'] });
+    const dup = await runAction(exec, 'create-noflow-rules', {
+      migrationId: 'a',
+      ous: ['OU=Sales,DC=contoso,DC=com', 'ou=sales,dc=contoso,dc=com'],
+      objectTypes: ['user'],
+    });
     expect(dup).toMatchObject({ ok: false, error: { code: 'invalid-params' } });
   });
 
-  it('remove-noflow-rules removes the migration\'s rules (and older per-batch ones), marks FullSyncRequired, is idempotent', async () => {
+  it("remove-noflow-rules removes the migration's rules (and older per-batch ones), marks FullSyncRequired, is idempotent", async () => {
     const { f, exec } = setup();
     await runAction(exec, 'create-noflow-rules', { migrationId: 'm', ous: ['OU=Sales,DC=contoso,DC=com'], objectTypes: ['user', 'group'] });
     await runAction(exec, 'create-noflow-rules', { migrationId: 'other', ous: ['OU=Finance,DC=contoso,DC=com'], objectTypes: ['user'] });
     // A rule left by the earlier per-batch scheme for migration m.
     f.server.addRule({
-      Identifier: legacyNoFlowRuleId('m', 3, 'user', 'inbound'), Name: 'In from AD - User cloudNoFlow (cutover m batch 3)', Description: '', Direction: 'Inbound',
-      Precedence: 5, Connector: f.adConnectorId, LinkType: 'Join', SourceObjectType: 'user', TargetObjectType: 'person', Disabled: false, IsStandardRule: false,
-      ImmutableTag: '', ScopeFilter: [], AttributeFlowMappings: [],
+      Identifier: legacyNoFlowRuleId('m', 3, 'user', 'inbound'),
+      Name: 'In from AD - User cloudNoFlow (cutover m batch 3)',
+      Description: '',
+      Direction: 'Inbound',
+      Precedence: 5,
+      Connector: f.adConnectorId,
+      LinkType: 'Join',
+      SourceObjectType: 'user',
+      TargetObjectType: 'person',
+      Disabled: false,
+      IsStandardRule: false,
+      ImmutableTag: '',
+      ScopeFilter: [],
+      AttributeFlowMappings: [],
     });
     f.server.runSyncCycle('Delta', new Date('2026-11-21T09:00:00Z')); // clears the override
     const out: any = await runAction(exec, 'remove-noflow-rules', { migrationId: 'm' });
@@ -84,10 +120,12 @@ describe('sandbox executor', () => {
     expect(out.result.removed).toContain(legacyNoFlowRuleId('m', 3, 'user', 'inbound'));
     expect(out.result.fullSyncRequired).toBe(true);
     expect(f.server.connectorOverride(f.adConnectorId).FullSyncRequired).toBe(true);
-    expect(f.server.rules().filter((r) => !r.IsStandardRule).map((r) => r.Name)).toEqual([
-      'In from AD - User cloudNoFlow (cutover other)',
-      'Out to AAD - User JoinNoFlow (cutover other)',
-    ]);
+    expect(
+      f.server
+        .rules()
+        .filter((r) => !r.IsStandardRule)
+        .map((r) => r.Name),
+    ).toEqual(['In from AD - User cloudNoFlow (cutover other)', 'Out to AAD - User JoinNoFlow (cutover other)']);
     const again: any = await runAction(exec, 'remove-noflow-rules', { migrationId: 'm' });
     expect(again.result.removed).toEqual([]);
   });
@@ -115,7 +153,8 @@ describe('sandbox executor', () => {
 
   it('export-server-config hashes change exactly when the rules change', async () => {
     const { exec, clock } = setup();
-    const a: any = (await runAction(exec, 'export-server-config', { label: 'before' })).ok && (await runAction(exec, 'export-server-config', { label: 'before' }));
+    const a: any =
+      (await runAction(exec, 'export-server-config', { label: 'before' })).ok && (await runAction(exec, 'export-server-config', { label: 'before' }));
     clock.advance(1000);
     const b: any = await runAction(exec, 'export-server-config', { label: 'same' });
     const hashes = (r: any) => r.result.files.map((f: any) => `${f.path}:${f.sha256}`).sort();

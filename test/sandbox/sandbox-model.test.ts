@@ -15,7 +15,14 @@ function forest(): { f: ContosoForest; target: MemorySyncTarget; exec: SandboxEx
 }
 
 /** The migration's rules for these OUs, then the Full Synchronization that makes them take effect. */
-async function rulesTakeEffect(exec: SandboxExecutor, f: ContosoForest, clock: ManualClock, migrationId: string, ous: string[], objectTypes = ['user', 'inetOrgPerson', 'group', 'contact']): Promise<void> {
+async function rulesTakeEffect(
+  exec: SandboxExecutor,
+  f: ContosoForest,
+  clock: ManualClock,
+  migrationId: string,
+  ous: string[],
+  objectTypes = ['user', 'inetOrgPerson', 'group', 'contact'],
+): Promise<void> {
   await ok(exec, 'create-noflow-rules', { migrationId, ous, objectTypes });
   f.server.runSyncCycle('Delta', clock.now()); // FullSyncRequired on the AD connector: this cycle runs Full Sync there
 }
@@ -52,10 +59,20 @@ describe('seedContosoForest', () => {
     expect(gwb.every((g) => !a.target.has(g.objectGUID))).toBe(true);
     // Everything but the written-back groups, the two OUs Connect's filtering excludes (5 users) and Connect's own
     // service account (MSOL_…, never synchronized by the out-of-box rules) is exported.
-    expect(a.f.ad.all().filter((o) => o.samAccountName?.startsWith('MSOL_')).map((o) => o.dn)).toEqual([expect.stringMatching(/^CN=MSOL_[0-9a-f]{12},CN=Users,DC=contoso,DC=com$/)]);
+    expect(
+      a.f.ad
+        .all()
+        .filter((o) => o.samAccountName?.startsWith('MSOL_'))
+        .map((o) => o.dn),
+    ).toEqual([expect.stringMatching(/^CN=MSOL_[0-9a-f]{12},CN=Users,DC=contoso,DC=com$/)]);
     expect(a.target.objects.size).toBe(s.totals.users - 6 + s.totals.groups - 8 + s.totals.contacts);
     expect(a.f.server.adConnector.Partitions).toEqual([
-      { name: 'DC=contoso,DC=com', selected: true, includedContainers: ['DC=contoso,DC=com'], excludedContainers: [a.f.ous.ServiceAccounts, a.f.ous.DisabledUsers] },
+      {
+        name: 'DC=contoso,DC=com',
+        selected: true,
+        includedContainers: ['DC=contoso,DC=com'],
+        excludedContainers: [a.f.ous.ServiceAccounts, a.f.ous.DisabledUsers],
+      },
     ]);
     const sched = a.f.server.getScheduler();
     expect(sched).toMatchObject({ SyncCycleEnabled: true, StagingModeEnabled: false, SyncCycleInProgress: false });
@@ -92,7 +109,9 @@ describe('ConnectSyncServer sync cycle', () => {
     expect(upserted.every((g) => f.ad.get(g)?.objectClass === 'group')).toBe(true);
     expect(target.has(u2.objectGUID)).toBe(true);
     expect(target.has(added.objectGUID)).toBe(false);
-    expect(target.objects.get([...target.objects.keys()].find((k) => target.objects.get(k)!.objectGUID === u1.objectGUID)!)!.object.displayName).not.toBe('Renamed In AD');
+    expect(target.objects.get([...target.objects.keys()].find((k) => target.objects.get(k)!.objectGUID === u1.objectGUID)!)!.object.displayName).not.toBe(
+      'Renamed In AD',
+    );
     // A group in the pilot OU covered by the rules: a membership change is a reference update and flows.
     const g = f.ad.add({ cn: 'Pilot Local Group', parentDn: f.ous.CloudSyncPilot, objectClass: 'group', displayName: 'Pilot Local Group', proxyAddresses: [] });
     await ok(exec, 'remove-noflow-rules', { migrationId: 'm1' });

@@ -23,7 +23,7 @@ describe('correlation ids in logs', () => {
     await h?.stop();
   });
 
-  it("logs each turn with its activity id, tenant and conversation", async () => {
+  it('logs each turn with its activity id, tenant and conversation', async () => {
     const act = h.activity(USERS.alex, { type: 'message', text: 'help' });
     expect((await h.post(act)).status).toBe(200);
     await expect.poll(() => lines.find((l) => l.msg === 'turn' && l.activityId === act.id), { timeout: 5_000 }).toBeTruthy();

@@ -40,7 +40,11 @@ describe('several tenants from one deployment', () => {
     const r = await in_.say(user, text);
     expect(r.status).toBe(200);
     const channel = in_.scope.channel!;
-    const sent = await h.connector.waitFor(() => h.connector.sent.slice(before).find((s) => s.conversationId.startsWith(channel) && s.method === 'POST'), 10_000, `a reply to "${text}"`);
+    const sent = await h.connector.waitFor(
+      () => h.connector.sent.slice(before).find((s) => s.conversationId.startsWith(channel) && s.method === 'POST'),
+      10_000,
+      `a reply to "${text}"`,
+    );
     return cardText(sent.activity);
   }
 
@@ -58,8 +62,12 @@ describe('several tenants from one deployment', () => {
     expect(fab.ous.find((o: any) => o.name === 'CloudSyncPilot').dn).toBe('OU=CloudSyncPilot,DC=fabrikam,DC=com');
     expect(fab.graph.users).toBeGreaterThan(300);
     const runners = await h.app.hub.listRunners();
-    expect(runners.filter((r) => r.tenantId === CONTOSO.tenantId && r.health !== 'Revoked').map((r) => r.name)).toEqual([expect.stringMatching(/^sandbox-[0-9a-z]+$/)]);
-    expect(runners.filter((r) => r.tenantId === FABRIKAM.tenantId && r.health !== 'Revoked').map((r) => r.name)).toEqual([expect.stringMatching(/^sandbox-fabrikam-/)]);
+    expect(runners.filter((r) => r.tenantId === CONTOSO.tenantId && r.health !== 'Revoked').map((r) => r.name)).toEqual([
+      expect.stringMatching(/^sandbox-[0-9a-z]+$/),
+    ]);
+    expect(runners.filter((r) => r.tenantId === FABRIKAM.tenantId && r.health !== 'Revoked').map((r) => r.name)).toEqual([
+      expect.stringMatching(/^sandbox-fabrikam-/),
+    ]);
   });
 
   it("names each migration's Entra tenant from the conversation it was started in", async () => {
@@ -80,7 +88,11 @@ describe('several tenants from one deployment', () => {
     const count = (await h.app.engine.getStep(fabrikamId, await h.seqOf(fabrikamId, 'count-ou-users')))!;
     expect((count.evidence as any).results[0]).toMatchObject({ ou: 'OU=CloudSyncPilot,DC=fabrikam,DC=com', users: 40 });
 
-    const jobs = (await h.app.db.query('SELECT j.id, j.tenant_id, j.leased_by, j.lease_count, r.tenant_id AS runner_tenant FROM runner_jobs j LEFT JOIN runners r ON r.name = j.leased_by')).rows;
+    const jobs = (
+      await h.app.db.query(
+        'SELECT j.id, j.tenant_id, j.leased_by, j.lease_count, r.tenant_id AS runner_tenant FROM runner_jobs j LEFT JOIN runners r ON r.name = j.leased_by',
+      )
+    ).rows;
     const fab = jobs.filter((j: any) => j.tenant_id === FABRIKAM.tenantId);
     const con = jobs.filter((j: any) => j.tenant_id === CONTOSO.tenantId);
     expect(fab.length).toBeGreaterThan(0);
@@ -96,7 +108,15 @@ describe('several tenants from one deployment', () => {
   it('a fabrikam job is never leased by the contoso runner, even when the fabrikam runner is gone', async () => {
     const fabRunner = (await h.app.hub.listRunners({ tenantId: FABRIKAM.tenantId })).find((r) => r.health !== 'Revoked')!;
     await h.app.hub.revokeRunner(fabRunner.name);
-    const job = await h.app.hub.enqueue({ migrationId: 'read:isolation', stepSeq: 0, attempt: 0, action: 'get-scheduler', params: {}, tenantId: FABRIKAM.tenantId, mutation: false });
+    const job = await h.app.hub.enqueue({
+      migrationId: 'read:isolation',
+      stepSeq: 0,
+      attempt: 0,
+      action: 'get-scheduler',
+      params: {},
+      tenantId: FABRIKAM.tenantId,
+      mutation: false,
+    });
     // The contoso runner keeps polling (recheck every 2 s): give it several chances.
     await new Promise((r) => setTimeout(r, 4_500));
     const after = (await h.app.hub.getJob(job.id))!;
@@ -104,7 +124,13 @@ describe('several tenants from one deployment', () => {
     expect(after.leasedBy ?? null).toBeNull();
     // The fabrikam runner, rotated (registered again under its name), takes it: migrations are bound to it by name.
     const { token } = await h.app.hub.createRunner({ name: fabRunner.name, tenantId: FABRIKAM.tenantId });
-    startAgent({ serverUrl: h.app.url, token, executor: new SandboxExecutor({ server: h.app.tenants[1].forest.server, clock: h.clock }), log: createLogger({ level: 'silent' }), signal: agents.signal });
+    startAgent({
+      serverUrl: h.app.url,
+      token,
+      executor: new SandboxExecutor({ server: h.app.tenants[1].forest.server, clock: h.clock }),
+      log: createLogger({ level: 'silent' }),
+      signal: agents.signal,
+    });
     await expect.poll(async () => (await h.app.hub.getJob(job.id))!.state, { timeout: 10_000 }).toBe('succeeded');
     expect((await h.app.hub.getJob(job.id))!.leasedBy).toBe(fabRunner.name);
   });
@@ -132,7 +158,10 @@ describe('several tenants from one deployment', () => {
   });
 
   it('pending lists only the requests of the tenant it is asked in', async () => {
-    for (const [x, id] of [[contoso, contosoId], [fabrikam, fabrikamId]] as const) {
+    for (const [x, id] of [
+      [contoso, contosoId],
+      [fabrikam, fabrikamId],
+    ] as const) {
       const seq = await h.seqOf(id, 'stop-scheduler');
       const r = await x.click(USERS.alex, 'step.request', await h.stepData(id, seq));
       expect(cardText(r.card)).toContain('Waiting for approval');

@@ -20,13 +20,24 @@ export interface Proc {
 export async function startCutover(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', PLAYGROUND: '0', LOG_LEVEL: 'warn', SANDBOX_TICK_MS: '0', SANDBOX_EXECUTOR: 'sandbox', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      PLAYGROUND: '0',
+      LOG_LEVEL: 'warn',
+      SANDBOX_TICK_MS: '0',
+      SANDBOX_EXECUTOR: 'sandbox',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const check = () => {

@@ -22,7 +22,13 @@ describe('graceful shutdown', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cutover-shutdown-'));
     proc = await startCutover('a', { CUTOVER_DATA_DIR: dataDir, MONITOR: '0' });
     const tenantId = (await (await fetch(`${proc.url}/sandbox/v1/state`)).json()).tenantId;
-    const turn = post(proc, activity(connector.url, USERS.alex, tenantId, { type: 'message', text: `new migration "Drain" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}` }));
+    const turn = post(
+      proc,
+      activity(connector.url, USERS.alex, tenantId, {
+        type: 'message',
+        text: `new migration "Drain" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.megan.aadObjectId}`,
+      }),
+    );
     await connector.waitFor(() => connector.sent.length >= 2 || undefined, 30_000, 'the turn to be under way');
     proc.child.kill('SIGTERM');
     const [reply, exit] = await Promise.all([turn, proc.exited]);

@@ -75,7 +75,14 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
   }
   async function click(p: Proc, user: TestUser, verb: string, seq: number, extra: Record<string, unknown> = {}) {
     const s = await step(seq);
-    const r = await post(p, activity(connector.url, user, SANDBOX_TENANT_ID, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data: { m: migrationId, s: seq, v: s.version, a: s.attempt, ...extra } }, trigger: 'manual' } }));
+    const r = await post(
+      p,
+      activity(connector.url, user, SANDBOX_TENANT_ID, {
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        value: { action: { type: 'Action.Execute', verb, data: { m: migrationId, s: seq, v: s.version, a: s.attempt, ...extra } }, trigger: 'manual' },
+      }),
+    );
     expect(r.status).toBe(200);
     return cardText(r.body?.value);
   }
@@ -88,21 +95,32 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  const waitStep = (seq: number, states: string[], timeoutMs = 60_000) => waitFor(`step ${seq} in ${states.join('|')}`, async () => ((s) => (states.includes(s.state) ? s : null))(await step(seq)), timeoutMs);
-  const seqOf = async (key: string) => Number((await q.query('SELECT seq FROM steps WHERE migration_id = $1 AND key = $2 ORDER BY seq LIMIT 1', [migrationId, key])).rows[0].seq);
+  const waitStep = (seq: number, states: string[], timeoutMs = 60_000) =>
+    waitFor(`step ${seq} in ${states.join('|')}`, async () => ((s) => (states.includes(s.state) ? s : null))(await step(seq)), timeoutMs);
+  const seqOf = async (key: string) =>
+    Number((await q.query('SELECT seq FROM steps WHERE migration_id = $1 AND key = $2 ORDER BY seq LIMIT 1', [migrationId, key])).rows[0].seq);
   const ready = async (p: Proc) => (await fetch(`${p.url}/readyz`)).json() as Promise<any>;
   async function leaseHolders(): Promise<number[]> {
     const key = BigInt(MONITOR_LOCK_KEY);
-    const rows = (await q.query("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.classid = $1 AND l.objid = $2", [Number(key >> 32n), Number(key & 0xffffffffn)])).rows;
+    const rows = (
+      await q.query(
+        "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.classid = $1 AND l.objid = $2",
+        [Number(key >> 32n), Number(key & 0xffffffffn)],
+      )
+    ).rows;
     return rows.map((r: any) => r.pid);
   }
   async function leader(): Promise<Proc> {
-    return waitFor('exactly one monitor leader', async () => {
-      const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
-      const flags = await Promise.all(alive.map(async (p) => (await ready(p).catch(() => ({}))).monitor?.leader === true));
-      const leaders = alive.filter((_, i) => flags[i]);
-      return leaders.length === 1 && (await leaseHolders()).length === 1 ? leaders[0] : null;
-    }, 15_000);
+    return waitFor(
+      'exactly one monitor leader',
+      async () => {
+        const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+        const flags = await Promise.all(alive.map(async (p) => (await ready(p).catch(() => ({}))).monitor?.leader === true));
+        const leaders = alive.filter((_, i) => flags[i]);
+        return leaders.length === 1 && (await leaseHolders()).length === 1 ? leaders[0] : null;
+      },
+      15_000,
+    );
   }
 
   it('runs exactly one monitor: one process holds the advisory lock, the other follows', async () => {
@@ -123,22 +141,49 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
     const request = await connector.waitFor(() => connector.sent.slice(before).find((s) => cardText(s.activity).includes('Runner registration')));
     const approve = JSON.stringify(request.activity).match(/"verb":"runner\.approve","style":"positive","data":(\{[^}]*\})/);
     const data = JSON.parse(approve![1]);
-    const invoke = (p: Proc, user: TestUser, verb: string, d: Record<string, unknown>) => post(p, activity(connector.url, user, SANDBOX_TENANT_ID, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data: d }, trigger: 'manual' } }));
+    const invoke = (p: Proc, user: TestUser, verb: string, d: Record<string, unknown>) =>
+      post(
+        p,
+        activity(connector.url, user, SANDBOX_TENANT_ID, {
+          type: 'invoke',
+          name: 'adaptiveCard/action',
+          value: { action: { type: 'Action.Execute', verb, data: d }, trigger: 'manual' },
+        }),
+      );
     expect(cardText((await invoke(a, USERS.megan, 'runner.approve', data)).body?.value)).toContain('Approved');
     const shown = await invoke(b, USERS.alex, 'runner.token', { r: data.r });
     const token = /cutover_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}/.exec(cardText(shown.body?.value))![0];
     expect(connector.sent.map((s) => JSON.stringify(s.activity)).join('\n')).not.toContain(token);
     const l = await leader();
     const follower = l === a ? b : a;
-    startAgent({ serverUrl: follower.url, token, executor: new SandboxExecutor({ server: tenant.forest.server, clock: systemClock }), log: createLogger({ level: 'silent' }), signal: agentAbort.signal });
+    startAgent({
+      serverUrl: follower.url,
+      token,
+      executor: new SandboxExecutor({ server: tenant.forest.server, clock: systemClock }),
+      log: createLogger({ level: 'silent' }),
+      signal: agentAbort.signal,
+    });
 
     // The migration, through A: checked first (its domain in Graph, the forest and the OU through the runner).
     const created = connector.sent.length;
-    expect((await say(a, USERS.alex, `new migration "Scale pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`)).status).toBe(200);
+    expect(
+      (await say(a, USERS.alex, `new migration "Scale pilot" domain=contoso.com ou="${PILOT_OU}" owners=${USERS.alex.aadObjectId},${USERS.megan.aadObjectId}`))
+        .status,
+    ).toBe(200);
     // the answer, at once or (checks outlasting the answer's time) replacing its "Creating…"
-    await connector.waitFor(() => connector.sent.slice(created).some((s) => /Migration "Scale pilot" created|Migration not created/.test(cardText(s.activity))) || undefined, 60_000, 'the answer to new migration');
+    await connector.waitFor(
+      () => connector.sent.slice(created).some((s) => /Migration "Scale pilot" created|Migration not created/.test(cardText(s.activity))) || undefined,
+      60_000,
+      'the answer to new migration',
+    );
     const row = (await q.query("SELECT id FROM migrations WHERE name = 'Scale pilot'")).rows[0];
-    expect(row, connector.sent.slice(created).map((s) => cardText(s.activity)).join(' | ')).toBeDefined();
+    expect(
+      row,
+      connector.sent
+        .slice(created)
+        .map((s) => cardText(s.activity))
+        .join(' | '),
+    ).toBeDefined();
     migrationId = row.id;
 
     // Through every step before the first production Graph change: requests through one process, approvals through the other.
@@ -150,11 +195,30 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
       if (s.state === 'awaiting_approval') {
         // The same approval clicked at once in both processes (a double click, two instances): one transition.
         const data = await step(seq);
-        await Promise.all([approveVia, requestVia].map((p) => post(p, activity(connector.url, USERS.megan, SANDBOX_TENANT_ID, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'step.approve', data: { m: migrationId, s: seq, v: data.version, a: data.attempt } }, trigger: 'manual' } }))));
+        await Promise.all(
+          [approveVia, requestVia].map((p) =>
+            post(
+              p,
+              activity(connector.url, USERS.megan, SANDBOX_TENANT_ID, {
+                type: 'invoke',
+                name: 'adaptiveCard/action',
+                value: {
+                  action: { type: 'Action.Execute', verb: 'step.approve', data: { m: migrationId, s: seq, v: data.version, a: data.attempt } },
+                  trigger: 'manual',
+                },
+              }),
+            ),
+          ),
+        );
       }
       expect((await waitStep(seq, ['succeeded', 'failed', 'lost'])).state, `step ${seq}`).toBe('succeeded');
     }
-    const audit = (await q.query("SELECT step_seq, action, count(*)::int AS n FROM audit WHERE migration_id = $1 AND action IN ('step-run', 'approval-requested', 'approved') GROUP BY step_seq, action", [migrationId])).rows;
+    const audit = (
+      await q.query(
+        "SELECT step_seq, action, count(*)::int AS n FROM audit WHERE migration_id = $1 AND action IN ('step-run', 'approval-requested', 'approved') GROUP BY step_seq, action",
+        [migrationId],
+      )
+    ).rows;
     for (const r of audit) expect(r.n, `${r.action} of step ${r.step_seq}`).toBe(1);
     const approved = audit.filter((r: any) => r.action === 'approved').map((r: any) => r.step_seq);
     expect(approved.length).toBeGreaterThanOrEqual(2);
@@ -206,16 +270,21 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
     procs.push(restarted);
     const lost = await waitStep(seq, ['lost', 'succeeded', 'failed']);
     expect(lost.state).toBe('lost');
-    expect((await q.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action = 'step-lost'", [migrationId, seq])).rows[0].n).toBe(1);
+    expect(
+      (await q.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND step_seq = $2 AND action = 'step-lost'", [migrationId, seq])).rows[0].n,
+    ).toBe(1);
     // The restarted process follows; the survivor stays the leader.
     expect(await leader()).toBe(survivor);
 
     // No duplicate alert: a few cycles of the new leader later, each (check, scope) is one alert with one card.
     await new Promise((r) => setTimeout(r, 5_000));
-    const alerts = (await q.query('SELECT check_key, scope, count(*)::int AS n FROM alerts WHERE migration_id = $1 GROUP BY check_key, scope', [migrationId])).rows;
+    const alerts = (await q.query('SELECT check_key, scope, count(*)::int AS n FROM alerts WHERE migration_id = $1 GROUP BY check_key, scope', [migrationId]))
+      .rows;
     for (const r of alerts) expect(r.n, `${r.check_key}/${r.scope}`).toBe(1);
     for (const old of alertsBefore) {
-      const now = (await q.query('SELECT activity_id FROM alerts WHERE migration_id = $1 AND check_key = $2 AND scope = $3', [migrationId, old.check_key, old.scope])).rows;
+      const now = (
+        await q.query('SELECT activity_id FROM alerts WHERE migration_id = $1 AND check_key = $2 AND scope = $3', [migrationId, old.check_key, old.scope])
+      ).rows;
       expect(now).toHaveLength(1);
       if (old.activity_id) expect(now[0].activity_id).toBe(old.activity_id);
     }

@@ -111,10 +111,20 @@ function importsOf(file: string): Import[] {
     const [, kind, typeKw, clause, spec] = m;
     const braces = /\{([^}]*)\}/.exec(clause)?.[1];
     const allTypes = !!braces && !/^\w/.test(clause) && braces.split(',').every((s) => !s.trim() || /^\s*type\s/.test(s));
-    out.push({ file, line: lineAt(m.index!), spec, target: resolveTarget(file, spec), typeOnly: !!typeKw || allTypes, dynamic: false, values: valueNames(kind, !!typeKw, clause) });
+    out.push({
+      file,
+      line: lineAt(m.index!),
+      spec,
+      target: resolveTarget(file, spec),
+      typeOnly: !!typeKw || allTypes,
+      dynamic: false,
+      values: valueNames(kind, !!typeKw, clause),
+    });
   }
-  for (const m of text.matchAll(SIDE_EFFECT_RE)) out.push({ file, line: lineAt(m.index!), spec: m[1], target: resolveTarget(file, m[1]), typeOnly: false, dynamic: false, values: [] });
-  for (const m of text.matchAll(DYNAMIC_RE)) out.push({ file, line: lineAt(m.index!), spec: m[2], target: resolveTarget(file, m[2]), typeOnly: false, dynamic: true, values: [] });
+  for (const m of text.matchAll(SIDE_EFFECT_RE))
+    out.push({ file, line: lineAt(m.index!), spec: m[1], target: resolveTarget(file, m[1]), typeOnly: false, dynamic: false, values: [] });
+  for (const m of text.matchAll(DYNAMIC_RE))
+    out.push({ file, line: lineAt(m.index!), spec: m[2], target: resolveTarget(file, m[2]), typeOnly: false, dynamic: true, values: [] });
   return out;
 }
 
@@ -130,13 +140,22 @@ const crossRoom = (i: Import) => i.target !== null && roomOf(i.file) !== roomOf(
  */
 const ROOMS = readdirSync(SRC).filter((f) => statSync(path.join(SRC, f)).isDirectory());
 const FORBIDDEN: Record<string, { rooms: string[]; why: string }> = {
-  runbooks: { rooms: ['bot', 'sandbox', 'agent'], why: 'the domain knows no Teams, never knows it is rehearsing, and reaches runners only through the runner hub and the actions contract' },
+  runbooks: {
+    rooms: ['bot', 'sandbox', 'agent'],
+    why: 'the domain knows no Teams, never knows it is rehearsing, and reaches runners only through the runner hub and the actions contract',
+  },
   graph: { rooms: ['bot', 'sandbox'], why: 'the Graph client knows no Teams and never knows it is rehearsing' },
   runner: { rooms: ['bot', 'agent'], why: 'the control plane speaks the runner protocol and the actions contract, not the agent' },
   monitor: { rooms: ['bot'], why: 'alerts leave the monitor through a port the bot implements' },
   store: { rooms: ['bot'], why: 'SQL and migrations know no Teams' },
-  agent: { rooms: ['bot', 'runbooks', 'store', 'sandbox', 'runner'], why: 'it ships alone to the Connect server, decides nothing, holds no database and speaks only the runner protocol' },
-  actions: { rooms: ROOMS.filter((r) => r !== 'actions'), why: 'the actions contract is shared by the agent, the runner and the runbooks, and depends on none of them' },
+  agent: {
+    rooms: ['bot', 'runbooks', 'store', 'sandbox', 'runner'],
+    why: 'it ships alone to the Connect server, decides nothing, holds no database and speaks only the runner protocol',
+  },
+  actions: {
+    rooms: ROOMS.filter((r) => r !== 'actions'),
+    why: 'the actions contract is shared by the agent, the runner and the runbooks, and depends on none of them',
+  },
 };
 for (const r of ROOMS) if (r !== 'bot' && !FORBIDDEN[r]) FORBIDDEN[r] = { rooms: ['bot'], why: 'Teams stays in the bot room' };
 
@@ -205,7 +224,11 @@ describe('boundaries (../shared/DESIGN.md, issue 19)', () => {
   });
 
   it('the agent, the runner control plane and the runbooks take the actions contract from src/actions', () => {
-    for (const room of ['agent', 'runner', 'runbooks']) expect(IMPORTS.some((i) => roomOf(i.file) === room && i.target && roomOf(i.target) === 'actions'), room).toBe(true);
+    for (const room of ['agent', 'runner', 'runbooks'])
+      expect(
+        IMPORTS.some((i) => roomOf(i.file) === room && i.target && roomOf(i.target) === 'actions'),
+        room,
+      ).toBe(true);
   });
 
   it('what ships to the Connect server (the agent from its entry points) reaches only the agent, the actions contract and the kernel', () => {

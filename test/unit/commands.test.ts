@@ -53,7 +53,9 @@ describe('the command registry parses every command and alias', () => {
 
   it('new migration in one line, with every setting', () => {
     expect(
-      parseCommand(`new migration "Pilot wave" domain=Contoso.com ou="OU=A,DC=contoso,DC=com; OU=B,DC=contoso,DC=com" owners=${OID.toUpperCase()},${OID} ownersGroup=${GROUP} approvals=2 soak=14 mode=partial runner=box-1 window="Mon-Fri 22:00-06:00 Europe/Paris"`),
+      parseCommand(
+        `new migration "Pilot wave" domain=Contoso.com ou="OU=A,DC=contoso,DC=com; OU=B,DC=contoso,DC=com" owners=${OID.toUpperCase()},${OID} ownersGroup=${GROUP} approvals=2 soak=14 mode=partial runner=box-1 window="Mon-Fri 22:00-06:00 Europe/Paris"`,
+      ),
     ).toEqual({
       name: 'new-migration',
       title: 'Pilot wave',
@@ -88,7 +90,11 @@ describe('the command registry parses every command and alias', () => {
       migration: 'Pilot',
       edit: { approvals: 3, owners: [OID2, OID], ownersGroup: null, windows: [], expiryHours: 48 },
     });
-    expect(parseCommand(`policy Pilot owners=none ownersGroup=${GROUP.toUpperCase()}`)).toEqual({ name: 'policy', migration: 'Pilot', edit: { owners: [], ownersGroup: GROUP } });
+    expect(parseCommand(`policy Pilot owners=none ownersGroup=${GROUP.toUpperCase()}`)).toEqual({
+      name: 'policy',
+      migration: 'Pilot',
+      edit: { owners: [], ownersGroup: GROUP },
+    });
   });
 
   it('what is not a command gets the help, naming what was said', () => {
@@ -128,13 +134,35 @@ describe('the command registry parses every command and alias', () => {
 
 describe('the help lists every command', () => {
   it('in order, each with its usage and description', () => {
-    expect(COMMANDS.map((c) => c.usage.split(' ')[0])).toEqual(['help', 'new', 'new', 'status', 'jobs', 'alerts', 'pending', 'show', 'runners', 'runner', 'audit', 'cancel', 'batch', 'rollback', 'policy', 'connect', 'runbook']);
+    expect(COMMANDS.map((c) => c.usage.split(' ')[0])).toEqual([
+      'help',
+      'new',
+      'new',
+      'status',
+      'jobs',
+      'alerts',
+      'pending',
+      'show',
+      'runners',
+      'runner',
+      'audit',
+      'cancel',
+      'batch',
+      'rollback',
+      'policy',
+      'connect',
+      'runbook',
+    ]);
     for (const c of COMMANDS) expect(c.description.length).toBeGreaterThan(10);
   });
 
   it('every command the help names is understood (or asks for its arguments)', () => {
     for (const c of COMMANDS) {
-      const said = c.usage.split(/\s+/).filter((w) => /^[a-z]+$/.test(w)).slice(0, c.usage.startsWith('connect') ? 3 : 2).join(' ');
+      const said = c.usage
+        .split(/\s+/)
+        .filter((w) => /^[a-z]+$/.test(w))
+        .slice(0, c.usage.startsWith('connect') ? 3 : 2)
+        .join(' ');
       let parsed: ReturnType<typeof parseCommand> | undefined;
       try {
         parsed = parseCommand(said);

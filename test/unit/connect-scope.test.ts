@@ -31,7 +31,9 @@ describe("Connect Sync's scope, read as Connect stores it", () => {
 
   it('a child OU ticked again under an unticked parent is in scope (the nearest setting wins)', () => {
     const scope: ConnectScope = {
-      partitions: [{ name: ROOT, selected: true, includedContainers: [ROOT, 'OU=EMEA,OU=Sales,DC=contoso,DC=com'], excludedContainers: ['OU=Sales,DC=contoso,DC=com'] }],
+      partitions: [
+        { name: ROOT, selected: true, includedContainers: [ROOT, 'OU=EMEA,OU=Sales,DC=contoso,DC=com'], excludedContainers: ['OU=Sales,DC=contoso,DC=com'] },
+      ],
     };
     expect(ouInConnectScope(scope, 'OU=EMEA,OU=Sales,DC=contoso,DC=com')).toEqual({ inScope: true });
   });
@@ -39,7 +41,10 @@ describe("Connect Sync's scope, read as Connect stores it", () => {
   it('a partition that is not selected, or group-based filtering, keeps the OU out', () => {
     const unselected: ConnectScope = { partitions: [{ name: ROOT, selected: false, includedContainers: [ROOT], excludedContainers: [] }] };
     expect(ouInConnectScope(unselected, PILOT)).toMatchObject({ inScope: false, reason: 'partition-not-selected' });
-    expect(ouInConnectScope(common([], { groupFilteringGroupDn: 'CN=Pilot,OU=Groups,DC=contoso,DC=com' }), PILOT)).toMatchObject({ inScope: false, reason: 'group-filtering' });
+    expect(ouInConnectScope(common([], { groupFilteringGroupDn: 'CN=Pilot,OU=Groups,DC=contoso,DC=com' }), PILOT)).toMatchObject({
+      inScope: false,
+      reason: 'group-filtering',
+    });
   });
 
   it('an OU of another domain is in no partition', () => {

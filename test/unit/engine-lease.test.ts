@@ -21,7 +21,18 @@ const LEASE_RUNBOOK: RunbookDefinition = {
   title: 'Lease test',
   summary: 'test',
   ous: 'batches',
-  steps: [{ key: 'cloud', title: 'Cloud', purpose: 'p', source: 's', approval: 'change-owners', production: true, action: { kind: 'graph', operation: 'configure-cloud-sync' }, evidence: 'e' }],
+  steps: [
+    {
+      key: 'cloud',
+      title: 'Cloud',
+      purpose: 'p',
+      source: 's',
+      approval: 'change-owners',
+      production: true,
+      action: { kind: 'graph', operation: 'configure-cloud-sync' },
+      evidence: 'e',
+    },
+  ],
 };
 RUNBOOKS[LEASE_RUNBOOK.kind] = LEASE_RUNBOOK;
 
@@ -34,7 +45,12 @@ function gatedPorts() {
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));
   const ports: EnginePorts = {
-    runner: { enqueue: async () => ({ jobId: 'j' }), read: async () => ({}), describe: (action, params) => ({ action, params, mutation: true }), runners: async () => [{ id: 'runner-1', name: 'connect01' }] },
+    runner: {
+      enqueue: async () => ({ jobId: 'j' }),
+      read: async () => ({}),
+      describe: (action, params) => ({ action, params, mutation: true }),
+      runners: async () => [{ id: 'runner-1', name: 'connect01' }],
+    },
     graph: {
       describe: async () => [{ method: 'PATCH', path: '/beta/servicePrincipals/x/synchronization/jobs/y/schema' }],
       run: async () => {
@@ -63,14 +79,24 @@ describe('owner lease of running steps (two engines on one store)', () => {
     // Two processes: different scopes (host/port), the same lease length.
     const a = new RunbookEngine({ db, clock, log, ports: fake.ports, owner: { scope: 'host-a/127.0.0.1:3978', leaseMs: LEASE_MS } });
     const b = new RunbookEngine({ db, clock, log, ports: fake.ports, owner: { scope: 'host-b/127.0.0.1:3978', leaseMs: LEASE_MS } });
-    const mig = await a.createMigration({ name: `L ${Math.random()}`, kind: LEASE_RUNBOOK.kind, domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: defaultPolicy([REQ.oid, OWN1.oid], 1), requester: REQ, conversationId: `c-${Math.random()}` });
+    const mig = await a.createMigration({
+      name: `L ${Math.random()}`,
+      kind: LEASE_RUNBOOK.kind,
+      domain: 'contoso.com',
+      tenantId: 't',
+      ous: ['OU=P,DC=contoso,DC=com'],
+      policy: defaultPolicy([REQ.oid, OWN1.oid], 1),
+      requester: REQ,
+      conversationId: `c-${Math.random()}`,
+    });
     const step = async () => (await a.getStep(mig.id, 1))!;
     await a.act({ verb: 'request', migrationId: mig.id, seq: 1, version: (await step()).version, actor: REQ });
     await a.act({ verb: 'approve', migrationId: mig.id, seq: 1, version: (await step()).version, attempt: (await step()).attempt, actor: OWN1 });
     await fake.running; // A's Graph request is in flight
     const bEvents: EngineEvent[] = [];
     b.on((e) => bEvents.push(e));
-    const lostRows = async () => Number((await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'step-lost'", [mig.id])).rows[0].n);
+    const lostRows = async () =>
+      Number((await db.query("SELECT count(*)::int AS n FROM audit WHERE migration_id = $1 AND action = 'step-lost'", [mig.id])).rows[0].n);
     return { a, b, fake, m: mig, step, bEvents, lostRows };
   }
 
@@ -137,7 +163,13 @@ describe('owner lease of running steps (two engines on one store)', () => {
   it('a restart of the same instance (same scope, new boot) settles its own dead run at once', async () => {
     const clock = new ManualClock('2026-11-21T09:00:00Z');
     const { a, fake, step, lostRows } = await startGraphChange(clock);
-    const restarted = new RunbookEngine({ db, clock, log: createLogger({ level: 'silent' }), ports: fake.ports, owner: { scope: 'host-a/127.0.0.1:3978', leaseMs: LEASE_MS } });
+    const restarted = new RunbookEngine({
+      db,
+      clock,
+      log: createLogger({ level: 'silent' }),
+      ports: fake.ports,
+      owner: { scope: 'host-a/127.0.0.1:3978', leaseMs: LEASE_MS },
+    });
     expect(restarted.instanceId).not.toBe(a.instanceId);
     await restarted.recover();
     expect(await step()).toMatchObject({ state: 'lost', error: { code: 'InterruptedByRestart' } });

@@ -19,11 +19,62 @@ const TEST_RUNBOOK: RunbookDefinition = {
   summary: 'test',
   ous: 'batches',
   steps: [
-    { key: 'check', title: 'Check', purpose: 'p', source: 's', approval: 'none', production: false, action: { kind: 'manual', checklist: ['ok'] }, evidence: 'e' },
-    { key: 'read', title: 'Read', purpose: 'p', source: 's', approval: 'none', production: false, action: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] }, evidence: 'e' },
-    { key: 'change', title: 'Change', purpose: 'p', source: 's', approval: 'change-owners', production: true, action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }, { action: 'get-scheduler', params: () => ({}) }] }, evidence: 'e' },
-    { key: 'cloud', title: 'Cloud', purpose: 'p', source: 's', approval: 'change-owners', production: true, action: { kind: 'graph', operation: 'configure-cloud-sync' }, evidence: 'e' },
-    { key: 'irreversible', title: 'Irreversible', purpose: 'p', source: 's', approval: 'sensitive', production: true, action: { kind: 'runner', sequence: [{ action: 'disable-group-writeback-v2', params: () => ({ confirm: true }) }] }, evidence: 'e' },
+    {
+      key: 'check',
+      title: 'Check',
+      purpose: 'p',
+      source: 's',
+      approval: 'none',
+      production: false,
+      action: { kind: 'manual', checklist: ['ok'] },
+      evidence: 'e',
+    },
+    {
+      key: 'read',
+      title: 'Read',
+      purpose: 'p',
+      source: 's',
+      approval: 'none',
+      production: false,
+      action: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] },
+      evidence: 'e',
+    },
+    {
+      key: 'change',
+      title: 'Change',
+      purpose: 'p',
+      source: 's',
+      approval: 'change-owners',
+      production: true,
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'set-scheduler', params: () => ({ enabled: false }) },
+          { action: 'get-scheduler', params: () => ({}) },
+        ],
+      },
+      evidence: 'e',
+    },
+    {
+      key: 'cloud',
+      title: 'Cloud',
+      purpose: 'p',
+      source: 's',
+      approval: 'change-owners',
+      production: true,
+      action: { kind: 'graph', operation: 'configure-cloud-sync' },
+      evidence: 'e',
+    },
+    {
+      key: 'irreversible',
+      title: 'Irreversible',
+      purpose: 'p',
+      source: 's',
+      approval: 'sensitive',
+      production: true,
+      action: { kind: 'runner', sequence: [{ action: 'disable-group-writeback-v2', params: () => ({ confirm: true }) }] },
+      evidence: 'e',
+    },
   ],
 };
 RUNBOOKS[TEST_RUNBOOK.kind] = TEST_RUNBOOK;
@@ -76,7 +127,16 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       engine = new RunbookEngine({ db, clock, log: createLogger({ level: 'silent' }), ports: fake.ports });
       events = [];
       engine.on((e) => events.push(e));
-      const mig = await engine.createMigration({ name: `T ${Math.random()}`, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 1), requester: REQ, conversationId: `c-${Math.random()}` });
+      const mig = await engine.createMigration({
+        name: `T ${Math.random()}`,
+        kind: 'test-runbook',
+        domain: 'contoso.com',
+        tenantId: 't',
+        ous: ['OU=P,DC=contoso,DC=com'],
+        policy: defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 1),
+        requester: REQ,
+        conversationId: `c-${Math.random()}`,
+      });
       m = mig.id;
     });
     afterEach(async () => {
@@ -94,7 +154,16 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
     const mine = () => events.filter((e: any) => e.migrationId === m);
     const settle = async (i: number, state: 'succeeded' | 'failed' | 'lost', result: unknown = {}) => {
       const j = fake.jobs[i];
-      await engine.onRunnerJobSettled({ id: j.jobId, migrationId: j.migrationId, stepSeq: j.stepSeq, attempt: j.attempt, state, result, error: state === 'failed' ? { code: 'X', message: 'boom' } : null, transcript: 't' });
+      await engine.onRunnerJobSettled({
+        id: j.jobId,
+        migrationId: j.migrationId,
+        stepSeq: j.stepSeq,
+        attempt: j.attempt,
+        state,
+        result,
+        error: state === 'failed' ? { code: 'X', message: 'boom' } : null,
+        transcript: 't',
+      });
       await engine.idle();
     };
     async function through(seq: number) {
@@ -128,7 +197,10 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
         throw new Error('no runner answered "ad-export-identities" within 10 s');
       };
       const r = await act('request', 4, REQ);
-      expect(r).toMatchObject({ changed: false, notice: expect.stringMatching(/plan for this step could not be prepared: no runner answered .*Nothing was changed/) });
+      expect(r).toMatchObject({
+        changed: false,
+        notice: expect.stringMatching(/plan for this step could not be prepared: no runner answered .*Nothing was changed/),
+      });
       const after = (await engine.getStep(m, 4))!;
       expect([after.state, after.version, after.attempt]).toEqual([before.state, before.version, before.attempt]);
     });
@@ -193,7 +265,9 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       await through(2);
       await act('request', 3, REQ);
       const [vv, aa] = [await v(3), await a(3)];
-      const results = await Promise.all([OWN1, OWN2, OWN1, OWN2].map((o) => engine.act({ verb: 'approve', migrationId: m, seq: 3, version: vv, attempt: aa, actor: o })));
+      const results = await Promise.all(
+        [OWN1, OWN2, OWN1, OWN2].map((o) => engine.act({ verb: 'approve', migrationId: m, seq: 3, version: vv, attempt: aa, actor: o })),
+      );
       await engine.idle();
       expect(results.filter((r) => r.changed)).toHaveLength(1);
       expect(fake.jobs.filter((j) => j.stepSeq === 3)).toHaveLength(1);
@@ -202,19 +276,41 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
     });
 
     it('an approval hands back the step as it left it (what a fresh read gives), in one transaction of five statements', async () => {
-      m = (await engine.createMigration({ name: `Q ${Math.random()}`, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 2), requester: REQ, conversationId: `c-${Math.random()}` })).id;
+      m = (
+        await engine.createMigration({
+          name: `Q ${Math.random()}`,
+          kind: 'test-runbook',
+          domain: 'contoso.com',
+          tenantId: 't',
+          ous: ['OU=P,DC=contoso,DC=com'],
+          policy: defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 2),
+          requester: REQ,
+          conversationId: `c-${Math.random()}`,
+        })
+      ).id;
       await through(2);
       await act('request', 3, REQ);
       const before = (await engine.stepSnapshot(m, 3))!;
       expect(before).toMatchObject({ step: { state: 'awaiting_approval', attempt: 1 }, approvals: [] });
       const { statements, transactions } = { ...db.counters };
-      const r = await engine.act({ verb: 'approve', migrationId: m, seq: 3, version: before.step.version, attempt: before.step.attempt, actor: OWN1 }, { before });
+      const r = await engine.act(
+        { verb: 'approve', migrationId: m, seq: 3, version: before.step.version, attempt: before.step.attempt, actor: OWN1 },
+        { before },
+      );
       // The lock; the step, its decisions and the audit head; the decision; its audit row; the step's new version.
       expect([db.counters.transactions - transactions, db.counters.statements - statements]).toEqual([1, 5]);
-      expect(r).toMatchObject({ changed: true, snapshot: { step: { state: 'awaiting_approval', version: before.step.version + 1 }, approvals: [{ approverOid: OWN1.oid.toLowerCase(), decision: 'approve' }] } });
+      expect(r).toMatchObject({
+        changed: true,
+        snapshot: {
+          step: { state: 'awaiting_approval', version: before.step.version + 1 },
+          approvals: [{ approverOid: OWN1.oid.toLowerCase(), decision: 'approve' }],
+        },
+      });
       expect(r.snapshot).toEqual(await engine.stepSnapshot(m, 3));
       // The channel's card is rendered from the same snapshot: the event carries it, and the state it found.
-      const changed = mine().filter((e) => e.type === 'step-changed' && e.seq === 3).at(-1) as Extract<EngineEvent, { type: 'step-changed' }>;
+      const changed = mine()
+        .filter((e) => e.type === 'step-changed' && e.seq === 3)
+        .at(-1) as Extract<EngineEvent, { type: 'step-changed' }>;
       expect(changed.snapshot).toBe(r.snapshot);
       expect(changed.previousState).toBe('awaiting_approval');
     });
@@ -257,7 +353,10 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
     it('expires, reminds and escalates pending requests under the clock', async () => {
       await through(2);
       await act('request', 3, REQ);
-      const reminders = () => mine().filter((e) => e.type === 'approval-reminder').map((e: any) => e.escalate);
+      const reminders = () =>
+        mine()
+          .filter((e) => e.type === 'approval-reminder')
+          .map((e: any) => e.escalate);
       await engine.sweepApprovals();
       expect(reminders()).toEqual([]);
       clock.advance(2 * HOUR);
@@ -279,7 +378,16 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       const { parseWindow } = await import('../../src/runbooks/windows.js');
       const policy = { ...defaultPolicy([REQ.oid, OWN1.oid, OWN2.oid], 1), changeWindows: [parseWindow('Mon-Fri 22:00-06:00 UTC')] };
       clock.set('2026-11-23T10:00:00Z'); // Monday 10:00 UTC, outside the window
-      const w = await engine.createMigration({ name: `W ${Math.random()}`, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy, requester: REQ, conversationId: `c-${Math.random()}` });
+      const w = await engine.createMigration({
+        name: `W ${Math.random()}`,
+        kind: 'test-runbook',
+        domain: 'contoso.com',
+        tenantId: 't',
+        ous: ['OU=P,DC=contoso,DC=com'],
+        policy,
+        requester: REQ,
+        conversationId: `c-${Math.random()}`,
+      });
       m = w.id;
       await through(2);
       await act('request', 3, REQ);
@@ -297,7 +405,16 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       // Friday noon: the next window is Friday 22:00, but a Saturday-only window would open after the 24 h expiry.
       const weekend = { ...policy, changeWindows: [parseWindow('Sun 01:00-02:00 UTC')] };
       clock.set('2026-11-27T12:00:00Z');
-      const w2 = await engine.createMigration({ name: `W2 ${Math.random()}`, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: weekend, requester: REQ, conversationId: `c-${Math.random()}` });
+      const w2 = await engine.createMigration({
+        name: `W2 ${Math.random()}`,
+        kind: 'test-runbook',
+        domain: 'contoso.com',
+        tenantId: 't',
+        ous: ['OU=P,DC=contoso,DC=com'],
+        policy: weekend,
+        requester: REQ,
+        conversationId: `c-${Math.random()}`,
+      });
       m = w2.id;
       await through(2);
       await act('request', 3, REQ);
@@ -321,7 +438,9 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       let release!: () => void;
       fake.graphGate = new Promise((r) => (release = r));
       await act('request', 4, REQ);
-      const running = new Promise<void>((r) => engine.on((e) => e.type === 'step-changed' && e.seq === 4 && engine.getStep(m, 4).then((s) => s!.state === 'running' && r())));
+      const running = new Promise<void>((r) =>
+        engine.on((e) => e.type === 'step-changed' && e.seq === 4 && engine.getStep(m, 4).then((s) => s!.state === 'running' && r())),
+      );
       await act('approve', 4, OWN1, { noWait: true });
       await running;
       // the process dies here, mid-action; a new engine on the same store recovers
@@ -353,7 +472,17 @@ describe('audit:verify CLI', () => {
     const db = await openPglite(null);
     const clock = new ManualClock('2026-11-21T09:00:00Z');
     const engine = new RunbookEngine({ db, clock, log: createLogger({ level: 'silent' }), ports: new FakePorts().ports });
-    const mk = (name: string) => engine.createMigration({ name, kind: 'test-runbook', domain: 'contoso.com', tenantId: 't', ous: ['OU=P,DC=contoso,DC=com'], policy: defaultPolicy([REQ.oid, OWN1.oid], 1), requester: { ...REQ, name: '=cmd|calc' }, conversationId: 'c' });
+    const mk = (name: string) =>
+      engine.createMigration({
+        name,
+        kind: 'test-runbook',
+        domain: 'contoso.com',
+        tenantId: 't',
+        ous: ['OU=P,DC=contoso,DC=com'],
+        policy: defaultPolicy([REQ.oid, OWN1.oid], 1),
+        requester: { ...REQ, name: '=cmd|calc' },
+        conversationId: 'c',
+      });
     const a = await mk('Alpha');
     const b = await mk('Beta');
     await engine.act({ verb: 'request', migrationId: a.id, seq: 1, version: 0, actor: REQ });

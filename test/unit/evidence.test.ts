@@ -64,7 +64,22 @@ describe('evidence renderers', () => {
   it('have one renderer per action of the runner catalog and per Graph operation', () => {
     expect(Object.keys(RUNNER_EVIDENCE).sort()).toEqual([...actionNames].sort());
     expect(PARAMS.map(([a]) => a).sort()).toEqual([...actionNames].filter((a) => a !== 'get-export-deletion-threshold').sort());
-    const ops: GraphOperation[] = ['assess', 'configure-cloud-sync', 'provision-on-demand', 'start-cloud-sync-job', 'verify-ou-counts', 'verify-all-ous', 'post-migration-validation', 'configure-sync-features', 'check-accidental-delete-prevention', 'pause-cloud-sync-job', 'verify-connect-owns-ou', 'verify-group-provisioning', 'verify-sync-resumed', 'restart-quarantined-job'];
+    const ops: GraphOperation[] = [
+      'assess',
+      'configure-cloud-sync',
+      'provision-on-demand',
+      'start-cloud-sync-job',
+      'verify-ou-counts',
+      'verify-all-ous',
+      'post-migration-validation',
+      'configure-sync-features',
+      'check-accidental-delete-prevention',
+      'pause-cloud-sync-job',
+      'verify-connect-owns-ou',
+      'verify-group-provisioning',
+      'verify-sync-resumed',
+      'restart-quarantined-job',
+    ];
     expect(Object.keys(GRAPH_EVIDENCE).sort()).toEqual([...ops].sort());
   });
 
@@ -96,22 +111,61 @@ describe('evidence renderers', () => {
     const start: any = await runAction(exec, 'set-scheduler', { enabled: true });
     expect(RUNNER_EVIDENCE['set-scheduler'](start.result, { now })[0].value).toBe('on: a sync cycle every 30 minutes (was off)');
     const pending: any = await runAction(exec, 'get-pending-exports', { connector: 'ad' });
-    expect(RUNNER_EVIDENCE['get-pending-exports'](pending.result, { now })[0]).toEqual({ title: 'AD connector pending exports', value: `${pending.result.connector}: 0 adds, 0 updates, 0 deletes` });
+    expect(RUNNER_EVIDENCE['get-pending-exports'](pending.result, { now })[0]).toEqual({
+      title: 'AD connector pending exports',
+      value: `${pending.result.connector}: 0 adds, 0 updates, 0 deletes`,
+    });
   });
 
   it('word Graph evidence, and fall back to a count of fields, never to field paths', () => {
     const samples: Partial<Record<GraphOperation, Record<string, unknown>>> = {
-      'configure-cloud-sync': { configuredAt: '2026-11-21T09:00:00Z', servicePrincipalId: 'sp', provisioningJobId: 'AD2AADProvisioning.x.y', passwordHashJobId: null, passwordHashSync: 'not used by the tenant: not configured', scopedContainers: [PILOT], configurationChanged: true, requestsSent: 5, jobStatus: 'NotRun', schedule: 'Disabled' },
-      'start-cloud-sync-job': { provisioningJobId: 'AD2AADProvisioning.x.y', action: 'started', startedAt: '2026-11-21T09:00:00Z', jobStatus: 'NotRun', schedule: 'Active' },
-      'verify-ou-counts': { ou: PILOT, takenByCloudSync: '44 of 44', byType: 'user: 40 of 40', notTaken: [], jobStatus: 'Active', agentHealth: 'healthy: The last cycle succeeded at 2026-11-21T09:10:00.000Z.', humanCheck: 'Create a test user.' },
+      'configure-cloud-sync': {
+        configuredAt: '2026-11-21T09:00:00Z',
+        servicePrincipalId: 'sp',
+        provisioningJobId: 'AD2AADProvisioning.x.y',
+        passwordHashJobId: null,
+        passwordHashSync: 'not used by the tenant: not configured',
+        scopedContainers: [PILOT],
+        configurationChanged: true,
+        requestsSent: 5,
+        jobStatus: 'NotRun',
+        schedule: 'Disabled',
+      },
+      'start-cloud-sync-job': {
+        provisioningJobId: 'AD2AADProvisioning.x.y',
+        action: 'started',
+        startedAt: '2026-11-21T09:00:00Z',
+        jobStatus: 'NotRun',
+        schedule: 'Active',
+      },
+      'verify-ou-counts': {
+        ou: PILOT,
+        takenByCloudSync: '44 of 44',
+        byType: 'user: 40 of 40',
+        notTaken: [],
+        jobStatus: 'Active',
+        agentHealth: 'healthy: The last cycle succeeded at 2026-11-21T09:10:00.000Z.',
+        humanCheck: 'Create a test user.',
+      },
       'verify-sync-resumed': { onPremisesSyncEnabled: true, onPremisesLastSyncDateTime: '2026-11-21T09:20:00Z', upgradeStartedAt: '2026-11-21T08:00:00Z' },
       'pause-cloud-sync-job': { paused: ['a'], jobs: ['a: Paused (Active)'], scopeKept: 'The OUs stay.' },
       'verify-group-provisioning': { jobId: 'AAD2ADGroupProvisioning.x', state: 'Active', status: 'Active', quarantine: null },
       'post-migration-validation': { 'User attributes': '40 users match', 'Agent health': 'healthy' },
-      'restart-quarantined-job': { jobId: 'AD2AADProvisioning.x.y', resetScope: 'Watermark, Escrows, QuarantineState', restarted: true, restartedAt: '2026-11-21T09:25:00Z', quarantineBefore: 'EncounteredBaseEscrowThreshold', jobStatus: 'Active', quarantineAfter: null },
+      'restart-quarantined-job': {
+        jobId: 'AD2AADProvisioning.x.y',
+        resetScope: 'Watermark, Escrows, QuarantineState',
+        restarted: true,
+        restartedAt: '2026-11-21T09:25:00Z',
+        quarantineBefore: 'EncounteredBaseEscrowThreshold',
+        jobStatus: 'Active',
+        quarantineAfter: null,
+      },
     };
     for (const [op, ev] of Object.entries(samples)) expectReadable(GRAPH_EVIDENCE[op as GraphOperation](ev as any, { now }), op);
-    expect(GRAPH_EVIDENCE['verify-sync-resumed'](samples['verify-sync-resumed'] as any, { now })[1]).toEqual({ title: 'Last sync Entra ID received', value: '2026-11-21 09:20 UTC (10 min ago)' });
+    expect(GRAPH_EVIDENCE['verify-sync-resumed'](samples['verify-sync-resumed'] as any, { now })[1]).toEqual({
+      title: 'Last sync Entra ID received',
+      value: '2026-11-21 09:20 UTC (10 min ago)',
+    });
     expect(GRAPH_EVIDENCE['restart-quarantined-job'](samples['restart-quarantined-job'] as any, { now }).slice(0, 2)).toEqual([
       { title: 'Restarted', value: 'resetScope "Watermark, Escrows, QuarantineState", 2026-11-21 09:25 UTC (5 min ago)' },
       { title: 'Quarantine', value: 'lifted (it was EncounteredBaseEscrowThreshold)' },
@@ -121,9 +175,19 @@ describe('evidence renderers', () => {
 
   it('show a step of an older or unknown shape without a JSON path, and keep all of it in Details', () => {
     const def = connectToCloudSync.steps.find((s) => s.key === 'count-ou-users')!;
-    const v = evidenceView(def, { evidence: { results: [{ ou: ESCAPED, somethingNew: { deep: [1, 2] } }] }, plan: { runner: [{ action: 'not-an-action', params: {}, mutation: false }] }, updatedAt: now }, now);
+    const v = evidenceView(
+      def,
+      {
+        evidence: { results: [{ ou: ESCAPED, somethingNew: { deep: [1, 2] } }] },
+        plan: { runner: [{ action: 'not-an-action', params: {}, mutation: false }] },
+        updatedAt: now,
+      },
+      now,
+    );
     expect(v.facts).toEqual([{ title: 'Result', value: '2 fields: see Details' }]);
     expect(v.details).toContain(`ou: ${ESCAPED}`); // a DN exactly: one backslash, as recorded
-    expect(detailsOf({ files: Array.from({ length: 2000 }, (_, i) => ({ path: `f${i}`, sha256: 'x'.repeat(64) })) })).toMatch(/more characters: the whole evidence is in the audit/);
+    expect(detailsOf({ files: Array.from({ length: 2000 }, (_, i) => ({ path: `f${i}`, sha256: 'x'.repeat(64) })) })).toMatch(
+      /more characters: the whole evidence is in the audit/,
+    );
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ageInWords, everyInterval, formatDuration, formatSpan, formatTime, formatUtc, intervalInWords, relativeTo, scheduleInWords } from '../../src/bot/format.js';
+import {
+  ageInWords,
+  everyInterval,
+  formatDuration,
+  formatSpan,
+  formatTime,
+  formatUtc,
+  intervalInWords,
+  relativeTo,
+  scheduleInWords,
+} from '../../src/bot/format.js';
 import { humanTimes } from '../../src/bot/evidence.js';
 
 const now = new Date('2026-12-05T04:40:00Z');
@@ -32,6 +42,8 @@ describe('one time format, durations in words', () => {
   });
 
   it('rewrites the ISO times inside a text', () => {
-    expect(humanTimes('The last cycle succeeded at 2026-12-05T04:37:12.549Z (state Succeeded).', now)).toBe('The last cycle succeeded at 2026-12-05 04:37 UTC (3 min ago) (state Succeeded).');
+    expect(humanTimes('The last cycle succeeded at 2026-12-05T04:37:12.549Z (state Succeeded).', now)).toBe(
+      'The last cycle succeeded at 2026-12-05 04:37 UTC (3 min ago) (state Succeeded).',
+    );
   });
 });

@@ -4,7 +4,7 @@ import { ApprovalHousekeeping } from '../../src/runbooks/housekeeping.js';
 
 const log = createLogger({ level: 'silent' });
 
-describe('approval housekeeping (the runbooks room\'s schedule)', () => {
+describe("approval housekeeping (the runbooks room's schedule)", () => {
   const parts = () => {
     const calls: string[] = [];
     const engine = {

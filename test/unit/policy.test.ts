@@ -7,8 +7,19 @@ const C = 'cccccccc-0000-0000-0000-000000000003';
 const OUTSIDER = 'dddddddd-0000-0000-0000-000000000004';
 const t0 = new Date('2026-11-21T09:00:00Z');
 const at = (min: number) => new Date(t0.getTime() + min * 60_000);
-const req = (requester = A, kind: 'change-owners' | 'sensitive' = 'change-owners') => ({ requester: { oid: requester, name: 'R' }, requestedAt: t0, planHash: 'h1', kind });
-const rec = (oid: string, decision: 'approve' | 'reject', min = 1, planHash = 'h1'): ApprovalRecord => ({ approverOid: oid, approverName: oid, decision, at: at(min), planHash });
+const req = (requester = A, kind: 'change-owners' | 'sensitive' = 'change-owners') => ({
+  requester: { oid: requester, name: 'R' },
+  requestedAt: t0,
+  planHash: 'h1',
+  kind,
+});
+const rec = (oid: string, decision: 'approve' | 'reject', min = 1, planHash = 'h1'): ApprovalRecord => ({
+  approverOid: oid,
+  approverName: oid,
+  decision,
+  at: at(min),
+  planHash,
+});
 
 describe('approvals policy (a pure function of policy, request, decisions and clock)', () => {
   const p2 = defaultPolicy([A, B, C], 2);

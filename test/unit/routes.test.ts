@@ -13,7 +13,7 @@ const withPolicy = { policyChanges: {} } as BotDeps;
 const withoutPolicy = {} as BotDeps;
 
 describe('the route tables', () => {
-  it('every verb a card template names has one handler (and the refused cancel\'s rollback button too)', () => {
+  it("every verb a card template names has one handler (and the refused cancel's rollback button too)", () => {
     const verbs = new Set<string>(['migration.rollback']);
     for (const f of readdirSync(CARDS_DIR).filter((f) => f.endsWith('.json'))) {
       for (const m of readFileSync(path.join(CARDS_DIR, f), 'utf8').matchAll(/"verb":\s*"([a-z][a-z.-]+)"/g)) verbs.add(m[1]);

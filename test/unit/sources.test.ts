@@ -5,11 +5,16 @@ import { RUNBOOKS } from '../../src/runbooks/catalog.js';
 describe('sources: documents by title, with links, never seed numbers', () => {
   it('turns seed references and page file names into titled links', () => {
     expect(citations('seed 000/001, "Stop the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $false)')).toEqual([
-      { text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync', url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync' },
+      {
+        text: 'Migrate Microsoft Entra Connect to Microsoft Entra Cloud Sync',
+        url: 'https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/migrate-azure-ad-connect-to-cloud-sync',
+      },
       { text: ', "Stop the scheduler" (Set-ADSyncScheduler -SyncCycleEnabled $false)' },
     ]);
     expect(citations('(seeds 000, 002)').map((r) => r.text)).toEqual(['(', DOCUMENTS.connectToCloudSync.title, ' and ', DOCUMENTS.quickstart.title, ')']);
-    expect(withoutSeedNumbers('the pending-export review of how-to-connect-sync-staging-server.md')).toBe('the pending-export review of “Microsoft Entra Connect: Staging server and disaster recovery”');
+    expect(withoutSeedNumbers('the pending-export review of how-to-connect-sync-staging-server.md')).toBe(
+      'the pending-export review of “Microsoft Entra Connect: Staging server and disaster recovery”',
+    );
     expect(citations('no reference here')).toEqual([{ text: 'no reference here' }]);
     expect(citations('seed 999 and unknown.md')).toEqual([{ text: 'seed 999 and unknown.md' }]);
   });

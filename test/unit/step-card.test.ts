@@ -71,7 +71,15 @@ const row = (over: Partial<StepRow>): StepRow => ({
 
 /** The migration's other steps as the snapshot carries them: the assessment's and the OU count's evidence (effect facts). */
 function progress(step: StepRow): StepProgress[] {
-  const done = (seq: number, key: string, batch: number | null, evidence: Record<string, unknown> | null = null): StepProgress => ({ seq, ord: seq, key, batch, state: 'succeeded', evidence, activityId: `act-${seq}` });
+  const done = (seq: number, key: string, batch: number | null, evidence: Record<string, unknown> | null = null): StepProgress => ({
+    seq,
+    ord: seq,
+    key,
+    batch,
+    state: 'succeeded',
+    evidence,
+    activityId: `act-${seq}`,
+  });
   return [
     done(1, 'assessment', null, { counts: { total: 5412, users: 5376, groups: 28, contacts: 8 } }),
     done(2, 'verify-prerequisites', null),
@@ -89,10 +97,20 @@ const awaiting = row({
   requestedBy: ALEX,
   requestedAt: ASKED,
   planHash: 'h1',
-  plan: { runner: [{ action: 'set-scheduler', params: { enabled: false }, mutation: true }], effect: 'Connect Sync stops for every object of contoso.com it synchronizes.' },
+  plan: {
+    runner: [{ action: 'set-scheduler', params: { enabled: false }, mutation: true }],
+    effect: 'Connect Sync stops for every object of contoso.com it synchronizes.',
+  },
   version: 4,
 });
-const approvedByMegan: ApprovalRecord = { approverOid: MEGAN.oid, approverName: MEGAN.name, decision: 'approve', at: new Date('2026-11-22T09:30:00Z'), planHash: 'h1', comment: null };
+const approvedByMegan: ApprovalRecord = {
+  approverOid: MEGAN.oid,
+  approverName: MEGAN.name,
+  decision: 'approve',
+  at: new Date('2026-11-22T09:30:00Z'),
+  planHash: 'h1',
+  comment: null,
+};
 
 function snapshot(step: StepRow, over: Partial<StepSnapshot> = {}): StepSnapshot {
   const m = over.migration ?? migration();
@@ -169,9 +187,17 @@ describe('step card from a snapshot (no store, no server)', () => {
       [row({ state: 'approved', attempt: 1, requestedBy: ALEX, requestedAt: ASKED, planHash: 'h1' }), '✔ Approved — starting', ['Refresh']],
       [row({ state: 'running', attempt: 1, jobId: 'job-9' }), '▶ Running', ['Refresh']],
       [row({ state: 'succeeded', attempt: 1, evidence: { results: [{ SyncCycleEnabled: false }] } }), '✅ Done', ['Refresh']],
-      [row({ state: 'failed', attempt: 1, error: { code: 'RunnerActionFailed', message: 'The runner reported a failure.' } }), '❌ Failed', ['Retry', 'Refresh']],
+      [
+        row({ state: 'failed', attempt: 1, error: { code: 'RunnerActionFailed', message: 'The runner reported a failure.' } }),
+        '❌ Failed',
+        ['Retry', 'Refresh'],
+      ],
       [row({ state: 'rejected', attempt: 1 }), '⛔ Rejected', ['Request approval', 'Refresh']],
-      [row({ state: 'lost', attempt: 1, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' } }), '❓ Lost — a human must check', ['Retry', 'Mark done', 'Refresh']],
+      [
+        row({ state: 'lost', attempt: 1, error: { code: 'RunnerLost', message: 'The runner stopped reporting.' } }),
+        '❓ Lost — a human must check',
+        ['Retry', 'Mark done', 'Refresh'],
+      ],
     ];
     for (const [step, label, want] of cases) {
       const card = stepCard(snapshot(step), { now: NOW, viewerOid: MEGAN.oid });
@@ -197,7 +223,11 @@ describe('step card from a snapshot (no store, no server)', () => {
   });
 
   it('a notice for the one who clicked is shown on their card', () => {
-    const card = stepCard(snapshot(awaiting), { now: NOW, viewerOid: MEGAN.oid, notice: 'This card was out of date, so nothing was done. Here is the current state.' });
+    const card = stepCard(snapshot(awaiting), {
+      now: NOW,
+      viewerOid: MEGAN.oid,
+      notice: 'This card was out of date, so nothing was done. Here is the current state.',
+    });
     expect(lines(card).some((l) => l.includes('This card was out of date'))).toBe(true);
   });
 });

@@ -21,7 +21,21 @@ function files(dir: string): string[] {
 }
 
 /** The engine's files (the facade and its rooms under src/runbooks/) and the whole monitor. */
-const ENGINE_FILES = ['engine.ts', 'engine-types.ts', 'engine-context.ts', 'store.ts', 'clicks.ts', 'step-runs.ts', 'batches.ts', 'recovery.ts', 'guards.ts', 'plans.ts', 'migrations.ts', 'housekeeping.ts', 'snapshot.ts'];
+const ENGINE_FILES = [
+  'engine.ts',
+  'engine-types.ts',
+  'engine-context.ts',
+  'store.ts',
+  'clicks.ts',
+  'step-runs.ts',
+  'batches.ts',
+  'recovery.ts',
+  'guards.ts',
+  'plans.ts',
+  'migrations.ts',
+  'housekeeping.ts',
+  'snapshot.ts',
+];
 const SCANNED = [...ENGINE_FILES.map((f) => path.join(SRC, 'runbooks', f)), ...files(path.join(SRC, 'monitor'))];
 
 const everyStep: StepDefinition[] = [...Object.values(RUNBOOKS).flatMap((rb) => [...rb.steps, ...(rb.rollbackSteps ?? [])]), ...INCIDENT_STEPS];
@@ -48,19 +62,19 @@ function runnerActions(): Set<string> {
 
 /** Contexts a step's sequence is evaluated in: with another batch staying on Cloud Sync, and alone. */
 const ctxs: MigrationContext[] = [true, false].map((many) => ({
-    migrationId: 'm',
-    name: 'm',
-    domain: 'contoso.com',
-    tenantId: 't',
-    batch: 1,
-    ou: 'OU=A,DC=contoso,DC=com',
-    allOus: ['OU=A,DC=contoso,DC=com', 'OU=B,DC=contoso,DC=com'],
-    batchOus: many ? ['OU=A,DC=contoso,DC=com', 'OU=B,DC=contoso,DC=com'] : ['OU=A,DC=contoso,DC=com'],
-    rollbackOus: ['OU=A,DC=contoso,DC=com'],
-    partial: false,
-    runnerName: null,
-    options: {},
-  }));
+  migrationId: 'm',
+  name: 'm',
+  domain: 'contoso.com',
+  tenantId: 't',
+  batch: 1,
+  ou: 'OU=A,DC=contoso,DC=com',
+  allOus: ['OU=A,DC=contoso,DC=com', 'OU=B,DC=contoso,DC=com'],
+  batchOus: many ? ['OU=A,DC=contoso,DC=com', 'OU=B,DC=contoso,DC=com'] : ['OU=A,DC=contoso,DC=com'],
+  rollbackOus: ['OU=A,DC=contoso,DC=com'],
+  partial: false,
+  runnerName: null,
+  options: {},
+}));
 
 /** The runner actions a step runs (its sequence or its verification), with their parameters, in every context. */
 function runnerActionsOf(s: StepDefinition): { action: string; params: Record<string, unknown> }[] {
@@ -166,7 +180,10 @@ function stringLiterals(text: string): { text: string; line: number }[] {
       readTemplate();
       continue;
     }
-    if (c === '/' && (prev === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prev) || /\b(return|typeof|case|in|of)$/.test(text.slice(Math.max(0, i - 8), i).trimEnd()))) {
+    if (
+      c === '/' &&
+      (prev === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prev) || /\b(return|typeof|case|in|of)$/.test(text.slice(Math.max(0, i - 8), i).trimEnd()))
+    ) {
       // a regular expression literal: to its closing slash outside a character class
       let inClass = false;
       i++;
@@ -178,8 +195,7 @@ function stringLiterals(text: string): { text: string; line: number }[] {
         } else if (text[i] === ']') {
           inClass = false;
           i++;
-        }
-        else if (text[i] === '/' && !inClass) break;
+        } else if (text[i] === '/' && !inClass) break;
         else i++;
       }
       i++;
@@ -238,7 +254,7 @@ describe('a runbook is data: the engine and the monitor name no step and no acti
  * What a step declares it establishes must be what its actions do: the engine and the monitor trust the declarations
  * (the scheduler hold, rule changes, OUs on Cloud Sync), so a step whose actions change must change them too.
  */
-describe('step declarations agree with the steps\' actions', () => {
+describe("step declarations agree with the steps' actions", () => {
   it('the scheduler as a step leaves it is what its set-scheduler (and set-adsync-service) actions say', () => {
     for (const s of everyStep) {
       const actions = runnerActionsOf(s);
@@ -249,7 +265,11 @@ describe('step declarations agree with the steps\' actions', () => {
         continue;
       }
       const stopped = actions.some((a) => a.action === 'set-adsync-service' && a.params.running === false);
-      expect({ step: s.key, enabled: declared?.enabled, serviceStopped: !!declared?.serviceStopped }).toEqual({ step: s.key, enabled: sets.at(-1)!.params.enabled, serviceStopped: stopped });
+      expect({ step: s.key, enabled: declared?.enabled, serviceStopped: !!declared?.serviceStopped }).toEqual({
+        step: s.key,
+        enabled: sets.at(-1)!.params.enabled,
+        serviceStopped: stopped,
+      });
     }
   });
 

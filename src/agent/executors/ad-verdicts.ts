@@ -8,7 +8,12 @@
 export const GROUP_TYPE = { global: 0x2, domainLocal: 0x4, universal: 0x8, security: 0x80000000 } as const;
 
 /** Seed 004's scope, for one group: only cloud-created security groups written back with universal scope. */
-export function gwbVerdict(g: { adminDescription: string | null; mail: string | null; groupScope: 'universal' | 'global' | 'domainLocal'; security: boolean }): { writtenBack: boolean; inScope: boolean; reason: string } {
+export function gwbVerdict(g: {
+  adminDescription: string | null;
+  mail: string | null;
+  groupScope: 'universal' | 'global' | 'domainLocal';
+  security: boolean;
+}): { writtenBack: boolean; inScope: boolean; reason: string } {
   const writtenBack = (g.adminDescription ?? '').startsWith('Group_');
   if (!writtenBack) return { writtenBack, inScope: false, reason: 'not written back by Connect (no adminDescription Group_…)' };
   if (g.mail) return { writtenBack, inScope: false, reason: 'mail-enabled (a Microsoft 365 group or DL): not supported by this migration' };
@@ -25,7 +30,10 @@ export function gwbVerdict(g: { adminDescription: string | null; mail: string | 
  * installation identifier …" (third-party; Microsoft does not document the text). Azure AD Sync was "Azure Active
  * Directory Sync Services".
  */
-export function syncToolOf(samAccountName: string, description: string | null | undefined): { tool: 'dirsync' | 'azure-ad-sync' | 'entra-connect' | 'unknown'; computer: string | null } {
+export function syncToolOf(
+  samAccountName: string,
+  description: string | null | undefined,
+): { tool: 'dirsync' | 'azure-ad-sync' | 'entra-connect' | 'unknown'; computer: string | null } {
   const d = description ?? '';
   const computer = /running on (?:computer )?['‘"]?([A-Za-z0-9._-]+)/i.exec(d)?.[1] ?? null;
   // DirSync's wizard names its account MSOL_AD_SYNC (Microsoft documents that name; the description text is third-party).

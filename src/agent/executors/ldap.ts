@@ -191,9 +191,20 @@ export class LdapExecutor implements Executor {
       }
     }
     sizes.sort((a, b) => b.members - a.members);
-    const domain = parseDn(base).filter((r) => r.type === 'dc').map((r) => r.value.toLowerCase()).join('.');
+    const domain = parseDn(base)
+      .filter((r) => r.type === 'dc')
+      .map((r) => r.value.toLowerCase())
+      .join('.');
     ctx.note(`paged LDAP summary of ${base}: ${users} users, ${sizes.length} groups, ${contacts} contacts`);
-    return { domain, users, groups: sizes.length, contacts, total: users + sizes.length + contacts, largestGroups: sizes.slice(0, 5), groupsWithoutConsistencyGuid: withoutAnchor };
+    return {
+      domain,
+      users,
+      groups: sizes.length,
+      contacts,
+      total: users + sizes.length + contacts,
+      largestGroups: sizes.slice(0, 5),
+      groupsWithoutConsistencyGuid: withoutAnchor,
+    };
   }
 
   /** AD returns member;range=0-1499 for large groups: fetch the following ranges until the last one (…-*). */
@@ -240,7 +251,11 @@ export class LdapExecutor implements Executor {
   async #findSyncAccounts(client: Client, ctx: ActionContext) {
     const base = String(first((await this.#rootDse(client)).defaultNamingContext) ?? '');
     const accounts = [];
-    for await (const entries of this.#paged(client, base, '(&(objectCategory=person)(objectClass=user)(sAMAccountName=MSOL_*))', ['sAMAccountName', 'description', 'whenCreated'])) {
+    for await (const entries of this.#paged(client, base, '(&(objectCategory=person)(objectClass=user)(sAMAccountName=MSOL_*))', [
+      'sAMAccountName',
+      'description',
+      'whenCreated',
+    ])) {
       for (const e of entries) {
         const sam = String(first(e.sAMAccountName) ?? '');
         const description = text(e.description);
@@ -260,9 +275,20 @@ export class LdapExecutor implements Executor {
     const config = String(first(root.searchEntries[0]?.configurationNamingContext) ?? '');
     const own = String(first(root.searchEntries[0]?.defaultNamingContext) ?? '');
     if (!config || !own) throw new ActionError('failed', 'rootDSE has no configurationNamingContext (not an Active Directory?)');
-    const refs = await client.search(`CN=Partitions,${config}`, { scope: 'one', filter: '(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))', attributes: ['nCName', 'dnsRoot'] });
+    const refs = await client.search(`CN=Partitions,${config}`, {
+      scope: 'one',
+      filter: '(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))',
+      attributes: ['nCName', 'dnsRoot'],
+    });
     const ncs = refs.searchEntries.map((e) => ({ dn: String(first(e.nCName)), domain: String(first(e.dnsRoot) ?? '').toLowerCase() }));
-    if (!ncs.some((n) => n.dn.toLowerCase() === own.toLowerCase())) ncs.push({ dn: own, domain: parseDn(own).map((r) => r.value).join('.').toLowerCase() });
+    if (!ncs.some((n) => n.dn.toLowerCase() === own.toLowerCase()))
+      ncs.push({
+        dn: own,
+        domain: parseDn(own)
+          .map((r) => r.value)
+          .join('.')
+          .toLowerCase(),
+      });
     const countIn = async (c: Client, base: string) => {
       const skip = `(!(isCriticalSystemObject=TRUE))${NOT_SYNC_ACCOUNTS}`;
       const users = await this.#countFilter(c, base, `(&${FILTERS.user}${skip})`);
@@ -309,7 +335,10 @@ export class LdapExecutor implements Executor {
   async #copyAdminDescription(client: Client, ou: string, dryRun: boolean, ctx: ActionContext) {
     const changes: Array<{ dn: string; from: string | null; to: string }> = [];
     const conflicts: Array<{ dn: string; adminDescription: string; externalDirectoryObjectId: string }> = [];
-    for await (const entries of this.#paged(client, ou, '(&(objectCategory=group)(adminDescription=*))', ['adminDescription', 'msDS-ExternalDirectoryObjectId'])) {
+    for await (const entries of this.#paged(client, ou, '(&(objectCategory=group)(adminDescription=*))', [
+      'adminDescription',
+      'msDS-ExternalDirectoryObjectId',
+    ])) {
       for (const e of entries) {
         const adminDescription = String(first(e.adminDescription) ?? '');
         const current = first(e['msDS-ExternalDirectoryObjectId']);

@@ -27,7 +27,13 @@ export function findPowerShell(explicit?: string, opts: { core?: boolean; env?: 
   const win = process.platform === 'win32';
   if (win && !opts.core) return 'powershell.exe';
   const exe = win ? 'pwsh.exe' : 'pwsh';
-  const candidates = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, exe)), path.join(homedir(), '.dotnet', 'tools', exe)];
+  const candidates = [
+    ...(env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((d) => path.join(d, exe)),
+    path.join(homedir(), '.dotnet', 'tools', exe),
+  ];
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -102,7 +108,11 @@ export class PowerShellExecutor implements Executor {
     const inv = this.invocation(action, params);
     ctx.note(`${inv.executable} ${inv.args.join(' ')} (parameters on stdin)`);
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(inv.executable, inv.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, ...(this.#env ? { env: { ...process.env, ...this.#env } } : {}) });
+      const child = spawn(inv.executable, inv.args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+        ...(this.#env ? { env: { ...process.env, ...this.#env } } : {}),
+      });
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => child.kill(), this.#timeoutMs);

@@ -6,7 +6,12 @@ import { migrationHere } from './about.js';
 /** `batch add MIGRATION ou="…"`: the next OU batch of a Connect → Cloud Sync migration. */
 export const batchAddCommand = defineCommand<{ name: 'batch-add'; migration: string; ou: string }>({
   triggerPatterns: ['batch add'],
-  help: [{ usage: 'batch add MIGRATION ou="OU=…,DC=…"', description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).' }],
+  help: [
+    {
+      usage: 'batch add MIGRATION ou="OU=…,DC=…"',
+      description: 'Adds the next OU batch to a Connect → Cloud Sync migration (its steps follow the last batch).',
+    },
+  ],
   parse({ args }) {
     const kv = keyValues(args);
     if (!kv.rest.length || !kv.values.ou) throw new CommandError('Say "batch add MIGRATION ou="OU=…,DC=…"".');

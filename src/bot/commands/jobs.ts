@@ -21,5 +21,12 @@ async function jobsCard(turn: Turn, ref: string | undefined): Promise<Card> {
       errors.push(`${m.name}: ${e?.message ?? e}`);
     }
   }
-  return renderCard('jobs', { jobs, emptyText: errors.length ? `Could not read jobs: ${errors.join('; ')}` : ms.length ? 'No Cloud Sync job is configured yet for these migrations.' : 'No migrations here yet.' });
+  return renderCard('jobs', {
+    jobs,
+    emptyText: errors.length
+      ? `Could not read jobs: ${errors.join('; ')}`
+      : ms.length
+        ? 'No Cloud Sync job is configured yet for these migrations.'
+        : 'No migrations here yet.',
+  });
 }

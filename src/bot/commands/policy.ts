@@ -30,7 +30,8 @@ export const policyCommand = defineCommand<{ name: 'policy'; migration: string; 
 
 /** `policy <migration> [approvals=N] [owners=…|none] [ownersGroup=…|none] [window=…|none] [expiry=Nh]` */
 function parsePolicy(args: string[]): { name: 'policy'; migration: string; edit: PolicyEdit } {
-  const usage = 'Say "policy MIGRATION [approvals=N] [owners=OBJECTID,…|none] [ownersGroup=GROUPID|none] [window="Mon-Fri 22:00-06:00 Europe/Paris"|none] [expiry=48h]".';
+  const usage =
+    'Say "policy MIGRATION [approvals=N] [owners=OBJECTID,…|none] [ownersGroup=GROUPID|none] [window="Mon-Fri 22:00-06:00 Europe/Paris"|none] [expiry=48h]".';
   const { values, rest } = settings(args, { trim: true });
   if (!rest.length) throw new CommandError(usage);
   const allowed = new Set(['approvals', 'owners', 'ownersgroup', 'window', 'expiry']);
@@ -43,14 +44,21 @@ function parsePolicy(args: string[]): { name: 'policy'; migration: string; edit:
     edit.approvals = n;
   }
   if (values.owners !== undefined) {
-    const owners = values.owners.toLowerCase() === 'none' ? [] : values.owners.split(',').map((o) => o.trim()).filter(Boolean);
+    const owners =
+      values.owners.toLowerCase() === 'none'
+        ? []
+        : values.owners
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean);
     const bad = owners.find((o) => !OBJECT_ID.test(o));
     if (bad) throw new CommandError(`"${bad.slice(0, 80)}" is not an Entra object id (a GUID).`);
     edit.owners = [...new Set(owners.map((o) => o.toLowerCase()))];
   }
   if (values.ownersgroup !== undefined) {
     const g = values.ownersgroup;
-    if (g.toLowerCase() !== 'none' && !OBJECT_ID.test(g)) throw new CommandError(`ownersGroup= takes one Entra group object id (a GUID) or none; "${g.slice(0, 80)}" is neither.`);
+    if (g.toLowerCase() !== 'none' && !OBJECT_ID.test(g))
+      throw new CommandError(`ownersGroup= takes one Entra group object id (a GUID) or none; "${g.slice(0, 80)}" is neither.`);
     edit.ownersGroup = g.toLowerCase() === 'none' ? null : g.toLowerCase();
   }
   if (values.window !== undefined) {

@@ -38,7 +38,14 @@ export const runnerAdminCommand = defineCommand<RunnerAdmin>({
       });
     }
     return refusedAs('Runner not registered', async () => {
-      const req = await registrations.request({ tenantId, name, kind: c.name === 'runner-add' ? 'add' : 'rotate', actor, conversationId: conversation.id, oneToOne: conversation.type === 'personal' });
+      const req = await registrations.request({
+        tenantId,
+        name,
+        kind: c.name === 'runner-add' ? 'add' : 'rotate',
+        actor,
+        conversationId: conversation.id,
+        oneToOne: conversation.type === 'personal',
+      });
       const id = await turn.reply(runnerRequestCard(req, { expiresAt: new Date(req.requestedAt.getTime() + registrations.requestExpiryMs) }));
       if (id) await registrations.setActivity(req.id, id);
     });

@@ -19,8 +19,13 @@ async function runnersCard(turn: Turn): Promise<Card> {
     items: rs.map((r) => ({
       heading: `${r.health === 'Healthy' ? '🟢' : r.health === 'Down' || r.health === 'Expired' ? '🔴' : '⚪'} ${r.name}`,
       facts: [
-        { title: 'Health', value: r.health === 'Expired' ? 'Expired (its token was never used before its deadline and never works: runner add again)' : r.health },
-        ...(r.claimBy && !r.claimedAt && r.health !== 'Expired' && r.health !== 'Revoked' ? [{ title: 'First use by', value: `${formatTime(r.claimBy, now)} (not connected yet)` }] : []),
+        {
+          title: 'Health',
+          value: r.health === 'Expired' ? 'Expired (its token was never used before its deadline and never works: runner add again)' : r.health,
+        },
+        ...(r.claimBy && !r.claimedAt && r.health !== 'Expired' && r.health !== 'Revoked'
+          ? [{ title: 'First use by', value: `${formatTime(r.claimBy, now)} (not connected yet)` }]
+          : []),
         { title: 'Last seen', value: r.lastSeenAt ? formatTime(r.lastSeenAt, now) : 'never' },
         { title: 'Version', value: r.version ?? '—' },
         { title: 'Executor', value: r.executor ?? '—' },

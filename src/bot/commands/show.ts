@@ -6,7 +6,12 @@ import { defineCommand } from '../turn.js';
 /** `show MIGRATION [step N]`: posts here its overview and the cards of its steps in play (or step N's card). */
 export const showCommand = defineCommand<{ name: 'show'; migration: string; step?: number }>({
   triggerPatterns: ['show'],
-  help: [{ usage: 'show MIGRATION [step N]', description: "Posts here a migration's overview and the cards of its steps in play (or step N's card), with live buttons." }],
+  help: [
+    {
+      usage: 'show MIGRATION [step N]',
+      description: "Posts here a migration's overview and the cards of its steps in play (or step N's card), with live buttons.",
+    },
+  ],
   parse({ args: rest }) {
     // show MIGRATION [step N]: the migration's name may hold spaces, so "step N" is read from the end.
     const n = rest.length >= 2 && rest[rest.length - 2].toLowerCase() === 'step' ? rest[rest.length - 1] : undefined;

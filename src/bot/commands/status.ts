@@ -8,7 +8,12 @@ import { batchFacts, stateLabel, stepLines } from '../views.js';
 /** `status [migration]`: progress of this channel's migrations (or one, with every step), open incidents first. */
 export const statusCommand = defineCommand<{ name: 'status'; migration?: string }>({
   triggerPatterns: ['status'],
-  help: [{ usage: 'status [migration]', description: 'Progress: steps done, current step, OU batches, on-premises vs Entra counts per OU; with a migration, every step.' }],
+  help: [
+    {
+      usage: 'status [migration]',
+      description: 'Progress: steps done, current step, OU batches, on-premises vs Entra counts per OU; with a migration, every step.',
+    },
+  ],
   parse: ({ args }) => ({ name: 'status', migration: args.join(' ') || undefined }),
   handleCommandReceived: (turn, c) => statusCard(turn, c.migration),
 });
@@ -18,7 +23,8 @@ const SEVERITY_ORDER: Record<AlertRecord['severity'], number> = { critical: 0, w
 export async function statusCard(turn: Turn, ref: string | undefined): Promise<Card> {
   const { engine, insight, alerts, clock } = turn.d;
   const ms = await turn.scope.resolve(ref);
-  if (ref && !ms.length) return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`, { hint: 'Say status to list them all.' });
+  if (ref && !ms.length)
+    return noticeCard('No such migration', `There is no migration "${ref}" in this conversation.`, { hint: 'Say status to list them all.' });
   const migrations = [];
   for (const m of ms) {
     const steps = await engine.getSteps(m.id);
@@ -26,11 +32,21 @@ export async function statusCard(turn: Turn, ref: string | undefined): Promise<C
     const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
     const facts = [
       { title: 'Kind', value: runbookOf(m.kind).title },
-      { title: 'Current step', value: current ? `${current.seq}. ${engine.plannedStep(m, current).def.title} — ${stateLabel(current.state)}` : 'none (completed)' },
+      {
+        title: 'Current step',
+        value: current ? `${current.seq}. ${engine.plannedStep(m, current).def.title} — ${stateLabel(current.state)}` : 'none (completed)',
+      },
       ...(await insight.statusFacts(m).catch((e) => [{ title: 'Counts', value: `unavailable: ${e?.message ?? e}` }])),
     ];
     // `status <migration>`: its batches and every step; `status`: the batches of each.
-    migrations.push({ id: m.id, name: m.name, progress: `${done} of ${steps.length} steps done (${m.state})`, facts, batches: batchFacts(engine, m, steps), steps: ref ? stepLines(engine, m, steps) : [] });
+    migrations.push({
+      id: m.id,
+      name: m.name,
+      progress: `${done} of ${steps.length} steps done (${m.state})`,
+      facts,
+      batches: batchFacts(engine, m, steps),
+      steps: ref ? stepLines(engine, m, steps) : [],
+    });
   }
   // Open incidents first: those affecting any of these migrations, each once (a shared one names them all).
   const now = clock.now();

@@ -34,15 +34,21 @@ async function requestRestart(turn: Turn, a: AlertRecord): Promise<string> {
   if (refused) return refused;
   const current = await restartView(engine, a);
   if (current && RESTART_OPEN.includes(current.state)) {
-    return `A restart is already asked for: step ${current.seq} of ${current.migrationName} (${stateLabel(current.state).toLowerCase()}). Nothing was changed; ${current.state === 'rejected' || current.state === 'failed' || current.state === 'lost' ? 'ask again or retry from its step card' : 'its step card is in the migration\'s thread'}.`;
+    return `A restart is already asked for: step ${current.seq} of ${current.migrationName} (${stateLabel(current.state).toLowerCase()}). Nothing was changed; ${current.state === 'rejected' || current.state === 'failed' || current.state === 'lost' ? 'ask again or retry from its step card' : "its step card is in the migration's thread"}.`;
   }
   const m = await restartMigration(engine, a);
   if (!m) return 'None of the migrations this alert affects is active: nothing to restart it in. Nothing was changed.';
   try {
-    const out = await engine.addIncidentStep(m.id, 'restart-quarantined-job', { alertId: a.id, jobId: a.action.jobId, resetScope: a.action.resetScope, reason: a.action.reason }, actor);
+    const out = await engine.addIncidentStep(
+      m.id,
+      'restart-quarantined-job',
+      { alertId: a.id, jobId: a.action.jobId, resetScope: a.action.resetScope, reason: a.action.reason },
+      actor,
+    );
     const step = out.step;
     if (!out.added) return `A restart is already asked for: step ${step.seq} of ${m.name} (${stateLabel(step.state).toLowerCase()}). Nothing was changed.`;
-    if (step.state === 'awaiting_approval') return `Restart requested: step ${step.seq} of ${m.name} waits for the approval of its change owners (its card is in ${m.name}'s thread).`;
+    if (step.state === 'awaiting_approval')
+      return `Restart requested: step ${step.seq} of ${m.name} waits for the approval of its change owners (its card is in ${m.name}'s thread).`;
     return `The restart was added as step ${step.seq} of ${m.name}, but its approval could not be asked: ${out.notice ?? stateLabel(step.state)}`;
   } catch (e) {
     if (e instanceof EngineError) return e.message;

@@ -4,7 +4,11 @@ import { noticeCard, type Card } from '../cards.js';
 import { defineVerb, type Turn } from '../turn.js';
 import { alertSubject } from './subjects.js';
 
-export const alertData = z.object({ alert: z.string().min(1).max(200), v: z.coerce.number().int().min(0).optional(), hours: z.coerce.number().int().optional() });
+export const alertData = z.object({
+  alert: z.string().min(1).max(200),
+  v: z.coerce.number().int().min(0).optional(),
+  hours: z.coerce.number().int().optional(),
+});
 
 const ALERT_VERBS: Record<string, 'ack' | 'snooze' | 'resolve'> = { 'alert.ack': 'ack', 'alert.snooze': 'snooze', 'alert.resolve': 'resolve' };
 
@@ -17,7 +21,8 @@ export const alertVerb = defineVerb({
   async handleActionInvoked(turn, verb, data) {
     let notice: string | undefined;
     if (verb !== 'alert.refresh') {
-      if (verb === 'alert.snooze' && data.hours !== 1 && data.hours !== 24) return noticeCard('Nothing was changed', 'Snooze for 1 or 24 hours.', { color: 'Attention' });
+      if (verb === 'alert.snooze' && data.hours !== 1 && data.hours !== 24)
+        return noticeCard('Nothing was changed', 'Snooze for 1 or 24 hours.', { color: 'Attention' });
       notice = (await turn.d.alerts.act(data.alert, ALERT_VERBS[verb], turn.actor, data.v ?? -1, data.hours)).notice;
     }
     return alertAnswer(turn, data.alert, notice);

@@ -23,7 +23,10 @@ export const migrationCreateVerb = defineVerb<Record<string, unknown>>({
     if (!p.success) return formCard(turn, {}, 'The form data is not valid. Please fill it in again.');
     const f = p.data;
     const owners = [...(f.ownerChoices ?? '').split(','), ...(f.owners ?? '').split(',')].map((s) => s.trim()).filter(Boolean);
-    const created = (out: CreationResult) => noticeCard(`Migration "${out.ok ? out.migration.name : ''}" created`, out.ok ? `${homeText(out.migration)} Migration id: ${out.migration.id}.` : '', { color: 'Good' });
+    const created = (out: CreationResult) =>
+      noticeCard(`Migration "${out.ok ? out.migration.name : ''}" created`, out.ok ? `${homeText(out.migration)} Migration id: ${out.migration.id}.` : '', {
+        color: 'Good',
+      });
     const { tenantId, actor } = turn;
     const out = await createWithinAnswerTime(
       turn,
@@ -31,7 +34,10 @@ export const migrationCreateVerb = defineVerb<Record<string, unknown>>({
         name: f.name ?? '',
         kind: f.kind || 'connect-to-cloud-sync',
         domain: f.domain ?? '',
-        ous: (f.ou ?? '').split(';').map((s) => s.trim()).filter(Boolean),
+        ous: (f.ou ?? '')
+          .split(';')
+          .map((s) => s.trim())
+          .filter(Boolean),
         owners,
         ownersGroup: f.ownersGroup?.trim() || undefined,
         approvals: f.approvals === undefined || f.approvals === '' ? undefined : Number(f.approvals),

@@ -13,6 +13,10 @@ export const migrationRollbackVerb = defineVerb({
   subject: migrationSubject('That migration does not exist here.'),
   async handleActionInvoked(turn, _verb, _data, m) {
     const { steps, ous } = await turn.d.engine.startRollback(m!.id, 'all', turn.actor);
-    return noticeCard('Rollback of every batch started', `${ous.join('; ')} go back to Connect Sync. ${steps.length} rollback steps are posted in the thread; each change needs approval. Cancel ${m!.name} once they are done.`, { color: 'Warning' });
+    return noticeCard(
+      'Rollback of every batch started',
+      `${ous.join('; ')} go back to Connect Sync. ${steps.length} rollback steps are posted in the thread; each change needs approval. Cancel ${m!.name} once they are done.`,
+      { color: 'Warning' },
+    );
   },
 });

@@ -26,14 +26,25 @@ export const policyChangeVerb = defineVerb({
     const commentProblem = textProblem(data.comment, 'The comment', { lineBreaks: true });
     if (commentProblem) return noticeCard('Nothing was changed', commentProblem, { color: 'Attention' });
     if (verb !== 'policy.refresh') {
-      const r = await policyChanges.decide({ migrationId: m!.id, changeId: data.p, version: data.v, verb: verb === 'policy.approve' ? 'approve' : 'reject', actor: turn.actor, comment: data.comment?.trim() || undefined });
+      const r = await policyChanges.decide({
+        migrationId: m!.id,
+        changeId: data.p,
+        version: data.v,
+        verb: verb === 'policy.approve' ? 'approve' : 'reject',
+        actor: turn.actor,
+        comment: data.comment?.trim() || undefined,
+      });
       notice = r.notice;
       if (r.applied) await refreshOverview(turn, m!.id);
     }
     const change = await policyChanges.get(m!.id, data.p);
     if (!change) return noticeCard('Nothing was changed', `Policy change ${data.p} does not exist.`, { color: 'Attention' });
     if (turn.replyToId && !change.activityId) await policyChanges.setActivity(m!.id, change.id, turn.replyToId);
-    return policyChangeCard(engine, policyChanges, people, (await engine.getMigration(m!.id))!, change, { now: clock.now(), notice, viewerOid: turn.actor.oid });
+    return policyChangeCard(engine, policyChanges, people, (await engine.getMigration(m!.id))!, change, {
+      now: clock.now(),
+      notice,
+      viewerOid: turn.actor.oid,
+    });
   },
 });
 

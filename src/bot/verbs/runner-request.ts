@@ -16,7 +16,16 @@ export const runnerRequestVerb = defineVerb({
   async handleActionInvoked(turn, verb, data, before) {
     await rememberRequestCard(turn, before!);
     let notice: string | undefined;
-    if (verb !== 'runner.refresh') notice = (await turn.d.registrations.decide({ id: before!.id, tenantId: turn.tenantId, version: data.v ?? -1, verb: verb === 'runner.approve' ? 'approve' : 'reject', actor: turn.actor })).notice;
+    if (verb !== 'runner.refresh')
+      notice = (
+        await turn.d.registrations.decide({
+          id: before!.id,
+          tenantId: turn.tenantId,
+          version: data.v ?? -1,
+          verb: verb === 'runner.approve' ? 'approve' : 'reject',
+          actor: turn.actor,
+        })
+      ).notice;
     return runnerRequestView(turn, before!.id, notice);
   },
 });

@@ -21,7 +21,8 @@ const STEP_VERBS: Record<string, Verb> = {
   'step.done': 'done',
 };
 
-const CHECKING_NOTICE = 'Checking with the on-premises runner before this goes further. This card updates itself when the answer is in; nothing has changed yet.';
+const CHECKING_NOTICE =
+  'Checking with the on-premises runner before this goes further. This card updates itself when the answer is in; nothing has changed yet.';
 
 const stepData = z.object({
   m: z.string().min(1).max(80),
@@ -58,7 +59,19 @@ export const stepVerb = defineVerb<z.infer<typeof stepData>, { before: StepSnaps
     if (verb === 'card.refresh') return stepCard(before, { ...view, now });
     // The card clicked is the step's card in the channel, if none is recorded yet (updates go to it).
     if (turn.replyToId && !before.step.activityId) await engine.setStepActivity(m!.id, before.step.seq, turn.replyToId);
-    const acting = engine.act({ verb: STEP_VERBS[verb], migrationId: m!.id, seq: data.s, version: data.v, attempt: data.a, actor: turn.actor, comment: data.comment?.trim() || undefined, confirmText: data.confirm }, { before });
+    const acting = engine.act(
+      {
+        verb: STEP_VERBS[verb],
+        migrationId: m!.id,
+        seq: data.s,
+        version: data.v,
+        attempt: data.a,
+        actor: turn.actor,
+        comment: data.comment?.trim() || undefined,
+        confirmText: data.confirm,
+      },
+      { before },
+    );
     // Request and Retry may wait on the runner (guard reads, the plan's facts): see BotDeps.answerClickWithinMs.
     const result = verb === 'step.request' || verb === 'step.retry' ? await within(acting, turn.d.answerClickWithinMs ?? 4_000) : await acting;
     if (!result) {
@@ -82,7 +95,9 @@ function finishInBackground(turn: Turn, acting: Promise<{ changed: boolean; noti
       .then((r) => (!r.changed && r.notice ? say(r.notice) : undefined))
       .catch(async (err) => {
         log.error({ err, migrationId: m.id, step: step.seq }, 'card action failed after the click was answered');
-        await say(`cutover could not finish this click: ${String(err?.message ?? err).slice(0, 300)} Refresh the card to see the current state, then try again.`);
+        await say(
+          `cutover could not finish this click: ${String(err?.message ?? err).slice(0, 300)} Refresh the card to see the current state, then try again.`,
+        );
       })
       .catch((err) => log.warn({ err, migrationId: m.id, step: step.seq }, 'could not update the card after a slow click')),
   );

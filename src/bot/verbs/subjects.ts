@@ -11,7 +11,10 @@ import type { Subject } from '../turn.js';
 
 type NotHere<D> = string | ((why: Exclude<Verdict, 'here'>, data: D) => string | null);
 
-const wording = <D>(notHere: NotHere<D>) => (why: Exclude<Verdict, 'here'>, data: D) => (typeof notHere === 'string' ? notHere : notHere(why, data));
+const wording =
+  <D>(notHere: NotHere<D>) =>
+  (why: Exclude<Verdict, 'here'>, data: D) =>
+    typeof notHere === 'string' ? notHere : notHere(why, data);
 
 /** A migration named by the card's `m`. */
 export function migrationSubject<D extends { m: string }>(notHere: NotHere<D>): Subject<D, Migration | null> {
@@ -25,7 +28,15 @@ export function migrationSubject<D extends { m: string }>(notHere: NotHere<D>): 
 /** An alert (incident) named by the card's `alert`: it is in the channels of its migrations and of its cards. */
 export const alertSubject: Subject<{ alert: string }, AlertRecord | null> = {
   load: (turn, data) => turn.d.alerts.get(data.alert),
-  placeOf: (a) => (a ? { tenantId: a.tenantId, conversations: [...a.migrations.map((m) => m.conversationId), ...a.posts.map((p) => p.conversationId), a.conversationId].filter((c): c is string => !!c) } : null),
+  placeOf: (a) =>
+    a
+      ? {
+          tenantId: a.tenantId,
+          conversations: [...a.migrations.map((m) => m.conversationId), ...a.posts.map((p) => p.conversationId), a.conversationId].filter(
+            (c): c is string => !!c,
+          ),
+        }
+      : null,
   // A missing alert is the handler's to say (after the click is tried, as the alert may have just been resolved).
   notHere: (why) => (why === 'missing' ? null : 'This alert belongs to another conversation or Entra tenant.'),
 };

@@ -11,16 +11,23 @@ export const agents: MonitorCheck = {
     const scopes: string[] = [];
     if (h?.verdict === 'unhealthy') {
       scopes.push('unhealthy');
-      await cx.raise(m, 'unhealthy', {
-        severity: 'critical',
-        title: `Cloud Sync agents for ${m.domain} look unhealthy`,
-        summary: `${h.reasons.join(' ')} (inferred from ${h.source}).`,
-        remedy: 'Check the provisioning agent service (Microsoft Azure AD Connect Provisioning Agent) on the agent servers, its outbound connectivity, and the agents page in the Entra admin center.',
-        facts: [
-          { title: 'Last successful run', value: h.lastSuccessfulRun ?? 'never' },
-          { title: 'How this is known', value: 'app-only Graph cannot list agents: job status, quarantine reasons and provisioning logs' },
-        ],
-      }, true, `configuration:${m.domain.toLowerCase()}`);
+      await cx.raise(
+        m,
+        'unhealthy',
+        {
+          severity: 'critical',
+          title: `Cloud Sync agents for ${m.domain} look unhealthy`,
+          summary: `${h.reasons.join(' ')} (inferred from ${h.source}).`,
+          remedy:
+            'Check the provisioning agent service (Microsoft Azure AD Connect Provisioning Agent) on the agent servers, its outbound connectivity, and the agents page in the Entra admin center.',
+          facts: [
+            { title: 'Last successful run', value: h.lastSuccessfulRun ?? 'never' },
+            { title: 'How this is known', value: 'app-only Graph cannot list agents: job status, quarantine reasons and provisioning logs' },
+          ],
+        },
+        true,
+        `configuration:${m.domain.toLowerCase()}`,
+      );
     }
     await cx.resolveExcept(m, scopes);
   },

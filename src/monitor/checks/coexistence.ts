@@ -22,8 +22,12 @@ export const coexistence: MonitorCheck = {
         severity: 'critical',
         title: `${ou} was removed from Connect Sync scope before cutover`,
         summary: `${v.detail}. Removing objects from Connect Sync scope during coexistence can drop references in the Entra connector space and export reference deletes (group membership removals) to Entra ID (seed 001).`,
-        remedy: 'Put the OU back in the AD connector\'s scope in the Connect wizard before the next sync cycle, and keep the scheduler stopped until it is back.',
-        facts: [{ title: 'OU', value: ou }, { title: 'Connect scope', value: describeConnectScope(scope) || '(empty)' }],
+        remedy:
+          "Put the OU back in the AD connector's scope in the Connect wizard before the next sync cycle, and keep the scheduler stopped until it is back.",
+        facts: [
+          { title: 'OU', value: ou },
+          { title: 'Connect scope', value: describeConnectScope(scope) || '(empty)' },
+        ],
       });
     }
     await cx.resolveExcept(m, out);

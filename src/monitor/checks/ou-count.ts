@@ -60,7 +60,9 @@ function entraView(tenantId: string, cx: CheckContext): Promise<EntraOuView> {
   return cx.once(`entra|${tenantId}`, async () => {
     const views = cx.kept as Map<string, { stamp: string; signature: string; view: EntraOuView }>;
     const lists = await Promise.all(cx.migrations.filter((x: Migration) => x.tenantId === tenantId).map((x) => scopedOus(x, cx)));
-    const ous = [...new Map(lists.flat().map((o) => [DnBucketCache.signatureOf([o]), o])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
+    const ous = [...new Map(lists.flat().map((o) => [DnBucketCache.signatureOf([o]), o])).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, o]) => o);
     const signature = DnBucketCache.signatureOf(ous);
     const { stamp, users } = await cx.ports.entraUsers(tenantId);
     const cached = views.get(tenantId);
@@ -79,9 +81,15 @@ export function reconcileContent(r: ReconcileResult, o: { steady: boolean; need:
   const remedies: string[] = [];
   if (k.missingInEntra) remedies.push('Missing: read the provisioning logs for those users and the job status; provision one on demand to see the reason.');
   if (k.notOnPrem) remedies.push('In Entra only: check for moves out of the OU and deletes held by the accidental-delete threshold.');
-  if (k.duplicates) remedies.push('Duplicates: make UPN and mail unique on-premises, or hard-match the existing cloud user (matching immutable id) before the next sync; otherwise a soft match or an AttributeValueMustBeUnique error follows.');
+  if (k.duplicates)
+    remedies.push(
+      'Duplicates: make UPN and mail unique on-premises, or hard-match the existing cloud user (matching immutable id) before the next sync; otherwise a soft match or an AttributeValueMustBeUnique error follows.',
+    );
   if (k.drift) remedies.push('Drift: look for export errors on those users in the provisioning logs and check the attribute mappings.');
-  if (k.immutableIdMismatch) remedies.push('Immutable id: set ms-DS-ConsistencyGuid to the GUID Entra holds (or fix the cloud user) before Cloud Sync takes these users over, or they will be duplicated.');
+  if (k.immutableIdMismatch)
+    remedies.push(
+      'Immutable id: set ms-DS-ConsistencyGuid to the GUID Entra holds (or fix the cloud user) before Cloud Sync takes these users over, or they will be duplicated.',
+    );
   return {
     severity: 'warning',
     title: k.onPrem !== k.entra ? `User count mismatch in ${r.ou}` : `Reconciliation differences in ${r.ou}`,
@@ -95,7 +103,14 @@ export function reconcileContent(r: ReconcileResult, o: { steady: boolean; need:
       { title: 'Entra ID', value: String(k.entra) },
       { title: 'Matched', value: String(k.matched) },
       ...LIST_KEYS.map((key) => ({ title: LIST_TITLES[key], value: String(r[key].length) })),
-      { title: 'Persisted', value: o.steady ? (o.need > 1 ? `${o.need}+ consecutive checks (job in steady state)` : 'job in steady state: alerting at once') : `${o.need}+ consecutive checks` },
+      {
+        title: 'Persisted',
+        value: o.steady
+          ? o.need > 1
+            ? `${o.need}+ consecutive checks (job in steady state)`
+            : 'job in steady state: alerting at once'
+          : `${o.need}+ consecutive checks`,
+      },
     ],
     objects: { title: '', lines: [], sections: cardSections(r), report: { rows: reportRowCount(r) } },
   };

@@ -13,7 +13,10 @@ export const scheduler: MonitorCheck = {
     const now = cx.clock.now();
     const scopes: string[] = [];
     const heldByAny = held ?? (await cx.once(`scheduler-held-tenant|${m.tenantId}`, () => cx.engine.schedulerHeldInTenant(m.tenantId)));
-    const seenOff = await cx.once(`scheduler-seen-off|${m.tenantId}`, () => cx.ports.schedulerSeenOff?.(m.tenantId, !s.syncCycleEnabled && !heldByAny, now) ?? Promise.resolve(null));
+    const seenOff = await cx.once(
+      `scheduler-seen-off|${m.tenantId}`,
+      () => cx.ports.schedulerSeenOff?.(m.tenantId, !s.syncCycleEnabled && !heldByAny, now) ?? Promise.resolve(null),
+    );
     const disabledSince = s.syncCycleEnabled ? null : (held?.since ?? heldByAny?.since ?? seenOff);
     if (!s.syncCycleEnabled && disabledSince) {
       const off = now.getTime() - disabledSince.getTime();
@@ -28,7 +31,10 @@ export const scheduler: MonitorCheck = {
           title: 'Connect Sync scheduler off for nearly 7 days',
           summary: `The scheduler has been disabled since ${since} (${source}). A delta sync must happen within 7 days of the last one, or a full sync is needed.`,
           remedy: 'Finish the current step and start the scheduler, or run a delta cycle (Start-ADSyncSyncCycle -PolicyType Delta).',
-          facts: [{ title: 'Disabled since', value: since }, { title: 'Source', value: source }],
+          facts: [
+            { title: 'Disabled since', value: since },
+            { title: 'Source', value: source },
+          ],
         });
       } else if (!heldByAny && off >= cx.settings.schedulerDisabledMs) {
         scopes.push('left-disabled');
@@ -37,7 +43,10 @@ export const scheduler: MonitorCheck = {
           title: 'Connect Sync scheduler left disabled',
           summary: `The scheduler has been disabled since ${since} (${source}), but no step of this migration expects it off now.`,
           remedy: "Start it (Set-ADSyncScheduler -SyncCycleEnabled $true) or run the runbook's start-scheduler step.",
-          facts: [{ title: 'Disabled since', value: since }, { title: 'Source', value: source }],
+          facts: [
+            { title: 'Disabled since', value: since },
+            { title: 'Source', value: source },
+          ],
         });
       }
     }

@@ -20,7 +20,9 @@ const staying = (c: { batchOus: string[]; rollbackOus: string[] }) => c.batchOus
 
 /** A partial (coexistence) migration never disables or decommissions Connect Sync. */
 const onlyFullMigration = (_f: unknown, c: { partial: boolean }) =>
-  c.partial ? 'The owners declared this migration partial (coexistence): Connect Sync keeps serving the objects no batch moved, so it is never disabled.' : null;
+  c.partial
+    ? 'The owners declared this migration partial (coexistence): Connect Sync keeps serving the objects no batch moved, so it is never disabled.'
+    : null;
 
 /** The no-flow rules took: every object of the OU carries cloudNoFlow and Connect holds no export for any of them. */
 function rulesTook(status: any, ou: string): string | null {
@@ -28,10 +30,16 @@ function rulesTook(status: any, ou: string): string | null {
   const missing = (status.missingCloudNoFlow ?? []) as Array<{ dn: string; objectClass: string }>;
   const pending = (status.pendingExports ?? []) as Array<{ dn: string; operation: string }>;
   if (missing.length || status.withCloudNoFlow < status.objects) {
-    return `The rules did not take for ${status.objects - status.withCloudNoFlow} of ${status.objects} objects in ${ou} (no cloudNoFlow in the metaverse after the full synchronization), e.g. ${missing.slice(0, 5).map((m) => `${m.dn} (${m.objectClass})`).join('; ')}. Connect Sync would keep exporting them: check the rules' scope, then Retry.`;
+    return `The rules did not take for ${status.objects - status.withCloudNoFlow} of ${status.objects} objects in ${ou} (no cloudNoFlow in the metaverse after the full synchronization), e.g. ${missing
+      .slice(0, 5)
+      .map((m) => `${m.dn} (${m.objectClass})`)
+      .join('; ')}. Connect Sync would keep exporting them: check the rules' scope, then Retry.`;
   }
   if ((status.pendingExportCount ?? pending.length) > 0) {
-    return `Connect Sync still holds ${status.pendingExportCount ?? pending.length} pending exports to Entra ID for objects in ${ou}, e.g. ${pending.slice(0, 5).map((p) => `${p.operation} ${p.dn}`).join('; ')}.`;
+    return `Connect Sync still holds ${status.pendingExportCount ?? pending.length} pending exports to Entra ID for objects in ${ou}, e.g. ${pending
+      .slice(0, 5)
+      .map((p) => `${p.operation} ${p.dn}`)
+      .join('; ')}.`;
   }
   return null;
 }
@@ -53,18 +61,21 @@ export const connectToCloudSync: RunbookDefinition = {
       },
       title: 'Assess the forest for Cloud Sync',
       purpose: 'Before any change: object counts against Cloud Sync limits, parity gaps, prerequisites and a recommendation.',
-      warning: 'If you depend on device writeback, advanced sync rules, cross-forest references, or other Connect Sync-only features, you cannot fully migrate yet; a partial migration (coexistence) is still possible. (seed 002)',
+      warning:
+        'If you depend on device writeback, advanced sync rules, cross-forest references, or other Connect Sync-only features, you cannot fully migrate yet; a partial migration (coexistence) is still possible. (seed 002)',
       source: 'seed 002, "Pre-Migration Assessment" (150,000 objects per domain, groups up to 50,000 members, parity gaps, prerequisites)',
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'assess' },
-      evidence: "The recommendation; counts per domain vs 150,000; largest groups vs 50,000 members; custom sync rules; what the tenant uses (password hash sync, password writeback, Exchange hybrid, group writeback); groups without ms-DS-ConsistencyGuid; Entra's accidental-delete prevention; Cloud Sync agent health as app-only Graph can infer it.",
+      evidence:
+        "The recommendation; counts per domain vs 150,000; largest groups vs 50,000 members; custom sync rules; what the tenant uses (password hash sync, password writeback, Exchange hybrid, group writeback); groups without ms-DS-ConsistencyGuid; Entra's accidental-delete prevention; Cloud Sync agent health as app-only Graph can infer it.",
     },
     {
       key: 'verify-prerequisites',
       title: 'Verify the prerequisites for migrating',
       purpose: 'Confirm this guidance applies: Connect installed with Express settings, no device sync, Cloud Sync prerequisites met.',
-      warning: "The following guidance is only for users who have installed Microsoft Entra Connect using the Express settings and aren't synchronizing devices. (seed 000/001)",
+      warning:
+        "The following guidance is only for users who have installed Microsoft Entra Connect using the Express settings and aren't synchronizing devices. (seed 000/001)",
       source: 'seed 000/001, "Verify the pre-requisites for migrating"; seed 002, "Pre-Migration Assessment"',
       approval: 'none',
       production: false,
@@ -96,13 +107,15 @@ export const connectToCloudSync: RunbookDefinition = {
         sameBatch: true,
         facts: (e) => {
           const count = e.results?.[0];
-          return count && typeof count.users === 'number' ? { ouUserCount: count.users, ou: { users: count.users, groups: Number(count.groups ?? 0), contacts: Number(count.contacts ?? 0) } } : {};
+          return count && typeof count.users === 'number'
+            ? { ouUserCount: count.users, ou: { users: count.users, groups: Number(count.groups ?? 0), contacts: Number(count.contacts ?? 0) } }
+            : {};
         },
       },
       perBatch: true,
       title: 'Count the users in the OU',
       purpose: 'Count the users in the batch OU on-premises: the number Cloud Sync must reach.',
-      warning: "Keep this OU in Microsoft Entra Connect Sync scope during migration. (seed 001)",
+      warning: 'Keep this OU in Microsoft Entra Connect Sync scope during migration. (seed 001)',
       source: 'seed 000/001, "Create or identify an OU for the migration" and "Run PowerShell on OU" (Get-ADUser -Filter * -SearchBase)',
       approval: 'none',
       production: false,
@@ -132,7 +145,8 @@ export const connectToCloudSync: RunbookDefinition = {
       title: 'Create the cloudNoFlow / JoinNoFlow rules',
       purpose: 'Stop Connect Sync exporting adds, deletes and non-reference updates for the OU, while keeping it in scope.',
       warning: COEXISTENCE_WARNING,
-      source: 'seed 001, "Create the custom sync rules" (inbound Join rule setting cloudNoFlow = True; outbound JoinNoFlow rule scoped on cloudNoFlow EQUAL True)',
+      source:
+        'seed 001, "Create the custom sync rules" (inbound Join rule setting cloudNoFlow = True; outbound JoinNoFlow rule scoped on cloudNoFlow EQUAL True)',
       approval: 'change-owners',
       production: true,
       guards: ['ou-not-rolled-back', 'ou-in-connect-scope'],
@@ -149,7 +163,8 @@ export const connectToCloudSync: RunbookDefinition = {
         ],
       },
       expect: (results, c) => rulesTook(results[3], c.ou!),
-      evidence: "Rule identifiers and precedences; the full synchronization's runs; every object of the OU with cloudNoFlow in the metaverse and no pending export to Entra ID; configuration exports before and after.",
+      evidence:
+        "Rule identifiers and precedences; the full synchronization's runs; every object of the OU with cloudNoFlow in the metaverse and no pending export to Entra ID; configuration exports before and after.",
       effect: (c, f) =>
         `Connect Sync stops exporting adds, deletes and non-reference updates for ${objectsOfOu(c, f)}; reference updates (member, manager) still flow, and an object whose reference attribute changes is exported whole. The OU stays in Connect Sync scope. A full synchronization of every connector runs now, over ${everyObjectOf(c, f)}; it can take hours on a large forest.`,
     },
@@ -199,15 +214,18 @@ export const connectToCloudSync: RunbookDefinition = {
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'provision-on-demand' },
-      evidence: 'The sample user, the result, and the import / matching / scoping / export steps: it must match the existing Entra user (a Create would be a duplicate).',
+      evidence:
+        'The sample user, the result, and the import / matching / scoping / export steps: it must match the existing Entra user (a Create would be a duplicate).',
       effect: (c) => `One user of ${c.ou} (else one group) is provisioned by Cloud Sync now, matched to its existing Entra object; nothing else changes.`,
     },
     {
       key: 'enable-cloud-sync',
       perBatch: true,
       title: 'Enable the Cloud Sync job',
-      purpose: 'Start the provisioning job (and the password hash job when the tenant uses password hash sync); for a later batch, restart the running job so it picks up the new scope.',
-      warning: 'A scope change on a running job is picked up only after provisioning restarts ("Once you\'ve changed the scope, you should restart provisioning", Microsoft Learn, "Configure Cloud Sync").',
+      purpose:
+        'Start the provisioning job (and the password hash job when the tenant uses password hash sync); for a later batch, restart the running job so it picks up the new scope.',
+      warning:
+        'A scope change on a running job is picked up only after provisioning restarts ("Once you\'ve changed the scope, you should restart provisioning", Microsoft Learn, "Configure Cloud Sync").',
       source: 'seed 002, "Step 4": "Enable the configuration"; Graph POST …/jobs/{id}/start and …/restart',
       approval: 'change-owners',
       production: true,
@@ -224,11 +242,13 @@ export const connectToCloudSync: RunbookDefinition = {
       title: 'Verify the OU users are synchronizing',
       purpose:
         "Cloud Sync has taken every user, group and contact of the OU (its provisioning logs since the job started, object by object), waiting a bounded time for its first cycle. Then Microsoft's new-user test: create a user in the OU and see Cloud Sync provision it.",
-      source: 'seed 000/001, "Verify pilot users are synchronizing and being provisioned" ("If you create a new user in this OU, verify that it\'s being provisioned"); seed 002, "Step 5" (provisioning logs)',
+      source:
+        'seed 000/001, "Verify pilot users are synchronizing and being provisioned" ("If you create a new user in this OU, verify that it\'s being provisioned"); seed 002, "Step 5" (provisioning logs)',
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'verify-ou-counts' },
-      evidence: 'Objects of the OU taken by Cloud Sync (and those it has not, by name); Entra counts; agent health inferred from the job; the new-user test to do by hand.',
+      evidence:
+        'Objects of the OU taken by Cloud Sync (and those it has not, by name); Entra counts; agent health inferred from the job; the new-user test to do by hand.',
     },
     {
       key: 'start-scheduler',
@@ -272,7 +292,8 @@ export const connectToCloudSync: RunbookDefinition = {
       approval: 'none',
       production: false,
       action: { kind: 'graph', operation: 'post-migration-validation' },
-      evidence: 'User attributes (displayName, mail, UPN, proxyAddresses) vs on-premises; groups; provisioning-log failures; agents; and the human checks (a sample sign-in with password hash sync, writeback).',
+      evidence:
+        'User attributes (displayName, mail, UPN, proxyAddresses) vs on-premises; groups; provisioning-log failures; agents; and the human checks (a sample sign-in with password hash sync, writeback).',
     },
     {
       key: 'move-sync-features',
@@ -281,7 +302,8 @@ export const connectToCloudSync: RunbookDefinition = {
         'What the tenant uses on Connect Sync (password hash sync, password writeback, Exchange hybrid writeback) is configured and verified on Cloud Sync before Connect stops; nothing the tenant does not use is turned on.',
       warning:
         "Connect Sync's password hash sync and password writeback run in its ADSync service, not its scheduler: they kept working while the scheduler was stopped, and stop only when Connect Sync is disabled.",
-      source: 'seed 002, "Post-Migration Validation" (password hash sync, writeback) and "Programmatic Migration via MS Graph API" (the AD2AADPasswordHash job, Exchange hybrid writeback)',
+      source:
+        'seed 002, "Post-Migration Validation" (password hash sync, writeback) and "Programmatic Migration via MS Graph API" (the AD2AADPasswordHash job, Exchange hybrid writeback)',
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'configure-sync-features' },
@@ -293,11 +315,15 @@ export const connectToCloudSync: RunbookDefinition = {
       title: 'Confirm password writeback on Cloud Sync',
       purpose: 'The tenant uses password writeback on Connect Sync: it must work through Cloud Sync before Connect is disabled.',
       warning:
-        "Cloud Sync password writeback is switched on in the Entra admin center or with Set-AADCloudSyncPasswordWritebackConfiguration; Graph has no call that enables or reads it with application permissions, so a person confirms it here.",
-      source: 'Microsoft Learn, "Tutorial: Enable cloud sync self-service password reset writeback to an on-premises environment"; seed 002, "Post-Migration Validation" (writeback)',
+        'Cloud Sync password writeback is switched on in the Entra admin center or with Set-AADCloudSyncPasswordWritebackConfiguration; Graph has no call that enables or reads it with application permissions, so a person confirms it here.',
+      source:
+        'Microsoft Learn, "Tutorial: Enable cloud sync self-service password reset writeback to an on-premises environment"; seed 002, "Post-Migration Validation" (writeback)',
       approval: 'change-owners',
       production: true,
-      skipIf: (f) => (f.assessment?.featuresInUse?.passwordWriteback === true ? null : 'The tenant does not use password writeback on Connect Sync: nothing to move, nothing turned on.'),
+      skipIf: (f) =>
+        f.assessment?.featuresInUse?.passwordWriteback === true
+          ? null
+          : 'The tenant does not use password writeback on Connect Sync: nothing to move, nothing turned on.',
       action: {
         kind: 'manual',
         checklist: [
@@ -312,7 +338,8 @@ export const connectToCloudSync: RunbookDefinition = {
       establishes: { scheduler: { enabled: false, serviceStopped: true }, connectDisabled: true },
       title: 'Disable Connect Sync',
       purpose: 'Stop Connect Sync entirely: the scheduler off and the ADSync service stopped and disabled; the server stays installed for the soak.',
-      warning: 'Keep the Connect Sync server in a disabled (not decommissioned) state for at least a week after full migration: it is the quick rollback path. (seed 002)',
+      warning:
+        'Keep the Connect Sync server in a disabled (not decommissioned) state for at least a week after full migration: it is the quick rollback path. (seed 002)',
       source: 'seed 000/001, "Stop Microsoft Entra Connect" ("turn off the synchronization service"); seed 002, "Disable Connect Sync"',
       approval: 'change-owners',
       production: true,
@@ -338,7 +365,8 @@ export const connectToCloudSync: RunbookDefinition = {
       purpose: "Connect Sync's tenant-level accidental-delete prevention can block Cloud Sync's deletes after cutover: check it and clear it if it is on.",
       warning:
         "Graph's directory/onPremisesSynchronization does not accept application permissions, so cutover cannot read this setting: a person checks it. Check it before batch 1 too: it can hold Cloud Sync's deletes as soon as Cloud Sync owns objects.",
-      source: 'how-to-troubleshoot.md, "Microsoft Entra object deletion threshold": Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
+      source:
+        'how-to-troubleshoot.md, "Microsoft Entra object deletion threshold": Get-/Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention (AADCloudSyncTools)',
       skipIf: onlyFullMigration,
       approval: 'none',
       production: false,
@@ -346,7 +374,7 @@ export const connectToCloudSync: RunbookDefinition = {
         kind: 'manual',
         checklist: [
           'Get-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id> shows whether it is on and its threshold.',
-          'If it is on: Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id>, and rely on Cloud Sync\'s own accidental-delete threshold.',
+          "If it is on: Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention -tenantId <tenant id>, and rely on Cloud Sync's own accidental-delete threshold.",
         ],
       },
       evidence: 'Who checked it, and when.',
@@ -355,7 +383,8 @@ export const connectToCloudSync: RunbookDefinition = {
       key: 'soak',
       title: 'Soak: verify everything is good',
       purpose: 'Connect stays disabled, not uninstalled, while the monitor keeps reconciling; confirm everything is good after the soak.',
-      warning: 'At least 7 days (configurable upward only). Leave the server in a disabled state for a period of time, so you can verify the migration was successful. (seeds 000, 002)',
+      warning:
+        'At least 7 days (configurable upward only). Leave the server in a disabled state for a period of time, so you can verify the migration was successful. (seeds 000, 002)',
       source: 'seed 000/001, "Verify everything is good"; seed 002, "keep … disabled … for at least a week"',
       skipIf: onlyFullMigration,
       approval: 'none',
@@ -391,7 +420,8 @@ export const connectToCloudSync: RunbookDefinition = {
         ],
       },
       evidence: 'Who approved and who confirmed the uninstall.',
-      effect: (c, f) => `The Connect Sync server is uninstalled: going back to Connect Sync afterwards means a new installation and a full synchronization of ${everyObjectOf(c, f)}.`,
+      effect: (c, f) =>
+        `The Connect Sync server is uninstalled: going back to Connect Sync afterwards means a new installation and a full synchronization of ${everyObjectOf(c, f)}.`,
     },
   ],
   rollbackSteps: [
@@ -400,20 +430,23 @@ export const connectToCloudSync: RunbookDefinition = {
       rollbackNeeds: 'ou-on-cloud-sync',
       perBatch: true,
       title: 'Rollback: disable the Cloud Sync configuration',
-      purpose: "Pause the configuration's jobs so Cloud Sync changes nothing while Connect Sync takes the objects back. The OU stays in Cloud Sync's scope: taking it out would delete its objects from Entra ID.",
-      warning: "Cloud Sync deletes the objects of an OU taken out of its scope (security groups hard-deleted), so cutover never does that to roll back; the paused configuration keeps the OU, and no later batch re-enables it.",
+      purpose:
+        "Pause the configuration's jobs so Cloud Sync changes nothing while Connect Sync takes the objects back. The OU stays in Cloud Sync's scope: taking it out would delete its objects from Entra ID.",
+      warning:
+        'Cloud Sync deletes the objects of an OU taken out of its scope (security groups hard-deleted), so cutover never does that to roll back; the paused configuration keeps the OU, and no later batch re-enables it.',
       source: 'seed 002, "Rollback": "Disable the Cloud Sync configuration"',
       approval: 'change-owners',
       production: true,
       action: { kind: 'graph', operation: 'pause-cloud-sync-job' },
       evidence: 'The jobs and their status after pause.',
-      effect: (c) => `Cloud Sync stops provisioning for ${c.domain}, for every OU of its configuration (${c.batchOus.join('; ')}), until the migration resumes.`,
+      effect: (c) =>
+        `Cloud Sync stops provisioning for ${c.domain}, for every OU of its configuration (${c.batchOus.join('; ')}), until the migration resumes.`,
     },
     {
       key: 'rollback-remove-rules',
       establishes: { ruleChange: true },
       perBatch: true,
-      title: "Rollback: remove the no-flow rules and run a full sync",
+      title: 'Rollback: remove the no-flow rules and run a full sync',
       purpose: 'Connect Sync exports the OUs again after a full (Initial) synchronization: objects are picked back up.',
       source: 'seed 002, "Rollback": "Remove the exclusion sync rules from Connect Sync" and "Run a full sync cycle"',
       approval: 'change-owners',
@@ -428,7 +461,8 @@ export const connectToCloudSync: RunbookDefinition = {
           // The OUs that stay keep their rules (rewritten in place without the rolled-back ones); none left: removed.
           {
             action: (c) => (staying(c).length ? 'create-noflow-rules' : 'remove-noflow-rules'),
-            params: (c) => (staying(c).length ? { migrationId: c.migrationId, ous: staying(c), objectTypes: [...NOFLOW_OBJECT_TYPES] } : { migrationId: c.migrationId }),
+            params: (c) =>
+              staying(c).length ? { migrationId: c.migrationId, ous: staying(c), objectTypes: [...NOFLOW_OBJECT_TYPES] } : { migrationId: c.migrationId },
           },
           { action: 'start-sync-cycle', params: () => ({ policyType: 'Initial' }) },
         ],
@@ -455,7 +489,8 @@ export const connectToCloudSync: RunbookDefinition = {
       key: 'rollback-verify',
       perBatch: true,
       title: 'Rollback: verify Connect Sync has every object back',
-      purpose: "No object of the rolled-back OUs carries cloudNoFlow any more, Connect holds no export it could not make, and every user is still in Entra ID (no delete, no duplicate).",
+      purpose:
+        'No object of the rolled-back OUs carries cloudNoFlow any more, Connect holds no export it could not make, and every user is still in Entra ID (no delete, no duplicate).',
       source: 'seed 002, "Rollback": "Users will be picked back up by Connect Sync on the next cycle"',
       approval: 'none',
       production: false,

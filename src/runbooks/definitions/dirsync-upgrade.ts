@@ -18,7 +18,7 @@ const NO_ROLLBACK =
  * scripts need Windows PowerShell 5.1. The analysis reads only AD, so it runs from any domain-joined machine.
  */
 const RUNNER_PLACEMENT =
-  "The runner cannot run on most DirSync servers: they run Windows Server 2008/2008 R2/2012 with PowerShell 2–4, and the runner needs Node.js 20 or later and Windows PowerShell 5.1. Run it on another machine that reaches a domain controller — for a parallel deployment, the new Entra Connect server — with the LDAP executor (cutover-runner --executor ldap --ldap-url ldaps://<dc> --bind-dn <read account>): the analysis reads only Active Directory, over LDAP.";
+  'The runner cannot run on most DirSync servers: they run Windows Server 2008/2008 R2/2012 with PowerShell 2–4, and the runner needs Node.js 20 or later and Windows PowerShell 5.1. Run it on another machine that reaches a domain controller — for a parallel deployment, the new Entra Connect server — with the LDAP executor (cutover-runner --executor ldap --ldap-url ldaps://<dc> --bind-dn <read account>): the analysis reads only Active Directory, over LDAP.';
 
 export type UpgradePath = 'in-place' | 'parallel';
 
@@ -31,8 +31,10 @@ const chosen = (f: Facts): UpgradePath | undefined => f['dirsync-analysis']?.cho
 const objects = (f: Facts): number | undefined => f['dirsync-analysis']?.objects;
 const onlyInPlace = (f: Facts) => (chosen(f) === 'parallel' ? `the parallel deployment was chosen (${objects(f)} objects in the forest)` : null);
 const onlyParallel = (f: Facts) => (chosen(f) === 'in-place' ? `the in-place upgrade was chosen (${objects(f)} objects in the forest)` : null);
-const onlyParallelSmall = (f: Facts) => onlyParallel(f) ?? ((objects(f) ?? 0) >= IN_PLACE_LIMIT ? 'the wizard offers Export settings itself at 50,000 objects or more (the previous step)' : null);
-const onlyParallelLarge = (f: Facts) => onlyParallel(f) ?? ((objects(f) ?? 0) < IN_PLACE_LIMIT ? 'below 50,000 objects the settings are exported with /ForceExport (the next step)' : null);
+const onlyParallelSmall = (f: Facts) =>
+  onlyParallel(f) ?? ((objects(f) ?? 0) >= IN_PLACE_LIMIT ? 'the wizard offers Export settings itself at 50,000 objects or more (the previous step)' : null);
+const onlyParallelLarge = (f: Facts) =>
+  onlyParallel(f) ?? ((objects(f) ?? 0) < IN_PLACE_LIMIT ? 'below 50,000 objects the settings are exported with /ForceExport (the next step)' : null);
 
 const scheduler = { kind: 'runner' as const, sequence: [{ action: 'get-scheduler', params: () => ({}) }] };
 
@@ -45,21 +47,31 @@ export const dirsyncUpgrade: RunbookDefinition = {
     {
       key: 'dirsync-analysis',
       informsEffects: {
-        facts: (e) => (typeof e.objects === 'number' ? { forest: { objects: e.objects, hours: typeof e.estimateHours === 'number' ? e.estimateHours : undefined } } : {}),
+        facts: (e) =>
+          typeof e.objects === 'number' ? { forest: { objects: e.objects, hours: typeof e.estimateHours === 'number' ? e.estimateHours : undefined } } : {},
       },
       title: 'Analyse: the sync tool, the forest object count and the upgrade path',
       purpose:
         "Confirm the forest is synchronized by DirSync (its MSOL_AD_SYNC service account; this upgrade does not apply to Azure AD Sync or another Entra Connect), then count the users, groups and contacts of every domain of the forest (DirSync's database holds them all): in-place below 50,000 objects, parallel deployment at 50,000 or more.",
       warning: `We estimate that if you have 50,000 or more objects, it takes more than three hours to do the upgrade. (seed 003) ${RUNNER_PLACEMENT}`,
-      source: 'seed 003, introduction ("The steps … don\'t work for upgrading from a different version of Microsoft Entra Connect or from Azure AD Sync") and "Upgrade from DirSync" (the table of upgrade time and number of objects)',
+      source:
+        'seed 003, introduction ("The steps … don\'t work for upgrading from a different version of Microsoft Entra Connect or from Azure AD Sync") and "Upgrade from DirSync" (the table of upgrade time and number of objects)',
       approval: 'none',
       production: false,
-      action: { kind: 'runner', sequence: [{ action: 'find-sync-accounts', params: () => ({}) }, { action: 'forest-object-count', params: () => ({}) }] },
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'find-sync-accounts', params: () => ({}) },
+          { action: 'forest-object-count', params: () => ({}) },
+        ],
+      },
       expect: ([found]) => {
         const tools: string[] = (found?.accounts ?? []).map((a: any) => a.tool);
         if (tools.includes('dirsync')) return null;
-        if (tools.includes('entra-connect')) return 'This forest is synchronized by Microsoft Entra Connect, not DirSync (its MSOL_ service account says so): this upgrade does not apply (seed 003). Use the Connect → Cloud Sync runbook, or upgrade Connect in place.';
-        if (tools.includes('azure-ad-sync')) return 'This forest is synchronized by Azure AD Sync, not DirSync: the steps of seed 003 "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
+        if (tools.includes('entra-connect'))
+          return 'This forest is synchronized by Microsoft Entra Connect, not DirSync (its MSOL_ service account says so): this upgrade does not apply (seed 003). Use the Connect → Cloud Sync runbook, or upgrade Connect in place.';
+        if (tools.includes('azure-ad-sync'))
+          return 'This forest is synchronized by Azure AD Sync, not DirSync: the steps of seed 003 "don\'t work for upgrading … from Azure AD Sync". Follow Microsoft\'s Azure AD Sync upgrade instead.';
         return 'No DirSync service account (MSOL_AD_SYNC) was found in the forest: this upgrade applies only to a forest DirSync synchronizes.';
       },
       summarize: ([found, count], c) => {
@@ -82,8 +94,10 @@ export const dirsyncUpgrade: RunbookDefinition = {
     {
       key: 'dirsync-prerequisites',
       title: 'Check what the upgrade needs and what blocks it',
-      purpose: 'The requirements that differ from DirSync, the credentials the wizard asks for, the database choice, and the configurations that block an upgrade.',
-      warning: 'Do not uninstall DirSync yourself before the upgrade: Entra Connect reads and migrates its configuration, and uninstalls it after inspecting the server. (seed 003)',
+      purpose:
+        'The requirements that differ from DirSync, the credentials the wizard asks for, the database choice, and the configurations that block an upgrade.',
+      warning:
+        'Do not uninstall DirSync yourself before the upgrade: Entra Connect reads and migrates its configuration, and uninstalls it after inspecting the server. (seed 003)',
       source: 'seed 003, introduction, "DirSync configurations supported for upgrade", "High-level steps" (3, 4)',
       approval: 'none',
       production: false,
@@ -92,7 +106,7 @@ export const dirsyncUpgrade: RunbookDefinition = {
         checklist: [
           'The server for Entra Connect meets its current hardware and prerequisites (how-to-connect-install-prerequisites.md): a supported Windows Server, which most DirSync servers are not — if not, choose the parallel deployment on a new server.',
           'Newer .NET and PowerShell versions than DirSync needed are installed.',
-          'A proxy, if any, is configured machine-wide (Entra Connect uses machine settings, not the installing user\'s).',
+          "A proxy, if any, is configured machine-wide (Entra Connect uses machine settings, not the installing user's).",
           'The URLs Entra Connect needs are open in the proxy.',
           'The password of the Entra account DirSync uses (Hybrid Identity Administrator) is at hand: the wizard asks for it.',
           'An Enterprise Admins account for AD DS is at hand (used only during the installation).',
@@ -106,7 +120,8 @@ export const dirsyncUpgrade: RunbookDefinition = {
     {
       key: 'dirsync-in-place',
       title: 'In-place upgrade: run the Entra Connect installer on the DirSync server',
-      purpose: 'Once approved, a person runs the wizard, which migrates the DirSync settings and resumes active sync on the same server; cutover then checks through Graph that Entra ID is receiving directory syncs again.',
+      purpose:
+        'Once approved, a person runs the wizard, which migrates the DirSync settings and resumes active sync on the same server; cutover then checks through Graph that Entra ID is receiving directory syncs again.',
       warning: NO_ROLLBACK,
       source: 'seed 003, "In-place upgrade"',
       approval: 'change-owners',
@@ -136,13 +151,20 @@ export const dirsyncUpgrade: RunbookDefinition = {
       approval: 'none',
       production: false,
       skipIf: onlyParallelLarge,
-      action: { kind: 'manual', checklist: ['Run the Entra Connect installer on the DirSync server; after the analysis, select Export settings.', 'Exit the wizard on the DirSync server and copy the settings file to the new server.'] },
+      action: {
+        kind: 'manual',
+        checklist: [
+          'Run the Entra Connect installer on the DirSync server; after the analysis, select Export settings.',
+          'Exit the wizard on the DirSync server and copy the settings file to the new server.',
+        ],
+      },
       evidence: 'Who exported, when.',
     },
     {
       key: 'dirsync-force-export',
       title: 'Parallel deployment (fewer than 50,000 objects): export the settings with /ForceExport',
-      purpose: 'Below 50,000 objects the wizard recommends in-place; a parallel deployment (e.g. a hardware refresh) exports the settings from the command line.',
+      purpose:
+        'Below 50,000 objects the wizard recommends in-place; a parallel deployment (e.g. a hardware refresh) exports the settings from the command line.',
       source: 'seed 003, "Export the DirSync configuration" ("Parallel deployment with fewer than 50,000 objects")',
       approval: 'none',
       production: false,
@@ -160,7 +182,8 @@ export const dirsyncUpgrade: RunbookDefinition = {
     {
       key: 'dirsync-install-staging',
       title: 'Parallel deployment: install Entra Connect in staging mode on the new server',
-      purpose: 'Once approved: install with AzureADConnect.exe /migrate and import the settings file; the server starts in staging mode and exports nothing. The runner (installed on the new server) verifies staging mode.',
+      purpose:
+        'Once approved: install with AzureADConnect.exe /migrate and import the settings file; the server starts in staging mode and exports nothing. The runner (installed on the new server) verifies staging mode.',
       warning: 'Only one sync tool at a time can actively export changes: the new server must stay in staging mode until DirSync is off. (seed 003)',
       source: 'seed 003, "Install Microsoft Entra Connect on a separate server"',
       approval: 'change-owners',
@@ -179,14 +202,17 @@ export const dirsyncUpgrade: RunbookDefinition = {
         ],
         verify: scheduler,
       },
-      expect: ([s]) => (s?.StagingModeEnabled ? null : 'The new server is not in staging mode: it would export alongside DirSync. Enable staging mode in its wizard now, then say Done again.'),
+      expect: ([s]) =>
+        s?.StagingModeEnabled
+          ? null
+          : 'The new server is not in staging mode: it would export alongside DirSync. Enable staging mode in its wizard now, then say Done again.',
       evidence: 'Who installed it, when; Get-ADSyncScheduler on the new server: StagingModeEnabled = True.',
     },
     {
       key: 'dirsync-verify-staging',
       title: 'Parallel deployment: verify Entra Connect is ready to take over',
       purpose:
-        "Full Import and Full Synchronization completed without errors on both connectors, in staging mode, found however many delta runs followed them; and what the server would export (pending exports, by object) is shown for review.",
+        'Full Import and Full Synchronization completed without errors on both connectors, in staging mode, found however many delta runs followed them; and what the server would export (pending exports, by object) is shown for review.',
       source: 'seed 003, "Verify that Microsoft Entra Connect is ready to begin sync"; how-to-connect-sync-staging-server.md for the pending-export review',
       approval: 'none',
       production: false,
@@ -206,7 +232,10 @@ export const dirsyncUpgrade: RunbookDefinition = {
             missing.push(`${label} (not found)`);
             continue;
           }
-          for (const [run, name] of [[c.fullImport, 'Full Import'], [c.fullSync, 'Full Synchronization']] as const) {
+          for (const [run, name] of [
+            [c.fullImport, 'Full Import'],
+            [c.fullSync, 'Full Synchronization'],
+          ] as const) {
             if (!run) missing.push(`${name} on ${label}: never ran`);
             else if (!run.IsRunComplete || run.Result !== 'success') missing.push(`${name} on ${label}: ${run.Result}`);
           }
@@ -220,7 +249,7 @@ export const dirsyncUpgrade: RunbookDefinition = {
       key: 'dirsync-retire',
       title: 'Parallel deployment: uninstall or disable DirSync (old server)',
       purpose:
-        "Go-live gate: what the new server will export once it is active is read and shown before approval, and the approval binds to it. Once approved, a person uninstalls the Windows Azure Active Directory Sync tool, or shuts the server down or disables its service to keep a way back.",
+        'Go-live gate: what the new server will export once it is active is read and shown before approval, and the approval binds to it. Once approved, a person uninstalls the Windows Azure Active Directory Sync tool, or shuts the server down or disables its service to keep a way back.',
       warning: NO_ROLLBACK,
       source: 'seed 003, "Uninstall DirSync (old server)"',
       approval: 'change-owners',
@@ -229,7 +258,10 @@ export const dirsyncUpgrade: RunbookDefinition = {
       preview: { reads: PENDING_EXPORT_READS, figures: (r) => pendingExportFigures(r) },
       action: {
         kind: 'manual',
-        checklist: ['Programs and features → Windows Azure Active Directory Sync tool → Uninstall (up to 15 minutes); or shut the server down or disable the service.', 'From now until the next step, no server exports changes.'],
+        checklist: [
+          'Programs and features → Windows Azure Active Directory Sync tool → Uninstall (up to 15 minutes); or shut the server down or disable the service.',
+          'From now until the next step, no server exports changes.',
+        ],
       },
       evidence: 'Who retired it, how, when; the pending exports approved.',
       effect: (_c, f) =>
@@ -254,10 +286,12 @@ export const dirsyncUpgrade: RunbookDefinition = {
         ],
         verify: scheduler,
       },
-      expect: ([s]) => (s && !s.StagingModeEnabled ? null : 'StagingModeEnabled is still True: clear it in the Entra Connect wizard (do not run the installer MSI again), then say Done again.'),
+      expect: ([s]) =>
+        s && !s.StagingModeEnabled
+          ? null
+          : 'StagingModeEnabled is still True: clear it in the Entra Connect wizard (do not run the installer MSI again), then say Done again.',
       evidence: 'The pending exports approved; StagingModeEnabled = False: Entra Connect is the active server.',
       effect: () => 'Entra Connect becomes the active server and exports the pending changes shown here.',
     },
   ],
 };
-

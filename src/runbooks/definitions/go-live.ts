@@ -49,7 +49,9 @@ export const PENDING_EXPORT_READS: RunnerSequence = [
 ];
 
 /** A sync cycle's report that does not prove success (a stopped export, export errors): why, or null. */
-export function cycleProblem(cycle: { result?: string; runs?: { RunProfileName: string; ConnectorName: string; Result: string }[] } | undefined): string | null {
+export function cycleProblem(
+  cycle: { result?: string; runs?: { RunProfileName: string; ConnectorName: string; Result: string }[] } | undefined,
+): string | null {
   if (!cycle) return 'The sync cycle returned no report.';
   const failed = (cycle.runs ?? []).filter((r) => r.Result !== 'success');
   if (cycle.result === 'Success' && !failed.length) return null;

@@ -10,13 +10,13 @@ const SCOPE_WARNING =
   'This scenario is only for customers currently using Connect group writeback v2, and only for cloud-created security groups written back with universal scope. Mail-enabled groups and DLs written back with writeback v1 or v2 are not supported. (seed 004)';
 
 /** Microsoft's current text, where it adds to or corrects the 2023 revision that seed 004 holds. */
-const CURRENT_DOC = "the current revision of migrate-group-writeback.md, 2024 and later";
+const CURRENT_DOC = 'the current revision of migrate-group-writeback.md, 2024 and later';
 
 /** The connectors of the rule pair: Microsoft's current text and script, against seed 004's 2023 revision. */
 const RULE_PLACEMENT =
   "Where the rules go differs from the 2023 revision of seed 004, which puts the inbound rule on the AD connector and the outbound JoinNoFlow rule on the Entra connector. cutover follows Microsoft's current text and its PowerShell (" +
   CURRENT_DOC +
-  "): inbound on the Entra connector, outbound JoinNoFlow on the AD connector. The groups are cloud-mastered, and cloudMastered exists only in the Entra connector space, so an inbound rule on the AD connector would never match.";
+  '): inbound on the Entra connector, outbound JoinNoFlow on the AD connector. The groups are cloud-mastered, and cloudMastered exists only in the Entra connector space, so an inbound rule on the AD connector would never match.';
 
 const wizardStaging = (enable: boolean): string[] => [
   'On the Connect server: start the Microsoft Entra Connect wizard → Configure → Configure staging mode → Next.',
@@ -39,10 +39,17 @@ export const groupWritebackV2: RunbookDefinition = {
       source: 'seed 004, "Prerequisites"',
       approval: 'none',
       production: false,
-      action: { kind: 'runner', sequence: [{ action: 'ad-check-schema', params: () => ({}) }, { action: 'get-company-features', params: () => ({}) }] },
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'ad-check-schema', params: () => ({}) },
+          { action: 'get-company-features', params: () => ({}) },
+        ],
+      },
       expect: ([schema, features]) => {
         // The attribute is what the migration writes; Exchange 2016's schema preparation adds it too, so objectVersion is reported, not required.
-        if (!schema?.hasExternalDirectoryObjectId) return `The AD schema has no msDS-ExternalDirectoryObjectId (objectVersion ${schema?.objectVersion}): extend it to the Windows Server 2016 schema first.`;
+        if (!schema?.hasExternalDirectoryObjectId)
+          return `The AD schema has no msDS-ExternalDirectoryObjectId (objectVersion ${schema?.objectVersion}): extend it to the Windows Server 2016 schema first.`;
         if (features?.GroupWritebackV2 !== true)
           return 'Get-ADSyncAADCompanyFeature reports GroupWritebackV2 = False: this tenant does not use Connect group writeback v2, and this migration is only for tenants that do (seed 004). There is nothing to migrate this way.';
         return null;
@@ -70,7 +77,8 @@ export const groupWritebackV2: RunbookDefinition = {
     {
       key: 'gwb-scope-report',
       title: 'List the groups in and out of scope',
-      purpose: "Group by group, from each group's real groupType: which move (written back from a cloud security group, universal, no mail) and which stay out (mail-enabled groups, DLs, other scopes).",
+      purpose:
+        "Group by group, from each group's real groupType: which move (written back from a cloud security group, universal, no mail) and which stay out (mail-enabled groups, DLs, other scopes).",
       warning: SCOPE_WARNING,
       source: 'seed 004, introduction and IMPORTANT ("only supported for cloud created Security groups … written back with the AD groups scope of universal")',
       approval: 'none',
@@ -108,7 +116,8 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'ad-copy-admin-description', params: (c) => ({ ou: c.ou, dryRun: false }) }] },
       evidence: 'The groups changed.',
-      effect: (c, f) => `msDS-ExternalDirectoryObjectId is set from adminDescription on ${f.gwbGroups !== undefined ? `the ${f.gwbGroups} written-back group${f.gwbGroups === 1 ? '' : 's'} the dry run listed` : 'the written-back groups'} in ${c.ou}; no other attribute or object changes.`,
+      effect: (c, f) =>
+        `msDS-ExternalDirectoryObjectId is set from adminDescription on ${f.gwbGroups !== undefined ? `the ${f.gwbGroups} written-back group${f.gwbGroups === 1 ? '' : 's'} the dry run listed` : 'the written-back groups'} in ${c.ou}; no other attribute or object changes.`,
     },
     {
       key: 'gwb-staging-on',
@@ -136,14 +145,16 @@ export const groupWritebackV2: RunbookDefinition = {
       guards: ['no-sync-cycle-running'],
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: false }) }] },
       evidence: 'SyncCycleEnabled = False.',
-      effect: (c, f) => `Connect Sync runs no scheduled cycle for any object of ${c.domain} until ${stepRef(f, 'gwb-start-scheduler', 'Step 5: re-enable the sync scheduler')}.`,
+      effect: (c, f) =>
+        `Connect Sync runs no scheduled cycle for any object of ${c.domain} until ${stepRef(f, 'gwb-start-scheduler', 'Step 5: re-enable the sync scheduler')}.`,
     },
     {
       key: 'gwb-create-rules',
       title: 'Steps 3–4: create the group inbound and outbound rules',
       purpose: 'Inbound (cloudMastered EQUAL true, mail ISNULL → cloudNoFlow = True) and outbound JoinNoFlow on cloudNoFlow EQUAL True.',
       warning: `${RULE_PLACEMENT} Also: don't remove written-back groups, the Group Writeback target OU, or related referenced objects from Connect Sync scope until Cloud Sync is configured and validated (${CURRENT_DOC}).`,
-      source: "seed 004, \"Step 3 - Create a custom group inbound rule\" and \"Step 4 - Create a custom group outbound rule\", with the connectors of the current revision of migrate-group-writeback.md and its PowerShell",
+      source:
+        'seed 004, "Step 3 - Create a custom group inbound rule" and "Step 4 - Create a custom group outbound rule", with the connectors of the current revision of migrate-group-writeback.md and its PowerShell',
       approval: 'change-owners',
       production: true,
       action: {
@@ -155,7 +166,8 @@ export const groupWritebackV2: RunbookDefinition = {
         ],
       },
       evidence: 'Rule identifiers and precedences; configuration exports before and after.',
-      effect: (c) => `Connect Sync stops writing back the cloud security groups in ${c.ou} once the next full synchronization applies the rules (the server is in staging mode: nothing is exported yet).`,
+      effect: (c) =>
+        `Connect Sync stops writing back the cloud security groups in ${c.ou} once the next full synchronization applies the rules (the server is in staging mode: nothing is exported yet).`,
     },
     {
       key: 'gwb-initial-sync-1',
@@ -179,7 +191,8 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'disable-group-writeback-v2', params: () => ({ confirm: true }) }] },
       evidence: 'GroupWritebackV2 before and after.',
-      effect: () => 'Group writeback v2 is turned off for the whole tenant, for good: every Microsoft 365 group is then written back to AD, whatever its Writeback Enabled setting.',
+      effect: () =>
+        'Group writeback v2 is turned off for the whole tenant, for good: every Microsoft 365 group is then written back to AD, whatever its Writeback Enabled setting.',
     },
     {
       key: 'gwb-initial-sync-2',
@@ -203,7 +216,8 @@ export const groupWritebackV2: RunbookDefinition = {
       production: true,
       action: { kind: 'runner', sequence: [{ action: 'set-scheduler', params: () => ({ enabled: true }) }] },
       evidence: 'SyncCycleEnabled = True.',
-      effect: (c, f) => `Connect Sync's scheduled cycles resume for ${c.domain}; the server stays in staging mode (exports nothing) until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
+      effect: (c, f) =>
+        `Connect Sync's scheduled cycles resume for ${c.domain}; the server stays in staging mode (exports nothing) until ${stepRef(f, 'gwb-staging-off', 'Step 6: take the Connect Sync server out of staging mode')}.`,
     },
     {
       key: 'gwb-staging-off',
@@ -212,20 +226,24 @@ export const groupWritebackV2: RunbookDefinition = {
         "Go-live: before approval, the AD and Entra connectors' pending exports (adds, updates, deletes, by object) are read and shown; the approval binds to them. Once approved, a person disables staging mode in the wizard and says so; the runner verifies it.",
       warning:
         'Leaving staging mode exports everything pending. Pending deletes of written-back groups mean the rule pair is missing or wrong: they block this step until the owners decide (typed confirmation), and the usual answer is to fix the rules first.',
-      source: 'seed 004, "Step 6 - Remove the Microsoft Entra Connect Sync server from staging mode"; the pending-export review of how-to-connect-sync-staging-server.md',
+      source:
+        'seed 004, "Step 6 - Remove the Microsoft Entra Connect Sync server from staging mode"; the pending-export review of how-to-connect-sync-staging-server.md',
       approval: 'change-owners',
       production: true,
       preview: { reads: PENDING_EXPORT_READS, figures: (r) => pendingExportFigures(r, { blockWrittenBackDeletes: true }) },
       action: { kind: 'manual', checklist: wizardStaging(false), verify: { kind: 'runner', sequence: [{ action: 'get-scheduler', params: () => ({}) }] } },
-      expect: ([s]) => (s && !s.StagingModeEnabled ? null : 'StagingModeEnabled is still True: clear "Enable staging mode" in the Connect wizard, then say Done again.'),
+      expect: ([s]) =>
+        s && !s.StagingModeEnabled ? null : 'StagingModeEnabled is still True: clear "Enable staging mode" in the Connect wizard, then say Done again.',
       evidence: 'The pending exports approved; Get-ADSyncScheduler: StagingModeEnabled = False.',
-      effect: (c) => `The Connect server becomes active again for every object of ${c.domain}: it exports the pending changes shown here, and password hash sync and password writeback resume.`,
+      effect: (c) =>
+        `The Connect server becomes active again for every object of ${c.domain}: it exports the pending changes shown here, and password hash sync and password writeback resume.`,
     },
     {
       key: 'gwb-configure-cloud-sync',
       title: 'Step 7: configure Cloud Sync group provisioning to AD',
       purpose: 'Provision groups to Active Directory with Cloud Sync, keeping the Connect naming of written-back groups.',
-      warning: 'Set the CN mapping to Append("Group_", [objectId]) to keep the names Connect gave the groups; otherwise Cloud Sync renames them to <display name>_<last 12 digits of object id>.',
+      warning:
+        'Set the CN mapping to Append("Group_", [objectId]) to keep the names Connect gave the groups; otherwise Cloud Sync renames them to <display name>_<last 12 digits of object id>.',
       source: 'seed 004, "Step 7 - Configure Microsoft Entra Cloud Sync"; the on-premises notes on Group_<objectId> naming',
       approval: 'change-owners',
       production: true,
@@ -250,12 +268,19 @@ export const groupWritebackV2: RunbookDefinition = {
       source: 'seed 004, Step 1 check ("Equal" = adminDescription -eq msDS-ExternalDirectoryObjectID) and Step 7',
       approval: 'none',
       production: false,
-      action: { kind: 'runner', sequence: [{ action: 'gwb-scope-report', params: (c) => ({ ou: c.ou }) }, { action: 'ad-copy-admin-description', params: (c) => ({ ou: c.ou, dryRun: true }) }] },
+      action: {
+        kind: 'runner',
+        sequence: [
+          { action: 'gwb-scope-report', params: (c) => ({ ou: c.ou }) },
+          { action: 'ad-copy-admin-description', params: (c) => ({ ou: c.ou, dryRun: true }) },
+        ],
+      },
       expect: ([report, copy], _c, facts) => {
         const before: string[] = facts['gwb-scope-report']?.inScopeGroups ?? [];
         const now = new Set((report?.groups ?? []).map((g: any) => String(g.dn).toLowerCase()));
         const gone = before.filter((dn) => !now.has(dn.toLowerCase()));
-        if (gone.length) return `${gone.length} written-back group(s) in scope at the start no longer exist in AD: ${gone.slice(0, 10).join('; ')}${gone.length > 10 ? '; …' : ''}. Restore them (AD Recycle Bin) before going on.`;
+        if (gone.length)
+          return `${gone.length} written-back group(s) in scope at the start no longer exist in AD: ${gone.slice(0, 10).join('; ')}${gone.length > 10 ? '; …' : ''}. Restore them (AD Recycle Bin) before going on.`;
         if (copy && copy.changes.length) return `${copy.changes.length} group(s) still lack msDS-ExternalDirectoryObjectId: run the copy step again.`;
         return null;
       },

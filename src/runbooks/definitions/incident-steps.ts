@@ -32,7 +32,11 @@ export function restartJobParams(raw: Record<string, unknown>): { ok: true; para
     return { ok: false, reason: `The reset scope is not valid: ${e?.message ?? e}.` };
   }
   const flags = scope.split(', ');
-  if (!flags.some((f) => LIFTS.includes(f))) return { ok: false, reason: `A restart with resetScope "${scope}" would leave the job in quarantine: it needs QuarantineState (or ForceDeletes for held deletes).` };
+  if (!flags.some((f) => LIFTS.includes(f)))
+    return {
+      ok: false,
+      reason: `A restart with resetScope "${scope}" would leave the job in quarantine: it needs QuarantineState (or ForceDeletes for held deletes).`,
+    };
   return { ok: true, params: { alertId, jobId, resetScope: scope, reason } };
 }
 
@@ -59,7 +63,8 @@ export const INCIDENT_STEPS: (StepDefinition & { key: IncidentStepKey })[] = [
     key: 'restart-quarantined-job',
     title: 'Restart the quarantined Cloud Sync job',
     purpose: 'Restart the Cloud Sync job the monitor found in quarantine, with the reset scope its quarantine reason needs, once its cause is dealt with.',
-    warning: 'Restarting lifts the quarantine; if its cause remains, the job is quarantined again at its next cycle. ForceDeletes lets held deletes through, for good (how-to-troubleshoot.md).',
+    warning:
+      'Restarting lifts the quarantine; if its cause remains, the job is quarantined again at its next cycle. ForceDeletes lets held deletes through, for good (how-to-troubleshoot.md).',
     source: 'how-to-troubleshoot.md, "Provisioning quarantined problems" ("Restart provisioning"); Graph POST …/jobs/{id}/restart with criteria.resetScope',
     approval: 'change-owners',
     production: true,

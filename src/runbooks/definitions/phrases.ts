@@ -18,7 +18,9 @@ const plural = (n: number, one: string) => `${num(n)} ${one}${n === 1 ? '' : 's'
  * counts come from the assessment (the whole domain; Connect's scope may leave some containers out).
  */
 export function everyObjectOf(c: Pick<MigrationContext, 'domain'>, f: EffectFacts): string {
-  const held = f.domain ? ` (the domain holds ${plural(f.domain.users, 'user')}, ${plural(f.domain.groups, 'group')} and ${plural(f.domain.contacts, 'contact')})` : '';
+  const held = f.domain
+    ? ` (the domain holds ${plural(f.domain.users, 'user')}, ${plural(f.domain.groups, 'group')} and ${plural(f.domain.contacts, 'contact')})`
+    : '';
   return `every object of ${c.domain} it synchronizes${held}`;
 }
 

@@ -68,7 +68,12 @@ export class EntraDirectory implements EntraSyncTarget {
   }
 
   /** Creates an object (cloud-only when no anchor is given). */
-  create(kind: EntraKind, props: Record<string, unknown>, meta: Partial<Pick<EntraObject, 'engine' | 'objectGUID' | 'anchor' | 'domain' | 'memberDns' | 'memberIds'>> = {}, fixedId?: string): EntraObject {
+  create(
+    kind: EntraKind,
+    props: Record<string, unknown>,
+    meta: Partial<Pick<EntraObject, 'engine' | 'objectGUID' | 'anchor' | 'domain' | 'memberDns' | 'memberIds'>> = {},
+    fixedId?: string,
+  ): EntraObject {
     const id = fixedId?.toLowerCase() ?? randomUUID();
     if (this.objects.has(id)) throw new Error(`an object with id ${id} already exists`);
     const o: EntraObject = { id, kind, props: { ...props, id }, changedSeq: 0, position: this.order[kind].length, ...meta };

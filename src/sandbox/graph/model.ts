@@ -103,7 +103,16 @@ export function emptyStatus(): any {
 }
 
 export function templateSchema(jobId: string, templateId: SimJob['templateId'], now: Date, mailNickname: boolean): any {
-  const adUserAttributes = ['objectGUID', 'distinguishedName', 'sAMAccountName', 'userPrincipalName', 'displayName', 'mail', 'proxyAddresses', 'mS-DS-ConsistencyGuid'];
+  const adUserAttributes = [
+    'objectGUID',
+    'distinguishedName',
+    'sAMAccountName',
+    'userPrincipalName',
+    'displayName',
+    'mail',
+    'proxyAddresses',
+    'mS-DS-ConsistencyGuid',
+  ];
   if (mailNickname) adUserAttributes.push('mailNickname');
   return {
     id: jobId,
@@ -111,7 +120,14 @@ export function templateSchema(jobId: string, templateId: SimJob['templateId'], 
     synchronizationRules: [
       {
         editable: true,
-        id: templateId === 'AD2AADProvisioning' ? AD2AAD_RULE_ID : templateId === 'AD2AADPasswordHash' ? PHS_RULE_ID : templateId === 'AAD2ADGroupProvisioning' ? GROUP_PROVISIONING_RULE_ID : EXCHANGE_RULE_ID,
+        id:
+          templateId === 'AD2AADProvisioning'
+            ? AD2AAD_RULE_ID
+            : templateId === 'AD2AADPasswordHash'
+              ? PHS_RULE_ID
+              : templateId === 'AAD2ADGroupProvisioning'
+                ? GROUP_PROVISIONING_RULE_ID
+                : EXCHANGE_RULE_ID,
         name: templateId,
         priority: 0,
         sourceDirectoryName: 'Active Directory',
@@ -194,5 +210,14 @@ export interface SimHost {
   readonly onDemandHits: number[];
   clearQuarantine(job: SimJob): void;
   inScope(schema: any, onPrem: OnPremDirectory, domain: string): AdObject[];
-  addLog(sp: SimServicePrincipal, job: SimJob, cycleId: string, now: Date, action: string, obj: { id?: string; displayName?: string; type: string }, targetId: string | null, failure?: { errorCode: string; reason: string }): void;
+  addLog(
+    sp: SimServicePrincipal,
+    job: SimJob,
+    cycleId: string,
+    now: Date,
+    action: string,
+    obj: { id?: string; displayName?: string; type: string },
+    targetId: string | null,
+    failure?: { errorCode: string; reason: string },
+  ): void;
 }

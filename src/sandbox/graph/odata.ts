@@ -35,7 +35,10 @@ export function parseTop(v: string | null, dflt: number, max = 999): number {
 
 export function parseSelect(v: string | null): string[] | null {
   if (!v) return null;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function applySelect(props: Record<string, unknown>, select: string[] | null, defaults: string[]): Record<string, unknown> {
@@ -62,7 +65,11 @@ export function parseFilter(v: string | null, allowed: string[], resource: strin
     const m = /^\s*([A-Za-z][\w/]*)\s+eq\s+(true|false|null|'((?:[^']|'')*)')\s*$/.exec(c);
     if (!m || !allowed.includes(m[1])) {
       const prop = m?.[1] ?? c.trim().split(/\s+/)[0];
-      throw new HttpError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${prop}' of resource '${resource}'.`);
+      throw new HttpError(
+        400,
+        'Request_UnsupportedQuery',
+        `Unsupported or invalid query filter clause specified for property '${prop}' of resource '${resource}'.`,
+      );
     }
     const path = m[1].split('/');
     const literal = m[2] === 'true' ? true : m[2] === 'false' ? false : m[2] === 'null' ? null : m[3].replace(/''/g, "'");

@@ -7,7 +7,18 @@ import type { Logger } from '../../log.js';
 import { decodeAccessToken, endpointFor, OWNED_BY, type AccessTokenClaims, type EndpointPermissions } from '../../graph/permissions.js';
 import type { AdObject, EntraSyncTarget, OnPremDirectory, SyncEngine } from '../contracts.js';
 import { EntraDirectory, type EntraObject } from './entraDirectory.js';
-import { CLOUD_SYNC_CLASSES, DEFAULT_DELETE_THRESHOLD, iso, NEVER, type SimDomain, type SimHost, type SimJob, type SimLimits, type SimServicePrincipal, type SimulatedAgent } from './model.js';
+import {
+  CLOUD_SYNC_CLASSES,
+  DEFAULT_DELETE_THRESHOLD,
+  iso,
+  NEVER,
+  type SimDomain,
+  type SimHost,
+  type SimJob,
+  type SimLimits,
+  type SimServicePrincipal,
+  type SimulatedAgent,
+} from './model.js';
 import { HttpError } from './odata.js';
 import { dispatch } from './routes/index.js';
 
@@ -190,7 +201,13 @@ export class GraphSimulator implements EntraSyncTarget {
   // ---- sandbox control surface ----
 
   seedAgent(a: { machineName: string; domain: string; status?: 'active' | 'inactive'; externalIp?: string }): SimulatedAgent {
-    const agent: SimulatedAgent = { id: randomUUID(), machineName: a.machineName, domain: a.domain, status: a.status ?? 'active', externalIp: a.externalIp ?? '203.0.113.10' };
+    const agent: SimulatedAgent = {
+      id: randomUUID(),
+      machineName: a.machineName,
+      domain: a.domain,
+      status: a.status ?? 'active',
+      externalIp: a.externalIp ?? '203.0.113.10',
+    };
     this.#agents.set(agent.id, agent);
     return agent;
   }
@@ -208,7 +225,9 @@ export class GraphSimulator implements EntraSyncTarget {
   }
   /** Mutating requests served so far (POST/PUT/PATCH/DELETE routes): idempotency checks read it. */
   mutatingRequests(): number {
-    return Object.entries(this.stats.byRoute).filter(([r]) => /^(POST|PUT|PATCH|DELETE) /.test(r)).reduce((n, [, c]) => n + c, 0);
+    return Object.entries(this.stats.byRoute)
+      .filter(([r]) => /^(POST|PUT|PATCH|DELETE) /.test(r))
+      .reduce((n, [, c]) => n + c, 0);
   }
   /** Adds latency to every request (benchmarks). */
   setLatency(ms: number): void {
@@ -229,7 +248,15 @@ export class GraphSimulator implements EntraSyncTarget {
   onPremisesSynchronization = {
     id: randomUUID(),
     configuration: { accidentalDeletionPrevention: { synchronizationPreventionType: 'enabledForCount', alertThreshold: 500 } },
-    features: { passwordSyncEnabled: true, passwordWritebackEnabled: true, groupWriteBackEnabled: true, deviceWritebackEnabled: false, userWritebackEnabled: false, blockSoftMatchEnabled: false, blockCloudObjectTakeoverThroughHardMatchEnabled: false },
+    features: {
+      passwordSyncEnabled: true,
+      passwordWritebackEnabled: true,
+      groupWriteBackEnabled: true,
+      deviceWritebackEnabled: false,
+      userWritebackEnabled: false,
+      blockSoftMatchEnabled: false,
+      blockCloudObjectTakeoverThroughHardMatchEnabled: false,
+    },
   };
 
   /** Puts a job in quarantine as Graph would show it; it stays until start or restart. */
@@ -253,7 +280,12 @@ export class GraphSimulator implements EntraSyncTarget {
   }
   /** A cloud-only user (never synced): present in /users, absent from the synced filter. `id` fixes its object id. */
   addCloudUser(upn: string, displayName = upn, id?: string, opts: { accountEnabled?: boolean } = {}): string {
-    return this.directory.create('user', { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null, accountEnabled: opts.accountEnabled ?? true }, {}, id).id;
+    return this.directory.create(
+      'user',
+      { userPrincipalName: upn, displayName, mail: null, proxyAddresses: [], onPremisesSyncEnabled: null, accountEnabled: opts.accountEnabled ?? true },
+      {},
+      id,
+    ).id;
   }
   /**
    * A domain of the tenant. The first one added is the default; `initial` marks the <tenant>.onmicrosoft.com domain
@@ -263,7 +295,7 @@ export class GraphSimulator implements EntraSyncTarget {
     const id = name.toLowerCase();
     const isDefault = opts.isDefault ?? this.#domains.size === 0;
     if (isDefault) for (const d of this.#domains.values()) d.isDefault = false;
-    const verified = opts.initial ? true : opts.verified ?? true;
+    const verified = opts.initial ? true : (opts.verified ?? true);
     this.#domains.set(id, {
       id,
       authenticationType: opts.federated ? 'Federated' : 'Managed',
@@ -282,7 +314,12 @@ export class GraphSimulator implements EntraSyncTarget {
   /** A cloud security group whose members are users or groups, by object id. */
   addCloudGroup(displayName: string, memberIds: string[] = [], id?: string): string {
     const nickname = displayName.replace(/[^A-Za-z0-9]/g, '') || 'group';
-    return this.directory.create('group', { displayName, mail: null, mailNickname: nickname, proxyAddresses: [], securityEnabled: true, onPremisesSyncEnabled: null }, { memberIds: new Set(memberIds.map((m) => m.toLowerCase())) }, id).id;
+    return this.directory.create(
+      'group',
+      { displayName, mail: null, mailNickname: nickname, proxyAddresses: [], securityEnabled: true, onPremisesSyncEnabled: null },
+      { memberIds: new Set(memberIds.map((m) => m.toLowerCase())) },
+      id,
+    ).id;
   }
   addGroupMember(groupId: string, memberId: string): void {
     this.#cloudGroup(groupId).memberIds!.add(memberId.toLowerCase());
@@ -378,7 +415,16 @@ export class GraphSimulator implements EntraSyncTarget {
     return s ? Number(s.value) : DEFAULT_DELETE_THRESHOLD;
   }
 
-  private addLog(sp: SimServicePrincipal, job: SimJob, cycleId: string, now: Date, action: string, obj: { id?: string; displayName?: string; type: string }, targetId: string | null, failure?: { errorCode: string; reason: string }): void {
+  private addLog(
+    sp: SimServicePrincipal,
+    job: SimJob,
+    cycleId: string,
+    now: Date,
+    action: string,
+    obj: { id?: string; displayName?: string; type: string },
+    targetId: string | null,
+    failure?: { errorCode: string; reason: string },
+  ): void {
     this.#logs.push({
       id: randomUUID(),
       activityDateTime: iso(now),
@@ -390,11 +436,32 @@ export class GraphSimulator implements EntraSyncTarget {
       modifiedProperties: [],
       provisioningAction: action,
       provisioningStatusInfo: failure
-        ? { status: 'failure', errorInformation: { errorCode: failure.errorCode, reason: failure.reason, additionalDetails: null, errorCategory: 'nonServiceFailure', recommendedAction: null } }
+        ? {
+            status: 'failure',
+            errorInformation: {
+              errorCode: failure.errorCode,
+              reason: failure.reason,
+              additionalDetails: null,
+              errorCategory: 'nonServiceFailure',
+              recommendedAction: null,
+            },
+          }
         : { status: 'success', errorInformation: null },
       provisioningSteps: [
-        { name: 'EntryImport', provisioningStepType: 'import', status: 'success', description: `Retrieved ${obj.displayName ?? obj.id} from Active Directory`, details: {} },
-        { name: `EntryExport${action[0].toUpperCase()}${action.slice(1)}`, provisioningStepType: 'export', status: failure ? 'failure' : 'success', description: failure?.reason ?? 'Exported to Microsoft Entra ID', details: {} },
+        {
+          name: 'EntryImport',
+          provisioningStepType: 'import',
+          status: 'success',
+          description: `Retrieved ${obj.displayName ?? obj.id} from Active Directory`,
+          details: {},
+        },
+        {
+          name: `EntryExport${action[0].toUpperCase()}${action.slice(1)}`,
+          provisioningStepType: 'export',
+          status: failure ? 'failure' : 'success',
+          description: failure?.reason ?? 'Exported to Microsoft Entra ID',
+          details: {},
+        },
       ],
       servicePrincipal: { id: sp.id, displayName: sp.displayName },
       sourceIdentity: { id: obj.id ?? null, displayName: obj.displayName ?? null, identityType: obj.type, details: {} },
@@ -412,7 +479,13 @@ export class GraphSimulator implements EntraSyncTarget {
     const rule = schema?.synchronizationRules?.[0] ?? {};
     let containers: string[] = rule.containerFilter?.includedContainers ?? [];
     // An empty list means no OU filtering: the whole domain.
-    if (containers.length === 0) containers = [domain.split('.').map((p) => `DC=${p}`).join(',')];
+    if (containers.length === 0)
+      containers = [
+        domain
+          .split('.')
+          .map((p) => `DC=${p}`)
+          .join(','),
+      ];
     const objs = onPrem.objectsUnder(containers, CLOUD_SYNC_CLASSES);
     const groups: string[] = rule.groupFilter?.includedGroups ?? [];
     if (groups.length === 0) return objs;
@@ -455,16 +528,31 @@ export class GraphSimulator implements EntraSyncTarget {
       domain = undefined;
     }
     if (!domain) {
-      this.quarantine(job, 'EncounteredQuarantineException', { code: 'HybridIdentityServiceInvalidResource', message: 'The Domain secret of this configuration is not set.' }, false);
+      this.quarantine(
+        job,
+        'EncounteredQuarantineException',
+        { code: 'HybridIdentityServiceInvalidResource', message: 'The Domain secret of this configuration is not set.' },
+        false,
+      );
       return { outcome: 'quarantined', exported: 0, deleted: 0 };
     }
     const agents = [...this.#agents.values()].filter((a) => a.domain.toLowerCase() === domain!.toLowerCase());
     if (agents.length === 0) {
-      this.quarantine(job, 'EncounteredQuarantineException', { code: 'HybridIdentityServiceNoAgentsAssigned', message: `No provisioning agent is assigned to ${domain}.` }, false);
+      this.quarantine(
+        job,
+        'EncounteredQuarantineException',
+        { code: 'HybridIdentityServiceNoAgentsAssigned', message: `No provisioning agent is assigned to ${domain}.` },
+        false,
+      );
       return { outcome: 'quarantined', exported: 0, deleted: 0 };
     }
     if (!agents.some((a) => a.status === 'active') || !this.#onPrem || this.#onPrem.domainFqdn.toLowerCase() !== domain.toLowerCase()) {
-      this.quarantine(job, 'EncounteredQuarantineException', { code: 'HybridIdentityServiceNoActiveAgents', message: `No active provisioning agent for ${domain}.` }, false);
+      this.quarantine(
+        job,
+        'EncounteredQuarantineException',
+        { code: 'HybridIdentityServiceNoActiveAgents', message: `No active provisioning agent for ${domain}.` },
+        false,
+      );
       return { outcome: 'quarantined', exported: 0, deleted: 0 };
     }
     const began = now;
@@ -488,7 +576,15 @@ export class GraphSimulator implements EntraSyncTarget {
     }
     const threshold = this.deleteThreshold(sp, job);
     if (deletes.length >= threshold && !job.forceDeletes) {
-      this.quarantine(job, 'TooManyDeletes', { code: 'TooManyDeletes', message: `${deletes.length} deletes are pending, at or over the accidental-delete threshold of ${threshold}. Restart the job with ForceDeletes to let them through.` }, true);
+      this.quarantine(
+        job,
+        'TooManyDeletes',
+        {
+          code: 'TooManyDeletes',
+          message: `${deletes.length} deletes are pending, at or over the accidental-delete threshold of ${threshold}. Restart the job with ForceDeletes to let them through.`,
+        },
+        true,
+      );
       return { outcome: 'too-many-deletes', exported: 0, deleted: 0 };
     }
     job.forceDeletes = false;
@@ -504,7 +600,15 @@ export class GraphSimulator implements EntraSyncTarget {
       const what = this.directory.exportObject(obj, 'cloud', domain);
       if (what === 'create' || what === 'update') {
         exported++;
-        this.addLog(sp, job, cycleId, now, what, { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass }, this.directory.byGuid.get(obj.objectGUID.toLowerCase()) ?? null);
+        this.addLog(
+          sp,
+          job,
+          cycleId,
+          now,
+          what,
+          { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass },
+          this.directory.byGuid.get(obj.objectGUID.toLowerCase()) ?? null,
+        );
       }
     }
     for (const o of deletes) {
@@ -538,7 +642,14 @@ export class GraphSimulator implements EntraSyncTarget {
     return guids.length;
   }
 
-  private finishCycle(job: SimJob, began: Date, now: Date, cycleId: string, c: { imported: number; exported: number; escrowed: number }, ownCounts = false): void {
+  private finishCycle(
+    job: SimJob,
+    began: Date,
+    now: Date,
+    cycleId: string,
+    c: { imported: number; exported: number; escrowed: number },
+    ownCounts = false,
+  ): void {
     const execution = {
       activityIdentifier: cycleId,
       countEntitled: c.imported,
@@ -602,10 +713,14 @@ export class GraphSimulator implements EntraSyncTarget {
         return;
       }
       res.writeHead(status, { ...h, 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8' });
-        res.end(JSON.stringify(body));
+      res.end(JSON.stringify(body));
     };
     const sendError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-      send(status, { error: { code, message, innerError: { date: iso(this.#clock.now()), 'request-id': requestId, 'client-request-id': clientRequestId } } }, headers);
+      send(
+        status,
+        { error: { code, message, innerError: { date: iso(this.#clock.now()), 'request-id': requestId, 'client-request-id': clientRequestId } } },
+        headers,
+      );
 
     this.#inFlight++;
     this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.#inFlight);
@@ -622,7 +737,11 @@ export class GraphSimulator implements EntraSyncTarget {
       if (!auth) return sendError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
       const caller = decodeAccessToken(auth);
       if (!caller || typeof caller.tid !== 'string' || (caller.idtyp !== 'app' && typeof caller.scp !== 'string')) {
-        return sendError(401, 'InvalidAuthenticationToken', 'IDX14100: JWT is not well formed: the sandbox accepts Entra-shaped access tokens (tid; app-only roles with idtyp "app", or delegated scp).');
+        return sendError(
+          401,
+          'InvalidAuthenticationToken',
+          'IDX14100: JWT is not well formed: the sandbox accepts Entra-shaped access tokens (tid; app-only roles with idtyp "app", or delegated scp).',
+        );
       }
       const line = `${method} /${version}${m[2]}${url.search}`;
       const fault = this.#faults.find((f) => f.count > 0 && (!f.match || f.match.test(line)));

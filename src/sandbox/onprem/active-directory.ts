@@ -63,8 +63,7 @@ export class ActiveDirectory implements OnPremDirectory {
     parseDn(dn);
     if (!isUnder(dn, this.baseDn)) throw new AdError('invalid', `${dn} is not in ${this.domainFqdn}`);
     const parent = parentDn(dn);
-    if (normalizeDn(parent) !== normalizeDn(this.baseDn) && !this.hasOu(parent))
-      throw new AdError('not-found', `parent container ${parent} does not exist`);
+    if (normalizeDn(parent) !== normalizeDn(this.baseDn) && !this.hasOu(parent)) throw new AdError('not-found', `parent container ${parent} does not exist`);
     const key = normalizeDn(dn);
     if (this.#ous.has(key)) throw new AdError('exists', `OU ${dn} already exists`);
     this.#ous.set(key, dn);
@@ -97,8 +96,7 @@ export class ActiveDirectory implements OnPremDirectory {
 
   add(spec: NewAdObject): AdObject {
     const { cn, parentDn: parent, objectGUID, ...rest } = spec;
-    if (normalizeDn(parent) !== normalizeDn(this.baseDn) && !this.hasOu(parent))
-      throw new AdError('not-found', `container ${parent} does not exist`);
+    if (normalizeDn(parent) !== normalizeDn(this.baseDn) && !this.hasOu(parent)) throw new AdError('not-found', `container ${parent} does not exist`);
     const dn = `CN=${escapeValue(cn)},${parent}`;
     const key = normalizeDn(dn);
     if (this.#byDn.has(key)) throw new AdError('exists', `${dn} already exists`);
@@ -160,8 +158,7 @@ export class ActiveDirectory implements OnPremDirectory {
     if (!this.schema.hasExternalDirectoryObjectId)
       throw new AdError('constraint', 'msDS-ExternalDirectoryObjectId is not in the schema (needs Windows Server 2016 schema)');
     const o = this.#must(objectGUID);
-    if (o.externalDirectoryObjectId !== undefined)
-      throw new AdError('constraint', `${o.dn} already has msDS-ExternalDirectoryObjectId (single-valued)`);
+    if (o.externalDirectoryObjectId !== undefined) throw new AdError('constraint', `${o.dn} already has msDS-ExternalDirectoryObjectId (single-valued)`);
     o.externalDirectoryObjectId = value;
     this.#version++;
   }

@@ -10,9 +10,26 @@ export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
 export type PolicyType = 'Delta' | 'Initial';
 export type ScopeOperator =
-  | 'EQUAL' | 'NOTEQUAL' | 'LESSTHAN' | 'LESSTHAN_OR_EQUAL' | 'CONTAINS' | 'NOTCONTAINS' | 'STARTSWITH'
-  | 'NOTSTARTSWITH' | 'ENDSWITH' | 'NOTENDSWITH' | 'GREATERTHAN' | 'GREATERTHAN_OR_EQUAL' | 'ISNULL'
-  | 'ISNOTNULL' | 'ISIN' | 'ISNOTIN' | 'ISBITSET' | 'ISNOTBITSET' | 'ISMEMBEROF' | 'ISNOTMEMBEROF';
+  | 'EQUAL'
+  | 'NOTEQUAL'
+  | 'LESSTHAN'
+  | 'LESSTHAN_OR_EQUAL'
+  | 'CONTAINS'
+  | 'NOTCONTAINS'
+  | 'STARTSWITH'
+  | 'NOTSTARTSWITH'
+  | 'ENDSWITH'
+  | 'NOTENDSWITH'
+  | 'GREATERTHAN'
+  | 'GREATERTHAN_OR_EQUAL'
+  | 'ISNULL'
+  | 'ISNOTNULL'
+  | 'ISIN'
+  | 'ISNOTIN'
+  | 'ISBITSET'
+  | 'ISNOTBITSET'
+  | 'ISMEMBEROF'
+  | 'ISNOTMEMBEROF';
 
 export interface ScopeCondition {
   Attribute: string;
@@ -489,7 +506,10 @@ export class ConnectSyncServer {
   /** Get-ADSyncRunProfileResult [-ConnectorId] [-NumberRequested]: newest first. */
   runProfileResults(opts: { connectorId?: string; limit?: number } = {}): RunProfileResult[] {
     const rows = this.#runs.filter((r) => !opts.connectorId || r.ConnectorId.toLowerCase() === opts.connectorId.toLowerCase());
-    return rows.slice(-(opts.limit ?? 50)).reverse().map((r) => ({ ...r }));
+    return rows
+      .slice(-(opts.limit ?? 50))
+      .reverse()
+      .map((r) => ({ ...r }));
   }
 
   // ---------------------------------------------------------------- connectors and scope
@@ -640,7 +660,10 @@ export class ConnectSyncServer {
    */
   exportServerConfiguration(label: string, now: Date): ConfigExport {
     this.requireService();
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     let folder = `Exported-ServerConfiguration-${label}-${stamp}`;
     for (let n = 2; this.#exports.has(folder); n++) folder = `Exported-ServerConfiguration-${label}-${stamp}-${n}`;
     const files = this.serverConfigurationFiles().map(([path, body]) => ({
@@ -796,9 +819,7 @@ export class ConnectSyncServer {
     const domain = this.ad.domainFqdn;
 
     type Pending =
-      | { kind: 'upsert'; obj: AdObject; state: ExportedState; add: boolean }
-      | { kind: 'delete'; guid: string }
-      | { kind: 'refdelete'; guid: string };
+      { kind: 'upsert'; obj: AdObject; state: ExportedState; add: boolean } | { kind: 'delete'; guid: string } | { kind: 'refdelete'; guid: string };
     const pending: Pending[] = [];
     const seen = new Set<string>();
     const writebackDeletes: AdObject[] = [];
@@ -844,13 +865,35 @@ export class ConnectSyncServer {
     this.#pending = new Map();
     // The AD connector's side: deletes of the groups Connect wrote back, until exports run (staging holds them).
     this.#adPending = new Map(
-      writebackDeletes.map((g) => [g.objectGUID, { objectGUID: g.objectGUID, dn: g.dn, objectClass: g.objectClass, operation: 'delete' as const, writtenBackGroup: true, adminDescription: g.adminDescription }]),
+      writebackDeletes.map((g) => [
+        g.objectGUID,
+        {
+          objectGUID: g.objectGUID,
+          dn: g.dn,
+          objectClass: g.objectClass,
+          operation: 'delete' as const,
+          writtenBackGroup: true,
+          adminDescription: g.adminDescription,
+        },
+      ]),
     );
     for (const p of pending) {
       if (p.kind === 'upsert')
-        this.#pending.set(p.obj.objectGUID, { objectGUID: p.obj.objectGUID, dn: p.obj.dn, objectClass: p.obj.objectClass, operation: p.add ? 'add' : 'update', sourceAnchor: p.state.sourceAnchor });
+        this.#pending.set(p.obj.objectGUID, {
+          objectGUID: p.obj.objectGUID,
+          dn: p.obj.dn,
+          objectClass: p.obj.objectClass,
+          operation: p.add ? 'add' : 'update',
+          sourceAnchor: p.state.sourceAnchor,
+        });
       else if (p.kind === 'delete')
-        this.#pending.set(p.guid, { objectGUID: p.guid, dn: lastDn(p.guid), objectClass: gone.get(p.guid)!.objectClass, operation: 'delete', sourceAnchor: gone.get(p.guid)!.sourceAnchor });
+        this.#pending.set(p.guid, {
+          objectGUID: p.guid,
+          dn: lastDn(p.guid),
+          objectClass: gone.get(p.guid)!.objectClass,
+          operation: 'delete',
+          sourceAnchor: gone.get(p.guid)!.sourceAnchor,
+        });
     }
 
     const counts = { adds: 0, updates: 0, deletes: 0, referenceDeletes: 0 };
@@ -908,7 +951,9 @@ export class ConnectSyncServer {
     for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, policyType === 'Initial' ? 'Full Import' : 'Delta Import'));
     for (const c of [this.adConnector, this.entraConnector]) runs.push(mk(c, fullSync.has(c.Identifier) ? 'Full Synchronization' : 'Delta Synchronization'));
     if (!staging) {
-      runs.push(mk(this.entraConnector, 'Export', exportResult, { adds: counts.adds, updates: counts.updates, deletes: counts.deletes + counts.referenceDeletes }));
+      runs.push(
+        mk(this.entraConnector, 'Export', exportResult, { adds: counts.adds, updates: counts.updates, deletes: counts.deletes + counts.referenceDeletes }),
+      );
       runs.push(mk(this.adConnector, 'Export', 'success', { adds: 0, updates: 0, deletes: writebackDeletes.length }));
     }
     this.#runs.push(...runs);
@@ -1013,7 +1058,10 @@ function toXml(tag: string, value: unknown): string {
         .sort()
         .map((kk) => render(kk, (v as any)[kk], `${indent}  `))
         .join('')}${indent}</${k}>\n`;
-    const text = String(v ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const text = String(v ?? '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;');
     return `${indent}<${k}>${text}</${k}>\n`;
   };
   return `<?xml version="1.0" encoding="utf-8"?>\n${render(tag, value, '')}`;
@@ -1066,7 +1114,9 @@ function standardRules(adConnectorId: string): SyncRule[] {
     ScopeFilter: scope.map((ScopeConditionList) => ({ ScopeConditionList })),
     AttributeFlowMappings: [],
   });
-  const notWrittenBack = (prefix: string): ScopeCondition[] => [{ Attribute: 'adminDescription', ComparisonValue: prefix, ComparisonOperator: 'NOTSTARTSWITH' }];
+  const notWrittenBack = (prefix: string): ScopeCondition[] => [
+    { Attribute: 'adminDescription', ComparisonValue: prefix, ComparisonOperator: 'NOTSTARTSWITH' },
+  ];
   return [
     std(0, 'In from AD - User Join', 'Inbound', adConnectorId, 'user', 'person', 'Provision', [notWrittenBack('User_')]),
     std(1, 'In from AD - InetOrgPerson Join', 'Inbound', adConnectorId, 'inetOrgPerson', 'person', 'Provision'),

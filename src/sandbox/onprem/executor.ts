@@ -13,7 +13,14 @@ import {
 import type { AdObject } from '../contracts.js';
 import { ActionError, NOFLOW_OBJECT_TYPES, catalog, type ActionName, type ActionParams, type ActionResult } from '../../actions/index.js';
 import { gwbVerdict, syncToolOf } from '../../agent/executors/ad-verdicts.js';
-import { allocatePrecedences, legacyNoFlowNameMarker, noFlowRuleIds, planGroupWritebackRules, planNoFlowRules, type PlannedRule } from '../../agent/executors/rules.js';
+import {
+  allocatePrecedences,
+  legacyNoFlowNameMarker,
+  noFlowRuleIds,
+  planGroupWritebackRules,
+  planNoFlowRules,
+  type PlannedRule,
+} from '../../agent/executors/rules.js';
 import type { ActionContext, Executor } from '../../agent/executors/types.js';
 import { makeContainerMatcher, parentDn } from '../../dn.js';
 
@@ -73,7 +80,12 @@ export class SandboxExecutor implements Executor {
       return { busy: this.#server.busy || running.length > 0, running };
     },
     'get-run-profile-results': (p) => ({ results: this.#server.runProfileResults({ limit: p.limit }).map(runView) }),
-    'get-sync-rules': (p) => ({ rules: this.#server.rules().filter((r) => !p.customOnly || !r.IsStandardRule).map(ruleView) }),
+    'get-sync-rules': (p) => ({
+      rules: this.#server
+        .rules()
+        .filter((r) => !p.customOnly || !r.IsStandardRule)
+        .map(ruleView),
+    }),
     'get-company-features': () => {
       const f = this.#server.companyFeatures();
       return {
@@ -96,7 +108,12 @@ export class SandboxExecutor implements Executor {
       return {
         connectorName: c.Name,
         connectorId: c.Identifier,
-        partitions: c.Partitions.map((p) => ({ name: p.name, selected: p.selected, includedContainers: [...p.includedContainers], excludedContainers: [...p.excludedContainers] })),
+        partitions: c.Partitions.map((p) => ({
+          name: p.name,
+          selected: p.selected,
+          includedContainers: [...p.includedContainers],
+          excludedContainers: [...p.excludedContainers],
+        })),
         groupFilteringGroupDn: c.GroupFilteringGroupDn,
         includedContainers: selected.flatMap((p) => p.includedContainers),
         excludedContainers: selected.flatMap((p) => p.excludedContainers),
@@ -137,7 +154,10 @@ export class SandboxExecutor implements Executor {
         throw new ActionError('failed', `Start-ADSyncSyncCycle -PolicyType ${p.policyType}: ${(err as Error).message}`);
       }
       ctx.note(`Start-ADSyncSyncCycle -PolicyType ${p.policyType}: ${signalled.Result}`);
-      await abortable(withTimeout(started, this.#cycleStartTimeoutMs, `the ${p.policyType} sync cycle did not start within ${this.#cycleStartTimeoutMs / 1000} s`), ctx.signal);
+      await abortable(
+        withTimeout(started, this.#cycleStartTimeoutMs, `the ${p.policyType} sync cycle did not start within ${this.#cycleStartTimeoutMs / 1000} s`),
+        ctx.signal,
+      );
       await abortable(server.whenIdle(), ctx.signal);
       const report = server.lastCycle as SyncCycleReport;
       const runs = report.runs.map(runView);
@@ -149,8 +169,7 @@ export class SandboxExecutor implements Executor {
             runs.map((r) => `${r.RunProfileName} on ${r.ConnectorName}: ${r.Result}`).join('; '),
         );
       ctx.note(
-        `the ${p.policyType} cycle ended: ` +
-          (report.exportsSuppressed ? 'staging mode: exports suppressed' : `exported ${JSON.stringify(report.exported)}`),
+        `the ${p.policyType} cycle ended: ` + (report.exportsSuppressed ? 'staging mode: exports suppressed' : `exported ${JSON.stringify(report.exported)}`),
       );
       return { result: report.Result, policyType: p.policyType, startedAt: report.StartedAtUTC, endedAt: report.EndedAtUTC, runs };
     },
@@ -158,7 +177,8 @@ export class SandboxExecutor implements Executor {
       // Each OU must exist, named exactly as AD stores it, or ENDSWITH silently matches nothing: refuse otherwise.
       const ous = p.ous.map((dn) => {
         const ou = this.#server.ad.ouDn(dn);
-        if (!ou) throw new ActionError('not-found', `OU ${dn} does not exist in ${this.#server.ad.domainFqdn}: refusing to create rules that would match nothing`);
+        if (!ou)
+          throw new ActionError('not-found', `OU ${dn} does not exist in ${this.#server.ad.domainFqdn}: refusing to create rules that would match nothing`);
         return ou;
       });
       const plan = planNoFlowRules({ migrationId: p.migrationId, ous, objectTypes: p.objectTypes });
@@ -298,7 +318,9 @@ export class SandboxExecutor implements Executor {
       const all = server.pendingExports(p.connector);
       const counts = { add: 0, update: 0, delete: 0 };
       for (const x of all) counts[x.operation]++;
-      const objects = all.slice(0, p.limit).map((x) => ({ dn: x.dn, objectType: x.objectClass, operation: x.operation, writtenBackGroup: x.writtenBackGroup === true }));
+      const objects = all
+        .slice(0, p.limit)
+        .map((x) => ({ dn: x.dn, objectType: x.objectClass, operation: x.operation, writtenBackGroup: x.writtenBackGroup === true }));
       return {
         connector: p.connector === 'ad' ? server.adConnector.Name : server.entraConnector.Name,
         connectorType: p.connector,
@@ -317,7 +339,14 @@ export class SandboxExecutor implements Executor {
           const latest = (profile: string) => runs.find((r) => r.RunProfileName === profile);
           const fi = latest('Full Import');
           const fs = latest('Full Synchronization');
-          return { ConnectorName: c.Name, ConnectorId: c.Identifier, type: c.ConnectorTypeName === 'AD' ? ('ad' as const) : ('entra' as const), fullImport: fi ? runView(fi) : null, fullSync: fs ? runView(fs) : null, runsRead: runs.length };
+          return {
+            ConnectorName: c.Name,
+            ConnectorId: c.Identifier,
+            type: c.ConnectorTypeName === 'AD' ? ('ad' as const) : ('entra' as const),
+            fullImport: fi ? runView(fi) : null,
+            fullSync: fs ? runView(fs) : null,
+            runsRead: runs.length,
+          };
         }),
       };
     },
@@ -327,7 +356,13 @@ export class SandboxExecutor implements Executor {
         ad
           .all()
           .filter((o) => o.objectClass === 'user' && (o.samAccountName ?? '').toUpperCase().startsWith('MSOL_'))
-          .map((o) => ({ samAccountName: o.samAccountName!, dn: o.dn, description: o.description ?? null, whenCreated: o.whenCreated ?? null, ...syncToolOf(o.samAccountName!, o.description) })),
+          .map((o) => ({
+            samAccountName: o.samAccountName!,
+            dn: o.dn,
+            description: o.description ?? null,
+            whenCreated: o.whenCreated ?? null,
+            ...syncToolOf(o.samAccountName!, o.description),
+          })),
       );
       return { accounts };
     },
@@ -344,7 +379,12 @@ export class SandboxExecutor implements Executor {
     'gwb-scope-report': (p) => {
       const ou = this.#mustOu(p.ou);
       const groups = this.#server.ad.objectsUnder([ou], ['group']).map((g) => {
-        const fields = { adminDescription: g.adminDescription ?? null, mail: g.mail ?? null, groupScope: g.groupScope ?? 'global', security: g.securityEnabled !== false };
+        const fields = {
+          adminDescription: g.adminDescription ?? null,
+          mail: g.mail ?? null,
+          groupScope: g.groupScope ?? 'global',
+          security: g.securityEnabled !== false,
+        };
         return { dn: g.dn, displayName: g.displayName ?? null, ...fields, ...gwbVerdict(fields) };
       });
       return { ou, groups, inScope: groups.filter((g) => g.inScope).length, outOfScope: groups.filter((g) => !g.inScope).length };
@@ -439,7 +479,9 @@ export class SandboxExecutor implements Executor {
       Disabled: false,
       IsStandardRule: false,
       ImmutableTag: '',
-      ScopeFilter: r.scope.map((g) => ({ ScopeConditionList: g.map((c) => ({ Attribute: c.attribute, ComparisonValue: c.value, ComparisonOperator: c.operator as any })) })),
+      ScopeFilter: r.scope.map((g) => ({
+        ScopeConditionList: g.map((c) => ({ Attribute: c.attribute, ComparisonValue: c.value, ComparisonOperator: c.operator as any })),
+      })),
       AttributeFlowMappings: r.flowsCloudNoFlow ? [{ Source: ['true'], Destination: 'cloudNoFlow', FlowType: 'Constant', ValueMergeType: 'Update' }] : [],
     };
   }
@@ -485,7 +527,12 @@ function ruleView(r: SyncRule) {
     Disabled: r.Disabled,
     IsStandardRule: r.IsStandardRule,
     ScopeFilter: r.ScopeFilter.map((g) => ({ ScopeConditionList: g.ScopeConditionList.map((c) => ({ ...c })) })),
-    AttributeFlowMappings: r.AttributeFlowMappings.map((m) => ({ Source: [...m.Source], Destination: m.Destination, FlowType: m.FlowType, ValueMergeType: m.ValueMergeType })),
+    AttributeFlowMappings: r.AttributeFlowMappings.map((m) => ({
+      Source: [...m.Source],
+      Destination: m.Destination,
+      FlowType: m.FlowType,
+      ValueMergeType: m.ValueMergeType,
+    })),
   };
 }
 

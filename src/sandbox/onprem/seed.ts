@@ -4,11 +4,78 @@ import { ActiveDirectory } from './active-directory.js';
 import { ConnectSyncServer } from './connect-sync.js';
 import { Prng } from './prng.js';
 
-const FIRST = ['Adele', 'Alex', 'Allan', 'Bianca', 'Brian', 'Carla', 'Chen', 'Dana', 'Diego', 'Elif', 'Emma', 'Farid', 'Grace', 'Hannah', 'Henrik',
-  'Ines', 'Isaiah', 'Jamal', 'Joni', 'Kenji', 'Lara', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Noor', 'Olga', 'Pat', 'Priya',
-  'Rafael', 'Renée', 'Sanjay', 'Sofia', 'Tomás', 'Uma', 'Viktor', 'Wei', 'Yara', 'Zoë'];
-const LAST = ['Adams', 'Bauer', 'Chowdhury', 'Diaz', 'Eriksen', 'Fischer', 'García', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Müller',
-  'Nakamura', 'Okafor', 'Petrov', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka', 'Urban', 'Varga', 'Wilson', 'Xu', 'Yilmaz', 'Zimmerman', "O'Brien"];
+const FIRST = [
+  'Adele',
+  'Alex',
+  'Allan',
+  'Bianca',
+  'Brian',
+  'Carla',
+  'Chen',
+  'Dana',
+  'Diego',
+  'Elif',
+  'Emma',
+  'Farid',
+  'Grace',
+  'Hannah',
+  'Henrik',
+  'Ines',
+  'Isaiah',
+  'Jamal',
+  'Joni',
+  'Kenji',
+  'Lara',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Noor',
+  'Olga',
+  'Pat',
+  'Priya',
+  'Rafael',
+  'Renée',
+  'Sanjay',
+  'Sofia',
+  'Tomás',
+  'Uma',
+  'Viktor',
+  'Wei',
+  'Yara',
+  'Zoë',
+];
+const LAST = [
+  'Adams',
+  'Bauer',
+  'Chowdhury',
+  'Diaz',
+  'Eriksen',
+  'Fischer',
+  'García',
+  'Haddad',
+  'Ito',
+  'Jensen',
+  'Kowalski',
+  'Larsen',
+  'Müller',
+  'Nakamura',
+  'Okafor',
+  'Petrov',
+  'Quinn',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Urban',
+  'Varga',
+  'Wilson',
+  'Xu',
+  'Yilmaz',
+  'Zimmerman',
+  "O'Brien",
+];
 
 export interface ContosoForest {
   ad: ActiveDirectory;
@@ -76,7 +143,11 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     users[ouKey] ??= [];
     for (let i = 0; i < n; i++) {
       const [first, last] = i < special.length ? special[i] : [rnd.pick(FIRST), rnd.pick(LAST)];
-      let sam = `${first[0]}${last}`.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase().slice(0, 16);
+      let sam = `${first[0]}${last}`
+        .normalize('NFD')
+        .replace(/[^A-Za-z]/g, '')
+        .toLowerCase()
+        .slice(0, 16);
       for (let k = 2; usedSam.has(sam); k++) sam = `${sam.replace(/\d+$/, '')}${k}`;
       usedSam.add(sam);
       // "Last, First" display names are common in AD and need an escaped comma in the DN.
@@ -99,7 +170,15 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
       users[ouKey].push(ad.get(u.objectGUID)!);
     }
   };
-  addUsers('CloudSyncPilot', 40, [['John', 'Smith'], ['Ana', 'de la Cruz']], 2);
+  addUsers(
+    'CloudSyncPilot',
+    40,
+    [
+      ['John', 'Smith'],
+      ['Ana', 'de la Cruz'],
+    ],
+    2,
+  );
   addUsers('Sales', 90, [['Mary', 'Jones']], 2);
   addUsers('Sales/EMEA', 30);
   addUsers('PreSales', 30, [], 1);
@@ -186,7 +265,16 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
   // Groups and contacts inside the batch OUs (Cloud Sync's OU scope takes users, groups and contacts; the tutorial
   // says to follow the same steps "for all object types"). Added after everything else so earlier GUIDs stay put.
   const localGroup = (ouKey: string, name: string, members: AdObject[]) => {
-    const g = ad.add({ cn: name, parentDn: ous[ouKey], objectClass: 'group', displayName: name, samAccountName: name.replace(/[^A-Za-z0-9]/g, ''), proxyAddresses: [], groupScope: 'global', securityEnabled: true });
+    const g = ad.add({
+      cn: name,
+      parentDn: ous[ouKey],
+      objectClass: 'group',
+      displayName: name,
+      samAccountName: name.replace(/[^A-Za-z0-9]/g, ''),
+      proxyAddresses: [],
+      groupScope: 'global',
+      securityEnabled: true,
+    });
     for (const m of members) ad.addMember(g.objectGUID, m.dn);
   };
   localGroup('CloudSyncPilot', 'Pilot Champions', users.CloudSyncPilot.slice(0, 6));
@@ -204,9 +292,27 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
   ad.addOu(ous.ServiceAccounts);
   ad.addOu(ous.DisabledUsers);
   for (const sam of ['svc-sql01', 'svc-backup', 'svc-print'])
-    ad.add({ cn: sam, parentDn: ous.ServiceAccounts, objectClass: 'user', displayName: sam, samAccountName: sam, userPrincipalName: `${sam}@${domain}`, proxyAddresses: [] });
-  for (const [first, last] of [['Former', 'Employee'], ['Left', 'Company']])
-    ad.add({ cn: `${first} ${last}`, parentDn: ous.DisabledUsers, objectClass: 'user', displayName: `${first} ${last}`, samAccountName: `${first[0]}${last}`.toLowerCase(), proxyAddresses: [] });
+    ad.add({
+      cn: sam,
+      parentDn: ous.ServiceAccounts,
+      objectClass: 'user',
+      displayName: sam,
+      samAccountName: sam,
+      userPrincipalName: `${sam}@${domain}`,
+      proxyAddresses: [],
+    });
+  for (const [first, last] of [
+    ['Former', 'Employee'],
+    ['Left', 'Company'],
+  ])
+    ad.add({
+      cn: `${first} ${last}`,
+      parentDn: ous.DisabledUsers,
+      objectClass: 'user',
+      displayName: `${first} ${last}`,
+      samAccountName: `${first[0]}${last}`.toLowerCase(),
+      proxyAddresses: [],
+    });
 
   // An OU of realistic size: identity exports, counts and reconciliation travel the whole runner path at 5,000 users
   // (a ~2.3 MB identity export). Plain names, so it costs little to build; added last, so earlier GUIDs stay put.
@@ -217,7 +323,17 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     for (let i = 1; i <= n; i++) {
       const sam = `contractor${String(i).padStart(5, '0')}`;
       const upn = `${sam}@${domain}`;
-      const u = ad.add({ cn: `Contractor ${String(i).padStart(5, '0')}`, parentDn: ous.Contractors, objectClass: 'user', displayName: `Contractor ${i}`, samAccountName: sam, userPrincipalName: upn, mail: upn, mailNickname: sam, proxyAddresses: [`SMTP:${upn}`] });
+      const u = ad.add({
+        cn: `Contractor ${String(i).padStart(5, '0')}`,
+        parentDn: ous.Contractors,
+        objectClass: 'user',
+        displayName: `Contractor ${i}`,
+        samAccountName: sam,
+        userPrincipalName: upn,
+        mail: upn,
+        mailNickname: sam,
+        proxyAddresses: [`SMTP:${upn}`],
+      });
       ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
     }
   }
@@ -236,7 +352,17 @@ export function seedContosoForest(opts: SeedOptions): ContosoForest {
     for (let i = 1; i <= n; i++) {
       const sam = `${prefix}${i}`;
       const upn = `${sam}@${domain}`;
-      const u = ad.add({ cn: `${key.replace(/[^A-Za-z ]/g, '').trim()} User ${i}`, parentDn: ous[key], objectClass: 'user', displayName: `${key} user ${i}`, samAccountName: sam, userPrincipalName: upn, mail: upn, mailNickname: sam, proxyAddresses: [`SMTP:${upn}`] });
+      const u = ad.add({
+        cn: `${key.replace(/[^A-Za-z ]/g, '').trim()} User ${i}`,
+        parentDn: ous[key],
+        objectClass: 'user',
+        displayName: `${key} user ${i}`,
+        samAccountName: sam,
+        userPrincipalName: upn,
+        mail: upn,
+        mailNickname: sam,
+        proxyAddresses: [`SMTP:${upn}`],
+      });
       ad.update(u.objectGUID, { consistencyGuid: u.objectGUID });
     }
   }
@@ -278,7 +404,16 @@ export function installSyncTool(ad: ActiveDirectory, tool: 'dirsync' | 'entra-co
     tool === 'dirsync'
       ? `Account created by the Windows Azure Active Directory Sync tool with installation identifier '${id}' running on computer '${computer}' configured to synchronize to tenant '${tenant}'. This account must have directory replication permissions in the local Active Directory and write permission on certain attributes to enable Hybrid Deployment.`
       : `Account created by Microsoft Azure Active Directory Connect with installation identifier ${id} running on computer ${computer} configured to synchronize to tenant ${tenant}. This account must have directory replication permissions in the local Active Directory and write permission on certain attributes to enable Hybrid Deployment.`;
-  return ad.add({ cn: sam, parentDn: users, objectClass: 'user', displayName: sam, samAccountName: sam, description, whenCreated: now.toISOString(), proxyAddresses: [] });
+  return ad.add({
+    cn: sam,
+    parentDn: users,
+    objectClass: 'user',
+    displayName: sam,
+    samAccountName: sam,
+    description,
+    whenCreated: now.toISOString(),
+    proxyAddresses: [],
+  });
 }
 
 /**
@@ -291,7 +426,15 @@ export function addForestDomain(root: ActiveDirectory, fqdn: string, users: numb
   child.addOu(ou);
   for (let i = 1; i <= users; i++) {
     const sam = `staff${String(i).padStart(6, '0')}`;
-    child.add({ cn: sam, parentDn: ou, objectClass: 'user', displayName: `Staff ${i}`, samAccountName: sam, userPrincipalName: `${sam}@${fqdn}`, proxyAddresses: [] });
+    child.add({
+      cn: sam,
+      parentDn: ou,
+      objectClass: 'user',
+      displayName: `Staff ${i}`,
+      samAccountName: sam,
+      userPrincipalName: `${sam}@${fqdn}`,
+      proxyAddresses: [],
+    });
   }
   root.otherDomains.push(child);
   return child;

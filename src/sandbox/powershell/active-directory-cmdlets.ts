@@ -13,7 +13,18 @@
  * search base in another domain without -Server is not found here (a real DC would answer with a referral, which the
  * AD module does not chase).
  */
-import { AndFilter, EqualityFilter, type Filter, FilterParser, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter, SubstringFilter } from 'ldapts';
+import {
+  AndFilter,
+  EqualityFilter,
+  type Filter,
+  FilterParser,
+  GreaterThanEqualsFilter,
+  LessThanEqualsFilter,
+  NotFilter,
+  OrFilter,
+  PresenceFilter,
+  SubstringFilter,
+} from 'ldapts';
 import type { AdObject } from '../contracts.js';
 import { isUnder, isValidDn as isDn, normalizeDn, parentDn, parseDn } from '../../dn.js';
 import { AdError, type ActiveDirectory } from '../onprem/active-directory.js';
@@ -74,16 +85,41 @@ const DEFAULTS: Record<string, string[]> = {
   'Get-ADObject': ['DistinguishedName', 'Name', 'ObjectClass', 'ObjectGUID'],
   'Get-ADUser': ['DistinguishedName', 'Enabled', 'GivenName', 'Name', 'ObjectClass', 'ObjectGUID', 'SamAccountName', 'SID', 'Surname', 'UserPrincipalName'],
   'Get-ADGroup': ['DistinguishedName', 'GroupCategory', 'GroupScope', 'Name', 'ObjectClass', 'ObjectGUID', 'SamAccountName', 'SID'],
-  'Get-ADOrganizationalUnit': ['City', 'Country', 'DistinguishedName', 'LinkedGroupPolicyObjects', 'ManagedBy', 'Name', 'ObjectClass', 'ObjectGUID', 'PostalCode', 'State', 'StreetAddress'],
+  'Get-ADOrganizationalUnit': [
+    'City',
+    'Country',
+    'DistinguishedName',
+    'LinkedGroupPolicyObjects',
+    'ManagedBy',
+    'Name',
+    'ObjectClass',
+    'ObjectGUID',
+    'PostalCode',
+    'State',
+    'StreetAddress',
+  ],
 };
 /** What each Get-AD* cmdlet searches for, ANDed with the caller's filter. */
-const CLASS_OF: Record<string, string | null> = { 'Get-ADObject': null, 'Get-ADUser': 'user', 'Get-ADGroup': 'group', 'Get-ADOrganizationalUnit': 'organizationalUnit' };
+const CLASS_OF: Record<string, string | null> = {
+  'Get-ADObject': null,
+  'Get-ADUser': 'user',
+  'Get-ADGroup': 'group',
+  'Get-ADOrganizationalUnit': 'organizationalUnit',
+};
 
 const ERR = {
   identity: (cmdlet: string, id: string, base: string) =>
-    new CmdletError('ObjectNotFound', `Cannot find an object with identity: '${id}' under: '${base}'.`, `ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`),
+    new CmdletError(
+      'ObjectNotFound',
+      `Cannot find an object with identity: '${id}' under: '${base}'.`,
+      `ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`,
+    ),
   base: (cmdlet: string) =>
-    new CmdletError('ObjectNotFound', 'Directory object not found', `ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`),
+    new CmdletError(
+      'ObjectNotFound',
+      'Directory object not found',
+      `ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`,
+    ),
   server: (cmdlet: string) =>
     new CmdletError(
       'ResourceUnavailable',
@@ -197,7 +233,9 @@ export class ActiveDirectoryCmdlets {
     const id = identityText(identity);
     const byGuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
     const key = byGuid ? null : isDn(id) ? normalizeDn(id) : null;
-    const hit = entries.find((e) => (byGuid ? String(e.attrs.get('objectguid')?.values[0]).toLowerCase() === id.toLowerCase() : key !== null && normalizeDn(e.dn) === key));
+    const hit = entries.find((e) =>
+      byGuid ? String(e.attrs.get('objectguid')?.values[0]).toLowerCase() === id.toLowerCase() : key !== null && normalizeDn(e.dn) === key,
+    );
     if (!hit) throw ERR.identity(cmdlet, id, base);
     return hit;
   }
@@ -209,7 +247,8 @@ export class ActiveDirectoryCmdlets {
     const props = (p.Properties ?? []) as string[];
     if (p.Identity !== undefined && p.Identity !== null) {
       const e = this.#find(entries, cmdlet, p.Identity, p.Partition ?? d.baseDn);
-      if (cls && !values(e, 'objectClass').some((v) => String(v).toLowerCase() === cls.toLowerCase())) throw ERR.identity(cmdlet, identityText(p.Identity), p.Partition ?? d.baseDn);
+      if (cls && !values(e, 'objectClass').some((v) => String(v).toLowerCase() === cls.toLowerCase()))
+        throw ERR.identity(cmdlet, identityText(p.Identity), p.Partition ?? d.baseDn);
       return [view(cmdlet, e, props)];
     }
     let filter: Filter | null = null;
@@ -217,7 +256,11 @@ export class ActiveDirectoryCmdlets {
       try {
         filter = FilterParser.parseString(String(p.LDAPFilter));
       } catch (err) {
-        throw new CmdletError('InvalidArgument', `The search filter cannot be recognized: ${(err as Error).message}`, `ActiveDirectoryCmdlet:System.ArgumentException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`);
+        throw new CmdletError(
+          'InvalidArgument',
+          `The search filter cannot be recognized: ${(err as Error).message}`,
+          `ActiveDirectoryCmdlet:System.ArgumentException,Microsoft.ActiveDirectory.Management.Commands.${cmdlet.replace('-', '')}`,
+        );
       }
     } else if (p.Filter !== undefined && String(p.Filter).trim() !== '*') {
       throw notModelled(cmdlet, `-Filter expressions other than '*' (got ${JSON.stringify(p.Filter)}); use -LDAPFilter`);
@@ -250,15 +293,22 @@ export class ActiveDirectoryCmdlets {
     const e = this.#find(entries, cmdlet, p.Identity, d.baseDn);
     if (!e.object || e.object.objectClass !== 'group') throw ERR.identity(cmdlet, identityText(p.Identity), d.baseDn);
     for (const op of ['Replace', 'Remove', 'Clear'] as const) if (p[op] !== undefined) throw notModelled(cmdlet, `-${op}`);
-    for (const k of ['Description', 'DisplayName', 'GroupCategory', 'GroupScope', 'HomePage', 'ManagedBy', 'SamAccountName']) if (p[k] !== undefined) throw notModelled(cmdlet, `-${k}`);
+    for (const k of ['Description', 'DisplayName', 'GroupCategory', 'GroupScope', 'HomePage', 'ManagedBy', 'SamAccountName'])
+      if (p[k] !== undefined) throw notModelled(cmdlet, `-${k}`);
     for (const [attr, value] of Object.entries<unknown>(p.Add ?? {})) {
       if (attr.toLowerCase() !== 'msds-externaldirectoryobjectid') throw notModelled(cmdlet, `-Add of ${attr} (only msDS-ExternalDirectoryObjectId)`);
       const v = Array.isArray(value) ? value : [value];
-      if (v.length !== 1) throw new CmdletError('InvalidOperation', 'Multiple values were specified for an attribute that can have only one value', 'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup');
+      if (v.length !== 1)
+        throw new CmdletError(
+          'InvalidOperation',
+          'Multiple values were specified for an attribute that can have only one value',
+          'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup',
+        );
       try {
         d.addExternalDirectoryObjectId(e.object.objectGUID, String(v[0]));
       } catch (err) {
-        if (err instanceof AdError) throw new CmdletError('InvalidOperation', err.message, 'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup');
+        if (err instanceof AdError)
+          throw new CmdletError('InvalidOperation', err.message, 'ActiveDirectoryServer:8321,Microsoft.ActiveDirectory.Management.Commands.SetADGroup');
         throw err;
       }
     }
@@ -302,7 +352,7 @@ function objectEntry(o: AdObject): Entry {
   }
   if (o.objectClass === 'group') {
     const scope = { global: 0x2, domainLocal: 0x4, universal: 0x8 }[o.groupScope ?? 'global'];
-    more.groupType = (scope | (o.securityEnabled ?? true ? 0x80000000 : 0)) | 0; // a signed 32-bit integer, as AD stores it
+    more.groupType = scope | ((o.securityEnabled ?? true) ? 0x80000000 : 0) | 0; // a signed 32-bit integer, as AD stores it
   }
   const e = entry(o.dn, o.objectClass, more);
   e.object = o;
@@ -338,7 +388,13 @@ function matches(f: Filter, e: Entry): boolean {
   }
   if (f instanceof SubstringFilter) {
     const parts = [f.initial ?? '', ...(f.any ?? []), f.final ?? ''].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').toLowerCase());
-    const re = new RegExp(`^${parts[0]}${parts.slice(1, -1).map((x) => `.*${x}`).join('')}.*${parts[parts.length - 1]}$`, 's');
+    const re = new RegExp(
+      `^${parts[0]}${parts
+        .slice(1, -1)
+        .map((x) => `.*${x}`)
+        .join('')}.*${parts[parts.length - 1]}$`,
+      's',
+    );
     return strings(f.attribute).some((v) => re.test(v));
   }
   if (f instanceof GreaterThanEqualsFilter) return strings(f.attribute).some((v) => compare(v, String(f.value)) >= 0);
@@ -372,7 +428,7 @@ function view(cmdlet: string, e: Entry, requested: string[]): Record<string, unk
     Enabled: () => true,
     GivenName: () => null,
     Surname: () => null,
-    GroupCategory: () => (o?.securityEnabled ?? true ? 'Security' : 'Distribution'),
+    GroupCategory: () => ((o?.securityEnabled ?? true) ? 'Security' : 'Distribution'),
     GroupScope: () => ({ global: 'Global', domainLocal: 'DomainLocal', universal: 'Universal' })[o?.groupScope ?? 'global'],
     City: () => null,
     Country: () => null,

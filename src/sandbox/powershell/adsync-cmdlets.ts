@@ -57,24 +57,35 @@ export class AdsyncCmdlets {
       };
     },
     'Set-ADSyncScheduler': (p, c) => {
-      for (const k of ['CustomizedSyncCycleInterval', 'PurgeRunHistoryInterval', 'MaintenanceEnabled', 'SchedulerSuspended']) if (p[k] !== undefined) throw notModelled(c, `-${k}`);
-      if (p.NextSyncCyclePolicyType !== undefined && p.NextSyncCyclePolicyType !== 'Unspecified') this.server.setNextSyncCyclePolicyType(p.NextSyncCyclePolicyType as PolicyType);
+      for (const k of ['CustomizedSyncCycleInterval', 'PurgeRunHistoryInterval', 'MaintenanceEnabled', 'SchedulerSuspended'])
+        if (p[k] !== undefined) throw notModelled(c, `-${k}`);
+      if (p.NextSyncCyclePolicyType !== undefined && p.NextSyncCyclePolicyType !== 'Unspecified')
+        this.server.setNextSyncCyclePolicyType(p.NextSyncCyclePolicyType as PolicyType);
       if (p.SyncCycleEnabled !== undefined) this.server.setSyncCycleEnabled(Boolean(p.SyncCycleEnabled), this.clock.now());
       return [];
     },
     'Start-ADSyncSyncCycle': (p) => {
-      const policy = (p.PolicyType === undefined || p.PolicyType === 'Unspecified' ? this.server.getScheduler().NextSyncCyclePolicyType : p.PolicyType) as PolicyType;
+      const policy = (
+        p.PolicyType === undefined || p.PolicyType === 'Unspecified' ? this.server.getScheduler().NextSyncCyclePolicyType : p.PolicyType
+      ) as PolicyType;
       try {
         return this.server.startSyncCycle(policy, () => this.clock.now());
       } catch (err) {
-        throw new CmdletError('InvalidOperation', `System.InvalidOperationException: ${(err as Error).message}`, 'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycleCmdlet');
+        throw new CmdletError(
+          'InvalidOperation',
+          `System.InvalidOperationException: ${(err as Error).message}`,
+          'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycleCmdlet',
+        );
       }
     },
     'Get-ADSyncConnectorRunStatus': () => this.server.connectorRunStatus(),
     'Get-ADSyncRunProfileResult': (p, c) => {
       for (const k of ['RunProfileId', 'RunNumber', 'RunStepDetails', 'StepNumber']) if (p[k] !== undefined) throw notModelled(c, `-${k}`);
       const rows = this.server
-        .runProfileResults({ connectorId: p.ConnectorId?.toLowerCase(), limit: p.RunHistoryId ? Number.MAX_SAFE_INTEGER : (p.NumberRequested ?? Number.MAX_SAFE_INTEGER) })
+        .runProfileResults({
+          connectorId: p.ConnectorId?.toLowerCase(),
+          limit: p.RunHistoryId ? Number.MAX_SAFE_INTEGER : (p.NumberRequested ?? Number.MAX_SAFE_INTEGER),
+        })
         .filter((r) => !p.RunHistoryId || r.RunHistoryId === String(p.RunHistoryId).toLowerCase());
       return rows.map((r) => ({
         RunHistoryId: guid(r.RunHistoryId),
@@ -106,15 +117,29 @@ export class AdsyncCmdlets {
       try {
         this.server.addRule(rule);
       } catch (err) {
-        throw new CmdletError('InvalidOperation', (err as Error).message, 'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.AddADSyncRuleCmdlet');
+        throw new CmdletError(
+          'InvalidOperation',
+          (err as Error).message,
+          'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.AddADSyncRuleCmdlet',
+        );
       }
       return [ruleView(this.server.getRule(rule.Identifier)!)];
     },
     'Remove-ADSyncRule': (p) => {
       const id = String(p.Identifier).toLowerCase();
       const r = this.server.getRule(id);
-      if (!r) throw new CmdletError('ObjectNotFound', `Synchronization rule ${id} was not found.`, 'System.ArgumentException,Microsoft.IdentityManagement.PowerShell.Cmdlet.RemoveADSyncRuleCmdlet');
-      if (r.IsStandardRule) throw new CmdletError('InvalidOperation', `"${r.Name}" is an out-of-box rule: disable it instead of deleting it (how-to-connect-sync-change-the-configuration.md).`, 'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.RemoveADSyncRuleCmdlet');
+      if (!r)
+        throw new CmdletError(
+          'ObjectNotFound',
+          `Synchronization rule ${id} was not found.`,
+          'System.ArgumentException,Microsoft.IdentityManagement.PowerShell.Cmdlet.RemoveADSyncRuleCmdlet',
+        );
+      if (r.IsStandardRule)
+        throw new CmdletError(
+          'InvalidOperation',
+          `"${r.Name}" is an out-of-box rule: disable it instead of deleting it (how-to-connect-sync-change-the-configuration.md).`,
+          'System.InvalidOperationException,Microsoft.IdentityManagement.PowerShell.Cmdlet.RemoveADSyncRuleCmdlet',
+        );
       this.server.removeRule(id);
       return [];
     },
@@ -125,11 +150,20 @@ export class AdsyncCmdlets {
       return [];
     },
     'Get-ADSyncSchedulerConnectorOverride': (p) => {
-      const list = p.ConnectorIdentifier !== undefined || p.ConnectorName !== undefined ? [this.#connector(p.ConnectorIdentifier, p.ConnectorName)] : this.server.connectors();
-      return list.map((c) => ({ ConnectorIdentifier: guid(c.Identifier), ConnectorName: c.Name, FullImportRequired: false, FullSyncRequired: this.server.connectorOverride(c.Identifier).FullSyncRequired }));
+      const list =
+        p.ConnectorIdentifier !== undefined || p.ConnectorName !== undefined
+          ? [this.#connector(p.ConnectorIdentifier, p.ConnectorName)]
+          : this.server.connectors();
+      return list.map((c) => ({
+        ConnectorIdentifier: guid(c.Identifier),
+        ConnectorName: c.Name,
+        FullImportRequired: false,
+        FullSyncRequired: this.server.connectorOverride(c.Identifier).FullSyncRequired,
+      }));
     },
     'Get-ADSyncAADCompanyFeature': (p) => {
-      if (p.ConnectorName !== undefined && String(p.ConnectorName).toLowerCase() !== this.server.entraConnector.Name.toLowerCase()) throw new CmdletError('ObjectNotFound', NOT_FOUND_MA, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncAADCompanyFeatureCmdlet');
+      if (p.ConnectorName !== undefined && String(p.ConnectorName).toLowerCase() !== this.server.entraConnector.Name.toLowerCase())
+        throw new CmdletError('ObjectNotFound', NOT_FOUND_MA, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncAADCompanyFeatureCmdlet');
       const { PasswordWriteback: _w, ExchangeHybrid: _x, ...f } = this.server.companyFeatures();
       return f;
     },
@@ -137,7 +171,11 @@ export class AdsyncCmdlets {
       for (const k of Object.keys(p)) if (!['GroupWritebackV2', 'ForcePasswordChangeOnLogOn', 'PasswordHashSync'].includes(k)) throw notModelled(c, `-${k}`);
       if (p.GroupWritebackV2 === false) this.server.disableGroupWritebackV2();
       else if (p.GroupWritebackV2 === true && !this.server.companyFeatures().GroupWritebackV2)
-        throw new CmdletError('InvalidOperation', 'Group Writeback v2 was disabled on this tenant: disabling it is irreversible (migrate-group-writeback.md).', 'Microsoft.IdentityManagement.PowerShell.Cmdlet.SetADSyncAADCompanyFeatureCmdlet');
+        throw new CmdletError(
+          'InvalidOperation',
+          'Group Writeback v2 was disabled on this tenant: disabling it is irreversible (migrate-group-writeback.md).',
+          'Microsoft.IdentityManagement.PowerShell.Cmdlet.SetADSyncAADCompanyFeatureCmdlet',
+        );
       const rest: Record<string, boolean> = {};
       if (p.ForcePasswordChangeOnLogOn !== undefined) rest.ForcePasswordChangeOnLogOn = Boolean(p.ForcePasswordChangeOnLogOn);
       if (p.PasswordHashSync !== undefined) rest.PasswordHashSync = Boolean(p.PasswordHashSync);
@@ -145,14 +183,19 @@ export class AdsyncCmdlets {
       return [];
     },
     'Get-ADSyncAADPasswordResetConfiguration': (p) => {
-      if (String(p.Connector).toLowerCase() !== this.server.entraConnector.Name.toLowerCase()) throw new CmdletError('ObjectNotFound', NOT_FOUND_MA, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncAADPasswordResetConfigurationCmdlet');
+      if (String(p.Connector).toLowerCase() !== this.server.entraConnector.Name.toLowerCase())
+        throw new CmdletError('ObjectNotFound', NOT_FOUND_MA, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncAADPasswordResetConfigurationCmdlet');
       const enabled = this.server.companyFeatures().PasswordWriteback;
       return { Enabled: enabled, ServiceStatus: enabled ? 'Started' : 'Stopped', OnboardingRequiredStatus: 'NotRequired' };
     },
     // -AADUserName is mandatory (the module refuses the call without it); with it, the cmdlet signs in to Entra ID
     // interactively (password, MFA), which a runner's service account in a non-interactive session cannot do.
     'Get-ADSyncExportDeletionThreshold': (p) => {
-      throw new CmdletError('AuthenticationError', `Get-ADSyncExportDeletionThreshold signs in to Microsoft Entra ID as ${String(p.AADUserName)} interactively: not possible in a non-interactive session`, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncExportDeletionThresholdCmdlet');
+      throw new CmdletError(
+        'AuthenticationError',
+        `Get-ADSyncExportDeletionThreshold signs in to Microsoft Entra ID as ${String(p.AADUserName)} interactively: not possible in a non-interactive session`,
+        'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncExportDeletionThresholdCmdlet',
+      );
     },
     'Get-ADSyncServerConfiguration': (p) => {
       const leaf = String(p.Path).split(/[\\/]/).filter(Boolean).pop() ?? 'export';
@@ -162,14 +205,19 @@ export class AdsyncCmdlets {
       return { files: this.server.serverConfigurationFiles().map(([path, content]) => ({ path, content })) };
     },
     'Get-ADSyncCSObject': (p, c) => {
-      if (p.Identifier !== undefined || p.DistinguishedName === undefined) throw notModelled(c, 'connector-space objects by -Identifier or whole connector spaces');
+      if (p.Identifier !== undefined || p.DistinguishedName === undefined)
+        throw notModelled(c, 'connector-space objects by -Identifier or whole connector spaces');
       const connector = this.#connector(p.ConnectorIdentifier, p.ConnectorName);
       if (connector.Identifier !== this.server.adConnector.Identifier) throw notModelled(c, `connector-space objects of ${connector.Name}`);
       const o = this.server.ad.getByDn(String(p.DistinguishedName));
       // Written-back groups (adminDescription Group_...) are filtered out by the out-of-box rules' scope; out-of-scope
       // objects are not in the connector space at all.
       if (!o || (o.objectClass === 'group' && (o.adminDescription ?? '').startsWith('Group_')) || !this.server.inScope(o))
-        throw new CmdletError('ObjectNotFound', `The object ${String(p.DistinguishedName)} was not found in the connector space of ${connector.Name}.`, 'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncCSObjectCmdlet');
+        throw new CmdletError(
+          'ObjectNotFound',
+          `The object ${String(p.DistinguishedName)} was not found in the connector space of ${connector.Name}.`,
+          'Microsoft.IdentityManagement.PowerShell.Cmdlet.GetADSyncCSObjectCmdlet',
+        );
       const mv = this.server.metaverseObject(o.objectGUID);
       const mvId = mv ? this.#mvId(o.objectGUID) : '00000000-0000-0000-0000-000000000000';
       return {
@@ -186,13 +234,30 @@ export class AdsyncCmdlets {
     'Get-ADSyncMVObject': (p, c) => {
       const guidOf = this.#mvIds.get(String(p.Identifier).toLowerCase());
       const mv = guidOf ? this.server.metaverseObject(guidOf) : undefined;
-      if (!guidOf || !mv) throw new CmdletError('ObjectNotFound', `The metaverse object ${String(p.Identifier)} was not found.`, `Microsoft.IdentityManagement.PowerShell.Cmdlet.${c.replace(/-/g, '')}Cmdlet`);
+      if (!guidOf || !mv)
+        throw new CmdletError(
+          'ObjectNotFound',
+          `The metaverse object ${String(p.Identifier)} was not found.`,
+          `Microsoft.IdentityManagement.PowerShell.Cmdlet.${c.replace(/-/g, '')}Cmdlet`,
+        );
       const exported = new Set(this.server.exportedObjectGuids());
       const pending = this.server.pendingExports().some((x) => x.objectGUID === mv.objectGUID);
       const ad = this.server.ad.get(mv.objectGUID);
-      const lineage = [{ ConnectorId: guid(this.server.adConnector.Identifier), ConnectorName: this.server.adConnector.Name, ConnectedCsObjectDN: mv.dn, ConnectedCsObjectId: guid(derivedGuid(`cs:${this.server.adConnector.Identifier}:${mv.objectGUID}`)) }];
+      const lineage = [
+        {
+          ConnectorId: guid(this.server.adConnector.Identifier),
+          ConnectorName: this.server.adConnector.Name,
+          ConnectedCsObjectDN: mv.dn,
+          ConnectedCsObjectId: guid(derivedGuid(`cs:${this.server.adConnector.Identifier}:${mv.objectGUID}`)),
+        },
+      ];
       if (exported.has(mv.objectGUID) || pending)
-        lineage.push({ ConnectorId: guid(ENTRA_CONNECTOR_ID), ConnectorName: this.server.entraConnector.Name, ConnectedCsObjectDN: entraCsDn(sourceAnchorOf(ad ?? mv)), ConnectedCsObjectId: guid(derivedGuid(`cs:${ENTRA_CONNECTOR_ID}:${mv.objectGUID}`)) });
+        lineage.push({
+          ConnectorId: guid(ENTRA_CONNECTOR_ID),
+          ConnectorName: this.server.entraConnector.Name,
+          ConnectedCsObjectDN: entraCsDn(sourceAnchorOf(ad ?? mv)),
+          ConnectedCsObjectId: guid(derivedGuid(`cs:${ENTRA_CONNECTOR_ID}:${mv.objectGUID}`)),
+        });
       const attributes: Array<{ Name: string; Values: string[] }> = [{ Name: 'sourceAnchor', Values: [ad ? sourceAnchorOf(ad) : ''] }];
       if (mv.cloudNoFlow) attributes.push({ Name: 'cloudNoFlow', Values: ['true'] });
       return { ObjectId: guid(this.#mvId(mv.objectGUID)), ObjectType: mv.mvObjectType, Attributes: attributes, Lineage: lineage };
@@ -240,9 +305,23 @@ export class AdsyncCmdlets {
     // ------------------------------------------------------------ the ADSync Windows service
     'Get-Service': (p) => {
       const names = (p.Name ?? []) as string[];
-      for (const n of names) if (n.toLowerCase() !== 'adsync') throw new CmdletError('ObjectNotFound', `Cannot find any service with service name '${n}'.`, 'NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand');
+      for (const n of names)
+        if (n.toLowerCase() !== 'adsync')
+          throw new CmdletError(
+            'ObjectNotFound',
+            `Cannot find any service with service name '${n}'.`,
+            'NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand',
+          );
       const s = this.#serviceState();
-      return [{ Name: 'ADSync', DisplayName: 'Microsoft Azure AD Sync', ServiceName: 'ADSync', Status: s.status, StartType: s.startupType === 'AutomaticDelayedStart' ? 'Automatic' : s.startupType }];
+      return [
+        {
+          Name: 'ADSync',
+          DisplayName: 'Microsoft Azure AD Sync',
+          ServiceName: 'ADSync',
+          Status: s.status,
+          StartType: s.startupType === 'AutomaticDelayedStart' ? 'Automatic' : s.startupType,
+        },
+      ];
     },
     'Get-CimInstance': (p, c) => {
       if (String(p.ClassName).toLowerCase() !== 'win32_service') throw notModelled(c, `CIM class ${String(p.ClassName)}`);
@@ -250,7 +329,15 @@ export class AdsyncCmdlets {
       if (!m) throw notModelled(c, `Win32_Service filters other than Name='<service>' (got ${JSON.stringify(p.Filter)})`);
       if (m[1].toLowerCase() !== 'adsync') return [];
       const s = this.#serviceState();
-      return [{ Name: 'ADSync', DisplayName: 'Microsoft Azure AD Sync', State: s.status, StartMode: s.startupType === 'Automatic' || s.startupType === 'AutomaticDelayedStart' ? 'Auto' : s.startupType, Started: s.status === 'Running' }];
+      return [
+        {
+          Name: 'ADSync',
+          DisplayName: 'Microsoft Azure AD Sync',
+          State: s.status,
+          StartMode: s.startupType === 'Automatic' || s.startupType === 'AutomaticDelayedStart' ? 'Auto' : s.startupType,
+          Started: s.status === 'Running',
+        },
+      ];
     },
     'Set-Service': (p, c) => {
       this.#mustBeAdsync(c, p.Name);
@@ -264,7 +351,11 @@ export class AdsyncCmdlets {
       const s = this.#serviceState();
       if (s.status === 'Running') return [];
       if (s.startupType === 'Disabled')
-        throw new CmdletError('OpenError', "Service 'Microsoft Azure AD Sync (ADSync)' cannot be started due to the following error: Cannot start service ADSync on computer '.'.", 'CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand');
+        throw new CmdletError(
+          'OpenError',
+          "Service 'Microsoft Azure AD Sync (ADSync)' cannot be started due to the following error: Cannot start service ADSync on computer '.'.",
+          'CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand',
+        );
       this.server.setAdsyncService(true);
       this.#service = { status: 'Running', startupType: s.startupType };
       return [];
@@ -281,7 +372,12 @@ export class AdsyncCmdlets {
 
   /** Throws what every ADSync cmdlet throws while the service is stopped (the sync engine cannot be reached). */
   requireService(cmdlet: string): void {
-    if (!this.server.serviceRunning) throw new CmdletError('ConnectionError', ADSYNC_SERVICE_STOPPED_MESSAGE, `Microsoft.IdentityManagement.PowerShell.Cmdlet.${cmdlet.replace(/-/g, '')}Cmdlet`);
+    if (!this.server.serviceRunning)
+      throw new CmdletError(
+        'ConnectionError',
+        ADSYNC_SERVICE_STOPPED_MESSAGE,
+        `Microsoft.IdentityManagement.PowerShell.Cmdlet.${cmdlet.replace(/-/g, '')}Cmdlet`,
+      );
   }
 
   #serviceState(): ServiceOverlay {
@@ -293,7 +389,13 @@ export class AdsyncCmdlets {
 
   #mustBeAdsync(cmdlet: string, name: unknown): void {
     const names = Array.isArray(name) ? name : [name];
-    for (const n of names) if (String(n).toLowerCase() !== 'adsync') throw new CmdletError('ObjectNotFound', `Cannot find any service with service name '${String(n)}'.`, `NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.${cmdlet.replace('-', '')}Command`);
+    for (const n of names)
+      if (String(n).toLowerCase() !== 'adsync')
+        throw new CmdletError(
+          'ObjectNotFound',
+          `Cannot find any service with service name '${String(n)}'.`,
+          `NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.${cmdlet.replace('-', '')}Command`,
+        );
   }
 
   #connector(identifier: unknown, name: unknown): Connector {
@@ -331,7 +433,10 @@ function connectorView(c: Connector) {
       Selected: p.selected,
       ConnectorPartitionScope: { ContainerInclusionList: [...p.includedContainers], ContainerExclusionList: [...p.excludedContainers] },
     })),
-    GlobalParameters: c.ConnectorTypeName === 'AD' ? { 'Connector.GroupFilteringGroupDn': { Name: 'Connector.GroupFilteringGroupDn', Value: c.GroupFilteringGroupDn ?? '' } } : {},
+    GlobalParameters:
+      c.ConnectorTypeName === 'AD'
+        ? { 'Connector.GroupFilteringGroupDn': { Name: 'Connector.GroupFilteringGroupDn', Value: c.GroupFilteringGroupDn ?? '' } }
+        : {},
   };
 }
 
@@ -353,7 +458,13 @@ export function ruleView(r: SyncRule) {
     IsStandardRule: r.IsStandardRule,
     ImmutableTag: r.ImmutableTag,
     ScopeFilter: r.ScopeFilter.map((g) => ({ ScopeConditionList: g.ScopeConditionList.map((c) => ({ ...c })) })),
-    AttributeFlowMappings: r.AttributeFlowMappings.map((m) => ({ Source: [...m.Source], Destination: m.Destination, FlowType: m.FlowType, ValueMergeType: m.ValueMergeType, Expression: m.Expression ?? null })),
+    AttributeFlowMappings: r.AttributeFlowMappings.map((m) => ({
+      Source: [...m.Source],
+      Destination: m.Destination,
+      FlowType: m.FlowType,
+      ValueMergeType: m.ValueMergeType,
+      Expression: m.Expression ?? null,
+    })),
   };
 }
 
@@ -373,7 +484,11 @@ function toRule(x: any): SyncRule {
     IsStandardRule: false,
     ImmutableTag: String(x.ImmutableTag ?? ''),
     ScopeFilter: (x.ScopeFilter ?? []).map((g: any) => ({
-      ScopeConditionList: (g.ScopeConditionList ?? []).map((c: any) => ({ Attribute: String(c.Attribute), ComparisonValue: String(c.ComparisonValue ?? ''), ComparisonOperator: c.ComparisonOperator })),
+      ScopeConditionList: (g.ScopeConditionList ?? []).map((c: any) => ({
+        Attribute: String(c.Attribute),
+        ComparisonValue: String(c.ComparisonValue ?? ''),
+        ComparisonOperator: c.ComparisonOperator,
+      })),
     })),
     AttributeFlowMappings: (x.AttributeFlowMappings ?? []).map((m: any) => ({
       Source: (m.Source ?? []).map(String),

@@ -13,7 +13,12 @@ export const guid = (value: string): Typed => ({ $guid: value.toLowerCase() });
 export function guidBytes(value: string): Typed {
   const h = value.replace(/-/g, '');
   const b = Buffer.from(h, 'hex');
-  const le = Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+  const le = Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(),
+    Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(),
+    b.subarray(8),
+  ]);
   return { $bytes: le.toString('base64') };
 }
 

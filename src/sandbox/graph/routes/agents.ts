@@ -10,7 +10,10 @@ export const agentRoutes: Route[] = [
     stat: 'GET /onPremisesPublishingProfiles/provisioning/agents',
     handler: (r) => {
       if (r.version !== 'beta') throw new HttpError(400, 'BadRequest', "Resource not found for the segment 'onPremisesPublishingProfiles'.");
-      const expand = (r.query.get('$expand') ?? '').split(',').map((x) => x.trim()).includes('agentGroups');
+      const expand = (r.query.get('$expand') ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .includes('agentGroups');
       const value = [...r.sim.agents.values()].map((a) => ({
         id: a.id,
         externalIp: a.externalIp,

@@ -3,7 +3,9 @@ import { link, odataContext, ok, type GraphRequest, type Route } from './route.j
 
 // GET /auditLogs/provisioning: the provisioning log, newest first, filtered and paged as documented.
 
-export const auditLogRoutes: Route[] = [{ method: 'GET', pattern: '/auditLogs/provisioning', stat: 'GET /auditLogs/provisioning', handler: (r) => ok(auditLogs(r)) }];
+export const auditLogRoutes: Route[] = [
+  { method: 'GET', pattern: '/auditLogs/provisioning', stat: 'GET /auditLogs/provisioning', handler: (r) => ok(auditLogs(r)) },
+];
 
 function auditLogs(r: GraphRequest): unknown {
   const q = r.query;
@@ -41,7 +43,11 @@ function parseLogFilter(v: string | null): Predicate {
     }
     const at = Date.parse(m[2]);
     if (!['eq', 'gt', 'lt'].includes(m[1]) || !Number.isFinite(at) || !/^\d{4}-\d\d-\d\dT/.test(m[2])) {
-      throw new HttpError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property 'activityDateTime' of resource 'ProvisioningObjectSummary'.`);
+      throw new HttpError(
+        400,
+        'Request_UnsupportedQuery',
+        `Unsupported or invalid query filter clause specified for property 'activityDateTime' of resource 'ProvisioningObjectSummary'.`,
+      );
     }
     const op = m[1];
     tests.push((p) => {
@@ -50,8 +56,26 @@ function parseLogFilter(v: string | null): Predicate {
     });
   }
   if (eqClauses.length) {
-    tests.push(parseFilter(eqClauses.join(' and '), ['id', 'jobId', 'cycleId', 'changeId', 'tenantId', 'provisioningStatusInfo/status', 'provisioningAction', 'sourceIdentity/id', 'targetIdentity/id', 'sourceIdentity/identityType', 'targetIdentity/identityType', 'servicePrincipal/id'], 'ProvisioningObjectSummary'));
+    tests.push(
+      parseFilter(
+        eqClauses.join(' and '),
+        [
+          'id',
+          'jobId',
+          'cycleId',
+          'changeId',
+          'tenantId',
+          'provisioningStatusInfo/status',
+          'provisioningAction',
+          'sourceIdentity/id',
+          'targetIdentity/id',
+          'sourceIdentity/identityType',
+          'targetIdentity/identityType',
+          'servicePrincipal/id',
+        ],
+        'ProvisioningObjectSummary',
+      ),
+    );
   }
   return (p) => tests.every((t) => t(p));
 }
-

@@ -4,7 +4,18 @@ import { link, odataContext, ok, resourceNotFound, type GraphRequest, type Route
 
 // /users and /groups: list, $count, delta, get, and a group's transitive members.
 
-const USER_DEFAULT_SELECT = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
+const USER_DEFAULT_SELECT = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+];
 const GROUP_DEFAULT_SELECT = ['displayName', 'mail', 'mailNickname', 'proxyAddresses', 'securityEnabled', 'onPremisesSyncEnabled'];
 
 const defaultSelect = (kind: EntraKind) => (kind === 'user' ? USER_DEFAULT_SELECT : GROUP_DEFAULT_SELECT);
@@ -25,7 +36,12 @@ export const directoryObjectRoutes: Route[] = [
   ...routesFor('user'),
   ...routesFor('group'),
   { method: 'GET', pattern: '/groups/{id}/transitiveMembers', stat: 'GET /groups/{id}/transitiveMembers', handler: (r) => ok(transitiveMembers(r, undefined)) },
-  { method: 'GET', pattern: '/groups/{id}/transitiveMembers/{cast}', stat: (r) => `GET /groups/{id}/transitiveMembers/${r.params.cast}`, handler: (r) => ok(transitiveMembers(r, r.params.cast)) },
+  {
+    method: 'GET',
+    pattern: '/groups/{id}/transitiveMembers/{cast}',
+    stat: (r) => `GET /groups/{id}/transitiveMembers/${r.params.cast}`,
+    handler: (r) => ok(transitiveMembers(r, r.params.cast)),
+  },
 ];
 
 function get(r: GraphRequest, kind: EntraKind): unknown {
@@ -98,7 +114,8 @@ function transitiveMembers(r: GraphRequest, cast: string | undefined): unknown {
   const type = cast === undefined ? null : cast === 'microsoft.graph.user' ? 'user' : cast === 'microsoft.graph.group' ? 'group' : undefined;
   if (type === undefined) throw new HttpError(400, 'Request_UnsupportedQuery', `The type '${cast}' is not a supported member type for this query.`);
   for (const p of ['$filter', '$search', '$orderby']) {
-    if (q.has(p) && !eventual(r)) throw new HttpError(400, 'Request_UnsupportedQuery', `${p} on transitiveMembers needs the ConsistencyLevel: eventual header and $count=true.`);
+    if (q.has(p) && !eventual(r))
+      throw new HttpError(400, 'Request_UnsupportedQuery', `${p} on transitiveMembers needs the ConsistencyLevel: eventual header and $count=true.`);
     if (q.has(p)) throw new HttpError(400, 'Request_UnsupportedQuery', `${p} is not supported by the sandbox simulator on transitiveMembers.`);
   }
   const top = parseTop(q.get('$top'), r.sim.limits.defaultPageSize);
@@ -138,7 +155,11 @@ function delta(r: GraphRequest, kind: EntraKind): unknown {
   if (sk) st = decodeToken<State>(sk, 'skip token');
   else if (dt === 'latest') {
     const sel = parseSelect(q.get('$select'));
-    return { '@odata.context': `${baseUrl}/${version}/$metadata#${kind}s`, '@odata.deltaLink': `${baseUrl}/${version}${path}?$deltatoken=${encodeToken({ sel, since: directory.seq })}`, value: [] };
+    return {
+      '@odata.context': `${baseUrl}/${version}/$metadata#${kind}s`,
+      '@odata.deltaLink': `${baseUrl}/${version}${path}?$deltatoken=${encodeToken({ sel, since: directory.seq })}`,
+      value: [],
+    };
   } else if (dt) {
     const t = decodeToken<{ sel: string[] | null; since: number }>(dt, 'delta token');
     st = { sel: t.sel, since: t.since, upto: directory.seq, off: 0, init: false };

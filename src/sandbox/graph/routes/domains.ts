@@ -12,7 +12,10 @@ export const domainRoutes: Route[] = [
     stat: 'GET /domains',
     handler: (r) => {
       const select = parseSelect(r.query.get('$select'));
-      return ok({ '@odata.context': odataContext(r, `domains${select ? `(${select.join(',')})` : ''}`), value: [...r.sim.domains.values()].map((d) => shape(d, select)) });
+      return ok({
+        '@odata.context': odataContext(r, `domains${select ? `(${select.join(',')})` : ''}`),
+        value: [...r.sim.domains.values()].map((d) => shape(d, select)),
+      });
     },
   },
   {

@@ -33,20 +33,43 @@ function provisionOnDemand(r: GraphRequest): unknown {
   }
   const subject = p.subjects?.[0];
   const dn = subject?.objectId;
-  if (typeof dn !== 'string' || !isValidDn(dn)) throw new HttpError(400, 'RequestParameterInvalid', 'The subject objectId must be the distinguished name of the AD object.');
+  if (typeof dn !== 'string' || !isValidDn(dn))
+    throw new HttpError(400, 'RequestParameterInvalid', 'The subject objectId must be the distinguished name of the AD object.');
   const domainSecret = sp.secrets.find((x) => x.key === 'Domain');
   const domain = domainSecret ? (JSON.parse(domainSecret.value).domain as string) : undefined;
   const wantedClass = (CLOUD_SYNC_CLASSES as string[]).find((c) => c.toLowerCase() === String(subject.objectTypeName ?? 'user').toLowerCase()) ?? 'user';
-  const obj = sim.onPrem && domain ? sim.onPrem.objectsUnder([dn], [wantedClass as AdObjectClass]).find((o) => normalizeDn(o.dn) === normalizeDn(dn)) : undefined;
+  const obj =
+    sim.onPrem && domain ? sim.onPrem.objectsUnder([dn], [wantedClass as AdObjectClass]).find((o) => normalizeDn(o.dn) === normalizeDn(dn)) : undefined;
   const startTime = iso(sim.clock.now());
   const step = (name: string, type: string, status: string, description: string) => ({ name, type, status, description, timestamp: startTime, details: {} });
   if (!obj || !domain) {
-    return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Failure', details: { errorCode: 'EntryNotFound' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportObjectNotFound', 'Import', 'Failure', `No object ${dn} was found in Active Directory`)], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Failure' } }) };
+    return {
+      '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
+      key: JSON.stringify({ result: 'Failure', details: { errorCode: 'EntryNotFound' } }),
+      value: JSON.stringify({
+        provisioningSteps: [step('EntryImportObjectNotFound', 'Import', 'Failure', `No object ${dn} was found in Active Directory`)],
+        modifiedProperties: [],
+        action: 'Other',
+        statusInfo: { status: 'Failure' },
+      }),
+    };
   }
   // "No user or group will be provisioned on-demand that would not have been provisioned through the regular cycles."
   const inScope = sim.inScope(job.schema, sim.onPrem!, domain).some((o) => o.objectGUID.toLowerCase() === obj.objectGUID.toLowerCase());
   if (!inScope) {
-    return { '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'), key: JSON.stringify({ result: 'Skipped', details: { errorCode: 'NotEffectivelyEntitled', reason: 'The object is out of the job scope.' } }), value: JSON.stringify({ provisioningSteps: [step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn}`), step('EntitlementEvaluation', 'Scoping', 'Skipped', 'The object is not in the scope of the job.')], modifiedProperties: [], action: 'Other', statusInfo: { status: 'Skipped' } }) };
+    return {
+      '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
+      key: JSON.stringify({ result: 'Skipped', details: { errorCode: 'NotEffectivelyEntitled', reason: 'The object is out of the job scope.' } }),
+      value: JSON.stringify({
+        provisioningSteps: [
+          step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn}`),
+          step('EntitlementEvaluation', 'Scoping', 'Skipped', 'The object is not in the scope of the job.'),
+        ],
+        modifiedProperties: [],
+        action: 'Other',
+        statusInfo: { status: 'Skipped' },
+      }),
+    };
   }
   // Matching is on the source anchor: no Entra object with it means Cloud Sync creates one (a duplicate, when the
   // person already exists in Entra under another anchor).
@@ -55,7 +78,16 @@ function provisionOnDemand(r: GraphRequest): unknown {
   const kindOf = (c: string) => (c === 'group' ? 'Group' : c === 'contact' ? 'Contact' : 'User');
   const result = what === 'none' ? { result: 'Skipped', details: { errorCode: 'RedundantExport' } } : { result: 'Success', details: {} };
   // On-demand provisioning is recorded in the provisioning logs like a cycle's export.
-  if (what !== 'skipped') sim.addLog(sp, job, randomUUID(), sim.clock.now(), what === 'none' ? 'update' : what, { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass }, targetId);
+  if (what !== 'skipped')
+    sim.addLog(
+      sp,
+      job,
+      randomUUID(),
+      sim.clock.now(),
+      what === 'none' ? 'update' : what,
+      { id: obj.objectGUID, displayName: obj.displayName, type: obj.objectClass },
+      targetId,
+    );
   return {
     '@odata.context': ctx('microsoft.graph.stringKeyStringValuePair'),
     key: JSON.stringify(result),
@@ -63,7 +95,12 @@ function provisionOnDemand(r: GraphRequest): unknown {
       provisioningSteps: [
         step('EntryImportAdd', 'Import', 'Success', `Retrieved ${dn} from Active Directory`),
         what === 'create'
-          ? step('EntryMatching', 'Matching', 'Success', 'No matching entry was found in Microsoft Entra ID for the source anchor; a new entry will be created.')
+          ? step(
+              'EntryMatching',
+              'Matching',
+              'Success',
+              'No matching entry was found in Microsoft Entra ID for the source anchor; a new entry will be created.',
+            )
           : step('EntryMatching', 'Matching', 'Success', `Matched the Microsoft Entra ID entry ${targetId} on the source anchor.`),
         step('EntitlementEvaluation', 'Scoping', 'Success', 'The object is in scope'),
         step(what === 'create' ? 'EntryExportAdd' : 'EntryExportUpdate', 'Export', what === 'none' ? 'Skipped' : 'Success', 'Exported to Microsoft Entra ID'),

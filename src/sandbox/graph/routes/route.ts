@@ -123,7 +123,7 @@ export function routeTable(routes: Route[]): (r: Omit<GraphRequest, 'params' | '
       const r: GraphRequest = { ...base, ...m };
       const reply = route.handler(r);
       // A route with a null stat only throws, so it never gets here.
-      const stat = typeof route.stat === 'function' ? route.stat(r) : route.stat ?? '';
+      const stat = typeof route.stat === 'function' ? route.stat(r) : (route.stat ?? '');
       return { reply, stat };
     }
     // The routes end with a catch-all (routes/notFound.ts); reaching here is a bug in the table.

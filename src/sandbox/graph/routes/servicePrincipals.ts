@@ -11,16 +11,37 @@ export const servicePrincipalRoutes: Route[] = [
     pattern: '/applicationTemplates/{id}/instantiate',
     stat: 'POST /applicationTemplates/{id}/instantiate',
     handler: (r) => {
-      if (r.params.id !== AD2AAD_TEMPLATE_ID) throw new HttpError(404, 'Request_ResourceNotFound', `Resource '${r.params.id}' does not exist or one of its queried reference-property objects are not present.`);
+      if (r.params.id !== AD2AAD_TEMPLATE_ID)
+        throw new HttpError(
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${r.params.id}' does not exist or one of its queried reference-property objects are not present.`,
+        );
       const body = r.body;
-      const displayName = typeof body?.displayName === 'string' && body.displayName ? body.displayName : 'Active Directory to Azure Active Directory Provisioning';
-      const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), applicationObjectId: randomUUID(), displayName, secrets: [], jobs: new Map(), ownerAppId: typeof r.caller.appid === 'string' ? r.caller.appid : null, appKeyScenario: null };
+      const displayName =
+        typeof body?.displayName === 'string' && body.displayName ? body.displayName : 'Active Directory to Azure Active Directory Provisioning';
+      const sp: SimServicePrincipal = {
+        id: randomUUID(),
+        appId: randomUUID(),
+        applicationObjectId: randomUUID(),
+        displayName,
+        secrets: [],
+        jobs: new Map(),
+        ownerAppId: typeof r.caller.appid === 'string' ? r.caller.appid : null,
+        appKeyScenario: null,
+      };
       r.sim.sps.set(sp.id, sp);
       // The v1.0 docs show `id`, the beta docs `objectId`: return both so either client reading works.
       return ok(
         {
           '@odata.context': odataContext(r, 'microsoft.graph.applicationServicePrincipal'),
-          application: { id: sp.applicationObjectId, objectId: sp.applicationObjectId, appId: sp.appId, applicationTemplateId: AD2AAD_TEMPLATE_ID, displayName },
+          application: {
+            id: sp.applicationObjectId,
+            objectId: sp.applicationObjectId,
+            appId: sp.appId,
+            applicationTemplateId: AD2AAD_TEMPLATE_ID,
+            displayName,
+          },
           servicePrincipal: spJson(sp),
         },
         201,
@@ -34,7 +55,10 @@ export const servicePrincipalRoutes: Route[] = [
     handler: (r) => {
       const filter = parseFilter(r.query.get('$filter'), ['applicationTemplateId', 'displayName', 'appId'], 'ServicePrincipal');
       const select = parseSelect(r.query.get('$select'));
-      const value = [...r.sim.sps.values()].map((sp) => spJson(sp)).filter((j) => filter(j)).map((j) => (select ? applySelect(j, select, []) : j));
+      const value = [...r.sim.sps.values()]
+        .map((sp) => spJson(sp))
+        .filter((j) => filter(j))
+        .map((j) => (select ? applySelect(j, select, []) : j));
       return ok({ '@odata.context': odataContext(r, 'servicePrincipals'), value });
     },
   },
@@ -47,5 +71,13 @@ export const servicePrincipalRoutes: Route[] = [
 ];
 
 function spJson(sp: SimServicePrincipal): Record<string, unknown> {
-  return { id: sp.id, objectId: sp.id, appId: sp.appId, applicationTemplateId: AD2AAD_TEMPLATE_ID, displayName: sp.displayName, servicePrincipalType: 'Application', accountEnabled: true };
+  return {
+    id: sp.id,
+    objectId: sp.id,
+    appId: sp.appId,
+    applicationTemplateId: AD2AAD_TEMPLATE_ID,
+    displayName: sp.displayName,
+    servicePrincipalType: 'Application',
+    accountEnabled: true,
+  };
 }

@@ -11,7 +11,8 @@ export const jobRoutes: Route[] = [
     method: 'GET',
     pattern: `${SYNC}/jobs`,
     stat: 'GET /synchronization/jobs',
-    handler: (r) => ok({ '@odata.context': odataContext(r, "servicePrincipals('id')/synchronization/jobs"), value: [...servicePrincipal(r).jobs.values()].map(jobJson) }),
+    handler: (r) =>
+      ok({ '@odata.context': odataContext(r, "servicePrincipals('id')/synchronization/jobs"), value: [...servicePrincipal(r).jobs.values()].map(jobJson) }),
   },
   {
     method: 'POST',
@@ -20,7 +21,8 @@ export const jobRoutes: Route[] = [
     handler: (r) => {
       const sp = servicePrincipal(r);
       const templateId = r.body?.templateId;
-      if (!JOB_TEMPLATES.includes(templateId)) throw new HttpError(400, 'BadRequest', `The template '${String(templateId)}' is not one of this application's synchronization templates.`);
+      if (!JOB_TEMPLATES.includes(templateId))
+        throw new HttpError(400, 'BadRequest', `The template '${String(templateId)}' is not one of this application's synchronization templates.`);
       const now = r.sim.clock.now();
       const id = `${templateId}.${r.sim.tenantId.replace(/-/g, '')}.${randomUUID()}`;
       const job: SimJob = {
@@ -86,14 +88,21 @@ export const jobRoutes: Route[] = [
     handler: (r) => {
       const { job } = syncJob(r);
       const scope = String(r.body?.criteria?.resetScope ?? '');
-      const flags = scope.split(',').map((x) => x.trim()).filter(Boolean);
+      const flags = scope
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       const known = ['None', 'ConnectorDataStore', 'Escrows', 'Watermark', 'QuarantineState', 'Full', 'ForceDeletes'];
       const bad = flags.find((f) => !known.includes(f));
       if (bad) throw new HttpError(400, 'BadRequest', `Requested value '${bad}' was not found.`);
       // An empty resetScope behaves like the portal's restart (QuarantineState, Watermark, Escrows). QuarantineState
       // (or Full) lifts a quarantine; ForceDeletes lifts only the one it is documented for, TooManyDeletes (the held
       // deletes go through). Any other scope leaves a quarantined job quarantined: never kinder than production.
-      const lifts = flags.length === 0 || flags.includes('QuarantineState') || flags.includes('Full') || (flags.includes('ForceDeletes') && job.status.quarantine?.reason === 'TooManyDeletes');
+      const lifts =
+        flags.length === 0 ||
+        flags.includes('QuarantineState') ||
+        flags.includes('Full') ||
+        (flags.includes('ForceDeletes') && job.status.quarantine?.reason === 'TooManyDeletes');
       if (lifts && job.status.quarantine) r.sim.clearQuarantine(job);
       if (flags.includes('ForceDeletes')) job.forceDeletes = true;
       job.runningSchema = structuredClone(job.schema);
@@ -119,5 +128,11 @@ export const jobRoutes: Route[] = [
 ];
 
 function jobJson(job: SimJob): Record<string, unknown> {
-  return { id: job.id, templateId: job.templateId, schedule: { ...job.schedule }, status: structuredClone(job.status), synchronizationJobSettings: job.settings.map((x) => ({ ...x })) };
+  return {
+    id: job.id,
+    templateId: job.templateId,
+    schedule: { ...job.schedule },
+    status: structuredClone(job.status),
+    synchronizationJobSettings: job.settings.map((x) => ({ ...x })),
+  };
 }

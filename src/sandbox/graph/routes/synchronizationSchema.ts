@@ -12,7 +12,8 @@ export const schemaRoutes: Route[] = [
     method: 'GET',
     pattern: `${JOB}/schema`,
     stat: 'GET /jobs/{id}/schema',
-    handler: (r) => ok({ '@odata.context': odataContext(r, "servicePrincipals('id')/synchronization/jobs('id')/schema/$entity"), ...structuredClone(syncJob(r).job.schema) }),
+    handler: (r) =>
+      ok({ '@odata.context': odataContext(r, "servicePrincipals('id')/synchronization/jobs('id')/schema/$entity"), ...structuredClone(syncJob(r).job.schema) }),
   },
   {
     method: 'PUT',

@@ -43,7 +43,12 @@ export const secretRoutes: Route[] = [
         } catch {
           scenario = undefined;
         }
-        if (scenario !== 'AD2AADPasswordHash' && scenario !== 'AD2AADProvisioning') throw new HttpError(400, 'BadRequest', 'The AppKey value must be {"appKeyScenario":"AD2AADPasswordHash"} or {"appKeyScenario":"AD2AADProvisioning"}.');
+        if (scenario !== 'AD2AADPasswordHash' && scenario !== 'AD2AADProvisioning')
+          throw new HttpError(
+            400,
+            'BadRequest',
+            'The AppKey value must be {"appKeyScenario":"AD2AADPasswordHash"} or {"appKeyScenario":"AD2AADProvisioning"}.',
+          );
         // AppKey turns on tenant flags; it is not kept as a readable secret.
         sp.appKeyScenario = scenario;
       }
@@ -66,7 +71,17 @@ function validateNotificationSettings(v: string): void {
     o = undefined;
   }
   const ok =
-    o && typeof o === 'object' && typeof o.Enabled === 'boolean' && typeof o.Recipients === 'string' &&
-    typeof o.DeleteThresholdEnabled === 'boolean' && Number.isInteger(o.DeleteThresholdValue) && o.DeleteThresholdValue > 0;
-  if (!ok) throw new HttpError(400, 'BadRequest', 'SyncNotificationSettings must be {"Enabled":bool,"Recipients":"a@b;c@d","DeleteThresholdEnabled":bool,"DeleteThresholdValue":int}.');
+    o &&
+    typeof o === 'object' &&
+    typeof o.Enabled === 'boolean' &&
+    typeof o.Recipients === 'string' &&
+    typeof o.DeleteThresholdEnabled === 'boolean' &&
+    Number.isInteger(o.DeleteThresholdValue) &&
+    o.DeleteThresholdValue > 0;
+  if (!ok)
+    throw new HttpError(
+      400,
+      'BadRequest',
+      'SyncNotificationSettings must be {"Enabled":bool,"Recipients":"a@b;c@d","DeleteThresholdEnabled":bool,"DeleteThresholdValue":int}.',
+    );
 }

@@ -10,7 +10,15 @@ export const templateRoutes: Route[] = [
     stat: 'GET /synchronization/templates',
     handler: (r) => {
       const sp = servicePrincipal(r);
-      const value = JOB_TEMPLATES.map((t) => ({ id: t, applicationId: sp.appId, default: t === 'AD2AADProvisioning', description: t, discoverable: true, factoryTag: t, metadata: [] }));
+      const value = JOB_TEMPLATES.map((t) => ({
+        id: t,
+        applicationId: sp.appId,
+        default: t === 'AD2AADProvisioning',
+        description: t,
+        discoverable: true,
+        factoryTag: t,
+        metadata: [],
+      }));
       return ok({ '@odata.context': odataContext(r, 'synchronization/templates'), value });
     },
   },
