@@ -177,6 +177,6 @@ describe('the help lists every command', () => {
 describe('text as Teams delivers it', () => {
   it('mentions and HTML are dropped, entities decoded, quotes keep values together', () => {
     expect(cleanText('<at>cutover</at>&nbsp;status <b>Pilot</b> &amp; &quot;x&quot;')).toBe('status Pilot & "x"');
-    expect(tokenize(String.raw`a "b c" d=“e f” g="OU="Q" T,DC=x"`)).toEqual(['a', 'b c', 'd=e f', String.raw`g=OU="Q" T,DC=x`]);
+    expect(tokenize(String.raw`a "b c" d=“e f” g="OU=\"Q\" T,DC=x"`)).toEqual(['a', 'b c', 'd=e f', String.raw`g=OU=\"Q\" T,DC=x`]);
   });
 });
