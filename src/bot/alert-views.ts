@@ -1,6 +1,6 @@
 import type { AlertHistoryEntry, AlertRecord } from '../monitor/alerts.js';
-import type { Migration, RunbookEngine } from '../runbooks/engine.js';
-import type { StepState } from '../runbooks/types.js';
+import type { RunbookEngine } from '../runbooks/engine.js';
+import { RESTART_OPEN, restartMigration, restartView, type RestartView } from '../runbooks/incident-restarts.js';
 import { withoutSeedNumbers } from '../runbooks/sources.js';
 import { renderCard, splitLongFacts, type Card } from './cards.js';
 import { humanTimes } from './evidence.js';
@@ -27,21 +27,6 @@ export function alertLine(a: Pick<AlertRecord, 'severity' | 'title' | 'openedAt'
 /** "1 open alert", "3 open alerts": the heading of the alerts `status` and the overview start with. */
 export function openAlertsTitle(n: number): string {
   return `${n} open alert${n === 1 ? '' : 's'}`;
-}
-
-/** The restart a quarantine incident asked for (the step it added to a migration), as its card tells it. */
-export interface RestartView {
-  migrationName: string;
-  seq: number;
-  stepsTotal: number;
-  state: StepState;
-  resetScope: string;
-  requestedBy: string | null;
-  approvedBy: string[];
-  rejectedBy: string[];
-  runAfter: Date | null;
-  evidence: { restarted?: boolean; restartedAt?: string; quarantineAfter?: string | null; note?: string; skipped?: string } | null;
-  error: string | null;
 }
 
 /** Card data is a record of the store; cards built from older records (or tests) may lack what an incident added. */
@@ -114,8 +99,6 @@ function restartText(r: RestartView, now: Date): { text: string; style: string }
  * A restart step not done with (waiting, running, or rejected / failed / lost: its own card offers asking again or
  * Retry): the incident card offers no second one, and a click on an older card answers with this one.
  */
-export const RESTART_OPEN: StepState[] = ['pending', 'awaiting_approval', 'approved', 'running', 'rejected', 'failed', 'lost'];
-
 /**
  * An incident's card: the migrations it affects by name, severity, what happened and what to do, the restart it asked
  * for (a quarantine), who did what and when; Acknowledge, Snooze, Resolve while unresolved, and Restart for a
@@ -172,38 +155,9 @@ export function alertCard(a: AlertCardInput, opts: { notice?: string; now: Date;
   });
 }
 
-/** The oldest active migration an incident affects: a restart it asks for is a step of that migration. */
-export async function restartMigration(engine: RunbookEngine, a: AlertRecord): Promise<Migration | null> {
-  const ms = (await Promise.all(a.migrations.map((x) => engine.getMigration(x.id)))).filter((m): m is Migration => !!m && m.state === 'active');
-  ms.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1));
-  return ms[0] ?? null;
-}
-
-/** The latest restart step an incident added, as its card shows it; null when it asked for none. */
-export async function restartView(engine: RunbookEngine, a: AlertRecord): Promise<RestartView | null> {
-  const last = (await engine.incidentSteps(a.id)).at(-1);
-  if (!last) return null;
-  const { migration: m, step } = last;
-  const approvals = step.attempt ? await engine.getApprovals(m.id, step.seq, step.attempt) : [];
-  const name = (x: { approverName?: string | null; approverOid: string }) => x.approverName ?? x.approverOid;
-  return {
-    migrationName: m.name,
-    seq: step.seq,
-    stepsTotal: (await engine.getSteps(m.id)).length,
-    state: step.state,
-    resetScope: String(step.params?.resetScope ?? ''),
-    requestedBy: step.requestedBy?.name ?? null,
-    approvedBy: approvals.filter((x) => x.decision === 'approve' && x.planHash === step.planHash).map(name),
-    rejectedBy: approvals.filter((x) => x.decision === 'reject').map(name),
-    runAfter: step.runAfter,
-    evidence: (step.evidence as RestartView['evidence']) ?? null,
-    error: step.error?.message ?? null,
-  };
-}
-
 /** An incident's card as it is now: the restart it asked for, and where a new one would go, read from the engine. */
 export async function incidentCard(engine: RunbookEngine, a: AlertRecord, opts: { notice?: string; now: Date }): Promise<Card> {
   if (a.action?.kind !== 'restart-job') return alertCard(a, opts);
-  const [restart, target] = await Promise.all([restartView(engine, a), a.state === 'resolved' ? null : restartMigration(engine, a)]);
+  const [restart, target] = await Promise.all([restartView(engine, a.id), a.state === 'resolved' ? null : restartMigration(engine, a)]);
   return alertCard(a, { ...opts, restart, restartIn: target?.name ?? null });
 }

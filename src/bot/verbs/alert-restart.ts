@@ -1,6 +1,5 @@
-import { EngineError } from '../../runbooks/engine.js';
+import { requestRestart as askRestart } from '../../runbooks/incident-restarts.js';
 import type { AlertRecord } from '../../monitor/alerts.js';
-import { RESTART_OPEN, restartMigration, restartView } from '../alert-views.js';
 import { noticeCard } from '../cards.js';
 import { defineVerb, type Turn } from '../turn.js';
 import { stateLabel } from '../views.js';
@@ -26,32 +25,23 @@ export const alertRestartVerb = defineVerb({
  * click answers with it and changes nothing. Returns what the clicker is told.
  */
 async function requestRestart(turn: Turn, a: AlertRecord): Promise<string> {
-  const { engine, alerts } = turn.d;
-  const actor = turn.actor;
-  if (a.state === 'resolved') return 'This alert is already resolved: nothing to restart. Nothing was changed.';
-  if (a.action?.kind !== 'restart-job') return 'This alert offers no restart. Nothing was changed.';
-  const refused = await alerts.refusal(a, actor.oid, 'ask for a restart from its alerts');
-  if (refused) return refused;
-  const current = await restartView(engine, a);
-  if (current && RESTART_OPEN.includes(current.state)) {
-    return `A restart is already asked for: step ${current.seq} of ${current.migrationName} (${stateLabel(current.state).toLowerCase()}). Nothing was changed; ${current.state === 'rejected' || current.state === 'failed' || current.state === 'lost' ? 'ask again or retry from its step card' : "its step card is in the migration's thread"}.`;
-  }
-  const m = await restartMigration(engine, a);
-  if (!m) return 'None of the migrations this alert affects is active: nothing to restart it in. Nothing was changed.';
-  try {
-    const out = await engine.addIncidentStep(
-      m.id,
-      'restart-quarantined-job',
-      { alertId: a.id, jobId: a.action.jobId, resetScope: a.action.resetScope, reason: a.action.reason },
-      actor,
-    );
-    const step = out.step;
-    if (!out.added) return `A restart is already asked for: step ${step.seq} of ${m.name} (${stateLabel(step.state).toLowerCase()}). Nothing was changed.`;
-    if (step.state === 'awaiting_approval')
-      return `Restart requested: step ${step.seq} of ${m.name} waits for the approval of its change owners (its card is in ${m.name}'s thread).`;
-    return `The restart was added as step ${step.seq} of ${m.name}, but its approval could not be asked: ${out.notice ?? stateLabel(step.state)}`;
-  } catch (e) {
-    if (e instanceof EngineError) return e.message;
-    throw e;
+  const out = await askRestart(turn.d.engine, a, turn.actor, () => turn.d.alerts.refusal(a, turn.actor.oid, 'ask for a restart from its alerts'));
+  switch (out.kind) {
+    case 'resolved':
+      return 'This alert is already resolved: nothing to restart. Nothing was changed.';
+    case 'not-offered':
+      return 'This alert offers no restart. Nothing was changed.';
+    case 'open':
+      return `A restart is already asked for: step ${out.seq} of ${out.migrationName} (${stateLabel(out.state).toLowerCase()}). Nothing was changed; ${out.state === 'rejected' || out.state === 'failed' || out.state === 'lost' ? 'ask again or retry from its step card' : "its step card is in the migration's thread"}.`;
+    case 'no-active-migration':
+      return 'None of the migrations this alert affects is active: nothing to restart it in. Nothing was changed.';
+    case 'already-asked':
+      return `A restart is already asked for: step ${out.seq} of ${out.migrationName} (${stateLabel(out.state).toLowerCase()}). Nothing was changed.`;
+    case 'requested':
+      return out.state === 'awaiting_approval'
+        ? `Restart requested: step ${out.seq} of ${out.migrationName} waits for the approval of its change owners (its card is in ${out.migrationName}'s thread).`
+        : `The restart was added as step ${out.seq} of ${out.migrationName}, but its approval could not be asked: ${out.notice ?? stateLabel(out.state)}`;
+    case 'refused':
+      return out.message;
   }
 }
