@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EngineEvent, Migration, RunbookEngine, StepRow } from '../runbooks/engine.js';
+import { currentStep, type EngineEvent, type Migration, type RunbookEngine, type StepRow } from '../runbooks/engine.js';
 import type { StepSnapshot } from '../runbooks/snapshot.js';
 import type { Sql } from '../store/db.js';
 import { channelOf, type AlertEvent, type AlertRecord, type AlertService } from '../monitor/alerts.js';
@@ -232,7 +232,7 @@ export class Notifier {
     const m = await this.d.engine.getMigration(migrationId);
     if (!m) return 0;
     const steps = await this.d.engine.getSteps(m.id);
-    const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+    const current = currentStep(steps);
     const shown =
       seq !== undefined
         ? steps.filter((s) => s.seq === seq)
@@ -263,7 +263,7 @@ export class Notifier {
       const m = await this.d.engine.getMigration(migrationId);
       if (!m?.conversationId || m.state === 'cancelled') return posted;
       const steps = await this.d.engine.getSteps(m.id);
-      const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+      const current = currentStep(steps);
       const reached = current ? steps.indexOf(current) : steps.length;
       for (const [i, s] of steps.entries()) {
         if (s.activityId || s.state === 'skipped') continue;

@@ -1,4 +1,4 @@
-import { plannedStepOf, stepContextOf, type Migration, type RunbookEngine, type StepPlan, type StepRow } from '../runbooks/engine.js';
+import { currentStep, plannedStepOf, stepContextOf, type Migration, type RunbookEngine, type StepPlan, type StepRow } from '../runbooks/engine.js';
 import type { StepSnapshot } from '../runbooks/snapshot.js';
 import { latestCheckpoint } from '../runbooks/audit.js';
 import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js';
@@ -301,7 +301,7 @@ function auditCheckpointText(migrationId: string): string {
 export async function overviewCard(engine: RunbookEngine, m: Migration, people: People, opts: { openAlerts?: AlertRecord[]; now?: Date } = {}): Promise<Card> {
   const steps = await engine.getSteps(m.id);
   const done = steps.filter(isDone).length;
-  const current = steps.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+  const current = currentStep(steps);
   const owners = await Promise.all(m.policy.owners.map(async (o) => (await people.nameOf(o)) ?? o));
   const cancelledBy = m.state === 'cancelled' ? steps.map((s) => (wasCancelled(s) ? String((s.evidence as any).skipped) : '')).find(Boolean) : undefined;
   const view = m.policy.ownersGroup ? await engine.ownerView(m) : null;
@@ -365,7 +365,7 @@ export function batchFacts(engine: RunbookEngine, m: Migration, steps: StepRow[]
   return m.ous.map((ou, i) => {
     const mine = steps.filter((s) => s.batch === i + 1);
     const done = mine.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
-    const current = mine.find((s) => s.state !== 'succeeded' && s.state !== 'skipped');
+    const current = currentStep(mine);
     const rollback = mine.some((s) => s.key.startsWith('rollback-'));
     const where = current
       ? `${rollback ? 'rolling back · ' : ''}now: ${engine.plannedStep(m, current).def.title} (${STATE[current.state].label})`

@@ -190,3 +190,8 @@ export class EngineError extends Error {
 
 /** Steps that no longer hold the runbook up. */
 export const DONE: StepState[] = ['succeeded', 'skipped'];
+
+/** A migration's current step: the first, in order, that still holds the runbook up (none once every step is done). */
+export function currentStep<S extends { state: StepState }>(steps: readonly S[]): S | undefined {
+  return steps.find((s) => !DONE.includes(s.state));
+}
