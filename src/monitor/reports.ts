@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Sql } from '../store/db.js';
-import { KvStore } from '../store/kv.js';
+import { kvGet, kvSet } from '../store/kv.js';
 import { csvDocument } from '../reports/csv.js';
 import { LIST_KEYS, LIST_TITLES, type ListKey, type ReconcileResult } from './reconcile.js';
 
@@ -189,25 +189,25 @@ export function toCsv(report: StoredReport): string {
 const reportKey = (alertId: string) => `monitor:report:${alertId}`;
 
 export class ReportStore {
-  readonly #kv: KvStore;
   /** What this process last wrote per alert: an unchanged report is not rewritten every cycle. */
   readonly #written = new Map<string, string>();
 
-  constructor(db: Sql, clock: Clock) {
-    this.#kv = new KvStore(db, clock);
-  }
+  constructor(
+    private readonly db: Sql,
+    private readonly clock: Clock,
+  ) {}
 
   async save(report: StoredReport): Promise<void> {
     const { generatedAt: _, ...stable } = report;
     const fingerprint = JSON.stringify(stable);
     if (this.#written.get(report.alertId) === fingerprint) return;
-    await this.#kv.set(reportKey(report.alertId), JSON.stringify(report));
+    await kvSet(this.db, this.clock, reportKey(report.alertId), JSON.stringify(report));
     this.#written.set(report.alertId, fingerprint);
     if (this.#written.size > 10_000) this.#written.clear();
   }
 
   async load(alertId: string): Promise<StoredReport | null> {
-    const raw = await this.#kv.get(reportKey(alertId));
+    const raw = await kvGet(this.db, reportKey(alertId));
     if (!raw) return null;
     try {
       const r = JSON.parse(raw) as StoredReport;

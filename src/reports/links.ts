@@ -3,6 +3,7 @@ import type { Request, Response, Server } from 'restify';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Sql } from '../store/db.js';
+import { kvGet } from '../store/kv.js';
 
 /** What a report link can point at: GET /api/reports/<kind>/<id>.<format>. */
 export type ReportKind = 'alerts' | 'assessments';
@@ -23,10 +24,7 @@ export class ReportLinks {
 
   /** Reads (or, the first time, creates) the secret in the store's kv table, through the handle the app gives it. */
   static async open(db: Sql, clock: Clock): Promise<ReportLinks> {
-    const read = async () => {
-      const r = (await db.query<{ value: unknown }>('SELECT value FROM kv WHERE key = $1', [SECRET_KEY])).rows[0];
-      return r === undefined ? undefined : typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
-    };
+    const read = () => kvGet(db, SECRET_KEY);
     let s = await read();
     if (!s) {
       await db.query('INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [

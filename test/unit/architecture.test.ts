@@ -170,18 +170,6 @@ const COMPOSITION_ROOTS = ['app.ts', 'index.ts', 'agent/cli.ts', 'sandbox/runner
 /** Starting, opening, creating or connecting something of another room is wiring, like `new`. */
 const FACTORY = /^(start|open|create|connect)[A-Z]/;
 
-/**
- * Wiring outside a composition root that another helper's restructuring owns right now (src/bot/**,
- * src/runbooks/engine.ts, src/monitor/**): each is a pending item below (it.todo), not an exception of the rule.
- */
-const PENDING: Array<{ at: string; what: string; why: string }> = [
-  {
-    at: 'monitor/reports.ts',
-    what: 'new KvStore',
-    why: 'ReportStore builds its own KvStore over the db it is given; the root should hand it one (src/monitor/** is being restructured for issue 19)',
-  },
-];
-
 function wiringOutsideRoots(): string[] {
   const found: string[] = [];
   for (const file of SRC_FILES.filter((f) => !COMPOSITION_ROOTS.includes(f))) {
@@ -255,10 +243,8 @@ describe('boundaries (../shared/DESIGN.md, issue 19)', () => {
   });
 
   it('only the composition root wires rooms: no other file constructs, starts or opens a part of another room', () => {
-    const pending = (w: string) => PENDING.some((p) => w.startsWith(`${p.at}:`) && w.includes(` ${p.what} `));
-    expect(wiringOutsideRoots().filter((w) => !pending(w))).toEqual([]);
+    expect(wiringOutsideRoots()).toEqual([]);
   });
-  for (const p of PENDING) it.todo(`wiring left outside the composition root: ${p.at} ${p.what} — ${p.why}`);
 
   it('the composition roots besides src/app.ts and src/index.ts are real program entry points', () => {
     const pkg = JSON.parse(readFileSync(path.join(SRC, '..', 'package.json'), 'utf8'));
