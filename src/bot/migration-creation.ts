@@ -2,7 +2,7 @@ import type { Migration } from '../runbooks/engine.js';
 import { EngineError } from '../runbooks/engine.js';
 import { RUNBOOKS } from '../runbooks/catalog.js';
 import { defaultPolicy } from '../runbooks/policy.js';
-import { validateNewMigration } from '../runbooks/new-migration.js';
+import { validateNewMigration, type NewMigrationInput as CheckedInput } from '../runbooks/new-migration.js';
 import type { Person } from '../runbooks/types.js';
 import type { ChangeWindow } from '../runbooks/windows.js';
 import { noticeCard, renderCard, type Card } from './cards.js';
@@ -15,15 +15,8 @@ import { within, type RosterMember, type Turn } from './turn.js';
  * creation and the posting of its cards, answered within the time Teams gives.
  */
 
-export type NewMigrationInput = {
-  name: string;
-  kind: string;
-  domain: string;
-  ous: string[];
-  owners: string[];
-  ownersGroup?: string;
-  approvals?: number;
-  soakDays?: number;
+/** What the form and the one-line command give: the runbooks room's checked inputs, and the options it takes as they are. */
+export type NewMigrationInput = CheckedInput & {
   windows?: ChangeWindow[];
   partial?: boolean;
   runner?: string;

@@ -1,26 +1,11 @@
 import { parseWindow, type ChangeWindow } from '../../runbooks/windows.js';
 import { noticeCard } from '../cards.js';
-import { createWithinAnswerTime, creatingCard, formCard, homeText, type CreationResult } from '../migration-creation.js';
+import { createWithinAnswerTime, creatingCard, formCard, homeText, type CreationResult, type NewMigrationInput } from '../migration-creation.js';
 import { CommandError, OBJECT_ID, settings } from './parse.js';
 import { defineCommand } from '../turn.js';
 
 type NewMigration =
-  | { name: 'new-migration-form' }
-  | {
-      name: 'new-migration';
-      title: string;
-      kind: string;
-      domain: string;
-      ous: string[];
-      owners: string[];
-      ownersGroup?: string;
-      approvals?: number;
-      soakDays?: number;
-      windows?: ChangeWindow[];
-      partial?: boolean;
-      runner?: string;
-      path?: 'in-place' | 'parallel';
-    };
+  { name: 'new-migration-form' } | ({ name: 'new-migration'; title: string; path?: 'in-place' | 'parallel' } & Omit<NewMigrationInput, 'name' | 'path'>);
 
 /** `new migration`: the form; `new migration "Name" domain=… ou=… owners=…`: the same in one line. */
 export const newMigrationCommand = defineCommand<NewMigration>({
