@@ -87,8 +87,12 @@ export class RunbookStore {
     );
   }
 
-  /** Serializes every transition of one migration (its steps, its params): taken first in each transaction. */
+  /**
+   * Serializes every transition of one migration (its steps, its params): taken first in each transaction. PGlite runs
+   * one transaction at a time and nothing beside it (its own mutex), so there the lock is already held: no statement.
+   */
   async lockMigration(q: Sql, id: string): Promise<void> {
+    if (this.db.kind === 'pglite') return;
     await q.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [id]);
   }
 
