@@ -37,7 +37,7 @@ describe('monitor and alerts', () => {
     const f = await h.fault({ kind: 'quarantine', reason: 'EncounteredBaseEscrowThreshold' });
     expect(f.status).toBe(200);
     await h.monitorRun();
-    const post = await h.connector.waitFor(() => alertPosts('quarantined')[0], 5_000, 'the alert card');
+    const post = await h.connector.waitFor(() => alertPosts('quarantined')[0], 30_000, 'the alert card');
     const text = cardText(post.activity);
     expect(text).toContain('EncounteredBaseEscrowThreshold');
     expect(text).toContain('What to do');
@@ -56,7 +56,7 @@ describe('monitor and alerts', () => {
     expect(cardText(r.card)).toContain('Acknowledged by Megan Bowen');
     await h.connector.waitFor(
       () => cardText(h.connector.messages.get(alert.activityId!)).includes('Acknowledged by Megan Bowen') || undefined,
-      5_000,
+      30_000,
       'the shared alert card update',
     );
     const stale = await h.click(USERS.alex, 'alert.ack', { alert: alert.id, v: alert.version });
@@ -86,11 +86,11 @@ describe('monitor and alerts', () => {
     await h.monitorRun();
     expect((await h.app.alerts.get(alert.id))!.state).toBe('resolved');
     // The card's own text mentions "Resolved by hand…" while open: wait for the resolved card itself (no buttons left to act on).
-    await h.connector.waitFor(() => !buttons(h.connector.messages.get(alert.activityId!)).includes('Acknowledge') || undefined, 5_000, 'the resolved card');
+    await h.connector.waitFor(() => !buttons(h.connector.messages.get(alert.activityId!)).includes('Acknowledge') || undefined, 30_000, 'the resolved card');
     expect(cardText(h.connector.messages.get(alert.activityId!))).toMatch(/Resolved/);
     await h.connector.waitFor(
       () => h.connector.sent.find((s) => typeof s.activity.text === 'string' && s.activity.text.startsWith('Resolved:')),
-      5_000,
+      30_000,
       'the thread reply',
     );
   });
@@ -99,7 +99,7 @@ describe('monitor and alerts', () => {
     const f = await h.fault({ kind: 'count-drift', ou: PILOT_OU, missing: 3 });
     expect(f.body.applied.removedFromEntra).toBe(3);
     await h.monitorRun();
-    const post = await h.connector.waitFor(() => alertPosts('User count mismatch')[0], 5_000, 'the count alert');
+    const post = await h.connector.waitFor(() => alertPosts('User count mismatch')[0], 30_000, 'the count alert');
     expect(cardText(post.activity)).toContain('Active Directory has 40 users');
     expect(cardText(post.activity)).toContain('Entra ID has 37');
     h.app.tenant!.tick(); // Cloud Sync's next cycle provisions them again

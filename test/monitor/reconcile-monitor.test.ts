@@ -39,7 +39,7 @@ describe('per-OU reconciliation alerts', () => {
       () =>
         (alert.activityId ? h.connector.messages.get(alert.activityId) : undefined) ||
         h.connector.sent.find((s) => cardText(s.activity).includes(alert.id))?.activity,
-      5_000,
+      30_000,
       'the reconciliation card',
     );
     const fresh = (await h.app.alerts.get(alert.id))!;
@@ -125,7 +125,7 @@ describe('per-OU reconciliation alerts', () => {
     h.app.tenant!.tick();
     await cycle();
     expect((await h.app.alerts.get(alert.id))!.state).toBe('resolved');
-    await h.connector.waitFor(() => cardText(h.connector.messages.get(alert.activityId)).includes('Resolved') || undefined, 5_000, 'the resolved card');
+    await h.connector.waitFor(() => cardText(h.connector.messages.get(alert.activityId)).includes('Resolved') || undefined, 30_000, 'the resolved card');
     h.app.tenant!.tick(); // a cycle with nothing to export: steady state
     const job = h.app.tenant!.graph.summary().jobs.find((j) => j.templateId === 'AD2AADProvisioning')!;
     expect(job.status).toBe('Active');
@@ -185,7 +185,7 @@ describe('per-OU reconciliation alerts', () => {
         const c = h.connector.messages.get(alert.activityId);
         return cardText(c).includes('Duplicates (same UPN, mail or immutable id): 1') ? c : undefined;
       },
-      5_000,
+      30_000,
       'the updated card',
     );
     expect(cardText(card)).toContain(`userPrincipalName ${a.userPrincipalName!.toLowerCase()}: AD ${a.dn} | AD ${dup.dn}`);
@@ -220,7 +220,7 @@ describe('per-OU reconciliation alerts', () => {
     tenant.tick();
     await cycle();
     expect((await h.app.alerts.get(alert.id))!.state).toBe('resolved');
-    await h.connector.waitFor(() => cardText(connector.messages.get(alert.activityId)).includes('Resolved') || undefined, 5_000, 'the resolved card');
+    await h.connector.waitFor(() => cardText(connector.messages.get(alert.activityId)).includes('Resolved') || undefined, 30_000, 'the resolved card');
     expect(connector.sent.slice(sent).filter((s) => s.method === 'POST' && s.activity.attachments)).toEqual([]);
   });
 });

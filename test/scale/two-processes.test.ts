@@ -70,8 +70,8 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
   });
 
   const say = (p: Proc, user: TestUser, text: string) => post(p, activity(connector.url, user, SANDBOX_TENANT_ID, { type: 'message', text }));
-  async function step(seq: number): Promise<{ state: string; version: number; attempt: number; key: string }> {
-    return (await q.query('SELECT state, version, attempt, key FROM steps WHERE migration_id = $1 AND seq = $2', [migrationId, seq])).rows[0];
+  async function step(seq: number): Promise<{ state: string; version: number; attempt: number; key: string; error?: unknown }> {
+    return (await q.query('SELECT state, version, attempt, key, error FROM steps WHERE migration_id = $1 AND seq = $2', [migrationId, seq])).rows[0];
   }
   async function click(p: Proc, user: TestUser, verb: string, seq: number, extra: Record<string, unknown> = {}) {
     const s = await step(seq);
@@ -95,8 +95,18 @@ describe.skipIf(!BASE)('two cutover processes against one PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  /** On a timeout, says where the step was and what its runner jobs were doing (a CI failure must be readable). */
   const waitStep = (seq: number, states: string[], timeoutMs = 60_000) =>
-    waitFor(`step ${seq} in ${states.join('|')}`, async () => ((s) => (states.includes(s.state) ? s : null))(await step(seq)), timeoutMs);
+    waitFor(`step ${seq} in ${states.join('|')}`, async () => ((s) => (states.includes(s.state) ? s : null))(await step(seq)), timeoutMs).catch(async (e) => {
+      const s = await step(seq);
+      const jobs = (
+        await q.query(
+          'SELECT id, action, state, attempt, lease_count, leased_by, created_at, updated_at FROM runner_jobs WHERE migration_id = $1 AND step_seq = $2',
+          [migrationId, seq],
+        )
+      ).rows;
+      throw new Error(`${e.message}: it is ${s.state} (attempt ${s.attempt}, error ${JSON.stringify(s.error)}); its runner jobs: ${JSON.stringify(jobs)}`);
+    });
   const seqOf = async (key: string) =>
     Number((await q.query('SELECT seq FROM steps WHERE migration_id = $1 AND key = $2 ORDER BY seq LIMIT 1', [migrationId, key])).rows[0].seq);
   const ready = async (p: Proc) => (await fetch(`${p.url}/readyz`)).json() as Promise<any>;
