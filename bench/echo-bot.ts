@@ -5,7 +5,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import restify from 'restify';
-import { ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication, type AdaptiveCardInvokeResponse, type TurnContext } from 'botbuilder';
+import {
+  ActivityHandler,
+  CardFactory,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type AdaptiveCardInvokeResponse,
+  type TurnContext,
+} from 'botbuilder';
 
 /** A fixed card of about the size and shape of a step card (state, facts, buttons). */
 export const FIXED_CARD = {
@@ -48,16 +55,28 @@ export const FIXED_CARD = {
 };
 
 class EchoBot extends ActivityHandler {
-  protected async onAdaptiveCardInvoke(_ctx: TurnContext): Promise<AdaptiveCardInvokeResponse> {
+  constructor(private readonly updateForEveryone: boolean) {
+    super();
+  }
+
+  protected async onAdaptiveCardInvoke(ctx: TurnContext): Promise<AdaptiveCardInvokeResponse> {
+    // The card an invoke answers with shows only to the clicker; Microsoft's approval sample also updates the clicked
+    // message, so that everyone in the conversation sees the decision.
+    if (this.updateForEveryone && ctx.activity.replyToId)
+      await ctx.updateActivity({ type: 'message', id: ctx.activity.replyToId, attachments: [CardFactory.adaptiveCard(FIXED_CARD)] });
     return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: FIXED_CARD };
   }
 }
 
-export async function startEchoBot(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * `updateForEveryone`: each card action also updates the clicked card in the conversation (one Bot Connector call),
+ * as a bot must for a decision everyone has to see: the floor of a click that changes a shared card.
+ */
+export async function startEchoBot(port = 0, opts: { updateForEveryone?: boolean } = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const adapter = new CloudAdapter(
     new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: '', MicrosoftAppTenantId: '' } as any),
   );
-  const bot = new EchoBot();
+  const bot = new EchoBot(opts.updateForEveryone ?? false);
   const server = restify.createServer({ name: 'echo-bot', handleUncaughtExceptions: false } as any);
   server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false, rejectUnknown: true } as any));
   server.post('/api/messages', async (req, res) => {

@@ -109,19 +109,27 @@ function rowsOf(name: string, r: any): Row[] {
     ];
   }
   if (name === 'click' && r?.approval) {
+    const ratioTarget = r.target.cpuRatioToEcho?.target ?? 2.5;
     const cpu = (label: string, x: any) => ({
       bench: name,
       figure: `${label}: ${fmt(x.sqlStatements)} SQL statements, ${fmt(x.cpuMs)} ms CPU`,
       baseline: `bare botbuilder ${fmt(r.echo.cpuMsPerClick)} ms CPU`,
       ratio: `CPU ${x.cpuRatioToEcho}×`,
-      target: `≤ ${r.target.cpuMsPerClick.target} ms CPU`,
-      met: x.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : 'no',
+      target: `≤ ${ratioTarget}× CPU`,
+      met: x.cpuRatioToEcho <= ratioTarget ? 'yes' : 'no',
     });
+    const approval = cpu('approval click', r.approval);
     return [
       {
-        ...cpu('approval click', r.approval),
-        target: `≤ ${r.target.sqlPerApproval.target} SQL, ≤ ${r.target.cpuMsPerClick.target} ms CPU`,
-        met: r.target.sqlPerApproval.met && r.approval.cpuMs <= r.target.cpuMsPerClick.target ? 'yes' : r.target.sqlPerApproval.met ? 'SQL yes, CPU no' : 'no',
+        ...approval,
+        ...(r.echoWithUpdate
+          ? {
+              baseline: `${approval.baseline}; updating the card for everyone ${fmt(r.echoWithUpdate.cpuMsPerClick)} ms`,
+              ratio: `CPU ${r.approval.cpuRatioToEcho}× (${r.approval.cpuRatioToEchoWithUpdate}× the bot updating the card)`,
+            }
+          : {}),
+        target: `≤ ${r.target.sqlPerApproval.target} SQL, ≤ ${ratioTarget}× CPU`,
+        met: r.target.sqlPerApproval.met && approval.met === 'yes' ? 'yes' : r.target.sqlPerApproval.met ? 'SQL yes, CPU no' : 'no',
       },
       cpu('refresh click', r.refresh),
       ...(r.staleApproval ? [cpu('stale approval click', r.staleApproval)] : []),

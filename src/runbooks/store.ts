@@ -241,7 +241,7 @@ export class RunbookStore {
     const row = (
       await q.query(
         `SELECT s.*,
-             (SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.at), '[]'::jsonb) FROM approvals a WHERE a.migration_id = s.migration_id AND a.seq = s.seq AND a.attempt = s.attempt) AS decisions,
+             (SELECT coalesce(json_agg(a ORDER BY a.at), '[]'::json) FROM approvals a WHERE a.migration_id = s.migration_id AND a.seq = s.seq AND a.attempt = s.attempt) AS decisions,
              (SELECT hash FROM audit WHERE migration_id = s.migration_id ORDER BY id DESC LIMIT 1) AS audit_head
            FROM steps s WHERE s.migration_id = $1 AND s.seq = $2`,
         [migrationId, seq],
