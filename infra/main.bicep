@@ -115,6 +115,15 @@ param publicUrl string = ''
 ])
 param logLevel string = 'info'
 
+@description('cutover\'s administrators (CUTOVER_ADMINS): Entra object ids of people, comma-separated. Only administrators register, rotate and revoke runners, and adding or rotating one needs a second administrator\'s approval: name at least two here or through cutoverAdminsGroup. With neither, nobody is an administrator and no runner can be registered.')
+param cutoverAdmins string = ''
+
+@description('An Entra group whose transitive user members are administrators too (CUTOVER_ADMINS_GROUP): its object id, read through Graph in the tenant.')
+param cutoverAdminsGroup string = ''
+
+@description('An Entra group whose members may acknowledge, snooze and resolve alerts besides each migration\'s change owners (CUTOVER_RESPONDERS_GROUP): its object id.')
+param cutoverRespondersGroup string = ''
+
 param tags object = {
   app: 'cutover'
 }
@@ -204,6 +213,9 @@ module web 'modules/webapp.bicep' = {
     publicUrl: publicUrl
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     logLevel: logLevel
+    cutoverAdmins: cutoverAdmins
+    cutoverAdminsGroup: cutoverAdminsGroup
+    cutoverRespondersGroup: cutoverRespondersGroup
     tags: tags
   }
 }

@@ -23,6 +23,12 @@ param auditHmacKeySecretUri string
 param publicUrl string
 param appInsightsConnectionString string
 param logLevel string
+@description('CUTOVER_ADMINS: object ids, comma-separated; empty: not set.')
+param cutoverAdmins string
+@description('CUTOVER_ADMINS_GROUP: a group object id; empty: not set.')
+param cutoverAdminsGroup string
+@description('CUTOVER_RESPONDERS_GROUP: a group object id; empty: not set.')
+param cutoverRespondersGroup string
 param tags object = {}
 
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
@@ -119,10 +125,23 @@ var graphWithClientSecret = {
 }
 var graphSettings = graphAuth == 'ManagedIdentity' ? graphWithManagedIdentity : graphWithClientSecret
 
+// Who may administer runners and respond to alerts (each set only when given: an empty value is not a valid one).
+// No administrator at all: nobody can register a runner (cutover fails closed and warns at start).
+var adminsSetting = empty(cutoverAdmins) ? {} : {
+  CUTOVER_ADMINS: cutoverAdmins
+}
+var adminsGroupSetting = empty(cutoverAdminsGroup) ? {} : {
+  CUTOVER_ADMINS_GROUP: cutoverAdminsGroup
+}
+var respondersGroupSetting = empty(cutoverRespondersGroup) ? {} : {
+  CUTOVER_RESPONDERS_GROUP: cutoverRespondersGroup
+}
+var authoritySettings = union(adminsSetting, adminsGroupSetting, respondersGroupSetting)
+
 resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(platformSettings, serviceSettings, botSettings, graphSettings)
+  properties: union(platformSettings, serviceSettings, botSettings, graphSettings, authoritySettings)
 }
 
 output siteName string = site.name

@@ -178,6 +178,9 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
     publicUrl: '',
     appInsightsConnectionString: 'InstrumentationKey=00000000-0000-4000-8000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
     logLevel: 'info',
+    cutoverAdmins: '',
+    cutoverAdminsGroup: '',
+    cutoverRespondersGroup: '',
     tags: {},
   });
 
@@ -246,6 +249,27 @@ describe('the web app settings (infra/modules/webapp.bicep)', () => {
       tenantId: TENANT,
     }) as Record<string, string>;
     expect(settings.PUBLIC_URL).toBe('https://cutover.contoso.com');
+  });
+
+  it('administrators and responders reach the app as src/config.ts reads them, and are not set when not given', () => {
+    const settingsFor = (extra: Record<string, Value>) =>
+      evaluate(settingsNode!, {
+        params: { ...params(MODES[0]), ...extra },
+        vars: web.vars,
+        symbols: { site: { properties: { defaultHostName: 's.azurewebsites.net' } } },
+        tenantId: TENANT,
+      }) as Record<string, string>;
+    const none = settingsFor({});
+    for (const k of ['CUTOVER_ADMINS', 'CUTOVER_ADMINS_GROUP', 'CUTOVER_RESPONDERS_GROUP']) expect(none, k).not.toHaveProperty(k);
+    const admins = ['0A1B2C3D-0000-4000-8000-000000000001', '0a1b2c3d-0000-4000-8000-000000000002'];
+    const group = '0a1b2c3d-0000-4000-8000-0000000000aa';
+    const responders = '0a1b2c3d-0000-4000-8000-0000000000bb';
+    const given = settingsFor({ cutoverAdmins: admins.join(','), cutoverAdminsGroup: group, cutoverRespondersGroup: responders });
+    const env = { ...given, DATABASE_URL: 'postgresql://u:p@h:5432/cutover', AUDIT_HMAC_KEY: '5f'.repeat(32) };
+    const s = loadSettings(env);
+    expect(s.CUTOVER_ADMINS).toEqual(admins.map((a) => a.toLowerCase()));
+    expect(s.CUTOVER_ADMINS_GROUP).toBe(group);
+    expect(s.CUTOVER_RESPONDERS_GROUP).toBe(responders);
   });
 
 });
