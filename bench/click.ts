@@ -36,6 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordingConnector } from '../test/helpers/connector.js';
+import { machine } from './machine.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -504,17 +505,6 @@ async function main(): Promise<void> {
     for (const c of [echo.child, echoUpdate.child, cut.child]) c.kill('SIGKILL');
     await connector.stop();
   }
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-  };
 }
 
 main().catch((err) => {

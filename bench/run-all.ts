@@ -17,12 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { machine } from './machine.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const RESULTS = path.join(HERE, 'results');
 /** Modules in bench/ that are not benchmarks themselves. */
-const HELPERS = new Set(['run-all.ts', 'echo-bot.ts']);
+const HELPERS = new Set(['run-all.ts', 'echo-bot.ts', 'machine.ts']);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MIN ?? 30) * 60_000;
 
 interface Row {
@@ -42,18 +43,6 @@ const skip = new Set(
     .filter(Boolean)
     .map((s) => s.trim().replace(/\.ts$/, '')),
 );
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    loadavg1m: +os.loadavg()[0].toFixed(2),
-  };
-}
 
 function run(file: string): Promise<{ code: number | null; output: string; ms: number }> {
   return new Promise((resolve) => {
@@ -205,7 +194,7 @@ async function main(): Promise<void> {
     .filter((f) => f.endsWith('.ts') && !HELPERS.has(f) && !f.startsWith('_'))
     .filter((f) => (!only || only.has(f.replace(/\.ts$/, ''))) && !skip.has(f.replace(/\.ts$/, '')))
     .sort();
-  const before = machine();
+  const before = { ...machine(), loadavg1m: +os.loadavg()[0].toFixed(2) };
   console.log(`benchmarks: ${files.map((f) => f.replace(/\.ts$/, '')).join(', ')}`);
   console.log(`machine: ${before.cpu}, ${before.cores} cores, ${before.memoryGb} GB, Node ${before.node}, load ${before.loadavg1m}\n`);
   const rows: Row[] = [];
@@ -241,7 +230,7 @@ async function main(): Promise<void> {
       });
     runs[name] = { seconds: Math.round(ms / 1000), exit: code, status };
   }
-  const after = machine();
+  const after = { ...machine(), loadavg1m: +os.loadavg()[0].toFixed(2) };
   const text = [
     `\nBenchmarks on ${before.cpu} (${before.cores} cores, ${before.memoryGb} GB), Node ${before.node}, ${before.platform}; load average ${before.loadavg1m} → ${after.loadavg1m}`,
     table(rows),
