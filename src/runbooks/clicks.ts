@@ -275,7 +275,8 @@ async function sequenceGate(cx: EngineContext, m: Migration, planned: PlannedSte
   const blocker = steps.find((s) => s.ord < planned.ord && !DONE.includes(s.state));
   if (!blocker) return null;
   const def = cx.plannedStep(m, blocker).def;
-  return `Step ${steps.indexOf(blocker) + 1} (${def.title}) must be done first.`;
+  // Named by the number its card shows (its seq: a batch added later has higher numbers than the steps after it).
+  return `Step ${blocker.seq} (${def.title}) must be done first.`;
 }
 
 /**

@@ -71,6 +71,12 @@ describe('connect-to-cloud-sync, complete: batches, a refused partial rollback, 
     const refused = await h.click(USERS.alex, 'step.request', await h.stepData(m, count2));
     expect(cardText(refused.card)).toContain('open critical alerts');
     expect((await h.app.engine.getStep(m, count2))!.state).toBe('pending');
+    // A step further on is refused naming the step that holds it by the number on that step's card.
+    const steps = await h.app.engine.getSteps(m);
+    const last = steps.at(-1)!;
+    const holder = steps.find((s) => s.ord < last.ord && s.state !== 'succeeded' && s.state !== 'skipped')!;
+    const early = await h.click(USERS.alex, 'step.request', await h.stepData(m, last.seq));
+    expect(cardText(early.card)).toContain(`Step ${holder.seq} (`);
     // the remedy: restart with ForceDeletes is an admin action here; the alert resolves on the next cycle
     const job = h.app.tenant!.graph.summary().jobs.find((j) => j.templateId === 'AD2AADProvisioning')!;
     await fetch(
