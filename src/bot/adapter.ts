@@ -22,13 +22,11 @@ class ReusingClientsAuthentication extends ConfigurationBotFrameworkAuthenticati
   readonly #userTokens = new LRUCache<string, Promise<UserTokenClient>>({ max: 8 });
 
   override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>) {
-    const result = await super.authenticateRequest(...args);
-    return { ...result, connectorFactory: result.connectorFactory && this.#reusing(result.connectorFactory, appIdOf(result.claimsIdentity)) };
+    return this.#reusingIn(await super.authenticateRequest(...args));
   }
 
   override async authenticateStreamingRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateStreamingRequest']>) {
-    const result = await super.authenticateStreamingRequest(...args);
-    return { ...result, connectorFactory: result.connectorFactory && this.#reusing(result.connectorFactory, appIdOf(result.claimsIdentity)) };
+    return this.#reusingIn(await super.authenticateStreamingRequest(...args));
   }
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
@@ -37,6 +35,11 @@ class ReusingClientsAuthentication extends ConfigurationBotFrameworkAuthenticati
 
   override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
     return this.#once(this.#userTokens, appIdOf(claimsIdentity), () => super.createUserTokenClient(claimsIdentity));
+  }
+
+  /** An authenticated request whose connector factory hands out the kept clients. */
+  #reusingIn<R extends Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>>(result: R): R {
+    return { ...result, connectorFactory: result.connectorFactory && this.#reusing(result.connectorFactory, appIdOf(result.claimsIdentity)) };
   }
 
   #reusing(factory: ConnectorFactory, appId: string): ConnectorFactory {

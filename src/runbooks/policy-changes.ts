@@ -4,6 +4,7 @@ import { appendAudit, canonicalJson, sha256 } from './audit.js';
 import { EngineError, type Migration, type RunbookEngine } from './engine.js';
 import { evaluate, isOwner, mayDecide, ownerSet, type ApprovalPolicy, type ApprovalRecord, type Verdict } from './policy.js';
 import { OwnersGroupNotFound, OwnersGroupUnavailable } from './owners.js';
+import { lockMigration } from './store.js';
 import type { Person } from './types.js';
 import type { ChangeWindow } from './windows.js';
 
@@ -219,7 +220,7 @@ export class PolicyChanges {
     }
     const now = this.d.clock.now();
     return this.d.db.transaction(async (tx) => {
-      await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [m.id]);
+      await lockMigration(this.d.db, tx, m.id);
       const c = (await this.get(m.id, before.id, tx))!;
       if (c.state !== 'awaiting_approval')
         return { changed: false, applied: false, notice: `This policy change is ${c.state.replace('_', ' ')}: nothing was changed.` };
@@ -295,7 +296,7 @@ export class PolicyChanges {
     for (const c of rows) {
       if (now.getTime() - c.requestedAt.getTime() < c.oldPolicy.expiryMs) continue;
       const done = await this.d.db.transaction(async (tx) => {
-        await tx.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [c.migrationId]);
+        await lockMigration(this.d.db, tx, c.migrationId);
         const r = await tx.query(
           "UPDATE policy_changes SET state = 'expired', decided_at = $3, version = version + 1 WHERE migration_id = $1 AND id = $2 AND state = 'awaiting_approval' RETURNING id",
           [c.migrationId, c.id, now.toISOString()],

@@ -5,6 +5,16 @@ import type { Migration, StepRow } from './engine-types.js';
 import type { StepState } from './types.js';
 
 /**
+ * Takes the row lock of one migration inside the transaction `q` of `db`: every change to a migration (its steps, its
+ * params, its policy) takes it first. PGlite runs one transaction at a time and nothing beside it (its own mutex), so
+ * there the lock is already held: no statement.
+ */
+export async function lockMigration(db: Pick<Db, 'kind'>, q: Sql, id: string): Promise<void> {
+  if (db.kind === 'pglite') return;
+  await q.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [id]);
+}
+
+/**
  * Every statement the runbook engine makes, and the mapping of its rows: the engine's parts say what they need, this
  * module says it in SQL. Methods taking `q` run inside the caller's transaction (or on the pool when given the Db).
  * The audit chain's own statements stay in audit.ts.
@@ -87,13 +97,9 @@ export class RunbookStore {
     );
   }
 
-  /**
-   * Serializes every transition of one migration (its steps, its params): taken first in each transaction. PGlite runs
-   * one transaction at a time and nothing beside it (its own mutex), so there the lock is already held: no statement.
-   */
-  async lockMigration(q: Sql, id: string): Promise<void> {
-    if (this.db.kind === 'pglite') return;
-    await q.query('SELECT id FROM migrations WHERE id = $1 FOR UPDATE', [id]);
+  /** Serializes every transition of one migration (its steps, its params): taken first in each transaction. */
+  lockMigration(q: Sql, id: string): Promise<void> {
+    return lockMigration(this.db, q, id);
   }
 
   /** Binds an unbound migration to a runner (never rebinds: a concurrent binding wins). */
