@@ -38,6 +38,8 @@ export interface EnginePorts {
       tenantId: string;
       runnerName?: string;
     }): Promise<{ jobId: string }>;
+    /** The job's end, if it has ended: a runner may settle it before the step has recorded it (see step-runs.ts). */
+    settledJob(jobId: string): Promise<SettledJob | null>;
     /** A read through the runner, awaited (guards, verification); `runnerName` addresses the migration's own runner. */
     read(tenantId: string, action: string, params: Record<string, unknown>, opts?: { timeoutMs?: number; runnerName?: string }): Promise<any>;
     /** The tenant's runners that are not revoked (a migration is bound to one of them). */

@@ -41,6 +41,7 @@ export type {
   Migration,
   PlannedGraphRequest,
   SchedulerHold,
+  SettledJob,
   StepPlan,
   StepRow,
   Verb,

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { EngineOwnerOptions, StepRow } from './engine-types.js';
 import { awaitingOperator, type EngineContext } from './engine-context.js';
 import type { RunbookStore } from './store.js';
-import { startAction } from './step-runs.js';
+import { onRunnerJobSettled, startAction } from './step-runs.js';
 
 /**
  * The owner leases of running steps. Who this engine is: `scope` names what only one live process can be at a time, so
@@ -103,19 +103,26 @@ export async function recover(cx: EngineContext): Promise<void> {
 
 /**
  * Running steps whose owner is gone: its lease expired (it stopped renewing: crashed, killed, partitioned), or it
- * was an earlier boot of this very process. Runner steps with a job are the runner hub's (job leases).
- * Called by recover() at start and by the approvals housekeeping. Returns how many steps were settled.
+ * was an earlier boot of this very process. Steps with a runner job are the runner hub's (job leases); a job of theirs
+ * that ended unseen is settled here. Called by recover() at start and by the approvals housekeeping. Returns how many
+ * orphaned steps were settled.
  */
 export async function settleOrphanedSteps(cx: EngineContext): Promise<number> {
   const now = cx.clock.now();
   const leases = cx.leases;
   let settled = 0;
   for (const step of await cx.store.running()) {
+    if (step.jobId) {
+      // The runner hub owns it: its result, or its lease's expiry. A result that landed before the step pointed at its
+      // job, and could not be taken then (see step-runs.ts, enqueueNext), is taken here.
+      const ended = await cx.ports.runner.settledJob(step.jobId);
+      if (ended) await onRunnerJobSettled(cx, ended);
+      continue;
+    }
     if (!leases.orphaned(step, now)) continue;
     const m = (await cx.store.migration(step.migrationId))!;
     const def = cx.plannedStep(m, step).def;
-    if (def.action.kind === 'runner' && step.jobId) continue; // the runner hub owns it: result or lease expiry
-    if (def.action.kind === 'manual' && def.action.verify && (step.jobId || awaitingOperator(step, def))) continue; // a person's turn, or the hub's
+    if (def.action.kind === 'manual' && def.action.verify && awaitingOperator(step, def)) continue; // a person's turn
     const reason = step.ownerId && step.leaseAttempt === step.attempt && scopeOf(step.ownerId) !== leases.scope ? 'owner-lease-expired' : 'restart';
     const details = { reason, owner: step.ownerId, leaseUntil: step.leaseUntil?.toISOString() ?? null };
     const still = (s: StepRow) => s.attempt === step.attempt && leases.orphaned(s, now);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { getAction, parseParams } from '../actions/index.js';
 import { canonicalJson } from './audit.js';
 import type { RunnerHub, RunnerJob } from '../runner/hub.js';
-import type { EnginePorts } from './engine.js';
+import type { EnginePorts, SettledJob } from './engine.js';
 
 /**
  * A step may run a sequence of runner actions (export, change, export). The hub keeps one job per
@@ -161,6 +161,10 @@ export class RunnerGateway {
       enqueue: async ({ position, ...req }) => {
         const job = await this.hub.enqueue({ ...req, attempt: jobAttemptKey(req.attempt, position), mutation: getAction(req.action).mutation });
         return { jobId: job.id };
+      },
+      settledJob: async (jobId) => {
+        const job = await this.hub.getJob(jobId);
+        return job && (job.state === 'succeeded' || job.state === 'failed' || job.state === 'lost') ? (RunnerGateway.asStepJob(job) as SettledJob) : null;
       },
       read: (tenantId, action, params, o) => this.read(tenantId, action, params, o),
       // Revoked runners, and runners whose token expired unclaimed (it never works), serve no migration.

@@ -269,6 +269,14 @@ async function enqueueNext(cx: EngineContext, m: Migration, step: StepRow, index
     }),
   );
   cx.emit({ type: 'step-changed', migrationId: m.id, seq: step.seq });
+  // A runner polling another process may have run the job before the step pointed at it: the hub's report then found
+  // the step pointing elsewhere and changed nothing. Its result is taken now (settling twice changes the step once);
+  // if the store cannot say, the housekeeping sweep takes it (settleOrphanedSteps).
+  const ended = await cx.ports.runner.settledJob(jobId).catch((err) => {
+    cx.log.warn({ err, jobId }, 'could not check whether a runner job ended before its step pointed at it');
+    return null;
+  });
+  if (ended) await onRunnerJobSettled(cx, ended);
 }
 
 /** The runner hub reports a job's end (result, failure, or a lease that expired: lost). */
@@ -319,7 +327,7 @@ async function settle(cx: EngineContext, job: SettledJob): Promise<void> {
   const next = results.length;
   if (next < (step.plan?.runner?.length ?? 0)) {
     const evidence = { ...(step.evidence ?? {}), results, transcript };
-    const advanced = await cx.store.transaction((tx) => cx.store.keepJobResults(tx, m.id, step.seq, job.id, evidence));
+    const advanced = await cx.store.transaction((tx) => cx.store.keepJobResults(tx, m.id, step.seq, job.id, next - 1, evidence));
     if (advanced) await enqueueNext(cx, m, { ...step, evidence }, next);
     return;
   }

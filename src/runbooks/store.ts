@@ -306,11 +306,16 @@ export class RunbookStore {
     ]);
   }
 
-  /** Keeps a settled job's results on its step, if the step still runs that job; false otherwise. */
-  async keepJobResults(q: Sql, migrationId: string, seq: number, jobId: string, evidence: Record<string, unknown>): Promise<boolean> {
+  /**
+   * Keeps a settled job's results on its step, if the step still runs that job and holds the `before` results it had
+   * without it (a job reported twice is kept once); false otherwise.
+   */
+  async keepJobResults(q: Sql, migrationId: string, seq: number, jobId: string, before: number, evidence: Record<string, unknown>): Promise<boolean> {
     const r = await q.query(
-      'UPDATE steps SET evidence = $4, version = version + 1 WHERE migration_id = $1 AND seq = $2 AND job_id = $3 AND state = $5 RETURNING seq',
-      [migrationId, seq, jobId, JSON.stringify(evidence), 'running'],
+      `UPDATE steps SET evidence = $4, version = version + 1
+       WHERE migration_id = $1 AND seq = $2 AND job_id = $3 AND state = $5 AND jsonb_array_length(COALESCE(evidence->'results', '[]'::jsonb)) = $6
+       RETURNING seq`,
+      [migrationId, seq, jobId, JSON.stringify(evidence), 'running', before],
     );
     return r.rows.length > 0;
   }

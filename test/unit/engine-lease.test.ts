@@ -47,6 +47,7 @@ function gatedPorts() {
   const ports: EnginePorts = {
     runner: {
       enqueue: async () => ({ jobId: 'j' }),
+      settledJob: async () => null,
       read: async () => ({}),
       describe: (action, params) => ({ action, params, mutation: true }),
       runners: async () => [{ id: 'runner-1', name: 'connect01' }],

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { HOUR, ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import { openPglite, openPostgres, type Db } from '../../src/store/db.js';
-import { RunbookEngine, type EnginePorts, type EngineEvent } from '../../src/runbooks/engine.js';
+import { RunbookEngine, type EnginePorts, type EngineEvent, type SettledJob } from '../../src/runbooks/engine.js';
 import { RUNBOOKS } from '../../src/runbooks/catalog.js';
 import { defaultPolicy } from '../../src/runbooks/policy.js';
 import type { RunbookDefinition } from '../../src/runbooks/types.js';
@@ -84,13 +84,19 @@ class FakePorts {
   graphPlan = [{ method: 'POST', path: '/beta/x' }];
   graphResult: { ok: boolean; evidence: Record<string, unknown>; error?: string } = { ok: true, evidence: { done: true } };
   graphGate: Promise<void> | null = null;
+  /** Jobs that have ended, as the hub keeps them. */
+  ended = new Map<string, SettledJob>();
+  /** A runner so quick that it may answer before enqueue returns (another process leases the job at once). */
+  answerAtOnce: ((job: { jobId: string; action: string }) => Promise<void>) | null = null;
   ports: EnginePorts = {
     runner: {
       enqueue: async (r) => {
         const jobId = `job-${this.jobs.length + 1}`;
         this.jobs.push({ jobId, migrationId: r.migrationId, stepSeq: r.stepSeq, attempt: r.attempt, action: r.action });
+        await this.answerAtOnce?.({ jobId, action: r.action });
         return { jobId };
       },
+      settledJob: async (jobId) => this.ended.get(jobId) ?? null,
       read: async () => ({ SyncCycleInProgress: false, includedContainers: ['DC=contoso,DC=com'] }),
       describe: (action, params) => ({ action, params, mutation: action !== 'get-scheduler' }),
       runners: async () => [{ id: 'runner-1', name: 'connect01' }],
@@ -154,7 +160,7 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
     const mine = () => events.filter((e: any) => e.migrationId === m);
     const settle = async (i: number, state: 'succeeded' | 'failed' | 'lost', result: unknown = {}) => {
       const j = fake.jobs[i];
-      await engine.onRunnerJobSettled({
+      const job: SettledJob = {
         id: j.jobId,
         migrationId: j.migrationId,
         stepSeq: j.stepSeq,
@@ -163,7 +169,9 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
         result,
         error: state === 'failed' ? { code: 'X', message: 'boom' } : null,
         transcript: 't',
-      });
+      };
+      fake.ended.set(job.id, job);
+      await engine.onRunnerJobSettled(job);
       await engine.idle();
     };
     async function through(seq: number) {
@@ -229,6 +237,53 @@ function suite(name: string, open: () => Promise<Db>, skip = false) {
       expect(fake.jobs.at(-1)!.action).toBe('get-scheduler');
       await settle(fake.jobs.length - 1, 'succeeded', { SyncCycleEnabled: false });
       expect((await engine.getStep(m, 3))!).toMatchObject({ state: 'succeeded', evidence: { results: [{ changed: true }, { SyncCycleEnabled: false }] } });
+    });
+
+    it('a runner that answers before the step has recorded its job: the step still takes every result, once', async () => {
+      // With two processes, the one a runner polls may lease, run and settle a job before the enqueuing process has
+      // pointed the step at it; the hub's report then finds the step pointing elsewhere and must not be the only chance.
+      await through(2);
+      fake.answerAtOnce = async ({ jobId, action }) => {
+        const j = fake.jobs.find((x) => x.jobId === jobId)!;
+        const job: SettledJob = { id: jobId, migrationId: j.migrationId, stepSeq: j.stepSeq, attempt: j.attempt, state: 'succeeded', transcript: 't' };
+        job.result = action === 'set-scheduler' ? { changed: true } : { SyncCycleEnabled: false };
+        fake.ended.set(jobId, job);
+        await engine.onRunnerJobSettled(job);
+      };
+      await act('request', 3, REQ);
+      await act('approve', 3, OWN1);
+      await engine.idle();
+      expect((await engine.getStep(m, 3))!).toMatchObject({
+        state: 'succeeded',
+        evidence: { results: [{ changed: true }, { SyncCycleEnabled: false }] },
+      });
+      expect(fake.jobs.filter((j) => j.stepSeq === 3).map((j) => j.action)).toEqual(['set-scheduler', 'get-scheduler']);
+    });
+
+    it('a result that could not be taken when its job was queued is taken by the housekeeping sweep', async () => {
+      await through(1);
+      const settledJob = fake.ports.runner.settledJob;
+      fake.ports.runner.settledJob = async () => {
+        throw new Error('store unavailable');
+      };
+      fake.answerAtOnce = async ({ jobId }) => {
+        const j = fake.jobs.find((x) => x.jobId === jobId)!;
+        const job: SettledJob = {
+          id: jobId,
+          migrationId: j.migrationId,
+          stepSeq: j.stepSeq,
+          attempt: j.attempt,
+          state: 'succeeded',
+          result: { SyncCycleEnabled: true },
+        };
+        fake.ended.set(jobId, job);
+        await engine.onRunnerJobSettled(job);
+      };
+      await act('request', 2, REQ);
+      expect((await engine.getStep(m, 2))!.state).toBe('running');
+      fake.ports.runner.settledJob = settledJob;
+      await engine.settleOrphanedSteps();
+      expect((await engine.getStep(m, 2))!).toMatchObject({ state: 'succeeded', evidence: { results: [{ SyncCycleEnabled: true }] } });
     });
 
     it('rejects on a Reject, and a new request starts a new attempt with no old approvals', async () => {
