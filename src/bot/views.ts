@@ -1,4 +1,4 @@
-import { currentStep, plannedStepOf, stepContextOf, type Migration, type RunbookEngine, type StepPlan, type StepRow } from '../runbooks/engine.js';
+import { currentStep, isStepDone, plannedStepOf, stepContextOf, type Migration, type RunbookEngine, type StepPlan, type StepRow } from '../runbooks/engine.js';
 import type { StepSnapshot } from '../runbooks/snapshot.js';
 import { latestCheckpoint } from '../runbooks/audit.js';
 import type { PolicyChange, PolicyChanges } from '../runbooks/policy-changes.js';
@@ -364,7 +364,7 @@ export function batchFacts(engine: RunbookEngine, m: Migration, steps: StepRow[]
   if (!steps.some((s) => s.batch)) return [];
   return m.ous.map((ou, i) => {
     const mine = steps.filter((s) => s.batch === i + 1);
-    const done = mine.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+    const done = mine.filter(isStepDone).length;
     const current = currentStep(mine);
     const rollback = mine.some((s) => s.key.startsWith('rollback-'));
     const where = current

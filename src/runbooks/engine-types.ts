@@ -193,7 +193,10 @@ export class EngineError extends Error {
 /** Steps that no longer hold the runbook up. */
 export const DONE: StepState[] = ['succeeded', 'skipped'];
 
+/** The step no longer holds the runbook up (it succeeded or was skipped). */
+export const isStepDone = (s: { state: StepState }): boolean => DONE.includes(s.state);
+
 /** A migration's current step: the first, in order, that still holds the runbook up (none once every step is done). */
 export function currentStep<S extends { state: StepState }>(steps: readonly S[]): S | undefined {
-  return steps.find((s) => !DONE.includes(s.state));
+  return steps.find((s) => !isStepDone(s));
 }

@@ -31,7 +31,7 @@ import { sweepApprovals } from './housekeeping.js';
 import { createMigration, type NewMigration } from './migrations.js';
 
 // The engine's types live in engine-types.ts (its parts share them); its users keep importing them from here.
-export { EngineError, VERBS, currentStep } from './engine-types.js';
+export { EngineError, VERBS, currentStep, isStepDone } from './engine-types.js';
 export type {
   ActInput,
   ActResult,

@@ -1,5 +1,5 @@
 import { runbookOf } from '../../runbooks/catalog.js';
-import { currentStep } from '../../runbooks/engine.js';
+import { currentStep, isStepDone } from '../../runbooks/engine.js';
 import type { AlertRecord } from '../../monitor/alerts.js';
 import { alertLine, openAlertsTitle } from '../alert-views.js';
 import { noticeCard, renderCard, type Card } from '../cards.js';
@@ -29,7 +29,7 @@ export async function statusCard(turn: Turn, ref: string | undefined): Promise<C
   const migrations = [];
   for (const m of ms) {
     const steps = await engine.getSteps(m.id);
-    const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
+    const done = steps.filter(isStepDone).length;
     const current = currentStep(steps);
     const facts = [
       { title: 'Kind', value: runbookOf(m.kind).title },
