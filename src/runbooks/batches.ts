@@ -4,7 +4,7 @@ import { incidentStep } from './definitions/incident-steps.js';
 import { isOwner } from './policy.js';
 import type { IncidentStepKey, Person, RollbackNeed, StepState } from './types.js';
 import { DnError, domainOfDn, isUnder, normalizeDn, parseDn } from '../dn.js';
-import { DONE, EngineError, type Migration, type StepRow } from './engine-types.js';
+import { isStepDone, EngineError, type Migration, type StepRow } from './engine-types.js';
 import type { EngineContext } from './engine-context.js';
 import { cloudHeldReason, holdOf } from './guards.js';
 import { act } from './clicks.js';
@@ -93,7 +93,7 @@ export async function startRollback(cx: EngineContext, migrationId: string, batc
   const nextSeq = Math.max(0, ...steps.map((s) => s.seq)) + 1;
   const rows = planRollback(rb, last, nextSeq);
   const now = cx.clock.now();
-  const cancelled = steps.filter((s) => s.batch !== null && chosenBatches.has(s.batch) && !DONE.includes(s.state));
+  const cancelled = steps.filter((s) => s.batch !== null && chosenBatches.has(s.batch) && !isStepDone(s));
   const held = onCloud.filter((b) => chosenBatches.has(b.batch)).map((b) => b.ou);
   // Steps that have nothing to do: no OU on Cloud Sync to pause; a scheduler this migration never stopped.
   const schedulerOff = holdOf(cx, m, steps);
@@ -163,7 +163,7 @@ export async function addIncidentStep(
     const live = await cx.store.liveIncidentStep(tx, m.id, key, alertId);
     if (live) return { added: false, step: live };
     const steps = await cx.store.stepOrder(tx, m.id);
-    const next = steps.find((x) => !DONE.includes(x.state));
+    const next = steps.find((x) => !isStepDone(x));
     const earlier = next ? steps.filter((x) => x.ord < next.ord).map((x) => x.ord) : [];
     const ord = next ? ((earlier.length ? Math.max(...earlier) : 0) + next.ord) / 2 : Math.max(0, ...steps.map((x) => x.ord)) + 1;
     const seq = Math.max(0, ...steps.map((x) => x.seq)) + 1;

@@ -4,7 +4,7 @@ import { OwnersGroupUnavailable } from './owners.js';
 import type { PlannedStep, StepState } from './types.js';
 import { effectEvidenceKeys } from './effects.js';
 import { progressOf, stepSnapshot, type StepSnapshot } from './snapshot.js';
-import { DONE, EngineError, STALE_NOTICE, type ActInput, type ActResult, type Migration, type StepPlan, type StepRow } from './engine-types.js';
+import { isStepDone, EngineError, STALE_NOTICE, type ActInput, type ActResult, type Migration, type StepPlan, type StepRow } from './engine-types.js';
 import { awaitingOperator, type EngineContext } from './engine-context.js';
 import { checkGuards } from './guards.js';
 import { planFor } from './plans.js';
@@ -272,7 +272,7 @@ export async function act(cx: EngineContext, input: ActInput, opts: { before?: S
 /** Steps run in order: the first step before this one that is not done holds it. */
 async function sequenceGate(cx: EngineContext, m: Migration, planned: PlannedStep): Promise<string | null> {
   const steps = await cx.store.steps(m.id);
-  const blocker = steps.find((s) => s.ord < planned.ord && !DONE.includes(s.state));
+  const blocker = steps.find((s) => s.ord < planned.ord && !isStepDone(s));
   if (!blocker) return null;
   const def = cx.plannedStep(m, blocker).def;
   // Named by the number its card shows (its seq: a batch added later has higher numbers than the steps after it).

@@ -190,11 +190,8 @@ export class EngineError extends Error {
   }
 }
 
-/** Steps that no longer hold the runbook up. */
-export const DONE: StepState[] = ['succeeded', 'skipped'];
-
-/** The step no longer holds the runbook up (it succeeded or was skipped). */
-export const isStepDone = (s: { state: StepState }): boolean => DONE.includes(s.state);
+/** The step no longer holds the runbook up: it succeeded or was skipped. */
+export const isStepDone = (s: { state: StepState }): boolean => s.state === 'succeeded' || s.state === 'skipped';
 
 /** A migration's current step: the first, in order, that still holds the runbook up (none once every step is done). */
 export function currentStep<S extends { state: StepState }>(steps: readonly S[]): S | undefined {

@@ -1,6 +1,6 @@
 import { isUnder, normalizeDn } from '../dn.js';
 import { ouInConnectScope, type ConnectScope } from './connect-scope.js';
-import { DONE, type Migration, type SchedulerHold, type StepRow } from './engine-types.js';
+import { isStepDone, type Migration, type SchedulerHold, type StepRow } from './engine-types.js';
 import type { EngineContext } from './engine-context.js';
 import { runnerReads } from './runner-reads.js';
 import type { MigrationContext, PlannedStep, StepEstablishes } from './types.js';
@@ -35,7 +35,7 @@ export async function checkGuards(cx: EngineContext, m: Migration, planned: Plan
         const open = (await cx.ports.openCriticalAlerts?.(m.id)) ?? [];
         if (open.length)
           return `Batch ${ctx.batch} cannot start while the migration has open critical alerts: ${open.map((a) => a.title).join('; ')}. Resolve them first.`;
-        const prev = (await cx.store.steps(m.id)).filter((s) => s.batch !== null && s.batch < ctx.batch! && !DONE.includes(s.state));
+        const prev = (await cx.store.steps(m.id)).filter((s) => s.batch !== null && s.batch < ctx.batch! && !isStepDone(s));
         if (prev.length) return `Batch ${ctx.batch} cannot start before batch ${prev[0].batch} is done.`;
       }
       if (g === 'soak-elapsed') {

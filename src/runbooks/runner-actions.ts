@@ -12,6 +12,9 @@ export const SEQUENCE_SLOTS = 100;
 export const jobAttemptKey = (attempt: number, position: number) => attempt * SEQUENCE_SLOTS + position;
 export const stepAttemptOf = (jobAttempt: number) => Math.floor(jobAttempt / SEQUENCE_SLOTS);
 
+/** The job has ended: a result, a failure, or a lease that expired. */
+const hasEnded = (job: RunnerJob) => job.state === 'succeeded' || job.state === 'failed' || job.state === 'lost';
+
 export class RunnerReadError extends Error {
   /** The runner's error code when it answered with a failure (e.g. `not-found`); none when no runner answered. */
   constructor(
@@ -123,7 +126,7 @@ export class RunnerGateway {
       if (!watch) {
         const recheck = setInterval(async () => {
           const j = await this.hub.getJob(jobId).catch(() => undefined);
-          if (j && ['succeeded', 'failed', 'lost'].includes(j.state)) this.settled(j);
+          if (j && hasEnded(j)) this.settled(j);
         }, this.opts.recheckMs ?? 500);
         watch = { waiters: new Set(), recheck };
         this.#watches.set(jobId, watch);
@@ -164,7 +167,7 @@ export class RunnerGateway {
       },
       settledJob: async (jobId) => {
         const job = await this.hub.getJob(jobId);
-        return job && (job.state === 'succeeded' || job.state === 'failed' || job.state === 'lost') ? (RunnerGateway.asStepJob(job) as SettledJob) : null;
+        return job && hasEnded(job) ? (RunnerGateway.asStepJob(job) as SettledJob) : null;
       },
       read: (tenantId, action, params, o) => this.read(tenantId, action, params, o),
       // Revoked runners, and runners whose token expired unclaimed (it never works), serve no migration.

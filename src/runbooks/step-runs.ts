@@ -3,7 +3,7 @@ import { evaluate } from './policy.js';
 import type { PlannedStep } from './types.js';
 import { describeWindows, inAnyWindow, nextWindowStart } from './windows.js';
 import { noTracer } from '../telemetry/tracer.js';
-import { DONE, type Migration, type SettledJob, type StepRow } from './engine-types.js';
+import { isStepDone, type Migration, type SettledJob, type StepRow } from './engine-types.js';
 import type { EngineContext } from './engine-context.js';
 import { planFor } from './plans.js';
 
@@ -373,7 +373,7 @@ async function skipInapplicable(cx: EngineContext, migrationId: string): Promise
   const m = (await cx.store.migration(migrationId))!;
   const facts = await cx.facts(migrationId);
   for (const s of await cx.store.steps(migrationId)) {
-    if (DONE.includes(s.state)) continue;
+    if (isStepDone(s)) continue;
     const planned = cx.plannedStep(m, s);
     const reason = s.state === 'pending' ? (planned.def.skipIf?.(facts, cx.stepContext(m, s)) ?? null) : null;
     if (!reason) return;
